@@ -1,0 +1,5 @@
+"""`python -m anima_prompt` runs the `anima` command."""
+
+from anima_prompt.cli import cli
+
+cli()

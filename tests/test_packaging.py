@@ -1,0 +1,26 @@
+"""The distribution's promises: the prompt side imports without torch, and the console script runs."""
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from anima_prompt.cli import cli
+
+
+def test_import_anima_prompt_leaves_torch_out() -> None:
+    code = "import anima_prompt, sys; assert 'torch' not in sys.modules, 'torch was imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_anima_help_lists_the_group() -> None:
+    result = CliRunner().invoke(cli, ["--help"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "Anima" in result.output
+
+
+def test_python_dash_m_runs_the_same_group() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "anima_prompt", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "Usage:" in result.stdout
