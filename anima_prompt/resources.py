@@ -24,5 +24,5 @@ def grammar_path(filename: str) -> Path:
 
 
 def data_path(filename: str) -> Path:
-    """Path of a project-authored data file shipped with the toolkit, e.g. ``data_path("special_tags.toml")``."""
+    """Path of a project-authored data file shipped with the toolkit, e.g. ``data_path("vocab.toml")``."""
     return _resource_dir("data") / filename
