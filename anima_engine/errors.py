@@ -10,4 +10,20 @@ class ConfigError(AnimaEngineError, ValueError):
 
 
 class CheckpointError(AnimaEngineError, RuntimeError):
-    """A weights file is missing, unreadable, of the wrong kind, or does not match the model."""
+    """A weights file is missing, unreadable, of the wrong kind, or does not match the model.
+
+    When keys do not match, `missing`, `unexpected` and `misshaped` list every offending key.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: tuple[str, ...] | list[str] = (),
+        unexpected: tuple[str, ...] | list[str] = (),
+        misshaped: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+        self.unexpected = tuple(unexpected)
+        self.misshaped = tuple(misshaped)
