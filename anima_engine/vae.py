@@ -10,6 +10,7 @@ at load time. Numerics follow ComfyUI `comfy/ldm/wan/vae.py`; diffusers `Autoenc
 same numbers for T = 1 and serves as the test reference.
 """
 
+import itertools
 import math
 
 import torch
@@ -45,7 +46,7 @@ class RMSNorm(nn.Module):
         self.gamma = nn.Parameter(torch.ones(dim, 1, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        # As in ComfyUI, the norm runs in the activation dtype; torch accumulates half-precision norms in fp32.
+        # In the activation dtype, as ComfyUI does; torch accumulates half-precision norms in fp32.
         return F.normalize(x, dim=1) * self.scale * self.gamma
 
 
@@ -129,7 +130,7 @@ class Encoder(nn.Module):
         self.conv_in = FrameConv2d(params.image_channels, dims[0], 3, frames=3)
         # One flat list, indexed like the checkpoint's `encoder.downsamples.N`.
         self.downsamples = nn.ModuleList()
-        for i, (in_dim, out_dim) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        for i, (in_dim, out_dim) in enumerate(itertools.pairwise(dims)):
             for r in range(params.num_res_blocks):
                 self.downsamples.append(ResBlock(in_dim if r == 0 else out_dim, out_dim))
             if i < len(params.temporal_downsample):
@@ -163,7 +164,7 @@ class Decoder(nn.Module):
         self.middle = _middle(top)
         # One flat list, indexed like the checkpoint's `decoder.upsamples.N`.
         self.upsamples = nn.ModuleList()
-        for i, (in_dim, out_dim) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        for i, (in_dim, out_dim) in enumerate(itertools.pairwise(dims)):
             # Every stage after the first receives the halved output of the previous stage's upsampler.
             in_dim = in_dim if i == 0 else in_dim // 2
             for r in range(params.num_res_blocks + 1):
@@ -239,8 +240,8 @@ class VAE(nn.Module):
             z = z[:, :, 0]
         if z.ndim != 4 or z.shape[1] != self.params.z_dim:
             raise ConfigError(
-                f"VAE.decode expects latents (B, {self.params.z_dim}, 1, h, w) or (B, {self.params.z_dim}, h, w), "
-                f"got shape {tuple(z.shape)}"
+                f"VAE.decode expects latents (B, {self.params.z_dim}, 1, h, w) or "
+                f"(B, {self.params.z_dim}, h, w), got shape {tuple(z.shape)}"
             )
         if tile is not None and tile < 1:
             raise ConfigError(f"VAE.decode: tile must be a positive number of latent pixels, got {tile}")
@@ -281,7 +282,8 @@ class VAE(nn.Module):
         ratio = self.params.spatial_ratio
         if images.ndim != 4 or images.shape[1] != self.params.image_channels:
             raise ConfigError(
-                f"VAE.encode expects images (B, {self.params.image_channels}, H, W), got {tuple(images.shape)}"
+                f"VAE.encode expects images (B, {self.params.image_channels}, H, W), "
+                f"got shape {tuple(images.shape)}"
             )
         if images.shape[2] % ratio or images.shape[3] % ratio:
             raise ConfigError(

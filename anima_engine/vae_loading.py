@@ -118,7 +118,7 @@ def _check_kind(tensors: Mapping[str, Tensor], path: Path) -> None:
             "layout); expected the Qwen-Image VAE in the original Wan/ComfyUI layout (decoder.conv1.weight)"
         )
     raise CheckpointError(
-        f"{path}: no VAE tensors found (expected the Qwen-Image VAE layout with keys like decoder.conv1.weight)"
+        f"{path}: no VAE tensors found (expected the Qwen-Image VAE layout, keys like decoder.conv1.weight)"
     )
 
 
