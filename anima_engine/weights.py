@@ -7,7 +7,7 @@ truncated or corrupt download gets a one-line `CheckpointError` naming the file 
 
 import json
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -103,20 +103,21 @@ def _listing(names: list[str]) -> str:
     return f"{shown} (+{more} more)" if more > 0 else shown
 
 
-def assign_state_dict(
-    module: nn.Module, tensors: Mapping[str, Tensor], *, path: str | Path, dtype: torch.dtype | None = None
+def check_keys(
+    expected: Mapping[str, Sequence[int]], tensors: Mapping[str, Tensor], *, path: str | Path, what: str
 ) -> None:
-    """Check `tensors` against `module`'s parameters and buffers, then assign them (no copies).
+    """Compare `tensors` with the `expected` key -> shape table of a model called `what`.
 
-    Every missing, unexpected or mis-shaped key is named in one `CheckpointError`.
+    Raises:
+        CheckpointError: one line naming every missing, unexpected and mis-shaped key (the first few of
+            each, with counts), with the full lists in its `missing`, `unexpected` and `misshaped` fields.
     """
-    expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     misshaped = sorted(
-        f"{key} (file {list(tensors[key].shape)}, model {list(expected[key].shape)})"
+        f"{key} (file {list(tensors[key].shape)}, model {list(expected[key])})"
         for key in set(expected) & set(tensors)
-        if tensors[key].shape != expected[key].shape
+        if tuple(tensors[key].shape) != tuple(expected[key])
     )
     problems = []
     if missing:
@@ -126,8 +127,19 @@ def assign_state_dict(
     if misshaped:
         problems.append(f"{len(misshaped)} mis-shaped keys: {_listing(misshaped)}")
     if problems:
-        message = f"{path}: does not match {type(module).__name__}: " + "; ".join(problems)
+        message = f"{path}: does not match {what}: " + "; ".join(problems)
         raise CheckpointError(message, missing=missing, unexpected=unexpected, misshaped=misshaped)
+
+
+def assign_state_dict(
+    module: nn.Module, tensors: Mapping[str, Tensor], *, path: str | Path, dtype: torch.dtype | None = None
+) -> None:
+    """Check `tensors` against `module`'s parameters and buffers, then assign them (no copies).
+
+    Every missing, unexpected or mis-shaped key is named in one `CheckpointError`.
+    """
+    expected = {key: tuple(value.shape) for key, value in module.state_dict().items()}
+    check_keys(expected, tensors, path=path, what=type(module).__name__)
     if dtype is not None:
         tensors = {
             key: value.to(dtype) if value.is_floating_point() else value for key, value in tensors.items()
