@@ -7,8 +7,9 @@ truncated or corrupt download gets a one-line `CheckpointError` naming the file 
 
 import json
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +19,8 @@ from anima_engine.errors import CheckpointError
 PICKLE_SUFFIXES = frozenset({".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"})
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 _LISTED_KEYS = 8
+
+V = TypeVar("V")
 
 
 def _pickle_like(path: Path) -> bool:
@@ -89,18 +92,67 @@ def load_tensors(path: str | Path, *, device: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"{path}: unreadable safetensors file ({error})") from None
 
 
-def strip_prefix(tensors: Mapping[str, Tensor], prefixes: Iterable[str]) -> dict[str, Tensor]:
-    """Keep the tensors under the first of `prefixes` that any key starts with, with that prefix removed."""
+def strip_prefix(tensors: Mapping[str, V], prefixes: Iterable[str]) -> dict[str, V]:
+    """Keep the entries under the first of `prefixes` that any key starts with, with that prefix removed."""
+    return strip_found_prefix(tensors, prefixes)[1]
+
+
+def strip_found_prefix(tensors: Mapping[str, V], prefixes: Iterable[str]) -> tuple[str, dict[str, V]]:
+    """Like `strip_prefix`, also returning the prefix that was removed ("" when none matched)."""
     for prefix in prefixes:
         if any(key.startswith(prefix) for key in tensors):
-            return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
-    return dict(tensors)
+            return prefix, {
+                key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)
+            }
+    return "", dict(tensors)
 
 
 def _listing(names: list[str]) -> str:
     shown = ", ".join(names[:_LISTED_KEYS])
     more = len(names) - _LISTED_KEYS
     return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def assign_state_dicts(
+    parts: Sequence[tuple[str, nn.Module, Mapping[str, Tensor]]],
+    *,
+    path: str | Path,
+    what: str,
+    dtype: torch.dtype | None = None,
+) -> None:
+    """Check several `(key prefix, module, tensors)` parts of one file, then assign them (no copies).
+
+    Every missing, unexpected or mis-shaped key of every part is named, with its prefix, in one
+    `CheckpointError` ("{path}: does not match {what}: ..."); nothing is assigned unless all parts match.
+    """
+    missing: list[str] = []
+    unexpected: list[str] = []
+    misshaped: list[str] = []
+    for prefix, module, tensors in parts:
+        expected = module.state_dict()
+        missing += sorted(prefix + key for key in set(expected) - set(tensors))
+        unexpected += sorted(prefix + key for key in set(tensors) - set(expected))
+        misshaped += sorted(
+            f"{prefix}{key} (file {list(tensors[key].shape)}, model {list(expected[key].shape)})"
+            for key in set(expected) & set(tensors)
+            if tensors[key].shape != expected[key].shape
+        )
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing keys: {_listing(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected keys: {_listing(unexpected)}")
+    if misshaped:
+        problems.append(f"{len(misshaped)} mis-shaped keys: {_listing(misshaped)}")
+    if problems:
+        message = f"{path}: does not match {what}: " + "; ".join(problems)
+        raise CheckpointError(message, missing=missing, unexpected=unexpected, misshaped=misshaped)
+    for _, module, tensors in parts:
+        if dtype is not None:
+            tensors = {
+                key: value.to(dtype) if value.is_floating_point() else value for key, value in tensors.items()
+            }
+        module.load_state_dict(dict(tensors), strict=True, assign=True)
 
 
 def assign_state_dict(
@@ -110,26 +162,44 @@ def assign_state_dict(
 
     Every missing, unexpected or mis-shaped key is named in one `CheckpointError`.
     """
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    misshaped = sorted(
-        f"{key} (file {list(tensors[key].shape)}, model {list(expected[key].shape)})"
-        for key in set(expected) & set(tensors)
-        if tensors[key].shape != expected[key].shape
-    )
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing keys: {_listing(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected keys: {_listing(unexpected)}")
-    if misshaped:
-        problems.append(f"{len(misshaped)} mis-shaped keys: {_listing(misshaped)}")
-    if problems:
-        message = f"{path}: does not match {type(module).__name__}: " + "; ".join(problems)
-        raise CheckpointError(message, missing=missing, unexpected=unexpected, misshaped=misshaped)
-    if dtype is not None:
-        tensors = {
-            key: value.to(dtype) if value.is_floating_point() else value for key, value in tensors.items()
-        }
-    module.load_state_dict(dict(tensors), strict=True, assign=True)
+    assign_state_dicts([("", module, tensors)], path=path, what=type(module).__name__, dtype=dtype)
+
+
+# What a file holds, judged from its key names (ComfyUI's model detection uses the same marker keys).
+KIND_NAMES = {
+    "dit": "an Anima DiT",
+    "cosmos_dit": "a Cosmos-Predict2 DiT without the Anima LLM adapter",
+    "diffusers_dit": "a diffusers-format Cosmos transformer",
+    "text_encoder": "a Qwen3 text encoder",
+    "qwen2_text_encoder": "a Qwen2/Qwen2.5 text encoder (Anima uses Qwen3-0.6B)",
+    "t5_encoder": "a T5 text encoder (Anima uses Qwen3-0.6B)",
+    "vae": "a Qwen-Image VAE",
+    "unknown": "no known model",
+}
+DIT_PREFIXES = ("net.", "model.diffusion_model.")
+
+
+def checkpoint_kind(keys: Iterable[str]) -> str:
+    """Classify a checkpoint by its keys; returns a key of `KIND_NAMES`."""
+    names = set(keys)
+    for prefix in ("", *DIT_PREFIXES):
+        if f"{prefix}blocks.0.mlp.layer1.weight" in names:
+            adapter = f"{prefix}llm_adapter.blocks.0.cross_attn.q_proj.weight" in names
+            return "dit" if adapter else "cosmos_dit"
+    if any(name.startswith("transformer_blocks.") for name in names):
+        return "diffusers_dit"
+    if any(name.startswith(("model.layers.", "layers.")) and "self_attn" in name for name in names):
+        has_qk_norm = any(name.endswith("self_attn.q_norm.weight") for name in names)
+        return "text_encoder" if has_qk_norm else "qwen2_text_encoder"
+    if "shared.weight" in names or any(name.startswith("encoder.block.") for name in names):
+        return "t5_encoder"
+    if any(name.startswith(("decoder.", "encoder.")) for name in names):
+        return "vae"
+    return "unknown"
+
+
+def require_kind(path: str | Path, keys: Iterable[str], expected: str) -> None:
+    """Raise a one-line `CheckpointError` unless the file's keys look like `expected` (a `KIND_NAMES` key)."""
+    kind = checkpoint_kind(keys)
+    if kind != expected:
+        raise CheckpointError(f"{path}: looks like {KIND_NAMES[kind]}, not {KIND_NAMES[expected]}")
