@@ -80,7 +80,7 @@ class DiTParams:
         # above 2 so that the NTK exponent d/(d-2) is defined.
         if self.head_dim % 2 or self.head_dim < 12:
             raise ConfigError(
-                f"DiTParams: head dim model_channels/num_heads = {self.head_dim}, expected an even value >= 12"
+                f"DiTParams: head dim (model_channels/num_heads) = {self.head_dim}, expected even and >= 12"
             )
 
     @property

@@ -170,7 +170,7 @@ def _split_dit_file(entries: Mapping[str, Any]) -> tuple[str, dict[str, Any], di
 def load_dit(
     path: str | Path, *, device: str | torch.device | None = None, dtype: torch.dtype | None = None
 ) -> AnimaDiT:
-    """Load the DiT and the LLM adapter from one Anima DiT file (keys under `net.` or `model.diffusion_model.`).
+    """Load the DiT and the LLM adapter from one Anima DiT file (under `net.` or `model.diffusion_model.`).
 
     Raises:
         CheckpointError: the file is missing, pickle-based, truncated, corrupt or of another kind, or any key

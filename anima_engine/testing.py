@@ -79,7 +79,7 @@ def _save(tensors: dict[str, Tensor], path: Path, dtype: torch.dtype) -> Path:
 def dit_state_dict(
     dit: DiT, adapter: LLMAdapter, *, prefix: str = "net.", dtype: torch.dtype = torch.float32
 ) -> dict[str, Tensor]:
-    """The official DiT-file key layout: DiT keys under `prefix`, adapter keys under `prefix + llm_adapter.`."""
+    """The official DiT-file layout: DiT keys under `prefix`, adapter keys under `prefix + llm_adapter.`."""
     tensors = {prefix + key: value for key, value in dit.state_dict().items()}
     tensors |= {f"{prefix}llm_adapter.{key}": value for key, value in adapter.state_dict().items()}
     return {key: value.to(dtype) for key, value in tensors.items()}
@@ -94,7 +94,7 @@ def write_tiny_dit(
     prefix: str = "net.",
     dtype: torch.dtype = torch.float32,
 ) -> Path:
-    """Write a random DiT + LLM adapter file in the official layout (`prefix` may be `model.diffusion_model.`)."""
+    """Write a random DiT + adapter file in the official layout (`prefix` may be `model.diffusion_model.`)."""
     modules = randomize(DiT(dit), seed), randomize(LLMAdapter(adapter), seed + 1)
     return _save(dit_state_dict(*modules, prefix=prefix, dtype=dtype), Path(path), dtype)
 
