@@ -67,7 +67,6 @@ def relative_error(ours: Tensor, reference: Tensor) -> float:
 
 
 def reference_dit(params: DiTParams, ours: DiT) -> torch.nn.Module:
-    p_t, p_h, p_w = params.patch_size
     model = diffusers.CosmosTransformer3DModel(
         in_channels=params.in_channels + 1,
         out_channels=params.out_channels,
@@ -123,7 +122,7 @@ def test_dit_matches_diffusers(case: str) -> None:
             return_dict=False,
         )[0]
         got = ours(x, sigma, context)
-    assert got.shape == expected.shape == x.shape[:1] + (params.out_channels,) + x.shape[2:]
+    assert got.shape == expected.shape == (batch, params.out_channels, 1, h, w)
     assert relative_error(got, expected) < 1e-5
 
 
