@@ -68,6 +68,15 @@ def _count(shapes: Shapes, prefix: str) -> int | None:
 
 
 def _dim(shapes: Shapes, key: str, axis: int) -> int | None:
+    """Size of `key` along `axis`; in a key with `{N}`, the lowest-numbered block that has it."""
+    if "{N}" in key:
+        head, tail = key.split("{N}")
+        numbers = sorted(
+            int(name[len(head) : -len(tail)])
+            for name in shapes
+            if name.startswith(head) and name.endswith(tail) and name[len(head) : -len(tail)].isdigit()
+        )
+        key = f"{head}{numbers[0]}{tail}" if numbers else key
     shape = shapes.get(key)
     return int(shape[axis]) if shape is not None and len(shape) > axis else None
 
@@ -99,10 +108,10 @@ def dit_params(shapes: Shapes, base: DiTParams, path: Path) -> DiTParams:
             "in_channels": patch_channels - 1 if patch_channels and patch_channels > 1 else None,
             "out_channels": _ratio(_dim(shapes, "final_layer.linear.weight", 0), volume),
             "num_blocks": _count(shapes, "blocks."),
-            "num_heads": _ratio(width, _dim(shapes, "blocks.0.self_attn.q_norm.weight", 0)),
-            "mlp_channels": _dim(shapes, "blocks.0.mlp.layer1.weight", 0),
-            "context_channels": _dim(shapes, "blocks.0.cross_attn.k_proj.weight", 1),
-            "adaln_lora_dim": _dim(shapes, "blocks.0.adaln_modulation_self_attn.1.weight", 0),
+            "num_heads": _ratio(width, _dim(shapes, "blocks.{N}.self_attn.q_norm.weight", 0)),
+            "mlp_channels": _dim(shapes, "blocks.{N}.mlp.layer1.weight", 0),
+            "context_channels": _dim(shapes, "blocks.{N}.cross_attn.k_proj.weight", 1),
+            "adaln_lora_dim": _dim(shapes, "blocks.{N}.adaln_modulation_self_attn.1.weight", 0),
         },
     )
 
@@ -117,28 +126,28 @@ def adapter_params(shapes: Shapes, base: AdapterParams, path: Path) -> AdapterPa
             "vocab_size": _dim(shapes, "embed.weight", 0),
             "target_dim": width,
             "model_dim": width,
-            "source_dim": _dim(shapes, "blocks.0.cross_attn.k_proj.weight", 1),
+            "source_dim": _dim(shapes, "blocks.{N}.cross_attn.k_proj.weight", 1),
             "num_blocks": _count(shapes, "blocks."),
-            "num_heads": _ratio(width, _dim(shapes, "blocks.0.self_attn.q_norm.weight", 0)),
-            "mlp_channels": _dim(shapes, "blocks.0.mlp.0.weight", 0),
+            "num_heads": _ratio(width, _dim(shapes, "blocks.{N}.self_attn.q_norm.weight", 0)),
+            "mlp_channels": _dim(shapes, "blocks.{N}.mlp.0.weight", 0),
         },
     )
 
 
 def text_encoder_params(shapes: Shapes, base: TextEncoderParams, path: Path) -> TextEncoderParams:
     """Qwen3 sizes read from the shapes under `model.` (prefix removed)."""
-    head_dim = _dim(shapes, "layers.0.self_attn.q_norm.weight", 0)
+    head_dim = _dim(shapes, "layers.{N}.self_attn.q_norm.weight", 0)
     return _with_sizes(
         base,
         path,
         {
             "vocab_size": _dim(shapes, "embed_tokens.weight", 0),
             "hidden_size": _dim(shapes, "embed_tokens.weight", 1),
-            "intermediate_size": _dim(shapes, "layers.0.mlp.gate_proj.weight", 0),
+            "intermediate_size": _dim(shapes, "layers.{N}.mlp.gate_proj.weight", 0),
             "num_layers": _count(shapes, "layers."),
             "head_dim": head_dim,
-            "num_heads": _ratio(_dim(shapes, "layers.0.self_attn.q_proj.weight", 0), head_dim),
-            "num_kv_heads": _ratio(_dim(shapes, "layers.0.self_attn.k_proj.weight", 0), head_dim),
+            "num_heads": _ratio(_dim(shapes, "layers.{N}.self_attn.q_proj.weight", 0), head_dim),
+            "num_kv_heads": _ratio(_dim(shapes, "layers.{N}.self_attn.k_proj.weight", 0), head_dim),
         },
     )
 

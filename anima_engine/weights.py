@@ -183,8 +183,8 @@ def checkpoint_kind(keys: Iterable[str]) -> str:
     """Classify a checkpoint by its keys; returns a key of `KIND_NAMES`."""
     names = set(keys)
     for prefix in ("", *DIT_PREFIXES):
-        if f"{prefix}blocks.0.mlp.layer1.weight" in names:
-            adapter = f"{prefix}llm_adapter.blocks.0.cross_attn.q_proj.weight" in names
+        if any(name.startswith(f"{prefix}blocks.") and ".mlp.layer1." in name for name in names):
+            adapter = any(name.startswith(f"{prefix}llm_adapter.blocks.") for name in names)
             return "dit" if adapter else "cosmos_dit"
     if any(name.startswith("transformer_blocks.") for name in names):
         return "diffusers_dit"
