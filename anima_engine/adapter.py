@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from anima_engine.attention import apply_rope, attention, rope_1d
 from anima_engine.config import AdapterParams
+from anima_engine.text_encoder import TextFeatures
 
 
 class AdapterAttention(nn.Module):
@@ -53,7 +54,8 @@ class AdapterBlock(nn.Module):
         # 1. self-attention, target positions for queries and keys
         h = self.norm_self_attn(x)
         x = x + self.self_attn(h, h, target_rope, target_rope)
-        # 2. cross-attention: queries at target positions, keys at source positions, no mask (ComfyUI)
+        # 2. cross-attention: queries at target positions, keys at source positions. No mask, as in ComfyUI,
+        #    which encodes each prompt on its own; diffusers masks the padding of batched prompts.
         x = x + self.cross_attn(self.norm_cross_attn(x), source, target_rope, source_rope)
         # 3. MLP
         return x + self.mlp(self.norm_mlp(x))
@@ -105,7 +107,7 @@ class LLMAdapter(nn.Module):
         return F.pad(out, (0, 0, 0, pad))
 
 
-def adapt(adapter: LLMAdapter, source: Tensor, t5_ids: Tensor, t5_weights: Tensor | None = None) -> Tensor:
-    """Context for the DiT from one prompt's features, without autograd (see `LLMAdapter.forward`)."""
+def adapt(adapter: LLMAdapter, features: TextFeatures) -> Tensor:
+    """The DiT context (1, max(Lt, min_length), D) for one prompt's features, computed without autograd."""
     with torch.no_grad():
-        return adapter(source, t5_ids, t5_weights)
+        return adapter(features.qwen_states, features.t5_ids, features.t5_weights)

@@ -71,6 +71,13 @@ class DiT(nn.Module):
                 f"DiT input: got latents of shape {tuple(x.shape)}, expected (B, {self.params.in_channels}, "
                 f"T, H, W) with T, H, W multiples of {self.params.patch_size}"
             )
+        if sigma.shape != (b,):
+            raise ValueError(f"DiT input: got sigma of shape {tuple(sigma.shape)}, expected ({b},)")
+        if context.ndim != 3 or context.shape[0] != b or context.shape[2] != self.params.context_channels:
+            raise ValueError(
+                f"DiT input: got context of shape {tuple(context.shape)}, "
+                f"expected ({b}, L, {self.params.context_channels})"
+            )
         dtype = self.t_embedding_norm.weight.dtype
         grid = (t // p_t, h // p_h, w // p_w)
 

@@ -84,7 +84,8 @@ class Attention(nn.Module):
     """Multi-head attention of a DiT block, with per-head q/k RMSNorm (ComfyUI predict2 `Attention`).
 
     Self-attention passes `context=None` and a RoPE table; cross-attention passes the text context and no
-    table. Cross-attention has no mask: zero context rows are part of the numerics (engine-spec §1.3 step 5).
+    table. Cross-attention has no mask, in ComfyUI and in diffusers alike: the zero padding rows of the
+    context are part of the numerics (engine-spec §1.3 step 5).
     """
 
     def __init__(self, dim: int, context_dim: int, num_heads: int, qk_norm_eps: float) -> None:

@@ -153,6 +153,7 @@ def text_encoder_params(shapes: Shapes, base: TextEncoderParams, path: Path) -> 
 
 
 def _header_shapes(path: Path) -> dict[str, list[int]]:
+    # read_header has checked that every entry's shape is a list of sizes
     return {name: list(info["shape"]) for name, info in read_header(path).items()}  # type: ignore[call-overload]
 
 

@@ -1,10 +1,12 @@
 """Prompt -> Qwen3-0.6B hidden states, T5 ids and per-T5-token weights (engine-spec §2.1, §2.2).
 
-Tokenization follows ComfyUI's `AnimaTokenizer`: no chat template, no BOS/EOS on the Qwen side, the empty
-prompt as the single pad token `<|endoftext|>` (151643); T5 ids get `</s>` (1) appended. A weighted prompt
-is a sequence of `(text, weight)` segments; like ComfyUI (`sd1_clip.tokenize_with_weights`), both
-tokenizers see each segment separately, the T5 tokens carry their segment's weight and the Qwen weights
-are all 1. The states are Qwen3Model's last hidden state, after the final RMSNorm.
+Tokenization follows ComfyUI's `AnimaTokenizer`: no chat template, no BOS/EOS on the Qwen side; T5 ids get
+`</s>` (1) appended. The empty prompt is the single pad token `<|endoftext|>` (151643) as in ComfyUI;
+diffusers instead encodes an empty, fully masked sequence (engine-spec §2.2). A weighted prompt is a
+sequence of `(text, weight)` segments of plain text (weight syntax parsed, escapes removed); like ComfyUI
+(`sd1_clip.tokenize_with_weights`), both tokenizers see each segment separately, the T5 tokens carry their
+segment's weight and the Qwen weights are all 1. The states are Qwen3Model's last hidden state, after the
+final RMSNorm.
 """
 
 from collections.abc import Sequence
@@ -27,7 +29,7 @@ T5_TOKENIZER = Path("t5") / "tokenizer.json"
 QWEN_PAD_TOKEN = "<|endoftext|>"
 T5_EOS_TOKEN = "</s>"
 
-Prompt = str | Sequence[tuple[str, float]]
+TextInput = str | Sequence[tuple[str, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ def load_tokenizers(directory: str | Path) -> Tokenizers:
     )
 
 
-def tokenize(tokenizers: Tokenizers, prompt: Prompt) -> Tokens:
+def tokenize(tokenizers: Tokenizers, prompt: TextInput) -> Tokens:
     """Token ids of a prompt given as plain text or as `(text, weight)` segments.
 
     Example:
@@ -174,6 +176,6 @@ class TextEncoder:
     tokenizers: Tokenizers
     params: TextEncoderParams
 
-    def encode(self, prompt: Prompt) -> TextFeatures:
+    def encode(self, prompt: TextInput) -> TextFeatures:
         """Features of one prompt, plain text or `(text, weight)` segments."""
         return encode_tokens(self.model, tokenize(self.tokenizers, prompt))

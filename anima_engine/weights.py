@@ -65,7 +65,13 @@ def read_header(path: str | Path) -> dict[str, dict[str, object]]:
     end = 0
     for name, info in header.items():
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2):
+        shape = info.get("shape") if isinstance(info, dict) else None
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and isinstance(shape, list)
+            and all(isinstance(size, int) and size >= 0 for size in shape)
+        ):
             raise CheckpointError(f"{path}: corrupt safetensors header entry {name!r}")
         end = max(end, int(offsets[1]))
     if end > data_len:

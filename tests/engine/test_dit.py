@@ -78,6 +78,21 @@ def test_bad_latent_shapes_are_refused(dit: DiT, shape: tuple[int, ...]) -> None
         dit(torch.zeros(shape), torch.zeros(2), torch.zeros(2, 512, 32))
 
 
+@pytest.mark.parametrize(
+    ("sigma_shape", "context_shape", "message"),
+    [
+        ((), (2, 512, 32), r"got sigma of shape \(\), expected \(2,\)"),
+        ((2,), (2, 512, 16), r"got context of shape \(2, 512, 16\), expected \(2, L, 32\)"),
+        ((2,), (1, 512, 32), r"got context of shape \(1, 512, 32\)"),
+    ],
+)
+def test_bad_sigma_and_context_are_refused(
+    dit: DiT, sigma_shape: tuple[int, ...], context_shape: tuple[int, ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        dit(torch.zeros(2, 16, 1, 4, 4), torch.zeros(sigma_shape), torch.zeros(context_shape))
+
+
 def test_bfloat16_weights_keep_the_float32_interface(dit: DiT) -> None:
     x, sigma, context = _inputs()
     low = randomize(DiT(TINY_DIT), seed=0).eval().to(torch.bfloat16)

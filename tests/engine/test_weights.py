@@ -109,3 +109,11 @@ def test_require_kind_names_both_kinds() -> None:
         CheckpointError, match=r"^x\.safetensors: looks like no known model, not an Anima DiT$"
     ):
         require_kind("x.safetensors", ["a.weight"], "dit")
+
+
+def test_bad_shape_entry_is_corrupt(tmp_path: Path) -> None:
+    header = b'{"w": {"dtype": "F32", "shape": [2, "x"], "data_offsets": [0, 8]}}'
+    path = tmp_path / "shape.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header + bytes(8))
+    with pytest.raises(CheckpointError, match=r"shape\.safetensors: corrupt safetensors header entry 'w'"):
+        read_header(path)
