@@ -1,8 +1,8 @@
 """Time the real-size networks with random weights: one DiT forward, the adapter and a Qwen3 encode.
 
-Run on a CUDA machine: `python benchmarks/engine_forward.py --size 1024 --batch 2`. Weights use the
-default PyTorch initialisation (timing does not depend on the values). Also checks that the tiny files
-load through the public loaders onto the device.
+Run on a CUDA machine: `python benchmarks/engine_forward.py --size 1024 --batch 2`; `--device cpu --size 64`
+is a quick smoke run. Weights use the default PyTorch initialisation (timing does not depend on the
+values). Also checks that the tiny files load through the public loaders onto the device.
 """
 
 import argparse
@@ -20,13 +20,18 @@ from anima_engine.testing import write_tiny_model
 from anima_engine.text_encoder import build_qwen3
 
 
-def timed(label: str, fn: Callable[[], object], repeats: int) -> None:
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(label: str, fn: Callable[[], object], repeats: int, device: torch.device) -> None:
     fn()
-    torch.cuda.synchronize()
+    _sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
-    torch.cuda.synchronize()
+    _sync(device)
     print(f"{label}: {(time.perf_counter() - start) / repeats * 1000:.1f} ms")
 
 
@@ -36,8 +41,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2, help="batch (2 = cond + uncond)")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile(dit)")
+    parser.add_argument("--device", default="cuda")
     args = parser.parse_args()
-    device, dtype = torch.device("cuda"), torch.bfloat16
+    device, dtype = torch.device(args.device), torch.bfloat16
     spec = PRESETS["anima"]
 
     with tempfile.TemporaryDirectory() as directory:
@@ -60,14 +66,27 @@ def main() -> None:
     qwen_ids = torch.randint(0, 151000, (1, 80), device=device)
     print(f"DiT params: {sum(p.numel() for p in dit.parameters()):,}")
     with torch.inference_mode():
-        timed(f"DiT forward B={args.batch} {args.size}²", lambda: dit(x, sigma, context), args.repeats)
-        timed("Qwen3 encode (80 tokens)", lambda: qwen(input_ids=qwen_ids).last_hidden_state, args.repeats)
+        timed(
+            f"DiT forward B={args.batch} {args.size}²", lambda: dit(x, sigma, context), args.repeats, device
+        )
+        timed(
+            "Qwen3 encode (80 tokens)",
+            lambda: qwen(input_ids=qwen_ids).last_hidden_state,
+            args.repeats,
+            device,
+        )
         states = qwen(input_ids=qwen_ids).last_hidden_state
-        timed("adapter (77 T5 tokens)", lambda: adapter(states, ids), args.repeats)
+        timed("adapter (77 T5 tokens)", lambda: adapter(states, ids), args.repeats, device)
         if args.compile:
             compiled = torch.compile(dit)
-            timed(f"compiled DiT forward B={args.batch}", lambda: compiled(x, sigma, context), args.repeats)
-    print(f"peak memory: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
+            timed(
+                f"compiled DiT forward B={args.batch}",
+                lambda: compiled(x, sigma, context),
+                args.repeats,
+                device,
+            )
+    if device.type == "cuda":
+        print(f"peak memory: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
 
 
 if __name__ == "__main__":
