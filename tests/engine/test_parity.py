@@ -10,12 +10,14 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from anima_engine.adapter import LLMAdapter
+from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams
 from anima_engine.dit import DiT
-from anima_engine.testing import randomize
+from anima_engine.loading import load_dit, load_text_encoder
+from anima_engine.testing import TinyFiles, randomize
 from anima_engine.text_encoder import build_qwen3
 
 diffusers = pytest.importorskip("diffusers")
@@ -203,3 +205,18 @@ def test_text_conditioning_path_matches_diffusers() -> None:
         got = ours(states, t5_ids, torch.ones(1, 4))
     assert got.shape == (1, 512, TINY_ADAPTER.target_dim)
     assert relative_error(got, expected) < 1e-5
+
+
+def test_prompt_to_context_through_the_loaders_matches_diffusers(tiny_files: TinyFiles) -> None:
+    """Tiny files -> tokenizers -> Qwen3 -> our adapter, against diffusers' conditioner on the same states."""
+    encoder = load_text_encoder(tiny_files.text_encoder, tokenizer_dir=tiny_files.tokenizer_dir)
+    adapter = load_dit(tiny_files.dit).adapter
+    reference = reference_adapter(adapter.params, adapter, adapter.params.min_length)
+    features = encoder.encode([("a cat, ", 1.0), ("sitting", 1.3)])
+    context = adapt(adapter, features)
+    padding = adapter.params.min_length - features.t5_ids.shape[1]
+    with torch.no_grad():
+        expected = reference(features.qwen_states, features.t5_ids)
+    expected = expected * F.pad(features.t5_weights, (0, padding))[..., None]  # ComfyUI's T5 weights
+    assert 1.3 in features.t5_weights
+    assert relative_error(context, expected) < 1e-5
