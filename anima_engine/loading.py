@@ -63,7 +63,8 @@ def _resolve(
 
 def _count(shapes: Shapes, prefix: str) -> int | None:
     """Number of numbered sub-modules `prefix{N}.`: the highest index plus one (gaps show up as missing)."""
-    indices = [int(key[len(prefix) :].split(".", 1)[0]) for key in shapes if key.startswith(prefix)]
+    numbers = [key[len(prefix) :].split(".", 1)[0] for key in shapes if key.startswith(prefix)]
+    indices = [int(number) for number in numbers if number.isdigit()]
     return max(indices) + 1 if indices else None
 
 

@@ -192,3 +192,9 @@ def test_text_encoder_vocabulary_must_cover_the_tokenizer(tiny_files: TinyFiles,
     path = write_tiny_text_encoder(tmp_path / "small.safetensors", params=small)
     error = _one_line_error(path, "te", tokenizer_dir=tiny_files.tokenizer_dir)
     assert "embedding table has 200 rows, the Qwen tokenizer" in str(error) and "needs 257" in str(error)
+
+
+def test_non_numeric_block_key_is_unexpected(tiny_files: TinyFiles, tmp_path: Path) -> None:
+    edit = {"net.blocks.extra.weight": torch.zeros(1)}
+    path = _rewrite(tiny_files.dit, tmp_path / "odd.safetensors", edit)  # type: ignore[arg-type]
+    assert _one_line_error(path).unexpected == ("net.blocks.extra.weight",)
