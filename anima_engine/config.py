@@ -1,8 +1,162 @@
-"""Frozen, self-validating architecture parameters of the networks Anima runs, with real-size presets."""
+"""Architecture parameters of every Anima network, as frozen, self-validating dataclasses, and `PRESETS`.
 
-from dataclasses import dataclass
+The sizes of the official files are in engine-spec §1.1 (DiT), §2.3 (LLM adapter) and §2.1 (Qwen3-0.6B).
+Loaders start from a preset and read the sizes that a checkpoint fixes (widths, block counts) from its
+keys, so community variants with more blocks load too.
+"""
+
+from dataclasses import dataclass, fields
 
 from anima_engine.errors import ConfigError
+
+
+def _check_positive(params: object, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(params, name)
+        if not value > 0:
+            raise ConfigError(f"{type(params).__name__}.{name}: got {value!r}, expected a positive value")
+
+
+def _check_divisible(params: object, total: str, parts: str) -> None:
+    a, b = getattr(params, total), getattr(params, parts)
+    if a % b:
+        raise ConfigError(
+            f"{type(params).__name__}: {total}={a} is not divisible by {parts}={b}, expected a multiple"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DiTParams:
+    """The Cosmos-Predict2 "MiniTrainDIT" velocity model (engine-spec §1.1).
+
+    `in_channels` counts latent channels only; the zero padding-mask channel is added by the model.
+    `patch_size` and `rope_extrapolation` are ordered (t, h, w).
+    """
+
+    in_channels: int = 16
+    out_channels: int = 16
+    model_channels: int = 2048
+    num_blocks: int = 28
+    num_heads: int = 16
+    mlp_channels: int = 8192
+    context_channels: int = 1024
+    adaln_lora_dim: int = 256
+    patch_size: tuple[int, int, int] = (1, 2, 2)
+    rope_extrapolation: tuple[float, float, float] = (1.0, 4.0, 4.0)
+    rope_theta: float = 10000.0
+    timestep_base: float = 10000.0
+    norm_eps: float = 1e-6
+    # q/k RMSNorm eps 1e-6 as in ComfyUI and the original Cosmos; diffusers uses 1e-5.
+    qk_norm_eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        _check_positive(
+            self,
+            (
+                "in_channels",
+                "out_channels",
+                "model_channels",
+                "num_blocks",
+                "num_heads",
+                "mlp_channels",
+                "context_channels",
+                "adaln_lora_dim",
+                "rope_theta",
+                "timestep_base",
+                "norm_eps",
+                "qk_norm_eps",
+            ),
+        )
+        _check_divisible(self, "model_channels", "num_heads")
+        if self.model_channels % 2:
+            raise ConfigError(f"DiTParams.model_channels: got {self.model_channels}, expected an even width")
+        if len(self.patch_size) != 3 or min(self.patch_size) < 1:
+            raise ConfigError(f"DiTParams.patch_size: got {self.patch_size}, expected three positive ints")
+        if len(self.rope_extrapolation) != 3 or min(self.rope_extrapolation) <= 0:
+            raise ConfigError(
+                f"DiTParams.rope_extrapolation: got {self.rope_extrapolation}, expected three positive ratios"
+            )
+        # The head is split into t/h/w parts of (d - 2·(d//6·2), d//6·2, d//6·2) channels, each even and
+        # above 2 so that the NTK exponent d/(d-2) is defined.
+        if self.head_dim % 2 or self.head_dim < 12:
+            raise ConfigError(
+                f"DiTParams: head dim (model_channels/num_heads) = {self.head_dim}, expected even and >= 12"
+            )
+
+    @property
+    def head_dim(self) -> int:
+        return self.model_channels // self.num_heads
+
+    @property
+    def patch_channels(self) -> int:
+        """Length of one input patch vector: latent channels plus the padding mask, times the patch volume."""
+        p_t, p_h, p_w = self.patch_size
+        return (self.in_channels + 1) * p_t * p_h * p_w
+
+    @property
+    def rope_dims(self) -> tuple[int, int, int]:
+        """Head channels rotated by the (t, h, w) positions (44, 42, 42 for head dim 128)."""
+        spatial = self.head_dim // 6 * 2
+        return self.head_dim - 2 * spatial, spatial, spatial
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterParams:
+    """The LLM adapter from Qwen3 states and T5 ids to the DiT context (engine-spec §2.3).
+
+    `model_dim` equals `target_dim`: the official adapter has no input projection.
+    """
+
+    source_dim: int = 1024
+    target_dim: int = 1024
+    model_dim: int = 1024
+    num_blocks: int = 6
+    num_heads: int = 16
+    mlp_channels: int = 4096
+    vocab_size: int = 32128
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-6
+    min_length: int = 512
+
+    def __post_init__(self) -> None:
+        _check_positive(self, tuple(f.name for f in fields(self)))
+        _check_divisible(self, "model_dim", "num_heads")
+        if self.model_dim != self.target_dim:
+            raise ConfigError(
+                f"AdapterParams: model_dim={self.model_dim} differs from target_dim={self.target_dim}; "
+                "expected them equal (the adapter has no input projection)"
+            )
+        if self.head_dim % 2:
+            raise ConfigError(
+                f"AdapterParams: head dim {self.head_dim} is odd, expected an even value for RoPE"
+            )
+
+    @property
+    def head_dim(self) -> int:
+        return self.model_dim // self.num_heads
+
+
+@dataclass(frozen=True, slots=True)
+class TextEncoderParams:
+    """Qwen3-0.6B-Base, run through transformers' `Qwen3Model` (engine-spec §2.1)."""
+
+    vocab_size: int = 151936
+    hidden_size: int = 1024
+    intermediate_size: int = 3072
+    num_layers: int = 28
+    num_heads: int = 16
+    num_kv_heads: int = 8
+    head_dim: int = 128
+    rope_theta: float = 1_000_000.0
+    norm_eps: float = 1e-6
+    max_positions: int = 32768
+
+    def __post_init__(self) -> None:
+        _check_positive(self, tuple(f.name for f in fields(self)))
+        _check_divisible(self, "num_heads", "num_kv_heads")
+        if self.head_dim % 2:
+            raise ConfigError(f"TextEncoderParams.head_dim: got {self.head_dim}, expected an even value")
+
 
 # Per-channel statistics of the Qwen-Image (Wan 2.1) latent space (engine-spec §4.2; ComfyUI
 # `latent_formats.Wan21`, diffusers `AutoencoderKLQwenImage` defaults).
@@ -73,3 +227,32 @@ class VAEParams:
 
 
 QWEN_IMAGE_VAE = VAEParams()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """The networks of one Anima model, checked to fit together."""
+
+    dit: DiTParams
+    adapter: AdapterParams
+    text_encoder: TextEncoderParams
+    vae: VAEParams = QWEN_IMAGE_VAE
+
+    def __post_init__(self) -> None:
+        if self.adapter.target_dim != self.dit.context_channels:
+            raise ConfigError(
+                f"ModelSpec: adapter target_dim={self.adapter.target_dim}, "
+                f"expected the DiT's context_channels={self.dit.context_channels}"
+            )
+        if self.adapter.source_dim != self.text_encoder.hidden_size:
+            raise ConfigError(
+                f"ModelSpec: adapter source_dim={self.adapter.source_dim}, "
+                f"expected the text encoder's hidden_size={self.text_encoder.hidden_size}"
+            )
+
+
+PRESETS: dict[str, ModelSpec] = {
+    "anima": ModelSpec(
+        dit=DiTParams(), adapter=AdapterParams(), text_encoder=TextEncoderParams(), vae=QWEN_IMAGE_VAE
+    ),
+}

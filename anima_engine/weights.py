@@ -9,6 +9,7 @@ import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +19,8 @@ from anima_engine.errors import CheckpointError
 PICKLE_SUFFIXES = frozenset({".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"})
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 _LISTED_KEYS = 8
+
+V = TypeVar("V")
 
 
 def _pickle_like(path: Path) -> bool:
@@ -62,7 +65,13 @@ def read_header(path: str | Path) -> dict[str, dict[str, object]]:
     end = 0
     for name, info in header.items():
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2):
+        shape = info.get("shape") if isinstance(info, dict) else None
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and isinstance(shape, list)
+            and all(isinstance(size, int) and size >= 0 for size in shape)
+        ):
             raise CheckpointError(f"{path}: corrupt safetensors header entry {name!r}")
         end = max(end, int(offsets[1]))
     if end > data_len:
@@ -89,12 +98,19 @@ def load_tensors(path: str | Path, *, device: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"{path}: unreadable safetensors file ({error})") from None
 
 
-def strip_prefix(tensors: Mapping[str, Tensor], prefixes: Iterable[str]) -> dict[str, Tensor]:
-    """Keep the tensors under the first of `prefixes` that any key starts with, with that prefix removed."""
+def strip_prefix(tensors: Mapping[str, V], prefixes: Iterable[str]) -> dict[str, V]:
+    """Keep the entries under the first of `prefixes` that any key starts with, with that prefix removed."""
+    return strip_found_prefix(tensors, prefixes)[1]
+
+
+def strip_found_prefix(tensors: Mapping[str, V], prefixes: Iterable[str]) -> tuple[str, dict[str, V]]:
+    """Like `strip_prefix`, also returning the prefix that was removed ("" when none matched)."""
     for prefix in prefixes:
         if any(key.startswith(prefix) for key in tensors):
-            return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
-    return dict(tensors)
+            return prefix, {
+                key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)
+            }
+    return "", dict(tensors)
 
 
 def _listing(names: list[str]) -> str:
@@ -131,6 +147,33 @@ def check_keys(
         raise CheckpointError(message, missing=missing, unexpected=unexpected, misshaped=misshaped)
 
 
+def assign_state_dicts(
+    parts: Sequence[tuple[str, nn.Module, Mapping[str, Tensor]]],
+    *,
+    path: str | Path,
+    what: str,
+    dtype: torch.dtype | None = None,
+) -> None:
+    """Check several `(key prefix, module, tensors)` parts of one file, then assign them (no copies).
+
+    Every missing, unexpected or mis-shaped key of every part is named, with its prefix, in one
+    `CheckpointError` ("{path}: does not match {what}: ..."); nothing is assigned unless all parts match.
+    """
+    expected = {
+        prefix + key: tuple(value.shape)
+        for prefix, module, _ in parts
+        for key, value in module.state_dict().items()
+    }
+    found = {prefix + key: value for prefix, _, tensors in parts for key, value in tensors.items()}
+    check_keys(expected, found, path=path, what=what)
+    for _, module, tensors in parts:
+        if dtype is not None:
+            tensors = {
+                key: value.to(dtype) if value.is_floating_point() else value for key, value in tensors.items()
+            }
+        module.load_state_dict(dict(tensors), strict=True, assign=True)
+
+
 def assign_state_dict(
     module: nn.Module, tensors: Mapping[str, Tensor], *, path: str | Path, dtype: torch.dtype | None = None
 ) -> None:
@@ -138,10 +181,44 @@ def assign_state_dict(
 
     Every missing, unexpected or mis-shaped key is named in one `CheckpointError`.
     """
-    expected = {key: tuple(value.shape) for key, value in module.state_dict().items()}
-    check_keys(expected, tensors, path=path, what=type(module).__name__)
-    if dtype is not None:
-        tensors = {
-            key: value.to(dtype) if value.is_floating_point() else value for key, value in tensors.items()
-        }
-    module.load_state_dict(dict(tensors), strict=True, assign=True)
+    assign_state_dicts([("", module, tensors)], path=path, what=type(module).__name__, dtype=dtype)
+
+
+# What a file holds, judged from its key names (ComfyUI's model detection uses the same marker keys).
+KIND_NAMES = {
+    "dit": "an Anima DiT",
+    "cosmos_dit": "a Cosmos-Predict2 DiT without the Anima LLM adapter",
+    "diffusers_dit": "a diffusers-format Cosmos transformer",
+    "text_encoder": "a Qwen3 text encoder",
+    "qwen2_text_encoder": "a Qwen2/Qwen2.5 text encoder (Anima uses Qwen3-0.6B)",
+    "t5_encoder": "a T5 text encoder (Anima uses Qwen3-0.6B)",
+    "vae": "a Qwen-Image VAE",
+    "unknown": "no known model",
+}
+DIT_PREFIXES = ("net.", "model.diffusion_model.")
+
+
+def checkpoint_kind(keys: Iterable[str]) -> str:
+    """Classify a checkpoint by its keys; returns a key of `KIND_NAMES`."""
+    names = set(keys)
+    for prefix in ("", *DIT_PREFIXES):
+        if any(name.startswith(f"{prefix}blocks.") and ".mlp.layer1." in name for name in names):
+            adapter = any(name.startswith(f"{prefix}llm_adapter.blocks.") for name in names)
+            return "dit" if adapter else "cosmos_dit"
+    if any(name.startswith("transformer_blocks.") for name in names):
+        return "diffusers_dit"
+    if any(name.startswith(("model.layers.", "layers.")) and "self_attn" in name for name in names):
+        has_qk_norm = any(name.endswith("self_attn.q_norm.weight") for name in names)
+        return "text_encoder" if has_qk_norm else "qwen2_text_encoder"
+    if "shared.weight" in names or any(name.startswith("encoder.block.") for name in names):
+        return "t5_encoder"
+    if any(name.startswith(("decoder.", "encoder.")) for name in names):
+        return "vae"
+    return "unknown"
+
+
+def require_kind(path: str | Path, keys: Iterable[str], expected: str) -> None:
+    """Raise a one-line `CheckpointError` unless the file's keys look like `expected` (a `KIND_NAMES` key)."""
+    kind = checkpoint_kind(keys)
+    if kind != expected:
+        raise CheckpointError(f"{path}: looks like {KIND_NAMES[kind]}, not {KIND_NAMES[expected]}")

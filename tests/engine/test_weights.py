@@ -8,7 +8,14 @@ from safetensors.torch import save_file
 from torch import nn
 
 from anima_engine.errors import CheckpointError
-from anima_engine.weights import assign_state_dict, load_tensors, read_header, strip_prefix
+from anima_engine.weights import (
+    assign_state_dict,
+    checkpoint_kind,
+    load_tensors,
+    read_header,
+    require_kind,
+    strip_prefix,
+)
 
 
 @pytest.fixture
@@ -72,3 +79,41 @@ def test_assign_loads_onto_meta_module() -> None:
     assign_state_dict(module, tensors, path="x", dtype=torch.float64)
     assert module.weight.dtype == torch.float64
     assert module(torch.ones(1, 3, dtype=torch.float64)).tolist() == [[3.0] * 4]
+
+
+@pytest.mark.parametrize(
+    ("keys", "kind"),
+    [
+        (["net.blocks.3.mlp.layer1.weight", "net.llm_adapter.blocks.0.norm_mlp.weight"], "dit"),
+        (["model.diffusion_model.blocks.0.mlp.layer1.weight"], "cosmos_dit"),
+        (["transformer_blocks.0.attn1.to_q.weight"], "diffusers_dit"),
+        (
+            ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_norm.weight"],
+            "text_encoder",
+        ),
+        (
+            ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.bias"],
+            "qwen2_text_encoder",
+        ),
+        (["shared.weight", "encoder.block.0.layer.0.SelfAttention.q.weight"], "t5_encoder"),
+        (["decoder.conv1.weight", "encoder.conv1.weight", "conv2.weight"], "vae"),
+        (["something.else"], "unknown"),
+    ],
+)
+def test_checkpoint_kind(keys: list[str], kind: str) -> None:
+    assert checkpoint_kind(keys) == kind
+
+
+def test_require_kind_names_both_kinds() -> None:
+    with pytest.raises(
+        CheckpointError, match=r"^x\.safetensors: looks like no known model, not an Anima DiT$"
+    ):
+        require_kind("x.safetensors", ["a.weight"], "dit")
+
+
+def test_bad_shape_entry_is_corrupt(tmp_path: Path) -> None:
+    header = b'{"w": {"dtype": "F32", "shape": [2, "x"], "data_offsets": [0, 8]}}'
+    path = tmp_path / "shape.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header + bytes(8))
+    with pytest.raises(CheckpointError, match=r"shape\.safetensors: corrupt safetensors header entry 'w'"):
+        read_header(path)

@@ -1,0 +1,181 @@
+"""Prompt -> Qwen3-0.6B hidden states, T5 ids and per-T5-token weights (engine-spec §2.1, §2.2).
+
+Tokenization follows ComfyUI's `AnimaTokenizer`: no chat template, no BOS/EOS on the Qwen side; T5 ids get
+`</s>` (1) appended. The empty prompt is the single pad token `<|endoftext|>` (151643) as in ComfyUI;
+diffusers instead encodes an empty, fully masked sequence (engine-spec §2.2). A weighted prompt is a
+sequence of `(text, weight)` segments of plain text (weight syntax parsed, escapes removed); like ComfyUI
+(`sd1_clip.tokenize_with_weights`), both tokenizers see each segment separately, the T5 tokens carry their
+segment's weight and the Qwen weights are all 1. The states are Qwen3Model's last hidden state, after the
+final RMSNorm.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from anima_engine.config import TextEncoderParams
+from anima_engine.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+    from transformers import Qwen3Model
+
+QWEN_TOKENIZER = Path("qwen3") / "tokenizer.json"
+T5_TOKENIZER = Path("t5") / "tokenizer.json"
+QWEN_PAD_TOKEN = "<|endoftext|>"
+T5_EOS_TOKEN = "</s>"
+
+TextInput = str | Sequence[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """The token ids of one prompt for both tokenizers."""
+
+    qwen_ids: tuple[int, ...]
+    t5_ids: tuple[int, ...]
+    t5_weights: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    """What the LLM adapter needs for one prompt.
+
+    Attributes:
+        qwen_states: (1, Lq, Ds) Qwen3 last hidden states, in the encoder's dtype.
+        t5_ids: (1, Lt) int64 T5 ids, EOS included.
+        t5_weights: (1, Lt) float32 weight of each T5 token.
+    """
+
+    qwen_states: Tensor
+    t5_ids: Tensor
+    t5_weights: Tensor
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Tokenizers:
+    """The Qwen3 and T5 tokenizers and their special ids, read from the files."""
+
+    qwen: "Tokenizer"
+    t5: "Tokenizer"
+    qwen_pad_id: int
+    t5_eos_id: int
+
+
+def _special_id(tokenizer: "Tokenizer", token: str, path: Path) -> int:
+    token_id = tokenizer.token_to_id(token)
+    if token_id is None:
+        raise CheckpointError(f"{path}: tokenizer has no {token!r} token")
+    return token_id
+
+
+def _read_tokenizer(path: Path) -> "Tokenizer":
+    from tokenizers import Tokenizer
+
+    if not path.is_file():
+        raise CheckpointError(f"{path}: tokenizer file not found")
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as error:  # the tokenizers library raises a bare Exception for bad files
+        raise CheckpointError(f"{path}: unreadable tokenizer file ({error})") from None
+
+
+def load_tokenizers(directory: str | Path) -> Tokenizers:
+    """Read `qwen3/tokenizer.json` and `t5/tokenizer.json` under `directory` (never from a hub).
+
+    Raises:
+        CheckpointError: a file is missing or unreadable, or lacks its pad/EOS token.
+    """
+    directory = Path(directory)
+    qwen_path, t5_path = directory / QWEN_TOKENIZER, directory / T5_TOKENIZER
+    qwen, t5 = _read_tokenizer(qwen_path), _read_tokenizer(t5_path)
+    return Tokenizers(
+        qwen=qwen,
+        t5=t5,
+        qwen_pad_id=_special_id(qwen, QWEN_PAD_TOKEN, qwen_path),
+        t5_eos_id=_special_id(t5, T5_EOS_TOKEN, t5_path),
+    )
+
+
+def tokenize(tokenizers: Tokenizers, prompt: TextInput) -> Tokens:
+    """Token ids of a prompt given as plain text or as `(text, weight)` segments.
+
+    Example:
+        >>> tokenize(tokenizers, "Hello world").t5_ids
+        (8774, 296, 1)
+    """
+    segments = [(prompt, 1.0)] if isinstance(prompt, str) else list(prompt)
+    qwen_ids: list[int] = []
+    t5_ids: list[int] = []
+    t5_weights: list[float] = []
+    for text, weight in segments:
+        if not text:
+            continue
+        qwen_ids.extend(tokenizers.qwen.encode(text, add_special_tokens=False).ids)
+        ids = tokenizers.t5.encode(text, add_special_tokens=False).ids
+        t5_ids.extend(ids)
+        t5_weights.extend([float(weight)] * len(ids))
+    return Tokens(
+        qwen_ids=tuple(qwen_ids) or (tokenizers.qwen_pad_id,),
+        t5_ids=(*t5_ids, tokenizers.t5_eos_id),
+        t5_weights=(*t5_weights, 1.0),
+    )
+
+
+def qwen3_config(params: TextEncoderParams) -> object:
+    """A transformers `Qwen3Config` for `params`, built locally (no hub access), SDPA attention."""
+    from transformers import Qwen3Config
+
+    return Qwen3Config(
+        vocab_size=params.vocab_size,
+        hidden_size=params.hidden_size,
+        intermediate_size=params.intermediate_size,
+        num_hidden_layers=params.num_layers,
+        num_attention_heads=params.num_heads,
+        num_key_value_heads=params.num_kv_heads,
+        head_dim=params.head_dim,
+        rope_theta=params.rope_theta,
+        rms_norm_eps=params.norm_eps,
+        max_position_embeddings=params.max_positions,
+        attention_bias=False,
+        tie_word_embeddings=False,
+        use_cache=False,
+        attn_implementation="sdpa",
+    )
+
+
+def build_qwen3(params: TextEncoderParams) -> "Qwen3Model":
+    """An uninitialised-weights `Qwen3Model` for `params` on the current default device."""
+    from transformers import Qwen3Model
+
+    return Qwen3Model(qwen3_config(params))
+
+
+def encode_tokens(model: "Qwen3Model", tokens: Tokens) -> TextFeatures:
+    """Run Qwen3 on the Qwen ids (no attention mask: one unpadded prompt) and pack the T5 side."""
+    device = model.embed_tokens.weight.device
+    ids = torch.tensor([tokens.qwen_ids], dtype=torch.long, device=device)
+    with torch.no_grad():
+        states = model(input_ids=ids, use_cache=False).last_hidden_state  # (1, Lq, Ds)
+    return TextFeatures(
+        qwen_states=states,
+        t5_ids=torch.tensor([tokens.t5_ids], dtype=torch.long, device=device),
+        t5_weights=torch.tensor([tokens.t5_weights], dtype=torch.float32, device=device),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TextEncoder:
+    """Qwen3-0.6B and both tokenizers; `encode(prompt)` gives the adapter's inputs."""
+
+    model: "Qwen3Model"
+    tokenizers: Tokenizers
+    params: TextEncoderParams
+
+    def encode(self, prompt: TextInput) -> TextFeatures:
+        """Features of one prompt, plain text or `(text, weight)` segments."""
+        return encode_tokens(self.model, tokenize(self.tokenizers, prompt))
