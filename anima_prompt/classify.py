@@ -88,9 +88,10 @@ def looks_like_prose(text: str) -> bool:
 
     1. it ends with sentence punctuation (`.`, `!`, `?`, `…`) right after a letter, and has at least two
        words or starts with a capital (`She smiles.`; the tags `!?` and `...` are not prose);
-    2. it starts with a capital, has at least three words, and holds a prose word (`a`, `is`, `her`, …
-       see `PROSE_WORDS`) or at least two lowercase words (`An anime girl with long hair`,
-       `Girl sitting on bench`; but not `Hatsune Miku` or `The Legend of Zelda`);
+    2. it starts with a capital and has at least three words one of which is a prose word (`a`, `is`,
+       `her`, … see `PROSE_WORDS`), or at least four words two of which start lowercase
+       (`An anime girl with long hair`, `Girl sitting on bench`; not `Hatsune Miku`,
+       `The Legend of Zelda`);
     3. it has at least three words of which at least two different ones are prose words
        (`she is smiling`);
     4. it has ten words or more.
@@ -110,7 +111,8 @@ def looks_like_prose(text: str) -> bool:
     if _SENTENCE_END.search(stripped) and (count >= 2 or capital):
         return True
     prose = {_WORD_EDGE.sub("", word.lower()) for word in words} & PROSE_WORDS
-    if capital and count >= 3 and (prose or sum(word[0].islower() for word in words[1:]) >= 2):
+    lowercase = sum(word[0].islower() for word in words[1:])
+    if capital and ((count >= 3 and prose) or (count >= 4 and lowercase >= 2)):
         return True
     return (count >= 3 and len(prose) >= 2) or count >= 10
 
@@ -256,8 +258,9 @@ def _plain_text(atoms: Sequence[Atom]) -> str:
     parts: list[str] = []
     for atom in atoms:
         if isinstance(atom, Token):
-            parts.append(str(atom))
-        elif isinstance(atom, Weighted | ForeignGroup):
+            # BREAK, a wildcard or a LoRA says nothing about prose
+            parts.append(str(atom) if atom.type in _TEXTISH else " ")
+        else:
             parts.append(" " + "".join(render(child) for child in atom.children) + " ")
     return "".join(parts)
 

@@ -44,7 +44,7 @@ class Span:
     Attributes:
         start: 0-based offset of the first character.
         end: 0-based offset one past the last character.
-        line: 1-based line of `start`.
+        line: 1-based line of `start` (lines end at `\n`).
         column: 1-based column of `start`.
     """
 
