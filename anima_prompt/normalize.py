@@ -21,6 +21,7 @@ Nodes keep the spans of the source text they came from.
 """
 
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Protocol
 
@@ -38,7 +39,7 @@ from anima_prompt.nodes import (
     Weighted,
     line_breaks,
 )
-from anima_prompt.tagtext import canonical_form, danbooru_name
+from anima_prompt.tagtext import danbooru_name, prompt_form
 
 #: Danbooru tag categories used here.
 ARTIST, COPYRIGHT, CHARACTER, META = 1, 3, 4, 5
@@ -184,7 +185,7 @@ def _tag(node: Tag | Artist, index: TagLookup | None) -> Tag | Artist:
         if info is not None:
             name = info.name
             artist = artist or info.category == ARTIST
-    text = canonical_form(name, artist=artist)
+    text = unicodedata.normalize("NFC", prompt_form(name, artist=artist))
     return Artist(node.span, text) if artist else Tag(node.span, text)
 
 

@@ -68,7 +68,8 @@ def test_strict_mode_raises_only_prompt_syntax_error(text: str) -> None:
         strict = parse(text, strict=True)
     except PromptSyntaxError as error:
         assert lenient.diagnostics
-        assert (error.line, error.column) == (lenient.diagnostics[0].span.line, lenient.diagnostics[0].span.column)
+        first = lenient.diagnostics[0].span
+        assert (error.line, error.column) == (first.line, first.column)
     else:
         assert strict == lenient
         assert not lenient.diagnostics
