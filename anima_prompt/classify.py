@@ -66,6 +66,7 @@ _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _SENTENCE_END = re.compile(r"[^\W\d_][.!?…]+[\"'”’»)\]]*\s*$")
 # a sentence boundary inside one item: end punctuation, space, then a capital (or an opening quote)
 _BOUNDARY = re.compile(r"(?<=[^\W\d_])[.!?…]+\s+(?=[\"'“‘«(]?[A-Z])")
+_END_CHARACTERS = frozenset(".!?…\"'”’»)]")
 _WORD_EDGE = re.compile(r"^[^\w]+|[^\w]+$")
 
 #: Words that are common in English prose and (almost) never part of a Danbooru tag.
@@ -103,8 +104,10 @@ def looks_like_prose(text: str) -> bool:
         True for prose.
     """
     stripped = text.strip()
-    if not stripped:
-        return False
+    if not stripped or (
+        len(stripped.split(None, 2)) < 3 and not stripped[0].isupper() and stripped[-1] not in _END_CHARACTERS
+    ):
+        return False  # the common case: a tag of one or two lowercase words
     words = stripped.split()
     count = len(words)
     capital = stripped[0].isupper()
@@ -215,6 +218,8 @@ def _classify_text(tokens: list[Token]) -> list[Node]:
     """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
     text = "".join(tokens)
     first = atom_span(tokens[0])
+    if _BOUNDARY.search(text) is None:
+        return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
     nodes: list[Node] = []
     offset = 0
     for boundary in _BOUNDARY.finditer(text):
@@ -224,15 +229,8 @@ def _classify_text(tokens: list[Token]) -> list[Node]:
         nodes.append(_text_item(tokens, head, _sub_span(first, offset, boundary.start())))
         nodes.append(Separator(_sub_span(first, boundary.start(), boundary.end()), boundary.group()))
         offset = boundary.end()
-    rest = text[offset:]
-    span = _sub_span(first, offset, len(text))
-    if offset or looks_like_prose(rest):
-        if looks_like_prose(rest):
-            nodes.append(Phrase(span, (Text(span, rest),)))
-        else:
-            nodes.append(_text_item(tokens, rest, span))
-        return nodes
-    return [_text_item(tokens, text, span)]
+    nodes.append(_text_item(tokens, text[offset:], _sub_span(first, offset, len(text))))
+    return nodes
 
 
 def _sub_span(first: Span, start: int, end: int) -> Span:

@@ -328,7 +328,8 @@ def walk(root: Node | Prompt) -> Iterator[Node]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed(children_of(node)))
+        if isinstance(node, Phrase | Weighted | ForeignGroup):
+            stack.extend(reversed(node.children))
 
 
 def to_dict(node: Node | Prompt) -> dict[str, Any]:

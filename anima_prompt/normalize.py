@@ -23,6 +23,7 @@ Nodes keep the spans of the source text they came from.
 import re
 import unicodedata
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 from anima_prompt.classify import join_spans
@@ -176,17 +177,26 @@ def _item(node: Node, index: TagLookup | None) -> Node | None:
 
 
 def _tag(node: Tag | Artist, index: TagLookup | None) -> Tag | Artist:
+    artist = isinstance(node, Artist)
+    if index is None:
+        text = _canonical(node.text, artist)
+        return node if not text else Artist(node.span, text) if artist else Tag(node.span, text)
     name = danbooru_name(node.text)
     if not name:
         return node
-    artist = isinstance(node, Artist)
-    if index is not None:
-        info = index.lookup(name)
-        if info is not None:
-            name = info.name
-            artist = artist or info.category == ARTIST
+    info = index.lookup(name)
+    if info is not None:
+        name = info.name
+        artist = artist or info.category == ARTIST
     text = unicodedata.normalize("NFC", prompt_form(name, artist=artist))
     return Artist(node.span, text) if artist else Tag(node.span, text)
+
+
+@lru_cache(maxsize=16384)
+def _canonical(text: str, artist: bool) -> str:
+    """The canonical form of a tag as written, or `""` when nothing of it is left (`_`)."""
+    name = danbooru_name(text)
+    return unicodedata.normalize("NFC", prompt_form(name, artist=artist)) if name else ""
 
 
 def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:
