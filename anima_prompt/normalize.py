@@ -15,8 +15,9 @@ What changes:
   orders comma-separated runs of tags as the model card recommends.
 
 What stays as written: natural-language phrases, syntax of other front ends (`[a|b]`, `{a|b}`,
-`__wildcard__`, `<lora:...>`, `BREAK`, Pony tags), error nodes, and after a dataset tag line
-(`deviantart`, `ye-pop`) the title and description lines. Normalising twice changes nothing.
+`__wildcard__`, `<lora:...>`, `BREAK`, Pony tags), error nodes and weight groups holding one, and
+after a dataset tag line (`deviantart`, `ye-pop`) the title and description lines.
+Normalising twice changes nothing.
 Nodes keep the spans of the source text they came from.
 """
 
@@ -167,6 +168,8 @@ def _item(node: Node, index: TagLookup | None) -> Node | None:
     if isinstance(node, Tag | Artist):
         return _tag(node, index)
     if isinstance(node, Weighted):
+        if any(isinstance(child, ErrorNode) for child in node.children):
+            return node  # a malformed group stays as written: its text is ambiguous
         children = _sequence(node.children, index)
         if not children:
             return None
