@@ -224,8 +224,8 @@ def _classify_text(tokens: list[Token]) -> list[Node]:
     offset = 0
     for boundary in _BOUNDARY.finditer(text):
         head, rest = text[offset : boundary.start()], text[boundary.end() :]
-        if looks_like_prose(head) or not looks_like_prose(rest):
-            break
+        if head[:1].isupper() or looks_like_prose(head) or not looks_like_prose(rest):
+            break  # a capitalised head starts the prose (`She smiles. He waves.`)
         nodes.append(_text_item(tokens, head, _sub_span(first, offset, boundary.start())))
         nodes.append(Separator(_sub_span(first, boundary.start(), boundary.end()), boundary.group()))
         offset = boundary.end()
@@ -268,9 +268,10 @@ def _qualified_tag(atoms: list[Atom]) -> Tag | Artist | None:
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
         return None
-    if len(group.children) != 1 or not isinstance(group.children[0], Tag):
+    content = [node for node in group.children if not (isinstance(node, Separator) and not node.text.strip())]
+    if len(content) != 1 or not isinstance(content[0], Tag):
         return None
-    inner = group.children[0]
+    inner = content[0]
     if inner.qualifier is not None or len(inner.text.split()) > _MAX_QUALIFIER_WORDS:
         return None
     head = atoms[:-1]

@@ -37,6 +37,7 @@ from anima_prompt.nodes import (
     Phrase,
     Prompt,
     Separator,
+    Span,
     Tag,
     Weighted,
     line_breaks,
@@ -73,6 +74,7 @@ _LEAD_TAGS = frozenset(
     }
 )
 _LEAD_PATTERN = re.compile(r"score_\d+|year \d{4}")
+_FACE_START = re.compile(r"(?:^|\s)>?[:;=][-']?$")
 _COUNT_PATTERN = re.compile(r"(?:\d+\+?|multiple) ?(?:girls?|boys?|others?)|no humans")
 _CATEGORY_SECTIONS = {META: _LEAD, CHARACTER: _CHARACTER, COPYRIGHT: _SERIES, ARTIST: _ARTIST}
 
@@ -175,6 +177,11 @@ def _item(node: Node, index: TagLookup | None) -> Node | None:
             return None
         number = node.weight_number
         weight_text = "" if number is None else ":" + canonical_weight(number)
+        last = children[-1]
+        if not weight_text and isinstance(last, Tag) and _FACE_START.search(last.text):
+            # `(; )` must not become `(;)`, which reads as the face `;)` and leaves `(` unclosed
+            end = Span(last.span.end, last.span.end, last.span.line, last.span.column)
+            children = (*children, Separator(end, " "))
         return Weighted(node.span, children, weight_text)
     return node
 
