@@ -41,8 +41,10 @@ from anima_prompt.nodes import (
     to_dict,
     walk,
 )
+from anima_prompt.normalize import TagInfo, TagLookup, normalize
 from anima_prompt.parser import parse, parse_tree, to_prompt
 from anima_prompt.render import render
+from anima_prompt.weights import WeightedText, plain_text, weighted_segments
 
 __all__ = [
     "AnimaPromptError",
@@ -64,15 +66,21 @@ __all__ = [
     "Span",
     "Tag",
     "TagIndexError",
+    "TagInfo",
+    "TagLookup",
     "Text",
     "UnclosedGroup",
     "UnmatchedClose",
     "Weighted",
+    "WeightedText",
     "format_tree",
+    "normalize",
     "parse",
     "parse_tree",
+    "plain_text",
     "render",
     "to_dict",
     "to_prompt",
     "walk",
+    "weighted_segments",
 ]
