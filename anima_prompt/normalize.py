@@ -186,8 +186,8 @@ def _tag(node: Tag | Artist, index: TagLookup | None) -> Tag | Artist:
     artist = isinstance(node, Artist)
     if index is None:
         text = _canonical(node.text, artist)
-        if not text or (not artist and text.startswith("@")):
-            return node  # nothing left, or a tag that would read as an artist: keep it as written
+        if not text or text == node.text or (not artist and text.startswith("@")):
+            return node  # canonical already, nothing left, or a tag that would read as an artist
         return Artist(node.span, text) if artist else Tag(node.span, text)
     name = danbooru_name(node.text)
     if not name:
@@ -211,6 +211,8 @@ def _canonical(text: str, artist: bool) -> str:
 
 def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:
     """The canonical separator for the separators between two items."""
+    if len(gap) == 1 and gap[0].text == ", ":
+        return gap[0]
     text = "".join(separator.text for separator in gap)
     breaks = line_breaks(text)
     stripped = text.strip()
