@@ -4,13 +4,14 @@ The DiT predicts the flow velocity v ≈ ε − x0, so the denoised estimate is 
 `CONST.calculate_denoised`). Guidance mixes the estimates as ComfyUI's `cfg_function` does,
 x̂0 = x̂0_u + s·(x̂0_c − x̂0_u), which equals applying v_u + s·(v_c − v_u) to the velocities because x̂0
 is affine in v at a fixed σ (engine-spec §5.3). The conditional and unconditional halves run as one
-batched forward; at scale 1 the unconditional half is not run at all.
+batched forward when their contexts can share a batch exactly (`joint_context`); at scale 1 the
+unconditional half is not run at all.
 """
 
+import math
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from anima_engine.errors import ConfigError
@@ -19,17 +20,26 @@ from anima_engine.samplers import DenoiseFn
 VelocityFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 """`(x (B, C, T, H, W), sigma (B,), context (B, L, D)) -> v`, the DiT's forward."""
 
+MAX_CONTEXT_REPEAT = 4
+"""Longest repeat of a context to batch it with a longer one (ComfyUI's limit); beyond it, two passes."""
 
-def pad_contexts(*contexts: Tensor) -> tuple[Tensor, ...]:
-    """Zero-pad (B, L_i, D) contexts along L to the longest one.
 
-    Exact, not an approximation: the DiT's cross-attention has no mask, and a zero context row gives a
-    zero key after k-RMSNorm and a zero value, so it only adds exp(0) to the softmax denominator, the
-    same as the zero rows the adapter already pads every context with to 512 (engine-spec §1.3 step 5).
-    A 600-row conditional context and a 512-row unconditional one can therefore share one batch.
+def joint_context(cond: Tensor, uncond: Tensor) -> Tensor | None:
+    """Stack two (B, L_i, D) contexts into one (2B, L, D) batch without changing either's attention.
+
+    Equal lengths stack directly. Otherwise each is repeated along L to the least common multiple,
+    which leaves mask-free softmax attention unchanged (every key/value appears k times, so each weight
+    is split evenly over its k copies), as ComfyUI does when the repeat factor is at most 4.
+    Zero-padding would *not* be exact: a zero key still adds exp(0) to the softmax denominator
+    (engine-spec §1.3 step 5), so padding a 512-row context to 600 rows changes the DiT's output.
+    Returns None when the repeat would exceed `MAX_CONTEXT_REPEAT`; the caller then runs two passes.
     """
-    length = max(c.shape[1] for c in contexts)
-    return tuple(F.pad(c, (0, 0, 0, length - c.shape[1])) for c in contexts)
+    if cond.shape[1] == uncond.shape[1]:
+        return torch.cat([cond, uncond])
+    length = math.lcm(cond.shape[1], uncond.shape[1])
+    if length // min(cond.shape[1], uncond.shape[1]) > MAX_CONTEXT_REPEAT:
+        return None
+    return torch.cat([c.repeat(1, length // c.shape[1], 1) for c in (cond, uncond)])
 
 
 def _batch(context: Tensor, batch: int) -> Tensor:
@@ -73,12 +83,16 @@ def cfg(model: VelocityFn, cond: Tensor, uncond: Tensor | None, scale: float) ->
             f"cond and uncond contexts must be (B, L, D) with the same D, got {tuple(cond.shape)} "
             f"and {tuple(uncond.shape)}"
         )
-    cond_padded, uncond_padded = pad_contexts(cond, uncond)
 
     def denoise_cfg(x: Tensor, sigma: Tensor) -> Tensor:
-        context = torch.cat([_batch(cond_padded, x.shape[0]), _batch(uncond_padded, x.shape[0])])
-        v = model(torch.cat([x, x]), torch.cat([sigma, sigma]), context).to(x.dtype)  # (2B, C, T, H, W)
-        v_cond, v_uncond = v.chunk(2)
+        batch = x.shape[0]
+        c, u = _batch(cond, batch), _batch(uncond, batch)
+        context = joint_context(c, u)
+        if context is not None:  # one forward over (cond, uncond)
+            v = model(torch.cat([x, x]), torch.cat([sigma, sigma]), context).to(x.dtype)  # (2B, C, T, H, W)
+            v_cond, v_uncond = v.chunk(2)
+        else:
+            v_cond, v_uncond = model(x, sigma, c).to(x.dtype), model(x, sigma, u).to(x.dtype)
         s = _sigma_view(sigma, x)
         x0_cond, x0_uncond = x - s * v_cond, x - s * v_uncond
         return x0_uncond + scale * (x0_cond - x0_uncond)
