@@ -7,7 +7,6 @@ carries x(1) = ε to x(0) = μ + s·ε.
 
 import itertools
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -173,15 +172,6 @@ def test_per_image_generators_make_batch_element_k_equal_a_single_run(name: str)
             gaussian_denoiser, x[k : k + 1], sigmas, generator=torch.Generator().manual_seed(10 + k)
         )
         assert torch.equal(batch[k : k + 1], single)
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    # Large elementwise ops on a busy 2-core machine are far faster without intra-op threads.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def marginal_run(

@@ -43,6 +43,7 @@ def tiny_cosmos() -> torch.nn.Module:
     return model.eval().float()
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_euler_with_cfg_reproduces_the_diffusers_trajectory() -> None:
     model = tiny_cosmos()
 
