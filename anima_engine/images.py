@@ -1,0 +1,223 @@
+"""Decoded tensors to PIL images, and PNGs that carry everything needed to reproduce them.
+
+Each PNG gets two text chunks: `parameters`, the A1111-style string that image hosts and other UIs
+read, and `anima`, a JSON `GenerationRecord` that `read_png_metadata` turns back into settings.
+Files are created exclusively (`open(path, "xb")`), so an existing image is never overwritten.
+"""
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import torch
+from PIL import Image, PngImagePlugin
+from torch import Tensor
+
+from anima_engine.errors import AnimaEngineError, ConfigError
+from anima_engine.locate import VARIANTS
+from anima_engine.samplers import SAMPLERS
+from anima_engine.schedules import SCHEDULES
+
+METADATA_KEY = "anima"
+PARAMETERS_KEY = "parameters"
+RECORD_FORMAT = 1
+FILE_PATTERN = re.compile(r"^(?P<prefix>.+)_(?P<number>\d{5,})_seed\d+\.png$")
+
+SAMPLER_LABELS = {
+    "euler": "Euler",
+    "euler_ancestral": "Euler a",
+    "er_sde": "ER SDE",
+    "dpmpp_2m_sde": "DPM++ 2M SDE",
+}
+"""Display names in the `parameters` string, as A1111/Forge write them."""
+
+
+class MetadataError(AnimaEngineError, ValueError):
+    """A PNG has no Anima generation record, or the record is malformed."""
+
+
+def toolkit_version() -> str:
+    """The installed anima-toolkit version, or the source tree's version from pyproject.toml."""
+    try:
+        return metadata.version("anima-toolkit")
+    except metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.MULTILINE)
+        return found.group(1) if found else "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelFile:
+    """One weights file: its role (`dit`, `text_encoder`, `vae`, `lora`), file name and sha256."""
+
+    role: str
+    name: str
+    sha256: str | None = None
+    weight: float | None = None  # the strength, for LoRAs
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError(f"model file of role {self.role!r} needs a name")
+        if self.sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ConfigError(f"sha256 of {self.name!r} must be 64 lowercase hex digits, got {self.sha256!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerationRecord:
+    """Every setting needed to reproduce one image; validated on construction."""
+
+    prompt: str
+    negative: str = ""
+    seed: int
+    sampler: str
+    scheduler: str
+    steps: int
+    cfg: float
+    width: int
+    height: int
+    variant: str = "base"
+    strength: float = 1.0  # img2img denoising strength; 1.0 for txt2img
+    models: tuple[ModelFile, ...] = ()
+    loras: tuple[ModelFile, ...] = ()
+    version: str = field(default_factory=toolkit_version)
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 16 or value % 16:
+                raise ConfigError(f"`{name}` must be a positive multiple of 16, got {value!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ConfigError(f"`steps` must be an integer >= 1, got {self.steps!r}")
+        if not self.cfg >= 0:
+            raise ConfigError(f"`cfg` must be >= 0, got {self.cfg!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**64:
+            raise ConfigError(f"`seed` must be an integer in [0, 2**64), got {self.seed!r}")
+        if not 0 < self.strength <= 1:
+            raise ConfigError(f"`strength` must be in (0, 1], got {self.strength!r}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
+        if self.scheduler not in SCHEDULES:
+            raise ConfigError(f"unknown scheduler {self.scheduler!r}; expected one of {', '.join(SCHEDULES)}")
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"unknown variant {self.variant!r}; expected one of {', '.join(VARIANTS)}")
+
+    def to_json(self) -> str:
+        """The record as the JSON stored in the PNG's `anima` chunk."""
+        return json.dumps({"format": RECORD_FORMAT, **dataclasses.asdict(self)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "GenerationRecord":
+        """Parse `to_json` output; raises `MetadataError` naming what is wrong."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MetadataError(f"the {METADATA_KEY!r} record is not JSON: {exc}") from None
+        if not isinstance(data, dict) or data.pop("format", None) != RECORD_FORMAT:
+            raise MetadataError(f"the {METADATA_KEY!r} record is not format {RECORD_FORMAT}")
+        try:
+            data["models"] = tuple(ModelFile(**m) for m in data.get("models", ()))
+            data["loras"] = tuple(ModelFile(**m) for m in data.get("loras", ()))
+            return cls(**data)
+        except (TypeError, ConfigError) as exc:
+            raise MetadataError(f"the {METADATA_KEY!r} record is invalid: {exc}") from None
+
+
+def _quote(value: str) -> str:
+    # A1111 quotes values that would break its "key: value, key: value" line.
+    if any(ch in value for ch in ',:\n"'):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def parameters_text(record: GenerationRecord) -> str:
+    """The A1111-style `parameters` string: prompt, negative prompt line, then the settings line."""
+    settings: list[tuple[str, str]] = [
+        ("Steps", str(record.steps)),
+        ("Sampler", SAMPLER_LABELS[record.sampler]),
+        ("Schedule type", record.scheduler.capitalize()),
+        ("CFG scale", _number(record.cfg)),
+        ("Seed", str(record.seed)),
+        ("Size", f"{record.width}x{record.height}"),
+    ]
+    dit = next((m for m in record.models if m.role == "dit"), None)
+    if dit is not None:
+        if dit.sha256:
+            settings.append(("Model hash", dit.sha256[:10]))
+        settings.append(("Model", Path(dit.name).stem))
+    if record.strength < 1:
+        settings.append(("Denoising strength", _number(record.strength)))
+    if record.loras:
+        settings.append(
+            ("Lora hashes", ", ".join(f"{Path(m.name).stem}: {(m.sha256 or '')[:12]}" for m in record.loras))
+        )
+    settings.append(("Version", f"anima-toolkit {record.version}"))
+    lines = [record.prompt]
+    if record.negative:
+        lines.append(f"Negative prompt: {record.negative}")
+    lines.append(", ".join(f"{key}: {_quote(value)}" for key, value in settings))
+    return "\n".join(lines)
+
+
+def to_pil(images: Tensor) -> list[Image.Image]:
+    """(B, 3, H, W) in [-1, 1] to RGB images; values are clamped and rounded to the nearest level."""
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ConfigError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
+    pixels = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    array = pixels.permute(0, 2, 3, 1).cpu().numpy()  # (B, H, W, 3)
+    return [Image.fromarray(a, mode="RGB") for a in array]
+
+
+def png_info(record: GenerationRecord) -> PngImagePlugin.PngInfo:
+    """The two text chunks; non-Latin-1 text (e.g. Japanese prompts) goes into iTXt automatically."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text(PARAMETERS_KEY, parameters_text(record))
+    info.add_text(METADATA_KEY, record.to_json())
+    return info
+
+
+def _next_number(directory: Path, prefix: str) -> int:
+    numbers = [
+        int(m["number"])
+        for p in directory.glob(f"{prefix}_*.png")
+        if (m := FILE_PATTERN.match(p.name)) and m["prefix"] == prefix
+    ]
+    return max(numbers, default=0) + 1
+
+
+def save_png(image: Image.Image, record: GenerationRecord, directory: Path, *, prefix: str = "anima") -> Path:
+    """Write `image` as `<prefix>_<NNNNN>_seed<seed>.png` in `directory`, never replacing a file.
+
+    The number is one past the highest already there; if another process takes it first, the next
+    number is tried. Returns the path written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    number = _next_number(directory, prefix)
+    info = png_info(record)
+    while True:
+        path = directory / f"{prefix}_{number:05d}_seed{record.seed}.png"
+        try:
+            with open(path, "xb") as handle:
+                image.save(handle, format="PNG", pnginfo=info)
+        except FileExistsError:
+            number += 1
+            continue
+        return path
+
+
+def read_png_metadata(path: Path) -> GenerationRecord:
+    """The `GenerationRecord` stored in a PNG written by `save_png`."""
+    with Image.open(path) as image:
+        text = getattr(image, "text", {}).get(METADATA_KEY)
+    if text is None:
+        raise MetadataError(f"{path}: no {METADATA_KEY!r} generation record in this image")
+    try:
+        return GenerationRecord.from_json(text)
+    except MetadataError as exc:
+        raise MetadataError(f"{path}: {exc}") from None

@@ -1,0 +1,203 @@
+"""Sigma schedules for Anima's rectified-flow sampling (engine-spec §5.1-5.2).
+
+A schedule maps a step count to a descending float32 tensor of noise levels σ ∈ (0, 1] followed by a final
+0. Every schedule is built on the shifted time axis σ(t) = s·t / (1 + (s − 1)·t) with Anima's shift s = 3.
+The discrete ones ("simple", "beta") index the same 1000-entry table ComfyUI builds,
+σ_k = shift(k/1000) for k = 1…1000, computed in float32 exactly as ComfyUI does so the values agree bit
+for bit.
+"""
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from anima_engine.errors import ConfigError
+
+SHIFT = 3.0
+"""Anima's timestep shift (ComfyUI `sampling_settings = {"multiplier": 1.0, "shift": 3.0}`)."""
+
+NUM_TRAIN_TIMESTEPS = 1000
+"""Length of the discrete σ table (ComfyUI `ModelSamplingDiscreteFlow`, diffusers `num_train_timesteps`)."""
+
+KARRAS_RHO = 7.0
+BETA_ALPHA = 0.6
+BETA_BETA = 0.6
+_CF_MAX_TERMS = 300
+_BISECTION_STEPS = 64
+
+ScheduleFn = Callable[[int, float], Tensor]
+"""`(steps, shift) -> sigmas`: `steps` non-zero σ values, descending, then a final 0 (float32)."""
+
+
+def time_snr_shift(shift: float, t: Tensor) -> Tensor:
+    """σ(t) = s·t / (1 + (s − 1)·t); written in ComfyUI's operation order so float32 results match."""
+    if shift == 1.0:
+        return t
+    return shift * t / (1 + (shift - 1) * t)
+
+
+@lru_cache(maxsize=8)
+def _sigma_table(shift: float) -> Tensor:
+    # ComfyUI: ts = sigma(arange(1, 1001) / 1000 * multiplier) in float32, ascending: table[0] = σ_min.
+    t = torch.arange(1, NUM_TRAIN_TIMESTEPS + 1) / NUM_TRAIN_TIMESTEPS
+    return time_snr_shift(shift, t)
+
+
+def sigma_table(shift: float = SHIFT) -> Tensor:
+    """The ascending 1000-entry float32 table σ_k = shift(k/1000), k = 1…1000 (a fresh copy)."""
+    return _sigma_table(shift).clone()
+
+
+def _append_zero(sigmas: Tensor) -> Tensor:
+    return torch.cat([sigmas.to(torch.float32), sigmas.new_zeros(1, dtype=torch.float32)])
+
+
+def simple(steps: int, shift: float = SHIFT) -> Tensor:
+    """ComfyUI "simple": every (1000/steps)-th entry of the table, from the top.
+
+    σ_i = table[−(1 + int(i · (1000/steps)))]. The index is computed with float arithmetic, as ComfyUI
+    does, so it is occasionally one below the exact ⌊i·1000/steps⌋ (for example steps = 38, i = 19).
+    """
+    table = _sigma_table(shift)
+    stride = len(table) / steps
+    picked = [table[-(1 + int(i * stride))] for i in range(steps)]
+    return _append_zero(torch.stack(picked))
+
+
+def normal(steps: int, shift: float = SHIFT) -> Tensor:
+    """ComfyUI "normal": evenly spaced timesteps from t(σ_max) = 1 to t(σ_min), shifted again.
+
+    The table's σ_min = shift(0.001) is used as a *timestep*, so the last non-zero σ is shift(σ_min)
+    (≈ 0.0089 at shift 3), not σ_min.
+    """
+    table = _sigma_table(shift)
+    ts = torch.linspace(float(table[-1]), float(table[0]), steps)
+    return _append_zero(time_snr_shift(shift, ts))
+
+
+def linear(steps: int, shift: float = SHIFT) -> Tensor:
+    """diffusers' Anima schedule: σ = shift(linspace(1, 1/steps, steps)), computed as its scheduler does.
+
+    For steps that divide 1000 this equals "simple"; otherwise the two differ by up to ~0.002.
+    """
+    ts = torch.from_numpy(np.linspace(1.0, 1.0 / steps, steps).astype(np.float32))
+    return _append_zero(time_snr_shift(shift, ts))
+
+
+def karras(steps: int, shift: float = SHIFT) -> Tensor:
+    """Karras et al. (2022) ρ = 7 schedule between the table's σ_min and σ_max, as ComfyUI builds it.
+
+    Karras' spacing was designed for variance-exploding σ ∈ [0.03, 80]; on a flow model's σ ∈ (0, 1] it
+    still gives a valid descending schedule (ComfyUI offers it for Anima), but it is strongly weighted
+    towards low noise: about half of the steps fall below σ = 0.1. It is kept for parity with ComfyUI
+    workflows; "simple", "normal" or "beta" suit this model better.
+    """
+    table = _sigma_table(shift)
+    sigma_min, sigma_max = float(table[0]), float(table[-1])
+    ramp = torch.linspace(0, 1, steps)
+    min_inv_rho = sigma_min ** (1 / KARRAS_RHO)
+    max_inv_rho = sigma_max ** (1 / KARRAS_RHO)
+    return _append_zero((max_inv_rho + ramp * (min_inv_rho - max_inv_rho)) ** KARRAS_RHO)
+
+
+def beta(steps: int, shift: float = SHIFT) -> Tensor:
+    """ComfyUI "beta" (Lee et al. 2024, arXiv:2407.12173): table entries at Beta(0.6, 0.6) quantiles.
+
+    Table indices are round(ppf(1 − i/steps) · 999) for i = 0…steps−1 (round half to even, as numpy's
+    `rint`), so steps cluster at both ends of the trajectory. Consecutive repeated indices are dropped, as
+    in ComfyUI, so at large step counts the result can have fewer than `steps` non-zero values.
+    """
+    table = _sigma_table(shift)
+    quantiles = 1.0 - np.linspace(0.0, 1.0, steps, endpoint=False)
+    indices = np.rint(beta_ppf(quantiles, BETA_ALPHA, BETA_BETA) * (len(table) - 1)).astype(np.int64)
+    kept = [int(k) for j, k in enumerate(indices) if j == 0 or k != indices[j - 1]]
+    return _append_zero(table[kept])
+
+
+def _betainc_cf(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # Continued fraction for I_x(a, b) by the modified Lentz method; it converges quickly for
+    # x < (a + 1) / (a + b + 2), and the caller uses the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) otherwise.
+    tiny = 1e-300
+
+    def guard(v: np.ndarray) -> np.ndarray:
+        return np.where(np.abs(v) < tiny, tiny, v)
+
+    c = np.ones_like(x)
+    d = 1.0 / guard(1.0 - (a + b) * x / (a + 1.0))
+    h = d.copy()
+    for m in range(1, _CF_MAX_TERMS + 1):
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        delta = np.ones_like(x)
+        for num in (even, odd):
+            d = 1.0 / guard(1.0 + num * d)
+            c = guard(1.0 + num / c)
+            delta = delta * d * c
+        h = h * delta
+        if np.all(np.abs(delta - 1.0) < 1e-15):
+            break
+    return h
+
+
+def betainc(x: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Regularized incomplete beta function I_x(a, b), elementwise in float64 (no scipy needed)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    direct = x < (a + 1.0) / (a + b + 2.0)
+    xs = np.where(direct, x, 1.0 - x)
+    p, q = np.where(direct, a, b), np.where(direct, b, a)
+    inner = np.maximum(xs, 1e-300)  # keeps the logs finite; the endpoints are set exactly below
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + p * np.log(inner) + q * np.log1p(-inner)
+    )
+    tail = np.exp(log_front) * _betainc_cf(inner, p, q) / p
+    value = np.where(direct, tail, 1.0 - tail)
+    return np.where(x <= 0.0, 0.0, np.where(x >= 1.0, 1.0, value))
+
+
+def beta_ppf(q: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Quantile function of Beta(a, b): bisection on `betainc` to float64 resolution."""
+    q = np.asarray(q, dtype=np.float64)
+    lo, hi = np.zeros_like(q), np.ones_like(q)
+    for _ in range(_BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        below = betainc(mid, a, b) < q
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    if a == b:  # exact median of a symmetric distribution, so 0.5·999 rounds as scipy's ppf does
+        hi = np.where(q == 0.5, 0.5, hi)
+    return np.where(q <= 0.0, 0.0, np.where(q >= 1.0, 1.0, hi))
+
+
+SCHEDULES: dict[str, ScheduleFn] = {
+    "simple": simple,
+    "normal": normal,
+    "beta": beta,
+    "karras": karras,
+    "linear": linear,
+}
+
+
+def make_sigmas(name: str, steps: int, *, shift: float = SHIFT) -> Tensor:
+    """Build the named schedule: `steps` descending σ values (fewer for "beta" at large counts) and a 0.
+
+    Args:
+        name: a key of `SCHEDULES`.
+        steps: number of sampling steps, at least 1.
+        shift: the flow shift; Anima uses 3.0.
+
+    Returns:
+        A float32 tensor of shape (steps + 1,) on the CPU, starting at 1.0 and ending with 0.0.
+
+    Raises:
+        ConfigError: unknown schedule name, steps < 1 or shift <= 0.
+    """
+    if name not in SCHEDULES:
+        raise ConfigError(f"unknown scheduler {name!r}; expected one of {', '.join(SCHEDULES)}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ConfigError(f"`steps` must be an integer >= 1, got {steps!r}")
+    if not shift > 0:
+        raise ConfigError(f"`shift` must be > 0, got {shift!r}")
+    return SCHEDULES[name](steps, shift)
