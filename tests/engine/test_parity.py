@@ -17,51 +17,11 @@ from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams
 from anima_engine.dit import DiT
 from anima_engine.loading import load_dit, load_text_encoder
+from anima_engine.reference_names import diffusers_dit_key
 from anima_engine.testing import TinyFiles, randomize
 from anima_engine.text_encoder import build_qwen3
 
 diffusers = pytest.importorskip("diffusers")
-
-# engine-spec §3, diffusers' COSMOS_2_0 renaming: checkpoint name -> diffusers name.
-DIT_TOP_LEVEL = {
-    "x_embedder.proj.1.weight": "patch_embed.proj.weight",
-    "t_embedder.1.linear_1.weight": "time_embed.t_embedder.linear_1.weight",
-    "t_embedder.1.linear_2.weight": "time_embed.t_embedder.linear_2.weight",
-    "t_embedding_norm.weight": "time_embed.norm.weight",
-    "final_layer.adaln_modulation.1.weight": "norm_out.linear_1.weight",
-    "final_layer.adaln_modulation.2.weight": "norm_out.linear_2.weight",
-    "final_layer.linear.weight": "proj_out.weight",
-}
-DIT_BLOCK = {
-    "self_attn.q_proj": "attn1.to_q",
-    "self_attn.k_proj": "attn1.to_k",
-    "self_attn.v_proj": "attn1.to_v",
-    "self_attn.output_proj": "attn1.to_out.0",
-    "self_attn.q_norm": "attn1.norm_q",
-    "self_attn.k_norm": "attn1.norm_k",
-    "cross_attn.q_proj": "attn2.to_q",
-    "cross_attn.k_proj": "attn2.to_k",
-    "cross_attn.v_proj": "attn2.to_v",
-    "cross_attn.output_proj": "attn2.to_out.0",
-    "cross_attn.q_norm": "attn2.norm_q",
-    "cross_attn.k_norm": "attn2.norm_k",
-    "mlp.layer1": "ff.net.0.proj",
-    "mlp.layer2": "ff.net.2",
-    "adaln_modulation_self_attn.1": "norm1.linear_1",
-    "adaln_modulation_self_attn.2": "norm1.linear_2",
-    "adaln_modulation_cross_attn.1": "norm2.linear_1",
-    "adaln_modulation_cross_attn.2": "norm2.linear_2",
-    "adaln_modulation_mlp.1": "norm3.linear_1",
-    "adaln_modulation_mlp.2": "norm3.linear_2",
-}
-
-
-def diffusers_dit_key(key: str) -> str:
-    if key in DIT_TOP_LEVEL:
-        return DIT_TOP_LEVEL[key]
-    _, index, rest = key.split(".", 2)
-    module, param = rest.rsplit(".", 1)
-    return f"transformer_blocks.{index}.{DIT_BLOCK[module]}.{param}"
 
 
 def relative_error(ours: Tensor, reference: Tensor) -> float:

@@ -1,8 +1,8 @@
 """Parity of our 2-D VAE with diffusers' `AutoencoderKLQwenImage` (video VAE, T = 1) on the same weights.
 
 Both models read one tiny file in the official Wan/ComfyUI layout: ours through `load_vae`, diffusers' after
-renaming with the table of engine-spec §4.3 (written out below, independently of `vae_loading`). The latent
-normalisation, which diffusers leaves to its pipeline, is applied on the diffusers side by hand.
+renaming with the table of engine-spec §4.3 (`reference_names`, written independently of `vae_loading`).
+The latent normalisation, which diffusers leaves to its pipeline, is applied on the diffusers side by hand.
 """
 
 from pathlib import Path
@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from anima_engine.config import VAEParams
+from anima_engine.reference_names import diffusers_vae_key
 from anima_engine.testing import TINY_VAE, write_tiny_vae
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae
@@ -33,46 +34,6 @@ CONFIGS = {
     ),
 }
 
-_RESIDUAL = {"residual.0": "norm1", "residual.2": "conv1", "residual.3": "norm2", "residual.6": "conv2"}
-_MIDDLE = {"0": "resnets.0", "1": "attentions.0", "2": "resnets.1"}
-
-
-def _inner(rest: str) -> str:
-    """Names inside one block: residual layers, shortcut, head, resampler and attention keys."""
-    for old, new in _RESIDUAL.items():
-        if rest.startswith(old + "."):
-            return new + rest[len(old) :]
-    if rest.startswith("shortcut."):
-        return "conv_shortcut." + rest[len("shortcut.") :]
-    return rest
-
-
-def to_diffusers_name(key: str, params: VAEParams) -> str:
-    """engine-spec §4.3: ComfyUI/Wan key -> diffusers `AutoencoderKLQwenImage` key."""
-    top = {"conv1.": "quant_conv.", "conv2.": "post_quant_conv."}
-    for old, new in top.items():
-        if key.startswith(old):
-            return new + key[len(old) :]
-    part, rest = key.split(".", 1)  # encoder / decoder
-    if rest.startswith("conv1."):
-        return f"{part}.conv_in.{rest[len('conv1.') :]}"
-    if rest.startswith("head.0."):
-        return f"{part}.norm_out.{rest[len('head.0.') :]}"
-    if rest.startswith("head.2."):
-        return f"{part}.conv_out.{rest[len('head.2.') :]}"
-    if rest.startswith("middle."):
-        _, index, inner = rest.split(".", 2)
-        return f"{part}.mid_block.{_MIDDLE[index]}.{_inner(inner)}"
-    if rest.startswith("downsamples."):
-        _, index, inner = rest.split(".", 2)
-        return f"{part}.down_blocks.{index}.{_inner(inner)}"
-    _, index, inner = rest.split(".", 2)  # decoder.upsamples.N
-    per_stage = params.num_res_blocks + 2
-    stage, slot = divmod(int(index), per_stage)
-    if slot == per_stage - 1:
-        return f"{part}.up_blocks.{stage}.upsamplers.0.{inner}"
-    return f"{part}.up_blocks.{stage}.resnets.{slot}.{_inner(inner)}"
-
 
 def diffusers_vae(path: Path, params: VAEParams) -> torch.nn.Module:
     model = diffusers.AutoencoderKLQwenImage(
@@ -84,7 +45,7 @@ def diffusers_vae(path: Path, params: VAEParams) -> torch.nn.Module:
         latents_mean=list(params.latents_mean),
         latents_std=list(params.latents_std),
     )
-    tensors = {to_diffusers_name(key, params): value for key, value in load_file(str(path)).items()}
+    tensors = {diffusers_vae_key(key, params): value for key, value in load_file(str(path)).items()}
     model.load_state_dict(tensors, strict=True)
     return model.eval()
 
@@ -138,6 +99,6 @@ def test_section_4_3_table_agrees_with_diffusers_converter(tmp_path: Path) -> No
     params = CONFIGS["narrow-z16"]
     tensors = load_file(str(write_tiny_vae(tmp_path / "vae.safetensors", params)))
     converted = convert_wan_vae_to_diffusers(tensors)
-    assert set(converted) == {to_diffusers_name(key, params) for key in tensors}
+    assert set(converted) == {diffusers_vae_key(key, params) for key in tensors}
     for key, value in tensors.items():
-        assert converted[to_diffusers_name(key, params)] is value
+        assert converted[diffusers_vae_key(key, params)] is value

@@ -1,0 +1,497 @@
+"""Engine speed against diffusers: the same random weights of the true size, the same card, one process.
+
+Times with CUDA events after warm-up (median of `--repeats`), bf16:
+  * one DiT forward with CFG (batch 2) at 1024², 832×1216 and 1536², and batch 1 at 1024²;
+  * the VAE decode of one 1024² image, with its peak memory;
+  * text conditioning (Qwen3 encode + LLM adapter) of a typical prompt;
+  * a whole 30-step 1024² generation (encode + sample + decode) with our engine.
+Each DiT row gives the ratio to diffusers' eager forward and the achieved TFLOP/s. The run also checks
+that every fast path agrees with our plain float32 forward within bf16 expectations.
+
+    python benchmarks/engine_bench.py                     # the table, on a CUDA card
+    python benchmarks/engine_bench.py --explore           # time every optimisation variant at 1024²
+    python benchmarks/engine_bench.py --smoke             # tiny sizes on the CPU: checks the script runs
+
+diffusers is needed only here and in the tests (the `test` extra).
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from anima_engine.adapter import LLMAdapter
+from anima_engine.config import PRESETS, QWEN_IMAGE_VAE, AdapterParams, DiTParams, VAEParams
+from anima_engine.dit import DiT
+from anima_engine.guidance import cfg as guided
+from anima_engine.noise import initial_noise, make_generators
+from anima_engine.reference_names import diffusers_dit_key, diffusers_vae_key
+from anima_engine.samplers import SAMPLERS
+from anima_engine.schedules import make_sigmas
+from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
+from anima_engine.testing import TINY_ADAPTER, TINY_DIT, TINY_PIPELINE_VAE, TINY_TEXT_ENCODER, write_tiny_vae
+from anima_engine.text_encoder import build_qwen3
+from anima_engine.vae_loading import load_vae
+
+SIZES = ((1024, 1024), (832, 1216), (1536, 1536))
+CONTEXT_ROWS = 512
+BF16_TOLERANCE = 3e-2  # relative L2 error of a bf16 forward against float32 through 28 random blocks
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    ours_ms: float
+    reference_ms: float | None = None
+    tflops: float | None = None
+    peak_gib: float | None = None
+    reference_peak_gib: float | None = None
+    note: str = ""
+
+    def cells(self) -> list[str]:
+        ratio = f"{self.reference_ms / self.ours_ms:.2f}×" if self.reference_ms else "—"
+        return [
+            self.name,
+            f"{self.ours_ms:.1f}",
+            f"{self.reference_ms:.1f}" if self.reference_ms else "—",
+            ratio,
+            f"{self.tflops:.0f}" if self.tflops else "—",
+            f"{self.peak_gib:.2f}" if self.peak_gib is not None else "—",
+            f"{self.reference_peak_gib:.2f}" if self.reference_peak_gib is not None else "—",
+            self.note,
+        ]
+
+
+HEADER = ["measurement", "ours ms", "diffusers ms", "speed-up", "TFLOP/s", "peak GiB", "diffusers GiB", "note"]
+
+
+def print_table(rows: list[Row]) -> None:
+    lines = [HEADER, ["---"] * len(HEADER), *(row.cells() for row in rows)]
+    for line in lines:
+        print("| " + " | ".join(line) + " |")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Models with random weights
+
+
+def fill_random(module: nn.Module, seed: int) -> nn.Module:
+    """Seeded N(0, 1/fan_in) matrices and norm gains near 1, drawn on the module's device (fast on a GPU)."""
+    generator = torch.Generator(device=next(module.parameters()).device).manual_seed(seed)
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            noise = torch.randn(param.shape, generator=generator, device=param.device, dtype=torch.float32)
+            if param.ndim >= 2:
+                value = noise / math.sqrt(param[0].numel())
+            elif "norm" in name or name.endswith("gamma"):
+                value = 1 + 0.1 * noise
+            else:
+                value = 0.02 * noise
+            param.copy_(value)
+    return module
+
+
+def build(module_type: Callable[[], nn.Module], device: torch.device) -> nn.Module:
+    with torch.device("meta"):
+        module = module_type()
+    return module.to_empty(device=device).eval().requires_grad_(False)
+
+
+def reference_dit(params: DiTParams, state: dict[str, Tensor], device: torch.device) -> nn.Module:
+    import diffusers
+
+    with torch.device("meta"):
+        model = diffusers.CosmosTransformer3DModel(
+            in_channels=params.in_channels + 1,  # we append the zero padding-mask channel (see `velocity`)
+            out_channels=params.out_channels,
+            num_attention_heads=params.num_heads,
+            attention_head_dim=params.head_dim,
+            num_layers=params.num_blocks,
+            mlp_ratio=params.mlp_channels / params.model_channels,
+            text_embed_dim=params.context_channels,
+            adaln_lora_dim=params.adaln_lora_dim,
+            max_size=(128, 240, 240),
+            patch_size=params.patch_size,
+            rope_scale=params.rope_extrapolation,
+            concat_padding_mask=False,
+            extra_pos_embed_type=None,
+        )
+    model.load_state_dict({diffusers_dit_key(k): v for k, v in state.items()}, strict=True, assign=True)
+    for name, module in model.named_modules():
+        if name.endswith(("norm_q", "norm_k")):
+            module.eps = params.qk_norm_eps  # ComfyUI's 1e-6, so the outputs are comparable
+    return model.to(device).eval().requires_grad_(False)
+
+
+def reference_velocity(model: nn.Module) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+    def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
+        x = torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[2:])], dim=1).to(context.dtype)
+        return model(hidden_states=x, timestep=sigma, encoder_hidden_states=context, return_dict=False)[0]
+
+    return velocity
+
+
+def reference_adapter(params: AdapterParams, ours: LLMAdapter) -> nn.Module:
+    import diffusers
+
+    model = diffusers.AnimaTextConditioner(
+        source_dim=params.source_dim,
+        target_dim=params.target_dim,
+        model_dim=params.model_dim,
+        num_layers=params.num_blocks,
+        num_attention_heads=params.num_heads,
+        mlp_ratio=params.mlp_channels / params.model_dim,
+        target_vocab_size=params.vocab_size,
+        min_sequence_length=params.min_length,
+    )
+    model.load_state_dict(ours.state_dict(), strict=True)
+    return model.to(ours.embed.weight).eval().requires_grad_(False)
+
+
+def reference_vae(path: Path, params: VAEParams, device: torch.device, dtype: torch.dtype) -> nn.Module:
+    import diffusers
+    from safetensors.torch import load_file
+
+    model = diffusers.AutoencoderKLQwenImage(
+        base_dim=params.base_dim,
+        z_dim=params.z_dim,
+        dim_mult=list(params.dim_mult),
+        num_res_blocks=params.num_res_blocks,
+        temperal_downsample=list(params.temporal_downsample),
+        latents_mean=list(params.latents_mean),
+        latents_std=list(params.latents_std),
+    )
+    tensors = {diffusers_vae_key(key, params): value for key, value in load_file(str(path)).items()}
+    model.load_state_dict(tensors, strict=True)
+    return model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Timing
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_ms(fn: Callable[[], object], device: torch.device, *, warmup: int, repeats: int) -> float:
+    """Median milliseconds of `fn` after `warmup` calls (CUDA events on a GPU, the host clock on a CPU)."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            begin = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - begin) * 1000)
+    return statistics.median(times)
+
+
+def peak_gib(fn: Callable[[], object], device: torch.device) -> float | None:
+    """Peak memory allocated by one call of `fn`, above what was allocated before it."""
+    if device.type != "cuda":
+        return None
+    sync(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    fn()
+    sync(device)
+    return (torch.cuda.max_memory_allocated(device) - before) / 2**30
+
+
+def dit_flops(params: DiTParams, tokens: int, context: int, batch: int) -> float:
+    """Multiply-adds ×2 of one DiT forward: the block linears, both attentions and the final layer."""
+    d, dc, dm = params.model_channels, params.context_channels, params.mlp_channels
+    linear = tokens * (6 * d * d + 2 * d * dm) + context * 2 * dc * d
+    attention = 2 * tokens * tokens * d + 2 * tokens * context * d
+    final = tokens * d * params.out_channels * math.prod(params.patch_size)
+    return 2.0 * batch * (params.num_blocks * (linear + attention) + final)
+
+
+def relative_error(got: Tensor, want: Tensor) -> float:
+    got, want = got.float(), want.float()
+    return ((got - want).norm() / want.norm()).item()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The measurements
+
+
+@dataclasses.dataclass
+class Setup:
+    device: torch.device
+    dtype: torch.dtype
+    dit_params: DiTParams
+    adapter_params: AdapterParams
+    vae_params: VAEParams
+    sizes: tuple[tuple[int, int], ...]
+    warmup: int
+    repeats: int
+    steps: int
+    tokenizer_dir: Path | None
+
+
+def dit_inputs(setup: Setup, width: int, height: int, batch: int, seed: int = 0) -> tuple[Tensor, ...]:
+    generator = torch.Generator(device=setup.device).manual_seed(seed)
+    ratio = setup.vae_params.spatial_ratio
+    x = torch.randn(batch, setup.dit_params.in_channels, 1, height // ratio, width // ratio,
+                    generator=generator, device=setup.device)  # fmt: skip
+    sigma = torch.rand(batch, generator=generator, device=setup.device)
+    context = torch.randn(batch, CONTEXT_ROWS, setup.dit_params.context_channels,
+                          generator=generator, device=setup.device)  # fmt: skip
+    context[:, 60:] = 0  # a 60-token prompt zero-padded to 512 rows, as the adapter gives it
+    return x, sigma, context.to(setup.dtype)
+
+
+def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module) -> None:
+    """Every optimisation variant at 1024² with CFG (batch 2), its first-call time and its error."""
+    x, sigma, context = dit_inputs(setup, *setup.sizes[0], batch=2)
+    with torch.inference_mode():
+        want = dit32(x, sigma, context.float())
+        base = time_ms(lambda: reference_velocity(reference)(x, sigma, context), setup.device,
+                       warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+        with attention_backend("cudnn" if setup.device.type == "cuda" else "default"):
+            ref_cudnn = time_ms(lambda: reference_velocity(reference)(x, sigma, context), setup.device,
+                                warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+    flops = dit_flops(setup.dit_params, x.shape[-1] * x.shape[-2] // 4, CONTEXT_ROWS, 2)
+    rows = [Row("diffusers eager", base, base, flops / base / 1e9),
+            Row("diffusers eager, cuDNN attention", ref_cudnn, base, flops / ref_cudnn / 1e9)]  # fmt: skip
+    variants = {
+        "ours eager, default attention": PLAIN,
+        "ours eager, cuDNN attention": SpeedOptions(attention="cudnn", compile="none"),
+        "ours eager, flash attention": SpeedOptions(attention="flash", compile="none"),
+        "ours compiled blocks, cuDNN": SpeedOptions(attention="cudnn", compile="blocks"),
+        "ours compiled blocks, flash": SpeedOptions(attention="flash", compile="blocks"),
+        "ours compiled blocks, cuDNN, CUDA graphs": SpeedOptions(attention="cudnn", compile="blocks",
+                                                                   cuda_graphs=True),
+        "ours compiled model, cuDNN": SpeedOptions(attention="cudnn", compile="model"),
+    }  # fmt: skip
+    for name, options in variants.items():
+        reset_compiled(dit)
+        velocity = accelerate(dit, options)
+        with torch.inference_mode():
+            begin = time.perf_counter()
+            try:
+                got = velocity(x, sigma, context).clone()
+            except RuntimeError as error:  # a backend that does not take these shapes
+                print(f"{name}: failed: {str(error).splitlines()[0]}", file=sys.stderr)
+                continue
+            sync(setup.device)
+            first = time.perf_counter() - begin
+            ms = time_ms(lambda v=velocity: v(x, sigma, context), setup.device,
+                         warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+        error = relative_error(got, want)
+        rows.append(Row(name, ms, base, flops / ms / 1e9, note=f"first call {first:.1f} s, error {error:.1e}"))
+        print_table(rows[-1:])
+    reset_compiled(dit)
+    print_table(rows)
+
+
+def reset_compiled(dit: DiT) -> None:
+    for module in (*dit.blocks, dit.final_layer):
+        module._compiled_call_impl = None
+    torch._dynamo.reset()
+
+
+def measure(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module, options: SpeedOptions) -> list[Row]:
+    """The DiT rows: CFG steps at every size and batch 1 at the first, ours (fast) against diffusers."""
+    rows = []
+    velocity = accelerate(dit, options)
+    reference_fn = reference_velocity(reference)
+    cases = [(size, 2) for size in setup.sizes] + [(setup.sizes[0], 1)]
+    for (width, height), batch in cases:
+        x, sigma, context = dit_inputs(setup, width, height, batch)
+        with torch.inference_mode():
+            begin = time.perf_counter()
+            got = velocity(x, sigma, context).clone()
+            sync(setup.device)
+            first = time.perf_counter() - begin
+            ours = time_ms(lambda: velocity(x, sigma, context), setup.device,
+                           warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+            theirs = time_ms(lambda: reference_fn(x, sigma, context), setup.device,
+                             warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+            ours_peak = peak_gib(lambda: velocity(x, sigma, context), setup.device)
+            theirs_peak = peak_gib(lambda: reference_fn(x, sigma, context), setup.device)
+            note = f"first call {first:.1f} s"
+            if (width, height) == setup.sizes[0] and batch == 2:
+                want = dit32(x, sigma, context.float())
+                plain = dit(x, sigma, context)
+                reference_out = reference_fn(x, sigma, context)
+                fast_error, plain_error = relative_error(got, want), relative_error(plain, want)
+                if not fast_error < BF16_TOLERANCE:
+                    raise SystemExit(f"fast DiT forward deviates from float32: {fast_error:.2e}")
+                note += (f"; vs fp32: fast {fast_error:.1e}, plain bf16 {plain_error:.1e}, "
+                         f"diffusers {relative_error(reference_out, want):.1e}")  # fmt: skip
+        tokens = x.shape[-1] * x.shape[-2] // 4
+        name = f"DiT {width}×{height}, batch {batch}" + (" (CFG step)" if batch == 2 else "")
+        rows.append(Row(name, ours, theirs, dit_flops(setup.dit_params, tokens, CONTEXT_ROWS, batch) / ours / 1e9,
+                        ours_peak, theirs_peak, note))  # fmt: skip
+    return rows
+
+
+def measure_vae(setup: Setup, directory: Path) -> list[Row]:
+    """Decode of one image at the first size: ours (bf16, channels-last) against diffusers (bf16)."""
+    path = write_tiny_vae(directory / "vae.safetensors", setup.vae_params, seed=3)
+    ours = load_vae(path, params=setup.vae_params, device=setup.device, dtype=setup.dtype)
+    ours32 = load_vae(path, params=setup.vae_params, device=setup.device, dtype=torch.float32)
+    ours = ours.to(memory_format=torch.channels_last)
+    theirs = reference_vae(path, setup.vae_params, setup.device, setup.dtype)
+    width, height = setup.sizes[0]
+    ratio = setup.vae_params.spatial_ratio
+    generator = torch.Generator(device=setup.device).manual_seed(4)
+    z = torch.randn(1, setup.vae_params.z_dim, 1, height // ratio, width // ratio,
+                    generator=generator, device=setup.device)  # fmt: skip
+    mean = torch.tensor(setup.vae_params.latents_mean, device=setup.device).view(1, -1, 1, 1, 1)
+    std = torch.tensor(setup.vae_params.latents_std, device=setup.device).view(1, -1, 1, 1, 1)
+    z_raw = (z * std + mean).to(setup.dtype)
+
+    def decode_ours() -> Tensor:
+        return ours.decode(z)
+
+    def decode_theirs() -> Tensor:
+        return theirs.decode(z_raw, return_dict=False)[0]
+
+    with torch.inference_mode():
+        ours_ms = time_ms(decode_ours, setup.device, warmup=setup.warmup, repeats=setup.repeats)
+        theirs_ms = time_ms(decode_theirs, setup.device, warmup=setup.warmup, repeats=setup.repeats)
+        ours_peak, theirs_peak = peak_gib(decode_ours, setup.device), peak_gib(decode_theirs, setup.device)
+        want = ours32.decode(z)
+        error = relative_error(decode_ours(), want)
+        reference_error = relative_error(decode_theirs()[:, :, 0], want)
+    if not error < BF16_TOLERANCE:
+        raise SystemExit(f"bf16 VAE decode deviates from float32: {error:.2e}")
+    note = f"vs fp32: ours {error:.1e}, diffusers {reference_error:.1e}"
+    return [Row(f"VAE decode {width}×{height}", ours_ms, theirs_ms, None, ours_peak, theirs_peak, note)]
+
+
+def measure_text(setup: Setup, adapter: LLMAdapter, qwen: nn.Module) -> list[Row]:
+    """Qwen3 encode of 64 tokens, then the adapter over 48 T5 ids: ours against diffusers' conditioner."""
+    reference = reference_adapter(adapter.params, adapter)
+    generator = torch.Generator(device=setup.device).manual_seed(5)
+    qwen_ids = torch.randint(0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
+    t5_ids = torch.randint(2, adapter.params.vocab_size, (1, 48), generator=generator, device=setup.device)
+    weights = torch.ones(1, 48, device=setup.device, dtype=setup.dtype)
+
+    def ours() -> Tensor:
+        return adapter(qwen(input_ids=qwen_ids).last_hidden_state, t5_ids, weights)
+
+    def theirs() -> Tensor:
+        return reference(qwen(input_ids=qwen_ids).last_hidden_state, t5_ids)
+
+    with torch.inference_mode():
+        ours_ms = time_ms(ours, setup.device, warmup=setup.warmup, repeats=setup.repeats)
+        theirs_ms = time_ms(theirs, setup.device, warmup=setup.warmup, repeats=setup.repeats)
+        error = relative_error(ours(), theirs())
+    return [Row("text conditioning (Qwen3 64 tok + adapter)", ours_ms, theirs_ms, note=f"vs diffusers {error:.1e}")]
+
+
+def measure_generation(setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Module, directory: Path,
+                       options: SpeedOptions) -> list[Row]:  # fmt: skip
+    """A whole image: encode prompt and negative, 30 CFG steps of er_sde on the simple schedule, decode."""
+    vae = load_vae(directory / "vae.safetensors", params=setup.vae_params, device=setup.device, dtype=setup.dtype)
+    vae = vae.to(memory_format=torch.channels_last)
+    velocity = accelerate(dit, options)
+    width, height = setup.sizes[0]
+    generator = torch.Generator(device=setup.device).manual_seed(6)
+    prompt_ids = torch.randint(0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
+    prompt_t5 = torch.randint(2, adapter.params.vocab_size, (1, 48), generator=generator, device=setup.device)
+    negative_ids = torch.tensor([[min(151_643, qwen.config.vocab_size - 1)]], device=setup.device)
+    negative_t5 = torch.tensor([[1]], device=setup.device)
+
+    def generate() -> Tensor:
+        cond = adapter(qwen(input_ids=prompt_ids).last_hidden_state, prompt_t5)
+        uncond = adapter(qwen(input_ids=negative_ids).last_hidden_state, negative_t5)
+        generators = make_generators(0, 1)
+        x = initial_noise(generators, width, height, device=setup.device)
+        sigmas = make_sigmas("simple", setup.steps).to(setup.device)
+        latents = SAMPLERS["er_sde"](guided(velocity, cond, uncond, 4.0), x, sigmas, generator=generators)
+        return vae.decode(latents)
+
+    with torch.inference_mode():
+        generate()  # warm-up (compiles the shapes it needs)
+        sync(setup.device)
+        begin = time.perf_counter()
+        image = generate()
+        sync(setup.device)
+        seconds = time.perf_counter() - begin
+    assert torch.isfinite(image).all()
+    return [Row(f"whole image {width}×{height}, {setup.steps} steps, CFG 4", seconds * 1000,
+                note="encode + sample + decode, wall clock")]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny models on the CPU, to check the script")
+    parser.add_argument("--explore", action="store_true", help="time every optimisation variant at 1024²")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--attention", default="cudnn", help="attention backend of the fast path")
+    parser.add_argument("--compile", default="blocks", help="none | blocks | model")
+    parser.add_argument("--cuda-graphs", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+
+    if args.smoke:
+        spec = PRESETS["anima"]
+        setup = Setup(torch.device("cpu"), torch.bfloat16, dataclasses.replace(TINY_DIT, context_channels=32),
+                      TINY_ADAPTER, TINY_PIPELINE_VAE, ((64, 64), (48, 80)), 1, 2, 3, None)  # fmt: skip
+        text_params = TINY_TEXT_ENCODER
+        options = SpeedOptions(attention="default", compile="none")
+    else:
+        if not torch.cuda.is_available():
+            raise SystemExit("no CUDA device: run with --smoke on a CPU")
+        spec = PRESETS["anima"]
+        setup = Setup(torch.device("cuda"), torch.bfloat16, spec.dit, spec.adapter, QWEN_IMAGE_VAE, SIZES,
+                      args.warmup, args.repeats, args.steps, None)  # fmt: skip
+        text_params = spec.text_encoder
+        options = SpeedOptions(attention=args.attention, compile=args.compile, cuda_graphs=args.cuda_graphs)
+        torch.backends.cudnn.benchmark = True
+        props = torch.cuda.get_device_properties(0)
+        print(f"# {props.name}, {props.total_memory / 2**30:.0f} GiB, torch {torch.__version__}, "
+              f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}")  # fmt: skip
+    import diffusers
+
+    print(f"# diffusers {diffusers.__version__}; fast path: {options}")
+    device = setup.device
+    dit32 = fill_random(build(lambda: DiT(setup.dit_params), device), seed=1)
+    dit = build(lambda: DiT(setup.dit_params), device)
+    dit.load_state_dict({k: v.to(setup.dtype) for k, v in dit32.state_dict().items()}, assign=True)
+    reference = reference_dit(setup.dit_params, dit.state_dict(), device)
+    if args.explore:
+        explore(setup, dit, dit32, reference)
+        return
+    rows = measure(setup, dit, dit32, reference, options)
+    del reference
+    adapter = fill_random(build(lambda: LLMAdapter(setup.adapter_params), device), seed=2).to(setup.dtype)
+    qwen = build_qwen3(text_params).to(device=device, dtype=setup.dtype).eval().requires_grad_(False)
+    fill_random(qwen, seed=7)
+    rows += measure_text(setup, adapter, qwen)
+    with tempfile.TemporaryDirectory() as directory:
+        rows += measure_vae(setup, Path(directory))
+        rows += measure_generation(setup, dit, adapter, qwen, Path(directory), options)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps([dataclasses.asdict(row) for row in rows], indent=1))
+
+
+if __name__ == "__main__":
+    main()
