@@ -3,6 +3,18 @@
 Importing this package never imports torch.
 """
 
-from anima_prompt.errors import AnimaPromptError, TagIndexError
+from anima_prompt.errors import AnimaPromptError, LintConfigError, LintInputError, TagIndexError
+from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix, lint
 
-__all__ = ["AnimaPromptError", "TagIndexError"]
+__all__ = [
+    "AnimaPromptError",
+    "Finding",
+    "LintConfig",
+    "LintConfigError",
+    "LintInputError",
+    "LintSettings",
+    "Severity",
+    "TagIndexError",
+    "fix",
+    "lint",
+]

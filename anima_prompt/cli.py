@@ -9,7 +9,9 @@ import importlib
 import click
 
 # name -> "module:attribute" of a click command. Later stages add their lines here.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "lint": "anima_prompt.commands.lint:lint_command",
+}
 
 _ENGINE_HINT = "this command needs the engine extra: pip install 'anima-toolkit[engine]'"
 

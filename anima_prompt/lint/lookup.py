@@ -1,0 +1,89 @@
+"""The tag index as the linter uses it: lookups, suggestions and implications, cached for a whole run.
+
+A file of a thousand prompts repeats the same few hundred tags, so every answer is cached by the key it
+was asked for; the cache lives as long as the `CachedIndex` (one `Linter`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from anima_prompt.tagtext import danbooru_name
+
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """What the index knows about one written tag.
+
+    Attributes:
+        name: the canonical name (`long_hair`).
+        category: the category name: `general`, `artist`, `copyright`, `character`, `meta`, ... (for
+            Anima's own tags, their group: `quality`, `safety`, ...).
+        via_alias: whether the written text is an alias of `name` rather than `name` itself.
+    """
+
+    name: str
+    category: str
+    via_alias: bool
+
+    @property
+    def is_artist(self) -> bool:
+        """Whether the tag is an artist tag."""
+        return self.category == "artist"
+
+
+class CachedIndex:
+    """A `TagIndex` with per-run caches of `lookup`, `suggest` and `implies`.
+
+    Args:
+        index: an open `anima_prompt.tagindex.TagIndex`.
+    """
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self._lookups: dict[str, TagInfo | None] = {}
+        self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = {}
+        self._implied: dict[str, frozenset[str]] = {}
+
+    def lookup(self, text: str) -> TagInfo | None:
+        """The index entry for a tag written in any form, or `None` when the index does not know it."""
+        key = danbooru_name(text)
+        if key in self._lookups:
+            return self._lookups[key]
+        found = self.index.lookup(key) if key else None
+        info = None
+        if found is not None:
+            info = TagInfo(found.name, str(found.category_name), str(found.matched) == "alias")
+        self._lookups[key] = info
+        return info
+
+    def suggest(self, text: str, limit: int, *, artists: bool = False) -> tuple[str, ...]:
+        """Danbooru names close to `text`, best first; only artist tags when `artists`."""
+        key = (danbooru_name(text), limit, artists)
+        if key in self._suggestions:
+            return self._suggestions[key]
+        names: list[str] = []
+        for suggestion in _suggest(self.index, key[0], limit * 4 if artists else limit):
+            info = self.lookup(suggestion.name)
+            if info is None or (artists and not info.is_artist):
+                continue
+            if info.name not in names:
+                names.append(info.name)
+            if len(names) == limit:
+                break
+        self._suggestions[key] = tuple(names)
+        return self._suggestions[key]
+
+    def implies(self, name: str) -> frozenset[str]:
+        """The Danbooru names that tag `name` implies (transitively)."""
+        if name not in self._implied:
+            self._implied[name] = frozenset(self.index.implies(name))
+        return self._implied[name]
+
+
+def _suggest(index: Any, text: str, limit: int) -> list[Any]:
+    from anima_prompt.suggest import suggest
+
+    return list(suggest(text, index, limit=limit))
