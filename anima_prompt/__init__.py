@@ -1,20 +1,89 @@
 """Prompt toolkit for the Anima text-to-image model: parse, normalise, render, index and lint prompts.
 
 Importing this package never imports torch.
+
+Example:
+    >>> from anima_prompt import parse, render
+    >>> prompt = parse("1girl, saber (fate), (smile:1.2)")
+    >>> [node.kind for node in prompt.items]
+    ['tag', 'tag', 'weighted']
+    >>> render(prompt)
+    '1girl, saber (fate), (smile:1.2)'
 """
 
-from anima_prompt.errors import AnimaPromptError, LintConfigError, LintInputError, TagIndexError
+from anima_prompt.errors import (
+    AnimaPromptError,
+    ControlCharacter,
+    DanglingWeight,
+    EmptyArtist,
+    LintConfigError,
+    LintInputError,
+    LoneBackslash,
+    NestingTooDeep,
+    PromptSyntaxError,
+    TagIndexError,
+    UnclosedGroup,
+    UnmatchedClose,
+)
 from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix, lint
+from anima_prompt.nodes import (
+    Artist,
+    Diagnostic,
+    ErrorNode,
+    Foreign,
+    ForeignGroup,
+    Node,
+    Phrase,
+    Prompt,
+    Separator,
+    Span,
+    Tag,
+    Text,
+    Weighted,
+    format_tree,
+    to_dict,
+    walk,
+)
+from anima_prompt.parser import parse, parse_tree, to_prompt
+from anima_prompt.render import render
 
 __all__ = [
     "AnimaPromptError",
+    "Artist",
+    "ControlCharacter",
+    "DanglingWeight",
+    "Diagnostic",
+    "EmptyArtist",
+    "ErrorNode",
     "Finding",
+    "Foreign",
+    "ForeignGroup",
     "LintConfig",
     "LintConfigError",
     "LintInputError",
     "LintSettings",
+    "LoneBackslash",
+    "NestingTooDeep",
+    "Node",
+    "Phrase",
+    "Prompt",
+    "PromptSyntaxError",
+    "Separator",
     "Severity",
+    "Span",
+    "Tag",
     "TagIndexError",
+    "Text",
+    "UnclosedGroup",
+    "UnmatchedClose",
+    "Weighted",
     "fix",
+    "format_tree",
     "lint",
+    "parse",
+    "parse_tree",
+    "render",
+    "to_dict",
+    "to_prompt",
+    "walk",
 ]

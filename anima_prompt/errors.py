@@ -1,5 +1,10 @@
 """Exceptions raised by anima_prompt. Every one derives from `AnimaPromptError`."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from anima_prompt.nodes import Diagnostic
+
 
 class AnimaPromptError(Exception):
     """Root of every error raised by the prompt toolkit."""
@@ -7,6 +12,88 @@ class AnimaPromptError(Exception):
 
 class TagIndexError(AnimaPromptError, RuntimeError):
     """The tag index is missing, corrupt, foreign, or could not be built."""
+
+
+class PromptSyntaxError(AnimaPromptError, ValueError):
+    """A prompt parsed in strict mode holds text that is not valid prompt syntax.
+
+    Attributes:
+        code: the diagnostic code (`unclosed-group`, `unmatched-close`, ...).
+        line: 1-based line of the problem.
+        column: 1-based column of the problem.
+        context: the source line with a caret under the problem.
+        diagnostics: every problem found, the first of which this error describes.
+    """
+
+    code = "syntax-error"
+
+    def __init__(self, diagnostic: "Diagnostic", diagnostics: "tuple[Diagnostic, ...]" = ()) -> None:
+        self.message = diagnostic.message
+        self.line = diagnostic.span.line
+        self.column = diagnostic.span.column
+        self.context = diagnostic.excerpt
+        self.diagnostics = diagnostics or (diagnostic,)
+        super().__init__(f"line {self.line}, column {self.column}: {self.message}\n{self.context}")
+
+    def one_line(self) -> str:
+        """The error on one line, for command-line output."""
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
+class UnclosedGroup(PromptSyntaxError):
+    """A `(`, `[` or `{` is never closed."""
+
+    code = "unclosed-group"
+
+
+class UnmatchedClose(PromptSyntaxError):
+    """A `)`, `]` or `}` closes nothing."""
+
+    code = "unmatched-close"
+
+
+class DanglingWeight(PromptSyntaxError):
+    """A weight outside a group (`x:1.2)`) or a `:` in a weight group not followed by a number."""
+
+    code = "dangling-weight"
+
+
+class LoneBackslash(PromptSyntaxError):
+    """A backslash that escapes nothing: only `\\(` and `\\)` are escapes."""
+
+    code = "lone-backslash"
+
+
+class ControlCharacter(PromptSyntaxError):
+    """A NUL or other control character in the prompt."""
+
+    code = "control-character"
+
+
+class NestingTooDeep(PromptSyntaxError):
+    """Brackets nested deeper than the parser follows."""
+
+    code = "nesting-too-deep"
+
+
+class EmptyArtist(PromptSyntaxError):
+    """An `@` with no artist name after it."""
+
+    code = "empty-artist"
+
+
+SYNTAX_ERRORS: dict[str, type[PromptSyntaxError]] = {
+    error.code: error
+    for error in (
+        UnclosedGroup,
+        UnmatchedClose,
+        DanglingWeight,
+        LoneBackslash,
+        ControlCharacter,
+        NestingTooDeep,
+        EmptyArtist,
+    )
+}
 
 
 class LintConfigError(AnimaPromptError, ValueError):

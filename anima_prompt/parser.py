@@ -1,0 +1,197 @@
+"""Parse prompt text: `parse_tree(text) -> lark.Tree` and `parse(text) -> Prompt`.
+
+The LALR parser is built once per process (`functools.lru_cache`) from `grammars/anima.lark`. Parsing
+never fails on a `str`: problems become `ErrorNode`s with `Diagnostic`s; `strict=True` raises the first
+as a `PromptSyntaxError`.
+"""
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from lark import Lark, Token, Tree
+from lark.lark import PostLex
+
+from anima_prompt.classify import MAX_NESTING
+from anima_prompt.errors import SYNTAX_ERRORS
+from anima_prompt.nodes import DATASET_TAGS, Diagnostic, ErrorNode, Node, Prompt, Separator, Span, Tag, walk
+from anima_prompt.resources import grammar_path
+from anima_prompt.transform import PromptBuilder, to_prompt_nodes
+
+_OPENS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_CLOSES = frozenset(_OPENS.values())
+_KEYWORDS = re.compile(r"(?<!\S)BREAK(?!\S)|__(?!_)[\w@~*/.\-]+?__")
+_EXCERPT_WIDTH = 60
+
+
+class PromptPostLex(PostLex):
+    """Between lexer and parser: pair brackets, bound their depth, split keywords out of text runs."""
+
+    always_accept = ()
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        return iter(pair_brackets(split_keywords(stream)))
+
+
+def split_keywords(tokens: Iterator[Token]) -> list[Token]:
+    """Cut `BREAK` and `__wildcards__` out of TEXT tokens (a TEXT run may hold several words)."""
+    result: list[Token] = []
+    for token in tokens:
+        if token.type != "TEXT" or ("BREAK" not in token and "__" not in token):
+            result.append(token)
+            continue
+        position = 0
+        for match in _KEYWORDS.finditer(token):
+            _append_text(result, token, position, match.start())
+            kind = "BREAK" if match.group() == "BREAK" else "WILDCARD"
+            result.append(_piece(token, kind, match.start(), match.end()))
+            position = match.end()
+        _append_text(result, token, position, len(token))
+    return result
+
+
+def _append_text(result: list[Token], token: Token, start: int, end: int) -> None:
+    """Append `token[start:end]` as TEXT, with white space at its edges as WS tokens."""
+    piece = token[start:end]
+    if not piece:
+        return
+    body = piece.strip(
+        " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+    )
+    lead = piece.index(body) if body else len(piece)
+    if lead:
+        result.append(_piece(token, "WS", start, start + lead))
+    if body:
+        result.append(_piece(token, "TEXT", start + lead, start + lead + len(body)))
+    if start + lead + len(body) < end:
+        result.append(_piece(token, "WS", start + lead + len(body), end))
+
+
+def _piece(token: Token, kind: str, start: int, end: int) -> Token:
+    base = token.start_pos or 0
+    column = (token.column or 1) + start
+    return Token(
+        kind, token[start:end], base + start, token.line, column, token.line, column + end - start, base + end
+    )
+
+
+def pair_brackets(tokens: list[Token]) -> list[Token]:
+    """Retype brackets without a partner (UNCLOSED, UNMATCHED), too deep (TOO_DEEP), stray weights."""
+    kinds = [token.type for token in tokens]
+    stack: list[int] = []
+    for index, kind in enumerate(kinds):
+        if kind in _OPENS:
+            stack.append(index)
+        elif kind in _CLOSES:
+            if stack and _OPENS[kinds[stack[-1]]] == kind:
+                opened = stack.pop()
+                if len(stack) >= MAX_NESTING:
+                    kinds[opened] = kinds[index] = "TOO_DEEP"
+            else:
+                kinds[index] = "UNMATCHED"
+    for opened in stack:
+        kinds[opened] = "UNCLOSED"
+    for index, kind in enumerate(kinds):
+        if kind == "WEIGHT" and (index + 1 == len(kinds) or kinds[index + 1] != "RPAR"):
+            kinds[index] = "STRAY_WEIGHT"
+    return [
+        token if kind == token.type else Token.new_borrow_pos(kind, str(token), token)
+        for token, kind in zip(tokens, kinds, strict=True)
+    ]
+
+
+@lru_cache(maxsize=2)
+def _parser(inline: bool) -> Lark:
+    """The LALR parser; `inline` builds nodes while parsing instead of returning a tree."""
+    return Lark(
+        grammar_path("anima.lark").read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="basic",
+        postlex=PromptPostLex(),
+        propagate_positions=not inline,
+        transformer=PromptBuilder() if inline else None,
+    )
+
+
+def parse_tree(text: str) -> Tree[Token]:
+    """The Lark parse tree of `text` (rules `start`, `seq`, `paren_group`, `weighted_group`, ...).
+
+    Args:
+        text: any string.
+
+    Returns:
+        The tree; its tokens carry positions. `parse` is the usual entry point.
+    """
+    return _parser(False).parse(text)
+
+
+def parse(text: str, *, strict: bool = False) -> Prompt:
+    """Parse an Anima prompt into a typed tree.
+
+    Args:
+        text: any string; malformed prompts give `ErrorNode`s and diagnostics, never an exception.
+        strict: raise on the first problem instead.
+
+    Returns:
+        The `Prompt`; `render(prompt) == text`.
+
+    Raises:
+        PromptSyntaxError: in strict mode, for an unclosed or unmatched bracket, a stray weight, a lone
+            backslash, a control character, a bare `@` or brackets nested too deep (a subclass names
+            which).
+
+    Example:
+        >>> [node.kind for node in parse("1girl, @wlop, (smile:1.2)").items]
+        ['tag', 'artist', 'weighted']
+    """
+    children: tuple[Node, ...] = _parser(True).parse(text) if text else ()  # type: ignore[assignment]
+    return build_prompt(text, children, strict=strict)
+
+
+def to_prompt(tree: Tree[Token], text: str, *, strict: bool = False) -> Prompt:
+    """The `Prompt` for a tree made by `parse_tree(text)`."""
+    return build_prompt(text, to_prompt_nodes(tree), strict=strict)
+
+
+def build_prompt(text: str, children: tuple[Node, ...], *, strict: bool = False) -> Prompt:
+    """Attach diagnostics and the dataset tag to top-level nodes; raise in strict mode."""
+    diagnostics = tuple(
+        Diagnostic(node.code, node.message, node.span, excerpt(text, node.span))
+        for node in walk(Prompt(text, children))
+        if isinstance(node, ErrorNode)
+    )
+    if strict and diagnostics:
+        first = diagnostics[0]
+        raise SYNTAX_ERRORS[first.code](first, diagnostics)
+    return Prompt(text, children, diagnostics, dataset_tag(children))
+
+
+def dataset_tag(children: tuple[Node, ...]) -> str | None:
+    """`deviantart` or `ye-pop` when that tag stands alone on the first line, else None."""
+    if not children or not isinstance(children[0], Tag):
+        return None
+    name = children[0].text.lower()
+    if name not in DATASET_TAGS:
+        return None
+    if len(children) == 1:
+        return name
+    following = children[1]
+    if isinstance(following, Separator) and following.role in ("newline", "paragraph"):
+        return name
+    return None
+
+
+def excerpt(text: str, span: Span) -> str:
+    """The line holding `span.start` (a window of it, if long) with a caret under that position."""
+    line_start = text.rfind("\n", 0, span.start) + 1
+    line_end = text.find("\n", span.start)
+    line = text[line_start : len(text) if line_end < 0 else line_end].rstrip("\r")
+    column = span.start - line_start
+    left = max(0, column - _EXCERPT_WIDTH // 2)
+    window = line[left : left + _EXCERPT_WIDTH]
+    shown = "".join(
+        char if char.isprintable() or char == " " else "\N{REPLACEMENT CHARACTER}" for char in window
+    )
+    prefix = "…" if left else ""
+    suffix = "…" if left + _EXCERPT_WIDTH < len(line) else ""
+    return f"{prefix}{shown}{suffix}\n{' ' * (len(prefix) + column - left)}^"
