@@ -104,12 +104,13 @@ class Separator:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """A prompt's text, its items in order, its top-level separators and its weight groups."""
+    """A prompt's text, its items in order, its top-level separators, weight groups and top-level spans."""
 
     text: str
     items: tuple[Item, ...]
     separators: tuple[Separator, ...]
     groups: tuple[Group, ...] = ()
+    units: tuple[tuple[int, int], ...] = ()
 
     @property
     def tags(self) -> tuple[Item, ...]:
@@ -172,8 +173,11 @@ def analyse(prompt: Prompt) -> Analysis:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
             continue
         builder.visit(child, unit, 1.0, None, in_phrase=False)
+        builder.units.append((child.span.start, child.span.end))
         unit += 1
-    return Analysis(prompt.source, tuple(builder.items), tuple(builder.separators), tuple(builder.groups))
+    return Analysis(
+        prompt.source, tuple(builder.items), tuple(builder.separators), tuple(builder.groups), tuple(builder.units)
+    )
 
 
 class _Builder:
@@ -182,6 +186,7 @@ class _Builder:
         self.items: list[Item] = []
         self.separators: list[Separator] = []
         self.groups: list[Group] = []
+        self.units: list[tuple[int, int]] = []
 
     def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
         from anima_prompt import nodes

@@ -84,6 +84,11 @@ class CachedIndex:
 
 
 def _suggest(index: Any, text: str, limit: int) -> list[Any]:
-    from anima_prompt.suggest import suggest
-
+    method = getattr(index, "suggest", None)
+    if method is not None:
+        return list(method(text, limit=limit))
+    try:
+        from anima_prompt.suggest import suggest
+    except ImportError:  # an index without the suggestion module: no "did you mean" lists
+        return []
     return list(suggest(text, index, limit=limit))

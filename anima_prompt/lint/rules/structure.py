@@ -280,25 +280,19 @@ def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
-def _order_fix(prompt: Analysis, sections: list[Section], units: list[list[Item]], ctx: RuleContext) -> Fix | None:
-    """A reordering that is safe: one line of tags and artists only, each unit a single section."""
+def _order_fix(prompt: Analysis, sections: list[Section], units: list[list[Item]]) -> Fix | None:
+    """A reordering that is safe: one line of tags, artists and weight groups of them, comma-separated."""
     if any(item.kind not in (Kind.TAG, Kind.ARTIST) for unit in units for item in unit):
         return None
-    if "\n" in prompt.text.strip() or any(separator.text.strip() != "," for separator in prompt.separators[: len(units) - 1]):
+    if len(prompt.units) != len(units) or "\n" in prompt.text.strip():
         return None
-    starts = [min(item.start for item in unit) for unit in units]
-    ends = [max(item.end for item in unit) for unit in units]
-    pieces = []
-    for start, end in zip(starts, ends, strict=True):
-        text = prompt.text[start:end]
-        opens, closes = text.count("("), text.count(")")
-        if opens != closes:
-            return None
-        pieces.append(text)
+    if any(separator.text.strip() != "," for separator in prompt.separators[: len(units) - 1]):
+        return None
+    pieces = [prompt.text[start:end] for start, end in prompt.units]
     order = sorted(range(len(units)), key=lambda position: sections[position])
     if order == list(range(len(units))):
         return None
-    return Fix(starts[0], ends[-1], ", ".join(pieces[position] for position in order))
+    return Fix(prompt.units[0][0], prompt.units[-1][1], ", ".join(pieces[position] for position in order))
 
 
 def _section_for_order(item: Item, ctx: RuleContext) -> Section | None:
@@ -346,7 +340,7 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 (item.start, item.end),
                 f"`{item.text}` ({section.label}) comes after `{highest[0].text}` ({highest[1].label}); "
                 "the card puts it earlier",
-                fix=_order_fix(prompt, all_sections, units, ctx),
+                fix=_order_fix(prompt, all_sections, units),
             )
             return
         if highest is None or section > highest[1]:

@@ -158,8 +158,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     "ANM-TAG-005",
     "alias-tag",
     S.INFO,
-    bad="1girl, 1girls, safe",
-    good="1girl, solo, safe",
+    bad="1girl, smiling, safe",
+    good="1girl, smile, safe",
     needs_index=True,
 )
 def alias_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
@@ -171,7 +171,7 @@ def alias_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """
     assert ctx.index is not None
     for item in prompt.items:
-        if not item.is_tag_like or _skip_unknown(item):
+        if not item.is_tag_like or special_group(item) is not None or _is_pony(item):
             continue
         info = ctx.index.lookup(item.text)
         if info is not None and info.via_alias:
