@@ -200,7 +200,7 @@ def _records(options: dict[str, Any], settings: Any) -> list[Any]:
         source = "<prompt>"
         if prompt == "-":
             source = "<stdin>"
-            prompt = decode(click.get_binary_stream("stdin").read(), "standard input")
+            prompt = decode(sys.stdin.buffer.read(), "standard input")
             prompt = prompt.removesuffix("\n")
         check_prompt_size(prompt, source)
         records.append(PromptRecord(source, prompt, options["negative"], settings))
@@ -314,4 +314,5 @@ def _print(results: list[Any], linter: Any, options: dict[str, Any]) -> None:
             tool_version = "0.1.0"
         click.echo(format_sarif(results, linter.rules, version=tool_version), nl=False)
     else:
-        click.echo(format_text(results, colour=_use_colour(options["color"])), nl=False)
+        colour = _use_colour(options["color"])
+        click.echo(format_text(results, colour=colour), nl=False, color=colour)

@@ -57,7 +57,7 @@ def format_text(results: Sequence[LintResult], *, colour: bool = False) -> str:
             if finding.span is not None:
                 lines.extend(_excerpt(_text_of(result.record, finding.target), finding, paint))
             if finding.suggestions:
-                lines.append(f"  = help: did you mean {', '.join(f'`{item}`' for item in finding.suggestions)}?")
+                lines.append(f"  = help: try {', '.join(f'`{item}`' for item in finding.suggestions)}")
             if finding.fix is not None:
                 shown = finding.fix.replacement or "(remove)"
                 lines.append(f"  = fix: replace with `{shown}` (anima lint --fix)")
