@@ -31,7 +31,9 @@ class LintUsageError(click.ClickException):
 class LintCommand(click.Command):
     """Reports click's own parsing errors (bad option values, unknown options) on one line."""
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as error:
@@ -67,14 +69,24 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--select", multiple=True, help="Run only these rule ids or prefixes (comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rule ids or prefixes (comma-separated).")
-@click.option("--fix", "apply_fix", is_flag=True, help="Apply automatic fixes: print the prompt, or rewrite files.")
-@click.option("--statistics", is_flag=True, help="Print how often each rule was reported instead of findings.")
-@click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), help="Lowest severity that exits 1.")
+@click.option(
+    "--fix", "apply_fix", is_flag=True, help="Apply automatic fixes: print the prompt, or rewrite files."
+)
+@click.option(
+    "--statistics", is_flag=True, help="Print how often each rule was reported instead of findings."
+)
+@click.option(
+    "--fail-on", type=click.Choice(["info", "warning", "error"]), help="Lowest severity that exits 1."
+)
 @click.option("--db", help="Tag index to use (default: $ANIMA_TAG_INDEX or the user data directory).")
-@click.option("--config", "config_path", help="Configuration file (default: found from the current directory).")
+@click.option(
+    "--config", "config_path", help="Configuration file (default: found from the current directory)."
+)
 @click.option("--explain", metavar="ID", help="Explain a rule and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
-@click.option("--color/--no-color", default=None, help="Colour the output (default: when stdout is a terminal).")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the output (default: when stdout is a terminal)."
+)
 def lint_command(
     prompt: str | None,
     negative: str | None,

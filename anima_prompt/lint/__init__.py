@@ -60,9 +60,11 @@ class Linter:
             for code, rule in self.rules.items()
             if self.config.enabled(code) and (self.index is not None or not rule.needs_index)
         )
-        self.skipped_for_index = tuple(
-            code for code, rule in self.rules.items() if rule.needs_index and self.config.enabled(code)
-        ) if self.index is None else ()
+        self.skipped_for_index = (
+            tuple(code for code, rule in self.rules.items() if rule.needs_index and self.config.enabled(code))
+            if self.index is None
+            else ()
+        )
 
     def lint(
         self, text: str, *, negative: str | None = None, settings: LintSettings | None = None
@@ -72,11 +74,11 @@ class Linter:
         Raises:
             LintInputError: a prompt is too long to lint.
         """
+        from anima_prompt import parse
         from anima_prompt.lint.analysis import analyse
         from anima_prompt.lint.context import RuleContext
         from anima_prompt.lint.inputs import check_prompt_size
         from anima_prompt.lint.registry import Scope
-        from anima_prompt import parse
 
         check_prompt_size(text, "prompt")
         positive = analyse(parse(text))
@@ -127,12 +129,14 @@ class Linter:
 
         Fixes never touch natural-language phrases; applying `fix` to its own output changes nothing.
         """
-        from anima_prompt.lint.analysis import Kind, analyse
         from anima_prompt import parse
+        from anima_prompt.lint.analysis import Kind, analyse
 
         for _ in range(MAX_FIX_ROUNDS):
             findings = self.lint(text, negative=negative, settings=settings)
-            phrases = [(item.start, item.end) for item in analyse(parse(text)).items if item.kind is Kind.PHRASE]
+            phrases = [
+                (item.start, item.end) for item in analyse(parse(text)).items if item.kind is Kind.PHRASE
+            ]
             fixes = [
                 finding.fix
                 for finding in findings
@@ -147,7 +151,7 @@ class Linter:
 
 
 def _overlaps(fix: Fix, start: int, end: int) -> bool:
-    return fix.start < end and start < fix.end or (fix.start == fix.end and start < fix.start < end)
+    return (fix.start < end and start < fix.end) or (fix.start == fix.end and start < fix.start < end)
 
 
 def _order(finding: Finding) -> tuple[int, int, int, str]:

@@ -176,7 +176,11 @@ def analyse(prompt: Prompt) -> Analysis:
         builder.units.append((child.span.start, child.span.end))
         unit += 1
     return Analysis(
-        prompt.source, tuple(builder.items), tuple(builder.separators), tuple(builder.groups), tuple(builder.units)
+        prompt.source,
+        tuple(builder.items),
+        tuple(builder.separators),
+        tuple(builder.groups),
+        tuple(builder.units),
     )
 
 
@@ -198,7 +202,9 @@ class _Builder:
             text = written[1:].lstrip() if artist else written
             qualifier = (node.qualifier.start, node.qualifier.end) if node.qualifier is not None else None
             kind = Kind.ARTIST if artist else Kind.TAG
-            self.items.append(Item(kind, text, start, end, unit, weight, group, name=node.name, qualifier=qualifier))
+            self.items.append(
+                Item(kind, text, start, end, unit, weight, group, name=node.name, qualifier=qualifier)
+            )
         elif isinstance(node, nodes.Phrase):
             self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group))
             for child in node.children:
@@ -207,15 +213,21 @@ class _Builder:
         elif isinstance(node, nodes.Weighted):
             explicit = node.weight
             body = self.source[start + 1 : end - 1 - len(node.weight_text)]
-            own = Group(start, end, 1.1 if explicit is None else explicit, explicit is not None, in_phrase, body)
+            own = Group(
+                start, end, 1.1 if explicit is None else explicit, explicit is not None, in_phrase, body
+            )
             self.groups.append(own)
             effective = weight * 1.1 if explicit is None else explicit
             for child in node.children:
                 if not isinstance(child, nodes.Separator | nodes.Text):
                     self.visit(child, unit, effective, own, in_phrase=in_phrase)
         elif isinstance(node, nodes.Foreign | nodes.ForeignGroup):
-            self.items.append(Item(Kind.FOREIGN, written, start, end, unit, weight, group, foreign=node.syntax))
+            self.items.append(
+                Item(Kind.FOREIGN, written, start, end, unit, weight, group, foreign=node.syntax)
+            )
         elif isinstance(node, nodes.ErrorNode):
             self.items.append(
-                Item(Kind.ERROR, written, start, end, unit, weight, group, foreign=node.code, note=node.message)
+                Item(
+                    Kind.ERROR, written, start, end, unit, weight, group, foreign=node.code, note=node.message
+                )
             )

@@ -1,8 +1,8 @@
 """Every threshold and option of the linter, with defaults, and how it is found on disk.
 
-Configuration lives in `[tool.anima.lint]` of a `pyproject.toml`, or in `[lint]` of an `anima.toml`. Like ruff,
-the linter walks up from the current directory and uses the first `anima.toml`, or the first `pyproject.toml`
-that has a `[tool.anima.lint]` table. Keys may be written with dashes or underscores.
+Configuration lives in `[tool.anima.lint]` of a `pyproject.toml`, or in `[lint]` of an `anima.toml`.
+Like ruff, the linter walks up from the current directory and uses the first `anima.toml`, or the first
+`pyproject.toml` that has a `[tool.anima.lint]` table. Keys may be written with dashes or underscores.
 
 Example `anima.toml`::
 
@@ -115,7 +115,8 @@ class LintConfig:
     def __post_init__(self) -> None:
         if self.artist_placement not in ARTIST_PLACEMENTS:
             raise LintConfigError(
-                f"artist-placement must be one of {', '.join(ARTIST_PLACEMENTS)}, got {self.artist_placement!r}"
+                f"artist-placement must be one of {', '.join(ARTIST_PLACEMENTS)}, "
+                f"got {self.artist_placement!r}"
             )
         for name in ("cfg_base", "cfg_aesthetic", "steps_base", "steps_turbo", "sweet_megapixels"):
             low, high = getattr(self, name)

@@ -1,4 +1,7 @@
-"""The rule reference (`docs/rules.md`), generated from the registry; `anima lint --list-rules --format markdown`."""
+"""The rule reference (`docs/rules.md`), generated from the registry.
+
+The same text is printed by `anima lint --list-rules --format markdown`.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +56,8 @@ def explain(rule: Rule) -> str:
         flags.append("needs the tag index")
     return (
         f"{rule.code} {rule.name} ({', '.join(flags)})\n\n{rule.explanation}\n\n"
-        f"Triggers:\n{_indent(example_text(rule.bad))}\n\nDoes not trigger:\n{_indent(example_text(rule.good))}\n"
+        f"Triggers:\n{_indent(example_text(rule.bad))}\n\n"
+        f"Does not trigger:\n{_indent(example_text(rule.good))}\n"
     )
 
 

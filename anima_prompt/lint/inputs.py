@@ -64,7 +64,8 @@ def check_prompt_size(text: str, source: str) -> None:
     """Raise `LintInputError` if `text` is longer than any prompt worth linting."""
     if len(text) > MAX_PROMPT_CHARS:
         raise LintInputError(
-            f"{source}: prompt has {len(text):,} characters, more than the {MAX_PROMPT_CHARS:,} the linter reads"
+            f"{source}: prompt has {len(text):,} characters, "
+            f"more than the {MAX_PROMPT_CHARS:,} the linter reads"
         )
 
 
@@ -83,7 +84,9 @@ def read_file(path: Path, *, per_line: bool = False) -> Iterator[PromptRecord]:
         if path.is_dir():
             raise LintInputError(f"{source}: is a folder, not a prompt file")
         if size > MAX_FILE_BYTES:
-            raise LintInputError(f"{source}: file is {size / 2**20:.0f} MiB, more than the 64 MiB the linter reads")
+            raise LintInputError(
+                f"{source}: file is {size / 2**20:.0f} MiB, more than the 64 MiB the linter reads"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise LintInputError(f"{source}: no such file") from None
@@ -128,4 +131,6 @@ def _jsonl(text: str, source: str) -> Iterator[PromptRecord]:
             settings = LintSettings.from_mapping(raw_settings) if raw_settings else None
         except LintInputError as error:
             raise LintInputError(f"{where}: {error}") from None
-        yield PromptRecord(where, prompt, negative, settings, path=source, line_offset=number - 1, in_file_positions=False)
+        yield PromptRecord(
+            where, prompt, negative, settings, path=source, line_offset=number - 1, in_file_positions=False
+        )

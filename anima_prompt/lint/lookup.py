@@ -12,7 +12,6 @@ from typing import Any
 from anima_prompt.tagtext import danbooru_name
 
 
-
 @dataclass(frozen=True, slots=True)
 class TagInfo:
     """What the index knows about one written tag.

@@ -152,7 +152,9 @@ def format_sarif(results: Sequence[LintResult], rules: Mapping[str, Rule], *, ve
 
 def _sarif_location(record: PromptRecord, finding: Finding) -> dict[str, Any]:
     location: dict[str, Any] = {
-        "logicalLocations": [{"name": finding.target.value, "fullyQualifiedName": f"{record.source}#{finding.target}"}]
+        "logicalLocations": [
+            {"name": finding.target.value, "fullyQualifiedName": f"{record.source}#{finding.target}"}
+        ]
     }
     if record.path is not None:
         physical: dict[str, Any] = {"artifactLocation": {"uri": record.path}}

@@ -1,8 +1,8 @@
 """The rule registry: every lint rule with its stable id, name, default severity, scope and examples.
 
-A rule is a small pure function `(prompt, ctx) -> Iterator[Finding]` decorated with `@rule(...)`. Its docstring
-is the explanation shown by `anima lint --explain ID` and in `docs/rules.md`; `bad` and `good` are a prompt that
-triggers it and a close prompt that does not (the test suite runs both).
+A rule is a small pure function `(prompt, ctx) -> Iterator[Finding]` decorated with `@rule(...)`. Its
+docstring is the explanation shown by `anima lint --explain ID` and in `docs/rules.md`; `bad` and `good` are
+a prompt that triggers it and a close prompt that does not (the test suite runs both).
 """
 
 from __future__ import annotations

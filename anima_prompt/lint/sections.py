@@ -1,4 +1,5 @@
-"""The model card's section of a prompt item: quality/meta/year/safety, count, character, series, artist, general.
+"""The model card's section of a prompt item: quality/meta/year/safety, count, character, series, artist,
+general.
 
 The card orders a tag prompt as `[quality/meta/year/safety] [1girl/1boy/...] [character] [series] [artist]
 [general tags]`; order within a section does not matter. Natural language may go anywhere.

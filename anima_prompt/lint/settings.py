@@ -88,7 +88,9 @@ class LintSettings:
         known = {"cfg", "steps", "width", "height", "sampler", "variant"}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise LintInputError(f"unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
+            raise LintInputError(
+                f"unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}"
+            )
         fields: dict[str, object] = {}
         for key, value in values.items():
             if value is None:

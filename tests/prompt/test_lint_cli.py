@@ -7,7 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from anima_prompt.cli import cli
-from tests.prompt.lint_support import small_index  # noqa: F401
+from tests.prompt import lint_support
+
+small_index = lint_support.small_index
 
 
 @pytest.fixture(autouse=True)
@@ -164,9 +166,15 @@ def test_explain_and_list_rules() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--explain", "ANM-NOPE-001"], "unknown rule id 'ANM-NOPE-001'; `anima lint --list-rules` lists them"),
+        (
+            ["--explain", "ANM-NOPE-001"],
+            "unknown rule id 'ANM-NOPE-001'; `anima lint --list-rules` lists them",
+        ),
         (["--select", "ANM-TAG,BOGUS", "x"], "unknown rule id 'BOGUS'; `anima lint --list-rules` lists them"),
-        (["--ignore", "ANM-XYZ-009", "x"], "unknown rule id 'ANM-XYZ-009'; `anima lint --list-rules` lists them"),
+        (
+            ["--ignore", "ANM-XYZ-009", "x"],
+            "unknown rule id 'ANM-XYZ-009'; `anima lint --list-rules` lists them",
+        ),
         ([], "nothing to lint: give a PROMPT, `-` for standard input, or --file PATH"),
         (["--file", "nope.txt"], "nope.txt: no such file"),
         (["--cfg", "abc", "x"], "Invalid value for '--cfg': 'abc' is not a valid float."),
@@ -174,8 +182,11 @@ def test_explain_and_list_rules() -> None:
         (["--width", "-5", "x"], "width must be between 1 and 1000000, got -5"),
         (["--variant", "sdxl", "x"], "unknown model variant 'sdxl'; expected base, aesthetic or turbo"),
         (["--format", "markdown", "x"], "--format markdown is only for --list-rules"),
-        (["--db", "missing.db", "x"], "no tag index at missing.db; build one with `anima index build --source PATH` "
-         "or fetch the pinned lists with `anima index download`"),
+        (
+            ["--db", "missing.db", "x"],
+            "no tag index at missing.db; build one with `anima index build --source PATH` "
+            "or fetch the pinned lists with `anima index download`",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(args: list[str], message: str) -> None:
@@ -184,7 +195,9 @@ def test_usage_errors_are_one_line_with_exit_2(args: list[str], message: str) ->
     assert result.stderr == f"anima lint: error: {message}\n"
 
 
-def test_configuration_file_is_found_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configuration_file_is_found_from_a_subfolder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.anima.lint]\nignore = ["ANM-TAG-001"]\nfail-on = "error"\n',
         encoding="utf-8",

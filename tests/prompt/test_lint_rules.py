@@ -5,7 +5,10 @@ import pytest
 
 from anima_prompt.lint import LintConfig, Severity
 from anima_prompt.lint.registry import Example, all_rules
-from tests.prompt.lint_support import run_example, small_index  # noqa: F401
+from tests.prompt import lint_support
+from tests.prompt.lint_support import run_example
+
+small_index = lint_support.small_index
 
 RULES = all_rules()
 
@@ -56,8 +59,16 @@ CASES: list[tuple[str, Example, bool]] = [
     ("ANM-SYN-002", Example("1girl, __@artists__, safe"), True),
     ("ANM-SYN-003", Example("1girl, <lora:x:5>, safe"), True),
     ("ANM-SYN-004", Example("1girl, smile), safe"), True),
-    ("ANM-VAR-001", Example("1girl, safe", negative="score_1, worst quality", settings={"variant": "aesthetic"}), True),
-    ("ANM-VAR-002", Example("1girl, safe", negative="worst quality", settings={"variant": "aesthetic"}), False),
+    (
+        "ANM-VAR-001",
+        Example("1girl, safe", negative="score_1, worst quality", settings={"variant": "aesthetic"}),
+        True,
+    ),
+    (
+        "ANM-VAR-002",
+        Example("1girl, safe", negative="worst quality", settings={"variant": "aesthetic"}),
+        False,
+    ),
     ("ANM-VAR-003", Example("score_9, 1girl, safe, rating_explicit"), True),
     ("ANM-YEAR-001", Example("year_2030, 1girl, safe"), True),
     ("ANM-FMT-001", Example("subject: 1girl\nhair: long hair, blue hair\nsafety: safe"), True),
@@ -113,7 +124,9 @@ def test_good_example_does_not_trigger(code: str, small_index: object) -> None:
     assert code not in codes(run_example(rule.good, small_index)), rule.good
 
 
-@pytest.mark.parametrize(("code", "example", "triggers"), CASES, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("code", "example", "triggers"), CASES, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(CASES)]
+)
 def test_case(code: str, example: Example, triggers: bool, small_index: object) -> None:
     assert (code in codes(run_example(example, small_index))) is triggers
 
@@ -141,7 +154,9 @@ def test_index_rules_are_skipped_without_an_index() -> None:
 
 
 def test_unknown_artist_suggests_the_spelling_without_spaces(small_index: object) -> None:
-    (finding,) = [f for f in run_example(Example("1girl, @izumi nanase, safe"), small_index) if f.code == "ANM-ART-002"]
+    (finding,) = [
+        f for f in run_example(Example("1girl, @izumi nanase, safe"), small_index) if f.code == "ANM-ART-002"
+    ]
     assert finding.suggestions[0] == "@izuminanase"
 
 
@@ -161,7 +176,9 @@ def test_missing_safety_is_an_error_only_for_short_prompts() -> None:
 def test_artist_placement_first_mode_reports_info(small_index: object) -> None:
     config = LintConfig(artist_placement="first")
     findings = run_example(Example("safe, 1girl, smile, @wlop"), small_index, config)
-    assert [(f.code, f.severity) for f in findings if f.code == "ANM-ART-003"] == [("ANM-ART-003", Severity.INFO)]
+    assert [(f.code, f.severity) for f in findings if f.code == "ANM-ART-003"] == [
+        ("ANM-ART-003", Severity.INFO)
+    ]
     off = run_example(Example("safe, 1girl, smile, @wlop"), small_index, LintConfig(artist_placement="off"))
     assert "ANM-ART-003" not in codes(off)
 

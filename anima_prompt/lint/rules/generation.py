@@ -15,7 +15,8 @@ from anima_prompt.lint.settings import LintSettings, Variant
 SAMPLERS = frozenset(
     {
         "euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cfg_pp", "heun", "heunpp2", "dpm_2",
-        "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral", "dpmpp_2s_ancestral_cfg_pp",
+        "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral",
+        "dpmpp_2s_ancestral_cfg_pp",
         "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_cfg_pp", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu",
         "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm",
         "ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_cfg_pp", "res_multistep_ancestral",
@@ -233,7 +234,8 @@ def resolution_off_sweet_spot(prompt: object, ctx: RuleContext) -> Iterator[Find
         yield _settings_finding(
             ctx,
             "ANM-RES-002",
-            f"{size[0]}x{size[1]} = {pixels / 1e6:.2f} MP; Anima gives its best results at {_fmt(low)}-{_fmt(high)} MP",
+            f"{size[0]}x{size[1]} = {pixels / 1e6:.2f} MP; "
+            f"Anima gives its best results at {_fmt(low)}-{_fmt(high)} MP",
             suggestions=("1024x1024", "896x1152", "1152x896"),
         )
 

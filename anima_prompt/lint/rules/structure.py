@@ -11,7 +11,7 @@ from anima_prompt.lint.analysis import Analysis, Item, Kind, count_sentences, wo
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
-from anima_prompt.lint.registry import Example, Scope, rule
+from anima_prompt.lint.registry import Scope, rule
 from anima_prompt.lint.scan import QUOTED
 from anima_prompt.lint.sections import Section, section_of, special_group
 
@@ -109,7 +109,8 @@ def too_many_lines(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         yield ctx.report(
             "ANM-LEN-001",
             (0, end),
-            f"{len(paragraphs)} paragraphs; Anima follows prompts best in {ctx.config.max_paragraphs} or fewer",
+            f"{len(paragraphs)} paragraphs; "
+            f"Anima follows prompts best in {ctx.config.max_paragraphs} or fewer",
         )
 
 

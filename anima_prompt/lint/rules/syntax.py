@@ -1,4 +1,4 @@
-"""Syntax rules: escaping (ANM-ESC), weights (ANM-WGT), parse errors and other front ends' syntax (ANM-SYN)."""
+"""Syntax rules: escaping (ANM-ESC), weights (ANM-WGT), parse errors and foreign syntax (ANM-SYN)."""
 
 from __future__ import annotations
 

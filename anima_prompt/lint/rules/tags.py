@@ -1,4 +1,4 @@
-"""Tag rules: spelling (ANM-TAG), duplicates and implications (ANM-DUP), years (ANM-YEAR), variants (ANM-VAR)."""
+"""Tag rules: spelling (ANM-TAG), duplicates (ANM-DUP), years (ANM-YEAR) and model variants (ANM-VAR)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def _text_span(item: Item) -> tuple[int, int]:
 
 
 def _is_pony(item: Item) -> bool:
-    return item.foreign in _PONY_KINDS or (item.kind is Kind.TAG and bool(PONY_TAG.fullmatch(item.text.strip())))
+    return item.foreign in _PONY_KINDS or (
+        item.kind is Kind.TAG and bool(PONY_TAG.fullmatch(item.text.strip()))
+    )
 
 
 @rule(
@@ -93,8 +95,8 @@ def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """Tags are not separated by exactly `, ` (comma and one space).
 
     Qwen3's vocabulary has merged tokens such as `,a`, so `a,b` and `a, b` encode differently (discussion
-    184 on the model card). Anima's captions use `, `. Separators that contain a line break, and commas between
-    two natural-language phrases, are left alone. The fix rewrites the separator as `, `.
+    184 on the model card). Anima's captions use `, `. Separators that contain a line break, and commas
+    between two natural-language phrases, are left alone. The fix rewrites the separator as `, `.
     """
     kinds = {}
     for item in prompt.items:
@@ -314,7 +316,9 @@ def quality_tag_on_aesthetic(prompt: Analysis, ctx: RuleContext) -> Iterator[Fin
         return
     for item in prompt.tags:
         if special_group(item) == "quality":
-            yield ctx.report("ANM-VAR-002", _text_span(item), f"`{item.text}` is unnecessary on Anima-Aesthetic")
+            yield ctx.report(
+                "ANM-VAR-002", _text_span(item), f"`{item.text}` is unnecessary on Anima-Aesthetic"
+            )
 
 
 @rule(
