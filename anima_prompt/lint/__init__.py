@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 MAX_FIX_ROUNDS = 8
+ANALYSIS_CACHE_SIZE = 256
 
 
 class Linter:
@@ -55,6 +56,7 @@ class Linter:
         self.index = CachedIndex(index) if index is not None else None
         self.tokens = token_counter(self.config.tokenizer_dir())
         self.notes: list[str] = []
+        self._analyses: dict[str, Any] = {}
         self.active = tuple(
             rule
             for code, rule in self.rules.items()
@@ -74,18 +76,16 @@ class Linter:
         Raises:
             LintInputError: a prompt is too long to lint.
         """
-        from anima_prompt import parse
-        from anima_prompt.lint.analysis import analyse
         from anima_prompt.lint.context import RuleContext
         from anima_prompt.lint.inputs import check_prompt_size
         from anima_prompt.lint.registry import Scope
 
         check_prompt_size(text, "prompt")
-        positive = analyse(parse(text))
+        positive = self.analyse(text)
         negative_analysis = None
         if negative is not None:
             check_prompt_size(negative, "negative prompt")
-            negative_analysis = analyse(parse(negative))
+            negative_analysis = self.analyse(negative)
         base = RuleContext(
             config=self.config,
             settings=settings or LintSettings(),
@@ -113,6 +113,18 @@ class Linter:
         self._note_tokens(text)
         return tuple(sorted(findings, key=_order))
 
+    def analyse(self, text: str) -> Any:
+        """The parsed and analysed prompt; the last few hundred texts are kept (negatives repeat)."""
+        cached = self._analyses.get(text)
+        if cached is None:
+            from anima_prompt import parse
+            from anima_prompt.lint.analysis import analyse
+
+            if len(self._analyses) >= ANALYSIS_CACHE_SIZE:
+                self._analyses.pop(next(iter(self._analyses)))
+            cached = self._analyses[text] = analyse(parse(text))
+        return cached
+
     def _note_tokens(self, text: str) -> None:
         if self.tokens is not None or not self.config.enabled("ANM-LEN-003"):
             return
@@ -129,14 +141,9 @@ class Linter:
 
         Fixes never touch natural-language phrases; applying `fix` to its own output changes nothing.
         """
-        from anima_prompt import parse
-        from anima_prompt.lint.analysis import Kind, analyse
-
         for _ in range(MAX_FIX_ROUNDS):
             findings = self.lint(text, negative=negative, settings=settings)
-            phrases = [
-                (item.start, item.end) for item in analyse(parse(text)).items if item.kind is Kind.PHRASE
-            ]
+            phrases = [(item.start, item.end) for item in self.analyse(text).phrases]
             fixes = [
                 finding.fix
                 for finding in findings

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from functools import lru_cache
 
+from anima_prompt import nodes
+from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
-
-if TYPE_CHECKING:
-    from anima_prompt.nodes import Node, Prompt
 
 
 class Kind(enum.StrEnum):
@@ -68,6 +67,8 @@ class Item:
         text_start: offset of `text` (after the `@` of an artist); `text` ends at `end`.
         qualifier: offsets of an unescaped `(qualifier)` ending a tag, which ComfyUI reads as a weight.
         note: for `Kind.ERROR`, the parser's message.
+        special: for a tag, its Anima special-tag group (`quality`, `score`, `year`, `period`, `meta`,
+            `safety`, `dataset`), if any.
     """
 
     kind: Kind
@@ -82,6 +83,7 @@ class Item:
     text_start: int = -1
     qualifier: tuple[int, int] | None = None
     note: str = ""
+    special: str | None = None
 
     def __post_init__(self) -> None:
         if self.text_start < 0:
@@ -104,28 +106,24 @@ class Separator:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """A prompt's text, its items in order, its top-level separators, weight groups and top-level spans."""
+    """A prompt's text, its items in order, its top-level separators, weight groups and top-level spans.
+
+    `tags`, `artists` and `phrases` are the items of those kinds, in order.
+    """
 
     text: str
     items: tuple[Item, ...]
     separators: tuple[Separator, ...]
     groups: tuple[Group, ...] = ()
     units: tuple[tuple[int, int], ...] = ()
+    tags: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    artists: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    phrases: tuple[Item, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def tags(self) -> tuple[Item, ...]:
-        """The tag items (no artists)."""
-        return tuple(item for item in self.items if item.kind is Kind.TAG)
-
-    @property
-    def artists(self) -> tuple[Item, ...]:
-        """The `@artist` items."""
-        return tuple(item for item in self.items if item.kind is Kind.ARTIST)
-
-    @property
-    def phrases(self) -> tuple[Item, ...]:
-        """The natural-language items."""
-        return tuple(item for item in self.items if item.kind is Kind.PHRASE)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", tuple(item for item in self.items if item.kind is Kind.TAG))
+        object.__setattr__(self, "artists", tuple(item for item in self.items if item.kind is Kind.ARTIST))
+        object.__setattr__(self, "phrases", tuple(item for item in self.items if item.kind is Kind.PHRASE))
 
     @property
     def prose(self) -> str:
@@ -157,19 +155,35 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+YEAR_TAG = re.compile(r"year[ _](\d{3,4})")
+
+
+@lru_cache(maxsize=65536)
+def special_group_of(name: str) -> str | None:
+    """The Anima special-tag group of a Danbooru name (`best_quality` -> `quality`), or `None`.
+
+    Any `year N` counts as a year tag, also years outside the vocabulary (ANM-YEAR-001 reports those).
+    """
+    from anima_prompt.vocab import special_tags
+
+    group = special_tags().group(name)
+    if group is None and YEAR_TAG.fullmatch(name):
+        return "year"
+    return group
+
+
+@lru_cache(maxsize=65536)
 def tag_name(text: str) -> str:
-    """The Danbooru name of a tag written in any form (see `tagtext.danbooru_name`)."""
+    """The Danbooru name of a tag written in any form (see `tagtext.danbooru_name`), cached."""
     return danbooru_name(text)
 
 
 def analyse(prompt: Prompt) -> Analysis:
     """The linter's flat view of a parsed prompt (see the module docstring)."""
-    from anima_prompt.nodes import Separator as SeparatorNode
-
     builder = _Builder(prompt.source)
     unit = 0
     for child in prompt.children:
-        if isinstance(child, SeparatorNode):
+        if type(child) is nodes.Separator:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
             continue
         builder.visit(child, unit, 1.0, None, in_phrase=False)
@@ -193,18 +207,32 @@ class _Builder:
         self.units: list[tuple[int, int]] = []
 
     def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
-        from anima_prompt import nodes
-
         start, end = node.span.start, node.span.end
         written = self.source[start:end]
         if isinstance(node, nodes.Tag | nodes.Artist):
-            artist = isinstance(node, nodes.Artist)
+            artist = type(node) is nodes.Artist
             text = written[1:].lstrip() if artist else written
             qualifier = (node.qualifier.start, node.qualifier.end) if node.qualifier is not None else None
-            kind = Kind.ARTIST if artist else Kind.TAG
-            self.items.append(
-                Item(kind, text, start, end, unit, weight, group, name=node.name, qualifier=qualifier)
-            )
+            name = tag_name(text)
+            if artist:
+                item = Item(
+                    Kind.ARTIST, text, start, end, unit, weight, group, name=name, qualifier=qualifier
+                )
+            else:
+                special = special_group_of(name)
+                item = Item(
+                    Kind.TAG,
+                    text,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    name=name,
+                    qualifier=qualifier,
+                    special=special,
+                )
+            self.items.append(item)
         elif isinstance(node, nodes.Phrase):
             self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group))
             for child in node.children:

@@ -44,18 +44,26 @@ class CachedIndex:
         self.index = index
         self._lookups: dict[str, TagInfo | None] = {}
         self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = {}
+        self._direct: dict[str, tuple[str, ...]] = {}
         self._implied: dict[str, frozenset[str]] = {}
+        self.sections: dict[tuple[str, str], object] = {}
 
     def lookup(self, text: str) -> TagInfo | None:
         """The index entry for a tag written in any form, or `None` when the index does not know it."""
+        try:
+            return self._lookups[text]
+        except KeyError:
+            pass
         key = danbooru_name(text)
         if key in self._lookups:
-            return self._lookups[key]
-        found = self.index.lookup(key) if key else None
-        info = None
-        if found is not None:
-            info = TagInfo(found.name, str(found.category_name), str(found.matched) == "alias")
-        self._lookups[key] = info
+            info = self._lookups[key]
+        else:
+            found = self.index.lookup(key) if key else None
+            info = None
+            if found is not None:
+                info = TagInfo(found.name, str(found.category_name), str(found.matched) == "alias")
+            self._lookups[key] = info
+        self._lookups[text] = info
         return info
 
     def suggest(self, text: str, limit: int, *, artists: bool = False) -> tuple[str, ...]:
@@ -76,10 +84,29 @@ class CachedIndex:
         return self._suggestions[key]
 
     def implies(self, name: str) -> frozenset[str]:
-        """The Danbooru names that tag `name` implies (transitively)."""
-        if name not in self._implied:
-            self._implied[name] = frozenset(self.index.implies(name))
+        """The Danbooru names that tag `name` implies (transitively).
+
+        The walk is done here over cached direct implications: tags repeat across a run, so each one is
+        queried once.
+        """
+        cached = self._implied.get(name)
+        if cached is not None:
+            return cached
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            for implied in self._direct_implications(pending.pop()):
+                if implied not in found and implied != name:
+                    found.add(implied)
+                    pending.append(implied)
+        self._implied[name] = frozenset(found)
         return self._implied[name]
+
+    def _direct_implications(self, name: str) -> tuple[str, ...]:
+        direct = self._direct.get(name)
+        if direct is None:
+            direct = self._direct[name] = tuple(self.index.implies(name, transitive=False))
+        return direct
 
 
 def _suggest(index: Any, text: str, limit: int) -> list[Any]:

@@ -12,10 +12,8 @@ import re
 
 from anima_prompt.lint.analysis import Item, Kind
 from anima_prompt.lint.lookup import CachedIndex
-from anima_prompt.vocab import special_tags
 
 COUNT_TAG = re.compile(r"(?:\d+\+?(?:girl|boy|other)s?|multiple[ _](?:girls|boys|others)|no[ _]humans)")
-YEAR_TAG = re.compile(r"year[ _](\d{3,4})")
 _PREFIX_GROUPS = frozenset({"quality", "score", "year", "period", "meta", "safety"})
 
 
@@ -57,12 +55,7 @@ _SECTIONS = {
 
 def special_group(item: Item) -> str | None:
     """The Anima special-tag group of a tag item (`quality`, `score`, `safety`, ...), or `None`."""
-    if item.kind is not Kind.TAG:
-        return None
-    group = special_tags().group(item.text)
-    if group is None and YEAR_TAG.fullmatch(item.name):
-        return "year"
-    return group
+    return item.special
 
 
 def section_of(item: Item, index: CachedIndex | None) -> Section | None:
@@ -71,6 +64,15 @@ def section_of(item: Item, index: CachedIndex | None) -> Section | None:
         return Section.ARTIST
     if item.kind is not Kind.TAG:
         return None
+    if index is None:
+        return _tag_section(item, None)
+    key = (item.text, item.name)
+    if key not in index.sections:
+        index.sections[key] = _tag_section(item, index)
+    return index.sections[key]  # type: ignore[return-value]
+
+
+def _tag_section(item: Item, index: CachedIndex | None) -> Section | None:
     group = special_group(item)
     if group in _PREFIX_GROUPS:
         return Section.PREFIX

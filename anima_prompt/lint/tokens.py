@@ -8,7 +8,7 @@ variable or the `tokenizers` lint option.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,17 @@ class TokenCounter:
 
 
 def token_counter(folder: Path | None) -> TokenCounter | None:
-    """A counter for the tokenizers in `folder`, or `None` when it holds neither file."""
+    """A counter for the tokenizers in `folder`, or `None` when it holds neither file.
+
+    Counters are shared per folder, so each tokenizer file is loaded at most once per process.
+    """
     if folder is None:
         return None
+    return _shared_counter(folder.resolve())
+
+
+@cache
+def _shared_counter(folder: Path) -> TokenCounter | None:
     counter = TokenCounter(folder)
     if not (counter.available("qwen3") or counter.available("t5")):
         return None

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 
-from anima_prompt.lint.analysis import Analysis, Item, Kind
+from anima_prompt.lint.analysis import YEAR_TAG, Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Location
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
-from anima_prompt.lint.sections import COUNT_TAG, YEAR_TAG, special_group
+from anima_prompt.lint.sections import COUNT_TAG, special_group
 from anima_prompt.lint.settings import Variant
 from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
-
-PONY_TAG = re.compile(r"score_\d+_up|source_[a-z0-9_]+|rating_[a-z0-9_]+", re.IGNORECASE)
-_PONY_KINDS = frozenset({"pony"})
 
 
 def _text_span(item: Item) -> tuple[int, int]:
@@ -24,9 +20,7 @@ def _text_span(item: Item) -> tuple[int, int]:
 
 
 def _is_pony(item: Item) -> bool:
-    return item.foreign in _PONY_KINDS or (
-        item.kind is Kind.TAG and bool(PONY_TAG.fullmatch(item.text.strip()))
-    )
+    return item.foreign == "pony"
 
 
 @rule(
@@ -213,6 +207,8 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         if item.is_tag_like and item.name:
             seen[_canonical(item, ctx)].append(item)
     for occurrences in seen.values():
+        if len(occurrences) < 2:
+            continue
         first = Location.in_text(prompt.text, occurrences[0].start, occurrences[0].end)
         for repeat in occurrences[1:]:
             yield ctx.report(
