@@ -66,6 +66,7 @@ _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _SENTENCE_END = re.compile(r"[^\W\d_][.!?…]+[\"'”’»)\]]*\s*$")
 # a sentence boundary inside one item: end punctuation, space, then a capital (or an opening quote)
 _BOUNDARY = re.compile(r"(?<=[^\W\d_])[.!?…]+\s+(?=[\"'“‘«(]?[A-Z])")
+_END_CHARACTERS = frozenset(".!?…\"'”’»)]")
 _WORD_EDGE = re.compile(r"^[^\w]+|[^\w]+$")
 
 #: Words that are common in English prose and (almost) never part of a Danbooru tag.
@@ -88,9 +89,10 @@ def looks_like_prose(text: str) -> bool:
 
     1. it ends with sentence punctuation (`.`, `!`, `?`, `…`) right after a letter, and has at least two
        words or starts with a capital (`She smiles.`; the tags `!?` and `...` are not prose);
-    2. it starts with a capital, has at least three words, and holds a prose word (`a`, `is`, `her`, …
-       see `PROSE_WORDS`) or at least two lowercase words (`An anime girl with long hair`,
-       `Girl sitting on bench`; but not `Hatsune Miku` or `The Legend of Zelda`);
+    2. it starts with a capital and has at least three words one of which is a prose word (`a`, `is`,
+       `her`, … see `PROSE_WORDS`), or at least four words two of which start lowercase
+       (`An anime girl with long hair`, `Girl sitting on bench`; not `Hatsune Miku`,
+       `The Legend of Zelda`);
     3. it has at least three words of which at least two different ones are prose words
        (`she is smiling`);
     4. it has ten words or more.
@@ -102,15 +104,18 @@ def looks_like_prose(text: str) -> bool:
         True for prose.
     """
     stripped = text.strip()
-    if not stripped:
-        return False
+    if not stripped or (
+        len(stripped.split(None, 2)) < 3 and not stripped[0].isupper() and stripped[-1] not in _END_CHARACTERS
+    ):
+        return False  # the common case: a tag of one or two lowercase words
     words = stripped.split()
     count = len(words)
     capital = stripped[0].isupper()
     if _SENTENCE_END.search(stripped) and (count >= 2 or capital):
         return True
     prose = {_WORD_EDGE.sub("", word.lower()) for word in words} & PROSE_WORDS
-    if capital and count >= 3 and (prose or sum(word[0].islower() for word in words[1:]) >= 2):
+    lowercase = sum(word[0].islower() for word in words[1:])
+    if capital and ((count >= 3 and prose) or (count >= 4 and lowercase >= 2)):
         return True
     return (count >= 3 and len(prose) >= 2) or count >= 10
 
@@ -213,24 +218,19 @@ def _classify_text(tokens: list[Token]) -> list[Node]:
     """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
     text = "".join(tokens)
     first = atom_span(tokens[0])
+    if _BOUNDARY.search(text) is None:
+        return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
     nodes: list[Node] = []
     offset = 0
     for boundary in _BOUNDARY.finditer(text):
         head, rest = text[offset : boundary.start()], text[boundary.end() :]
-        if looks_like_prose(head) or not looks_like_prose(rest):
-            break
+        if head[:1].isupper() or looks_like_prose(head) or not looks_like_prose(rest):
+            break  # a capitalised head starts the prose (`She smiles. He waves.`)
         nodes.append(_text_item(tokens, head, _sub_span(first, offset, boundary.start())))
         nodes.append(Separator(_sub_span(first, boundary.start(), boundary.end()), boundary.group()))
         offset = boundary.end()
-    rest = text[offset:]
-    span = _sub_span(first, offset, len(text))
-    if offset or looks_like_prose(rest):
-        if looks_like_prose(rest):
-            nodes.append(Phrase(span, (Text(span, rest),)))
-        else:
-            nodes.append(_text_item(tokens, rest, span))
-        return nodes
-    return [_text_item(tokens, text, span)]
+    nodes.append(_text_item(tokens, text[offset:], _sub_span(first, offset, len(text))))
+    return nodes
 
 
 def _sub_span(first: Span, start: int, end: int) -> Span:
@@ -256,8 +256,9 @@ def _plain_text(atoms: Sequence[Atom]) -> str:
     parts: list[str] = []
     for atom in atoms:
         if isinstance(atom, Token):
-            parts.append(str(atom))
-        elif isinstance(atom, Weighted | ForeignGroup):
+            # BREAK, a wildcard or a LoRA says nothing about prose
+            parts.append(str(atom) if atom.type in _TEXTISH else " ")
+        else:
             parts.append(" " + "".join(render(child) for child in atom.children) + " ")
     return "".join(parts)
 
@@ -267,9 +268,10 @@ def _qualified_tag(atoms: list[Atom]) -> Tag | Artist | None:
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
         return None
-    if len(group.children) != 1 or not isinstance(group.children[0], Tag):
+    content = [node for node in group.children if not (isinstance(node, Separator) and not node.text.strip())]
+    if len(content) != 1 or not isinstance(content[0], Tag):
         return None
-    inner = group.children[0]
+    inner = content[0]
     if inner.qualifier is not None or len(inner.text.split()) > _MAX_QUALIFIER_WORDS:
         return None
     head = atoms[:-1]

@@ -11,6 +11,8 @@ import click
 # name -> "module:attribute" of a click command. Later stages add their lines here.
 COMMANDS: dict[str, str] = {
     "lint": "anima_prompt.commands.lint:lint_command",
+    "fmt": "anima_prompt.commands.fmt:fmt",
+    "parse": "anima_prompt.commands.parse:parse_command",
 }
 
 _ENGINE_HINT = "this command needs the engine extra: pip install 'anima-toolkit[engine]'"

@@ -44,7 +44,7 @@ class Span:
     Attributes:
         start: 0-based offset of the first character.
         end: 0-based offset one past the last character.
-        line: 1-based line of `start`.
+        line: 1-based line of `start` (lines end at `\n`).
         column: 1-based column of `start`.
     """
 
@@ -328,7 +328,8 @@ def walk(root: Node | Prompt) -> Iterator[Node]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed(children_of(node)))
+        if isinstance(node, Phrase | Weighted | ForeignGroup):
+            stack.extend(reversed(node.children))
 
 
 def to_dict(node: Node | Prompt) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from lark import Lark, Token, Tree
+from lark.common import LexerConf
 from lark.lark import PostLex
+from lark.lexer import Lexer
 
 from anima_prompt.classify import MAX_NESTING
 from anima_prompt.errors import SYNTAX_ERRORS
@@ -22,6 +24,41 @@ _OPENS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSES = frozenset(_OPENS.values())
 _KEYWORDS = re.compile(r"(?<!\S)BREAK(?!\S)|__(?!_)[\w@~*/.\-]+?__")
 _EXCERPT_WIDTH = 60
+
+
+class PromptLexer(Lexer):
+    """The grammar's terminals compiled into one regular expression, tried in Lark's order.
+
+    Equivalent to Lark's basic lexer for this grammar, but cheaper per token: only NEWLINE tokens can
+    hold a line break, so lines and columns follow from offsets.
+    """
+
+    def __init__(self, lexer_conf: LexerConf) -> None:
+        terminals = sorted(
+            lexer_conf.terminals,
+            key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
+        )
+        pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+        self._match = re.compile(pattern, lexer_conf.g_regex_flags).match
+
+    def lex(self, data: str) -> Iterator[Token]:  # type: ignore[override]
+        match = self._match
+        position, line, line_start, size = 0, 1, 0, len(data)
+        while position < size:
+            found = match(data, position)
+            if found is None:  # the terminals cover every character; this is a grammar bug
+                raise RuntimeError(f"anima.lark cannot lex {data[position]!r} at offset {position}")
+            kind, end = found.lastgroup or "", found.end()
+            value = found.group()
+            column = position - line_start + 1
+            if kind == "NEWLINE":
+                breaks = value.count("\n")
+                last = line_start if not breaks else position + value.rfind("\n") + 1
+                yield Token(kind, value, position, line, column, line + breaks, end - last + 1, end)
+                line, line_start = line + breaks, last
+            else:
+                yield Token(kind, value, position, line, column, line, column + end - position, end)
+            position = end
 
 
 class PromptPostLex(PostLex):
@@ -106,7 +143,7 @@ def _parser(inline: bool) -> Lark:
     return Lark(
         grammar_path("anima.lark").read_text(encoding="utf-8"),
         parser="lalr",
-        lexer="basic",
+        lexer=PromptLexer,
         postlex=PromptPostLex(),
         propagate_positions=not inline,
         transformer=PromptBuilder() if inline else None,

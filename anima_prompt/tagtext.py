@@ -14,6 +14,7 @@ _ESCAPED = re.compile(r"\\([()])")
 _SPACES = re.compile(r"[\s_]+")
 _QUALIFIED = re.compile(r"(.+?)_\(([^()]+)\)")
 _COMPACT_DROP = str.maketrans("", "", "_-' ")
+_QUALIFIED_WORD = re.compile(r"\w+_\(\w+\)")
 
 
 def is_kaomoji(name: str) -> bool:
@@ -29,6 +30,8 @@ def is_kaomoji(name: str) -> bool:
     parts = name.strip().split("_")
     if len(parts) < 2 or len(name) > 9 or any(len(part) > 3 for part in parts):
         return False
+    if _QUALIFIED_WORD.fullmatch(name.strip()):
+        return False  # a short tag with a qualifier, such as `ai_(xyz)`
     has_symbol = any(not char.isalnum() for char in name.replace("_", ""))
     return has_symbol or all(len(part) <= 1 for part in parts)
 
@@ -117,3 +120,19 @@ def word_order_key(name: str) -> str:
     """The words of a Danbooru name without its qualifier, sorted: `miku_hatsune` and `hatsune_miku` agree."""
     base, _ = split_qualifier(name)
     return "_".join(sorted(word for word in base.split("_") if word))
+
+
+def canonical_form(text: str, *, artist: bool = False) -> str:
+    """A tag as written by a user, in Anima's canonical prompt form (NFC, lowercase, spaces, escapes).
+
+    Equivalent to `prompt_form(danbooru_name(text), artist=artist)`, and stable: applying it to its own
+    result changes nothing.
+
+    Args:
+        text: a tag in any spelling, e.g. `Hatsune_Miku`, `saber (fate)`, `@WLOP`.
+        artist: prefix the result with `@`.
+
+    Returns:
+        The canonical form, e.g. `hatsune miku`, `saber \\(fate\\)`, `@wlop`.
+    """
+    return unicodedata.normalize("NFC", prompt_form(danbooru_name(text), artist=artist))

@@ -1,0 +1,83 @@
+"""`anima fmt`: rewrite prompts in Anima's canonical form."""
+
+import difflib
+import json
+from pathlib import Path
+
+import click
+
+from anima_prompt.commands.sources import PromptInput, input_options, read_prompts
+from anima_prompt.errors import PromptSyntaxError
+from anima_prompt.nodes import Prompt
+from anima_prompt.normalize import normalize
+from anima_prompt.parser import parse
+from anima_prompt.render import render
+
+
+@click.command("fmt")
+@input_options
+@click.option("--check", is_flag=True, help="Print nothing; exit 1 if any prompt would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the prompts.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per prompt.")
+@click.option("--strict", is_flag=True, help="Fail on the first syntax error instead of keeping it as is.")
+def fmt(
+    prompt: str | None,
+    files: tuple[Path, ...],
+    lines: bool | None,
+    check: bool,
+    show_diff: bool,
+    as_json: bool,
+    strict: bool,
+) -> None:
+    """Format PROMPT (or '-' for standard input, one prompt per line) in Anima's canonical form.
+
+    Tags become lowercase with spaces, qualifiers are escaped (saber \\(fate\\)), commas are
+    followed by one space, weights are written shortest; prose is kept as written. Syntax problems
+    are reported on standard error and the text around them is kept.
+    """
+    changed = 0
+    for item in read_prompts(prompt, files, lines=lines):
+        parsed = _parse(item, strict=strict)
+        formatted = render(normalize(parsed))
+        changed += formatted != item.text
+        if not as_json:
+            for diagnostic in parsed.diagnostics:
+                where = f"{item.origin}:{diagnostic.span.line}:{diagnostic.span.column}"
+                click.echo(f"{where}: {diagnostic.message}", err=True)
+        if as_json:
+            record = {
+                "origin": item.origin,
+                "source": item.text,
+                "formatted": formatted,
+                "changed": formatted != item.text,
+                "diagnostics": [diagnostic.to_dict() for diagnostic in parsed.diagnostics],
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        elif show_diff:
+            click.echo(_diff(item, formatted), nl=False)
+        elif check:
+            if formatted != item.text:
+                click.echo(f"would reformat {item.origin}", err=True)
+        else:
+            click.echo(formatted)
+    if check and changed:
+        raise SystemExit(1)
+
+
+def _parse(item: PromptInput, *, strict: bool) -> Prompt:
+    try:
+        return parse(item.text, strict=strict)
+    except PromptSyntaxError as error:
+        raise click.ClickException(f"{item.origin}: {error.one_line()}") from None
+
+
+def _diff(item: PromptInput, formatted: str) -> str:
+    if formatted == item.text:
+        return ""
+    lines = difflib.unified_diff(
+        item.text.splitlines(keepends=True),
+        formatted.splitlines(keepends=True),
+        fromfile=item.origin,
+        tofile=f"{item.origin} (formatted)",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
