@@ -9,7 +9,10 @@ import importlib
 import click
 
 # name -> "module:attribute" of a click command. Later stages add their lines here.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "index": "anima_prompt.commands.index:index",
+    "tags": "anima_prompt.commands.tags:tags",
+}
 
 _ENGINE_HINT = "this command needs the engine extra: pip install 'anima-toolkit[engine]'"
 

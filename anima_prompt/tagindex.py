@@ -11,8 +11,8 @@ Example:
 """
 
 import os
-import sys
 import sqlite3
+import sys
 import threading
 import zlib
 from array import array
@@ -26,6 +26,7 @@ from anima_prompt.tagtext import compact_key, danbooru_name
 
 if TYPE_CHECKING:
     from anima_prompt.importers import LoadedSource
+    from anima_prompt.suggest import Suggestion
 
 ENV_VAR = "ANIMA_TAG_INDEX"
 APP_NAME = "anima-toolkit"
@@ -474,6 +475,12 @@ class TagIndex:
             (key, key + "\U0010ffff", limit),
         )
         return tuple(self._info(row, "exact") for row in rows)
+
+    def suggest(self, text: str, limit: int = 5) -> "tuple[Suggestion, ...]":
+        """Tags the user probably meant by `text` (see `anima_prompt.suggest.suggest`)."""
+        from anima_prompt.suggest import suggest
+
+        return suggest(text, self, limit=limit)
 
     # -- suggestion candidates (used by suggest.py) ----------------------------------------------
 
