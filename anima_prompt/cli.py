@@ -13,6 +13,8 @@ COMMANDS: dict[str, str] = {
     "lint": "anima_prompt.commands.lint:lint_command",
     "fmt": "anima_prompt.commands.fmt:fmt",
     "parse": "anima_prompt.commands.parse:parse_command",
+    "index": "anima_prompt.commands.index:index",
+    "tags": "anima_prompt.commands.tags:tags",
 }
 
 _ENGINE_HINT = "this command needs the engine extra: pip install 'anima-toolkit[engine]'"

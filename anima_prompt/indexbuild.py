@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
+from itertools import groupby
 from pathlib import Path
 
 from anima_prompt.errors import TagIndexError
@@ -27,6 +28,7 @@ from anima_prompt.tagindex import (
     SCHEMA_VERSION,
     WORD,
     deletion_hashes,
+    pack_ids,
 )
 from anima_prompt.tagtext import (
     compact_key,
@@ -229,15 +231,18 @@ def _write_spellings(connection: sqlite3.Connection, names: Sequence[tuple[str, 
         "VALUES (?,?,?,?,?,?,?,?)",
         rows,
     )
-    # Insert in key order (packed pages); one int per pair sorts much faster than tuples.
+    # Group the (hash, prefix) pairs by hash: one int per pair sorts much faster than tuples.
     shift = max(len(prefixes), 1).bit_length()
+    mask = (1 << shift) - 1
     packed = sorted(
-        ((hash_value + 0x80000000) << shift) | prefix_id
+        (hash_value << shift) | prefix_id
         for prefix, prefix_id in prefixes.items()
         for hash_value in deletion_hashes(prefix, FUZZY_DISTANCE)
     )
-    mask = (1 << shift) - 1
     connection.executemany(
         "INSERT INTO fuzzy_keys VALUES (?, ?)",
-        (((value >> shift) - 0x80000000, value & mask) for value in packed),
+        (
+            (high, pack_ids(value & mask for value in group))
+            for high, group in groupby(packed, key=lambda value: value >> shift)
+        ),
     )

@@ -12,8 +12,10 @@ Example:
 
 import os
 import sqlite3
+import sys
 import threading
 import zlib
+from array import array
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +26,17 @@ from anima_prompt.tagtext import compact_key, danbooru_name
 
 if TYPE_CHECKING:
     from anima_prompt.importers import LoadedSource
+    from anima_prompt.suggest import Suggestion
 
 ENV_VAR = "ANIMA_TAG_INDEX"
 APP_NAME = "anima-toolkit"
 INDEX_FILENAME = "tags.sqlite"
 SCHEMA_VERSION = 1
+MMAP_BYTES = 256 << 20  # read pages through the OS cache instead of copying them
 APPLICATION_ID = 0x416E6D31  # "Anm1": marks the file as an anima tag index
-FUZZY_PREFIX = 6  # characters of each compact key that carry the deletion neighbourhood
+FUZZY_PREFIX = 7  # characters of each compact key that carry the deletion neighbourhood
 FUZZY_DISTANCE = 2  # deletions stored per prefix
+HASH_MASK = (1 << 28) - 1  # 28-bit keys fit a 4-byte rowid; rare collisions only add candidates
 
 # Lookup prefers Danbooru's own tags, then artist-list entries, Anima's vocabulary, then e621.
 SOURCE_PRIORITY: dict[str, int] = {"danbooru": 0, "artist-list": 1, "anima": 2, "e621": 3}
@@ -105,10 +110,9 @@ CREATE INDEX spellings_base ON spellings (base) WHERE base IS NOT NULL;
 CREATE INDEX spellings_word_order ON spellings (word_order) WHERE word_order IS NOT NULL;
 CREATE INDEX spellings_prefix ON spellings (prefix_id, length);
 CREATE TABLE fuzzy_keys (
-    hash INTEGER NOT NULL,
-    prefix_id INTEGER NOT NULL,
-    PRIMARY KEY (hash, prefix_id)
-) WITHOUT ROWID;
+    hash INTEGER PRIMARY KEY,
+    prefix_ids BLOB NOT NULL
+);
 """
 
 _TAG_COLUMNS = (
@@ -202,7 +206,23 @@ def deletion_hashes(text: str, max_distance: int) -> set[int]:
     for _ in range(max_distance):
         level = {word[:i] + word[i + 1 :] for word in level for i in range(len(word))}
         keys |= level
-    return {zlib.crc32(key.encode()) - 0x80000000 for key in keys}
+    return {zlib.crc32(key.encode()) & HASH_MASK for key in keys}
+
+
+def pack_ids(ids: Iterable[int]) -> bytes:
+    """Unsigned 32-bit little-endian integers as one blob (the posting lists of `fuzzy_keys`)."""
+    packed = array("I", ids)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def unpack_ids(blob: bytes) -> array:
+    """The integers of a blob written by `pack_ids`."""
+    ids = array("I", blob)
+    if sys.byteorder == "big":
+        ids.byteswap()
+    return ids
 
 
 def _missing_message(path: Path) -> str:
@@ -278,6 +298,7 @@ class TagIndex:
                 connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
             except sqlite3.Error as error:
                 raise TagIndexError(f"cannot open the tag index {self.path}: {error}") from None
+            connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
@@ -455,6 +476,12 @@ class TagIndex:
         )
         return tuple(self._info(row, "exact") for row in rows)
 
+    def suggest(self, text: str, limit: int = 5) -> "tuple[Suggestion, ...]":
+        """Tags the user probably meant by `text` (see `anima_prompt.suggest.suggest`)."""
+        from anima_prompt.suggest import suggest
+
+        return suggest(text, self, limit=limit)
+
     # -- suggestion candidates (used by suggest.py) ----------------------------------------------
 
     def spellings_where(self, field: SpellingField, values: Collection[str]) -> tuple[Spelling, ...]:
@@ -482,12 +509,16 @@ class TagIndex:
             hashes |= deletion_hashes(variant, max_distance)
         if not hashes:
             return ()
-        marks = ",".join("?" * len(hashes))
+        blobs = self._query(
+            f"SELECT prefix_ids FROM fuzzy_keys WHERE hash IN ({','.join('?' * len(hashes))})", [*hashes]
+        )
+        prefix_ids = {prefix_id for (blob,) in blobs for prefix_id in unpack_ids(blob)}
+        if not prefix_ids:
+            return ()
         rows = self._query(
             f"SELECT {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
-            f"WHERE s.prefix_id IN (SELECT prefix_id FROM fuzzy_keys WHERE hash IN ({marks})) "
-            "AND s.length BETWEEN ? AND ?",
-            [*hashes, min_length, max_length],
+            f"WHERE s.prefix_id IN ({','.join('?' * len(prefix_ids))}) AND s.length BETWEEN ? AND ?",
+            [*prefix_ids, min_length, max_length],
         )
         return tuple(Spelling(r[0], r[1], bool(r[2]), *r[3:]) for r in rows)
 
