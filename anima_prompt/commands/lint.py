@@ -311,8 +311,6 @@ def _use_colour(option: bool | None) -> bool:
 
 
 def _print(results: list[Any], linter: Any, options: dict[str, Any]) -> None:
-    from importlib.metadata import PackageNotFoundError, version
-
     from anima_prompt.lint.output import format_json, format_sarif, format_statistics, format_text
 
     if options["statistics"]:
@@ -320,6 +318,8 @@ def _print(results: list[Any], linter: Any, options: dict[str, Any]) -> None:
     elif options["output_format"] == "json":
         click.echo(format_json(results), nl=False)
     elif options["output_format"] == "sarif":
+        from importlib.metadata import PackageNotFoundError, version
+
         try:
             tool_version = version("anima-toolkit")
         except PackageNotFoundError:

@@ -73,11 +73,10 @@ class CachedIndex:
             return self._suggestions[key]
         names: list[str] = []
         for suggestion in _suggest(self.index, key[0], limit * 4 if artists else limit):
-            info = self.lookup(suggestion.name)
-            if info is None or (artists and not info.is_artist):
+            if artists and suggestion.category_name != "artist":
                 continue
-            if info.name not in names:
-                names.append(info.name)
+            if suggestion.name not in names:
+                names.append(suggestion.name)
             if len(names) == limit:
                 break
         self._suggestions[key] = tuple(names)
@@ -109,12 +108,7 @@ class CachedIndex:
         return direct
 
 
-def _suggest(index: Any, text: str, limit: int) -> list[Any]:
-    method = getattr(index, "suggest", None)
-    if method is not None:
-        return list(method(text, limit=limit))
-    try:
-        from anima_prompt.suggest import suggest
-    except ImportError:  # an index without the suggestion module: no "did you mean" lists
-        return []
-    return list(suggest(text, index, limit=limit))
+def _suggest(index: Any, text: str, limit: int) -> tuple[Any, ...]:
+    from anima_prompt.suggest import suggest
+
+    return suggest(text, index, limit=limit)

@@ -219,3 +219,9 @@ def test_token_counts_are_skipped_with_a_note_without_tokenizers(monkeypatch: py
     findings = linter.lint(RULES["ANM-LEN-003"].bad.prompt)
     assert "ANM-LEN-003" not in codes(findings)
     assert len(linter.notes) == 1 and "ANIMA_TOKENIZERS" in linter.notes[0]
+
+
+def test_unknown_tag_suggests_the_closest_tags(small_index: object) -> None:
+    findings = run_example(Example("1girl, blue hiar, safe"), small_index)
+    (finding,) = [f for f in findings if f.code == "ANM-TAG-004"]
+    assert finding.suggestions[0] == "blue hair"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from anima_prompt.lint.context import RuleContext
@@ -286,5 +285,7 @@ def unknown_sampler(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
         return
     key = sampler.strip().lower()
     if key not in SAMPLERS:
+        import difflib
+
         close = tuple(difflib.get_close_matches(key, sorted(SAMPLERS), n=ctx.config.suggestion_limit))
         yield _settings_finding(ctx, "ANM-SMP-001", f"unknown sampler {sampler!r}", suggestions=close)
