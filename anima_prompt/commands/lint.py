@@ -87,6 +87,9 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option(
     "--color/--no-color", default=None, help="Colour the output (default: when stdout is a terminal)."
 )
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for files (0: automatic)."
+)
 def lint_command(
     prompt: str | None,
     negative: str | None,
@@ -109,6 +112,7 @@ def lint_command(
     explain: str | None,
     list_rules: bool,
     color: bool | None,
+    jobs: int,
 ) -> None:
     """Lint Anima prompts: PROMPT, `-` for standard input, or --file.
 
@@ -247,16 +251,32 @@ def _run(options: dict[str, Any]) -> None:
         records = _apply_fixes(linter, records)
         if records is None:
             return
-    results = [
-        LintResult(record, linter.lint(record.prompt, negative=record.negative, settings=record.settings))
-        for record in records
-    ]
-    for note in linter.notes:
+    from anima_prompt.lint.batch import default_jobs, lint_records
+
+    jobs = options["jobs"] or default_jobs(len(records))
+    if jobs > 1:
+        if index is not None:
+            index.close()
+        index_path = index.path if index is not None else None
+        outcomes = lint_records(records, config=config, index_path=index_path, jobs=jobs)
+    else:
+        outcomes = ((record, _lint(linter, record), ()) for record in records)
+    results = []
+    notes = dict.fromkeys(linter.notes)
+    for record, findings, record_notes in outcomes:
+        results.append(LintResult(record, findings))
+        notes.update(dict.fromkeys(record_notes))
+    notes.update(dict.fromkeys(linter.notes))
+    for note in notes:
         click.echo(f"note: {note}", err=True)
     _print(results, linter, options)
     worst = max((finding.severity for result in results for finding in result.findings), default=None)
     if worst is not None and worst >= config.fail_on:
         sys.exit(1)
+
+
+def _lint(linter: Any, record: Any) -> Any:
+    return linter.lint(record.prompt, negative=record.negative, settings=record.settings)
 
 
 def _apply_fixes(linter: Any, records: list[Any]) -> list[Any] | None:

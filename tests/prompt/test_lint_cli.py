@@ -222,3 +222,15 @@ def test_with_an_index(small_index: object) -> None:
     result = invoke("safe, 1girl, ebifurya, smilling", "--db", path, "--format", "json")
     assert "no tag index" not in result.stderr
     assert [item["code"] for item in json.loads(result.stdout)] == ["ANM-ART-001", "ANM-TAG-004"]
+
+
+def test_parallel_jobs_give_the_same_findings_in_order(tmp_path: Path, small_index: object) -> None:
+    prompts = tmp_path / "many.lst"
+    lines = [f"1girl,long_hair, ebifurya, tag{n}" if n % 2 else "safe, 1girl, solo" for n in range(40)]
+    prompts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    common = ["--file", str(prompts), "--per-line", "--format", "json", "--db", str(small_index.path)]  # type: ignore[attr-defined]
+    serial = invoke(*common, "--jobs", "1")
+    parallel = invoke(*common, "--jobs", "2")
+    assert serial.exit_code == parallel.exit_code == 1
+    assert json.loads(parallel.stdout) == json.loads(serial.stdout)
+    assert len(json.loads(serial.stdout)) > 40

@@ -113,6 +113,9 @@ def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+MAX_SUGGESTED_WORDS = 4  # longer unknown "tags" are prose fragments; no tag is close to them
+
+
 def _skip_unknown(item: Item) -> bool:
     return (
         special_group(item) is not None
@@ -141,7 +144,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     for item in prompt.tags:
         if _skip_unknown(item) or ctx.index.lookup(item.text) is not None:
             continue
-        names = ctx.index.suggest(item.text, ctx.config.suggestion_limit)
+        prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
+        names = () if prose_like else ctx.index.suggest(item.text, ctx.config.suggestion_limit)
         yield ctx.report(
             "ANM-TAG-004",
             _text_span(item),
