@@ -44,8 +44,10 @@ from anima_prompt.nodes import (
     to_dict,
     walk,
 )
+from anima_prompt.normalize import TagInfo, TagLookup, normalize
 from anima_prompt.parser import parse, parse_tree, to_prompt
 from anima_prompt.render import render
+from anima_prompt.weights import WeightedText, plain_text, weighted_segments
 
 __all__ = [
     "AnimaPromptError",
@@ -73,17 +75,23 @@ __all__ = [
     "Span",
     "Tag",
     "TagIndexError",
+    "TagInfo",
+    "TagLookup",
     "Text",
     "UnclosedGroup",
     "UnmatchedClose",
     "Weighted",
+    "WeightedText",
     "fix",
     "format_tree",
     "lint",
+    "normalize",
     "parse",
     "parse_tree",
+    "plain_text",
     "render",
     "to_dict",
     "to_prompt",
     "walk",
+    "weighted_segments",
 ]

@@ -60,6 +60,7 @@ _PONY = re.compile(
     r"|source[_ ](?:anime|pony|furry|cartoon|cartoons|realistic|photo|3d)",
     re.IGNORECASE,
 )
+_PONY_INITIALS = frozenset("sSrR")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 # end of a sentence: punctuation after a letter, optionally followed by closing quotes or brackets
@@ -160,13 +161,15 @@ def classify_sequence(atoms: Sequence[Atom], context: str = "top") -> tuple[Node
     nodes: list[Node] = []
     item: list[Atom] = []
     for atom in atoms:
-        if isinstance(atom, Token) and (atom.type in _SEPARATORS or atom.type in _ERRORS):
+        kind = atom.type if type(atom) is Token else None
+        if kind in _SEPARATORS:
             _flush_item(item, nodes)
             item = []
-            if atom.type in _SEPARATORS:
-                nodes.append(Separator(atom_span(atom), str(atom)))
-            else:
-                nodes.append(error_node(atom))
+            nodes.append(Separator(atom_span(atom), str(atom)))
+        elif kind in _ERRORS:
+            _flush_item(item, nodes)
+            item = []
+            nodes.append(error_node(atom))  # type: ignore[arg-type]
         else:
             item.append(atom)
     _flush_item(item, nodes)
@@ -188,6 +191,9 @@ def _mark_stray_colon(atoms: Sequence[Atom]) -> list[Atom]:
 
 def _flush_item(item: list[Atom], nodes: list[Node]) -> None:
     """Classify one item (atoms between separators), moving its edge white space into separators."""
+    if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
+        nodes.extend(_classify_text(item))  # type: ignore[arg-type]  # the common case: one plain tag
+        return
     start, end = 0, len(item)
     while start < end and _is_ws(item[start]):
         start += 1
@@ -216,7 +222,7 @@ def _classify_item(atoms: list[Atom]) -> list[Node]:
 
 def _classify_text(tokens: list[Token]) -> list[Node]:
     """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
-    text = "".join(tokens)
+    text = str(tokens[0]) if len(tokens) == 1 else "".join(tokens)
     first = atom_span(tokens[0])
     if _BOUNDARY.search(text) is None:
         return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
@@ -244,7 +250,7 @@ def _text_item(tokens: list[Token], text: str, span: Span) -> Node:
         if not text[1:].strip():
             return ErrorNode(span, text, "empty-artist", "'@' without an artist name")
         return Artist(span, text)
-    if _PONY.fullmatch(text):
+    if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
         return Foreign(span, "pony", text)
     if looks_like_prose(text):
         return Phrase(span, (Text(span, text),))

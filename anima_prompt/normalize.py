@@ -10,7 +10,7 @@ What changes:
   empty items (`a,, b`) and white space at the start and end of the prompt and of groups go;
 - weights: the explicit weight is written shortest (`(x:1.50)` -> `(x:1.5)`, `(x: 2.0 )` -> `(x:2)`);
   plain emphasis groups `(x)` and `((x))` are kept as written (their weight is exact and already
-  canonical ComfyUI syntax); empty groups `()` go;
+  canonical ComfyUI syntax); an empty group `()` is kept;
 - with a tag index: aliases resolve to the canonical tag, known artists gain `@`, and `reorder=True`
   orders comma-separated runs of tags as the model card recommends.
 
@@ -156,8 +156,6 @@ def _sequence(nodes: tuple[Node, ...], index: TagLookup | None) -> tuple[Node, .
             gap.append(node)
             continue
         item = _item(node, index)
-        if item is None:
-            continue
         if result and gap:
             separator = _separator(gap, result[-1], item)
             result.append(separator)
@@ -166,18 +164,16 @@ def _sequence(nodes: tuple[Node, ...], index: TagLookup | None) -> tuple[Node, .
     return tuple(result)
 
 
-def _item(node: Node, index: TagLookup | None) -> Node | None:
+def _item(node: Node, index: TagLookup | None) -> Node:
     if isinstance(node, Tag | Artist):
         return _tag(node, index)
     if isinstance(node, Weighted):
         if any(isinstance(child, ErrorNode) for child in node.children):
             return node  # a malformed group stays as written: its text is ambiguous
         children = _sequence(node.children, index)
-        if not children:
-            return None
         number = node.weight_number
         weight_text = "" if number is None else ":" + canonical_weight(number)
-        last = children[-1]
+        last = children[-1] if children else None
         if not weight_text and isinstance(last, Tag) and _FACE_START.search(last.text):
             # `(; )` must not become `(;)`, which reads as the face `;)` and leaves `(` unclosed
             end = Span(last.span.end, last.span.end, last.span.line, last.span.column)
@@ -190,7 +186,9 @@ def _tag(node: Tag | Artist, index: TagLookup | None) -> Tag | Artist:
     artist = isinstance(node, Artist)
     if index is None:
         text = _canonical(node.text, artist)
-        return node if not text else Artist(node.span, text) if artist else Tag(node.span, text)
+        if not text or text == node.text or (not artist and text.startswith("@")):
+            return node  # canonical already, nothing left, or a tag that would read as an artist
+        return Artist(node.span, text) if artist else Tag(node.span, text)
     name = danbooru_name(node.text)
     if not name:
         return node
@@ -199,6 +197,8 @@ def _tag(node: Tag | Artist, index: TagLookup | None) -> Tag | Artist:
         name = info.name
         artist = artist or info.category == ARTIST
     text = unicodedata.normalize("NFC", prompt_form(name, artist=artist))
+    if not artist and text.startswith("@"):
+        return node
     return Artist(node.span, text) if artist else Tag(node.span, text)
 
 
@@ -211,6 +211,8 @@ def _canonical(text: str, artist: bool) -> str:
 
 def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:
     """The canonical separator for the separators between two items."""
+    if len(gap) == 1 and gap[0].text == ", ":
+        return gap[0]
     text = "".join(separator.text for separator in gap)
     breaks = line_breaks(text)
     stripped = text.strip()

@@ -19,3 +19,15 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"shared test data not found at {path}; set ANIMA_SHARED_DATA")
     return path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite the golden files under tests/*/golden/"
+    )
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when `pytest --update-golden` asked for the golden files to be rewritten."""
+    return bool(request.config.getoption("--update-golden"))

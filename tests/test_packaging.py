@@ -2,7 +2,10 @@
 
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from anima_prompt.cli import cli
@@ -24,3 +27,20 @@ def test_python_dash_m_runs_the_same_group() -> None:
         [sys.executable, "-m", "anima_prompt", "--help"], capture_output=True, text=True, check=True
     )
     assert "Usage:" in result.stdout
+
+
+@pytest.mark.slow
+def test_wheel_ships_grammars_and_data(tmp_path: Path) -> None:
+    """`pip wheel` builds the distribution with the grammar and data folders inside the package."""
+    repo = Path(__file__).resolve().parent.parent
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    subprocess.run(
+        [*pip_wheel, "-w", str(tmp_path), str(repo)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("anima_toolkit-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "anima_prompt/grammars/anima.lark" in names
+    assert any(name.startswith("anima_prompt/data/") for name in names)
+    assert "anima_prompt/parser.py" in names

@@ -44,7 +44,7 @@ def read_prompts(prompt: str | None, files: tuple[Path, ...], *, lines: bool | N
     inputs: list[PromptInput] = []
     use_stdin = prompt == "-" or (prompt is None and not files and not sys.stdin.isatty())
     if use_stdin:
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
         inputs.extend(_split(text, "<stdin>", per_line=lines is not False))
     elif prompt is not None:
         inputs.append(PromptInput(prompt, "<argument>"))
