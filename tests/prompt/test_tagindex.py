@@ -171,7 +171,7 @@ def test_failed_build_keeps_the_old_index(tag_index_path: Path, tmp_path: Path) 
     path.write_bytes(tag_index_path.read_bytes())
     bad = tmp_path / "broken.csv"
     bad.write_text("ok,0,1,\nbroken,zero,1,\n", encoding="utf-8")
-    with pytest.raises(TagIndexError, match="broken.csv:2"):
+    with pytest.raises(TagIndexError, match=r"broken\.csv:2"):
         TagIndex.build([TEST_DATA / "tags_small.csv", bad], path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.csv", "tags.sqlite"]
     with TagIndex.open(path) as index:
