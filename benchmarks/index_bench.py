@@ -110,7 +110,10 @@ def _plural(word: str) -> str:
 def make_errors(
     tags: dict[str, tuple[int, int]], known: set[str], count: int, seed: int
 ) -> tuple[list[Case], Counter[str]]:
-    """A seeded list of misspelt tags. `tags`: name -> (category, post_count); `known`: every name and alias."""
+    """A seeded list of misspelt tags.
+
+    `tags` maps each name to (category, post_count); `known` holds every name and alias.
+    """
     rng = random.Random(seed)
     names = list(tags)
     weights = [math.sqrt(tags[name][1]) for name in names]

@@ -135,7 +135,8 @@ def _cache_dir() -> Path:
 
 
 def _fetch_with_bar(pin: PinnedSource, folder: Path) -> Path:
-    with click.progressbar(length=pin.size or 0, label=pin.name, file=sys.stderr) as bar:
+    hidden = not sys.stderr.isatty()
+    with click.progressbar(length=pin.size or 0, label=pin.name, file=sys.stderr, hidden=hidden) as bar:
         seen = 0
 
         def advance(done: int, total: int | None) -> None:
