@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -137,12 +139,14 @@ def build_index(data: Path, folder: Path) -> Path:
     return path
 
 
-def cold_start(db: Path, runs: int) -> float:
-    command = [sys.executable, "-m", "anima_prompt", "lint", "1girl, solo", "--db", str(db)]
+def cold_start(db: Path | None, runs: int) -> float:
+    """Median wall time of `anima lint "1girl, solo"` in a fresh process, with or without a tag index."""
+    command = [sys.executable, "-m", "anima_prompt", "lint", "1girl, solo"]
+    env = dict(os.environ, ANIMA_TAG_INDEX=str(db) if db else str(Path(tempfile.gettempdir()) / "no-index"))
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+        subprocess.run(command, cwd=ROOT, capture_output=True, check=False, env=env)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -170,14 +174,14 @@ def main() -> None:
 
         index = TagIndex.open(db)
         linter = Linter(index=index)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         findings = 0
         for record in read_file(prompts_file):
             findings += len(linter.lint(record.prompt, negative=record.negative, settings=record.settings))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         print(
             f"library: {args.prompts} prompts in {elapsed:.2f} s = {args.prompts / elapsed:.0f} prompts/s "
-            f"({findings} findings)"
+            f"(CPU time {cpu:.2f} s = {args.prompts / cpu:.0f} prompts per CPU-second; {findings} findings)"
         )
 
         command = [
@@ -192,19 +196,23 @@ def main() -> None:
             "--format",
             "json",
         ]
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
         assert result.returncode in (0, 1), result.stderr
         print(
             f"cli: {args.prompts} prompts in {elapsed:.2f} s = {args.prompts / elapsed:.0f} prompts/s "
-            f"(process start, parsing and JSON output included)"
+            f"(CPU {cpu:.2f} s; process start, file reading and JSON output included)"
         )
 
-        print(
-            f'cold start: `anima lint "1girl, solo"` median {cold_start(db, args.runs) * 1000:.0f} ms '
-            f"over {args.runs} runs"
-        )
+        for label, path in (("with the index", db), ("without an index", None)):
+            median = cold_start(path, args.runs) * 1000
+            print(
+                f'cold start {label}: `anima lint "1girl, solo"` median {median:.0f} ms over {args.runs} runs'
+            )
         index.close()
 
 

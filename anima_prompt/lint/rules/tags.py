@@ -241,6 +241,8 @@ def implied_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     present = {name: item for item, name in canonical.items()}
     reported: set[str] = set()
     for item, name in canonical.items():
+        if item.special is not None or ctx.index.lookup(item.text) is None:
+            continue
         for implied in sorted(ctx.index.implies(name)):
             other = present.get(implied)
             if other is not None and implied != name and implied not in reported:
