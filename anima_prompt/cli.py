@@ -11,8 +11,11 @@ import click
 # name -> "module:attribute" of a click command. Later stages add their lines here.
 COMMANDS: dict[str, str] = {
     "dev": "anima_engine.cli:dev",
+    "lint": "anima_prompt.commands.lint:lint_command",
     "fmt": "anima_prompt.commands.fmt:fmt",
     "parse": "anima_prompt.commands.parse:parse_command",
+    "index": "anima_prompt.commands.index:index",
+    "tags": "anima_prompt.commands.tags:tags",
 }
 
 _ENGINE_HINT = "this command needs the engine extra: pip install 'anima-toolkit[engine]'"
