@@ -6,7 +6,7 @@ Candidates come from the index's indexed keys (SQL), ranking from rapidfuzz over
    another order (`miku_hatsune`), the name without its qualifier (`tracer` → `tracer_(overwatch)`),
    singular/plural slips, and names the text is a prefix of;
 2. a deletion-neighbourhood shortlist for typos (SymSpell's scheme on the first characters), scored with
-   the optimal-string-alignment distance so a transposition counts as one edit.
+   the Damerau-Levenshtein distance so a transposition counts as one edit.
 
 Each candidate gets a cost (0 for an exact hit, about 1 per edit); the ranking subtracts a popularity prior
 (log of the post count), because users mostly mean popular tags. This is the only module that imports
@@ -112,7 +112,7 @@ def _exact_candidates(index: TagIndex, key: str, compact: str) -> list[_Candidat
 
 def _fuzzy_candidates(index: TagIndex, compact: str, max_distance: int) -> list[_Candidate]:
     from rapidfuzz import process
-    from rapidfuzz.distance import OSA
+    from rapidfuzz.distance import DamerauLevenshtein
 
     shortlist = index.near(
         [compact],
@@ -123,7 +123,9 @@ def _fuzzy_candidates(index: TagIndex, compact: str, max_distance: int) -> list[
     if not shortlist:
         return []
     choices = {position: spelling.compact for position, spelling in enumerate(shortlist)}
-    matches = process.extract(compact, choices, scorer=OSA.distance, score_cutoff=max_distance, limit=None)
+    matches = process.extract(
+        compact, choices, scorer=DamerauLevenshtein.distance, score_cutoff=max_distance, limit=None
+    )
     return [
         _Candidate(shortlist[position], float(distance), "fuzzy")
         for _, distance, position in matches
