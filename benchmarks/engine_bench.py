@@ -71,7 +71,16 @@ class Row:
         ]
 
 
-HEADER = ["measurement", "ours ms", "diffusers ms", "speed-up", "TFLOP/s", "peak GiB", "diffusers GiB", "note"]
+HEADER = [
+    "measurement",
+    "ours ms",
+    "diffusers ms",
+    "speed-up",
+    "TFLOP/s",
+    "peak GiB",
+    "diffusers GiB",
+    "note",
+]
 
 
 def print_table(rows: list[Row]) -> None:
@@ -252,11 +261,19 @@ class Setup:
 def dit_inputs(setup: Setup, width: int, height: int, batch: int, seed: int = 0) -> tuple[Tensor, ...]:
     generator = torch.Generator(device=setup.device).manual_seed(seed)
     ratio = setup.vae_params.spatial_ratio
-    x = torch.randn(batch, setup.dit_params.in_channels, 1, height // ratio, width // ratio,
-                    generator=generator, device=setup.device)  # fmt: skip
+    x = torch.randn(
+        batch,
+        setup.dit_params.in_channels,
+        1,
+        height // ratio,
+        width // ratio,
+        generator=generator,
+        device=setup.device,
+    )
     sigma = torch.rand(batch, generator=generator, device=setup.device)
-    context = torch.randn(batch, CONTEXT_ROWS, setup.dit_params.context_channels,
-                          generator=generator, device=setup.device)  # fmt: skip
+    context = torch.randn(
+        batch, CONTEXT_ROWS, setup.dit_params.context_channels, generator=generator, device=setup.device
+    )
     context[:, 60:] = 0  # a 60-token prompt zero-padded to 512 rows, as the adapter gives it
     return x, sigma, context.to(setup.dtype)
 
@@ -266,24 +283,35 @@ def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module) -> None:
     x, sigma, context = dit_inputs(setup, *setup.sizes[0], batch=2)
     with torch.inference_mode():
         want = dit32(x, sigma, context.float())
-        base = time_ms(lambda: reference_velocity(reference)(x, sigma, context), setup.device,
-                       warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+        base = time_ms(
+            lambda: reference_velocity(reference)(x, sigma, context),
+            setup.device,
+            warmup=setup.warmup,
+            repeats=setup.repeats,
+        )
         with attention_backend("cudnn" if setup.device.type == "cuda" else "default"):
-            ref_cudnn = time_ms(lambda: reference_velocity(reference)(x, sigma, context), setup.device,
-                                warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+            ref_cudnn = time_ms(
+                lambda: reference_velocity(reference)(x, sigma, context),
+                setup.device,
+                warmup=setup.warmup,
+                repeats=setup.repeats,
+            )
     flops = dit_flops(setup.dit_params, x.shape[-1] * x.shape[-2] // 4, CONTEXT_ROWS, 2)
-    rows = [Row("diffusers eager", base, base, flops / base / 1e9),
-            Row("diffusers eager, cuDNN attention", ref_cudnn, base, flops / ref_cudnn / 1e9)]  # fmt: skip
+    rows = [
+        Row("diffusers eager", base, base, flops / base / 1e9),
+        Row("diffusers eager, cuDNN attention", ref_cudnn, base, flops / ref_cudnn / 1e9),
+    ]
     variants = {
         "ours eager, default attention": PLAIN,
         "ours eager, cuDNN attention": SpeedOptions(attention="cudnn", compile="none"),
         "ours eager, flash attention": SpeedOptions(attention="flash", compile="none"),
         "ours compiled blocks, cuDNN": SpeedOptions(attention="cudnn", compile="blocks"),
         "ours compiled blocks, flash": SpeedOptions(attention="flash", compile="blocks"),
-        "ours compiled blocks, cuDNN, CUDA graphs": SpeedOptions(attention="cudnn", compile="blocks",
-                                                                   cuda_graphs=True),
+        "ours compiled blocks, cuDNN, CUDA graphs": SpeedOptions(
+            attention="cudnn", compile="blocks", cuda_graphs=True
+        ),
         "ours compiled model, cuDNN": SpeedOptions(attention="cudnn", compile="model"),
-    }  # fmt: skip
+    }
     for name, options in variants.items():
         reset_compiled(dit)
         velocity = accelerate(dit, options)
@@ -296,10 +324,16 @@ def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module) -> None:
                 continue
             sync(setup.device)
             first = time.perf_counter() - begin
-            ms = time_ms(lambda v=velocity: v(x, sigma, context), setup.device,
-                         warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
+            ms = time_ms(
+                lambda v=velocity: v(x, sigma, context),
+                setup.device,
+                warmup=setup.warmup,
+                repeats=setup.repeats,
+            )
         error = relative_error(got, want)
-        rows.append(Row(name, ms, base, flops / ms / 1e9, note=f"first call {first:.1f} s, error {error:.1e}"))
+        rows.append(
+            Row(name, ms, base, flops / ms / 1e9, note=f"first call {first:.1f} s, error {error:.1e}")
+        )
         print_table(rows[-1:])
     reset_compiled(dit)
     print_table(rows)
@@ -312,39 +346,61 @@ def reset_compiled(dit: DiT) -> None:
 
 
 def measure(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module, options: SpeedOptions) -> list[Row]:
-    """The DiT rows: CFG steps at every size and batch 1 at the first, ours (fast) against diffusers."""
-    rows = []
-    velocity = accelerate(dit, options)
+    """The DiT rows: CFG steps at every size and batch 1 at the first, ours (fast) against diffusers.
+
+    The first row also says how far the fast path, the plain bf16 forward and diffusers are from our
+    float32 forward on the same inputs.
+    """
     reference_fn = reference_velocity(reference)
+    x, sigma, context = dit_inputs(setup, *setup.sizes[0], batch=2)
+    with torch.inference_mode():
+        want = dit32(x, sigma, context.float())
+        plain_error = relative_error(dit(x, sigma, context), want)
+        reference_error = relative_error(reference_fn(x, sigma, context), want)
+    velocity = accelerate(dit, options)
+    with torch.inference_mode():
+        fast_error = relative_error(velocity(x, sigma, context), want)
+    if not fast_error < BF16_TOLERANCE:
+        raise SystemExit(f"fast DiT forward deviates from float32: {fast_error:.2e}")
     cases = [(size, 2) for size in setup.sizes] + [(setup.sizes[0], 1)]
-    for (width, height), batch in cases:
-        x, sigma, context = dit_inputs(setup, width, height, batch)
-        with torch.inference_mode():
-            begin = time.perf_counter()
-            got = velocity(x, sigma, context).clone()
-            sync(setup.device)
-            first = time.perf_counter() - begin
-            ours = time_ms(lambda: velocity(x, sigma, context), setup.device,
-                           warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
-            theirs = time_ms(lambda: reference_fn(x, sigma, context), setup.device,
-                             warmup=setup.warmup, repeats=setup.repeats)  # fmt: skip
-            ours_peak = peak_gib(lambda: velocity(x, sigma, context), setup.device)
-            theirs_peak = peak_gib(lambda: reference_fn(x, sigma, context), setup.device)
-            note = f"first call {first:.1f} s"
-            if (width, height) == setup.sizes[0] and batch == 2:
-                want = dit32(x, sigma, context.float())
-                plain = dit(x, sigma, context)
-                reference_out = reference_fn(x, sigma, context)
-                fast_error, plain_error = relative_error(got, want), relative_error(plain, want)
-                if not fast_error < BF16_TOLERANCE:
-                    raise SystemExit(f"fast DiT forward deviates from float32: {fast_error:.2e}")
-                note += (f"; vs fp32: fast {fast_error:.1e}, plain bf16 {plain_error:.1e}, "
-                         f"diffusers {relative_error(reference_out, want):.1e}")  # fmt: skip
-        tokens = x.shape[-1] * x.shape[-2] // 4
-        name = f"DiT {width}×{height}, batch {batch}" + (" (CFG step)" if batch == 2 else "")
-        rows.append(Row(name, ours, theirs, dit_flops(setup.dit_params, tokens, CONTEXT_ROWS, batch) / ours / 1e9,
-                        ours_peak, theirs_peak, note))  # fmt: skip
+    rows = [measure_case(setup, velocity, reference_fn, size, batch) for size, batch in cases]
+    rows[
+        0
+    ].note += (
+        f"; vs fp32: fast {fast_error:.1e}, plain bf16 {plain_error:.1e}, diffusers {reference_error:.1e}"
+    )
     return rows
+
+
+def measure_case(
+    setup: Setup,
+    velocity: Callable[[Tensor, Tensor, Tensor], Tensor],
+    reference_fn: Callable[[Tensor, Tensor, Tensor], Tensor],
+    size: tuple[int, int],
+    batch: int,
+) -> Row:
+    """One DiT row: the first call (compilation included), then the medians of ours and diffusers."""
+    width, height = size
+    x, sigma, context = dit_inputs(setup, width, height, batch)
+
+    def ours() -> Tensor:
+        return velocity(x, sigma, context)
+
+    def theirs() -> Tensor:
+        return reference_fn(x, sigma, context)
+
+    with torch.inference_mode():
+        begin = time.perf_counter()
+        ours()
+        sync(setup.device)
+        first = time.perf_counter() - begin
+        ours_ms = time_ms(ours, setup.device, warmup=setup.warmup, repeats=setup.repeats)
+        theirs_ms = time_ms(theirs, setup.device, warmup=setup.warmup, repeats=setup.repeats)
+        ours_peak, theirs_peak = peak_gib(ours, setup.device), peak_gib(theirs, setup.device)
+    tokens = x.shape[-1] * x.shape[-2] // 4
+    tflops = dit_flops(setup.dit_params, tokens, CONTEXT_ROWS, batch) / ours_ms / 1e9
+    name = f"DiT {width}×{height}, batch {batch}" + (" (CFG step)" if batch == 2 else "")
+    return Row(name, ours_ms, theirs_ms, tflops, ours_peak, theirs_peak, f"first call {first:.1f} s")
 
 
 def measure_vae(setup: Setup, directory: Path) -> list[Row]:
@@ -357,8 +413,15 @@ def measure_vae(setup: Setup, directory: Path) -> list[Row]:
     width, height = setup.sizes[0]
     ratio = setup.vae_params.spatial_ratio
     generator = torch.Generator(device=setup.device).manual_seed(4)
-    z = torch.randn(1, setup.vae_params.z_dim, 1, height // ratio, width // ratio,
-                    generator=generator, device=setup.device)  # fmt: skip
+    z = torch.randn(
+        1,
+        setup.vae_params.z_dim,
+        1,
+        height // ratio,
+        width // ratio,
+        generator=generator,
+        device=setup.device,
+    )
     mean = torch.tensor(setup.vae_params.latents_mean, device=setup.device).view(1, -1, 1, 1, 1)
     std = torch.tensor(setup.vae_params.latents_std, device=setup.device).view(1, -1, 1, 1, 1)
     z_raw = (z * std + mean).to(setup.dtype)
@@ -400,18 +463,27 @@ def measure_text(setup: Setup, adapter: LLMAdapter, qwen: nn.Module) -> list[Row
         ours_ms = time_ms(ours, setup.device, warmup=setup.warmup, repeats=setup.repeats)
         theirs_ms = time_ms(theirs, setup.device, warmup=setup.warmup, repeats=setup.repeats)
         error = relative_error(ours(), theirs())
-    return [Row("text conditioning (Qwen3 64 tok + adapter)", ours_ms, theirs_ms, note=f"vs diffusers {error:.1e}")]
+    return [
+        Row(
+            "text conditioning (Qwen3 64 tok + adapter)", ours_ms, theirs_ms, note=f"vs diffusers {error:.1e}"
+        )
+    ]
 
 
-def measure_generation(setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Module, directory: Path,
-                       options: SpeedOptions) -> list[Row]:  # fmt: skip
+def measure_generation(
+    setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Module, directory: Path, options: SpeedOptions
+) -> list[Row]:
     """A whole image: encode prompt and negative, 30 CFG steps of er_sde on the simple schedule, decode."""
-    vae = load_vae(directory / "vae.safetensors", params=setup.vae_params, device=setup.device, dtype=setup.dtype)
+    vae = load_vae(
+        directory / "vae.safetensors", params=setup.vae_params, device=setup.device, dtype=setup.dtype
+    )
     vae = vae.to(memory_format=torch.channels_last)
     velocity = accelerate(dit, options)
     width, height = setup.sizes[0]
     generator = torch.Generator(device=setup.device).manual_seed(6)
-    prompt_ids = torch.randint(0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
+    prompt_ids = torch.randint(
+        0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device
+    )
     prompt_t5 = torch.randint(2, adapter.params.vocab_size, (1, 48), generator=generator, device=setup.device)
     negative_ids = torch.tensor([[min(151_643, qwen.config.vocab_size - 1)]], device=setup.device)
     negative_t5 = torch.tensor([[1]], device=setup.device)
@@ -433,12 +505,19 @@ def measure_generation(setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Mod
         sync(setup.device)
         seconds = time.perf_counter() - begin
     assert torch.isfinite(image).all()
-    return [Row(f"whole image {width}×{height}, {setup.steps} steps, CFG 4", seconds * 1000,
-                note="encode + sample + decode, wall clock")]  # fmt: skip
+    return [
+        Row(
+            f"whole image {width}×{height}, {setup.steps} steps, CFG 4",
+            seconds * 1000,
+            note="encode + sample + decode, wall clock",
+        )
+    ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny models on the CPU, to check the script")
     parser.add_argument("--explore", action="store_true", help="time every optimisation variant at 1024²")
     parser.add_argument("--repeats", type=int, default=20)
@@ -452,22 +531,44 @@ def main() -> None:
 
     if args.smoke:
         spec = PRESETS["anima"]
-        setup = Setup(torch.device("cpu"), torch.bfloat16, dataclasses.replace(TINY_DIT, context_channels=32),
-                      TINY_ADAPTER, TINY_PIPELINE_VAE, ((64, 64), (48, 80)), 1, 2, 3, None)  # fmt: skip
+        setup = Setup(
+            torch.device("cpu"),
+            torch.bfloat16,
+            dataclasses.replace(TINY_DIT, context_channels=32),
+            TINY_ADAPTER,
+            TINY_PIPELINE_VAE,
+            ((64, 64), (48, 80)),
+            1,
+            2,
+            3,
+            None,
+        )
         text_params = TINY_TEXT_ENCODER
         options = SpeedOptions(attention="default", compile="none")
     else:
         if not torch.cuda.is_available():
             raise SystemExit("no CUDA device: run with --smoke on a CPU")
         spec = PRESETS["anima"]
-        setup = Setup(torch.device("cuda"), torch.bfloat16, spec.dit, spec.adapter, QWEN_IMAGE_VAE, SIZES,
-                      args.warmup, args.repeats, args.steps, None)  # fmt: skip
+        setup = Setup(
+            torch.device("cuda"),
+            torch.bfloat16,
+            spec.dit,
+            spec.adapter,
+            QWEN_IMAGE_VAE,
+            SIZES,
+            args.warmup,
+            args.repeats,
+            args.steps,
+            None,
+        )
         text_params = spec.text_encoder
         options = SpeedOptions(attention=args.attention, compile=args.compile, cuda_graphs=args.cuda_graphs)
         torch.backends.cudnn.benchmark = True
         props = torch.cuda.get_device_properties(0)
-        print(f"# {props.name}, {props.total_memory / 2**30:.0f} GiB, torch {torch.__version__}, "
-              f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}")  # fmt: skip
+        print(
+            f"# {props.name}, {props.total_memory / 2**30:.0f} GiB, torch {torch.__version__}, "
+            f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
+        )
     import diffusers
 
     print(f"# diffusers {diffusers.__version__}; fast path: {options}")
