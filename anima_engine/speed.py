@@ -33,7 +33,8 @@ ATTENTION_BACKENDS: dict[str, tuple[SDPBackend, ...]] = {
     "math": (SDPBackend.MATH,),
     "default": (),
 }
-COMPILE_MODES = ("none", "blocks", "model")
+COMPILE_SCOPES = ("none", "blocks", "model")
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs", "reduce-overhead")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,13 +46,16 @@ class SpeedOptions:
         compile: "none"; "blocks" compiles each transformer block (one graph, reused by all blocks, so the
             first call compiles in seconds); "model" compiles the whole forward (more fusion across blocks,
             longer first compile).
-        cuda_graphs: replay the compiled graphs as CUDA graphs (torch.compile mode "reduce-overhead").
+        mode: the torch.compile mode: "max-autotune-no-cudagraphs" also tries Triton matrix-multiply
+            templates with fused epilogues; "reduce-overhead" replays CUDA graphs (with `compile="model"`
+            only: the blocks share one compiled graph, so per-block CUDA graphs would overwrite the output a
+            block hands to the next).
         cache_dir: where compiled kernels are kept between runs; None uses the user cache directory.
     """
 
     attention: str = "auto"
     compile: str = "blocks"
-    cuda_graphs: bool = False
+    mode: str = "default"
     cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
@@ -59,8 +63,12 @@ class SpeedOptions:
             raise ConfigError(
                 f"attention: got {self.attention!r}, expected one of {sorted(ATTENTION_BACKENDS)}"
             )
-        if self.compile not in COMPILE_MODES:
-            raise ConfigError(f"compile: got {self.compile!r}, expected one of {COMPILE_MODES}")
+        if self.compile not in COMPILE_SCOPES:
+            raise ConfigError(f"compile: got {self.compile!r}, expected one of {COMPILE_SCOPES}")
+        if self.mode not in COMPILE_MODES:
+            raise ConfigError(f"mode: got {self.mode!r}, expected one of {COMPILE_MODES}")
+        if self.mode == "reduce-overhead" and self.compile != "model":
+            raise ConfigError('mode "reduce-overhead" (CUDA graphs) needs compile="model"')
 
 
 PLAIN = SpeedOptions(attention="default", compile="none")
@@ -99,7 +107,7 @@ def accelerate(dit: DiT, options: SpeedOptions) -> Callable[[Tensor, Tensor, Ten
     "blocks" compiles the blocks in place (the module keeps its parameters and state-dict names, so LoRA
     merging and unmerging still act on the same tensors); "model" returns a compiled forward.
     """
-    mode = "reduce-overhead" if options.cuda_graphs else "default"
+    mode = options.mode
     forward: Callable[[Tensor, Tensor, Tensor], Tensor] = dit
     if options.compile != "none":
         _use_compile_cache(options.cache_dir or compile_cache_dir())

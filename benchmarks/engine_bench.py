@@ -305,12 +305,14 @@ def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module) -> None:
         "ours eager, default attention": PLAIN,
         "ours eager, cuDNN attention": SpeedOptions(attention="cudnn", compile="none"),
         "ours eager, flash attention": SpeedOptions(attention="flash", compile="none"),
-        "ours compiled blocks, cuDNN": SpeedOptions(attention="cudnn", compile="blocks"),
-        "ours compiled blocks, flash": SpeedOptions(attention="flash", compile="blocks"),
-        "ours compiled blocks, cuDNN, CUDA graphs": SpeedOptions(
-            attention="cudnn", compile="blocks", cuda_graphs=True
+        "ours compiled blocks": SpeedOptions(attention="cudnn", compile="blocks"),
+        "ours compiled blocks, max-autotune": SpeedOptions(
+            attention="cudnn", compile="blocks", mode="max-autotune-no-cudagraphs"
         ),
-        "ours compiled model, cuDNN": SpeedOptions(attention="cudnn", compile="model"),
+        "ours compiled model": SpeedOptions(attention="cudnn", compile="model"),
+        "ours compiled model, CUDA graphs": SpeedOptions(
+            attention="cudnn", compile="model", mode="reduce-overhead"
+        ),
     }
     for name, options in variants.items():
         reset_compiled(dit)
@@ -337,6 +339,23 @@ def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module) -> None:
         print_table(rows[-1:])
     reset_compiled(dit)
     print_table(rows)
+
+
+def profile_step(setup: Setup, velocity: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
+    """Print the CUDA kernels of one CFG step at the first size, by total time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    x, sigma, context = dit_inputs(setup, *setup.sizes[0], batch=2)
+    with torch.inference_mode():
+        for _ in range(3):
+            velocity(x, sigma, context)
+        sync(setup.device)
+        cuda = setup.device.type == "cuda"
+        with profile(activities=[ProfilerActivity.CUDA if cuda else ProfilerActivity.CPU]) as profiler:
+            velocity(x, sigma, context)
+            sync(setup.device)
+    order = "cuda_time_total" if cuda else "cpu_time_total"
+    print(profiler.key_averages().table(sort_by=order, row_limit=30, max_name_column_width=90))
 
 
 def reset_compiled(dit: DiT) -> None:
@@ -525,7 +544,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--attention", default="cudnn", help="attention backend of the fast path")
     parser.add_argument("--compile", default="blocks", help="none | blocks | model")
-    parser.add_argument("--cuda-graphs", action="store_true")
+    parser.add_argument("--mode", default="default", help="torch.compile mode of the fast path")
+    parser.add_argument(
+        "--profile", action="store_true", help="print the top CUDA kernels of one fast CFG step"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
 
@@ -562,7 +584,7 @@ def main() -> None:
             None,
         )
         text_params = spec.text_encoder
-        options = SpeedOptions(attention=args.attention, compile=args.compile, cuda_graphs=args.cuda_graphs)
+        options = SpeedOptions(attention=args.attention, compile=args.compile, mode=args.mode)
         torch.backends.cudnn.benchmark = True
         props = torch.cuda.get_device_properties(0)
         print(
@@ -579,6 +601,9 @@ def main() -> None:
     reference = reference_dit(setup.dit_params, dit.state_dict(), device)
     if args.explore:
         explore(setup, dit, dit32, reference)
+    if args.profile:
+        profile_step(setup, accelerate(dit, options))
+    if args.explore:
         return
     rows = measure(setup, dit, dit32, reference, options)
     del reference
