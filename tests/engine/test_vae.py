@@ -340,3 +340,43 @@ def test_tiling_halo_is_needed(tiny_file: Path) -> None:
 def test_tile_must_be_positive(vae: VAE) -> None:
     with pytest.raises(ConfigError, match="tile must be a positive number"):
         vae.decode(_latents(1, 4, 2, 2), tile=0)
+
+
+def _header_only_file(path: Path, shapes: dict[str, tuple[int, ...]]) -> Path:
+    """A safetensors file with these fp16 shapes and a sparse, all-zero data area (no tensors written)."""
+    import json
+    import struct
+
+    header, offset = {}, 0
+    for name, shape in sorted(shapes.items()):
+        size = 2 * math.prod(shape)
+        header[name] = {"dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    encoded = json.dumps(header).encode()
+    with path.open("wb") as handle:
+        handle.write(struct.pack("<Q", len(encoded)) + encoded)
+        handle.truncate(8 + len(encoded) + offset)
+    return path
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        QWEN_IMAGE_VAE,
+        VAEParams(base_dim=8, num_res_blocks=1),
+        VAEParams(base_dim=8, dim_mult=(1, 2, 2), num_res_blocks=3, temporal_downsample=(True, False)),
+    ],
+)
+def test_vae_params_are_read_from_the_file_shapes(tmp_path: Path, params: VAEParams) -> None:
+    from anima_engine.vae_loading import read_vae_params
+
+    with torch.device("meta"):
+        shapes = checkpoint_layout(VAE(params)).file_shapes()
+    assert read_vae_params(_header_only_file(tmp_path / "vae.safetensors", shapes)) == params
+
+
+def test_vae_params_need_known_latent_statistics(tiny_file: Path) -> None:
+    from anima_engine.vae_loading import read_vae_params
+
+    with pytest.raises(CheckpointError, match="4 latent channels has no known latent statistics"):
+        read_vae_params(tiny_file)
