@@ -201,6 +201,13 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 )
 @click.option("--strength", type=float, help="img2img denoising strength in (0, 1] [0.75].")
 @click.option("--low-vram", is_flag=True, help="Offload between stages and decode in tiles.")
+@click.option(
+    "--compile/--no-compile",
+    "compiled",
+    default=True,
+    show_default=True,
+    help="On CUDA, compile the DiT and replay it as a CUDA graph (kernels are cached between runs).",
+)
 @click.option("--no-lint", is_flag=True, help="Generate even when the linter reports errors.")
 @click.option("--device", help="torch device, e.g. cuda, cuda:1, cpu [cuda if available].")
 @click.option(
@@ -229,6 +236,7 @@ def generate(
     init_image: Path | None,
     strength: float | None,
     low_vram: bool,
+    compiled: bool,
     no_lint: bool,
     device: str | None,
     dtype: str | None,
@@ -240,6 +248,7 @@ def generate(
     reproduce it. The paths written are printed on stdout.
     """
     from anima_engine.pipeline import generate_images, load_pipeline
+    from anima_engine.speed import PLAIN
 
     with _engine_errors():
         preset = variant_options(variant)
@@ -272,6 +281,7 @@ def generate(
             device=device,
             dtype=DTYPES[dtype] if dtype else None,
             low_vram=low_vram,
+            speed=None if compiled else PLAIN,
         )
         start = _read_image(init_image) if init_image is not None else None
         progress = _Progress(len(texts))

@@ -28,6 +28,7 @@ from anima_engine.noise import img2img_start, initial_noise, make_generators
 from anima_engine.options import SamplingOptions
 from anima_engine.samplers import SAMPLERS, StepCallback
 from anima_engine.schedules import make_sigmas
+from anima_engine.speed import PLAIN, SpeedOptions, VelocityFn, accelerate
 from anima_engine.text_encoder import TextEncoder, TextFeatures
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
@@ -50,6 +51,7 @@ class Pipeline:
         variant: the DiT variant (`base`, `aesthetic`, `turbo`), recorded in the metadata.
         low_vram: offload the text encoder and DiT between stages and decode in tiles (`memory`).
         offload_device: where offloaded networks wait.
+        velocity: the DiT's forward as sampling runs it (`speed.accelerate`); None runs `dit` plainly.
     """
 
     text_encoder: TextEncoder
@@ -62,6 +64,7 @@ class Pipeline:
     variant: str = "base"
     low_vram: bool = False
     offload_device: torch.device = field(default=CPU)
+    velocity: VelocityFn | None = None
 
     def generate(
         self,
@@ -119,6 +122,7 @@ def load_pipeline(
     dtype: torch.dtype | None = None,
     low_vram: bool = False,
     hash_files: bool = True,
+    speed: SpeedOptions | None = None,
 ) -> Pipeline:
     """Find, load and check the DiT, text encoder, VAE and tokenizers.
 
@@ -134,6 +138,9 @@ def load_pipeline(
         low_vram: keep the text encoder on the CPU except while it encodes, offload the DiT during the
             VAE decode, and decode in tiles.
         hash_files: record each file's sha256 (cached per file) in the image metadata.
+        speed: how the DiT runs (`speed.SpeedOptions`); default on CUDA: cuDNN attention, compiled blocks
+            and a CUDA graph (not with `low_vram`, whose offloading moves the weights the graph reads);
+            on the CPU: plain.
 
     Raises:
         ModelNotFoundError: a file or the tokenizers were not found (the message says where it looked).
@@ -162,6 +169,10 @@ def load_pipeline(
         ModelFile(role=role, name=path.name, sha256=file_sha256(path) if hash_files else None)
         for role, path in roles
     )
+    if speed is None:
+        speed = SpeedOptions(cuda_graph=not low_vram) if device.type == "cuda" else PLAIN
+    elif low_vram and speed.cuda_graph:
+        speed = dataclasses.replace(speed, cuda_graph=False)
     return Pipeline(
         text_encoder=encoder,
         dit=model.dit,
@@ -173,6 +184,7 @@ def load_pipeline(
         variant=variant,
         low_vram=low_vram,
         offload_device=offload,
+        velocity=accelerate(model.dit, speed),
     )
 
 
@@ -213,7 +225,7 @@ def sample_latents(
         x, sigmas = img2img_start(
             init.expand(options.batch, -1, -1, -1, -1), sigmas, options.strength, generators
         )
-    denoise = guided(pipe.dit, cond, uncond, options.cfg)
+    denoise = guided(pipe.velocity or pipe.dit, cond, uncond, options.cfg)
     return SAMPLERS[options.sampler](denoise, x, sigmas, generator=generators, callback=callback)
 
 

@@ -23,23 +23,35 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from anima_engine.adapter import LLMAdapter
-from anima_engine.config import PRESETS, QWEN_IMAGE_VAE, AdapterParams, DiTParams, VAEParams
+from anima_engine.config import (
+    PRESETS,
+    QWEN_IMAGE_VAE,
+    AdapterParams,
+    DiTParams,
+    TextEncoderParams,
+    VAEParams,
+)
 from anima_engine.dit import DiT
-from anima_engine.guidance import cfg as guided
-from anima_engine.noise import initial_noise, make_generators
+from anima_engine.options import SamplingOptions
+from anima_engine.pipeline import Pipeline, generate_images
 from anima_engine.reference_names import diffusers_dit_key, diffusers_vae_key
-from anima_engine.samplers import SAMPLERS
-from anima_engine.schedules import make_sigmas
 from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
-from anima_engine.testing import TINY_ADAPTER, TINY_DIT, TINY_PIPELINE_VAE, TINY_TEXT_ENCODER, write_tiny_vae
-from anima_engine.text_encoder import build_qwen3
+from anima_engine.testing import (
+    TINY_ADAPTER,
+    TINY_DIT,
+    TINY_PIPELINE_VAE,
+    TINY_TEXT_ENCODER,
+    write_tiny_tokenizers,
+    write_tiny_vae,
+)
+from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
 from anima_engine.vae_loading import load_vae
 
 SIZES = ((1024, 1024), (832, 1216), (1536, 1536))
@@ -278,7 +290,7 @@ def dit_inputs(setup: Setup, width: int, height: int, batch: int, seed: int = 0)
     return x, sigma, context.to(setup.dtype)
 
 
-def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module) -> None:
+def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module, only: Sequence[str] = ()) -> None:
     """Every optimisation variant at 1024² with CFG (batch 2), its first-call time and its error."""
     x, sigma, context = dit_inputs(setup, *setup.sizes[0], batch=2)
     with torch.inference_mode():
@@ -301,19 +313,21 @@ def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module) -> None:
         Row("diffusers eager", base, base, flops / base / 1e9),
         Row("diffusers eager, cuDNN attention", ref_cudnn, base, flops / ref_cudnn / 1e9),
     ]
+    graphless = {"cuda_graph": False}
     variants = {
         "ours eager, default attention": PLAIN,
-        "ours eager, cuDNN attention": SpeedOptions(attention="cudnn", compile="none"),
-        "ours eager, flash attention": SpeedOptions(attention="flash", compile="none"),
-        "ours compiled blocks": SpeedOptions(attention="cudnn", compile="blocks"),
+        "ours eager, cuDNN attention": SpeedOptions(attention="cudnn", compile="none", **graphless),
+        "ours eager, flash attention": SpeedOptions(attention="flash", compile="none", **graphless),
+        "ours compiled blocks": SpeedOptions(attention="cudnn", compile="blocks", **graphless),
         "ours compiled blocks, max-autotune": SpeedOptions(
-            attention="cudnn", compile="blocks", mode="max-autotune-no-cudagraphs"
+            attention="cudnn", compile="blocks", mode="max-autotune-no-cudagraphs", **graphless
         ),
-        "ours compiled model": SpeedOptions(attention="cudnn", compile="model"),
-        "ours compiled model, CUDA graphs": SpeedOptions(
-            attention="cudnn", compile="model", mode="reduce-overhead"
-        ),
+        "ours compiled model": SpeedOptions(attention="cudnn", compile="model", **graphless),
+        "ours compiled blocks + CUDA graph": SpeedOptions(attention="cudnn", compile="blocks"),
+        "ours compiled model + CUDA graph": SpeedOptions(attention="cudnn", compile="model"),
     }
+    if only:
+        variants = {name: value for name, value in variants.items() if any(word in name for word in only)}
     for name, options in variants.items():
         reset_compiled(dit)
         velocity = accelerate(dit, options)
@@ -489,48 +503,41 @@ def measure_text(setup: Setup, adapter: LLMAdapter, qwen: nn.Module) -> list[Row
     ]
 
 
+PROMPT = (
+    "masterpiece, best quality, score_7, safe, 1girl, hatsune miku, vocaloid, (aqua hair:1.2), twintails, "
+    "smile, looking at viewer, cherry blossoms. She stands on a bridge over a quiet river at dusk."
+)
+
+
 def measure_generation(
-    setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Module, directory: Path, options: SpeedOptions
-) -> list[Row]:
-    """A whole image: encode prompt and negative, 30 CFG steps of er_sde on the simple schedule, decode."""
+    setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Module, text_params: TextEncoderParams,
+    directory: Path, options: SpeedOptions,
+) -> list[Row]:  # fmt: skip
+    """A whole image through `generate_images`: prompt and empty negative, er_sde with CFG 4, decode, PIL."""
+    tokenizer_dir = setup.tokenizer_dir or write_tiny_tokenizers(directory / "tokenizers")
     vae = load_vae(
         directory / "vae.safetensors", params=setup.vae_params, device=setup.device, dtype=setup.dtype
     )
-    vae = vae.to(memory_format=torch.channels_last)
-    velocity = accelerate(dit, options)
-    width, height = setup.sizes[0]
-    generator = torch.Generator(device=setup.device).manual_seed(6)
-    prompt_ids = torch.randint(
-        0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device
+    pipe = Pipeline(
+        text_encoder=TextEncoder(qwen, load_tokenizers(tokenizer_dir), text_params),
+        dit=dit,
+        adapter=adapter,
+        vae=vae.to(memory_format=torch.channels_last),
+        device=setup.device,
+        dtype=setup.dtype,
+        velocity=accelerate(dit, options),
     )
-    prompt_t5 = torch.randint(2, adapter.params.vocab_size, (1, 48), generator=generator, device=setup.device)
-    negative_ids = torch.tensor([[min(151_643, qwen.config.vocab_size - 1)]], device=setup.device)
-    negative_t5 = torch.tensor([[1]], device=setup.device)
-
-    def generate() -> Tensor:
-        cond = adapter(qwen(input_ids=prompt_ids).last_hidden_state, prompt_t5)
-        uncond = adapter(qwen(input_ids=negative_ids).last_hidden_state, negative_t5)
-        generators = make_generators(0, 1)
-        x = initial_noise(generators, width, height, device=setup.device)
-        sigmas = make_sigmas("simple", setup.steps).to(setup.device)
-        latents = SAMPLERS["er_sde"](guided(velocity, cond, uncond, 4.0), x, sigmas, generator=generators)
-        return vae.decode(latents)
-
-    with torch.inference_mode():
-        generate()  # warm-up (compiles the shapes it needs)
-        sync(setup.device)
-        begin = time.perf_counter()
-        image = generate()
-        sync(setup.device)
-        seconds = time.perf_counter() - begin
-    assert torch.isfinite(image).all()
-    return [
-        Row(
-            f"whole image {width}×{height}, {setup.steps} steps, CFG 4",
-            seconds * 1000,
-            note="encode + sample + decode, wall clock",
-        )
-    ]
+    width, height = setup.sizes[0]
+    sampling = SamplingOptions(width=width, height=height, steps=setup.steps, cfg=4.0, sampler="er_sde")
+    generate_images(pipe, PROMPT, sampling)  # warm-up: compiles and captures the shapes it needs
+    sync(setup.device)
+    begin = time.perf_counter()
+    (result,) = generate_images(pipe, PROMPT, sampling)
+    sync(setup.device)
+    seconds = time.perf_counter() - begin
+    assert result.image.size == (width, height)
+    name = f"whole image {width}×{height}, {setup.steps} steps, CFG 4"
+    return [Row(name, seconds * 1000, note="generate_images: encode, er_sde, decode, PIL; wall clock")]
 
 
 def main() -> None:
@@ -545,10 +552,15 @@ def main() -> None:
     parser.add_argument("--attention", default="cudnn", help="attention backend of the fast path")
     parser.add_argument("--compile", default="blocks", help="none | blocks | model")
     parser.add_argument("--mode", default="default", help="torch.compile mode of the fast path")
+    parser.add_argument("--no-cuda-graph", action="store_true", help="no CUDA graph in the fast path")
+    parser.add_argument(
+        "--only", nargs="*", default=(), help="with --explore: variants containing these words"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="print the top CUDA kernels of one fast CFG step"
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--tokenizers", type=Path, help="folder with qwen3/ and t5/ tokenizer.json files")
     args = parser.parse_args()
 
     if args.smoke:
@@ -581,10 +593,12 @@ def main() -> None:
             args.warmup,
             args.repeats,
             args.steps,
-            None,
+            args.tokenizers,
         )
         text_params = spec.text_encoder
-        options = SpeedOptions(attention=args.attention, compile=args.compile, mode=args.mode)
+        options = SpeedOptions(
+            attention=args.attention, compile=args.compile, mode=args.mode, cuda_graph=not args.no_cuda_graph
+        )
         torch.backends.cudnn.benchmark = True
         props = torch.cuda.get_device_properties(0)
         print(
@@ -600,7 +614,7 @@ def main() -> None:
     dit.load_state_dict({k: v.to(setup.dtype) for k, v in dit32.state_dict().items()}, assign=True)
     reference = reference_dit(setup.dit_params, dit.state_dict(), device)
     if args.explore:
-        explore(setup, dit, dit32, reference)
+        explore(setup, dit, dit32, reference, args.only)
     if args.profile:
         profile_step(setup, accelerate(dit, options))
     if args.explore:
@@ -613,7 +627,7 @@ def main() -> None:
     rows += measure_text(setup, adapter, qwen)
     with tempfile.TemporaryDirectory() as directory:
         rows += measure_vae(setup, Path(directory))
-        rows += measure_generation(setup, dit, adapter, qwen, Path(directory), options)
+        rows += measure_generation(setup, dit, adapter, qwen, text_params, Path(directory), options)
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(row) for row in rows], indent=1))
