@@ -1,10 +1,28 @@
 """Engine subcommands of the `anima` CLI; the group imports this module on first use."""
 
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
+import torch
 
+from anima_engine.errors import AnimaEngineError
+from anima_engine.images import save_png, toolkit_version
+from anima_engine.locate import VARIANTS, locate_models, locate_tokenizers
+from anima_engine.options import SamplingOptions, variant_options
+from anima_engine.samplers import SAMPLERS, Step
+from anima_engine.schedules import SCHEDULES
 from anima_engine.testing import write_tiny_model
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DEFAULT_SIZE = 1024
+DEFAULT_IMG2IMG_STRENGTH = 0.75
+"""Denoising strength of `--init-image` when `--strength` is not given (A1111's default)."""
 
 
 @click.group()
@@ -25,3 +43,289 @@ def make_tiny(directory: Path, seed: int) -> None:
     click.echo(f"dit: {files.dit}")
     click.echo(f"text encoder: {files.text_encoder}")
     click.echo(f"tokenizers: {files.tokenizer_dir}")
+
+
+def _open_index(db: Path | None) -> Any:
+    """The tag index for linting and normalising: `--db`, else the default one if it was built."""
+    from anima_prompt.tagindex import TagIndex, default_index_path
+
+    path = db if db is not None else default_index_path()
+    return TagIndex.open(path) if db is not None or path.is_file() else None
+
+
+def _lint_gate(
+    prompts: tuple[str, ...], negative: str, options: SamplingOptions, variant: str, index: Any
+) -> None:
+    """Show every finding on stderr; stop with exit 1 when any is an error."""
+    from anima_prompt.lint import LintSettings, Severity, Variant, lint
+    from anima_prompt.lint.inputs import PromptRecord
+    from anima_prompt.lint.output import LintResult, format_text
+
+    settings = LintSettings(
+        cfg=float(options.cfg),
+        steps=options.steps,
+        width=options.width,
+        height=options.height,
+        sampler=options.sampler,
+        variant=Variant(variant),
+    )
+    errors = 0
+    for number, prompt in enumerate(prompts, 1):
+        findings = lint(prompt, negative=negative or None, settings=settings, index=index)
+        if findings:
+            source = "<prompt>" if len(prompts) == 1 else f"<prompt {number}>"
+            record = PromptRecord(source=source, prompt=prompt, negative=negative or None)
+            click.echo(format_text([LintResult(record, findings)]), err=True, nl=False)
+        errors += sum(finding.severity >= Severity.ERROR for finding in findings)
+    if errors:
+        raise click.ClickException(
+            f"the prompt has {errors} lint error{'s' if errors > 1 else ''}; fix it or pass --no-lint"
+        )
+
+
+def _normalized(text: str, index: Any) -> str:
+    from anima_prompt import normalize, parse, render
+
+    return render(normalize(parse(text), index)) if text else text
+
+
+class _Progress:
+    """A click progress bar on stderr, created at the first step (when the step count is known)."""
+
+    def __init__(self, prompts: int) -> None:
+        self.prompts = prompts
+        self.bar: Any = None
+        self.started = 0.0
+        self.done = 0
+
+    def __call__(self, step: Step) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=step.total * self.prompts,
+                label="sampling",
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda rate: rate,
+            )
+            self.bar.__enter__()
+            self.started = time.perf_counter()
+        self.done += 1
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        self.bar.update(1, f"{self.done / elapsed:.2f} it/s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@contextmanager
+def _engine_errors() -> Iterator[None]:
+    from anima_prompt.errors import AnimaPromptError
+
+    try:
+        yield
+    except (AnimaEngineError, AnimaPromptError) as error:
+        raise click.ClickException(str(error).split("\n", 1)[0]) from None
+
+
+def _image_size(path: Path | None, width: int | None, height: int | None) -> tuple[int, int]:
+    """The size from the options; missing sides come from the init image (rounded down to 16) or 1024."""
+    if path is None or (width is not None and height is not None):
+        return width or DEFAULT_SIZE, height or DEFAULT_SIZE
+    from PIL import Image
+
+    with Image.open(path) as image:
+        size = image.size
+    return width or max(16, size[0] // 16 * 16), height or max(16, size[1] // 16 * 16)
+
+
+@click.command("generate")
+@click.argument("prompts", metavar="PROMPT...", nargs=-1, required=True)
+@click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
+@click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
+@click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
+@click.option("--steps", type=click.IntRange(min=1), help="Sampling steps [variant: 30, turbo 10].")
+@click.option("--cfg", type=click.FloatRange(min=0), help="Guidance scale [variant: 4, turbo 1].")
+@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help="Sampler [er_sde].")
+@click.option(
+    "--scheduler",
+    type=click.Choice(list(SCHEDULES)),
+    default="simple",
+    show_default=True,
+    help="Sigma schedule.",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Images per prompt (seeds seed+k).",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(VARIANTS),
+    default="base",
+    show_default=True,
+    help="DiT variant to load; its model-card settings are the defaults.",
+)
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
+)
+@click.option("--dit", type=click.Path(dir_okay=False, path_type=Path), help="DiT file.")
+@click.option(
+    "--text-encoder", type=click.Path(dir_okay=False, path_type=Path), help="Qwen3 text-encoder file."
+)
+@click.option("--vae", type=click.Path(dir_okay=False, path_type=Path), help="VAE file.")
+@click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
+@click.option(
+    "--tokenizers",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder with qwen3/ and t5/ tokenizer.json [$ANIMA_TOKENIZERS].",
+)
+@click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), help="Tag index for lint and normalise."
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Output folder; existing files are never overwritten.",
+)
+@click.option(
+    "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
+)
+@click.option("--strength", type=float, help="img2img denoising strength in (0, 1] [0.75].")
+@click.option("--low-vram", is_flag=True, help="Offload between stages and decode in tiles.")
+@click.option("--no-lint", is_flag=True, help="Generate even when the linter reports errors.")
+@click.option("--device", help="torch device, e.g. cuda, cuda:1, cpu [cuda if available].")
+@click.option(
+    "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
+)
+def generate(
+    prompts: tuple[str, ...],
+    negative: str,
+    width: int | None,
+    height: int | None,
+    steps: int | None,
+    cfg: float | None,
+    sampler: str | None,
+    scheduler: str,
+    seed: int,
+    batch: int,
+    variant: str,
+    model_dir: Path | None,
+    dit: Path | None,
+    text_encoder: Path | None,
+    vae: Path | None,
+    comfyui: Path | None,
+    tokenizers: Path | None,
+    db: Path | None,
+    out: Path,
+    init_image: Path | None,
+    strength: float | None,
+    low_vram: bool,
+    no_lint: bool,
+    device: str | None,
+    dtype: str | None,
+) -> None:
+    """Generate images from PROMPT (several prompts: several images).
+
+    The prompt is linted first: errors stop generation (unless --no-lint), warnings are shown. It is then
+    normalised and sampled, and each image is written as a PNG whose metadata holds everything needed to
+    reproduce it. The paths written are printed on stdout.
+    """
+    from anima_engine.pipeline import generate_images, load_pipeline
+
+    with _engine_errors():
+        preset = variant_options(variant)
+        image_width, image_height = _image_size(init_image, width, height)
+        default_strength = DEFAULT_IMG2IMG_STRENGTH if init_image is not None else 1.0
+        options = SamplingOptions(
+            width=image_width,
+            height=image_height,
+            steps=steps if steps is not None else preset.steps,
+            cfg=cfg if cfg is not None else preset.cfg,
+            sampler=sampler or preset.sampler,
+            scheduler=scheduler,
+            seed=seed,
+            batch=batch,
+            strength=strength if strength is not None else default_strength,
+        )
+        index = _open_index(db)
+        if not no_lint:
+            _lint_gate(prompts, negative, options, variant, index)
+        texts = [_normalized(text, index) for text in prompts]
+        negative = _normalized(negative, index)
+        pipe = load_pipeline(
+            dit=dit,
+            text_encoder=text_encoder,
+            vae=vae,
+            model_dir=model_dir,
+            comfyui=comfyui,
+            tokenizer_dir=tokenizers,
+            variant=variant,
+            device=device,
+            dtype=DTYPES[dtype] if dtype else None,
+            low_vram=low_vram,
+        )
+        start = _read_image(init_image) if init_image is not None else None
+        progress = _Progress(len(texts))
+        try:
+            results = generate_images(
+                pipe, texts, options, negative=negative, init_image=start, callback=progress
+            )
+        finally:
+            progress.close()
+        for result in results:
+            click.echo(save_png(result.image, result.record, out))
+
+
+def _read_image(path: Path) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (OSError, UnidentifiedImageError) as error:
+        raise click.ClickException(f"{path}: not a readable image ({error})") from None
+
+
+@click.command("info")
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
+)
+@click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
+@click.option(
+    "--variant", type=click.Choice(VARIANTS), default="base", show_default=True, help="DiT variant."
+)
+@click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
+def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
+    """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
+    import transformers
+
+    from anima_prompt.tagindex import default_index_path
+
+    click.echo(f"anima-toolkit {toolkit_version()}")
+    versions = f"torch {torch.__version__}, transformers {transformers.__version__}"
+    click.echo(f"python {platform.python_version()}, {versions}")
+    if torch.cuda.is_available():
+        click.echo(f"device: cuda ({torch.cuda.get_device_name()})")
+    else:
+        click.echo("device: cpu (no CUDA device)")
+    try:
+        files = locate_models(model_dir=model_dir, comfyui=comfyui, variant=variant)
+        click.echo(f"dit: {files.dit}\ntext encoder: {files.text_encoder}\nvae: {files.vae}")
+    except AnimaEngineError as error:
+        click.echo(f"models: {error}")
+    try:
+        click.echo(f"tokenizers: {locate_tokenizers(tokenizers, model_dir=model_dir)}")
+    except AnimaEngineError as error:
+        click.echo(f"tokenizers: {error}")
+    index = default_index_path()
+    click.echo(f"tag index: {index}" + ("" if index.is_file() else " (not built: anima index build)"))

@@ -174,6 +174,22 @@ def to_pil(images: Tensor) -> list[Image.Image]:
     return [Image.fromarray(a, mode="RGB") for a in array]
 
 
+def from_pil(image: Image.Image, width: int, height: int) -> Tensor:
+    """An image as a (1, 3, height, width) float32 tensor in [-1, 1], resized (Lanczos) if its size differs.
+
+    Transparent pixels are composited onto white first, so an RGBA input does not turn black.
+    """
+    if image.mode in ("RGBA", "LA", "P"):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    image = image.convert("RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).reshape(height, width, 3)
+    return (pixels.permute(2, 0, 1).float() / 127.5 - 1.0).unsqueeze(0)
+
+
 def png_info(record: GenerationRecord) -> PngImagePlugin.PngInfo:
     """The two text chunks; non-Latin-1 text (e.g. Japanese prompts) goes into iTXt automatically."""
     info = PngImagePlugin.PngInfo()

@@ -54,7 +54,7 @@ def default_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
-def _resolve(
+def resolve_device(
     device: str | torch.device | None, dtype: torch.dtype | None
 ) -> tuple[torch.device, torch.dtype]:
     resolved = torch.device(device) if device is not None else default_device()
@@ -188,7 +188,7 @@ def load_dit(
             is missing, unexpected or mis-shaped (all named in one message).
     """
     path = Path(path)
-    device, dtype = _resolve(device, dtype)
+    device, dtype = resolve_device(device, dtype)
     shapes = _header_shapes(path)
     require_kind(path, shapes, "dit")
     preset = PRESETS["anima"]
@@ -224,7 +224,7 @@ def load_text_encoder(
         CheckpointError: as `load_dit`, for the weights or the tokenizer files.
     """
     path = Path(path)
-    device, dtype = _resolve(device, dtype)
+    device, dtype = resolve_device(device, dtype)
     tokenizers = load_tokenizers(tokenizer_dir)
     shapes = _header_shapes(path)
     require_kind(path, shapes, "text_encoder")

@@ -10,6 +10,10 @@ A model folder may hold the official file names directly, or in the `diffusion_m
 A ComfyUI installation keeps them in `models/diffusion_models/` (older: `models/unet/`),
 `models/text_encoders/` (older: `models/clip/`) and `models/vae/`, possibly one sub-folder deeper.
 Downloading the official files is not implemented.
+
+The official files hold no tokenizers. `locate_tokenizers` looks for a folder with `qwen3/tokenizer.json`
+and `t5/tokenizer.json`: `--tokenizers`, `$ANIMA_TOKENIZERS`, a `tokenizers/` folder inside the model
+folder, then the per-user data folder.
 """
 
 import hashlib
@@ -44,6 +48,8 @@ DEFAULT_COMFYUI_DIRS = ("ComfyUI", "comfy/ComfyUI", "Documents/ComfyUI", "Docume
 """ComfyUI install folders relative to the home directory: git clone, comfy-cli, the desktop app."""
 
 _HASH_CHUNK = 1 << 20
+
+TOKENIZER_FILES = ("qwen3/tokenizer.json", "t5/tokenizer.json")
 
 
 class ModelNotFoundError(AnimaEngineError, FileNotFoundError):
@@ -199,6 +205,61 @@ def locate_models(
                 f"{ROLE_LABELS[role]} file {wanted} not found; looked in: {looked}; {hint}"
             )
     return ModelFiles(**found)
+
+
+def _has_tokenizers(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in TOKENIZER_FILES)
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder of anima-toolkit (its `tokenizers/` sub-folder is searched)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("anima-toolkit"))
+
+
+def locate_tokenizers(
+    tokenizer_dir: Path | None = None,
+    *,
+    model_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    data_dir: Path | None = None,
+) -> Path:
+    """The folder holding `qwen3/tokenizer.json` and `t5/tokenizer.json`.
+
+    Args:
+        tokenizer_dir: an explicit folder (`--tokenizers`); it must hold both files.
+        model_dir: the model folder; its `tokenizers/` sub-folder is searched.
+        env: environment variables (default `os.environ`), for `ANIMA_TOKENIZERS` and `ANIMA_MODEL_DIR`.
+        data_dir: the per-user data folder (default `default_data_dir()`).
+
+    Raises:
+        ModelNotFoundError: no folder holds both files; the one-line message lists the places searched.
+    """
+    env = os.environ if env is None else env
+    files = " and ".join(TOKENIZER_FILES)
+    if tokenizer_dir is not None:
+        folder = Path(tokenizer_dir).expanduser()
+        if not _has_tokenizers(folder):
+            raise ModelNotFoundError(f"tokenizer folder {folder} (given by --tokenizers) lacks {files}")
+        return folder
+    places: list[tuple[Path, str]] = []
+    if env.get("ANIMA_TOKENIZERS"):
+        places.append((Path(env["ANIMA_TOKENIZERS"]).expanduser(), "$ANIMA_TOKENIZERS"))
+    if model_dir is not None:
+        places.append((Path(model_dir) / "tokenizers", "--model-dir"))
+    elif env.get("ANIMA_MODEL_DIR"):
+        places.append((Path(env["ANIMA_MODEL_DIR"]) / "tokenizers", "$ANIMA_MODEL_DIR"))
+    places.append(((default_data_dir() if data_dir is None else data_dir) / "tokenizers", "user data"))
+    for folder, origin in places:
+        if _has_tokenizers(folder):
+            logger.info("tokenizers: %s (from %s)", folder, origin)
+            return folder
+    looked = "; ".join(f"{folder} ({origin})" for folder, origin in places)
+    raise ModelNotFoundError(
+        f"tokenizer files {files} not found; looked in: {looked}; "
+        "pass --tokenizers DIR or set ANIMA_TOKENIZERS"
+    )
 
 
 def _hash_file(path: Path) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from anima_engine.config import QWEN_IMAGE_VAE, VAEParams
-from anima_engine.errors import CheckpointError
+from anima_engine.config import QWEN_IMAGE_VAE, WAN21_LATENTS_MEAN, WAN21_LATENTS_STD, VAEParams
+from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.vae import VAE, Downsample, FrameConv2d, RMSNorm, Upsample
-from anima_engine.weights import assign_state_dict, check_keys, load_tensors
+from anima_engine.weights import assign_state_dict, check_keys, load_tensors, read_header
 
 # Our module names -> checkpoint names, one path segment at a time. Each of our names occurs in one
 # context only (`conv1`/`conv2` only inside residual blocks, `conv` only inside resamplers), and the
@@ -174,6 +174,67 @@ def load_vae(
     del tensors
     assign_state_dict(vae, converted, path=path, dtype=dtype)
     return vae.eval()
+
+
+def read_vae_params(path: str | Path) -> VAEParams:
+    """The architecture of a Wan-layout VAE file, read from its tensor shapes (no tensor data is read).
+
+    Widths, latent channels, stages and residual blocks come from the encoder's tensors: the flat
+    `encoder.downsamples.N` list holds each stage's residual blocks followed by a resampler, and a resampler
+    with a `time_conv` is a temporal one. The latent statistics are not stored in the file; a 16-channel
+    latent gets Wan 2.1's, which the released VAE uses. `load_vae` then checks every key against the result.
+
+    Raises:
+        CheckpointError: the file is not a readable Wan-layout VAE, or its latent width has no known
+            statistics.
+    """
+    path = Path(path)
+    shapes = {name: list(info["shape"]) for name, info in read_header(path).items()}  # type: ignore[call-overload]
+    _check_kind(shapes, path)
+    try:
+        conv_in, post_quant = shapes["encoder.conv1.weight"], shapes["conv2.weight"]
+    except KeyError as missing:
+        raise CheckpointError(f"{path}: VAE tensor {missing.args[0]} is missing") from None
+    base_dim, z_dim = conv_in[0], post_quant[0]
+    stage_widths: list[int] = []
+    temporal: list[bool] = []
+    blocks_per_stage: list[int] = []
+    width, blocks = base_dim, 0
+    index = 0
+    while True:
+        prefix = f"encoder.downsamples.{index}."
+        if prefix + "resample.1.weight" in shapes:
+            stage_widths.append(width)
+            blocks_per_stage.append(blocks)
+            temporal.append(prefix + "time_conv.weight" in shapes)
+            blocks = 0
+        elif prefix + "residual.2.weight" in shapes:
+            width, blocks = shapes[prefix + "residual.2.weight"][0], blocks + 1
+        else:
+            break
+        index += 1
+    stage_widths.append(width)
+    blocks_per_stage.append(blocks)
+    if z_dim != len(WAN21_LATENTS_MEAN):
+        raise CheckpointError(
+            f"{path}: a VAE with {z_dim} latent channels has no known latent statistics "
+            f"(the Qwen-Image VAE has {len(WAN21_LATENTS_MEAN)})"
+        )
+    if len(set(blocks_per_stage)) != 1 or any(w % base_dim for w in stage_widths):
+        raise CheckpointError(f"{path}: the encoder's stages do not form a Wan 2.1 VAE")
+    try:
+        return VAEParams(
+            base_dim=base_dim,
+            z_dim=z_dim,
+            dim_mult=tuple(w // base_dim for w in stage_widths),
+            num_res_blocks=blocks_per_stage[0],
+            temporal_downsample=tuple(temporal),
+            image_channels=conv_in[1],
+            latents_mean=WAN21_LATENTS_MEAN,
+            latents_std=WAN21_LATENTS_STD,
+        )
+    except ConfigError as error:
+        raise CheckpointError(f"{path}: tensor shapes do not form a valid VAE ({error})") from None
 
 
 def count_checkpoint_parameters(params: VAEParams) -> int:

@@ -11,8 +11,13 @@ import click
 # name -> "module:attribute" of a click command. Later stages add their lines here.
 COMMANDS: dict[str, str] = {
     "dev": "anima_engine.cli:dev",
+    "generate": "anima_engine.cli:generate",
+    "lint": "anima_prompt.commands.lint:lint_command",
     "fmt": "anima_prompt.commands.fmt:fmt",
     "parse": "anima_prompt.commands.parse:parse_command",
+    "index": "anima_prompt.commands.index:index",
+    "info": "anima_engine.cli:info",
+    "tags": "anima_prompt.commands.tags:tags",
 }
 
 _ENGINE_HINT = "this command needs the engine extra: pip install 'anima-toolkit[engine]'"

@@ -94,3 +94,11 @@ SYNTAX_ERRORS: dict[str, type[PromptSyntaxError]] = {
         EmptyArtist,
     )
 }
+
+
+class LintConfigError(AnimaPromptError, ValueError):
+    """A lint configuration file or option is invalid: unknown key, wrong type, unknown rule id."""
+
+
+class LintInputError(AnimaPromptError, ValueError):
+    """A prompt file or generation setting given to the linter cannot be read or is out of range."""

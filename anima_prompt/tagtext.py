@@ -12,6 +12,8 @@ _SCORE_TAG = re.compile(r"score_\d+")
 _ESCAPABLE = re.compile(r"(?<!\\)([()])")
 _ESCAPED = re.compile(r"\\([()])")
 _SPACES = re.compile(r"[\s_]+")
+_QUALIFIED = re.compile(r"(.+?)_\(([^()]+)\)")
+_COMPACT_DROP = str.maketrans("", "", "_-' ")
 _QUALIFIED_WORD = re.compile(r"\w+_\(\w+\)")
 
 
@@ -88,6 +90,36 @@ def prompt_form(name: str, *, artist: bool = False) -> str:
     text = name if keeps_underscores(name) else name.replace("_", " ")
     text = escape_parens(text)
     return f"@{text}" if artist else text
+
+
+def split_qualifier(name: str) -> tuple[str, str | None]:
+    """Split a Danbooru name into its base and its trailing parenthesised qualifier.
+
+    Args:
+        name: a Danbooru name such as `tracer_(overwatch)`.
+
+    Returns:
+        `("tracer", "overwatch")`; names without a qualifier come back as `(name, None)`.
+    """
+    match = None if is_kaomoji(name) else _QUALIFIED.fullmatch(name)
+    if match is None:
+        return name, None
+    return match.group(1), match.group(2)
+
+
+def compact_key(name: str) -> str:
+    """A Danbooru name without word separators, so spacing slips compare equal.
+
+    `izumi_nanase`, `izuminanase` and `izumi-nanase` all give `izuminanase`; apostrophes go too, so
+    `hand_on_another's_head` and `hand on anothers head` agree.
+    """
+    return name.translate(_COMPACT_DROP)
+
+
+def word_order_key(name: str) -> str:
+    """The words of a Danbooru name without its qualifier, sorted: `miku_hatsune` and `hatsune_miku` agree."""
+    base, _ = split_qualifier(name)
+    return "_".join(sorted(word for word in base.split("_") if word))
 
 
 def canonical_form(text: str, *, artist: bool = False) -> str:

@@ -31,3 +31,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True when `pytest --update-golden` asked for the golden files to be rewritten."""
     return bool(request.config.getoption("--update-golden"))
+
+
+TEST_DATA = Path(__file__).resolve().parent / "data"
+SMALL_TAG_SOURCES = (
+    TEST_DATA / "tags_small.csv",
+    TEST_DATA / "tag_aliases_small.json",
+    TEST_DATA / "tag_implications_small.json",
+    TEST_DATA / "artists_small.txt",
+)
+
+
+@pytest.fixture(scope="session")
+def tag_index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tag index built once per session from the small project-authored files in `tests/data`."""
+    from anima_prompt.tagindex import TagIndex
+
+    path = tmp_path_factory.mktemp("tag_index") / "tags.sqlite"
+    TagIndex.build(list(SMALL_TAG_SOURCES), path).close()
+    return path
+
+
+@pytest.fixture
+def tag_index(tag_index_path: Path):  # type: ignore[no-untyped-def]
+    """The small tag index, opened read-only."""
+    from anima_prompt.tagindex import TagIndex
+
+    with TagIndex.open(tag_index_path) as index:
+        yield index

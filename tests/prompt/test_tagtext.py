@@ -1,6 +1,15 @@
 import pytest
 
-from anima_prompt.tagtext import danbooru_name, escape_parens, is_kaomoji, prompt_form, unescape_parens
+from anima_prompt.tagtext import (
+    compact_key,
+    danbooru_name,
+    escape_parens,
+    is_kaomoji,
+    prompt_form,
+    split_qualifier,
+    unescape_parens,
+    word_order_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +61,22 @@ def test_not_kaomoji(name: str) -> None:
 def test_escape_round_trip() -> None:
     assert escape_parens("a (b) \\(c\\)") == "a \\(b\\) \\(c\\)"
     assert unescape_parens(escape_parens("x (y)")) == "x (y)"
+
+
+@pytest.mark.parametrize(
+    ("name", "base", "qualifier"),
+    [
+        ("tracer_(overwatch)", "tracer", "overwatch"),
+        ("hammer_(sunset_beach)", "hammer", "sunset_beach"),
+        ("long_hair", "long_hair", None),
+        ("(o)_(o)", "(o)_(o)", None),
+    ],
+)
+def test_split_qualifier(name: str, base: str, qualifier: str | None) -> None:
+    assert split_qualifier(name) == (base, qualifier)
+
+
+def test_compact_and_word_order_keys() -> None:
+    assert compact_key("izumi_nanase") == compact_key("izuminanase") == "izuminanase"
+    assert compact_key("hand_on_another's_head") == compact_key(danbooru_name("hand on anothers head"))
+    assert word_order_key("miku_hatsune") == word_order_key("hatsune_miku_(append)") == "hatsune_miku"

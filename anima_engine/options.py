@@ -1,0 +1,92 @@
+"""The settings of one generation call, validated where they enter, and the model card's variant presets.
+
+`SamplingOptions` travels from the CLI or the Python API through `pipeline.generate` unchanged; vary it
+with `dataclasses.replace`. Width and height are checked before any tensor is allocated.
+"""
+
+import math
+from dataclasses import dataclass
+
+from anima_engine.errors import ConfigError
+from anima_engine.locate import VARIANTS
+from anima_engine.noise import VAE_SCALE
+from anima_engine.samplers import SAMPLERS
+from anima_engine.schedules import SCHEDULES
+
+SIZE_MULTIPLE = 2 * VAE_SCALE
+"""Image sides must be multiples of 16: the VAE's ×8 and the DiT's 2×2 patches."""
+
+MAX_SIDE = 8192
+MAX_BATCH = 64
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+        bound = f"in [{low}, {high}]" if high else f">= {low}"
+        raise ConfigError(f"`{name}` must be an integer {bound}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SamplingOptions:
+    """Everything besides the prompts that decides the images.
+
+    Attributes:
+        width, height: image size in pixels, positive multiples of 16.
+        steps: sampling steps of the full schedule (img2img runs the last ⌈strength·steps⌉ of them).
+        cfg: classifier-free guidance scale; 1 runs the prompt alone (no negative pass).
+        sampler: a key of `samplers.SAMPLERS`.
+        scheduler: a key of `schedules.SCHEDULES`.
+        seed: seed of image 0; image k of a batch uses `seed + k`.
+        batch: images per prompt.
+        strength: img2img denoising strength in (0, 1]; 1.0 for text-to-image.
+    """
+
+    width: int = 1024
+    height: int = 1024
+    steps: int = 30
+    cfg: float = 4.0
+    sampler: str = "er_sde"
+    scheduler: str = "simple"
+    seed: int = 0
+    batch: int = 1
+    strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            _check_int(name, value, SIZE_MULTIPLE, MAX_SIDE)
+            if value % SIZE_MULTIPLE:
+                raise ConfigError(f"`{name}` must be a multiple of {SIZE_MULTIPLE}, got {value}")
+        _check_int("steps", self.steps, 1, 10_000)
+        _check_int("batch", self.batch, 1, MAX_BATCH)
+        _check_int("seed", self.seed, 0, 2**64 - self.batch)
+        if isinstance(self.cfg, bool) or not isinstance(self.cfg, int | float) or not math.isfinite(self.cfg):
+            raise ConfigError(f"`cfg` must be a finite number, got {self.cfg!r}")
+        if self.cfg < 0:
+            raise ConfigError(f"`cfg` must be >= 0, got {self.cfg}")
+        if not isinstance(self.strength, int | float) or not 0 < self.strength <= 1:
+            raise ConfigError(f"`strength` must be in (0, 1], got {self.strength!r}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
+        if self.scheduler not in SCHEDULES:
+            raise ConfigError(f"unknown scheduler {self.scheduler!r}; expected one of {', '.join(SCHEDULES)}")
+
+
+VARIANT_OPTIONS: dict[str, SamplingOptions] = {
+    "base": SamplingOptions(steps=30, cfg=4.0, sampler="er_sde"),
+    "aesthetic": SamplingOptions(steps=30, cfg=4.0, sampler="er_sde"),
+    "turbo": SamplingOptions(steps=10, cfg=1.0, sampler="er_sde"),
+}
+"""Model-card defaults per DiT variant: Base and Aesthetic at CFG 4–5 and 30 steps with er_sde (the card's
+recommended sampler); Turbo "at CFG 1 and 8–12 steps" (engine-spec §5.6)."""
+
+
+def variant_options(variant: str) -> SamplingOptions:
+    """The default `SamplingOptions` for a DiT variant (`base`, `aesthetic` or `turbo`).
+
+    Raises:
+        ConfigError: an unknown variant.
+    """
+    if variant not in VARIANT_OPTIONS:
+        raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    return VARIANT_OPTIONS[variant]

@@ -1,0 +1,261 @@
+"""The linter's flat view of a parsed prompt: items in order, with kind, span, weight and section.
+
+Rules never walk the parse tree themselves; `analyse` turns `anima_prompt.parse()`'s nodes into a tuple of
+`Item`s (tags inside weight groups included, each carrying its group's weight) and the separators between
+top-level items. This keeps every rule a few lines long and independent of the tree's shape.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from anima_prompt import nodes
+from anima_prompt.nodes import Node, Prompt
+from anima_prompt.tagtext import danbooru_name
+
+
+class Kind(enum.StrEnum):
+    """What an item of a prompt is."""
+
+    TAG = "tag"
+    ARTIST = "artist"
+    PHRASE = "phrase"
+    FOREIGN = "foreign"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A weight group `( ... )` or `( ... :w)`.
+
+    Attributes:
+        start: offset of the opening parenthesis.
+        end: offset after the closing parenthesis.
+        weight: the weight the group itself writes (1.1 for a plain group).
+        explicit: whether the weight is written (`:w`).
+        in_phrase: whether the group sits inside natural-language text.
+        body: the group's text without the parentheses and the `:w` suffix.
+    """
+
+    start: int
+    end: int
+    weight: float
+    explicit: bool
+    in_phrase: bool = False
+    body: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One tag, `@artist`, natural-language phrase, foreign-syntax piece or unparsable piece.
+
+    Attributes:
+        kind: what the item is.
+        text: the item's text as written, without weight syntax and without the `@` of an artist.
+        start: offset of the item in the prompt (the `@` included for artists).
+        end: offset after the item.
+        unit: the position of the top-level item (or group) the item belongs to.
+        weight: the effective weight (1.0 outside groups).
+        group: the innermost weight group around the item, if any.
+        foreign: for `Kind.FOREIGN`, the syntax (`nodes.FOREIGN_SYNTAXES`: `break`, `prompt_editing`,
+            `alternation`, `deemphasis`, `variants`, `wildcard`, `lora`, `pony`); for `Kind.ERROR`, the
+            parser's error code.
+        name: the Danbooru name of a tag or artist (`long_hair`); empty for other kinds.
+        text_start: offset of `text` (after the `@` of an artist); `text` ends at `end`.
+        qualifier: offsets of an unescaped `(qualifier)` ending a tag, which ComfyUI reads as a weight.
+        note: for `Kind.ERROR`, the parser's message.
+        special: for a tag, its Anima special-tag group (`quality`, `score`, `year`, `period`, `meta`,
+            `safety`, `dataset`), if any.
+    """
+
+    kind: Kind
+    text: str
+    start: int
+    end: int
+    unit: int
+    weight: float = 1.0
+    group: Group | None = None
+    foreign: str | None = None
+    name: str = ""
+    text_start: int = -1
+    qualifier: tuple[int, int] | None = None
+    note: str = ""
+    special: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.text_start < 0:
+            object.__setattr__(self, "text_start", self.end - len(self.text))
+
+    @property
+    def is_tag_like(self) -> bool:
+        """Whether the item is a tag or an artist."""
+        return self.kind is Kind.TAG or self.kind is Kind.ARTIST
+
+
+@dataclass(frozen=True, slots=True)
+class Separator:
+    """The text between two top-level items (a comma with its spaces, a newline, ...)."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A prompt's text, its items in order, its top-level separators, weight groups and top-level spans.
+
+    `tags`, `artists` and `phrases` are the items of those kinds, in order.
+    """
+
+    text: str
+    items: tuple[Item, ...]
+    separators: tuple[Separator, ...]
+    groups: tuple[Group, ...] = ()
+    units: tuple[tuple[int, int], ...] = ()
+    tags: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    artists: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    phrases: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", tuple(item for item in self.items if item.kind is Kind.TAG))
+        object.__setattr__(self, "artists", tuple(item for item in self.items if item.kind is Kind.ARTIST))
+        object.__setattr__(self, "phrases", tuple(item for item in self.items if item.kind is Kind.PHRASE))
+
+    @property
+    def prose(self) -> str:
+        """The natural-language items joined, for sentence counting."""
+        return " ".join(item.text.strip() for item in self.phrases)
+
+    @property
+    def is_nl_only(self) -> bool:
+        """Whether every item is natural language (and there is at least one)."""
+        kinds = {item.kind for item in self.items if item.kind is not Kind.ERROR}
+        return kinds == {Kind.PHRASE}
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)")
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+
+
+def count_sentences(prose: str) -> int:
+    """Sentences in `prose`: stretches of at least two words ended by `.`, `!`, `?` or the end of the text."""
+    count = 0
+    for piece in _SENTENCE_END.split(prose):
+        if len(_WORD.findall(piece)) >= 2:
+            count += 1
+    return count
+
+
+def word_count(text: str) -> int:
+    """Words in `text`."""
+    return len(_WORD.findall(text))
+
+
+YEAR_TAG = re.compile(r"year[ _](\d{3,4})")
+
+
+@lru_cache(maxsize=65536)
+def special_group_of(name: str) -> str | None:
+    """The Anima special-tag group of a Danbooru name (`best_quality` -> `quality`), or `None`.
+
+    Any `year N` counts as a year tag, also years outside the vocabulary (ANM-YEAR-001 reports those).
+    """
+    from anima_prompt.vocab import special_tags
+
+    group = special_tags().group(name)
+    if group is None and YEAR_TAG.fullmatch(name):
+        return "year"
+    return group
+
+
+@lru_cache(maxsize=65536)
+def tag_name(text: str) -> str:
+    """The Danbooru name of a tag written in any form (see `tagtext.danbooru_name`), cached."""
+    return danbooru_name(text)
+
+
+def analyse(prompt: Prompt) -> Analysis:
+    """The linter's flat view of a parsed prompt (see the module docstring)."""
+    builder = _Builder(prompt.source)
+    unit = 0
+    for child in prompt.children:
+        if type(child) is nodes.Separator:
+            builder.separators.append(Separator(child.span.start, child.span.end, child.text))
+            continue
+        builder.visit(child, unit, 1.0, None, in_phrase=False)
+        builder.units.append((child.span.start, child.span.end))
+        unit += 1
+    return Analysis(
+        prompt.source,
+        tuple(builder.items),
+        tuple(builder.separators),
+        tuple(builder.groups),
+        tuple(builder.units),
+    )
+
+
+class _Builder:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[Item] = []
+        self.separators: list[Separator] = []
+        self.groups: list[Group] = []
+        self.units: list[tuple[int, int]] = []
+
+    def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
+        start, end = node.span.start, node.span.end
+        written = self.source[start:end]
+        if isinstance(node, nodes.Tag | nodes.Artist):
+            artist = type(node) is nodes.Artist
+            text = written[1:].lstrip() if artist else written
+            qualifier = (node.qualifier.start, node.qualifier.end) if node.qualifier is not None else None
+            name = tag_name(text)
+            if artist:
+                item = Item(
+                    Kind.ARTIST, text, start, end, unit, weight, group, name=name, qualifier=qualifier
+                )
+            else:
+                special = special_group_of(name)
+                item = Item(
+                    Kind.TAG,
+                    text,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    name=name,
+                    qualifier=qualifier,
+                    special=special,
+                )
+            self.items.append(item)
+        elif isinstance(node, nodes.Phrase):
+            self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group))
+            for child in node.children:
+                if not isinstance(child, nodes.Text | nodes.Separator):
+                    self.visit(child, unit, weight, group, in_phrase=True)
+        elif isinstance(node, nodes.Weighted):
+            explicit = node.weight
+            body = self.source[start + 1 : end - 1 - len(node.weight_text)]
+            own = Group(
+                start, end, 1.1 if explicit is None else explicit, explicit is not None, in_phrase, body
+            )
+            self.groups.append(own)
+            effective = weight * 1.1 if explicit is None else explicit
+            for child in node.children:
+                if not isinstance(child, nodes.Separator | nodes.Text):
+                    self.visit(child, unit, effective, own, in_phrase=in_phrase)
+        elif isinstance(node, nodes.Foreign | nodes.ForeignGroup):
+            self.items.append(
+                Item(Kind.FOREIGN, written, start, end, unit, weight, group, foreign=node.syntax)
+            )
+        elif isinstance(node, nodes.ErrorNode):
+            self.items.append(
+                Item(
+                    Kind.ERROR, written, start, end, unit, weight, group, foreign=node.code, note=node.message
+                )
+            )

@@ -1,0 +1,91 @@
+"""Linting many prompt records, in several processes when there are enough of them.
+
+Each worker process opens its own read-only tag index and keeps one `Linter` (and so one set of lookup
+caches) for all the chunks it is given; results come back in input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from anima_prompt.lint.config import LintConfig
+from anima_prompt.lint.findings import Finding
+from anima_prompt.lint.inputs import PromptRecord
+
+PARALLEL_MIN_RECORDS = 200
+PARALLEL_MIN_CPUS = 4
+CHUNKS_PER_JOB = 8
+
+_worker: Any = None
+
+
+def default_jobs(count: int) -> int:
+    """Worker processes for `count` records: one for small inputs or small machines, else one per CPU (max 8).
+
+    Each worker warms its own lookup caches, so on one or two CPUs a single process is as fast.
+    """
+    cpus = os.cpu_count() or 1
+    if count < PARALLEL_MIN_RECORDS or cpus < PARALLEL_MIN_CPUS:
+        return 1
+    return min(8, cpus)
+
+
+def lint_records(
+    records: Sequence[PromptRecord],
+    *,
+    config: LintConfig,
+    index_path: Path | None,
+    jobs: int,
+) -> Iterator[tuple[PromptRecord, tuple[Finding, ...], tuple[str, ...]]]:
+    """Lint every record; yields `(record, findings, notes)` in input order.
+
+    Args:
+        records: the prompts to lint.
+        config: the configuration.
+        index_path: the tag index each process opens, or `None` to lint without one.
+        jobs: worker processes; 1 lints in this process.
+
+    Raises:
+        TagIndexError: the index cannot be opened or queried.
+        LintInputError: a prompt is too long.
+    """
+    if jobs <= 1 or len(records) < 2:
+        linter = _make_linter(config, index_path)
+        for record in records:
+            yield record, _lint_one(linter, record), tuple(linter.notes)
+        return
+    size = max(1, len(records) // (jobs * CHUNKS_PER_JOB))
+    chunks = [records[start : start + size] for start in range(0, len(records), size)]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(jobs, _init_worker, (config, index_path)) as pool:
+        for chunk, (results, notes) in zip(chunks, pool.imap(_lint_chunk, chunks), strict=True):
+            for record, findings in zip(chunk, results, strict=True):
+                yield record, findings, notes
+
+
+def _make_linter(config: LintConfig, index_path: Path | None) -> Any:
+    from anima_prompt.lint import Linter
+
+    index = None
+    if index_path is not None:
+        from anima_prompt.tagindex import TagIndex
+
+        index = TagIndex.open(index_path)
+    return Linter(config=config, index=index)
+
+
+def _lint_one(linter: Any, record: PromptRecord) -> tuple[Finding, ...]:
+    return linter.lint(record.prompt, negative=record.negative, settings=record.settings)  # type: ignore[no-any-return]
+
+
+def _init_worker(config: LintConfig, index_path: Path | None) -> None:
+    global _worker
+    _worker = _make_linter(config, index_path)
+
+
+def _lint_chunk(chunk: Sequence[PromptRecord]) -> tuple[list[tuple[Finding, ...]], tuple[str, ...]]:
+    return [_lint_one(_worker, record) for record in chunk], tuple(_worker.notes)

@@ -1,0 +1,267 @@
+"""Every threshold and option of the linter, with defaults, and how it is found on disk.
+
+Configuration lives in `[tool.anima.lint]` of a `pyproject.toml`, or in `[lint]` of an `anima.toml`.
+Like ruff, the linter walks up from the current directory and uses the first `anima.toml`, or the first
+`pyproject.toml` that has a `[tool.anima.lint]` table. Keys may be written with dashes or underscores.
+
+Example `anima.toml`::
+
+    [lint]
+    ignore = ["ANM-TAG-002"]
+    fail-on = "error"
+    max-lines = 20
+    artist-placement = "first"
+
+    [lint.severity]
+    "ANM-ART-004" = "warning"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anima_prompt.errors import LintConfigError
+from anima_prompt.lint.findings import Severity
+
+ARTIST_PLACEMENTS = ("card", "first", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class LintConfig:
+    """Options and thresholds of every lint rule (prompt-spec §5; all of them configurable).
+
+    Attributes:
+        select: rule ids or prefixes to run (`ANM-TAG`, `ANM-ART-001`); empty means all.
+        ignore: rule ids or prefixes never to run.
+        fail_on: the lowest severity that makes `anima lint` exit 1.
+        severity: per-rule severity overrides, as `(rule id, severity)` pairs.
+        artist_placement: `card` (artists after character and series, before general tags; the model card's
+            order), `first` (artist first after quality/meta tags; the card's natural-language tip) or `off`.
+        tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; the `ANIMA_TOKENIZERS`
+            environment variable overrides it. Without tokenizers the token-count checks are skipped.
+        db: path of the tag index; `None` uses the default location.
+        max_lines: non-empty lines above which a prompt is called long (seed claim; no primary source).
+        max_paragraphs: blank-line separated paragraphs above which a prompt is called long.
+        max_t5_tokens: T5 tokens above which the prompt exceeds the adapter's 512 padded positions.
+        max_qwen3_tokens: Qwen3 tokens above which a prompt is called long.
+        max_general_tags: general tags above which the tag list is called exhaustive (card example: ~50).
+        safety_short_tags: a prompt with fewer tags than this and no safety tag is an error, not a warning.
+        safety_short_sentences: ... or with fewer natural-language sentences than this.
+        artists_info: number of `@artists` from which ANM-ART-004 reports (info).
+        artists_warn: number of `@artists` from which ANM-ART-004 reports as a warning.
+        weak_weight_max: explicit weights in (1.0, this] barely act on Anima.
+        extreme_weight_max: weights above this break images.
+        extreme_weight_min: weights below this break images (negative weights flip the conditioning).
+        cfg_burn: CFG above this burns images, whatever the variant.
+        cfg_base: recommended CFG range for Base, inclusive.
+        cfg_aesthetic: recommended CFG range for Aesthetic, inclusive.
+        cfg_turbo: the CFG Turbo was distilled for.
+        euler_a_cfg_bonus: how far `euler_ancestral` may exceed the upper CFG bound.
+        steps_base: recommended steps for Base and Aesthetic, inclusive.
+        steps_turbo: recommended steps for Turbo, inclusive.
+        min_pixels: fewest pixels (width x height) Anima works at (512²).
+        max_pixels: most pixels Anima works at (1536²).
+        sweet_megapixels: megapixel range that gives the best results, inclusive.
+        size_multiple: width and height must be multiples of this (patch 2 x VAE 8).
+        quoted_max_words: quoted text with more words than this will not render.
+        quoted_max_chars: ... or with more characters than this.
+        nl_min_sentences: natural-language-only prompts need at least this many sentences.
+        cutoff_year: the last year in Anima's training data (September 2025).
+        suggestion_limit: most "did you mean" suggestions per finding.
+    """
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    fail_on: Severity = Severity.WARNING
+    severity: tuple[tuple[str, Severity], ...] = ()
+    artist_placement: str = "card"
+    tokenizers: str | None = None
+    db: str | None = None
+    max_lines: int = 15
+    max_paragraphs: int = 3
+    max_t5_tokens: int = 512
+    max_qwen3_tokens: int = 512
+    max_general_tags: int = 60
+    safety_short_tags: int = 8
+    safety_short_sentences: int = 2
+    artists_info: int = 2
+    artists_warn: int = 4
+    weak_weight_max: float = 1.3
+    extreme_weight_max: float = 3.0
+    extreme_weight_min: float = 0.0
+    cfg_burn: float = 10.0
+    cfg_base: tuple[float, float] = (4.0, 6.0)
+    cfg_aesthetic: tuple[float, float] = (3.0, 6.0)
+    cfg_turbo: float = 1.0
+    euler_a_cfg_bonus: float = 1.0
+    steps_base: tuple[int, int] = (30, 50)
+    steps_turbo: tuple[int, int] = (8, 12)
+    min_pixels: int = 512 * 512
+    max_pixels: int = 1536 * 1536
+    sweet_megapixels: tuple[float, float] = (1.0, 2.0)
+    size_multiple: int = 16
+    quoted_max_words: int = 2
+    quoted_max_chars: int = 15
+    nl_min_sentences: int = 2
+    cutoff_year: int = 2025
+    suggestion_limit: int = 3
+    _overrides: dict[str, Severity] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.artist_placement not in ARTIST_PLACEMENTS:
+            raise LintConfigError(
+                f"artist-placement must be one of {', '.join(ARTIST_PLACEMENTS)}, "
+                f"got {self.artist_placement!r}"
+            )
+        for name in ("cfg_base", "cfg_aesthetic", "steps_base", "steps_turbo", "sweet_megapixels"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise LintConfigError(f"{name.replace('_', '-')} must be [low, high], got [{low}, {high}]")
+        self._overrides.update(self.severity)
+
+    def severity_of(self, code: str, default: Severity) -> Severity:
+        """The configured severity of rule `code`, or `default` when not overridden."""
+        return self._overrides.get(code, default)
+
+    def enabled(self, code: str) -> bool:
+        """Whether rule `code` runs under `select` and `ignore` (prefixes match whole id segments)."""
+
+        def matches(pattern: str) -> bool:
+            return code == pattern or code.startswith(pattern + "-")
+
+        if self.select and not any(matches(pattern) for pattern in self.select):
+            return False
+        return not any(matches(pattern) for pattern in self.ignore)
+
+    def tokenizer_dir(self) -> Path | None:
+        """The tokenizer folder from `ANIMA_TOKENIZERS` or the `tokenizers` option, if any."""
+        value = os.environ.get("ANIMA_TOKENIZERS") or self.tokenizers
+        return Path(value).expanduser() if value else None
+
+
+CONFIG_FILES = ("anima.toml", "pyproject.toml")
+_FIELDS = {item.name: item for item in dataclasses.fields(LintConfig) if item.init}
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The first `anima.toml`, or `pyproject.toml` with `[tool.anima.lint]`, in `start` or a parent folder."""
+    folder = (start or Path.cwd()).resolve()
+    for directory in (folder, *folder.parents):
+        candidate = directory / "anima.toml"
+        if candidate.is_file():
+            return candidate
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and _has_lint_table(candidate):
+            return candidate
+    return None
+
+
+def _has_lint_table(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "[tool.anima" in text
+
+
+def load_config(path: Path | None = None, *, start: Path | None = None) -> LintConfig:
+    """The configuration in `path`, or in the file found from `start` (default: the current directory).
+
+    Raises:
+        LintConfigError: the file cannot be read or holds an invalid option; the message names the file.
+    """
+    import tomllib
+
+    found = path or find_config_file(start)
+    if found is None:
+        return LintConfig()
+    try:
+        with found.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as error:
+        raise LintConfigError(f"{found}: cannot read configuration: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LintConfigError(f"{found}: invalid TOML: {error}") from None
+    if found.name == "anima.toml":
+        table = document.get("lint", {})
+    else:
+        table = document.get("tool", {}).get("anima", {}).get("lint", {})
+    if not isinstance(table, dict):
+        raise LintConfigError(f"{found}: the lint table must be a table")
+    try:
+        return config_from_mapping(table)
+    except LintConfigError as error:
+        raise LintConfigError(f"{found}: {error}") from None
+
+
+def config_from_mapping(table: Mapping[str, object], base: LintConfig | None = None) -> LintConfig:
+    """A configuration from TOML-like values over `base` (defaults when `None`).
+
+    Raises:
+        LintConfigError: an unknown option or a value of the wrong type.
+    """
+    changes: dict[str, object] = {}
+    for raw_key, value in table.items():
+        key = raw_key.replace("-", "_")
+        spec = _FIELDS.get(key)
+        if spec is None:
+            raise LintConfigError(f"unknown lint option {raw_key!r}")
+        changes[key] = _convert(raw_key, key, value, (base or LintConfig()).__getattribute__(key))
+    return dataclasses.replace(base or LintConfig(), **changes)
+
+
+def _convert(raw_key: str, key: str, value: object, default: object) -> object:
+    def fail(expected: str) -> LintConfigError:
+        return LintConfigError(f"option {raw_key!r} must be {expected}, got {value!r}")
+
+    if key in {"select", "ignore"}:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise fail("a list of rule ids")
+        return tuple(item.strip().upper() for item in value)
+    if key == "fail_on":
+        if not isinstance(value, str):
+            raise fail("info, warning or error")
+        try:
+            return Severity.parse(value)
+        except ValueError:
+            raise fail("info, warning or error") from None
+    if key == "severity":
+        if not isinstance(value, dict):
+            raise fail("a table of rule id = severity")
+        pairs = []
+        for code, level in value.items():
+            if not isinstance(level, str):
+                raise fail("a table of rule id = severity")
+            try:
+                pairs.append((str(code).upper(), Severity.parse(level)))
+            except ValueError as error:
+                raise LintConfigError(f"option {raw_key!r}: {error}") from None
+        return tuple(pairs)
+    if key in {"tokenizers", "db", "artist_placement"}:
+        if not isinstance(value, str):
+            raise fail("a string")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or len(value) != 2:
+            raise fail("a [low, high] pair")
+        return tuple(_number(raw_key, item, type(default[0])) for item in value)
+    return _number(raw_key, value, type(default))
+
+
+def _number(raw_key: str, value: object, kind: type) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LintConfigError(f"option {raw_key!r} must be a number, got {value!r}")
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise LintConfigError(f"option {raw_key!r} must be a whole number, got {value!r}")
+        return int(value)
+    if not math.isfinite(value):
+        raise LintConfigError(f"option {raw_key!r} must be finite, got {value!r}")
+    return float(value)

@@ -1,0 +1,114 @@
+"""The tag index as the linter uses it: lookups, suggestions and implications, cached for a whole run.
+
+A file of a thousand prompts repeats the same few hundred tags, so every answer is cached by the key it
+was asked for; the cache lives as long as the `CachedIndex` (one `Linter`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from anima_prompt.tagtext import danbooru_name
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """What the index knows about one written tag.
+
+    Attributes:
+        name: the canonical name (`long_hair`).
+        category: the category name: `general`, `artist`, `copyright`, `character`, `meta`, ... (for
+            Anima's own tags, their group: `quality`, `safety`, ...).
+        via_alias: whether the written text is an alias of `name` rather than `name` itself.
+    """
+
+    name: str
+    category: str
+    via_alias: bool
+
+    @property
+    def is_artist(self) -> bool:
+        """Whether the tag is an artist tag."""
+        return self.category == "artist"
+
+
+class CachedIndex:
+    """A `TagIndex` with per-run caches of `lookup`, `suggest` and `implies`.
+
+    Args:
+        index: an open `anima_prompt.tagindex.TagIndex`.
+    """
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self._lookups: dict[str, TagInfo | None] = {}
+        self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = {}
+        self._direct: dict[str, tuple[str, ...]] = {}
+        self._implied: dict[str, frozenset[str]] = {}
+        self.sections: dict[tuple[str, str], object] = {}
+
+    def lookup(self, text: str) -> TagInfo | None:
+        """The index entry for a tag written in any form, or `None` when the index does not know it."""
+        try:
+            return self._lookups[text]
+        except KeyError:
+            pass
+        key = danbooru_name(text)
+        if key in self._lookups:
+            info = self._lookups[key]
+        else:
+            found = self.index.lookup(key) if key else None
+            info = None
+            if found is not None:
+                info = TagInfo(found.name, str(found.category_name), str(found.matched) == "alias")
+            self._lookups[key] = info
+        self._lookups[text] = info
+        return info
+
+    def suggest(self, text: str, limit: int, *, artists: bool = False) -> tuple[str, ...]:
+        """Danbooru names close to `text`, best first; only artist tags when `artists`."""
+        key = (danbooru_name(text), limit, artists)
+        if key in self._suggestions:
+            return self._suggestions[key]
+        names: list[str] = []
+        for suggestion in _suggest(self.index, key[0], limit * 4 if artists else limit):
+            if artists and suggestion.category_name != "artist":
+                continue
+            if suggestion.name not in names:
+                names.append(suggestion.name)
+            if len(names) == limit:
+                break
+        self._suggestions[key] = tuple(names)
+        return self._suggestions[key]
+
+    def implies(self, name: str) -> frozenset[str]:
+        """The Danbooru names that tag `name` implies (transitively).
+
+        The walk is done here over cached direct implications: tags repeat across a run, so each one is
+        queried once.
+        """
+        cached = self._implied.get(name)
+        if cached is not None:
+            return cached
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            for implied in self._direct_implications(pending.pop()):
+                if implied not in found and implied != name:
+                    found.add(implied)
+                    pending.append(implied)
+        self._implied[name] = frozenset(found)
+        return self._implied[name]
+
+    def _direct_implications(self, name: str) -> tuple[str, ...]:
+        direct = self._direct.get(name)
+        if direct is None:
+            direct = self._direct[name] = tuple(self.index.implies(name, transitive=False))
+        return direct
+
+
+def _suggest(index: Any, text: str, limit: int) -> tuple[Any, ...]:
+    from anima_prompt.suggest import suggest
+
+    return suggest(text, index, limit=limit)

@@ -1,0 +1,291 @@
+"""Generation-settings rules: CFG (ANM-CFG), steps (ANM-STP), resolution (ANM-RES), sampler (ANM-SMP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from anima_prompt.lint.context import RuleContext
+from anima_prompt.lint.findings import Finding, Severity
+from anima_prompt.lint.registry import Example, Scope, rule
+from anima_prompt.lint.settings import LintSettings, Variant
+
+# Sampler names as ComfyUI's KSampler spells them (comfy/samplers.py KSAMPLER_NAMES), plus the spellings used
+# by A1111/Forge for the common ones. Unknown names are reported, never rejected.
+SAMPLERS = frozenset(
+    {
+        "euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cfg_pp", "heun", "heunpp2", "dpm_2",
+        "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral",
+        "dpmpp_2s_ancestral_cfg_pp",
+        "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_cfg_pp", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu",
+        "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm",
+        "ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_cfg_pp", "res_multistep_ancestral",
+        "res_multistep_ancestral_cfg_pp", "gradient_estimation", "gradient_estimation_cfg_pp", "er_sde",
+        "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece", "ddim", "uni_pc", "uni_pc_bh2",
+        "euler_a", "dpm++ 2m", "dpm++ 2m sde", "dpm++ sde", "dpm++ 2m karras", "dpm++ 2m sde karras",
+    }
+)  # fmt: skip
+_ANCESTRAL_EULER = frozenset({"euler_ancestral", "euler_a", "euler ancestral", "euler_ancestral_cfg_pp"})
+
+
+def _settings_finding(ctx: RuleContext, code: str, message: str, **kwargs: object) -> Finding:
+    return ctx.report(code, None, message, **kwargs)  # type: ignore[arg-type]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _variant(settings: LintSettings) -> Variant:
+    return settings.variant or Variant.BASE
+
+
+@rule(
+    "ANM-CFG-001",
+    "cfg-burns",
+    Severity.ERROR,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"cfg": 12}),
+    good=Example("1girl, solo, safe", settings={"cfg": 5}),
+)
+def cfg_burns(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """CFG so high that Anima burns the image (over-saturated colours, fried lines).
+
+    The model card recommends CFG 4-5 (a later revision 4-6) for Base and Aesthetic; community reports say
+    Anima burns more easily than SDXL anime models. Above `cfg-burn` (10) the image is almost certainly
+    damaged, whatever the sampler. Lower the CFG.
+    """
+    cfg = ctx.settings.cfg
+    if cfg is not None and cfg > ctx.config.cfg_burn:
+        yield _settings_finding(
+            ctx,
+            "ANM-CFG-001",
+            f"CFG {_fmt(cfg)} is above {_fmt(ctx.config.cfg_burn)} and will burn Anima images",
+            suggestions=(_fmt(ctx.config.cfg_base[1]),),
+        )
+
+
+@rule(
+    "ANM-CFG-002",
+    "cfg-out-of-range",
+    Severity.WARNING,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"cfg": 8, "variant": "base"}),
+    good=Example("1girl, solo, safe", settings={"cfg": 4.5, "variant": "base"}),
+)
+def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """CFG outside the range recommended for the model variant (Base 4-6, Aesthetic 3-6).
+
+    The v1.0 card recommends CFG 4-5 for Base; a later revision says 4-6 and notes that Aesthetic runs at
+    about 3. `euler_ancestral` tolerates a somewhat higher CFG, so its upper bound is raised by
+    `euler-a-cfg-bonus`. Turbo is checked by ANM-CFG-003 instead; CFG above `cfg-burn` by ANM-CFG-001.
+    """
+    cfg, variant = ctx.settings.cfg, _variant(ctx.settings)
+    if cfg is None or variant is Variant.TURBO or cfg > ctx.config.cfg_burn:
+        return
+    low, high = ctx.config.cfg_aesthetic if variant is Variant.AESTHETIC else ctx.config.cfg_base
+    sampler = (ctx.settings.sampler or "").strip().lower()
+    if sampler in _ANCESTRAL_EULER:
+        high += ctx.config.euler_a_cfg_bonus
+    if not low <= cfg <= high:
+        yield _settings_finding(
+            ctx,
+            "ANM-CFG-002",
+            f"CFG {_fmt(cfg)} is outside the recommended {_fmt(low)}-{_fmt(high)} for Anima {variant.value}",
+            suggestions=(_fmt(min(max(cfg, low), high)),),
+        )
+
+
+@rule(
+    "ANM-CFG-003",
+    "turbo-settings",
+    Severity.WARNING,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"cfg": 4, "steps": 10, "variant": "turbo"}),
+    good=Example("1girl, solo, safe", settings={"cfg": 1, "steps": 10, "variant": "turbo"}),
+)
+def turbo_settings(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """Anima Turbo is distilled for CFG 1 and 8-12 steps.
+
+    The model card says to run Turbo at CFG 1 with 8-12 steps. A higher CFG overcooks the distilled model,
+    and more steps only cost time. (At CFG 1 the negative prompt is not used at all; see ANM-CFG-004.)
+    """
+    if ctx.settings.variant is not Variant.TURBO:
+        return
+    cfg, steps = ctx.settings.cfg, ctx.settings.steps
+    if cfg is not None and cfg != ctx.config.cfg_turbo:
+        yield _settings_finding(
+            ctx,
+            "ANM-CFG-003",
+            f"Anima Turbo runs at CFG {_fmt(ctx.config.cfg_turbo)}; CFG {_fmt(cfg)} will overcook it",
+            suggestions=(_fmt(ctx.config.cfg_turbo),),
+        )
+    low, high = ctx.config.steps_turbo
+    if steps is not None and not low <= steps <= high:
+        yield _settings_finding(
+            ctx,
+            "ANM-CFG-003",
+            f"Anima Turbo wants {low}-{high} steps, got {steps}",
+            suggestions=(str(min(max(steps, low), high)),),
+        )
+
+
+@rule(
+    "ANM-CFG-004",
+    "negative-ignored",
+    Severity.INFO,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", negative="worst quality, nsfw", settings={"cfg": 1}),
+    good=Example("1girl, solo, safe", negative="worst quality, nsfw", settings={"cfg": 4.5}),
+)
+def negative_ignored(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """At CFG 1 the negative prompt is never evaluated, so it has no effect.
+
+    Classifier-free guidance mixes the positive and negative predictions as
+    `neg + cfg * (pos - neg)`; at CFG 1 this is the positive prediction alone, and samplers skip the negative
+    pass. This is expected with Anima Turbo; remove the negative prompt or raise the CFG.
+    """
+    if ctx.settings.cfg == 1 and ctx.negative is not None and ctx.negative.text.strip():
+        yield _settings_finding(ctx, "ANM-CFG-004", "at CFG 1 the negative prompt has no effect")
+
+
+@rule(
+    "ANM-STP-001",
+    "steps-out-of-range",
+    Severity.INFO,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"steps": 12, "variant": "base"}),
+    good=Example("1girl, solo, safe", settings={"steps": 30, "variant": "base"}),
+)
+def steps_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """Steps outside the 30-50 the model card recommends for Base and Aesthetic.
+
+    Too few steps leave the image unfinished; many more than 50 cost time without improving it. Turbo's 8-12
+    steps are checked by ANM-CFG-003.
+    """
+    steps = ctx.settings.steps
+    if steps is None or _variant(ctx.settings) is Variant.TURBO:
+        return
+    low, high = ctx.config.steps_base
+    if not low <= steps <= high:
+        yield _settings_finding(
+            ctx,
+            "ANM-STP-001",
+            f"{steps} steps is outside the recommended {low}-{high}",
+            suggestions=(str(min(max(steps, low), high)),),
+        )
+
+
+def _size(settings: LintSettings) -> tuple[int, int] | None:
+    if settings.width is None or settings.height is None:
+        return None
+    return settings.width, settings.height
+
+
+@rule(
+    "ANM-RES-001",
+    "resolution-out-of-range",
+    Severity.WARNING,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"width": 2048, "height": 2048}),
+    good=Example("1girl, solo, safe", settings={"width": 1024, "height": 1024}),
+)
+def resolution_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """Image area outside the 512x512 to 1536x1536 pixels Anima works at.
+
+    The v1.0 model card says Anima works between 512² and 1536² pixels (about 0.26 to 2.36 megapixels).
+    Outside that range expect duplicated subjects (too large) or mush (too small).
+    """
+    size = _size(ctx.settings)
+    if size is None:
+        return
+    pixels = size[0] * size[1]
+    if not ctx.config.min_pixels <= pixels <= ctx.config.max_pixels:
+        yield _settings_finding(
+            ctx,
+            "ANM-RES-001",
+            f"{size[0]}x{size[1]} = {pixels / 1e6:.2f} MP is outside Anima's "
+            f"{ctx.config.min_pixels / 1e6:.2f}-{ctx.config.max_pixels / 1e6:.2f} MP range",
+            suggestions=("1024x1024", "896x1152", "1152x896"),
+        )
+
+
+@rule(
+    "ANM-RES-002",
+    "resolution-off-sweet-spot",
+    Severity.INFO,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"width": 768, "height": 768}),
+    good=Example("1girl, solo, safe", settings={"width": 1024, "height": 1024}),
+)
+def resolution_off_sweet_spot(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """Image area inside Anima's range but away from the 1-2 megapixel sweet spot.
+
+    The preview card recommends about 1 MP (1024x1024, 896x1152, 1152x896); results are best between 1 and
+    2 MP. Areas outside the hard range are reported by ANM-RES-001 instead.
+    """
+    size = _size(ctx.settings)
+    if size is None:
+        return
+    pixels = size[0] * size[1]
+    low, high = ctx.config.sweet_megapixels
+    inside_hard = ctx.config.min_pixels <= pixels <= ctx.config.max_pixels
+    if inside_hard and not low * 1e6 * 0.999 <= pixels <= high * 1e6 * 1.05:
+        yield _settings_finding(
+            ctx,
+            "ANM-RES-002",
+            f"{size[0]}x{size[1]} = {pixels / 1e6:.2f} MP; "
+            f"Anima gives its best results at {_fmt(low)}-{_fmt(high)} MP",
+            suggestions=("1024x1024", "896x1152", "1152x896"),
+        )
+
+
+@rule(
+    "ANM-RES-003",
+    "resolution-not-multiple",
+    Severity.WARNING,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"width": 1000, "height": 1000}),
+    good=Example("1girl, solo, safe", settings={"width": 1008, "height": 1008}),
+)
+def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """Width or height is not a multiple of 16.
+
+    The VAE downsamples by 8 and the DiT patchifies 2x2 latents, so sides must be multiples of 16; front ends
+    crop or pad other sizes.
+    """
+    multiple = ctx.config.size_multiple
+    for name in ("width", "height"):
+        value = getattr(ctx.settings, name)
+        if value is not None and value % multiple:
+            nearest = max(multiple, round(value / multiple) * multiple)
+            yield _settings_finding(
+                ctx,
+                "ANM-RES-003",
+                f"{name} {value} is not a multiple of {multiple}",
+                suggestions=(str(nearest),),
+            )
+
+
+@rule(
+    "ANM-SMP-001",
+    "unknown-sampler",
+    Severity.WARNING,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"sampler": "eular_a"}),
+    good=Example("1girl, solo, safe", settings={"sampler": "euler_ancestral"}),
+)
+def unknown_sampler(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """The sampler name is not one that ComfyUI, A1111 or Forge know.
+
+    The card's recommendations are `er_sde` (the author's default: flat colours, sharp lines),
+    `euler_ancestral` (softer lines), `dpmpp_2m_sde_gpu` (more varied) and `euler` (for Turbo and Aesthetic).
+    """
+    sampler = ctx.settings.sampler
+    if sampler is None:
+        return
+    key = sampler.strip().lower()
+    if key not in SAMPLERS:
+        import difflib
+
+        close = tuple(difflib.get_close_matches(key, sorted(SAMPLERS), n=ctx.config.suggestion_limit))
+        yield _settings_finding(ctx, "ANM-SMP-001", f"unknown sampler {sampler!r}", suggestions=close)

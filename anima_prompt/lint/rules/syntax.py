@@ -1,0 +1,251 @@
+"""Syntax rules: escaping (ANM-ESC), weights (ANM-WGT), parse errors and foreign syntax (ANM-SYN)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from anima_prompt.lint.analysis import Analysis, Group, Kind
+from anima_prompt.lint.context import RuleContext
+from anima_prompt.lint.findings import Finding, Fix
+from anima_prompt.lint.findings import Severity as S
+from anima_prompt.lint.registry import rule
+from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT, LORA
+from anima_prompt.tagtext import escape_parens
+
+
+@rule(
+    "ANM-ESC-001",
+    "unescaped-qualifier",
+    S.ERROR,
+    bad="1girl, saber (fate), safe",
+    good="1girl, saber \\(fate\\), safe",
+    fixable=True,
+)
+def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A tag qualifier in unescaped parentheses, which ComfyUI reads as a 1.1 weight and strips.
+
+    `saber (fate)` reaches the model as `saber fate` with `fate` weighted 1.1 (ComfyUI `sd1_clip.py`; the
+    same failure is reported for stable-diffusion.cpp, issue #1492). Literal brackets must be escaped:
+    `saber \\(fate\\)`; weighted, `(saber \\(fate\\):1.2)`. The fix adds the backslashes.
+    """
+    for item in prompt.items:
+        if item.qualifier is None:
+            continue
+        written = prompt.text[item.qualifier[0] : item.qualifier[1]]
+        escaped = escape_parens(written)
+        yield ctx.report(
+            "ANM-ESC-001",
+            item.qualifier,
+            f"`{written}` in `{item.text}` is read as a 1.1 weight and the brackets are dropped",
+            suggestions=(escape_parens(item.text),),
+            fix=Fix(*item.qualifier, escaped),
+        )
+
+
+@rule(
+    "ANM-ESC-002",
+    "parentheses-in-sentence",
+    S.WARNING,
+    bad="A girl reads a book in the library (at night) while it rains.",
+    good="A girl reads a book in the library at night while it rains.",
+)
+def parentheses_in_sentence(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """Parentheses inside a natural-language sentence are read as weight syntax.
+
+    ComfyUI treats `( )` as a 1.1 weight everywhere, also in prose, and drops the brackets. Rephrase, or
+    escape them as `\\(` and `\\)` if the brackets are meant literally. Not fixed automatically, because a fix
+    must not change natural-language text.
+    """
+    for group in prompt.groups:
+        if group.in_phrase and not group.explicit:
+            yield ctx.report(
+                "ANM-ESC-002",
+                (group.start, group.end),
+                f"`({group.body})` in a sentence is read as a weight, not as brackets",
+                suggestions=(f"\\({group.body}\\)",),
+            )
+
+
+@rule(
+    "ANM-ESC-003",
+    "backslash-bracket",
+    S.WARNING,
+    bad="1girl, \\[sparkle\\], safe",
+    good="1girl, sparkle, safe",
+)
+def backslash_bracket(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """`\\[` or `\\]`: ComfyUI does not treat these as escapes, so the backslash reaches the model as text.
+
+    Only `\\(` and `\\)` are escapes in ComfyUI's prompt parser; square brackets have no meaning there and
+    need no escaping.
+    """
+    for match in BACKSLASH_BRACKET.finditer(prompt.text):
+        yield ctx.report(
+            "ANM-ESC-003",
+            match.span(),
+            f"`{match.group()}` is not an escape in ComfyUI; the backslash reaches the model",
+            suggestions=(match.group()[1:],),
+        )
+
+
+def _weighted_groups(prompt: Analysis) -> Iterator[Group]:
+    for group in prompt.groups:
+        if group.explicit or not group.in_phrase:
+            yield group
+
+
+@rule(
+    "ANM-WGT-001",
+    "weak-weight",
+    S.INFO,
+    bad="1girl, (smile:1.2), safe",
+    good="1girl, (smile:1.6), safe",
+)
+def weak_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A weight between 1.0 and 1.3 that barely changes an Anima image.
+
+    In ComfyUI, Anima's weights scale the LLM adapter's output rows linearly (one weight per T5 token), not
+    the text encoder's attention as in SDXL, so small boosts hardly show. The card's own example is
+    `(chibi:2)`; try 1.5-2.
+    """
+    for group in _weighted_groups(prompt):
+        weight = group.weight
+        if 1.0 < weight <= ctx.config.weak_weight_max:
+            yield ctx.report(
+                "ANM-WGT-001",
+                (group.start, group.end),
+                f"weight {weight:g} has little visible effect on Anima",
+                suggestions=(f"({group.body.strip()}:1.5)",),
+            )
+
+
+@rule(
+    "ANM-WGT-002",
+    "extreme-weight",
+    S.WARNING,
+    bad="1girl, (smile:4), safe",
+    good="1girl, (smile:2), safe",
+)
+def extreme_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A weight above 3 or below 0, which breaks the image.
+
+    Weights multiply conditioning vectors: large ones blow the adapter output out of the range the DiT was
+    trained on, and negative ones flip its direction (only meaningful with a NegPiP-style extension).
+    """
+    for group in _weighted_groups(prompt):
+        weight = group.weight
+        if weight > ctx.config.extreme_weight_max or weight < ctx.config.extreme_weight_min:
+            yield ctx.report(
+                "ANM-WGT-002",
+                (group.start, group.end),
+                f"weight {weight:g} is outside {ctx.config.extreme_weight_min:g}-"
+                f"{ctx.config.extreme_weight_max:g} and can break the image",
+                suggestions=(f"({group.body.strip()}:2)",),
+            )
+
+
+_FOREIGN_MESSAGES = {
+    "break": "`BREAK` has no effect on Anima: Qwen3 has no 75-token chunks; it is read as the word BREAK",
+    "and": "`AND` (composable diffusion) is not supported for Anima; it is read as the word AND",
+    "prompt_editing": "prompt editing `[a:b:t]` needs a front end that implements it (Forge/A1111); "
+    "ComfyUI passes it to the model as text",
+    "alternation": "alternation `[a|b]` needs a front end that implements it (Forge/A1111); "
+    "ComfyUI passes it to the model as text",
+    "deemphasis": "`[x]` de-emphasis does not exist in ComfyUI; the brackets reach the model as text; "
+    "use `(x:0.8)`",
+}
+
+
+@rule(
+    "ANM-SYN-001",
+    "foreign-syntax",
+    S.WARNING,
+    bad="1girl, smile BREAK [@wlop:@ebifurya:0.5], safe",
+    good="1girl, smile, @wlop, safe",
+)
+def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """Syntax of other front ends that Anima's reference runtime (ComfyUI) passes to the model as text.
+
+    `BREAK` and `AND` (A1111), prompt editing `[a:b:0.5]`, alternation `[a|b]` and `[x]` de-emphasis are not
+    part of ComfyUI's prompt language; Forge Neo implements editing and alternation for Anima. Qwen3 has
+    no 75-token chunks, so `BREAK` is a no-op everywhere.
+    """
+    found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
+    found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
+    for start, end, syntax in sorted(found):
+        if syntax in _FOREIGN_MESSAGES:
+            yield ctx.report("ANM-SYN-001", (start, end), _FOREIGN_MESSAGES[syntax])
+
+
+@rule(
+    "ANM-SYN-002",
+    "dynamic-prompt-at",
+    S.ERROR,
+    bad="1girl, {@wlop|@ebifurya}, safe",
+    good="1girl, { @wlop|@ebifurya}, safe",
+)
+def dynamic_prompt_at(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """`{@a|...}` or `__@name__`: dynamicprompts reads `@` as its cyclical-sampler marker and drops it.
+
+    The artist then loses its `@` and its style (sd-dynamic-prompts issue #678). Write `{ @a|@b}` with a
+    space, or put the artists in a wildcard file.
+    """
+    for match in DYNAMIC_AT.finditer(prompt.text):
+        yield ctx.report(
+            "ANM-SYN-002",
+            match.span(),
+            "dynamicprompts reads this `@` as its cyclical sampler; the artist loses its `@`",
+            suggestions=("{ @",) if match.group().startswith("{") else (),
+        )
+
+
+@rule(
+    "ANM-SYN-003",
+    "lora-in-prompt",
+    S.INFO,
+    bad="1girl, <lora:anima_style:0.8>, safe",
+    good="1girl, safe",
+)
+def lora_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """`<lora:name:w>` is loaded by A1111/Forge-style front ends only; ComfyUI passes it to the model as text.
+
+    In ComfyUI, load LoRAs with a LoRA loader node. The LoRA name is never checked as a tag. A weight
+    outside 0-2 is unusual for a style LoRA.
+    """
+    for item in prompt.items:
+        if item.foreign != "lora":
+            continue
+        match = LORA.fullmatch(item.text.strip())
+        weight_text = match.group(3) if match else None
+        message = f"`{item.text}` is front-end syntax: loaded by A1111/Forge, text to ComfyUI"
+        if weight_text:
+            try:
+                weight = float(weight_text.split(":")[0])
+            except ValueError:
+                message = f"`{item.text}` has an unreadable weight `{weight_text}`"
+            else:
+                if not 0 <= weight <= 2:
+                    message += f"; weight {weight:g} is unusual"
+        yield ctx.report("ANM-SYN-003", (item.start, item.end), message)
+
+
+@rule(
+    "ANM-SYN-004",
+    "syntax-error",
+    S.ERROR,
+    bad="1girl, (smile:1.5, safe",
+    good="1girl, (smile:1.5), safe",
+)
+def syntax_error(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """Text that is not valid prompt syntax: an unclosed or unmatched bracket, a stray weight, a lone `\\`.
+
+    Front ends repair such text in different ways (A1111 closes brackets implicitly, ComfyUI treats an
+    unmatched bracket as text), so the result depends on where the prompt runs. Close the bracket or escape
+    it as `\\(` / `\\)`.
+    """
+    for item in prompt.items:
+        if item.kind is not Kind.ERROR:
+            continue
+        if item.foreign == "lone-backslash" and prompt.text[item.end : item.end + 1] in ("[", "]"):
+            continue
+        yield ctx.report("ANM-SYN-004", (item.start, item.end), item.note or f"invalid syntax `{item.text}`")

@@ -1,0 +1,355 @@
+"""Tag rules: spelling (ANM-TAG), duplicates (ANM-DUP), years (ANM-YEAR) and model variants (ANM-VAR)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from anima_prompt.lint.analysis import YEAR_TAG, Analysis, Item, Kind
+from anima_prompt.lint.context import RuleContext
+from anima_prompt.lint.findings import Finding, Fix, Location
+from anima_prompt.lint.findings import Severity as S
+from anima_prompt.lint.registry import Example, rule
+from anima_prompt.lint.sections import COUNT_TAG, special_group
+from anima_prompt.lint.settings import Variant
+from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
+
+
+def _text_span(item: Item) -> tuple[int, int]:
+    return item.text_start, item.end
+
+
+def _is_pony(item: Item) -> bool:
+    return item.foreign == "pony"
+
+
+@rule(
+    "ANM-TAG-001",
+    "underscore-in-tag",
+    S.WARNING,
+    bad="1girl, long_hair, score_7, safe",
+    good="1girl, long hair, score_7, safe",
+    fixable=True,
+)
+def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A tag is written with underscores; Anima was trained on tags with spaces.
+
+    The model card: tags are lowercase with spaces instead of underscores, and `score_N` is the only
+    exception. Kaomoji such as `^_^` keep their underscores; wildcards (`__name__`) and LoRA names are not
+    tags and are left alone. The fix replaces the underscores with spaces.
+    """
+    for item in prompt.items:
+        if not item.is_tag_like or "_" not in item.text or keeps_underscores(item.text):
+            continue
+        fixed = item.text.replace("_", " ")
+        yield ctx.report(
+            "ANM-TAG-001",
+            _text_span(item),
+            f"`{item.text}` uses underscores; Anima tags use spaces (only score_N keeps `_`)",
+            suggestions=(fixed,),
+            fix=Fix(*_text_span(item), fixed),
+        )
+
+
+@rule(
+    "ANM-TAG-002",
+    "uppercase-tag",
+    S.INFO,
+    bad="1girl, Long Hair, safe",
+    good="1girl, long hair, safe",
+    fixable=True,
+)
+def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A tag contains uppercase letters; Danbooru tags, and Anima's training captions, are lowercase.
+
+    Only tags are checked: natural-language sentences keep normal English capitalisation (the card asks for
+    capitalised character and series names in prose). The fix lowercases the tag.
+    """
+    for item in prompt.items:
+        if item.is_tag_like and item.text != item.text.lower() and not _is_pony(item):
+            fixed = item.text.lower()
+            yield ctx.report(
+                "ANM-TAG-002",
+                _text_span(item),
+                f"`{item.text}` has uppercase letters; tags are lowercase",
+                suggestions=(fixed,),
+                fix=Fix(*_text_span(item), fixed),
+            )
+
+
+@rule(
+    "ANM-TAG-003",
+    "comma-spacing",
+    S.INFO,
+    bad="1girl,solo , long hair",
+    good="1girl, solo, long hair",
+    fixable=True,
+)
+def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """Tags are not separated by exactly `, ` (comma and one space).
+
+    Qwen3's vocabulary has merged tokens such as `,a`, so `a,b` and `a, b` encode differently (discussion
+    184 on the model card). Anima's captions use `, `. Separators that contain a line break, and commas
+    between two natural-language phrases, are left alone. The fix rewrites the separator as `, `.
+    """
+    kinds = {}
+    for item in prompt.items:
+        kinds.setdefault(item.unit, item.kind)
+    units = sorted(kinds)
+    for position, separator in enumerate(prompt.separators):
+        if "," not in separator.text or "\n" in separator.text or separator.text == ", ":
+            continue
+        if separator.text.strip() != "," or separator.end >= len(prompt.text):
+            continue
+        neighbours = [kinds[unit] for unit in units[position : position + 2]]
+        if all(kind is Kind.PHRASE for kind in neighbours):
+            continue
+        yield ctx.report(
+            "ANM-TAG-003",
+            (separator.start, separator.end),
+            f"separator `{separator.text}` should be `, `",
+            suggestions=(", ",),
+            fix=Fix(separator.start, separator.end, ", "),
+        )
+
+
+MAX_SUGGESTED_WORDS = 4  # longer unknown "tags" are prose fragments; no tag is close to them
+
+
+def _skip_unknown(item: Item) -> bool:
+    return (
+        special_group(item) is not None
+        or bool(COUNT_TAG.fullmatch(item.name))
+        or is_kaomoji(item.text)
+        or _is_pony(item)
+        or not item.name
+    )
+
+
+@rule(
+    "ANM-TAG-004",
+    "unknown-tag",
+    S.INFO,
+    bad="1girl, blue hiar, safe",
+    good="1girl, blue hair, safe",
+    needs_index=True,
+)
+def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A tag is neither a Danbooru tag nor one of Anima's special tags (quality, score, year, safety, ...).
+
+    Anima learned Danbooru tags; an invented or misspelt tag is read as plain words at best. The finding
+    suggests the closest known tags. Write descriptions that are not tags as natural-language sentences.
+    """
+    assert ctx.index is not None
+    for item in prompt.tags:
+        if _skip_unknown(item) or ctx.index.lookup(item.text) is not None:
+            continue
+        prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
+        names = () if prose_like else ctx.index.suggest(item.text, ctx.config.suggestion_limit)
+        yield ctx.report(
+            "ANM-TAG-004",
+            _text_span(item),
+            f"`{item.text}` is not a known Danbooru tag",
+            suggestions=tuple(prompt_form(name) for name in names),
+        )
+
+
+@rule(
+    "ANM-TAG-005",
+    "alias-tag",
+    S.INFO,
+    bad="1girl, smiling, safe",
+    good="1girl, smile, safe",
+    needs_index=True,
+)
+def alias_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A tag is an alias; Danbooru's captions, and so Anima, use the tag it points to.
+
+    Danbooru rewrites aliases to their canonical tag on every post, so the model saw the canonical spelling.
+    The finding suggests it; it is not rewritten automatically, because a later rename can also make a
+    prompt worse (the model learned the September 2025 spellings).
+    """
+    assert ctx.index is not None
+    for item in prompt.items:
+        if not item.is_tag_like or special_group(item) is not None or _is_pony(item):
+            continue
+        info = ctx.index.lookup(item.text)
+        if info is not None and info.via_alias:
+            canonical = prompt_form(info.name, artist=item.kind is Kind.ARTIST)
+            yield ctx.report(
+                "ANM-TAG-005",
+                _text_span(item),
+                f"`{item.text}` is an alias of `{canonical}`",
+                suggestions=(canonical,),
+            )
+
+
+def _canonical(item: Item, ctx: RuleContext) -> str:
+    if ctx.index is not None:
+        info = ctx.index.lookup(item.text)
+        if info is not None:
+            return info.name
+    return item.name
+
+
+@rule(
+    "ANM-DUP-001",
+    "duplicate-tag",
+    S.WARNING,
+    bad="1girl, long hair, smile, Long_Hair",
+    good="1girl, long hair, smile",
+)
+def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A tag appears more than once (after lowercasing, underscores to spaces and alias resolution).
+
+    Repeats over-weight a concept and can distort the image; the RDBT finetune card advises dropping
+    redundant tokens so the encoder attends to the rest. Positive and negative prompts are checked
+    separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead.
+    """
+    seen: dict[str, list[Item]] = defaultdict(list)
+    for item in prompt.items:
+        if item.is_tag_like and item.name:
+            seen[_canonical(item, ctx)].append(item)
+    for occurrences in seen.values():
+        if len(occurrences) < 2:
+            continue
+        first = Location.in_text(prompt.text, occurrences[0].start, occurrences[0].end)
+        for repeat in occurrences[1:]:
+            yield ctx.report(
+                "ANM-DUP-001",
+                (repeat.start, repeat.end),
+                f"`{repeat.text}` appears {len(occurrences)} times (first at {first.line}:{first.column})",
+            )
+
+
+@rule(
+    "ANM-DUP-002",
+    "implied-tag",
+    S.INFO,
+    bad="1girl, very long hair, long hair, safe",
+    good="1girl, very long hair, safe",
+    needs_index=True,
+)
+def implied_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A tag is implied by another tag of the same prompt, so it adds nothing.
+
+    Danbooru's implications add the implied tag to every post that has the implying one (`very long hair`
+    implies `long hair`), so the model learned them together.
+    """
+    assert ctx.index is not None
+    canonical = {item: _canonical(item, ctx) for item in prompt.items if item.kind is Kind.TAG and item.name}
+    present = {name: item for item, name in canonical.items()}
+    reported: set[str] = set()
+    for item, name in canonical.items():
+        if item.special is not None or ctx.index.lookup(item.text) is None:
+            continue
+        for implied in sorted(ctx.index.implies(name)):
+            other = present.get(implied)
+            if other is not None and implied != name and implied not in reported:
+                reported.add(implied)
+                yield ctx.report(
+                    "ANM-DUP-002",
+                    _text_span(other),
+                    f"`{other.text}` is implied by `{item.text}`",
+                )
+
+
+@rule(
+    "ANM-YEAR-001",
+    "year-after-cutoff",
+    S.INFO,
+    bad="year 2026, 1girl, safe",
+    good="year 2025, 1girl, safe",
+)
+def year_after_cutoff(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A `year N` tag names a year after Anima's training cut-off (September 2025).
+
+    The model has never seen images captioned with later years, so the tag is read as unknown text. Use
+    `year 2025` or a period tag such as `newest`.
+    """
+    for item in prompt.tags:
+        match = YEAR_TAG.fullmatch(item.name)
+        if match and int(match.group(1)) > ctx.config.cutoff_year:
+            yield ctx.report(
+                "ANM-YEAR-001",
+                _text_span(item),
+                f"`{item.text}` is after Anima's training cut-off ({ctx.config.cutoff_year})",
+                suggestions=(f"year {ctx.config.cutoff_year}", "newest"),
+            )
+
+
+@rule(
+    "ANM-VAR-001",
+    "score-tag-on-aesthetic",
+    S.WARNING,
+    bad=Example("score_9, 1girl, safe", settings={"variant": "aesthetic"}),
+    good=Example("score_9, 1girl, safe", settings={"variant": "base"}),
+)
+def score_tag_on_aesthetic(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """`score_N` tags used with Anima-Aesthetic, in the positive or the negative prompt.
+
+    The card says to leave `score_*` out of both prompts on Aesthetic, because they push its output towards
+    a generic "slop" look. Remove them.
+    """
+    if ctx.settings.variant is not Variant.AESTHETIC:
+        return
+    for item in prompt.tags:
+        if special_group(item) == "score":
+            yield ctx.report(
+                "ANM-VAR-001",
+                _text_span(item),
+                f"`{item.text}` pushes Anima-Aesthetic towards slop; leave score tags out on Aesthetic",
+            )
+
+
+@rule(
+    "ANM-VAR-002",
+    "quality-tag-on-aesthetic",
+    S.INFO,
+    bad=Example("masterpiece, 1girl, safe", settings={"variant": "aesthetic"}),
+    good=Example("1girl, safe", settings={"variant": "aesthetic"}),
+)
+def quality_tag_on_aesthetic(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """Human-score quality tags (`masterpiece`, `best quality`, ...) in the positive prompt on Aesthetic.
+
+    Anima-Aesthetic's captions had the quality tags removed; the card calls them unnecessary there.
+    """
+    if ctx.settings.variant is not Variant.AESTHETIC or ctx.target.value != "prompt":
+        return
+    for item in prompt.tags:
+        if special_group(item) == "quality":
+            yield ctx.report(
+                "ANM-VAR-002", _text_span(item), f"`{item.text}` is unnecessary on Anima-Aesthetic"
+            )
+
+
+@rule(
+    "ANM-VAR-003",
+    "pony-vocabulary",
+    S.WARNING,
+    bad="score_9_up, source_anime, rating_safe, 1girl",
+    good="score_9, safe, 1girl",
+)
+def pony_vocabulary(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """Pony Diffusion vocabulary (`score_9_up`, `source_anime`, `rating_safe`) that Anima never learned.
+
+    Anima's score tags are `score_1` ... `score_9` without `_up`, and its safety tags are `safe`,
+    `sensitive`, `nsfw` and `explicit`. Pony's `source_*` tags have no Anima equivalent.
+    """
+    for item in prompt.items:
+        if not _is_pony(item):
+            continue
+        text = item.text.strip().lower()
+        replacement: tuple[str, ...] = ()
+        if text.startswith("score_"):
+            replacement = (text.removesuffix("_up"),)
+        elif text.startswith("rating_"):
+            rating = text.removeprefix("rating_")
+            mapped = {"safe": "safe", "general": "safe", "sensitive": "sensitive", "questionable": "nsfw"}
+            replacement = (mapped.get(rating, "explicit"),)
+        yield ctx.report(
+            "ANM-VAR-003",
+            (item.start, item.end),
+            f"`{item.text}` is Pony vocabulary, not Anima's",
+            suggestions=replacement,
+        )

@@ -1,0 +1,110 @@
+"""Generation settings the linter checks alongside a prompt: CFG, steps, size, sampler, model variant."""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from anima_prompt.errors import LintInputError
+
+
+class Variant(enum.StrEnum):
+    """The released Anima checkpoints whose recommended settings differ."""
+
+    BASE = "base"
+    AESTHETIC = "aesthetic"
+    TURBO = "turbo"
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        """The variant named by `text`: `base`, `aesthetic`, `turbo`, or a checkpoint file name.
+
+        `anima-turbo-v1.0.safetensors` and `Anima-Aesthetic` are recognised by the word they contain.
+
+        Raises:
+            LintInputError: no variant word in `text`.
+        """
+        key = text.strip().lower()
+        for variant in (cls.TURBO, cls.AESTHETIC, cls.BASE):
+            if re.search(rf"(^|[^a-z]){variant.value}([^a-z]|$)", key):
+                return variant
+        raise LintInputError(f"unknown model variant {text!r}; expected base, aesthetic or turbo")
+
+
+@dataclass(frozen=True, slots=True)
+class LintSettings:
+    """Generation settings known for a prompt; every field is optional.
+
+    Attributes:
+        cfg: classifier-free guidance scale.
+        steps: sampling steps.
+        width: image width in pixels.
+        height: image height in pixels.
+        sampler: the sampler name as the front end spells it (`er_sde`, `euler_ancestral`, ...).
+        variant: which Anima checkpoint runs the prompt.
+
+    Raises:
+        LintInputError: a value is of the wrong type or out of its possible range.
+    """
+
+    cfg: float | None = None
+    steps: int | None = None
+    width: int | None = None
+    height: int | None = None
+    sampler: str | None = None
+    variant: Variant | None = None
+
+    def __post_init__(self) -> None:
+        if self.cfg is not None:
+            if isinstance(self.cfg, bool) or not isinstance(self.cfg, int | float):
+                raise LintInputError(f"cfg must be a number, got {self.cfg!r}")
+            if not math.isfinite(self.cfg) or self.cfg < 0:
+                raise LintInputError(f"cfg must be a finite number >= 0, got {self.cfg!r}")
+        for name in ("steps", "width", "height"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise LintInputError(f"{name} must be a whole number, got {value!r}")
+            if value < 1 or value > 1_000_000:
+                raise LintInputError(f"{name} must be between 1 and 1000000, got {value}")
+        if self.sampler is not None and not isinstance(self.sampler, str):
+            raise LintInputError(f"sampler must be a string, got {self.sampler!r}")
+        if self.variant is not None and not isinstance(self.variant, Variant):
+            raise LintInputError(f"variant must be a Variant, got {self.variant!r}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> LintSettings:
+        """Settings from a JSON-like mapping (`{"cfg": 4.5, "width": 1024, "variant": "turbo"}`).
+
+        Integral floats such as `1024.0` are accepted for whole-number fields; `None` means unknown.
+
+        Raises:
+            LintInputError: an unknown key or a value of the wrong type.
+        """
+        known = {"cfg", "steps", "width", "height", "sampler", "variant"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise LintInputError(
+                f"unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}"
+            )
+        fields: dict[str, object] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key in {"steps", "width", "height"} and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if key == "variant":
+                if not isinstance(value, str):
+                    raise LintInputError(f"variant must be a string, got {value!r}")
+                value = Variant.parse(value)
+            fields[key] = value
+        return cls(**fields)  # type: ignore[arg-type]
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether no setting is known."""
+        return all(getattr(self, name) is None for name in self.__slots__)

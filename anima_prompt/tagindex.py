@@ -1,0 +1,550 @@
+"""The tag index: a read-only SQLite database of tags, aliases, implications and artist styles.
+
+`TagIndex.build(...)` (implemented in `indexbuild.py`) is the only writer; every query opens the file
+read-only (`file:...?mode=ro`), one connection per thread, so one `TagIndex` can be shared between threads.
+The schema is documented in `docs/index.md`.
+
+Example:
+    >>> index = TagIndex.open()                      # doctest: +SKIP
+    >>> index.lookup("Hatsune Miku").category_name   # doctest: +SKIP
+    'character'
+"""
+
+import os
+import sqlite3
+import sys
+import threading
+import zlib
+from array import array
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from anima_prompt.errors import TagIndexError
+from anima_prompt.tagtext import compact_key, danbooru_name
+
+if TYPE_CHECKING:
+    from anima_prompt.importers import LoadedSource
+    from anima_prompt.suggest import Suggestion
+
+ENV_VAR = "ANIMA_TAG_INDEX"
+APP_NAME = "anima-toolkit"
+INDEX_FILENAME = "tags.sqlite"
+SCHEMA_VERSION = 1
+MMAP_BYTES = 256 << 20  # read pages through the OS cache instead of copying them
+APPLICATION_ID = 0x416E6D31  # "Anm1": marks the file as an anima tag index
+FUZZY_PREFIX = 7  # characters of each compact key that carry the deletion neighbourhood
+FUZZY_DISTANCE = 2  # deletions stored per prefix
+HASH_MASK = (1 << 28) - 1  # 28-bit keys fit a 4-byte rowid; rare collisions only add candidates
+
+# Lookup prefers Danbooru's own tags, then artist-list entries, Anima's vocabulary, then e621.
+SOURCE_PRIORITY: dict[str, int] = {"danbooru": 0, "artist-list": 1, "anima": 2, "e621": 3}
+NAME, ALIAS, WORD = 0, 1, 2  # names.kind
+LIVE_ALIAS_STATUSES = ("active", "listed")
+
+SCHEMA = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    site TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    date TEXT,
+    records INTEGER NOT NULL
+);
+CREATE TABLE tags (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    category INTEGER NOT NULL,
+    category_name TEXT NOT NULL,
+    post_count INTEGER NOT NULL,
+    display TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    artist_rank INTEGER,
+    UNIQUE (name, source)
+);
+CREATE INDEX tags_artist_rank ON tags (artist_rank) WHERE artist_rank IS NOT NULL;
+CREATE TABLE aliases (
+    antecedent TEXT NOT NULL,
+    consequent TEXT NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (antecedent, source, consequent)
+) WITHOUT ROWID;
+CREATE INDEX aliases_consequent ON aliases (consequent, source);
+CREATE TABLE implications (
+    antecedent TEXT NOT NULL,
+    consequent TEXT NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (antecedent, source, consequent)
+) WITHOUT ROWID;
+CREATE INDEX implications_consequent ON implications (consequent, source);
+CREATE TABLE names (
+    key TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    tag_id INTEGER NOT NULL REFERENCES tags (id),
+    PRIMARY KEY (key, kind, tag_id)
+) WITHOUT ROWID;
+CREATE TABLE spellings (
+    id INTEGER PRIMARY KEY,
+    tag_id INTEGER NOT NULL REFERENCES tags (id),
+    key TEXT NOT NULL,
+    is_alias INTEGER NOT NULL,
+    compact TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    base TEXT,
+    word_order TEXT,
+    prefix_id INTEGER NOT NULL
+);
+CREATE INDEX spellings_compact ON spellings (compact);
+CREATE INDEX spellings_base ON spellings (base) WHERE base IS NOT NULL;
+CREATE INDEX spellings_word_order ON spellings (word_order) WHERE word_order IS NOT NULL;
+CREATE INDEX spellings_prefix ON spellings (prefix_id, length);
+CREATE TABLE fuzzy_keys (
+    hash INTEGER PRIMARY KEY,
+    prefix_ids BLOB NOT NULL
+);
+"""
+
+_TAG_COLUMNS = (
+    "t.id, t.name, t.source, t.category, t.category_name, t.post_count, t.display, t.prompt, t.artist_rank"
+)
+_SPELLING_COLUMNS = "s.key, s.compact, s.is_alias, t.name, t.post_count, t.category_name, t.source"
+_PRIORITY_SQL = (
+    "CASE t.source " + " ".join(f"WHEN '{s}' THEN {p}" for s, p in SOURCE_PRIORITY.items()) + " ELSE 9 END"
+)
+SpellingField = Literal["key", "compact", "base", "word_order"]
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """A tag found in the index.
+
+    Attributes:
+        name: the canonical name as the site writes it, e.g. `hatsune_miku`.
+        display: the name with spaces, e.g. `hatsune miku`.
+        prompt: how Anima wants it written: `hatsune miku`, `saber \\(fate\\)`, `@wlop`.
+        category: the site's category number (Danbooru: 0 general, 1 artist, 3 copyright, 4 character,
+            5 meta; e621 numbers mean e621's categories).
+        category_name: the category's name, e.g. `character`; Anima's own tags carry their group
+            (`quality`, `safety`, ...).
+        source: `danbooru`, `e621`, `artist-list` or `anima`.
+        post_count: posts carrying the tag on the data's date (0 when unknown).
+        aliases: live alias names that point to this tag.
+        artist_rank: position in a loaded artist list (1 = most trained), or None.
+        matched: how the query reached it: `exact` or `alias`.
+    """
+
+    name: str
+    display: str
+    prompt: str
+    category: int
+    category_name: str
+    source: str
+    post_count: int
+    aliases: tuple[str, ...]
+    artist_rank: int | None
+    matched: str
+
+    @property
+    def is_artist(self) -> bool:
+        """Whether the tag names an artist (in the site's own numbering)."""
+        return self.category_name == "artist"
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    """One spelling of a tag (its name or an alias) as stored for suggestions."""
+
+    key: str
+    compact: str
+    is_alias: bool
+    name: str
+    post_count: int
+    category_name: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """What `anima index info` prints: the metadata table, the sources and the row counts."""
+
+    path: str
+    meta: dict[str, str]
+    sources: tuple[dict[str, object], ...]
+    counts: dict[str, int]
+
+
+def default_index_path() -> Path:
+    """Where the index lives: `$ANIMA_TAG_INDEX`, else `tags.sqlite` in the user data directory."""
+    override = os.environ.get(ENV_VAR)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME) / INDEX_FILENAME
+
+
+def deletion_hashes(text: str, max_distance: int) -> set[int]:
+    """Hashes of every string made by deleting up to `max_distance` characters from `text`'s prefix.
+
+    Both the build and the queries use this function, so their keys agree. The prefix is the first
+    `FUZZY_PREFIX` characters; strings within `FUZZY_DISTANCE` edits have prefixes that share a key
+    (the symmetric-deletion scheme of SymSpell).
+    """
+    level = {text[:FUZZY_PREFIX]}
+    keys = set(level)
+    for _ in range(max_distance):
+        level = {word[:i] + word[i + 1 :] for word in level for i in range(len(word))}
+        keys |= level
+    return {zlib.crc32(key.encode()) & HASH_MASK for key in keys}
+
+
+def pack_ids(ids: Iterable[int]) -> bytes:
+    """Unsigned 32-bit little-endian integers as one blob (the posting lists of `fuzzy_keys`)."""
+    packed = array("I", ids)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def unpack_ids(blob: bytes) -> array:
+    """The integers of a blob written by `pack_ids`."""
+    ids = array("I", blob)
+    if sys.byteorder == "big":
+        ids.byteswap()
+    return ids
+
+
+def _missing_message(path: Path) -> str:
+    return (
+        f"no tag index at {path}; build one with `anima index build --source PATH` "
+        "or fetch the pinned lists with `anima index download`"
+    )
+
+
+class TagIndex:
+    """Read-only access to a built tag index, safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._check()
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> "TagIndex":
+        """Open an index read-only.
+
+        Args:
+            path: the database; None means `default_index_path()` (`$ANIMA_TAG_INDEX` or the user data
+                directory).
+
+        Raises:
+            TagIndexError: the file is missing, not SQLite, or not an index of this schema version.
+        """
+        resolved = Path(path) if path is not None else default_index_path()
+        if not resolved.is_file():
+            raise TagIndexError(_missing_message(resolved))
+        return cls(resolved)
+
+    @classmethod
+    def build(
+        cls,
+        sources: Sequence["LoadedSource | Path"],
+        path: Path | str | None = None,
+        *,
+        include_vocab: bool = True,
+    ) -> "TagIndex":
+        """Build an index from tag sources into a temporary file, then swap it in atomically.
+
+        Args:
+            sources: loaded sources or paths (formats detected) of tag CSVs, alias/implication dumps and
+                artist lists, in any order.
+            path: the database to write; None means `default_index_path()`.
+            include_vocab: add Anima's own vocabulary (quality, score, year, … tags).
+
+        Returns:
+            The new index, opened read-only.
+
+        Raises:
+            TagIndexError: a source is missing or malformed, or no source holds tags.
+        """
+        from anima_prompt.importers import load_source
+        from anima_prompt.indexbuild import build_database
+
+        loaded = [source if not isinstance(source, Path) else load_source(source) for source in sources]
+        target = Path(path) if path is not None else default_index_path()
+        build_database(loaded, target, include_vocab=include_vocab)
+        return cls(target)
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            try:
+                connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            except sqlite3.Error as error:
+                raise TagIndexError(f"cannot open the tag index {self.path}: {error}") from None
+            connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple]:
+        try:
+            return self._connection().execute(sql, parameters).fetchall()
+        except sqlite3.Error as error:
+            raise TagIndexError(
+                f"{self.path}: query failed ({error}); rebuild with `anima index build`"
+            ) from None
+
+    def close(self) -> None:
+        """Close every connection this index opened."""
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> "TagIndex":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check(self) -> None:
+        foreign = f"{self.path} is not an anima tag index"
+        try:
+            connection = self._connection()
+            (app_id,) = connection.execute("PRAGMA application_id").fetchone()
+            if app_id != APPLICATION_ID:
+                raise TagIndexError(f"{foreign}; build one with `anima index build --source PATH`")
+            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise TagIndexError(f"{foreign} ({error}); rebuild it with `anima index build`") from None
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            found = row[0] if row else "none"
+            raise TagIndexError(
+                f"{self.path} has index schema {found}, this version reads {SCHEMA_VERSION}; "
+                "rebuild it with `anima index build`"
+            )
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def lookup(self, text: str) -> TagInfo | None:
+        """The tag a user meant by `text`, written in any spelling, or None.
+
+        Accepts `hatsune_miku`, `Hatsune Miku`, `@wlop`, `saber \\(fate\\)` and alias names such as
+        `1girls` (→ `1girl`, matched `alias`).
+        """
+        key = danbooru_name(text)
+        if not key:
+            return None
+        rows = self._query(
+            f"SELECT {_TAG_COLUMNS}, n.kind FROM names n JOIN tags t ON t.id = n.tag_id "
+            f"WHERE n.key = ? AND n.kind IN ({NAME}, {ALIAS}) "
+            f"ORDER BY n.kind, {_PRIORITY_SQL}, t.post_count DESC LIMIT 1",
+            (key,),
+        )
+        if not rows:
+            return None
+        *tag, kind = rows[0]
+        return self._info(tuple(tag), "exact" if kind == NAME else "alias")
+
+    def is_artist(self, text: str) -> bool:
+        """Whether `text` (any spelling, `@` optional) resolves to an artist tag."""
+        info = self.lookup(text)
+        return info is not None and info.is_artist
+
+    def aliases(self, name: str, source: str = "danbooru") -> tuple[str, ...]:
+        """Live alias names pointing to the canonical `name` of `source`."""
+        statuses = ",".join(f"'{status}'" for status in LIVE_ALIAS_STATUSES)
+        rows = self._query(
+            f"SELECT antecedent FROM aliases WHERE consequent = ? AND source = ? AND status IN ({statuses}) "
+            "ORDER BY antecedent",
+            (name, source),
+        )
+        return tuple(row[0] for row in rows)
+
+    def _info(self, row: tuple, matched: str) -> TagInfo:
+        _id, name, source, category, category_name, post_count, display, prompt, artist_rank = row
+        return TagInfo(
+            name=name,
+            display=display,
+            prompt=prompt,
+            category=category,
+            category_name=category_name,
+            source=source,
+            post_count=post_count,
+            aliases=self.aliases(name, source),
+            artist_rank=artist_rank,
+            matched=matched,
+        )
+
+    def search(self, prefix: str, category: int | str | None = None, limit: int = 20) -> tuple[TagInfo, ...]:
+        """Tags whose name, an alias, or a later word starts with `prefix`, most posts first.
+
+        Args:
+            prefix: any spelling (`long h`, `Hatsune`, `@wl`); `miku` also finds `hatsune_miku`.
+            category: a category number or name (`character`); None for all.
+            limit: at most this many results.
+        """
+        key = danbooru_name(prefix)
+        if not key or limit <= 0:
+            return ()
+        where, parameters = "n.key >= ? AND n.key < ?", [key, key + "\U0010ffff"]
+        if isinstance(category, int):
+            where += " AND t.category = ?"
+            parameters.append(category)
+        elif category is not None:
+            where += " AND t.category_name = ?"
+            parameters.append(category)
+        rows = self._query(
+            f"SELECT {_TAG_COLUMNS}, MIN(n.kind) FROM names n JOIN tags t ON t.id = n.tag_id WHERE {where} "
+            f"GROUP BY t.id ORDER BY t.post_count DESC, {_PRIORITY_SQL}, t.name LIMIT ?",
+            [*parameters, limit * 2],
+        )
+        results: list[TagInfo] = []
+        seen: set[str] = set()
+        for *tag, kind in rows:
+            if tag[1] not in seen and len(results) < limit:
+                seen.add(tag[1])
+                results.append(self._info(tuple(tag), "alias" if kind == ALIAS else "exact"))
+        return tuple(results)
+
+    def implies(self, text: str, *, transitive: bool = True) -> tuple[str, ...]:
+        """Tags that `text` implies through active implications (`very long hair` → `long_hair`, …).
+
+        Args:
+            text: any spelling of a tag; aliases are resolved first.
+            transitive: follow implications of implied tags too.
+        """
+        return self._relatives(text, "antecedent", "consequent", transitive)
+
+    def implied_by(self, text: str, *, transitive: bool = False) -> tuple[str, ...]:
+        """Tags that imply `text` through active implications (`long_hair` ← `very_long_hair`, …)."""
+        return self._relatives(text, "consequent", "antecedent", transitive)
+
+    def _relatives(self, text: str, start: str, end: str, transitive: bool) -> tuple[str, ...]:
+        info = self.lookup(text)
+        name, source = (info.name, info.source) if info else (danbooru_name(text), "danbooru")
+        if transitive:
+            sql = (
+                f"WITH RECURSIVE walk(name) AS (SELECT ? UNION SELECT i.{end} FROM implications i "
+                f"JOIN walk ON i.{start} = walk.name WHERE i.source = ? AND i.status = 'active') "
+                "SELECT name FROM walk WHERE name != ? ORDER BY name"
+            )
+            rows = self._query(sql, (name, source, name))
+        else:
+            rows = self._query(
+                f"SELECT {end} FROM implications WHERE {start} = ? AND source = ? AND status = 'active' "
+                f"ORDER BY {end}",
+                (name, source),
+            )
+        return tuple(row[0] for row in rows)
+
+    def artists(self, prefix: str = "", *, listed_only: bool = False, limit: int = 50) -> tuple[TagInfo, ...]:
+        """Artist tags, those of a loaded artist list first (by rank), then by post count.
+
+        Args:
+            prefix: only names starting with it (any spelling, `@` optional).
+            listed_only: only artists of a loaded artist list (the styles Anima was trained on).
+            limit: at most this many.
+        """
+        key = danbooru_name(prefix)
+        where = "t.category_name = 'artist' AND t.name >= ? AND t.name < ?"
+        if listed_only:
+            where += " AND t.artist_rank IS NOT NULL"
+        rows = self._query(
+            f"SELECT {_TAG_COLUMNS} FROM tags t WHERE {where} "
+            "ORDER BY t.artist_rank IS NULL, t.artist_rank, t.post_count DESC, t.name LIMIT ?",
+            (key, key + "\U0010ffff", limit),
+        )
+        return tuple(self._info(row, "exact") for row in rows)
+
+    def suggest(self, text: str, limit: int = 5) -> "tuple[Suggestion, ...]":
+        """Tags the user probably meant by `text` (see `anima_prompt.suggest.suggest`)."""
+        from anima_prompt.suggest import suggest
+
+        return suggest(text, self, limit=limit)
+
+    # -- suggestion candidates (used by suggest.py) ----------------------------------------------
+
+    def spellings_where(self, field: SpellingField, values: Collection[str]) -> tuple[Spelling, ...]:
+        """Spellings whose `field` equals one of `values` (exact, indexed lookups)."""
+        if field not in ("key", "compact", "base", "word_order") or not values:
+            return ()
+        marks = ",".join("?" * len(values))
+        rows = self._query(
+            f"SELECT {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
+            f"WHERE s.{field} IN ({marks})",
+            list(values),
+        )
+        return tuple(Spelling(r[0], r[1], bool(r[2]), *r[3:]) for r in rows)
+
+    def near(
+        self, variants: Iterable[str], *, max_distance: int, min_length: int, max_length: int
+    ) -> tuple[Spelling, ...]:
+        """Spellings whose compact key may lie within `max_distance` edits of one of `variants`.
+
+        A shortlist from the stored deletion keys (false positives possible, to be ranked by the caller),
+        limited to compact keys of `min_length` to `max_length` characters.
+        """
+        hashes: set[int] = set()
+        for variant in variants:
+            hashes |= deletion_hashes(variant, max_distance)
+        if not hashes:
+            return ()
+        blobs = self._query(
+            f"SELECT prefix_ids FROM fuzzy_keys WHERE hash IN ({','.join('?' * len(hashes))})", [*hashes]
+        )
+        prefix_ids = {prefix_id for (blob,) in blobs for prefix_id in unpack_ids(blob)}
+        if not prefix_ids:
+            return ()
+        rows = self._query(
+            f"SELECT {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
+            f"WHERE s.prefix_id IN ({','.join('?' * len(prefix_ids))}) AND s.length BETWEEN ? AND ?",
+            [*prefix_ids, min_length, max_length],
+        )
+        return tuple(Spelling(r[0], r[1], bool(r[2]), *r[3:]) for r in rows)
+
+    def prefixed(self, key: str, *, limit: int) -> tuple[Spelling, ...]:
+        """The most-posted tags whose name or alias starts with `key` (a Danbooru name) and is longer."""
+        rows = self._query(
+            f"SELECT n.key, n.kind = {ALIAS}, t.name, t.post_count, t.category_name, t.source "
+            "FROM names n JOIN tags t ON t.id = n.tag_id "
+            f"WHERE n.key > ? AND n.key < ? AND n.kind IN ({NAME}, {ALIAS}) "
+            "ORDER BY t.post_count DESC LIMIT ?",
+            (key, key + "\U0010ffff", limit),
+        )
+        return tuple(Spelling(r[0], compact_key(r[0]), bool(r[1]), *r[2:]) for r in rows)
+
+    # -- metadata --------------------------------------------------------------------------------
+
+    def info(self) -> IndexInfo:
+        """The metadata table, the recorded sources and row counts."""
+        meta = dict(self._query("SELECT key, value FROM meta ORDER BY key"))
+        columns = ("path", "format", "site", "kind", "sha256", "size", "date", "records")
+        sources = tuple(
+            dict(zip(columns, row, strict=True))
+            for row in self._query(f"SELECT {', '.join(columns)} FROM sources ORDER BY id")
+        )
+        counts = {
+            table: self._query(f"SELECT COUNT(*) FROM {table}")[0][0]
+            for table in ("tags", "aliases", "implications", "spellings")
+        }
+        return IndexInfo(str(self.path), meta, sources, counts)
