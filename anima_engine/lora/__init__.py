@@ -7,6 +7,7 @@ Example:
     ...     ...  # sample
 """
 
+from anima_engine.lora.choices import LoadedLora, LoraChoice, load_choices, merged
 from anima_engine.lora.hooks import LoraHooks, attach
 from anima_engine.lora.merge import MergedLoras, merge
 from anima_engine.lora.names import Target
@@ -16,7 +17,9 @@ from anima_engine.lora.updates import LoKr, LowRank, decompose
 
 __all__ = [
     "LoKr",
+    "LoadedLora",
     "Lora",
+    "LoraChoice",
     "LoraHooks",
     "LoraStack",
     "LoraTargets",
@@ -26,8 +29,10 @@ __all__ = [
     "Target",
     "attach",
     "decompose",
+    "load_choices",
     "load_lora",
     "merge",
+    "merged",
     "parse_lora",
     "patched_weight",
 ]
