@@ -111,7 +111,7 @@ def tiny_lora(
         if alpha is not None:
             entries["alpha"] = torch.tensor(float(alpha))
         if dora is not None:
-            weight = layer.weight.detach().float()
+            weight = layer.weight.detach().float().cpu()
             norm = weight.norm(dim=0, keepdim=True) if dora == "column" else weight.norm(dim=1, keepdim=True)
             entries["dora_scale"] = norm * (1 + 0.1 * torch.randn(norm.shape, generator=generator))
         stem = lora_stem(target, naming, prefix)

@@ -60,7 +60,10 @@ class LoraTargets:
             LoraError: the network is not among these targets, or has no such Linear layer.
         """
         network = self.components().get(target.component)
-        module = network.get_submodule(target.module) if network is not None else None
+        try:
+            module = network.get_submodule(target.module) if network is not None else None
+        except AttributeError:
+            module = None
         if not isinstance(module, nn.Linear):
             raise LoraError(f"no Linear layer {target} in the model the LoRA is applied to")
         return module

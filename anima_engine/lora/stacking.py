@@ -28,7 +28,10 @@ def by_layer(targets: LoraTargets, loras: LoraStack) -> dict[Target, list[tuple[
     layers: dict[Target, list[tuple[Patch, float]]] = {}
     for lora, strength in loras:
         for patch in lora.patches:
-            shape = tuple(targets.linear(patch.target).weight.shape)
+            try:
+                shape = tuple(targets.linear(patch.target).weight.shape)
+            except LoraError as error:
+                raise LoraError(f"{lora.source}: {error}") from None
             if patch.update.shape != shape:
                 raise LoraError(
                     f"{lora.source}: {patch.key} has shape {list(patch.update.shape)}, "

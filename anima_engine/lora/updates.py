@@ -129,7 +129,7 @@ class LoKr:
         """ΔW x without forming ΔW: kron(w1, w2) x = w1 · X · w2ᵀ with x viewed as X (b, d)."""
         w1, w2 = self.factors()
         grid = x.unflatten(-1, (w1.shape[1], w2.shape[1]))  # (…, b, d)
-        out = torch.einsum("ij,kl,...jl->...ik", w1, w2, grid)  # (…, a, c)
+        out = w1 @ (grid @ w2.transpose(0, 1))  # (…, b, c) -> (…, a, c)
         return out.flatten(-2) * self.scale
 
 

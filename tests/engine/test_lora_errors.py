@@ -177,7 +177,7 @@ def test_empty_and_pickle_files(targets: LoraTargets, tmp_path: Path) -> None:
 
 
 def test_a_lora_read_for_another_model_is_refused_when_applied(targets: LoraTargets) -> None:
-    from anima_engine.lora import merge
+    from anima_engine.lora import attach, merge
 
     lora = parse_lora(tiny_lora(targets, components=("dit",)), targets, name="x", source="x.safetensors")
     other = tiny_targets()
@@ -188,3 +188,9 @@ def test_a_lora_read_for_another_model_is_refused_when_applied(targets: LoraTarg
         torch.equal(a, b)
         for a, b in zip(other.dit.blocks[1].parameters(), targets.dit.blocks[1].parameters(), strict=True)
     )
+    other = tiny_targets()
+    del other.dit.blocks[1]
+    with pytest.raises(
+        LoraError, match=r"^x.safetensors: no Linear layer blocks\.1\.\S+ in the model the LoRA is applied"
+    ):
+        attach(other, [(lora, 1.0)])
