@@ -1,5 +1,6 @@
 """Engine subcommands of the `anima` CLI; the group imports this module on first use."""
 
+import dataclasses
 import platform
 import sys
 import time
@@ -200,6 +201,19 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
 )
 @click.option("--strength", type=float, help="img2img denoising strength in (0, 1] [0.75].")
+@click.option(
+    "--lora",
+    "lora_values",
+    metavar="PATH[:STRENGTH]",
+    multiple=True,
+    help="Apply a LoRA (a file, or a name in the LoRA folders) at STRENGTH [1]; repeatable.",
+)
+@click.option(
+    "--lora-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    multiple=True,
+    help="Folder for <lora:name> and --lora names [$ANIMA_LORA_DIR, ComfyUI's models/loras]; repeatable.",
+)
 @click.option("--low-vram", is_flag=True, help="Offload between stages and decode in tiles.")
 @click.option(
     "--compile/--no-compile",
@@ -235,6 +249,8 @@ def generate(
     out: Path,
     init_image: Path | None,
     strength: float | None,
+    lora_values: tuple[str, ...],
+    lora_dir: tuple[Path, ...],
     low_vram: bool,
     compiled: bool,
     no_lint: bool,
@@ -246,8 +262,14 @@ def generate(
     The prompt is linted first: errors stop generation (unless --no-lint), warnings are shown. It is then
     normalised and sampled, and each image is written as a PNG whose metadata holds everything needed to
     reproduce it. The paths written are printed on stdout.
+
+    `<lora:name:0.8>` in a prompt applies that LoRA to the prompt (the tag is taken out of the text the
+    model sees); names are looked up in --lora-dir, $ANIMA_LORA_DIR and ComfyUI's models/loras/. The
+    PNG metadata lists each LoRA with its sha256 and strength.
     """
-    from anima_engine.pipeline import generate_images, load_pipeline
+    from anima_engine.locate import locate_lora_folders
+    from anima_engine.pipeline import load_pipeline
+    from anima_engine.prompt_loras import generate_with_loras, option_loras, split_prompt
     from anima_engine.speed import PLAIN
 
     with _engine_errors():
@@ -268,7 +290,10 @@ def generate(
         index = _open_index(db)
         if not no_lint:
             _lint_gate(prompts, negative, options, variant, index)
-        texts = [_normalized(text, index) for text in prompts]
+        folders = locate_lora_folders(lora_dir, comfyui=comfyui)
+        loras = option_loras(lora_values, folders)
+        texts = [split_prompt(text, folders) for text in prompts]
+        texts = [dataclasses.replace(text, text=_normalized(text.text, index)) for text in texts]
         negative = _normalized(negative, index)
         pipe = load_pipeline(
             dit=dit,
@@ -286,8 +311,8 @@ def generate(
         start = _read_image(init_image) if init_image is not None else None
         progress = _Progress(len(texts))
         try:
-            results = generate_images(
-                pipe, texts, options, negative=negative, init_image=start, callback=progress
+            results = generate_with_loras(
+                pipe, texts, options, loras=loras, negative=negative, init_image=start, callback=progress
             )
         finally:
             progress.close()

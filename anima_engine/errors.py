@@ -27,3 +27,8 @@ class CheckpointError(AnimaEngineError, RuntimeError):
         self.missing = tuple(missing)
         self.unexpected = tuple(unexpected)
         self.misshaped = tuple(misshaped)
+
+
+class LoraError(CheckpointError):
+    """A LoRA file does not fit the model: keys that name no layer of ours (listed in `unexpected`), a
+    tensor of the wrong rank or shape, or a LoRA made for another model family."""

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +144,34 @@ def search_folders(
     for relative in DEFAULT_COMFYUI_DIRS:
         places += [(f, "default") for f in _comfyui_folders(home / relative, role)]
     return places
+
+
+def comfyui_roots(
+    comfyui: Path | None = None, *, env: Mapping[str, str] | None = None, home: Path | None = None
+) -> list[Path]:
+    """ComfyUI installations: `--comfyui` if given, else `$COMFYUI_PATH` and the common install folders
+    that exist."""
+    if comfyui is not None:
+        return [Path(comfyui).expanduser()]
+    env = os.environ if env is None else env
+    home = Path.home() if home is None else home
+    roots = [Path(env["COMFYUI_PATH"]).expanduser()] if env.get("COMFYUI_PATH") else []
+    roots += [home / relative for relative in DEFAULT_COMFYUI_DIRS if (home / relative).is_dir()]
+    return roots
+
+
+def locate_lora_folders(
+    lora_dirs: Sequence[Path] = (),
+    *,
+    comfyui: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> tuple[Path, ...]:
+    """Folders `<lora:name>` is looked up in: `--lora-dir`, `$ANIMA_LORA_DIR`, then each ComfyUI
+    installation's `models/loras/` (`anima_prompt.loras.lora_folders`)."""
+    from anima_prompt.loras import lora_folders
+
+    return lora_folders(lora_dirs, comfyui_roots=comfyui_roots(comfyui, env=env, home=home), env=env)
 
 
 def _wanted_name(role: str, variant: str) -> str:

@@ -23,6 +23,7 @@ from anima_engine.guidance import cfg as guided
 from anima_engine.images import GenerationRecord, ModelFile, from_pil, to_pil
 from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_device
 from anima_engine.locate import file_sha256, locate_models, locate_tokenizers
+from anima_engine.lora import LoadedLora, LoraTargets, merged
 from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
 from anima_engine.noise import img2img_start, initial_noise, make_generators
 from anima_engine.options import SamplingOptions
@@ -237,11 +238,13 @@ def generate_images(
     negative: str = "",
     init_image: Image.Image | None = None,
     callback: StepCallback | None = None,
+    loras: Sequence[LoadedLora] = (),
 ) -> list[GeneratedImage]:
     """`options.batch` images for each prompt, in prompt order; every prompt uses seeds seed … seed+batch−1.
 
     The texts are used as given (normalise them first if wanted). With `options.cfg == 1` the negative
-    prompt is not encoded and no unconditional pass runs.
+    prompt is not encoded and no unconditional pass runs. `loras` (from `lora.load_choices` for
+    `lora_targets(pipe)`) are merged into the weights for the run and taken out afterwards.
     """
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     if not prompts or not all(isinstance(text, str) for text in prompts):
@@ -255,7 +258,7 @@ def generate_images(
         free_bytes=free_memory(pipe.device),
     )
     guide = options.cfg != 1.0
-    with torch.inference_mode():
+    with merged(lora_targets(pipe), loras), torch.inference_mode():
         # 1. texts -> Qwen3 features (weights on the T5 tokens), then the text encoder may leave
         features = encode_texts(pipe, [*prompts, negative] if guide else prompts, plan)
         place(pipe.dit, pipe.device, "DiT")
@@ -274,15 +277,23 @@ def generate_images(
             place(pipe.dit, pipe.offload_device, "DiT")
             place(pipe.adapter, pipe.offload_device, "adapter")
         images = [image for z in latents for image in to_pil(pipe.vae.decode(z, tile=plan.vae_tile))]
+    lora_files = tuple(loaded.file for loaded in loras)
     records = [
-        _record(pipe, text, negative, dataclasses.replace(options, seed=options.seed + k))
+        _record(pipe, text, negative, dataclasses.replace(options, seed=options.seed + k), lora_files)
         for text in prompts
         for k in range(options.batch)
     ]
     return [GeneratedImage(image, record) for image, record in zip(images, records, strict=True)]
 
 
-def _record(pipe: Pipeline, prompt: str, negative: str, options: SamplingOptions) -> GenerationRecord:
+def lora_targets(pipe: Pipeline) -> LoraTargets:
+    """The networks of `pipe` a LoRA may patch: DiT, LLM adapter and Qwen3."""
+    return LoraTargets(dit=pipe.dit, adapter=pipe.adapter, text_encoder=pipe.text_encoder.model)
+
+
+def _record(
+    pipe: Pipeline, prompt: str, negative: str, options: SamplingOptions, loras: tuple[ModelFile, ...]
+) -> GenerationRecord:
     return GenerationRecord(
         prompt=prompt,
         negative=negative,
@@ -296,6 +307,7 @@ def _record(pipe: Pipeline, prompt: str, negative: str, options: SamplingOptions
         variant=pipe.variant,
         strength=float(options.strength),
         models=pipe.models,
+        loras=loras,
     )
 
 
