@@ -115,7 +115,8 @@ def randomize(module: nn.Module, seed: int) -> nn.Module:
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in module.named_parameters():
-            noise = torch.randn(param.shape, generator=generator, dtype=torch.float32)
+            # Drawn on the CPU whatever the module's device, so a seed gives the same weights everywhere.
+            noise = torch.randn(param.shape, generator=generator, dtype=torch.float32, device="cpu")
             if param.ndim >= 2:
                 value = noise / math.sqrt(param.shape[-1])
             elif "norm" in name:
