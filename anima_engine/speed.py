@@ -50,8 +50,6 @@ class SpeedOptions:
             slower on an H200: docs/benchmarks.md).
         mode: the torch.compile mode; "max-autotune-no-cudagraphs" also tries Triton matrix-multiply
             templates (minutes of tuning for no measurable gain at Anima's shapes).
-        tune: let inductor tune the launch configuration of its fused elementwise and normalisation kernels
-            (coordinate descent; only with mode "default"), which adds seconds to the first compile.
         cuda_graph: on CUDA, capture the whole forward once per input shape and replay it, which removes
             the launch gaps between its ~600 kernels.
         cache_dir: where compiled kernels are kept between runs; None uses the user cache directory.
@@ -60,7 +58,6 @@ class SpeedOptions:
     attention: str = "auto"
     compile: str = "blocks"
     mode: str = "default"
-    tune: bool = False
     cuda_graph: bool = True
     cache_dir: Path | None = None
 
@@ -73,8 +70,6 @@ class SpeedOptions:
             raise ConfigError(f"compile: got {self.compile!r}, expected one of {COMPILE_SCOPES}")
         if self.mode not in COMPILE_MODES:
             raise ConfigError(f"mode: got {self.mode!r}, expected one of {COMPILE_MODES}")
-        if self.tune and self.mode != "default":
-            raise ConfigError(f'tune: needs mode "default", got mode {self.mode!r}')
 
 
 PLAIN = SpeedOptions(attention="default", compile="none", cuda_graph=False)
@@ -158,14 +153,12 @@ def accelerate(dit: DiT, options: SpeedOptions) -> VelocityFn:
     forward: VelocityFn = dit
     if options.compile != "none":
         _use_compile_cache(options.cache_dir or compile_cache_dir())
-        # torch.compile takes either a mode or inductor options.
-        how = {"options": {"coordinate_descent_tuning": True}} if options.tune else {"mode": options.mode}
         if options.compile == "blocks":
             for block in dit.blocks:
-                block.compile(fullgraph=True, dynamic=False, **how)
-            dit.final_layer.compile(fullgraph=True, dynamic=False, **how)
+                block.compile(fullgraph=True, dynamic=False, mode=options.mode)
+            dit.final_layer.compile(fullgraph=True, dynamic=False, mode=options.mode)
         else:
-            forward = torch.compile(dit, fullgraph=True, dynamic=False, **how)
+            forward = torch.compile(dit, fullgraph=True, dynamic=False, mode=options.mode)
 
     def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
         with attention_backend(options.attention):

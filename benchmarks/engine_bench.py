@@ -324,9 +324,6 @@ def explore(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module, only: Sequ
         ),
         "ours compiled model": SpeedOptions(attention="cudnn", compile="model", **graphless),
         "ours compiled blocks + CUDA graph": SpeedOptions(attention="cudnn", compile="blocks"),
-        "ours compiled blocks, tuned + CUDA graph": SpeedOptions(
-            attention="cudnn", compile="blocks", tune=True
-        ),
         "ours compiled model + CUDA graph": SpeedOptions(attention="cudnn", compile="model"),
     }
     if only:
@@ -557,7 +554,6 @@ def main() -> None:
     parser.add_argument("--compile", default="blocks", help="none | blocks | model")
     parser.add_argument("--mode", default="default", help="torch.compile mode of the fast path")
     parser.add_argument("--no-cuda-graph", action="store_true", help="no CUDA graph in the fast path")
-    parser.add_argument("--tune", action="store_true", help="coordinate-descent tuning of inductor kernels")
     parser.add_argument(
         "--only", nargs="*", default=(), help="with --explore: variants containing these words"
     )
@@ -605,7 +601,6 @@ def main() -> None:
             attention=args.attention,
             compile=args.compile,
             mode=args.mode,
-            tune=args.tune,
             cuda_graph=not args.no_cuda_graph,
         )
         torch.backends.cudnn.benchmark = True
