@@ -44,6 +44,7 @@ def make_tiny(directory: Path, seed: int) -> None:
     click.echo(f"dit: {files.dit}")
     click.echo(f"text encoder: {files.text_encoder}")
     click.echo(f"tokenizers: {files.tokenizer_dir}")
+    click.echo(f"vae: {files.vae}")
 
 
 def _open_index(db: Path | None) -> Any:

@@ -5,6 +5,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from anima_engine.loading import load_dit, load_text_encoder
+from anima_engine.vae_loading import load_vae, read_vae_params
 from anima_prompt.cli import cli
 
 
@@ -15,9 +16,12 @@ def test_make_tiny_writes_loadable_files(tmp_path: Path) -> None:
     assert result.exit_code == 0
     dit_path = tmp_path / "tiny" / "diffusion_models" / "anima-tiny.safetensors"
     encoder_path = tmp_path / "tiny" / "text_encoders" / "qwen3-tiny.safetensors"
+    vae_path = tmp_path / "tiny" / "vae" / "qwen-image-vae-tiny.safetensors"
     assert result.output == (
         f"dit: {dit_path}\ntext encoder: {encoder_path}\ntokenizers: {tmp_path / 'tiny' / 'tokenizers'}\n"
+        f"vae: {vae_path}\n"
     )
+    assert load_vae(vae_path, params=read_vae_params(vae_path)).params.z_dim == 16
     assert len(load_dit(dit_path).dit.blocks) == 2
     encoder = load_text_encoder(encoder_path, tokenizer_dir=tmp_path / "tiny" / "tokenizers")
     assert encoder.encode("a cat").qwen_states.shape[1] == 5
