@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from anima_engine.adapter import LLMAdapter
@@ -41,7 +42,7 @@ from anima_engine.config import (
 from anima_engine.dit import DiT
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, generate_images
-from anima_engine.reference_names import diffusers_dit_key, diffusers_vae_key
+from anima_engine.reference import reference_adapter, reference_dit, reference_vae
 from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
 from anima_engine.testing import (
     TINY_ADAPTER,
@@ -127,73 +128,12 @@ def build(module_type: Callable[[], nn.Module], device: torch.device) -> nn.Modu
     return module.to_empty(device=device).eval().requires_grad_(False)
 
 
-def reference_dit(params: DiTParams, state: dict[str, Tensor], device: torch.device) -> nn.Module:
-    import diffusers
-
-    with torch.device("meta"):
-        model = diffusers.CosmosTransformer3DModel(
-            in_channels=params.in_channels + 1,  # we append the zero padding-mask channel (see `velocity`)
-            out_channels=params.out_channels,
-            num_attention_heads=params.num_heads,
-            attention_head_dim=params.head_dim,
-            num_layers=params.num_blocks,
-            mlp_ratio=params.mlp_channels / params.model_channels,
-            text_embed_dim=params.context_channels,
-            adaln_lora_dim=params.adaln_lora_dim,
-            max_size=(128, 240, 240),
-            patch_size=params.patch_size,
-            rope_scale=params.rope_extrapolation,
-            concat_padding_mask=False,
-            extra_pos_embed_type=None,
-        )
-    model.load_state_dict({diffusers_dit_key(k): v for k, v in state.items()}, strict=True, assign=True)
-    for name, module in model.named_modules():
-        if name.endswith(("norm_q", "norm_k")):
-            module.eps = params.qk_norm_eps  # ComfyUI's 1e-6, so the outputs are comparable
-    return model.to(device).eval().requires_grad_(False)
-
-
 def reference_velocity(model: nn.Module) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
     def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
         x = torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[2:])], dim=1).to(context.dtype)
         return model(hidden_states=x, timestep=sigma, encoder_hidden_states=context, return_dict=False)[0]
 
     return velocity
-
-
-def reference_adapter(params: AdapterParams, ours: LLMAdapter) -> nn.Module:
-    import diffusers
-
-    model = diffusers.AnimaTextConditioner(
-        source_dim=params.source_dim,
-        target_dim=params.target_dim,
-        model_dim=params.model_dim,
-        num_layers=params.num_blocks,
-        num_attention_heads=params.num_heads,
-        mlp_ratio=params.mlp_channels / params.model_dim,
-        target_vocab_size=params.vocab_size,
-        min_sequence_length=params.min_length,
-    )
-    model.load_state_dict(ours.state_dict(), strict=True)
-    return model.to(ours.embed.weight).eval().requires_grad_(False)
-
-
-def reference_vae(path: Path, params: VAEParams, device: torch.device, dtype: torch.dtype) -> nn.Module:
-    import diffusers
-    from safetensors.torch import load_file
-
-    model = diffusers.AutoencoderKLQwenImage(
-        base_dim=params.base_dim,
-        z_dim=params.z_dim,
-        dim_mult=list(params.dim_mult),
-        num_res_blocks=params.num_res_blocks,
-        temperal_downsample=list(params.temporal_downsample),
-        latents_mean=list(params.latents_mean),
-        latents_std=list(params.latents_std),
-    )
-    tensors = {diffusers_vae_key(key, params): value for key, value in load_file(str(path)).items()}
-    model.load_state_dict(tensors, strict=True)
-    return model.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -443,7 +383,7 @@ def measure_vae(setup: Setup, directory: Path) -> list[Row]:
     ours = load_vae(path, params=setup.vae_params, device=setup.device, dtype=setup.dtype)
     ours32 = load_vae(path, params=setup.vae_params, device=setup.device, dtype=torch.float32)
     ours = ours.to(memory_format=torch.channels_last)
-    theirs = reference_vae(path, setup.vae_params, setup.device, setup.dtype)
+    theirs = reference_vae(setup.vae_params, load_file(str(path))).to(device=setup.device, dtype=setup.dtype)
     width, height = setup.sizes[0]
     ratio = setup.vae_params.spatial_ratio
     generator = torch.Generator(device=setup.device).manual_seed(4)
@@ -481,7 +421,7 @@ def measure_vae(setup: Setup, directory: Path) -> list[Row]:
 
 def measure_text(setup: Setup, adapter: LLMAdapter, qwen: nn.Module) -> list[Row]:
     """Qwen3 encode of 64 tokens, then the adapter over 48 T5 ids: ours against diffusers' conditioner."""
-    reference = reference_adapter(adapter.params, adapter)
+    reference = reference_adapter(adapter.params, adapter.state_dict())
     generator = torch.Generator(device=setup.device).manual_seed(5)
     qwen_ids = torch.randint(0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
     t5_ids = torch.randint(2, adapter.params.vocab_size, (1, 48), generator=generator, device=setup.device)
@@ -616,7 +556,7 @@ def main() -> None:
     dit32 = fill_random(build(lambda: DiT(setup.dit_params), device), seed=1)
     dit = build(lambda: DiT(setup.dit_params), device)
     dit.load_state_dict({k: v.to(setup.dtype) for k, v in dit32.state_dict().items()}, assign=True)
-    reference = reference_dit(setup.dit_params, dit.state_dict(), device)
+    reference = reference_dit(setup.dit_params, dit.state_dict())
     if args.explore:
         explore(setup, dit, dit32, reference, args.only)
     if args.profile:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from anima_engine.errors import LoraError
+from anima_engine.reference import diffusers_dit_module
 
 COMPONENTS = ("dit", "adapter", "text_encoder")
 ADAPTER_PREFIX = "llm_adapter."
@@ -49,34 +50,6 @@ UNDERSCORED_PREFIXES = {
     "lora_te_": TEXT_ENCODER,
 }
 
-# engine-spec §3, diffusers' COSMOS_2_0 renaming of the DiT's Linear layers: our name -> diffusers name.
-DIFFUSERS_TOP_LEVEL = {
-    "x_embedder.proj.1": "patch_embed.proj",
-    "t_embedder.1.linear_1": "time_embed.t_embedder.linear_1",
-    "t_embedder.1.linear_2": "time_embed.t_embedder.linear_2",
-    "final_layer.adaln_modulation.1": "norm_out.linear_1",
-    "final_layer.adaln_modulation.2": "norm_out.linear_2",
-    "final_layer.linear": "proj_out",
-}
-DIFFUSERS_BLOCK = {
-    "self_attn.q_proj": "attn1.to_q",
-    "self_attn.k_proj": "attn1.to_k",
-    "self_attn.v_proj": "attn1.to_v",
-    "self_attn.output_proj": "attn1.to_out.0",
-    "cross_attn.q_proj": "attn2.to_q",
-    "cross_attn.k_proj": "attn2.to_k",
-    "cross_attn.v_proj": "attn2.to_v",
-    "cross_attn.output_proj": "attn2.to_out.0",
-    "mlp.layer1": "ff.net.0.proj",
-    "mlp.layer2": "ff.net.2",
-    "adaln_modulation_self_attn.1": "norm1.linear_1",
-    "adaln_modulation_self_attn.2": "norm1.linear_2",
-    "adaln_modulation_cross_attn.1": "norm2.linear_1",
-    "adaln_modulation_cross_attn.2": "norm2.linear_2",
-    "adaln_modulation_mlp.1": "norm3.linear_1",
-    "adaln_modulation_mlp.2": "norm3.linear_2",
-}
-
 
 @dataclass(frozen=True, slots=True, order=True)
 class Target:
@@ -93,13 +66,7 @@ class Target:
 
 def diffusers_name(module: str) -> str | None:
     """diffusers' name of one of our DiT Linear layers (engine-spec §3), or None if it has none."""
-    if module in DIFFUSERS_TOP_LEVEL:
-        return DIFFUSERS_TOP_LEVEL[module]
-    head, _, tail = module.partition(".")
-    index, _, rest = tail.partition(".")
-    if head == "blocks" and index.isdigit() and rest in DIFFUSERS_BLOCK:
-        return f"transformer_blocks.{index}.{DIFFUSERS_BLOCK[rest]}"
-    return None
+    return diffusers_dit_module(module)
 
 
 def linear_layers(components: Mapping[str, nn.Module]) -> dict[Target, nn.Linear]:

@@ -15,9 +15,9 @@ from torch import Tensor
 from anima_engine.adapter import LLMAdapter
 from anima_engine.dit import DiT
 from anima_engine.lora import LoraTargets, attach, merge, parse_lora
+from anima_engine.reference import reference_adapter, reference_dit
 from anima_engine.testing import TINY_ADAPTER, TINY_DIT, randomize
 from anima_engine.testing_lora import tiny_lora
-from tests.engine.test_parity import reference_adapter, reference_dit
 
 pytest.importorskip("peft")
 from diffusers.loaders.lora_pipeline import AnimaLoraLoaderMixin
@@ -49,8 +49,8 @@ def _ours(targets: LoraTargets) -> tuple[Tensor, Tensor]:
 
 def _diffusers(targets: LoraTargets, loras: list[tuple[dict[str, Tensor], float]]) -> tuple[Tensor, Tensor]:
     assert isinstance(targets.dit, DiT) and isinstance(targets.adapter, LLMAdapter)
-    dit = reference_dit(TINY_DIT, targets.dit)
-    conditioner = reference_adapter(TINY_ADAPTER, targets.adapter, TINY_ADAPTER.min_length)
+    dit = reference_dit(TINY_DIT, targets.dit.state_dict())
+    conditioner = reference_adapter(TINY_ADAPTER, targets.adapter.state_dict())
     names = [f"lora{i}" for i in range(len(loras))]
     for name, (tensors, _) in zip(names, loras, strict=True):
         converted = AnimaLoraLoaderMixin.lora_state_dict(dict(tensors))

@@ -17,7 +17,7 @@ from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams
 from anima_engine.dit import DiT
 from anima_engine.loading import load_dit, load_text_encoder
-from anima_engine.reference_names import diffusers_dit_key
+from anima_engine.reference import reference_adapter, reference_dit
 from anima_engine.testing import TinyFiles, randomize
 from anima_engine.text_encoder import build_qwen3
 
@@ -26,31 +26,6 @@ diffusers = pytest.importorskip("diffusers")
 
 def relative_error(ours: Tensor, reference: Tensor) -> float:
     return ((ours - reference).norm() / reference.norm()).item()
-
-
-def reference_dit(params: DiTParams, ours: DiT) -> torch.nn.Module:
-    model = diffusers.CosmosTransformer3DModel(
-        in_channels=params.in_channels + 1,
-        out_channels=params.out_channels,
-        num_attention_heads=params.num_heads,
-        attention_head_dim=params.head_dim,
-        num_layers=params.num_blocks,
-        mlp_ratio=params.mlp_channels / params.model_channels,
-        text_embed_dim=params.context_channels,
-        adaln_lora_dim=params.adaln_lora_dim,
-        max_size=(4, 64, 64),
-        patch_size=params.patch_size,
-        rope_scale=params.rope_extrapolation,
-        concat_padding_mask=False,
-        extra_pos_embed_type=None,
-    )
-    # q/k RMSNorm eps 1e-6 as in ComfyUI (diffusers' default is 1e-5).
-    for name, module in model.named_modules():
-        if name.endswith(("norm_q", "norm_k")):
-            module.eps = params.qk_norm_eps
-    state = {diffusers_dit_key(key): value for key, value in ours.state_dict().items()}
-    model.load_state_dict(state, strict=True)
-    return model.eval()
 
 
 DIT_CASES = {
@@ -70,7 +45,7 @@ DIT_CASES = {
 def test_dit_matches_diffusers(case: str) -> None:
     params, (batch, h, w), context_len = DIT_CASES[case]
     ours = randomize(DiT(params), seed=1).eval()
-    reference = reference_dit(params, ours)
+    reference = reference_dit(params, ours.state_dict())
     generator = torch.Generator().manual_seed(2)
     x = torch.randn(batch, params.in_channels, 1, h, w, generator=generator)
     sigma = torch.rand(batch, generator=generator)
@@ -92,27 +67,14 @@ def test_dit_parity_is_sensitive() -> None:
     """The comparison detects a wrong RoPE base: the h/w extrapolation ratio changes the output."""
     params, (batch, h, w), context_len = DIT_CASES["hd24"]
     ours = randomize(DiT(params), seed=1).eval()
-    reference = reference_dit(dataclasses.replace(params, rope_extrapolation=(1.0, 1.0, 1.0)), ours)
+    reference = reference_dit(
+        dataclasses.replace(params, rope_extrapolation=(1.0, 1.0, 1.0)), ours.state_dict()
+    )
     x = torch.randn(batch, params.in_channels, 1, h, w)
     sigma, context = torch.rand(batch), torch.randn(batch, context_len, params.context_channels)
     with torch.no_grad():
         expected = reference(torch.cat([x, torch.zeros(batch, 1, 1, h, w)], dim=1), sigma, context)[0]
         assert relative_error(ours(x, sigma, context), expected) > 1e-4
-
-
-def reference_adapter(params: AdapterParams, ours: LLMAdapter, min_length: int) -> torch.nn.Module:
-    model = diffusers.AnimaTextConditioner(
-        source_dim=params.source_dim,
-        target_dim=params.target_dim,
-        model_dim=params.model_dim,
-        num_layers=params.num_blocks,
-        num_attention_heads=params.num_heads,
-        mlp_ratio=params.mlp_channels / params.model_dim,
-        target_vocab_size=params.vocab_size,
-        min_sequence_length=min_length,
-    )
-    model.load_state_dict(ours.state_dict(), strict=True)  # same key names (engine-spec §2.3)
-    return model.eval()
 
 
 TINY_ADAPTER = AdapterParams(
@@ -127,7 +89,7 @@ TINY_ADAPTER = AdapterParams(
 def test_adapter_matches_diffusers(batch: int, target_len: int, source_len: int, min_length: int) -> None:
     params = dataclasses.replace(TINY_ADAPTER, min_length=min_length)
     ours = randomize(LLMAdapter(params), seed=3).eval()
-    reference = reference_adapter(params, ours, min_length)
+    reference = reference_adapter(params, ours.state_dict())
     generator = torch.Generator().manual_seed(4)
     states = torch.randn(batch, source_len, params.source_dim, generator=generator)
     ids = torch.randint(0, params.vocab_size, (batch, target_len), generator=generator)
@@ -156,7 +118,7 @@ def test_text_conditioning_path_matches_diffusers() -> None:
     )
     encoder = randomize(build_qwen3(encoder_params), seed=5).eval()
     ours = randomize(LLMAdapter(TINY_ADAPTER), seed=6).eval()
-    reference = reference_adapter(TINY_ADAPTER, ours, TINY_ADAPTER.min_length)
+    reference = reference_adapter(TINY_ADAPTER, ours.state_dict())
     qwen_ids = torch.tensor([[17, 250, 3, 99, 141, 8]])
     t5_ids = torch.tensor([[5, 77, 12, 1]])
     with torch.no_grad():
@@ -171,7 +133,7 @@ def test_prompt_to_context_through_the_loaders_matches_diffusers(tiny_files: Tin
     """Tiny files -> tokenizers -> Qwen3 -> our adapter, against diffusers' conditioner on the same states."""
     encoder = load_text_encoder(tiny_files.text_encoder, tokenizer_dir=tiny_files.tokenizer_dir)
     adapter = load_dit(tiny_files.dit).adapter
-    reference = reference_adapter(adapter.params, adapter, adapter.params.min_length)
+    reference = reference_adapter(adapter.params, adapter.state_dict())
     features = encoder.encode([("a cat, ", 1.0), ("sitting", 1.3)])
     context = adapt(adapter, features)
     padding = adapter.params.min_length - features.t5_ids.shape[1]

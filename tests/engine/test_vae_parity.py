@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from anima_engine.config import VAEParams
-from anima_engine.reference_names import diffusers_vae_key
+from anima_engine.reference import diffusers_vae_key, reference_vae
 from anima_engine.testing import TINY_VAE, write_tiny_vae
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae
@@ -36,18 +36,7 @@ CONFIGS = {
 
 
 def diffusers_vae(path: Path, params: VAEParams) -> torch.nn.Module:
-    model = diffusers.AutoencoderKLQwenImage(
-        base_dim=params.base_dim,
-        z_dim=params.z_dim,
-        dim_mult=list(params.dim_mult),
-        num_res_blocks=params.num_res_blocks,
-        temperal_downsample=list(params.temporal_downsample),
-        latents_mean=list(params.latents_mean),
-        latents_std=list(params.latents_std),
-    )
-    tensors = {diffusers_vae_key(key, params): value for key, value in load_file(str(path)).items()}
-    model.load_state_dict(tensors, strict=True)
-    return model.eval()
+    return reference_vae(params, load_file(str(path)))
 
 
 def _stats(params: VAEParams) -> tuple[torch.Tensor, torch.Tensor]:
