@@ -1,7 +1,7 @@
 """Parity of our 2-D VAE with diffusers' `AutoencoderKLQwenImage` (video VAE, T = 1) on the same weights.
 
 Both models read one tiny file in the official Wan/ComfyUI layout: ours through `load_vae`, diffusers' after
-renaming with the table of engine-spec §4.3 (`anima_engine.reference`, written independently of `vae_loading`).
+renaming with the table of engine-spec §4.3 (`anima_engine.reference`, independent of `vae_loading`).
 The latent normalisation, which diffusers leaves to its pipeline, is applied on the diffusers side by hand.
 """
 
