@@ -17,6 +17,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from anima_engine.dit import DiT
 from anima_engine.errors import ConfigError
+from anima_engine.fp8 import convert_to_fp8
 
 VelocityFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 
@@ -50,6 +51,8 @@ class SpeedOptions:
             slower on an H200: docs/benchmarks.md).
         mode: the torch.compile mode; "max-autotune-no-cudagraphs" also tries Triton matrix-multiply
             templates (minutes of tuning for no measurable gain at Anima's shapes).
+        fp8: run the blocks' attention and MLP linears with e4m3 weights and activations (`fp8`; Hopper
+            and newer). Replaces those modules, so load LoRAs first; accuracy cost in docs/benchmarks.md.
         cuda_graph: on CUDA, capture the whole forward once per input shape and replay it, which removes
             the launch gaps between its ~600 kernels.
         cache_dir: where compiled kernels are kept between runs; None uses the user cache directory.
@@ -58,6 +61,7 @@ class SpeedOptions:
     attention: str = "auto"
     compile: str = "blocks"
     mode: str = "default"
+    fp8: bool = False
     cuda_graph: bool = True
     cache_dir: Path | None = None
 
@@ -151,6 +155,8 @@ def accelerate(dit: DiT, options: SpeedOptions) -> VelocityFn:
     merging and unmerging still act on the same tensors); "model" compiles the forward as a whole.
     """
     forward: VelocityFn = dit
+    if options.fp8:
+        convert_to_fp8(dit)
     if options.compile != "none":
         _use_compile_cache(options.cache_dir or compile_cache_dir())
         if options.compile == "blocks":

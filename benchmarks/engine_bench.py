@@ -345,6 +345,20 @@ def measure(setup: Setup, dit: DiT, dit32: DiT, reference: nn.Module, options: S
     return rows
 
 
+def measure_fp8(setup: Setup, dit32: DiT, reference: nn.Module, options: SpeedOptions) -> Row:
+    """The fast path with fp8 linears on a fresh bf16 copy of the weights, at the first size with CFG."""
+    dit8 = build(lambda: DiT(setup.dit_params), setup.device)
+    dit8.load_state_dict({k: v.to(setup.dtype) for k, v in dit32.state_dict().items()}, assign=True)
+    velocity = accelerate(dit8, dataclasses.replace(options, fp8=True))
+    x, sigma, context = dit_inputs(setup, *setup.sizes[0], batch=2)
+    with torch.inference_mode():
+        error = relative_error(velocity(x, sigma, context), dit32(x, sigma, context.float()))
+    row = measure_case(setup, velocity, reference_velocity(reference), setup.sizes[0], 2)
+    row.name += ", fp8 linears"
+    row.note += f"; vs fp32: {error:.1e}"
+    return row
+
+
 def measure_case(
     setup: Setup,
     velocity: Callable[[Tensor, Tensor, Tensor], Tensor],
@@ -494,6 +508,7 @@ def main() -> None:
     parser.add_argument("--compile", default="blocks", help="none | blocks | model")
     parser.add_argument("--mode", default="default", help="torch.compile mode of the fast path")
     parser.add_argument("--no-cuda-graph", action="store_true", help="no CUDA graph in the fast path")
+    parser.add_argument("--fp8", action="store_true", help="also time the fast path with fp8 linears")
     parser.add_argument(
         "--only", nargs="*", default=(), help="with --explore: variants containing these words"
     )
@@ -564,6 +579,8 @@ def main() -> None:
     if args.explore:
         return
     rows = measure(setup, dit, dit32, reference, options)
+    if args.fp8:
+        rows.append(measure_fp8(setup, dit32, reference, options))
     del reference
     adapter = fill_random(build(lambda: LLMAdapter(setup.adapter_params), device), seed=2).to(setup.dtype)
     qwen = build_qwen3(text_params).to(device=device, dtype=setup.dtype).eval().requires_grad_(False)
