@@ -29,7 +29,7 @@ from anima_engine.noise import img2img_start, initial_noise, make_generators
 from anima_engine.options import SamplingOptions
 from anima_engine.samplers import SAMPLERS, StepCallback
 from anima_engine.schedules import make_sigmas
-from anima_engine.speed import PLAIN, SpeedOptions, VelocityFn, accelerate
+from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder, TextFeatures
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
@@ -171,8 +171,8 @@ def load_pipeline(
         for role, path in roles
     )
     if speed is None:
-        speed = SpeedOptions(cuda_graph=not low_vram) if device.type == "cuda" else PLAIN
-    elif low_vram and speed.cuda_graph:
+        speed = default_options(device)
+    if low_vram and speed.cuda_graph:
         speed = dataclasses.replace(speed, cuda_graph=False)
     return Pipeline(
         text_encoder=encoder,

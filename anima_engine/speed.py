@@ -79,6 +79,11 @@ class SpeedOptions:
 PLAIN = SpeedOptions(attention="default", compile="none", cuda_graph=False)
 
 
+def default_options(device: torch.device) -> SpeedOptions:
+    """Compiled blocks and a CUDA graph on CUDA; the plain forward elsewhere (CPU compiles are slow)."""
+    return SpeedOptions() if device.type == "cuda" else PLAIN
+
+
 def compile_cache_dir() -> Path:
     """The persistent directory for inductor's compiled kernels (`$ANIMA_COMPILE_CACHE` overrides)."""
     from platformdirs import user_cache_dir

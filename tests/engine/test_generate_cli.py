@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -232,3 +233,19 @@ def test_info_reports_what_it_found(runner: CliRunner, tiny_files: TinyFiles) ->
     assert any(
         line.startswith("tag index: ") and line.endswith("(not built: anima index build)") for line in lines
     )
+
+
+def test_fp8_mode_generates_a_different_close_image(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    images = {}
+    for flags in ((), ("--fp8",)):
+        out = tmp_path / ("fp8" if flags else "bf16")
+        args = ["generate", "safe, cat", *SMALL, *model_args(tiny_files), "-o", str(out), *flags]
+        result = runner.invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        (path,) = out.iterdir()
+        with Image.open(path) as image:
+            images[bool(flags)] = torch.tensor(list(image.convert("RGB").getdata()), dtype=torch.float32)
+    difference = (images[True] - images[False]).abs().mean().item()
+    assert 0 < difference < 40  # fp8 changes the numbers a little, not the picture
