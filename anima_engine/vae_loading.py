@@ -153,7 +153,7 @@ def load_vae(
     Args:
         path: a safetensors file with the original Wan 2.1 / ComfyUI key names.
         params: the architecture; the default is the released VAE.
-        device: where the weights go.
+        device: where the weights go; on CUDA the convolution weights are stored channels-last.
         dtype: weight dtype; None means bf16 on CUDA and fp32 elsewhere.
 
     Raises:
@@ -173,6 +173,9 @@ def load_vae(
     converted = convert_checkpoint(tensors, checkpoint_layout(vae), path=path)
     del tensors
     assign_state_dict(vae, converted, path=path, dtype=dtype)
+    if device.type == "cuda":
+        # cuDNN's fastest layout for these convolutions (docs/benchmarks.md); results are the same.
+        vae = vae.to(memory_format=torch.channels_last)
     return vae.eval()
 
 

@@ -396,7 +396,8 @@ def measure_vae(setup: Setup, directory: Path) -> list[Row]:
     path = write_tiny_vae(directory / "vae.safetensors", setup.vae_params, seed=3)
     ours = load_vae(path, params=setup.vae_params, device=setup.device, dtype=setup.dtype)
     ours32 = load_vae(path, params=setup.vae_params, device=setup.device, dtype=torch.float32)
-    ours = ours.to(memory_format=torch.channels_last)
+    contiguous = load_vae(path, params=setup.vae_params, device=setup.device, dtype=setup.dtype)
+    contiguous = contiguous.to(memory_format=torch.contiguous_format)
     theirs = reference_vae(setup.vae_params, load_file(str(path))).to(device=setup.device, dtype=setup.dtype)
     width, height = setup.sizes[0]
     ratio = setup.vae_params.spatial_ratio
@@ -417,20 +418,36 @@ def measure_vae(setup: Setup, directory: Path) -> list[Row]:
     def decode_ours() -> Tensor:
         return ours.decode(z)
 
+    def decode_contiguous() -> Tensor:
+        return contiguous.decode(z)
+
     def decode_theirs() -> Tensor:
         return theirs.decode(z_raw, return_dict=False)[0]
 
     with torch.inference_mode():
         ours_ms = time_ms(decode_ours, setup.device, warmup=setup.warmup, repeats=setup.repeats)
         theirs_ms = time_ms(decode_theirs, setup.device, warmup=setup.warmup, repeats=setup.repeats)
+        contiguous_ms = time_ms(decode_contiguous, setup.device, warmup=setup.warmup, repeats=setup.repeats)
         ours_peak, theirs_peak = peak_gib(decode_ours, setup.device), peak_gib(decode_theirs, setup.device)
+        contiguous_peak = peak_gib(decode_contiguous, setup.device)
         want = ours32.decode(z)
         error = relative_error(decode_ours(), want)
         reference_error = relative_error(decode_theirs()[:, :, 0], want)
     if not error < BF16_TOLERANCE:
         raise SystemExit(f"bf16 VAE decode deviates from float32: {error:.2e}")
     note = f"vs fp32: ours {error:.1e}, diffusers {reference_error:.1e}"
-    return [Row(f"VAE decode {width}×{height}", ours_ms, theirs_ms, None, ours_peak, theirs_peak, note)]
+    return [
+        Row(f"VAE decode {width}×{height}", ours_ms, theirs_ms, None, ours_peak, theirs_peak, note),
+        Row(
+            f"VAE decode {width}×{height}, NCHW layout",
+            contiguous_ms,
+            theirs_ms,
+            None,
+            contiguous_peak,
+            theirs_peak,
+            "our default on CUDA is channels-last (row above)",
+        ),
+    ]
 
 
 def measure_text(setup: Setup, adapter: LLMAdapter, qwen: nn.Module) -> list[Row]:
@@ -477,7 +494,7 @@ def measure_generation(
         text_encoder=TextEncoder(qwen, load_tokenizers(tokenizer_dir), text_params),
         dit=dit,
         adapter=adapter,
-        vae=vae.to(memory_format=torch.channels_last),
+        vae=vae,
         device=setup.device,
         dtype=setup.dtype,
         velocity=accelerate(dit, options),
