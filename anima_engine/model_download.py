@@ -115,6 +115,7 @@ def download_source(
             size=source.size,
             headers=headers,
             check=lambda path: check_content(path, source.kind),
+            use_advertised=source.on_hub,
             progress=progress,
             timeout=timeout,
         )

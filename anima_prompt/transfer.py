@@ -2,9 +2,9 @@
 
 `download` writes `<file>.part`, continues it with an HTTP `Range` request after an interruption, and
 renames it to `<file>` only once it passed every check it can make: the expected size, the sha256 (pinned
-by the caller, or advertised by the server in an `X-Linked-Etag`/`ETag` header, as the Hugging Face hub
-does for large files), and the caller's own content check. A file that fails a check is removed, so a
-broken or foreign download never sits under the final name.
+by the caller or, for a server known to send it, advertised in an `X-Linked-Etag`/`ETag` header as the
+Hugging Face hub does for large files), and the caller's own content check. A file that fails a check
+is removed, so a broken or foreign download never sits under the final name.
 """
 
 import hashlib
@@ -70,6 +70,12 @@ def etag_sha256(value: str | None) -> str | None:
 
     The Hugging Face hub sends the sha256 of large (LFS) files as `X-Linked-Etag: "<64 hex digits>"`,
     sometimes weak (`W/"..."`).
+
+    Example:
+        >>> etag_sha256('W/"' + "ab" * 32 + '"') == "ab" * 32
+        True
+        >>> etag_sha256('"0123456789abcdef0123456789abcdef01234567"') is None  # a git blob sha1
+        True
     """
     if value is None:
         return None
@@ -85,6 +91,7 @@ def download(
     size: int | None = None,
     headers: Mapping[str, str] | None = None,
     check: ContentCheck | None = None,
+    use_advertised: bool = False,
     progress: Progress | None = None,
     timeout: float = 30.0,
 ) -> Downloaded:
@@ -100,6 +107,9 @@ def download(
         size: the expected size in bytes, if known.
         headers: extra request headers, e.g. `{"Authorization": "Bearer ..."}`.
         check: a content check run on the complete file before it is moved into place.
+        use_advertised: also check the size and, when no sha256 is pinned, the sha256 that the server
+            advertises: the Hugging Face hub's `X-Linked-Size` and `X-Linked-Etag` (or an `ETag` that is
+            a sha256). Only for servers known to mean the file's sha256 by them.
         progress: called with (bytes so far, total) as data arrives.
         timeout: seconds to wait for the server on each read.
 
@@ -115,6 +125,8 @@ def download(
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     advertised = _transfer(url, partial, size, dict(headers or {}), progress, timeout)
+    if not use_advertised:
+        advertised = _Advertised()
     checks = _verify(url, partial, sha256, size, advertised, check)
     os.replace(partial, target)
     return Downloaded(target, target.stat().st_size, checks, fetched=True)
@@ -158,13 +170,16 @@ def _verify(
             raise refuse(f"got {actual} bytes, {origin} {expected}")
     if size is not None or advertised.size is not None:
         checks.append("size")
-    if sha256 is not None or advertised.sha256 is not None:
+    if sha256 is not None:
         digest = sha256_of(partial)
-        if sha256 is not None and digest != sha256:
+        if digest != sha256:
             raise refuse(f"sha256 {digest} does not match the pinned {sha256}")
-        if advertised.sha256 is not None and digest != advertised.sha256:
+        checks.append("sha256 (pinned)")
+    elif advertised.sha256 is not None:
+        digest = sha256_of(partial)
+        if digest != advertised.sha256:
             raise refuse(f"sha256 {digest} does not match the {advertised.sha256} the server advertised")
-        checks.append("sha256 (pinned)" if sha256 is not None else "sha256 (from the server)")
+        checks.append("sha256 (from the server)")
     if check is not None:
         problem = check(partial)
         if problem is not None:

@@ -41,6 +41,7 @@ def test_hub_redirect_is_verified_against_the_linked_etag(server: FileServer, tm
     result = download(
         f"{server.base}/repo/resolve/main/f.bin",
         tmp_path / "f.bin",
+        use_advertised=True,
         progress=lambda done, total: seen.append((done, total)),
     )
     assert result.path.read_bytes() == BODY
@@ -55,14 +56,14 @@ def test_a_wrong_linked_etag_discards_the_file(server: FileServer, tmp_path: Pat
     with pytest.raises(
         DownloadError, match=f"sha256 {DIGEST} does not match the 1{{64}} the server advertised"
     ):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin")
+        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_wrong_linked_size_discards_the_file(server: FileServer, tmp_path: Path) -> None:
     server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST, size=len(BODY) + 1)
     with pytest.raises(DownloadError, match=f"got {len(BODY)} bytes, the server announced {len(BODY) + 1}"):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin")
+        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -70,7 +71,7 @@ def test_plain_etag_of_the_answering_server_counts(server: FileServer, tmp_path:
     server.files["/f.bin"] = BODY
     server.headers["/f.bin"] = {"ETag": '"' + "2" * 64 + '"'}
     with pytest.raises(DownloadError, match=r"the 2{64} the server advertised"):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin")
+        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
 
 
 def test_etag_of_a_redirect_target_is_not_taken_for_a_sha256(server: FileServer, tmp_path: Path) -> None:
@@ -78,7 +79,7 @@ def test_etag_of_a_redirect_target_is_not_taken_for_a_sha256(server: FileServer,
     server.files["/cdn/f.bin"] = BODY
     server.headers["/cdn/f.bin"] = {"ETag": '"' + "3" * 64 + '"'}
     server.redirects["/f.bin"] = (f"{server.base}/cdn/f.bin", {})
-    assert download(f"{server.base}/f.bin", tmp_path / "f.bin").checks == ()
+    assert download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True).checks == ()
 
 
 def test_credentials_do_not_follow_a_redirect_to_another_host(server: FileServer, tmp_path: Path) -> None:
@@ -99,9 +100,9 @@ def test_resume_across_a_redirect_keeps_the_range(server: FileServer, tmp_path: 
     server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST)
     server.cut_after = 5000
     with pytest.raises(DownloadError, match="broke off after 5000 of"):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin")
+        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
     assert not (tmp_path / "f.bin").exists()
-    result = download(f"{server.base}/f.bin", tmp_path / "f.bin")
+    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
     assert result.path.read_bytes() == BODY
     assert server.requests[-1].range == "bytes=5000-"
     assert not (tmp_path / "f.bin.part").exists()
@@ -110,7 +111,7 @@ def test_resume_across_a_redirect_keeps_the_range(server: FileServer, tmp_path: 
 def test_a_complete_partial_file_is_finished_after_a_416(server: FileServer, tmp_path: Path) -> None:
     server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST)
     (tmp_path / "f.bin.part").write_bytes(BODY)
-    result = download(f"{server.base}/f.bin", tmp_path / "f.bin")
+    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
     assert result.checks == ("size", "sha256 (from the server)")
     assert server.requests[-1].range == f"bytes={len(BODY)}-"
 
@@ -157,3 +158,15 @@ def test_errors_are_one_line(server: FileServer, tmp_path: Path) -> None:
     assert "\n" not in str(refused.value)
     with pytest.raises(DownloadError, match="only http"):
         download("file:///etc/passwd", tmp_path / "p")
+
+
+def test_advertised_digests_are_ignored_unless_asked_for(server: FileServer, tmp_path: Path) -> None:
+    # Not every server means a file's sha256 by a 64-digit ETag; only the hub's headers are trusted.
+    server.serve_like_the_hub("/f.bin", BODY, etag="1" * 64, size=1)
+    assert download(f"{server.base}/f.bin", tmp_path / "f.bin").checks == ()
+
+
+def test_a_pin_takes_precedence_over_the_advertised_digest(server: FileServer, tmp_path: Path) -> None:
+    server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST)
+    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", sha256=DIGEST, use_advertised=True)
+    assert result.checks == ("size", "sha256 (pinned)")
