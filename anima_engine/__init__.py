@@ -10,10 +10,11 @@ Example (needs the model files)::
 """
 
 from anima_engine.config import PRESETS
-from anima_engine.errors import AnimaEngineError, CheckpointError, ConfigError
+from anima_engine.errors import AnimaEngineError, CheckpointError, ConfigError, ModelDownloadError
 from anima_engine.images import GenerationRecord, read_png_metadata, save_png
 from anima_engine.loading import load_dit, load_text_encoder
 from anima_engine.locate import ModelNotFoundError
+from anima_engine.model_download import download_models
 from anima_engine.options import VARIANT_OPTIONS, SamplingOptions, variant_options
 from anima_engine.pipeline import GeneratedImage, Pipeline, generate, generate_images, load_pipeline
 from anima_engine.samplers import SAMPLERS
@@ -29,9 +30,11 @@ __all__ = [
     "ConfigError",
     "GeneratedImage",
     "GenerationRecord",
+    "ModelDownloadError",
     "ModelNotFoundError",
     "Pipeline",
     "SamplingOptions",
+    "download_models",
     "generate",
     "generate_images",
     "load_dit",

@@ -14,7 +14,7 @@ import torch
 
 from anima_engine.errors import AnimaEngineError
 from anima_engine.images import save_png, toolkit_version
-from anima_engine.locate import VARIANTS, locate_models, locate_tokenizers
+from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
@@ -299,19 +299,24 @@ def generate(
         texts = [split_prompt(text, folders) for text in prompts]
         texts = [dataclasses.replace(text, text=_normalized(text.text, index)) for text in texts]
         negative = _normalized(negative, index)
-        pipe = load_pipeline(
-            dit=dit,
-            text_encoder=text_encoder,
-            vae=vae,
-            model_dir=model_dir,
-            comfyui=comfyui,
-            tokenizer_dir=tokenizers,
-            variant=variant,
-            device=device,
-            dtype=DTYPES[dtype] if dtype else None,
-            low_vram=low_vram,
-            speed=_speed_options(compiled=compiled, fp8=fp8, device=device),
-        )
+        try:
+            pipe = load_pipeline(
+                dit=dit,
+                text_encoder=text_encoder,
+                vae=vae,
+                model_dir=model_dir,
+                comfyui=comfyui,
+                tokenizer_dir=tokenizers,
+                variant=variant,
+                device=device,
+                dtype=DTYPES[dtype] if dtype else None,
+                low_vram=low_vram,
+                speed=_speed_options(compiled=compiled, fp8=fp8, device=device),
+            )
+        except ModelNotFoundError as error:
+            if not error.searched:
+                raise
+            raise click.ClickException(f"{error}; {_download_hint(model_dir)}") from None
         start = _read_image(init_image) if init_image is not None else None
         progress = _Progress(len(texts))
         try:
@@ -333,6 +338,11 @@ def _speed_options(*, compiled: bool, fp8: bool, device: str | None) -> Any:
         return None
     base = default_options(resolve_device(device, None)[0]) if compiled else PLAIN
     return dataclasses.replace(base, fp8=fp8)
+
+
+def _download_hint(model_dir: Path | None) -> str:
+    folder = model_dir if model_dir is not None else "DIR"
+    return f"to download the official files: anima models download --model-dir {folder}"
 
 
 def _read_image(path: Path) -> Any:

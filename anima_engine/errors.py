@@ -32,3 +32,7 @@ class CheckpointError(AnimaEngineError, RuntimeError):
 class LoraError(CheckpointError):
     """A LoRA file does not fit the model: keys that name no layer of ours (listed in `unexpected`), a
     tensor of the wrong rank or shape, or a LoRA made for another model family."""
+
+
+class ModelDownloadError(AnimaEngineError, RuntimeError):
+    """An official model or tokenizer file could not be downloaded, or the download failed a check."""

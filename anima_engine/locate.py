@@ -9,7 +9,7 @@ A model folder may hold the official file names directly, or in the `diffusion_m
 `text_encoders/` and `vae/` sub-folders of the Hugging Face repository (optionally under `split_files/`).
 A ComfyUI installation keeps them in `models/diffusion_models/` (older: `models/unet/`),
 `models/text_encoders/` (older: `models/clip/`) and `models/vae/`, possibly one sub-folder deeper.
-Downloading the official files is not implemented.
+`anima models download` (`model_download.py`) fetches the official files into this layout.
 
 The official files hold no tokenizers. `locate_tokenizers` looks for a folder with `qwen3/tokenizer.json`
 and `t5/tokenizer.json`: `--tokenizers`, `$ANIMA_TOKENIZERS`, a `tokenizers/` folder inside the model
@@ -53,7 +53,15 @@ TOKENIZER_FILES = ("qwen3/tokenizer.json", "t5/tokenizer.json")
 
 
 class ModelNotFoundError(AnimaEngineError, FileNotFoundError):
-    """A weights file was not found; the message names the file and every place searched."""
+    """A weights file was not found; the message names the file and every place searched.
+
+    Attributes:
+        searched: True when the file was searched for, False when a path the user gave does not exist.
+    """
+
+    def __init__(self, message: str, *, searched: bool = False) -> None:
+        super().__init__(message)
+        self.searched = searched
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +238,7 @@ def locate_models(
             wanted = _wanted_name(role, variant)
             hint = "pass --model-dir, --comfyui or --" + role.replace("_", "-")
             raise ModelNotFoundError(
-                f"{ROLE_LABELS[role]} file {wanted} not found; looked in: {looked}; {hint}"
+                f"{ROLE_LABELS[role]} file {wanted} not found; looked in: {looked}; {hint}", searched=True
             )
     return ModelFiles(**found)
 
@@ -286,7 +294,8 @@ def locate_tokenizers(
     looked = "; ".join(f"{folder} ({origin})" for folder, origin in places)
     raise ModelNotFoundError(
         f"tokenizer files {files} not found; looked in: {looked}; "
-        "pass --tokenizers DIR or set ANIMA_TOKENIZERS"
+        "pass --tokenizers DIR or set ANIMA_TOKENIZERS",
+        searched=True,
     )
 
 

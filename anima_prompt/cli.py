@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "parse": "anima_prompt.commands.parse:parse_command",
     "index": "anima_prompt.commands.index:index",
     "info": "anima_engine.cli:info",
+    "models": "anima_engine.cli_models:models",
     "tags": "anima_prompt.commands.tags:tags",
 }
 

@@ -1,25 +1,20 @@
 """Fetching pinned public tag lists: resumable HTTP downloads verified by size and sha256 before use.
 
-The pins live in `data/sources.toml`. A download writes `<file>.part`, continues it with an HTTP `Range`
-request after an interruption, and only renames it to `<file>` once its sha256 matches the pin.
+The pins live in `data/sources.toml`. The transfer itself is `transfer.download`: it writes
+`<file>.part`, continues it with an HTTP `Range` request after an interruption, and only renames it to
+`<file>` once its size and sha256 match the pin.
 """
 
-import hashlib
-import http.client
 import tomllib
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from anima_prompt.errors import TagIndexError
+from anima_prompt.errors import DownloadError, TagIndexError
 from anima_prompt.importers import FORMATS
 from anima_prompt.resources import data_path
+from anima_prompt.transfer import Progress, download
 
 MANIFEST_FILE = "sources.toml"
-CHUNK_BYTES = 1 << 16
-Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +74,6 @@ def load_manifest(path: Path | None = None) -> tuple[PinnedSource, ...]:
     return tuple(sources)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch(
     source: PinnedSource, directory: Path, *, progress: Progress | None = None, timeout: float = 30.0
 ) -> Path:
@@ -104,61 +91,15 @@ def fetch(
         TagIndexError: the server fails, the transfer breaks off (the partial file is kept so the next
             call resumes), or the bytes do not match the pin (the partial file is removed).
     """
-    target = directory / source.filename
-    if target.is_file() and _sha256(target) == source.sha256:
-        return target
-    directory.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    _transfer(source, partial, progress, timeout)
-    size = partial.stat().st_size
-    if source.size is not None and size != source.size:
-        partial.unlink()
-        raise TagIndexError(
-            f"{source.url}: got {size} bytes, the pin says {source.size}; the file was discarded"
-        )
-    digest = _sha256(partial)
-    if digest != source.sha256:
-        partial.unlink()
-        raise TagIndexError(
-            f"{source.url}: sha256 {digest} does not match the pinned {source.sha256}; the file was discarded"
-        )
-    partial.replace(target)
-    return target
-
-
-def _transfer(source: PinnedSource, partial: Path, progress: Progress | None, timeout: float) -> None:
-    have = partial.stat().st_size if partial.is_file() else 0
-    if source.size is not None and have >= source.size:
-        return
-    request = urllib.request.Request(source.url, headers={"User-Agent": "anima-toolkit"})
-    if have:
-        request.add_header("Range", f"bytes={have}-")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        if error.code == 416 and have:  # nothing left to send: the partial file is complete
-            return
-        raise TagIndexError(f"{source.url}: HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError) as error:
-        raise TagIndexError(f"{source.url}: cannot connect: {error}") from None
-    with response:
-        if have and response.status != 206:  # the server ignored the range: start over
-            have = 0
-        length = response.headers.get("Content-Length")
-        total = have + int(length) if length is not None else source.size
-        done = have
-        try:
-            with partial.open("ab" if have else "wb") as stream:
-                while chunk := response.read(CHUNK_BYTES):
-                    stream.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-        except (OSError, ValueError, http.client.HTTPException) as error:
-            raise TagIndexError(
-                f"{source.url}: transfer broke off after {done} bytes ({error}); run again to resume"
-            ) from None
-    if total is not None and done < total:
-        raise TagIndexError(
-            f"{source.url}: transfer broke off after {done} of {total} bytes; run again to resume"
+        downloaded = download(
+            source.url,
+            directory / source.filename,
+            sha256=source.sha256,
+            size=source.size,
+            progress=progress,
+            timeout=timeout,
         )
+    except DownloadError as error:
+        raise TagIndexError(str(error)) from None
+    return downloaded.path

@@ -14,6 +14,19 @@ class TagIndexError(AnimaPromptError, RuntimeError):
     """The tag index is missing, corrupt, foreign, or could not be built."""
 
 
+class DownloadError(AnimaPromptError, RuntimeError):
+    """A download failed: the server answered with an error or could not be reached, the transfer broke
+    off, or the bytes failed a check.
+
+    Attributes:
+        status: the HTTP status code when the server answered with an error, else None.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class PromptSyntaxError(AnimaPromptError, ValueError):
     """A prompt parsed in strict mode holds text that is not valid prompt syntax.
 

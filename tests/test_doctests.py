@@ -14,6 +14,7 @@ MODULES = [
     "anima_prompt.weights",
     "anima_prompt.tagtext",
     "anima_prompt.loras",
+    "anima_prompt.transfer",
 ]
 
 

@@ -1,13 +1,13 @@
 """`anima index`: build, download and describe the tag index."""
 
 import json
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from anima_prompt.commands.bars import download_bar
 from anima_prompt.commands.tags import DB_OPTION, JSON_OPTION, open_index
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import AnimaPromptError
@@ -135,17 +135,7 @@ def _cache_dir() -> Path:
 
 
 def _fetch_with_bar(pin: PinnedSource, folder: Path) -> Path:
-    hidden = not sys.stderr.isatty()
-    with click.progressbar(length=pin.size or 0, label=pin.name, file=sys.stderr, hidden=hidden) as bar:
-        seen = 0
-
-        def advance(done: int, total: int | None) -> None:
-            nonlocal seen
-            if total and bar.length != total:
-                bar.length = total
-            bar.update(done - seen)
-            seen = done
-
+    with download_bar(pin.name, pin.size) as advance:
         return fetch(pin, folder, progress=advance)
 
 

@@ -167,7 +167,8 @@ def test_missing_model_file_is_a_one_line_error(
     assert result.output == (
         f"Error: DiT file anima-base-v1.0.safetensors not found; looked in: {empty} (--model-dir); "
         f"{empty}/diffusion_models (--model-dir); {empty}/split_files/diffusion_models (--model-dir); "
-        "pass --model-dir, --comfyui or --dit\n"
+        "pass --model-dir, --comfyui or --dit; "
+        f"to download the official files: anima models download --model-dir {empty}\n"
     )
 
 

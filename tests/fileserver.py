@@ -1,0 +1,111 @@
+"""A small HTTP file server on 127.0.0.1 for download tests: it serves bytes from memory, honours `Range`,
+can answer like the Hugging Face hub (a redirect carrying `X-Linked-Etag`/`X-Linked-Size`), can break a
+transfer off, and records each request."""
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    range: str | None
+    authorization: str | None
+    host: str | None
+
+
+@dataclass
+class FileServer:
+    """What the server serves and how it misbehaves; `base` is its URL once started."""
+
+    base: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)  # extra headers per path
+    redirects: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)  # path -> (url, headers)
+    status: dict[str, int] = field(default_factory=dict)  # path -> an error status to answer with
+    cut_after: int | None = None  # close the next file response after this many body bytes
+    requests: list[Request] = field(default_factory=list)
+
+    def serve_like_the_hub(self, repo_path: str, body: bytes, *, etag: str, size: int | None = None) -> None:
+        """Serve `body` as a large hub file: `repo_path` redirects to a CDN path with the linked headers."""
+        cdn = "/cdn" + repo_path
+        self.files[cdn] = body
+        linked = {"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(body) if size is None else size)}
+        self.redirects[repo_path] = (self.base + cdn, linked)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        state: FileServer = self.server.state  # type: ignore[attr-defined]
+        range_header = self.headers.get("Range")
+        state.requests.append(
+            Request(self.path, range_header, self.headers.get("Authorization"), self.headers.get("Host"))
+        )
+        if self.path in state.status:
+            self.send_error(state.status[self.path])
+            return
+        if self.path in state.redirects:
+            location, headers = state.redirects[self.path]
+            self.send_response(302)
+            self.send_header("Location", location)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = state.files.get(self.path)
+        if body is None:
+            self.send_error(404, "Not Found")
+            return
+        self._send_file(state, body, range_header)
+
+    def _send_file(self, state: FileServer, body: bytes, range_header: str | None) -> None:
+        start = 0
+        if range_header:
+            start = int(range_header.removeprefix("bytes=").rstrip("-"))
+            if start >= len(body):
+                self.send_error(416, "Range Not Satisfiable")
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        for name, value in state.headers.get(self.path, {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        if state.cut_after is not None:
+            self.wfile.write(body[start : start + state.cut_after])
+            state.cut_after = None
+            self.close_connection = True
+            return
+        self.wfile.write(body[start:])
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def file_server() -> Iterator[FileServer]:
+    """A running server on a free port of 127.0.0.1."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    state = FileServer(base=f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd.state = state  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
