@@ -222,10 +222,15 @@ def _classify_item(atoms: list[Atom]) -> list[Node]:
 
 def _classify_text(tokens: list[Token]) -> list[Node]:
     """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
-    text = str(tokens[0]) if len(tokens) == 1 else "".join(tokens)
     first = atom_span(tokens[0])
-    if _BOUNDARY.search(text) is None:
-        return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
+    if len(tokens) == 1:
+        text = str(tokens[0])
+        if _BOUNDARY.search(text) is None:
+            return [_text_item(tokens, text, first)]  # one token: its span is the item's
+    else:
+        text = "".join(tokens)
+        if _BOUNDARY.search(text) is None:
+            return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
     nodes: list[Node] = []
     offset = 0
     for boundary in _BOUNDARY.finditer(text):
