@@ -108,7 +108,7 @@ class Separator:
 class Analysis:
     """A prompt's text, its items in order, its top-level separators, weight groups and top-level spans.
 
-    `tags`, `artists` and `phrases` are the items of those kinds, in order.
+    `tags`, `artists` and `phrases` are the items of those kinds, in order; `tag_like` the tags and artists.
     """
 
     text: str
@@ -119,11 +119,21 @@ class Analysis:
     tags: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     artists: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     phrases: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    tag_like: tuple[Item, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tags", tuple(item for item in self.items if item.kind is Kind.TAG))
-        object.__setattr__(self, "artists", tuple(item for item in self.items if item.kind is Kind.ARTIST))
-        object.__setattr__(self, "phrases", tuple(item for item in self.items if item.kind is Kind.PHRASE))
+        by_kind: dict[Kind, list[Item]] = {Kind.TAG: [], Kind.ARTIST: [], Kind.PHRASE: []}
+        tag_like: list[Item] = []
+        for item in self.items:
+            kind = item.kind
+            if kind is Kind.TAG or kind is Kind.ARTIST:
+                tag_like.append(item)
+            if kind in by_kind:
+                by_kind[kind].append(item)
+        object.__setattr__(self, "tags", tuple(by_kind[Kind.TAG]))
+        object.__setattr__(self, "artists", tuple(by_kind[Kind.ARTIST]))
+        object.__setattr__(self, "phrases", tuple(by_kind[Kind.PHRASE]))
+        object.__setattr__(self, "tag_like", tuple(tag_like))
 
     @property
     def prose(self) -> str:

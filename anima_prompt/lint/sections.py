@@ -67,9 +67,13 @@ def section_of(item: Item, index: CachedIndex | None) -> Section | None:
     if index is None:
         return _tag_section(item, None)
     key = (item.text, item.name)
-    if key not in index.sections:
-        index.sections[key] = _tag_section(item, index)
-    return index.sections[key]  # type: ignore[return-value]
+    section = index.sections.get(key, _UNSEEN)
+    if section is _UNSEEN:
+        section = index.sections[key] = _tag_section(item, index)
+    return section  # type: ignore[return-value]
+
+
+_UNSEEN = object()
 
 
 def _tag_section(item: Item, index: CachedIndex | None) -> Section | None:

@@ -39,7 +39,7 @@ def missing_safety_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """
     if not prompt.items or safety_items(prompt):
         return
-    tags = sum(1 for item in prompt.items if item.is_tag_like)
+    tags = len(prompt.tag_like)
     short = (
         tags < ctx.config.safety_short_tags
         and count_sentences(prompt.prose) < ctx.config.safety_short_sentences

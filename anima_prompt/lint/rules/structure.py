@@ -96,6 +96,9 @@ def too_many_lines(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     from community experience, not from the model card (which has no cap; ComfyUI does not truncate), so
     they are configurable: `max-lines`, `max-paragraphs`. The dataset-tag line does not count.
     """
+    most = prompt.text.count("\n") + 1  # lines and paragraphs are at most this many
+    if most <= ctx.config.max_lines and most <= ctx.config.max_paragraphs:
+        return
     lines = _content_lines(prompt)
     paragraphs = [part for part in re.split(r"\n\s*\n", prompt.text) if part.strip()]
     end = len(prompt.text.rstrip())
@@ -320,12 +323,19 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     artists are checked by ANM-ART-003. Without the tag index only quality/meta/year/safety and count tags
     are placed. When the prompt is one line of plain tags the fix reorders it (stably, within sections).
     """
-    grouped: dict[int, list[Item]] = {}
+    units: list[list[Item]] = []  # items in order, grouped by top-level unit (units only ascend)
     for item in prompt.items:
-        grouped.setdefault(item.unit, []).append(item)
-    units = [grouped[unit] for unit in sorted(grouped)]
+        if units and units[-1][0].unit == item.unit:
+            units[-1].append(item)
+        else:
+            units.append([item])
     placed: list[tuple[Item, Section]] = []
     for unit in units:
+        if len(unit) == 1:
+            section = _section_for_order(unit[0], ctx)
+            if section is not None and section is not Section.ARTIST:
+                placed.append((unit[0], section))
+            continue
         sections = {_section_for_order(item, ctx) for item in unit} - {None}
         if len(sections) == 1 and (section := sections.pop()) is not Section.ARTIST:
             placed.append((unit[0], section))

@@ -171,7 +171,8 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     no 75-token chunks, so `BREAK` is a no-op everywhere.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
-    found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
+    if "AND" in prompt.text:
+        found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
     for start, end, syntax in sorted(found):
         if syntax in _FOREIGN_MESSAGES:
             yield ctx.report("ANM-SYN-001", (start, end), _FOREIGN_MESSAGES[syntax])
@@ -190,6 +191,8 @@ def dynamic_prompt_at(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     The artist then loses its `@` and its style (sd-dynamic-prompts issue #678). Write `{ @a|@b}` with a
     space, or put the artists in a wildcard file.
     """
+    if "{@" not in prompt.text and "__@" not in prompt.text:
+        return
     for match in DYNAMIC_AT.finditer(prompt.text):
         yield ctx.report(
             "ANM-SYN-002",
