@@ -17,6 +17,7 @@ Classification never canonicalises text; `normalize` does.
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import pairwise
 from typing import TypeAlias
 
@@ -189,10 +190,41 @@ def _mark_stray_colon(atoms: Sequence[Atom]) -> list[Atom]:
     return result
 
 
+# what one TEXT token standing alone as an item is (see `_plain_kind`)
+_PLAIN_TAG, _PLAIN_PHRASE, _PLAIN_PONY, _PLAIN_SPLIT = range(4)
+
+
+@lru_cache(maxsize=16384)
+def _plain_kind(text: str) -> int:
+    """`_text_item`'s decision for one TEXT token, which depends on its text only; cached, as tags repeat.
+
+    `_PLAIN_SPLIT` means the text holds a sentence boundary and goes through `_classify_text`.
+    """
+    if _BOUNDARY.search(text) is not None:
+        return _PLAIN_SPLIT
+    if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
+        return _PLAIN_PONY
+    if looks_like_prose(text):
+        return _PLAIN_PHRASE
+    return _PLAIN_TAG
+
+
 def _flush_item(item: list[Atom], nodes: list[Node]) -> None:
     """Classify one item (atoms between separators), moving its edge white space into separators."""
     if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
-        nodes.extend(_classify_text(item))  # type: ignore[arg-type]  # the common case: one plain tag
+        # the common case: one plain tag (a TEXT token never starts an artist: that takes an AT token)
+        token = item[0]
+        text = str(token)
+        kind = _plain_kind(text)
+        if kind == _PLAIN_TAG:
+            nodes.append(Tag(atom_span(token), text))
+        elif kind == _PLAIN_PHRASE:
+            span = atom_span(token)
+            nodes.append(Phrase(span, (Text(span, text),)))
+        elif kind == _PLAIN_PONY:
+            nodes.append(Foreign(atom_span(token), "pony", text))
+        else:
+            nodes.extend(_classify_text([token]))
         return
     start, end = 0, len(item)
     while start < end and _is_ws(item[start]):

@@ -22,7 +22,19 @@ from lark.lexer import Lexer
 
 from anima_prompt.classify import MAX_NESTING, Atom
 from anima_prompt.errors import SYNTAX_ERRORS
-from anima_prompt.nodes import DATASET_TAGS, Diagnostic, ErrorNode, Node, Prompt, Separator, Span, Tag, walk
+from anima_prompt.nodes import (
+    DATASET_TAGS,
+    Diagnostic,
+    ErrorNode,
+    ForeignGroup,
+    Node,
+    Phrase,
+    Prompt,
+    Separator,
+    Span,
+    Tag,
+    Weighted,
+)
 from anima_prompt.resources import grammar_path
 from anima_prompt.transform import PromptBuilder, to_prompt_nodes
 
@@ -256,15 +268,28 @@ def to_prompt(tree: Tree[Token], text: str, *, strict: bool = False) -> Prompt:
 
 def build_prompt(text: str, children: tuple[Node, ...], *, strict: bool = False) -> Prompt:
     """Attach diagnostics and the dataset tag to top-level nodes; raise in strict mode."""
+    errors: list[ErrorNode] = []
+    _collect_errors(children, errors)
     diagnostics = tuple(
-        Diagnostic(node.code, node.message, node.span, excerpt(text, node.span))
-        for node in walk(Prompt(text, children))
-        if isinstance(node, ErrorNode)
+        Diagnostic(node.code, node.message, node.span, excerpt(text, node.span)) for node in errors
     )
     if strict and diagnostics:
         first = diagnostics[0]
         raise SYNTAX_ERRORS[first.code](first, diagnostics)
     return Prompt(text, children, diagnostics, dataset_tag(children))
+
+
+def _collect_errors(children: tuple[Node, ...], errors: list[ErrorNode]) -> None:
+    """Append the `ErrorNode`s under `children` to `errors`, depth first in source order (as `walk`)."""
+    for node in children:
+        kind = type(node)
+        if kind is ErrorNode:
+            errors.append(node)  # type: ignore[arg-type]
+        elif kind in _CONTAINERS:
+            _collect_errors(node.children, errors)  # type: ignore[union-attr]
+
+
+_CONTAINERS = frozenset({Phrase, Weighted, ForeignGroup})
 
 
 def dataset_tag(children: tuple[Node, ...]) -> str | None:

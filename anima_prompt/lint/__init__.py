@@ -57,6 +57,7 @@ class Linter:
         self.tokens = token_counter(self.config.tokenizer_dir())
         self.notes: list[str] = []
         self._analyses: dict[str, Any] = {}
+        self._negatives: dict[tuple[str, LintSettings], tuple[Finding, ...]] = {}
         self.active = tuple(
             rule
             for code, rule in self.rules.items()
@@ -67,6 +68,11 @@ class Linter:
             if self.index is None
             else ()
         )
+        from anima_prompt.lint.registry import Scope
+
+        self._prompt_checks = tuple(rule.check for rule in self.active if rule.scope is not Scope.SETTINGS)
+        self._negative_checks = tuple(rule.check for rule in self.active if rule.scope is Scope.EACH)
+        self._settings_checks = tuple(rule.check for rule in self.active if rule.scope is Scope.SETTINGS)
 
     def lint(
         self, text: str, *, negative: str | None = None, settings: LintSettings | None = None
@@ -78,7 +84,6 @@ class Linter:
         """
         from anima_prompt.lint.context import RuleContext
         from anima_prompt.lint.inputs import check_prompt_size
-        from anima_prompt.lint.registry import Scope
 
         check_prompt_size(text, "prompt")
         positive = self.analyse(text)
@@ -96,22 +101,37 @@ class Linter:
             tokens=self.tokens,
             rules=self.rules,
         )
-        negative_context = None
-        if negative_analysis is not None:
-            from dataclasses import replace
-
-            negative_context = replace(base, target=Target.NEGATIVE)
+        # Rules run grouped by what they look at; the findings are sorted below, so the order is the same.
         findings: list[Finding] = []
-        for rule in self.active:
-            if rule.scope is Scope.SETTINGS:
-                if not base.settings.is_empty:
-                    findings.extend(rule.check(positive, base))
-                continue
-            findings.extend(rule.check(positive, base))
-            if rule.scope is Scope.EACH and negative_context is not None and negative_analysis is not None:
-                findings.extend(rule.check(negative_analysis, negative_context))
+        for check in self._prompt_checks:
+            findings.extend(check(positive, base))
+        if negative_analysis is not None:
+            findings.extend(self._negative_findings(negative_analysis, base))
+        if not base.settings.is_empty:
+            for check in self._settings_checks:
+                findings.extend(check(positive, base))
         self._note_tokens(text)
         return tuple(sorted(findings, key=_order))
+
+    def _negative_findings(self, negative: Any, base: Any) -> tuple[Finding, ...]:
+        """The findings of the rules that check each prompt separately, on the negative prompt.
+
+        Those rules see only the negative prompt, the settings, the configuration and the index, so their
+        findings are kept per negative prompt and settings: negative prompts repeat across a file.
+        """
+        key = (negative.text, base.settings)
+        cached = self._negatives.get(key)
+        if cached is None:
+            from dataclasses import replace
+
+            context = replace(base, target=Target.NEGATIVE)
+            found: list[Finding] = []
+            for check in self._negative_checks:
+                found.extend(check(negative, context))
+            if len(self._negatives) >= ANALYSIS_CACHE_SIZE:
+                self._negatives.pop(next(iter(self._negatives)))
+            cached = self._negatives[key] = tuple(found)
+        return cached
 
     def analyse(self, text: str) -> Any:
         """The parsed and analysed prompt; the last few hundred texts are kept (negatives repeat)."""

@@ -219,7 +219,23 @@ class _Builder:
     def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
         start, end = node.span.start, node.span.end
         written = self.source[start:end]
-        if isinstance(node, nodes.Tag | nodes.Artist):
+        if type(node) is nodes.Tag and node.qualifier is None:  # the common case, spelt out for speed
+            name = tag_name(written)
+            self.items.append(
+                Item(
+                    Kind.TAG,
+                    written,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    name=name,
+                    text_start=start,
+                    special=special_group_of(name),
+                )
+            )
+        elif isinstance(node, nodes.Tag | nodes.Artist):
             artist = type(node) is nodes.Artist
             text = written[1:].lstrip() if artist else written
             qualifier = (node.qualifier.start, node.qualifier.end) if node.qualifier is not None else None

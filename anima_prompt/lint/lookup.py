@@ -1,7 +1,8 @@
 """The tag index as the linter uses it: lookups, suggestions and implications, cached for a whole run.
 
 A file of a thousand prompts repeats the same few hundred tags, so every answer is cached by the key it
-was asked for; the cache lives as long as the `CachedIndex` (one `Linter`).
+was asked for; the caches live as long as the `CachedIndex` (one `Linter`) and hold at most `CACHE_LIMIT`
+entries each (the oldest answers are dropped first), so a long-running process does not grow without end.
 """
 
 from __future__ import annotations
@@ -10,6 +11,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from anima_prompt.tagtext import danbooru_name
+
+#: Most entries kept in each cache (a 100,000-prompt file has fewer distinct tags).
+CACHE_LIMIT = 50_000
+
+
+class BoundedCache(dict):  # type: ignore[type-arg]
+    """A dict that drops its oldest entries once it holds `limit` of them."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int = CACHE_LIMIT) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: object, value: object) -> None:
+        if len(self) >= self.limit and key not in self:
+            del self[next(iter(self))]
+        super().__setitem__(key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +61,11 @@ class CachedIndex:
 
     def __init__(self, index: Any) -> None:
         self.index = index
-        self._lookups: dict[str, TagInfo | None] = {}
-        self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = {}
-        self._direct: dict[str, tuple[str, ...]] = {}
-        self._implied: dict[str, frozenset[str]] = {}
-        self.sections: dict[tuple[str, str], object] = {}
+        self._lookups: dict[str, TagInfo | None] = BoundedCache()
+        self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = BoundedCache()
+        self._direct: dict[str, tuple[str, ...]] = BoundedCache()
+        self._implied: dict[str, frozenset[str]] = BoundedCache()
+        self.sections: dict[str, object] = BoundedCache()  # `sections.section_of` by tag text
 
     def lookup(self, text: str) -> TagInfo | None:
         """The index entry for a tag written in any form, or `None` when the index does not know it."""

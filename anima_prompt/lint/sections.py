@@ -66,10 +66,9 @@ def section_of(item: Item, index: CachedIndex | None) -> Section | None:
         return None
     if index is None:
         return _tag_section(item, None)
-    key = (item.text, item.name)
-    section = index.sections.get(key, _UNSEEN)
+    section = index.sections.get(item.text, _UNSEEN)  # the name follows from the text
     if section is _UNSEEN:
-        section = index.sections[key] = _tag_section(item, index)
+        section = index.sections[item.text] = _tag_section(item, index)
     return section  # type: ignore[return-value]
 
 

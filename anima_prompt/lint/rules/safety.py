@@ -9,12 +9,11 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, Scope, rule
-from anima_prompt.lint.sections import special_group
 
 
 def safety_items(prompt: Analysis) -> list[Item]:
     """The safety tags (`safe`, `sensitive`, `nsfw`, `explicit`) of a prompt, in order."""
-    return [item for item in prompt.tags if special_group(item) == "safety"]
+    return [item for item in prompt.tags if item.special == "safety"]
 
 
 def _key(item: Item) -> str:
