@@ -48,6 +48,7 @@ class Linter:
 
     def __init__(self, *, config: LintConfig | None = None, index: Any = None) -> None:
         from anima_prompt.lint.lookup import CachedIndex
+        from anima_prompt.lint.lorafiles import LoraFiles
         from anima_prompt.lint.registry import all_rules
         from anima_prompt.lint.tokens import token_counter
 
@@ -55,6 +56,7 @@ class Linter:
         self.rules = all_rules()
         self.index = CachedIndex(index) if index is not None else None
         self.tokens = token_counter(self.config.tokenizer_dir())
+        self.loras = LoraFiles(self.config.lora_folders())
         self.notes: list[str] = []
         self._analyses: dict[str, Any] = {}
         self._negatives: dict[tuple[str, LintSettings], tuple[Finding, ...]] = {}
@@ -100,6 +102,7 @@ class Linter:
             index=self.index,
             tokens=self.tokens,
             rules=self.rules,
+            loras=self.loras,
         )
         # Rules run grouped by what they look at; the findings are sorted below, so the order is the same.
         findings: list[Finding] = []

@@ -108,7 +108,8 @@ class Separator:
 class Analysis:
     """A prompt's text, its items in order, its top-level separators, weight groups and top-level spans.
 
-    `tags`, `artists` and `phrases` are the items of those kinds, in order; `tag_like` the tags and artists.
+    `tags`, `artists`, `phrases` and `foreign` are the items of those kinds, in order; `tag_like` the tags
+    and artists.
     """
 
     text: str
@@ -119,10 +120,11 @@ class Analysis:
     tags: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     artists: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     phrases: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    foreign: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     tag_like: tuple[Item, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_kind: dict[Kind, list[Item]] = {Kind.TAG: [], Kind.ARTIST: [], Kind.PHRASE: []}
+        by_kind: dict[Kind, list[Item]] = {Kind.TAG: [], Kind.ARTIST: [], Kind.PHRASE: [], Kind.FOREIGN: []}
         tag_like: list[Item] = []
         for item in self.items:
             kind = item.kind
@@ -133,6 +135,7 @@ class Analysis:
         object.__setattr__(self, "tags", tuple(by_kind[Kind.TAG]))
         object.__setattr__(self, "artists", tuple(by_kind[Kind.ARTIST]))
         object.__setattr__(self, "phrases", tuple(by_kind[Kind.PHRASE]))
+        object.__setattr__(self, "foreign", tuple(by_kind[Kind.FOREIGN]))
         object.__setattr__(self, "tag_like", tuple(tag_like))
 
     @property
