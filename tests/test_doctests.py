@@ -14,6 +14,8 @@ MODULES = [
     "anima_prompt.weights",
     "anima_prompt.tagtext",
     "anima_prompt.loras",
+    "anima_prompt.lint",
+    "anima_prompt.lint.lorafiles",
 ]
 
 

@@ -1,13 +1,19 @@
 """The prompt linter: `lint()` returns findings, `fix()` applies the safe automatic fixes.
 
+This package is itself callable: `anima_prompt.lint(text, ...)` is `anima_prompt.lint.lint(text, ...)`, so
+the package-level function and the subpackage share one name without hiding each other
+(`anima_prompt.lint.Linter` and `import anima_prompt.lint.config` work too).
+
 Example:
     >>> from anima_prompt.lint import lint
     >>> [finding.code for finding in lint("1girl,long_hair")]
-    ['ANM-SAFE-001', 'ANM-TAG-001', 'ANM-TAG-003']
+    ['ANM-SAFE-001', 'ANM-TAG-003', 'ANM-TAG-001']
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -249,7 +255,7 @@ def lint(
         LintInputError: a setting is invalid or a prompt is too long to lint.
 
     Example:
-        >>> [f.code for f in lint("1girl, saber (fate), safe")]
+        >>> [f.code for f in lint("safe, 1girl, saber (fate)")]
         ['ANM-ESC-001']
     """
     return _linter(config, index).lint(text, negative=negative, settings=_settings(settings))
@@ -272,3 +278,21 @@ def fix(
         '1girl, long hair, saber \\\\(fate\\\\)'
     """
     return _linter(config, index).fix(text, negative=negative, settings=_settings(settings))
+
+
+class _CallableModule(types.ModuleType):
+    """The type of this package: a module that lints when called (see the module docstring)."""
+
+    def __call__(
+        self,
+        text: str,
+        *,
+        negative: str | None = None,
+        settings: LintSettings | Mapping[str, object] | None = None,
+        index: Any = None,
+        config: LintConfig | None = None,
+    ) -> tuple[Finding, ...]:
+        return lint(text, negative=negative, settings=settings, index=index, config=config)
+
+
+sys.modules[__name__].__class__ = _CallableModule
