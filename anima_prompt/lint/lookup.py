@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from anima_prompt.tagtext import danbooru_name
+from anima_prompt.lint.analysis import tag_name
 
 #: Most entries kept in each cache (a 100,000-prompt file has fewer distinct tags).
 CACHE_LIMIT = 50_000
@@ -73,7 +73,7 @@ class CachedIndex:
             return self._lookups[text]
         except KeyError:
             pass
-        key = danbooru_name(text)
+        key = tag_name(text)
         if key in self._lookups:
             info = self._lookups[key]
         else:
@@ -87,7 +87,7 @@ class CachedIndex:
 
     def suggest(self, text: str, limit: int, *, artists: bool = False) -> tuple[str, ...]:
         """Danbooru names close to `text`, best first; only artist tags when `artists`."""
-        key = (danbooru_name(text), limit, artists)
+        key = (tag_name(text), limit, artists)
         if key in self._suggestions:
             return self._suggestions[key]
         names: list[str] = []

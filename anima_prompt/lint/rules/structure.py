@@ -140,6 +140,8 @@ def too_many_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     The model card's example has about 50 tags, and tag dropout in training means not every relevant tag
     needs to be present; long lists dilute each tag. Threshold: `max-general-tags`.
     """
+    if len(prompt.tags) <= ctx.config.max_general_tags:  # general tags are some of the tags
+        return
     general = _general_tags(prompt, ctx)
     if len(general) > ctx.config.max_general_tags:
         extra = general[ctx.config.max_general_tags]
