@@ -130,8 +130,13 @@ def ends_sentence(text: str) -> bool:
 def atom_span(atom: Atom) -> Span:
     """The source span of a token or node."""
     if isinstance(atom, Token):
-        return Span(atom.start_pos or 0, atom.end_pos or 0, atom.line or 1, atom.column or 1)
+        return token_span(atom)
     return atom.span
+
+
+def token_span(token: Token) -> Span:
+    """The source span of a token."""
+    return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
 def join_spans(first: Span, last: Span) -> Span:
@@ -166,7 +171,7 @@ def classify_sequence(atoms: Sequence[Atom], context: str = "top") -> tuple[Node
         if kind in _SEPARATORS:
             _flush_item(item, nodes)
             item = []
-            nodes.append(Separator(atom_span(atom), str(atom)))
+            nodes.append(Separator(token_span(atom), str(atom)))  # type: ignore[arg-type]
         elif kind in _ERRORS:
             _flush_item(item, nodes)
             item = []
@@ -217,12 +222,12 @@ def _flush_item(item: list[Atom], nodes: list[Node]) -> None:
         text = str(token)
         kind = _plain_kind(text)
         if kind == _PLAIN_TAG:
-            nodes.append(Tag(atom_span(token), text))
+            nodes.append(Tag(token_span(token), text))
         elif kind == _PLAIN_PHRASE:
-            span = atom_span(token)
+            span = token_span(token)
             nodes.append(Phrase(span, (Text(span, text),)))
         elif kind == _PLAIN_PONY:
-            nodes.append(Foreign(atom_span(token), "pony", text))
+            nodes.append(Foreign(token_span(token), "pony", text))
         else:
             nodes.extend(_classify_text([token]))
         return
@@ -398,6 +403,8 @@ def _merge_separators(nodes: list[Node]) -> list[Node]:
 
 def _merge_sentences(nodes: list[Node]) -> list[Node]:
     """A phrase without end punctuation continues over commas up to the item that ends the sentence."""
+    if Phrase not in map(type, nodes):
+        return nodes  # tags only: nothing to join
     result: list[Node] = []
     index = 0
     while index < len(nodes):
