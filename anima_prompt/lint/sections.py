@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 
 from anima_prompt.lint.analysis import Item, Kind
 from anima_prompt.lint.lookup import CachedIndex
@@ -73,6 +74,24 @@ def section_of(item: Item, index: CachedIndex | None) -> Section | None:
 
 
 _UNSEEN = object()
+
+
+def sections_of(items: Sequence[Item], index: CachedIndex | None) -> list[Section | None]:
+    """`section_of` for each of `items`, in one pass (rules that place every item call this)."""
+    if index is None:
+        return [section_of(item, None) for item in items]
+    cache = index.sections
+    sections: list[Section | None] = []
+    for item in items:
+        kind = item.kind
+        if kind is Kind.TAG:
+            section = cache.get(item.text, _UNSEEN)
+            if section is _UNSEEN:
+                section = cache[item.text] = _tag_section(item, index)
+            sections.append(section)  # type: ignore[arg-type]
+        else:
+            sections.append(Section.ARTIST if kind is Kind.ARTIST else None)
+    return sections
 
 
 def _tag_section(item: Item, index: CachedIndex | None) -> Section | None:

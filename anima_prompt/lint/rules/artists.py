@@ -9,7 +9,7 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import rule
-from anima_prompt.lint.sections import Section, section_of
+from anima_prompt.lint.sections import Section, sections_of
 from anima_prompt.tagtext import prompt_form
 
 
@@ -106,7 +106,7 @@ def artist_placement(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     mode = ctx.config.artist_placement
     if mode == "off" or ctx.target.value != "prompt" or not prompt.artists:
         return
-    sections = [(item, section_of(item, ctx.index)) for item in prompt.items]
+    sections = list(zip(prompt.items, sections_of(prompt.items, ctx.index), strict=True))
     for position, (item, section) in enumerate(sections):
         if section is not Section.ARTIST or item.kind is not Kind.ARTIST:
             continue

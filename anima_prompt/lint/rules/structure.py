@@ -13,7 +13,7 @@ from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Scope, rule
 from anima_prompt.lint.scan import QUOTED
-from anima_prompt.lint.sections import Section, section_of, special_group
+from anima_prompt.lint.sections import Section, sections_of, special_group
 
 _YAML_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Za-z_][\w ]{0,40}[\"']?\s*:(?:\s|$)", re.MULTILINE)
 
@@ -118,12 +118,11 @@ def too_many_lines(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _general_tags(prompt: Analysis, ctx: RuleContext) -> list[Item]:
-    general = []
-    for item in prompt.tags:
-        section = section_of(item, ctx.index)
-        if section is Section.GENERAL or (section is None and special_group(item) is None):
-            general.append(item)
-    return general
+    return [
+        item
+        for item, section in zip(prompt.tags, sections_of(prompt.tags, ctx.index), strict=True)
+        if section is Section.GENERAL or (section is None and special_group(item) is None)
+    ]
 
 
 @rule(
@@ -301,13 +300,6 @@ def _order_fix(prompt: Analysis, sections: list[Section], units: list[list[Item]
     return Fix(prompt.units[0][0], prompt.units[-1][1], ", ".join(pieces[position] for position in order))
 
 
-def _section_for_order(item: Item, ctx: RuleContext) -> Section | None:
-    section = section_of(item, ctx.index)
-    if section is Section.ARTIST and ctx.config.artist_placement == "first":
-        return Section.COUNT
-    return section
-
-
 @rule(
     "ANM-ORD-001",
     "section-order",
@@ -325,29 +317,32 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     artists are checked by ANM-ART-003. Without the tag index only quality/meta/year/safety and count tags
     are placed. When the prompt is one line of plain tags the fix reorders it (stably, within sections).
     """
+    item_sections = sections_of(prompt.items, ctx.index)
+    if ctx.config.artist_placement == "first":  # the artist then belongs with the count tags
+        item_sections = [Section.COUNT if s is Section.ARTIST else s for s in item_sections]
     units: list[list[Item]] = []  # items in order, grouped by top-level unit (units only ascend)
-    for item in prompt.items:
+    unit_sections: list[list[Section | None]] = []
+    for item, item_section in zip(prompt.items, item_sections, strict=True):
         if units and units[-1][0].unit == item.unit:
             units[-1].append(item)
+            unit_sections[-1].append(item_section)
         else:
             units.append([item])
+            unit_sections.append([item_section])
     placed: list[tuple[Item, Section]] = []
-    for unit in units:
+    for unit, sections in zip(units, unit_sections, strict=True):
         if len(unit) == 1:
-            section = _section_for_order(unit[0], ctx)
+            section = sections[0]
             if section is not None and section is not Section.ARTIST:
                 placed.append((unit[0], section))
             continue
-        sections = {_section_for_order(item, ctx) for item in unit} - {None}
-        if len(sections) == 1 and (section := sections.pop()) is not Section.ARTIST:
+        distinct = set(sections) - {None}
+        if len(distinct) == 1 and (section := distinct.pop()) is not Section.ARTIST:
             placed.append((unit[0], section))
     highest: tuple[Item, Section] | None = None
     for item, section in placed:
         if highest is not None and section < highest[1]:
-            all_sections = [
-                min(({_section_for_order(member, ctx) for member in unit} - {None}) or {Section.GENERAL})
-                for unit in units
-            ]
+            all_sections = [min((set(sections) - {None}) or {Section.GENERAL}) for sections in unit_sections]
             yield ctx.report(
                 "ANM-ORD-001",
                 (item.start, item.end),
