@@ -56,12 +56,24 @@ def _open_index(db: Path | None) -> Any:
 
 
 def _lint_gate(
-    prompts: tuple[str, ...], negative: str, options: SamplingOptions, variant: str, index: Any
+    prompts: tuple[str, ...],
+    negative: str,
+    options: SamplingOptions,
+    variant: str,
+    index: Any,
+    *,
+    lora_values: tuple[str, ...] = (),
+    lora_folders: tuple[Path, ...] = (),
 ) -> None:
-    """Show every finding on stderr; stop with exit 1 when any is an error."""
-    from anima_prompt.lint import LintSettings, Severity, Variant, lint
+    """Show every finding on stderr; stop with exit 1 when any is an error.
+
+    The linter sees what `generate` will do: the `--lora` choices, the LoRA folders `<lora:name>` tags are
+    looked up in, and `anima` as the front end (LoRA tags are loaded, not passed as text).
+    """
+    from anima_prompt.lint import LintConfig, LintSettings, Severity, Variant, lint
     from anima_prompt.lint.inputs import PromptRecord
     from anima_prompt.lint.output import LintResult, format_text
+    from anima_prompt.loras import parse_lora_option
 
     settings = LintSettings(
         cfg=float(options.cfg),
@@ -70,10 +82,12 @@ def _lint_gate(
         height=options.height,
         sampler=options.sampler,
         variant=Variant(variant),
+        loras=tuple(parse_lora_option(value) for value in lora_values),
     )
+    config = LintConfig(front_end="anima", lora_dirs=tuple(str(folder) for folder in lora_folders))
     errors = 0
     for number, prompt in enumerate(prompts, 1):
-        findings = lint(prompt, negative=negative or None, settings=settings, index=index)
+        findings = lint(prompt, negative=negative or None, settings=settings, index=index, config=config)
         if findings:
             source = "<prompt>" if len(prompts) == 1 else f"<prompt {number}>"
             record = PromptRecord(source=source, prompt=prompt, negative=negative or None)
@@ -292,9 +306,11 @@ def generate(
             strength=strength if strength is not None else default_strength,
         )
         index = _open_index(db)
-        if not no_lint:
-            _lint_gate(prompts, negative, options, variant, index)
         folders = locate_lora_folders(lora_dir, comfyui=comfyui)
+        if not no_lint:
+            _lint_gate(
+                prompts, negative, options, variant, index, lora_values=lora_values, lora_folders=folders
+            )
         loras = option_loras(lora_values, folders)
         texts = [split_prompt(text, folders) for text in prompts]
         texts = [dataclasses.replace(text, text=_normalized(text.text, index)) for text in texts]

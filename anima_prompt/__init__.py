@@ -11,6 +11,8 @@ Example:
     '1girl, saber (fate), (smile:1.2)'
 """
 
+from typing import TYPE_CHECKING
+
 from anima_prompt.errors import (
     AnimaPromptError,
     ControlCharacter,
@@ -25,7 +27,7 @@ from anima_prompt.errors import (
     UnclosedGroup,
     UnmatchedClose,
 )
-from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix, lint
+from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix
 from anima_prompt.nodes import (
     Artist,
     Diagnostic,
@@ -48,6 +50,11 @@ from anima_prompt.normalize import TagInfo, TagLookup, normalize
 from anima_prompt.parser import parse, parse_tree, to_prompt
 from anima_prompt.render import render
 from anima_prompt.weights import WeightedText, plain_text, weighted_segments
+
+# `anima_prompt.lint` stays the linter subpackage, which is callable as the `lint` function; type checkers
+# are told it is the function.
+if TYPE_CHECKING:
+    from anima_prompt.lint import lint
 
 __all__ = [
     "AnimaPromptError",

@@ -17,6 +17,7 @@ Classification never canonicalises text; `normalize` does.
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import pairwise
 from typing import TypeAlias
 
@@ -129,8 +130,13 @@ def ends_sentence(text: str) -> bool:
 def atom_span(atom: Atom) -> Span:
     """The source span of a token or node."""
     if isinstance(atom, Token):
-        return Span(atom.start_pos or 0, atom.end_pos or 0, atom.line or 1, atom.column or 1)
+        return token_span(atom)
     return atom.span
+
+
+def token_span(token: Token) -> Span:
+    """The source span of a token."""
+    return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
 def join_spans(first: Span, last: Span) -> Span:
@@ -165,7 +171,7 @@ def classify_sequence(atoms: Sequence[Atom], context: str = "top") -> tuple[Node
         if kind in _SEPARATORS:
             _flush_item(item, nodes)
             item = []
-            nodes.append(Separator(atom_span(atom), str(atom)))
+            nodes.append(Separator(token_span(atom), str(atom)))  # type: ignore[arg-type]
         elif kind in _ERRORS:
             _flush_item(item, nodes)
             item = []
@@ -189,10 +195,41 @@ def _mark_stray_colon(atoms: Sequence[Atom]) -> list[Atom]:
     return result
 
 
+# what one TEXT token standing alone as an item is (see `_plain_kind`)
+_PLAIN_TAG, _PLAIN_PHRASE, _PLAIN_PONY, _PLAIN_SPLIT = range(4)
+
+
+@lru_cache(maxsize=16384)
+def _plain_kind(text: str) -> int:
+    """`_text_item`'s decision for one TEXT token, which depends on its text only; cached, as tags repeat.
+
+    `_PLAIN_SPLIT` means the text holds a sentence boundary and goes through `_classify_text`.
+    """
+    if _BOUNDARY.search(text) is not None:
+        return _PLAIN_SPLIT
+    if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
+        return _PLAIN_PONY
+    if looks_like_prose(text):
+        return _PLAIN_PHRASE
+    return _PLAIN_TAG
+
+
 def _flush_item(item: list[Atom], nodes: list[Node]) -> None:
     """Classify one item (atoms between separators), moving its edge white space into separators."""
     if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
-        nodes.extend(_classify_text(item))  # type: ignore[arg-type]  # the common case: one plain tag
+        # the common case: one plain tag (a TEXT token never starts an artist: that takes an AT token)
+        token = item[0]
+        text = str(token)
+        kind = _plain_kind(text)
+        if kind == _PLAIN_TAG:
+            nodes.append(Tag(token_span(token), text))
+        elif kind == _PLAIN_PHRASE:
+            span = token_span(token)
+            nodes.append(Phrase(span, (Text(span, text),)))
+        elif kind == _PLAIN_PONY:
+            nodes.append(Foreign(token_span(token), "pony", text))
+        else:
+            nodes.extend(_classify_text([token]))
         return
     start, end = 0, len(item)
     while start < end and _is_ws(item[start]):
@@ -222,10 +259,15 @@ def _classify_item(atoms: list[Atom]) -> list[Node]:
 
 def _classify_text(tokens: list[Token]) -> list[Node]:
     """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
-    text = str(tokens[0]) if len(tokens) == 1 else "".join(tokens)
     first = atom_span(tokens[0])
-    if _BOUNDARY.search(text) is None:
-        return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
+    if len(tokens) == 1:
+        text = str(tokens[0])
+        if _BOUNDARY.search(text) is None:
+            return [_text_item(tokens, text, first)]  # one token: its span is the item's
+    else:
+        text = "".join(tokens)
+        if _BOUNDARY.search(text) is None:
+            return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
     nodes: list[Node] = []
     offset = 0
     for boundary in _BOUNDARY.finditer(text):
@@ -361,6 +403,8 @@ def _merge_separators(nodes: list[Node]) -> list[Node]:
 
 def _merge_sentences(nodes: list[Node]) -> list[Node]:
     """A phrase without end punctuation continues over commas up to the item that ends the sentence."""
+    if Phrase not in map(type, nodes):
+        return nodes  # tags only: nothing to join
     result: list[Node] = []
     index = 0
     while index < len(nodes):

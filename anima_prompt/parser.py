@@ -3,6 +3,12 @@
 The LALR parser is built once per process (`functools.lru_cache`) from `grammars/anima.lark`. Parsing
 never fails on a `str`: problems become `ErrorNode`s with `Diagnostic`s; `strict=True` raises the first
 as a `PromptSyntaxError`.
+
+`parse` does not run Lark's LALR loop. After the post-lexer every bracket is paired and every `WEIGHT`
+stands right before the `)` of its group, so the grammar's four group rules can be reduced with a stack,
+one step per token; `reduce_tokens` calls the same `PromptBuilder` methods Lark's inline mode calls, with
+the same children, and is several times faster. `parse_tree` still goes through Lark, and the tests check
+that both paths build the same `Prompt`.
 """
 
 import re
@@ -14,9 +20,21 @@ from lark.common import LexerConf
 from lark.lark import PostLex
 from lark.lexer import Lexer
 
-from anima_prompt.classify import MAX_NESTING
+from anima_prompt.classify import MAX_NESTING, Atom
 from anima_prompt.errors import SYNTAX_ERRORS
-from anima_prompt.nodes import DATASET_TAGS, Diagnostic, ErrorNode, Node, Prompt, Separator, Span, Tag, walk
+from anima_prompt.nodes import (
+    DATASET_TAGS,
+    Diagnostic,
+    ErrorNode,
+    ForeignGroup,
+    Node,
+    Phrase,
+    Prompt,
+    Separator,
+    Span,
+    Tag,
+    Weighted,
+)
 from anima_prompt.resources import grammar_path
 from anima_prompt.transform import PromptBuilder, to_prompt_nodes
 
@@ -113,41 +131,99 @@ def _piece(token: Token, kind: str, start: int, end: int) -> Token:
 
 
 def pair_brackets(tokens: list[Token]) -> list[Token]:
-    """Retype brackets without a partner (UNCLOSED, UNMATCHED), too deep (TOO_DEEP), stray weights."""
-    kinds = [token.type for token in tokens]
+    """Retype brackets without a partner (UNCLOSED, UNMATCHED), too deep (TOO_DEEP), stray weights.
+
+    Returns `tokens` itself when nothing needs retyping (the common case), else a new list.
+    """
+    retyped: dict[int, str] = {}
     stack: list[int] = []
-    for index, kind in enumerate(kinds):
+    weights: list[int] = []
+    for index, token in enumerate(tokens):
+        kind = token.type
         if kind in _OPENS:
             stack.append(index)
         elif kind in _CLOSES:
-            if stack and _OPENS[kinds[stack[-1]]] == kind:
+            if stack and _OPENS[tokens[stack[-1]].type] == kind:
                 opened = stack.pop()
                 if len(stack) >= MAX_NESTING:
-                    kinds[opened] = kinds[index] = "TOO_DEEP"
+                    retyped[opened] = retyped[index] = "TOO_DEEP"
             else:
-                kinds[index] = "UNMATCHED"
+                retyped[index] = "UNMATCHED"
+        elif kind == "WEIGHT":
+            weights.append(index)
     for opened in stack:
-        kinds[opened] = "UNCLOSED"
-    for index, kind in enumerate(kinds):
-        if kind == "WEIGHT" and (index + 1 == len(kinds) or kinds[index + 1] != "RPAR"):
-            kinds[index] = "STRAY_WEIGHT"
-    return [
-        token if kind == token.type else Token.new_borrow_pos(kind, str(token), token)
-        for token, kind in zip(tokens, kinds, strict=True)
-    ]
+        retyped[opened] = "UNCLOSED"
+    for index in weights:
+        following = index + 1
+        if following == len(tokens) or retyped.get(following, tokens[following].type) != "RPAR":
+            retyped[index] = "STRAY_WEIGHT"
+    if not retyped:
+        return tokens
+    result = list(tokens)
+    for index, kind in retyped.items():
+        result[index] = Token.new_borrow_pos(kind, str(tokens[index]), tokens[index])
+    return result
 
 
-@lru_cache(maxsize=2)
-def _parser(inline: bool) -> Lark:
-    """The LALR parser; `inline` builds nodes while parsing instead of returning a tree."""
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    """The LALR parser that builds `parse_tree`'s trees; `parse` uses only its lexer configuration."""
     return Lark(
         grammar_path("anima.lark").read_text(encoding="utf-8"),
         parser="lalr",
         lexer=PromptLexer,
         postlex=PromptPostLex(),
-        propagate_positions=not inline,
-        transformer=PromptBuilder() if inline else None,
+        propagate_positions=True,
     )
+
+
+@lru_cache(maxsize=1)
+def _lexer() -> PromptLexer:
+    return PromptLexer(_parser().lexer_conf)
+
+
+def tokens(text: str) -> list[Token]:
+    """The tokens of `text` as the parser sees them: lexed, keywords split out, brackets paired."""
+    stream = _lexer().lex(text)
+    if "BREAK" in text or "__" in text:
+        return pair_brackets(split_keywords(stream))
+    return pair_brackets(list(stream))
+
+
+def reduce_tokens(stream: list[Token], builder: PromptBuilder | None = None) -> tuple[Node, ...]:
+    """The top-level nodes for the tokens made by `tokens(text)`, built as the grammar's rules reduce."""
+    build = builder or _BUILDER
+    opened: list[Token] = []
+    outer: list[list[Atom]] = []
+    atoms: list[Atom] = []
+    for token in stream:
+        kind = token.type
+        if kind in _OPENS:
+            opened.append(token)
+            outer.append(atoms)
+            atoms = []
+        elif kind in _CLOSES:
+            node = _group(build, opened.pop(), atoms, token)
+            atoms = outer.pop()
+            atoms.append(node)
+        else:
+            atoms.append(token)
+    return build.start([atoms])
+
+
+def _group(build: PromptBuilder, open_token: Token, atoms: list[Atom], close_token: Token) -> Atom:
+    kind = close_token.type
+    if kind == "RPAR":
+        last = atoms[-1] if atoms else None
+        if type(last) is Token and last.type == "WEIGHT":
+            return build.weighted_group([open_token, atoms[:-1], last, close_token])
+        return build.paren_group([open_token, atoms, close_token])
+    if kind == "RSQB":
+        return build.square_group([open_token, atoms, close_token])
+    return build.brace_group([open_token, atoms, close_token])
+
+
+_BUILDER = PromptBuilder()
 
 
 def parse_tree(text: str) -> Tree[Token]:
@@ -159,7 +235,7 @@ def parse_tree(text: str) -> Tree[Token]:
     Returns:
         The tree; its tokens carry positions. `parse` is the usual entry point.
     """
-    return _parser(False).parse(text)
+    return _parser().parse(text)
 
 
 def parse(text: str, *, strict: bool = False) -> Prompt:
@@ -181,7 +257,7 @@ def parse(text: str, *, strict: bool = False) -> Prompt:
         >>> [node.kind for node in parse("1girl, @wlop, (smile:1.2)").items]
         ['tag', 'artist', 'weighted']
     """
-    children: tuple[Node, ...] = _parser(True).parse(text) if text else ()  # type: ignore[assignment]
+    children = reduce_tokens(tokens(text)) if text else ()
     return build_prompt(text, children, strict=strict)
 
 
@@ -192,15 +268,28 @@ def to_prompt(tree: Tree[Token], text: str, *, strict: bool = False) -> Prompt:
 
 def build_prompt(text: str, children: tuple[Node, ...], *, strict: bool = False) -> Prompt:
     """Attach diagnostics and the dataset tag to top-level nodes; raise in strict mode."""
+    errors: list[ErrorNode] = []
+    _collect_errors(children, errors)
     diagnostics = tuple(
-        Diagnostic(node.code, node.message, node.span, excerpt(text, node.span))
-        for node in walk(Prompt(text, children))
-        if isinstance(node, ErrorNode)
+        Diagnostic(node.code, node.message, node.span, excerpt(text, node.span)) for node in errors
     )
     if strict and diagnostics:
         first = diagnostics[0]
         raise SYNTAX_ERRORS[first.code](first, diagnostics)
     return Prompt(text, children, diagnostics, dataset_tag(children))
+
+
+def _collect_errors(children: tuple[Node, ...], errors: list[ErrorNode]) -> None:
+    """Append the `ErrorNode`s under `children` to `errors`, depth first in source order (as `walk`)."""
+    for node in children:
+        kind = type(node)
+        if kind is ErrorNode:
+            errors.append(node)  # type: ignore[arg-type]
+        elif kind in _CONTAINERS:
+            _collect_errors(node.children, errors)  # type: ignore[union-attr]
+
+
+_CONTAINERS = frozenset({Phrase, Weighted, ForeignGroup})
 
 
 def dataset_tag(children: tuple[Node, ...]) -> str | None:

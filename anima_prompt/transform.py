@@ -1,7 +1,7 @@
 """Lark `Transformer` from the parse tree to typed nodes; spans kept, nothing canonicalised.
 
-The same transformer serves both paths: `to_prompt(parse_tree(text))` and the parser's inline mode,
-where Lark calls these methods while it parses (no intermediate tree, no recursion).
+The same transformer serves both paths: `to_prompt(parse_tree(text))`, and `parser.reduce_tokens`, which
+calls these methods as the grammar's rules reduce (no intermediate tree, no recursion).
 """
 
 from lark import Token, Transformer, Tree

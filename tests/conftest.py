@@ -21,6 +21,13 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_lora_folders_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LoRA folders come only from what a test sets, never from the shell's LoRA or ComfyUI variables."""
+    monkeypatch.delenv("ANIMA_LORA_DIR", raising=False)
+    monkeypatch.delenv("COMFYUI_PATH", raising=False)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite the golden files under tests/*/golden/"

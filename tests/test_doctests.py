@@ -15,6 +15,8 @@ MODULES = [
     "anima_prompt.tagtext",
     "anima_prompt.loras",
     "anima_prompt.transfer",
+    "anima_prompt.lint",
+    "anima_prompt.lint.lorafiles",
 ]
 
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from anima_prompt.errors import AnimaPromptError
 from anima_prompt.lint.findings import Severity
+
+if TYPE_CHECKING:
+    from anima_prompt.lint.config import LintConfig
+    from anima_prompt.lint.inputs import PromptRecord
+    from anima_prompt.lint.settings import LintSettings
 
 INDEX_HINT = (
     "note: no tag index, so {count} rules that need tag data were skipped; build one with "
@@ -57,6 +63,25 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--height", type=int, help="Image height in pixels.")
 @click.option("--sampler", help="Sampler name (er_sde, euler_ancestral, ...).")
 @click.option("--variant", help="Model variant: base, aesthetic, turbo (or a checkpoint file name).")
+@click.option(
+    "--lora",
+    "lora_values",
+    multiple=True,
+    metavar="PATH[:STRENGTH]",
+    help="A LoRA applied besides the prompt's <lora:...> tags (as anima generate --lora); repeatable.",
+)
+@click.option(
+    "--lora-dir",
+    "lora_dirs",
+    multiple=True,
+    help="Folder <lora:name> is looked up in [config lora-dirs, $ANIMA_LORA_DIR]; repeatable.",
+)
+@click.option("--comfyui", help="A ComfyUI installation whose models/loras is searched [$COMFYUI_PATH].")
+@click.option(
+    "--front-end",
+    type=click.Choice(["comfyui", "anima"]),
+    help="Where the prompts run: ComfyUI core or anima generate [config front-end: comfyui].",
+)
 @click.option("-f", "--file", "files", multiple=True, help="Prompt file: .txt (one prompt), .jsonl records.")
 @click.option("--per-line", is_flag=True, help="Read one prompt per line from --file text files.")
 @click.option(
@@ -99,6 +124,10 @@ def lint_command(
     height: int | None,
     sampler: str | None,
     variant: str | None,
+    lora_values: tuple[str, ...],
+    lora_dirs: tuple[str, ...],
+    comfyui: str | None,
+    front_end: str | None,
     files: tuple[str, ...],
     per_line: bool,
     output_format: str,
@@ -128,7 +157,27 @@ def lint_command(
     if output_format == "markdown":
         _fail("--format markdown is only for --list-rules")
     try:
-        _run(locals())
+        config = _config(
+            config_path,
+            select=select,
+            ignore=ignore,
+            fail_on=fail_on,
+            lora_dirs=lora_dirs,
+            comfyui=comfyui,
+            front_end=front_end,
+        )
+        settings = _settings(
+            cfg=cfg,
+            steps=steps,
+            width=width,
+            height=height,
+            sampler=sampler,
+            variant=variant,
+            loras=lora_values,
+        )
+        records = _records(prompt, files, negative=negative, settings=settings, per_line=per_line)
+        output = _Output(output_format, statistics=statistics, colour=_use_colour(color))
+        _run(records, config=config, db=db, apply_fix=apply_fix, jobs=jobs, output=output)
     except AnimaPromptError as error:
         _fail(str(error).split("\n", 1)[0])
 
@@ -162,20 +211,36 @@ def _list_rules(output_format: str) -> None:
             click.echo(f"{code:<13} {rule.severity.label:<8} {rule.name:<28} {rule.summary}")
 
 
-def _config(options: dict[str, Any]) -> Any:
+def _config(
+    path: str | None,
+    *,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fail_on: str | None,
+    lora_dirs: tuple[str, ...],
+    comfyui: str | None,
+    front_end: str | None,
+) -> LintConfig:
+    """The configuration file's options (or the defaults), with the command-line options over them."""
     import dataclasses
 
     from anima_prompt.lint.config import load_config
     from anima_prompt.lint.registry import unknown_codes
 
-    config = load_config(Path(options["config_path"]) if options["config_path"] else None)
+    config = load_config(Path(path) if path else None)
     changes: dict[str, Any] = {}
-    for key in ("select", "ignore"):
-        codes = _split_codes(options[key])
+    for key, values in (("select", select), ("ignore", ignore)):
+        codes = _split_codes(values)
         if codes:
             changes[key] = codes
-    if options["fail_on"]:
-        changes["fail_on"] = Severity.parse(options["fail_on"])
+    if fail_on:
+        changes["fail_on"] = Severity.parse(fail_on)
+    if lora_dirs:  # --lora-dir folders come first, then those of the configuration
+        changes["lora_dirs"] = (*lora_dirs, *config.lora_dirs)
+    if comfyui:
+        changes["comfyui"] = comfyui
+    if front_end:
+        changes["front_end"] = front_end
     config = dataclasses.replace(config, **changes)
     for code in (*config.select, *config.ignore, *(code for code, _ in config.severity)):
         if unknown_codes([code]):
@@ -183,12 +248,29 @@ def _config(options: dict[str, Any]) -> Any:
     return config
 
 
-def _settings(options: dict[str, Any]) -> Any:
+def _settings(
+    *,
+    cfg: float | None,
+    steps: int | None,
+    width: int | None,
+    height: int | None,
+    sampler: str | None,
+    variant: str | None,
+    loras: tuple[str, ...],
+) -> LintSettings | None:
+    """The generation settings given as options, or `None` when none was."""
     from anima_prompt.lint.settings import LintSettings, Variant
+    from anima_prompt.loras import parse_lora_option
 
-    values = {key: options[key] for key in ("cfg", "steps", "width", "height", "sampler")}
-    variant = Variant.parse(options["variant"]) if options["variant"] else None
-    settings = LintSettings(**values, variant=variant)
+    settings = LintSettings(
+        cfg=cfg,
+        steps=steps,
+        width=width,
+        height=height,
+        sampler=sampler,
+        variant=Variant.parse(variant) if variant else None,
+        loras=tuple(parse_lora_option(value) for value in loras),
+    )
     return None if settings.is_empty else settings
 
 
@@ -203,10 +285,20 @@ def _index(db: str | None, config_db: str | None) -> Any:
     return TagIndex.open(path)
 
 
-def _records(options: dict[str, Any], settings: Any) -> list[Any]:
+def _records(
+    prompt: str | None,
+    files: tuple[str, ...],
+    *,
+    negative: str | None,
+    settings: LintSettings | None,
+    per_line: bool,
+) -> list[PromptRecord]:
+    """The prompts to lint: the argument (or standard input), else every record of every file.
+
+    `negative` and `settings` apply to file records that do not give their own.
+    """
     from anima_prompt.lint.inputs import PromptRecord, check_prompt_size, decode, read_file
 
-    prompt, files = options["prompt"], options["files"]
     if prompt is not None and files:
         _fail("give a PROMPT or --file, not both")
     if prompt is None and not files:
@@ -219,11 +311,11 @@ def _records(options: dict[str, Any], settings: Any) -> list[Any]:
             prompt = decode(sys.stdin.buffer.read(), "standard input")
             prompt = prompt.removesuffix("\n")
         check_prompt_size(prompt, source)
-        records.append(PromptRecord(source, prompt, options["negative"], settings))
+        records.append(PromptRecord(source, prompt, negative, settings))
     for name in files:
-        for record in read_file(Path(name), per_line=options["per_line"]):
-            if record.negative is None and options["negative"] is not None:
-                record = _replace(record, negative=options["negative"])
+        for record in read_file(Path(name), per_line=per_line):
+            if record.negative is None and negative is not None:
+                record = _replace(record, negative=negative)
             if record.settings is None and settings is not None:
                 record = _replace(record, settings=settings)
             records.append(record)
@@ -236,24 +328,40 @@ def _replace(record: Any, **changes: Any) -> Any:
     return dataclasses.replace(record, **changes)
 
 
-def _run(options: dict[str, Any]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """How findings are printed: `--format`, `--statistics` and whether to colour."""
+
+    format: str
+    statistics: bool = False
+    colour: bool = False
+
+
+def _run(
+    records: list[PromptRecord],
+    *,
+    config: LintConfig,
+    db: str | None,
+    apply_fix: bool,
+    jobs: int,
+    output: _Output,
+) -> None:
+    """Lint (or fix) `records`, print the findings and exit 1 when one is at or above the fail level."""
     from anima_prompt.lint import Linter
     from anima_prompt.lint.output import LintResult
 
-    config = _config(options)
-    settings = _settings(options)
-    records = _records(options, settings)
-    index = _index(options["db"], config.db)
+    index = _index(db, config.db)
     linter = Linter(config=config, index=index)
     if index is None and linter.skipped_for_index:
         click.echo(INDEX_HINT.format(count=len(linter.skipped_for_index)), err=True)
-    if options["apply_fix"]:
-        records = _apply_fixes(linter, records)
-        if records is None:
+    if apply_fix:
+        fixed = _apply_fixes(linter, records)
+        if fixed is None:
             return
+        records = fixed
     from anima_prompt.lint.batch import default_jobs, lint_records
 
-    jobs = options["jobs"] or default_jobs(len(records))
+    jobs = jobs or default_jobs(len(records))
     if jobs > 1:
         if index is not None:
             index.close()
@@ -269,7 +377,7 @@ def _run(options: dict[str, Any]) -> None:
     notes.update(dict.fromkeys(linter.notes))
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    _print(results, linter, options)
+    _print(results, linter, output)
     worst = max((finding.severity for result in results for finding in result.findings), default=None)
     if worst is not None and worst >= config.fail_on:
         sys.exit(1)
@@ -330,14 +438,14 @@ def _use_colour(option: bool | None) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _print(results: list[Any], linter: Any, options: dict[str, Any]) -> None:
+def _print(results: list[Any], linter: Any, output: _Output) -> None:
     from anima_prompt.lint.output import format_json, format_sarif, format_statistics, format_text
 
-    if options["statistics"]:
+    if output.statistics:
         click.echo(format_statistics(results), nl=False)
-    elif options["output_format"] == "json":
+    elif output.format == "json":
         click.echo(format_json(results), nl=False)
-    elif options["output_format"] == "sarif":
+    elif output.format == "sarif":
         from importlib.metadata import PackageNotFoundError, version
 
         try:
@@ -346,5 +454,4 @@ def _print(results: list[Any], linter: Any, options: dict[str, Any]) -> None:
             tool_version = "0.1.0"
         click.echo(format_sarif(results, linter.rules, version=tool_version), nl=False)
     else:
-        colour = _use_colour(options["color"])
-        click.echo(format_text(results, colour=colour), nl=False, color=colour)
+        click.echo(format_text(results, colour=output.colour), nl=False, color=output.colour)

@@ -1,13 +1,19 @@
 """The prompt linter: `lint()` returns findings, `fix()` applies the safe automatic fixes.
 
+This package is itself callable: `anima_prompt.lint(text, ...)` is `anima_prompt.lint.lint(text, ...)`, so
+the package-level function and the subpackage share one name without hiding each other
+(`anima_prompt.lint.Linter` and `import anima_prompt.lint.config` work too).
+
 Example:
     >>> from anima_prompt.lint import lint
     >>> [finding.code for finding in lint("1girl,long_hair")]
-    ['ANM-SAFE-001', 'ANM-TAG-001', 'ANM-TAG-003']
+    ['ANM-SAFE-001', 'ANM-TAG-003', 'ANM-TAG-001']
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,6 +54,7 @@ class Linter:
 
     def __init__(self, *, config: LintConfig | None = None, index: Any = None) -> None:
         from anima_prompt.lint.lookup import CachedIndex
+        from anima_prompt.lint.lorafiles import LoraFiles
         from anima_prompt.lint.registry import all_rules
         from anima_prompt.lint.tokens import token_counter
 
@@ -55,8 +62,10 @@ class Linter:
         self.rules = all_rules()
         self.index = CachedIndex(index) if index is not None else None
         self.tokens = token_counter(self.config.tokenizer_dir())
+        self.loras = LoraFiles(self.config.lora_folders())
         self.notes: list[str] = []
         self._analyses: dict[str, Any] = {}
+        self._negatives: dict[tuple[str, LintSettings], tuple[Finding, ...]] = {}
         self.active = tuple(
             rule
             for code, rule in self.rules.items()
@@ -67,6 +76,11 @@ class Linter:
             if self.index is None
             else ()
         )
+        from anima_prompt.lint.registry import Scope
+
+        self._prompt_checks = tuple(rule.check for rule in self.active if rule.scope is not Scope.SETTINGS)
+        self._negative_checks = tuple(rule.check for rule in self.active if rule.scope is Scope.EACH)
+        self._settings_checks = tuple(rule.check for rule in self.active if rule.scope is Scope.SETTINGS)
 
     def lint(
         self, text: str, *, negative: str | None = None, settings: LintSettings | None = None
@@ -78,7 +92,6 @@ class Linter:
         """
         from anima_prompt.lint.context import RuleContext
         from anima_prompt.lint.inputs import check_prompt_size
-        from anima_prompt.lint.registry import Scope
 
         check_prompt_size(text, "prompt")
         positive = self.analyse(text)
@@ -95,23 +108,39 @@ class Linter:
             index=self.index,
             tokens=self.tokens,
             rules=self.rules,
+            loras=self.loras,
         )
-        negative_context = None
-        if negative_analysis is not None:
-            from dataclasses import replace
-
-            negative_context = replace(base, target=Target.NEGATIVE)
+        # Rules run grouped by what they look at; the findings are sorted below, so the order is the same.
         findings: list[Finding] = []
-        for rule in self.active:
-            if rule.scope is Scope.SETTINGS:
-                if not base.settings.is_empty:
-                    findings.extend(rule.check(positive, base))
-                continue
-            findings.extend(rule.check(positive, base))
-            if rule.scope is Scope.EACH and negative_context is not None and negative_analysis is not None:
-                findings.extend(rule.check(negative_analysis, negative_context))
+        for check in self._prompt_checks:
+            findings.extend(check(positive, base))
+        if negative_analysis is not None:
+            findings.extend(self._negative_findings(negative_analysis, base))
+        if not base.settings.is_empty:
+            for check in self._settings_checks:
+                findings.extend(check(positive, base))
         self._note_tokens(text)
         return tuple(sorted(findings, key=_order))
+
+    def _negative_findings(self, negative: Any, base: Any) -> tuple[Finding, ...]:
+        """The findings of the rules that check each prompt separately, on the negative prompt.
+
+        Those rules see only the negative prompt, the settings, the configuration and the index, so their
+        findings are kept per negative prompt and settings: negative prompts repeat across a file.
+        """
+        key = (negative.text, base.settings)
+        cached = self._negatives.get(key)
+        if cached is None:
+            from dataclasses import replace
+
+            context = replace(base, target=Target.NEGATIVE)
+            found: list[Finding] = []
+            for check in self._negative_checks:
+                found.extend(check(negative, context))
+            if len(self._negatives) >= ANALYSIS_CACHE_SIZE:
+                self._negatives.pop(next(iter(self._negatives)))
+            cached = self._negatives[key] = tuple(found)
+        return cached
 
     def analyse(self, text: str) -> Any:
         """The parsed and analysed prompt; the last few hundred texts are kept (negatives repeat)."""
@@ -226,7 +255,7 @@ def lint(
         LintInputError: a setting is invalid or a prompt is too long to lint.
 
     Example:
-        >>> [f.code for f in lint("1girl, saber (fate), safe")]
+        >>> [f.code for f in lint("safe, 1girl, saber (fate)")]
         ['ANM-ESC-001']
     """
     return _linter(config, index).lint(text, negative=negative, settings=_settings(settings))
@@ -249,3 +278,21 @@ def fix(
         '1girl, long hair, saber \\\\(fate\\\\)'
     """
     return _linter(config, index).fix(text, negative=negative, settings=_settings(settings))
+
+
+class _CallableModule(types.ModuleType):
+    """The type of this package: a module that lints when called (see the module docstring)."""
+
+    def __call__(
+        self,
+        text: str,
+        *,
+        negative: str | None = None,
+        settings: LintSettings | Mapping[str, object] | None = None,
+        index: Any = None,
+        config: LintConfig | None = None,
+    ) -> tuple[Finding, ...]:
+        return lint(text, negative=negative, settings=settings, index=index, config=config)
+
+
+sys.modules[__name__].__class__ = _CallableModule

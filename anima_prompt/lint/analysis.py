@@ -108,7 +108,8 @@ class Separator:
 class Analysis:
     """A prompt's text, its items in order, its top-level separators, weight groups and top-level spans.
 
-    `tags`, `artists` and `phrases` are the items of those kinds, in order.
+    `tags`, `artists`, `phrases` and `foreign` are the items of those kinds, in order; `tag_like` the tags
+    and artists.
     """
 
     text: str
@@ -119,11 +120,23 @@ class Analysis:
     tags: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     artists: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     phrases: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    foreign: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    tag_like: tuple[Item, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tags", tuple(item for item in self.items if item.kind is Kind.TAG))
-        object.__setattr__(self, "artists", tuple(item for item in self.items if item.kind is Kind.ARTIST))
-        object.__setattr__(self, "phrases", tuple(item for item in self.items if item.kind is Kind.PHRASE))
+        by_kind: dict[Kind, list[Item]] = {Kind.TAG: [], Kind.ARTIST: [], Kind.PHRASE: [], Kind.FOREIGN: []}
+        tag_like: list[Item] = []
+        for item in self.items:
+            kind = item.kind
+            if kind is Kind.TAG or kind is Kind.ARTIST:
+                tag_like.append(item)
+            if kind in by_kind:
+                by_kind[kind].append(item)
+        object.__setattr__(self, "tags", tuple(by_kind[Kind.TAG]))
+        object.__setattr__(self, "artists", tuple(by_kind[Kind.ARTIST]))
+        object.__setattr__(self, "phrases", tuple(by_kind[Kind.PHRASE]))
+        object.__setattr__(self, "foreign", tuple(by_kind[Kind.FOREIGN]))
+        object.__setattr__(self, "tag_like", tuple(tag_like))
 
     @property
     def prose(self) -> str:
@@ -209,7 +222,23 @@ class _Builder:
     def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
         start, end = node.span.start, node.span.end
         written = self.source[start:end]
-        if isinstance(node, nodes.Tag | nodes.Artist):
+        if type(node) is nodes.Tag and node.qualifier is None:  # the common case, spelt out for speed
+            name = tag_name(written)
+            self.items.append(
+                Item(
+                    Kind.TAG,
+                    written,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    name=name,
+                    text_start=start,
+                    special=special_group_of(name),
+                )
+            )
+        elif isinstance(node, nodes.Tag | nodes.Artist):
             artist = type(node) is nodes.Artist
             text = written[1:].lstrip() if artist else written
             qualifier = (node.qualifier.start, node.qualifier.end) if node.qualifier is not None else None

@@ -14,6 +14,8 @@ Example `anima.toml`::
 
     [lint.severity]
     "ANM-ART-004" = "warning"
+
+Relative `lora-dirs` and `comfyui` paths in a configuration file are relative to the file's folder.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from anima_prompt.errors import LintConfigError
 from anima_prompt.lint.findings import Severity
 
 ARTIST_PLACEMENTS = ("card", "first", "off")
+FRONT_ENDS = ("comfyui", "anima")
+"""Where the prompts run: `comfyui` (ComfyUI core's CLIPTextEncode) or `anima` (`anima generate`)."""
+COMFYUI_ENV = "COMFYUI_PATH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,10 @@ class LintConfig:
         tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; the `ANIMA_TOKENIZERS`
             environment variable overrides it. Without tokenizers the token-count checks are skipped.
         db: path of the tag index; `None` uses the default location.
+        front_end: where the prompts run: `comfyui` (default; ComfyUI core passes `<lora:...>` tags to the
+            text encoder as text) or `anima` (`anima generate` loads them and takes them out of the text).
+        lora_dirs: folders `<lora:name>` is looked up in, before `$ANIMA_LORA_DIR`.
+        comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`.
         max_lines: non-empty lines above which a prompt is called long (seed claim; no primary source).
         max_paragraphs: blank-line separated paragraphs above which a prompt is called long.
         max_t5_tokens: T5 tokens above which the prompt exceeds the adapter's 512 padded positions.
@@ -82,6 +91,9 @@ class LintConfig:
     artist_placement: str = "card"
     tokenizers: str | None = None
     db: str | None = None
+    front_end: str = "comfyui"
+    lora_dirs: tuple[str, ...] = ()
+    comfyui: str | None = None
     max_lines: int = 15
     max_paragraphs: int = 3
     max_t5_tokens: int = 512
@@ -118,6 +130,8 @@ class LintConfig:
                 f"artist-placement must be one of {', '.join(ARTIST_PLACEMENTS)}, "
                 f"got {self.artist_placement!r}"
             )
+        if self.front_end not in FRONT_ENDS:
+            raise LintConfigError(f"front-end must be one of {', '.join(FRONT_ENDS)}, got {self.front_end!r}")
         for name in ("cfg_base", "cfg_aesthetic", "steps_base", "steps_turbo", "sweet_megapixels"):
             low, high = getattr(self, name)
             if low > high:
@@ -142,6 +156,19 @@ class LintConfig:
         """The tokenizer folder from `ANIMA_TOKENIZERS` or the `tokenizers` option, if any."""
         value = os.environ.get("ANIMA_TOKENIZERS") or self.tokenizers
         return Path(value).expanduser() if value else None
+
+    def lora_folders(self, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+        """The folders LoRA names are looked up in: `lora_dirs`, `$ANIMA_LORA_DIR`, then the `models/loras/`
+        of `comfyui` (else of `$COMFYUI_PATH`); empty when none is configured.
+
+        Args:
+            env: environment variables (default `os.environ`).
+        """
+        from anima_prompt.loras import lora_folders
+
+        env = os.environ if env is None else env
+        root = self.comfyui or env.get(COMFYUI_ENV) or None
+        return lora_folders(self.lora_dirs, comfyui_roots=[root] if root else [], env=env)
 
 
 CONFIG_FILES = ("anima.toml", "pyproject.toml")
@@ -194,9 +221,24 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> LintC
     if not isinstance(table, dict):
         raise LintConfigError(f"{found}: the lint table must be a table")
     try:
-        return config_from_mapping(table)
+        config = config_from_mapping(table)
     except LintConfigError as error:
         raise LintConfigError(f"{found}: {error}") from None
+    return _relative_to(config, found.parent)
+
+
+def _relative_to(config: LintConfig, folder: Path) -> LintConfig:
+    """`config` with its relative LoRA folder and ComfyUI paths taken relative to `folder`."""
+
+    def absolute(path: str) -> str:
+        candidate = Path(path).expanduser()
+        return str(candidate if candidate.is_absolute() else folder / candidate)
+
+    return dataclasses.replace(
+        config,
+        lora_dirs=tuple(absolute(path) for path in config.lora_dirs),
+        comfyui=absolute(config.comfyui) if config.comfyui else None,
+    )
 
 
 def config_from_mapping(table: Mapping[str, object], base: LintConfig | None = None) -> LintConfig:
@@ -225,6 +267,12 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise fail("a list of rule ids")
         return tuple(item.strip().upper() for item in value)
+    if key == "lora_dirs":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise fail("a list of folders")
+        return tuple(value)
     if key == "fail_on":
         if not isinstance(value, str):
             raise fail("info, warning or error")
@@ -244,10 +292,10 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
             except ValueError as error:
                 raise LintConfigError(f"option {raw_key!r}: {error}") from None
         return tuple(pairs)
-    if key in {"tokenizers", "db", "artist_placement"}:
+    if key in {"tokenizers", "db", "artist_placement", "front_end", "comfyui"}:
         if not isinstance(value, str):
             raise fail("a string")
-        return value
+        return value.strip().lower() if key == "front_end" else value
     if isinstance(default, tuple):
         if not isinstance(value, list) or len(value) != 2:
             raise fail("a [low, high] pair")

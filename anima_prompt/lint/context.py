@@ -13,6 +13,7 @@ from anima_prompt.lint.settings import LintSettings
 if TYPE_CHECKING:
     from anima_prompt.lint.analysis import Analysis
     from anima_prompt.lint.lookup import CachedIndex
+    from anima_prompt.lint.lorafiles import LoraFiles
     from anima_prompt.lint.registry import Rule
     from anima_prompt.lint.tokens import TokenCounter
 
@@ -30,6 +31,7 @@ class RuleContext:
         index: the tag index with per-run caches, or `None` when no index is available.
         tokens: the token counter, or `None` when no tokenizer files are available.
         rules: the registered rules by id.
+        loras: LoRA name lookups in the configured LoRA folders.
     """
 
     config: LintConfig
@@ -40,6 +42,7 @@ class RuleContext:
     index: CachedIndex | None
     tokens: TokenCounter | None
     rules: Mapping[str, Rule]
+    loras: LoraFiles
 
     @property
     def current(self) -> Analysis:

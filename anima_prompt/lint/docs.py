@@ -5,6 +5,7 @@ The same text is printed by `anima lint --list-rules --format markdown`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from anima_prompt.lint.registry import Example, Rule
@@ -17,6 +18,7 @@ _FAMILIES = {
     "ANM-ESC": "Escaping",
     "ANM-FMT": "Prompt format",
     "ANM-LEN": "Length",
+    "ANM-LORA": "LoRAs",
     "ANM-NL": "Natural language",
     "ANM-ORD": "Section order",
     "ANM-RES": "Generation settings: resolution",
@@ -38,12 +40,17 @@ def family_title(family: str) -> str:
 
 
 def example_text(example: Example) -> str:
-    """An example as shown in the docs: the prompt, then `negative:` and `settings:` lines when present."""
+    """An example as shown in the docs: the prompt, then `negative:`, `settings:` and `config:` lines when
+    present."""
     lines = [example.prompt]
     if example.negative is not None:
         lines.append(f"negative: {example.negative}")
     if example.settings:
         lines.append("settings: " + ", ".join(f"{key}={value}" for key, value in example.settings.items()))
+    if example.config:
+        lines.append(
+            "config: " + ", ".join(f"{key}={json.dumps(value)}" for key, value in example.config.items())
+        )
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """The tag index as the linter uses it: lookups, suggestions and implications, cached for a whole run.
 
 A file of a thousand prompts repeats the same few hundred tags, so every answer is cached by the key it
-was asked for; the cache lives as long as the `CachedIndex` (one `Linter`).
+was asked for; the caches live as long as the `CachedIndex` (one `Linter`) and hold at most `CACHE_LIMIT`
+entries each (the oldest answers are dropped first), so a long-running process does not grow without end.
 """
 
 from __future__ import annotations
@@ -9,7 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from anima_prompt.tagtext import danbooru_name
+from anima_prompt.lint.analysis import tag_name
+
+#: Most entries kept in each cache (a 100,000-prompt file has fewer distinct tags).
+CACHE_LIMIT = 50_000
+
+
+class BoundedCache(dict):  # type: ignore[type-arg]
+    """A dict that drops its oldest entries once it holds `limit` of them."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int = CACHE_LIMIT) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: object, value: object) -> None:
+        if len(self) >= self.limit and key not in self:
+            del self[next(iter(self))]
+        super().__setitem__(key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +61,11 @@ class CachedIndex:
 
     def __init__(self, index: Any) -> None:
         self.index = index
-        self._lookups: dict[str, TagInfo | None] = {}
-        self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = {}
-        self._direct: dict[str, tuple[str, ...]] = {}
-        self._implied: dict[str, frozenset[str]] = {}
-        self.sections: dict[tuple[str, str], object] = {}
+        self._lookups: dict[str, TagInfo | None] = BoundedCache()
+        self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = BoundedCache()
+        self._direct: dict[str, tuple[str, ...]] = BoundedCache()
+        self._implied: dict[str, frozenset[str]] = BoundedCache()
+        self.sections: dict[str, object] = BoundedCache()  # `sections.section_of` by tag text
 
     def lookup(self, text: str) -> TagInfo | None:
         """The index entry for a tag written in any form, or `None` when the index does not know it."""
@@ -54,7 +73,7 @@ class CachedIndex:
             return self._lookups[text]
         except KeyError:
             pass
-        key = danbooru_name(text)
+        key = tag_name(text)
         if key in self._lookups:
             info = self._lookups[key]
         else:
@@ -68,7 +87,7 @@ class CachedIndex:
 
     def suggest(self, text: str, limit: int, *, artists: bool = False) -> tuple[str, ...]:
         """Danbooru names close to `text`, best first; only artist tags when `artists`."""
-        key = (danbooru_name(text), limit, artists)
+        key = (tag_name(text), limit, artists)
         if key in self._suggestions:
             return self._suggestions[key]
         names: list[str] = []

@@ -19,7 +19,7 @@ from anima_prompt.lint.findings import Finding, Severity
 if TYPE_CHECKING:
     from anima_prompt.lint.context import RuleContext
 
-RULE_MODULES = ("tags", "artists", "safety", "syntax", "structure", "generation")
+RULE_MODULES = ("tags", "artists", "safety", "syntax", "structure", "generation", "loras")
 
 
 class Scope(enum.StrEnum):
@@ -32,14 +32,16 @@ class Scope(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """A prompt with optional negative prompt and generation settings, used in documentation and tests."""
+    """A prompt with optional negative prompt, generation settings and configuration options (as written in
+    `[tool.anima.lint]`), used in documentation and tests."""
 
     prompt: str
     negative: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
     def __hash__(self) -> int:
-        return hash((self.prompt, self.negative, tuple(sorted(self.settings.items()))))
+        return hash((self.prompt, self.negative, repr(sorted(self.settings.items())), repr(self.config)))
 
 
 RuleCheck = Callable[[Any, "RuleContext"], Iterator[Finding]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 
 from anima_prompt.lint.analysis import Item, Kind
 from anima_prompt.lint.lookup import CachedIndex
@@ -66,10 +67,31 @@ def section_of(item: Item, index: CachedIndex | None) -> Section | None:
         return None
     if index is None:
         return _tag_section(item, None)
-    key = (item.text, item.name)
-    if key not in index.sections:
-        index.sections[key] = _tag_section(item, index)
-    return index.sections[key]  # type: ignore[return-value]
+    section = index.sections.get(item.text, _UNSEEN)  # the name follows from the text
+    if section is _UNSEEN:
+        section = index.sections[item.text] = _tag_section(item, index)
+    return section  # type: ignore[return-value]
+
+
+_UNSEEN = object()
+
+
+def sections_of(items: Sequence[Item], index: CachedIndex | None) -> list[Section | None]:
+    """`section_of` for each of `items`, in one pass (rules that place every item call this)."""
+    if index is None:
+        return [section_of(item, None) for item in items]
+    cache = index.sections
+    sections: list[Section | None] = []
+    for item in items:
+        kind = item.kind
+        if kind is Kind.TAG:
+            section = cache.get(item.text, _UNSEEN)
+            if section is _UNSEEN:
+                section = cache[item.text] = _tag_section(item, index)
+            sections.append(section)  # type: ignore[arg-type]
+        else:
+            sections.append(Section.ARTIST if kind is Kind.ARTIST else None)
+    return sections
 
 
 def _tag_section(item: Item, index: CachedIndex | None) -> Section | None:

@@ -1,4 +1,4 @@
-"""Generation settings the linter checks alongside a prompt: CFG, steps, size, sampler, model variant."""
+"""Generation settings the linter checks alongside a prompt: CFG, steps, size, sampler, variant, LoRAs."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class LintSettings:
         height: image height in pixels.
         sampler: the sampler name as the front end spells it (`er_sde`, `euler_ancestral`, ...).
         variant: which Anima checkpoint runs the prompt.
+        loras: LoRAs applied besides the prompt's `<lora:...>` tags (`anima generate --lora`), as
+            `(name or path, strength)` pairs in order.
 
     Raises:
         LintInputError: a value is of the wrong type or out of its possible range.
@@ -56,6 +58,7 @@ class LintSettings:
     height: int | None = None
     sampler: str | None = None
     variant: Variant | None = None
+    loras: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.cfg is not None:
@@ -75,17 +78,24 @@ class LintSettings:
             raise LintInputError(f"sampler must be a string, got {self.sampler!r}")
         if self.variant is not None and not isinstance(self.variant, Variant):
             raise LintInputError(f"variant must be a Variant, got {self.variant!r}")
+        if not isinstance(self.loras, tuple) or not all(_is_lora_pair(pair) for pair in self.loras):
+            raise LintInputError(
+                f"loras must be (name, strength) pairs with a non-empty name and a finite strength, "
+                f"got {self.loras!r}"
+            )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> LintSettings:
         """Settings from a JSON-like mapping (`{"cfg": 4.5, "width": 1024, "variant": "turbo"}`).
 
         Integral floats such as `1024.0` are accepted for whole-number fields; `None` means unknown.
+        `loras` is a list of `"NAME_OR_PATH[:STRENGTH]"` strings (as `anima generate --lora` takes them)
+        or of `{"name": ..., "strength": ...}` objects.
 
         Raises:
             LintInputError: an unknown key or a value of the wrong type.
         """
-        known = {"cfg", "steps", "width", "height", "sampler", "variant"}
+        known = {"cfg", "steps", "width", "height", "sampler", "variant", "loras"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise LintInputError(
@@ -101,10 +111,59 @@ class LintSettings:
                 if not isinstance(value, str):
                     raise LintInputError(f"variant must be a string, got {value!r}")
                 value = Variant.parse(value)
+            if key == "loras":
+                value = _lora_list(value)
             fields[key] = value
         return cls(**fields)  # type: ignore[arg-type]
 
     @property
     def is_empty(self) -> bool:
         """Whether no setting is known."""
-        return all(getattr(self, name) is None for name in self.__slots__)
+        return not self.loras and all(
+            getattr(self, name) is None for name in self.__slots__ if name != "loras"
+        )
+
+
+def _is_lora_pair(pair: object) -> bool:
+    if not isinstance(pair, tuple) or len(pair) != 2:
+        return False
+    name, strength = pair
+    return (
+        isinstance(name, str)
+        and bool(name.strip())
+        and isinstance(strength, int | float)
+        and not isinstance(strength, bool)
+        and math.isfinite(strength)
+    )
+
+
+def _lora_list(value: object) -> tuple[tuple[str, float], ...]:
+    """`loras` from JSON: `"name[:strength]"` strings or `{"name": ..., "strength": ...}` objects."""
+    from anima_prompt.loras import LoraReferenceError, parse_lora_option
+
+    if not isinstance(value, list):
+        raise LintInputError(f"loras must be a list, got {value!r}")
+    pairs: list[tuple[str, float]] = []
+    for entry in value:
+        if isinstance(entry, str):
+            try:
+                name, strength = parse_lora_option(entry)
+            except LoraReferenceError:
+                raise LintInputError(f"loras: {entry!r} names no LoRA") from None
+        elif isinstance(entry, dict) and set(entry) <= {"name", "strength"} and "name" in entry:
+            name, strength = entry["name"], entry.get("strength", 1.0)
+            if (
+                not isinstance(name, str)
+                or isinstance(strength, bool)
+                or not isinstance(strength, int | float)
+            ):
+                raise LintInputError(f"loras: {entry!r} needs a string name and a number strength")
+        else:
+            raise LintInputError(
+                f"loras: expected 'NAME[:STRENGTH]' or {{'name': ..., 'strength': ...}}, got {entry!r}"
+            )
+        try:
+            pairs.append((name, float(strength)))
+        except OverflowError:
+            raise LintInputError(f"loras: strength of {entry!r} is out of range") from None
+    return tuple(pairs)

@@ -174,3 +174,34 @@ def test_prompts_with_different_loras_in_one_call(tiny_files: TinyFiles, lora_di
     assert pixels[0] == pixels[1] == alone[0].image.tobytes() != pixels[2] == alone[1].image.tobytes()
     assert [len(image.record.loras) for image in images] == [1, 1, 0]
     assert all(torch.equal(value, before[key]) for key, value in pipe.dit.state_dict().items())  # unmerged
+
+
+def test_the_lint_gate_knows_the_loras(
+    runner: CliRunner, tiny_files: TinyFiles, lora_dir: Path, tmp_path: Path
+) -> None:
+    linted = [arg for arg in _args(tiny_files, tmp_path / "out") if arg != "--no-lint"]
+    missing = runner.invoke(
+        cli, ["generate", "safe, 1girl, <lora:nothing:1>", "--lora-dir", str(lora_dir), *linted]
+    )
+    assert missing.exit_code == 1
+    assert f"ANM-LORA-001 error: LoRA `nothing` not found in {lora_dir}" in missing.stderr
+    assert missing.stderr.endswith("Error: the prompt has 1 lint error; fix it or pass --no-lint\n")
+
+    turbo = tmp_path / "anima_turbo_lora.safetensors"
+    turbo.write_bytes((lora_dir / "ink.safetensors").read_bytes())
+    linted[linted.index("--cfg") + 1] = "4"
+    warned = runner.invoke(
+        cli,
+        [
+            "generate",
+            "safe, 1girl, <lora:ink:0.5>",
+            "--lora-dir",
+            str(lora_dir),
+            "--lora",
+            str(turbo),
+            *linted,
+        ],
+    )
+    assert warned.exit_code == 0, warned.output
+    assert "ANM-CFG-003 warning: the Turbo LoRA" in warned.stderr
+    assert "ANM-SYN-003" not in warned.stderr  # anima generate loads <lora:...> tags

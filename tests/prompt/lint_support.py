@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from anima_prompt.lint import LintConfig, Linter, LintSettings
+from anima_prompt.lint.config import config_from_mapping
 from anima_prompt.lint.findings import Finding
 from anima_prompt.lint.registry import Example
 
@@ -22,7 +23,10 @@ def small_index(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
 
 
 def run_example(example: Example, index: object, config: LintConfig | None = None) -> tuple[Finding, ...]:
-    """Lint an example prompt with its negative prompt and settings."""
+    """Lint an example prompt with its negative prompt, settings and configuration options."""
     settings = LintSettings.from_mapping(example.settings) if example.settings else None
-    linter = Linter(config=config or LintConfig(), index=index)
+    config = config or LintConfig()
+    if example.config:
+        config = config_from_mapping(example.config, config)
+    linter = Linter(config=config, index=index)
     return linter.lint(example.prompt, negative=example.negative, settings=settings)

@@ -48,7 +48,7 @@ def lint_file(path: Path, *extra: str):  # type: ignore[no-untyped-def]
             "unknown.jsonl",
             b'{"prompt": "1girl", "settings": {"seed": 1}}\n',
             "unknown.jsonl:1: unknown setting 'seed'; "
-            "expected one of cfg, height, sampler, steps, variant, width",
+            "expected one of cfg, height, loras, sampler, steps, variant, width",
         ),
     ],
 )

@@ -5,7 +5,7 @@ import string
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from anima_prompt import PromptSyntaxError, parse, render
+from anima_prompt import PromptSyntaxError, parse, parse_tree, render, to_prompt
 from anima_prompt.normalize import normalize
 from anima_prompt.weights import plain_text, weighted_segments
 
@@ -49,6 +49,15 @@ _SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[Hea
 @example("a:1.5)")
 def test_render_of_parse_is_lossless(text: str) -> None:
     assert render(parse(text)) == text
+
+
+@_SETTINGS
+@given(_TEXT)
+@example("(" * 40 + "a:1.2" + ")" * 40)
+@example("(a:1.2))(b:3")
+@example("[a:b:0.5], {c|d}, (e (f:1.1)), x BREAK __wc__ y")
+def test_parse_builds_the_same_prompt_as_the_lark_tree(text: str) -> None:
+    assert parse(text) == (to_prompt(parse_tree(text), text) if text else parse(""))
 
 
 @_SETTINGS

@@ -9,7 +9,7 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import rule
-from anima_prompt.lint.sections import Section, section_of
+from anima_prompt.lint.sections import Section, sections_of
 from anima_prompt.tagtext import prompt_form
 
 
@@ -104,16 +104,16 @@ def artist_placement(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     the quality/meta/year/safety tags; this is reported as info. `"off"` disables the rule.
     """
     mode = ctx.config.artist_placement
-    if mode == "off" or ctx.target.value != "prompt":
+    if mode == "off" or ctx.target.value != "prompt" or not prompt.artists:
         return
-    sections = [(item, section_of(item, ctx.index)) for item in prompt.items]
+    sections = list(zip(prompt.items, sections_of(prompt.items, ctx.index), strict=True))
     for position, (item, section) in enumerate(sections):
         if section is not Section.ARTIST or item.kind is not Kind.ARTIST:
             continue
-        before = [other for other, other_section in sections[:position] if other_section is not None]
+        before = [pair for pair in sections[:position] if pair[1] is not None]
         if mode == "card":
             general = next(
-                (other for other in before if section_of(other, ctx.index) is Section.GENERAL), None
+                (other for other, other_section in before if other_section is Section.GENERAL), None
             )
             if general is not None:
                 yield ctx.report(
@@ -125,8 +125,8 @@ def artist_placement(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         else:
             blocking = [
                 other
-                for other in before
-                if section_of(other, ctx.index) not in {Section.PREFIX, Section.ARTIST}
+                for other, other_section in before
+                if other_section not in {Section.PREFIX, Section.ARTIST}
             ]
             if blocking:
                 yield ctx.report(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Severity
+from anima_prompt.lint.lorafiles import lora_tag
 from anima_prompt.lint.registry import Example, Scope, rule
 from anima_prompt.lint.settings import LintSettings, Variant
 
@@ -37,6 +38,36 @@ def _fmt(value: float) -> str:
 
 def _variant(settings: LintSettings) -> Variant:
     return settings.variant or Variant.BASE
+
+
+def turbo_lora(ctx: RuleContext) -> str | None:
+    """The name of an active Turbo LoRA (strength above 0): from the settings' LoRAs, then the prompt's
+    `<lora:...>` tags; `None` when there is none."""
+    from anima_prompt.loras import looks_like_turbo_lora
+
+    for name, strength in ctx.settings.loras:
+        if strength > 0 and looks_like_turbo_lora(name):
+            return name
+    for item in ctx.positive.foreign:
+        tag = lora_tag(item.text) if item.foreign == "lora" else None
+        if tag is not None and looks_like_turbo_lora(tag[0]) and _active(tag[1]):
+            return tag[0]
+    return None
+
+
+def _active(strength: str | None) -> bool:
+    try:
+        return not strength or not strength.strip() or float(strength) > 0
+    except ValueError:
+        return True  # unreadable: ANM-SYN-003 reports it; count the LoRA as used
+
+
+def _turbo(ctx: RuleContext) -> str | None:
+    """What makes this run a Turbo run, as named in messages: `Anima Turbo`, a Turbo LoRA, or `None`."""
+    if ctx.settings.variant is Variant.TURBO:
+        return "Anima Turbo"
+    name = turbo_lora(ctx)
+    return None if name is None else f"the Turbo LoRA `{name}`"
 
 
 @rule(
@@ -77,10 +108,11 @@ def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     The v1.0 card recommends CFG 4-5 for Base; a later revision says 4-6 and notes that Aesthetic runs at
     about 3. `euler_ancestral` tolerates a somewhat higher CFG, so its upper bound is raised by
-    `euler-a-cfg-bonus`. Turbo is checked by ANM-CFG-003 instead; CFG above `cfg-burn` by ANM-CFG-001.
+    `euler-a-cfg-bonus`. Turbo, and runs with a Turbo LoRA, are checked by ANM-CFG-003 instead; CFG above
+    `cfg-burn` by ANM-CFG-001.
     """
     cfg, variant = ctx.settings.cfg, _variant(ctx.settings)
-    if cfg is None or variant is Variant.TURBO or cfg > ctx.config.cfg_burn:
+    if cfg is None or cfg > ctx.config.cfg_burn or _turbo(ctx) is not None:
         return
     low, high = ctx.config.cfg_aesthetic if variant is Variant.AESTHETIC else ctx.config.cfg_base
     sampler = (ctx.settings.sampler or "").strip().lower()
@@ -104,19 +136,23 @@ def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     good=Example("1girl, solo, safe", settings={"cfg": 1, "steps": 10, "variant": "turbo"}),
 )
 def turbo_settings(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
-    """Anima Turbo is distilled for CFG 1 and 8-12 steps.
+    """Anima Turbo, and the Turbo LoRA, are distilled for CFG 1 and 8-12 steps.
 
-    The model card says to run Turbo at CFG 1 with 8-12 steps. A higher CFG overcooks the distilled model,
-    and more steps only cost time. (At CFG 1 the negative prompt is not used at all; see ANM-CFG-004.)
+    The model card says to run Turbo at CFG 1 with 8-12 steps; the same holds for the Turbo LoRA on Base.
+    A higher CFG overcooks the distilled model, and more steps only cost time. A Turbo LoRA is one whose
+    file name contains "turbo", applied with a strength above 0: in the settings' LoRAs
+    (`anima generate --lora`) or as a `<lora:...>` tag in the prompt. (At CFG 1 the negative prompt is not
+    used at all; see ANM-CFG-004.)
     """
-    if ctx.settings.variant is not Variant.TURBO:
+    source = _turbo(ctx)
+    if source is None:
         return
     cfg, steps = ctx.settings.cfg, ctx.settings.steps
     if cfg is not None and cfg != ctx.config.cfg_turbo:
         yield _settings_finding(
             ctx,
             "ANM-CFG-003",
-            f"Anima Turbo runs at CFG {_fmt(ctx.config.cfg_turbo)}; CFG {_fmt(cfg)} will overcook it",
+            f"{source} runs at CFG {_fmt(ctx.config.cfg_turbo)}; CFG {_fmt(cfg)} will overcook it",
             suggestions=(_fmt(ctx.config.cfg_turbo),),
         )
     low, high = ctx.config.steps_turbo
@@ -124,7 +160,7 @@ def turbo_settings(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
         yield _settings_finding(
             ctx,
             "ANM-CFG-003",
-            f"Anima Turbo wants {low}-{high} steps, got {steps}",
+            f"{source} wants {low}-{high} steps, got {steps}",
             suggestions=(str(min(max(steps, low), high)),),
         )
 
@@ -160,10 +196,10 @@ def steps_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     """Steps outside the 30-50 the model card recommends for Base and Aesthetic.
 
     Too few steps leave the image unfinished; many more than 50 cost time without improving it. Turbo's 8-12
-    steps are checked by ANM-CFG-003.
+    steps, with the Turbo model or a Turbo LoRA, are checked by ANM-CFG-003.
     """
     steps = ctx.settings.steps
-    if steps is None or _variant(ctx.settings) is Variant.TURBO:
+    if steps is None or _turbo(ctx) is not None:
         return
     low, high = ctx.config.steps_base
     if not low <= steps <= high:

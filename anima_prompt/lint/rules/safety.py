@@ -9,12 +9,11 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, Scope, rule
-from anima_prompt.lint.sections import special_group
 
 
 def safety_items(prompt: Analysis) -> list[Item]:
     """The safety tags (`safe`, `sensitive`, `nsfw`, `explicit`) of a prompt, in order."""
-    return [item for item in prompt.tags if special_group(item) == "safety"]
+    return [item for item in prompt.tags if item.special == "safety"]
 
 
 def _key(item: Item) -> str:
@@ -39,7 +38,7 @@ def missing_safety_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """
     if not prompt.items or safety_items(prompt):
         return
-    tags = sum(1 for item in prompt.items if item.is_tag_like)
+    tags = len(prompt.tag_like)
     short = (
         tags < ctx.config.safety_short_tags
         and count_sentences(prompt.prose) < ctx.config.safety_short_sentences

@@ -13,7 +13,7 @@ from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Scope, rule
 from anima_prompt.lint.scan import QUOTED
-from anima_prompt.lint.sections import Section, section_of, special_group
+from anima_prompt.lint.sections import Section, sections_of, special_group
 
 _YAML_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Za-z_][\w ]{0,40}[\"']?\s*:(?:\s|$)", re.MULTILINE)
 
@@ -96,6 +96,9 @@ def too_many_lines(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     from community experience, not from the model card (which has no cap; ComfyUI does not truncate), so
     they are configurable: `max-lines`, `max-paragraphs`. The dataset-tag line does not count.
     """
+    most = prompt.text.count("\n") + 1  # lines and paragraphs are at most this many
+    if most <= ctx.config.max_lines and most <= ctx.config.max_paragraphs:
+        return
     lines = _content_lines(prompt)
     paragraphs = [part for part in re.split(r"\n\s*\n", prompt.text) if part.strip()]
     end = len(prompt.text.rstrip())
@@ -115,12 +118,11 @@ def too_many_lines(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _general_tags(prompt: Analysis, ctx: RuleContext) -> list[Item]:
-    general = []
-    for item in prompt.tags:
-        section = section_of(item, ctx.index)
-        if section is Section.GENERAL or (section is None and special_group(item) is None):
-            general.append(item)
-    return general
+    return [
+        item
+        for item, section in zip(prompt.tags, sections_of(prompt.tags, ctx.index), strict=True)
+        if section is Section.GENERAL or (section is None and special_group(item) is None)
+    ]
 
 
 @rule(
@@ -137,6 +139,8 @@ def too_many_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     The model card's example has about 50 tags, and tag dropout in training means not every relevant tag
     needs to be present; long lists dilute each tag. Threshold: `max-general-tags`.
     """
+    if len(prompt.tags) <= ctx.config.max_general_tags:  # general tags are some of the tags
+        return
     general = _general_tags(prompt, ctx)
     if len(general) > ctx.config.max_general_tags:
         extra = general[ctx.config.max_general_tags]
@@ -296,13 +300,6 @@ def _order_fix(prompt: Analysis, sections: list[Section], units: list[list[Item]
     return Fix(prompt.units[0][0], prompt.units[-1][1], ", ".join(pieces[position] for position in order))
 
 
-def _section_for_order(item: Item, ctx: RuleContext) -> Section | None:
-    section = section_of(item, ctx.index)
-    if section is Section.ARTIST and ctx.config.artist_placement == "first":
-        return Section.COUNT
-    return section
-
-
 @rule(
     "ANM-ORD-001",
     "section-order",
@@ -320,22 +317,32 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     artists are checked by ANM-ART-003. Without the tag index only quality/meta/year/safety and count tags
     are placed. When the prompt is one line of plain tags the fix reorders it (stably, within sections).
     """
-    grouped: dict[int, list[Item]] = {}
-    for item in prompt.items:
-        grouped.setdefault(item.unit, []).append(item)
-    units = [grouped[unit] for unit in sorted(grouped)]
+    item_sections = sections_of(prompt.items, ctx.index)
+    if ctx.config.artist_placement == "first":  # the artist then belongs with the count tags
+        item_sections = [Section.COUNT if s is Section.ARTIST else s for s in item_sections]
+    units: list[list[Item]] = []  # items in order, grouped by top-level unit (units only ascend)
+    unit_sections: list[list[Section | None]] = []
+    for item, item_section in zip(prompt.items, item_sections, strict=True):
+        if units and units[-1][0].unit == item.unit:
+            units[-1].append(item)
+            unit_sections[-1].append(item_section)
+        else:
+            units.append([item])
+            unit_sections.append([item_section])
     placed: list[tuple[Item, Section]] = []
-    for unit in units:
-        sections = {_section_for_order(item, ctx) for item in unit} - {None}
-        if len(sections) == 1 and (section := sections.pop()) is not Section.ARTIST:
+    for unit, sections in zip(units, unit_sections, strict=True):
+        if len(unit) == 1:
+            section = sections[0]
+            if section is not None and section is not Section.ARTIST:
+                placed.append((unit[0], section))
+            continue
+        distinct = set(sections) - {None}
+        if len(distinct) == 1 and (section := distinct.pop()) is not Section.ARTIST:
             placed.append((unit[0], section))
     highest: tuple[Item, Section] | None = None
     for item, section in placed:
         if highest is not None and section < highest[1]:
-            all_sections = [
-                min(({_section_for_order(member, ctx) for member in unit} - {None}) or {Section.GENERAL})
-                for unit in units
-            ]
+            all_sections = [min((set(sections) - {None}) or {Section.GENERAL}) for sections in unit_sections]
             yield ctx.report(
                 "ANM-ORD-001",
                 (item.start, item.end),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from anima_prompt.lint.analysis import Analysis, Group, Kind
+from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
 from anima_prompt.lint.context import RuleContext
-from anima_prompt.lint.findings import Finding, Fix
+from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
+from anima_prompt.lint.lorafiles import lora_tag
 from anima_prompt.lint.registry import rule
 from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT, LORA
 from anima_prompt.tagtext import escape_parens
@@ -171,7 +172,8 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     no 75-token chunks, so `BREAK` is a no-op everywhere.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
-    found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
+    if "AND" in prompt.text:
+        found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
     for start, end, syntax in sorted(found):
         if syntax in _FOREIGN_MESSAGES:
             yield ctx.report("ANM-SYN-001", (start, end), _FOREIGN_MESSAGES[syntax])
@@ -190,6 +192,8 @@ def dynamic_prompt_at(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     The artist then loses its `@` and its style (sd-dynamic-prompts issue #678). Write `{ @a|@b}` with a
     space, or put the artists in a wildcard file.
     """
+    if "{@" not in prompt.text and "__@" not in prompt.text:
+        return
     for match in DYNAMIC_AT.finditer(prompt.text):
         yield ctx.report(
             "ANM-SYN-002",
@@ -207,26 +211,72 @@ def dynamic_prompt_at(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     good="1girl, safe",
 )
 def lora_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
-    """`<lora:name:w>` is loaded by A1111/Forge-style front ends only; ComfyUI passes it to the model as text.
+    """`<lora:name:w>` in a prompt: whether the LoRA is loaded depends on the front end (`front-end`).
 
-    In ComfyUI, load LoRAs with a LoRA loader node. The LoRA name is never checked as a tag. A weight
-    outside 0-2 is unusual for a style LoRA.
+    ComfyUI core (`front-end = "comfyui"`, the default) does not load LoRA tags: its CLIPTextEncode node
+    passes `<lora:...>` to the text encoder as text, so load LoRAs with a LoRA loader node instead. A1111,
+    Forge and `anima generate` load such tags and take them out of the text. With `front-end = "anima"`,
+    `anima generate` loads `<lora:name:w>` and `<lyco:...>` from the prompt, so only an unreadable strength
+    (it stops on it: an error) or an unusual one is reported; it refuses LoRA tags in the negative prompt
+    (an error), and passes other `<name:...>` tags, such as hypernetworks, to the encoder as text. The LoRA
+    name is never checked as a tag. A strength outside 0-2 is unusual for a style LoRA.
     """
-    for item in prompt.items:
+    anima = ctx.config.front_end == "anima"
+    for item in prompt.foreign:
         if item.foreign != "lora":
             continue
-        match = LORA.fullmatch(item.text.strip())
-        weight_text = match.group(3) if match else None
+        found = _lora_for_anima(item, ctx) if anima else _lora_for_comfyui(item)
+        if found is not None:
+            message, severity = found
+            yield ctx.report("ANM-SYN-003", (item.start, item.end), message, severity=severity)
+
+
+def _lora_for_comfyui(item: Item) -> tuple[str, S | None]:
+    match = LORA.fullmatch(item.text.strip())
+    weight_text = match.group(3) if match else None
+    if lora_tag(item.text) is not None:
+        message = (
+            f"`{item.text}` is not loaded by ComfyUI: CLIPTextEncode passes it to the text encoder as text "
+            "(A1111, Forge and `anima generate` load it); use a LoRA loader node"
+        )
+    else:
         message = f"`{item.text}` is front-end syntax: loaded by A1111/Forge, text to ComfyUI"
-        if weight_text:
-            try:
-                weight = float(weight_text.split(":")[0])
-            except ValueError:
-                message = f"`{item.text}` has an unreadable weight `{weight_text}`"
-            else:
-                if not 0 <= weight <= 2:
-                    message += f"; weight {weight:g} is unusual"
-        yield ctx.report("ANM-SYN-003", (item.start, item.end), message)
+    if weight_text:
+        try:
+            weight = float(weight_text.split(":")[0])
+        except ValueError:
+            message = f"`{item.text}` has an unreadable weight `{weight_text}`"
+        else:
+            if not 0 <= weight <= 2:
+                message += f"; weight {weight:g} is unusual"
+    return message, None
+
+
+def _lora_for_anima(item: Item, ctx: RuleContext) -> tuple[str, S | None] | None:
+    tag = lora_tag(item.text)
+    if tag is None:
+        return (
+            f"`{item.text}` is not loaded by `anima generate` (only `<lora:...>` and `<lyco:...>` are); "
+            "it reaches the text encoder as text"
+        ), None
+    if ctx.target is Target.NEGATIVE:
+        return (
+            f"`anima generate` does not load LoRA tags from the negative prompt and stops on `{item.text}`; "
+            "put it in the prompt or pass --lora"
+        ), S.ERROR
+    strength_text = (tag[1] or "").strip()
+    if not strength_text:
+        return None
+    try:
+        strength = float(strength_text)
+    except ValueError:
+        return (
+            f"`{item.text}` has an unreadable strength `{strength_text}`; `anima generate` stops on it",
+            S.ERROR,
+        )
+    if not 0 <= strength <= 2:
+        return f"`{item.text}`: strength {strength:g} is unusual for a LoRA", None
+    return None
 
 
 @rule(

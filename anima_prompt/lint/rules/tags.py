@@ -38,8 +38,8 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     exception. Kaomoji such as `^_^` keep their underscores; wildcards (`__name__`) and LoRA names are not
     tags and are left alone. The fix replaces the underscores with spaces.
     """
-    for item in prompt.items:
-        if not item.is_tag_like or "_" not in item.text or keeps_underscores(item.text):
+    for item in prompt.tag_like:
+        if "_" not in item.text or keeps_underscores(item.text):
             continue
         fixed = item.text.replace("_", " ")
         yield ctx.report(
@@ -65,8 +65,8 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     Only tags are checked: natural-language sentences keep normal English capitalisation (the card asks for
     capitalised character and series names in prose). The fix lowercases the tag.
     """
-    for item in prompt.items:
-        if item.is_tag_like and item.text != item.text.lower() and not _is_pony(item):
+    for item in prompt.tag_like:
+        if item.text != item.text.lower() and not _is_pony(item):
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
@@ -142,7 +142,7 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """
     assert ctx.index is not None
     for item in prompt.tags:
-        if _skip_unknown(item) or ctx.index.lookup(item.text) is not None:
+        if ctx.index.lookup(item.text) is not None or _skip_unknown(item):
             continue
         prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
         names = () if prose_like else ctx.index.suggest(item.text, ctx.config.suggestion_limit)
@@ -170,8 +170,8 @@ def alias_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     prompt worse (the model learned the September 2025 spellings).
     """
     assert ctx.index is not None
-    for item in prompt.items:
-        if not item.is_tag_like or special_group(item) is not None or _is_pony(item):
+    for item in prompt.tag_like:
+        if special_group(item) is not None or _is_pony(item):
             continue
         info = ctx.index.lookup(item.text)
         if info is not None and info.via_alias:
@@ -207,8 +207,8 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead.
     """
     seen: dict[str, list[Item]] = defaultdict(list)
-    for item in prompt.items:
-        if item.is_tag_like and item.name:
+    for item in prompt.tag_like:
+        if item.name:
             seen[_canonical(item, ctx)].append(item)
     for occurrences in seen.values():
         if len(occurrences) < 2:
@@ -237,15 +237,21 @@ def implied_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     implies `long hair`), so the model learned them together.
     """
     assert ctx.index is not None
-    canonical = {item: _canonical(item, ctx) for item in prompt.items if item.kind is Kind.TAG and item.name}
-    present = {name: item for item, name in canonical.items()}
-    reported: set[str] = set()
-    for item, name in canonical.items():
-        if item.special is not None or ctx.index.lookup(item.text) is None:
+    present: dict[str, Item] = {}  # canonical name -> the last tag with that name
+    known: list[tuple[Item, str]] = []  # tags in the index, not special, with their canonical name
+    for item in prompt.tags:
+        if not item.name:
             continue
-        for implied in sorted(ctx.index.implies(name)):
-            other = present.get(implied)
-            if other is not None and implied != name and implied not in reported:
+        info = ctx.index.lookup(item.text)
+        name = item.name if info is None else info.name
+        present[name] = item
+        if info is not None and item.special is None:
+            known.append((item, name))
+    reported: set[str] = set()
+    for item, name in known:
+        for implied in sorted(ctx.index.implies(name) & present.keys()):
+            other = present[implied]
+            if implied != name and implied not in reported:
                 reported.add(implied)
                 yield ctx.report(
                     "ANM-DUP-002",
