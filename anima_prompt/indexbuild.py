@@ -187,9 +187,9 @@ class _Tables:
     def add_tag(self, name: str, source: str, category: int, category_name: str, post_count: int) -> None:
         if (name, source) in self.tags:
             return
-        artist = category_name == "artist"
-        prompt = prompt_form(name, artist=artist)
-        display = unescape_parens(prompt_form(name))
+        plain = prompt_form(name)
+        prompt = f"@{plain}" if category_name == "artist" else plain
+        display = unescape_parens(plain)
         row: list[object] = [len(self.tags) + 1, name, source, category, category_name, post_count]
         self.tags[(name, source)] = [*row, display, prompt, None, None]
 

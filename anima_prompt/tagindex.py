@@ -158,7 +158,7 @@ class TagIndex:
         *,
         include_vocab: bool = True,
     ) -> "TagIndex":
-        """Build an index from tag sources into a temporary file, then swap it in atomically.
+        """Build an index from tag sources (written with sqlite-utils) into a temporary file, then swap it in.
 
         Args:
             sources: loaded sources or paths (formats detected) of tag CSVs, alias/implication dumps and
