@@ -1,6 +1,7 @@
 """Prompt toolkit for the Anima text-to-image model: parse, normalise, render, index and lint prompts.
 
-Importing this package never imports torch.
+Importing this package never imports torch, and imports neither sqlite3 nor rapidfuzz: `TagIndex` is
+loaded on first access and `suggest` imports rapidfuzz on its first call.
 
 Example:
     >>> from anima_prompt import parse, render
@@ -46,15 +47,22 @@ from anima_prompt.nodes import (
     to_dict,
     walk,
 )
-from anima_prompt.normalize import TagInfo, TagLookup, normalize
+from anima_prompt.normalize import TagLookup, normalize
 from anima_prompt.parser import parse, parse_tree, to_prompt
 from anima_prompt.render import render
+from anima_prompt.suggest import suggest
+from anima_prompt.tagtypes import Suggestion, TagInfo
 from anima_prompt.weights import WeightedText, plain_text, weighted_segments
 
 # `anima_prompt.lint` stays the linter subpackage, which is callable as the `lint` function; type checkers
 # are told it is the function.
 if TYPE_CHECKING:
     from anima_prompt.lint import lint
+    from anima_prompt.tagindex import TagIndex
+
+# Names imported on first access (PEP 562), with the module that defines them. `suggest` is imported above
+# instead: a lazy attribute named like its submodule would turn into the module once the submodule loads.
+_LAZY = {"TagIndex": "anima_prompt.tagindex"}
 
 __all__ = [
     "AnimaPromptError",
@@ -80,7 +88,9 @@ __all__ = [
     "Separator",
     "Severity",
     "Span",
+    "Suggestion",
     "Tag",
+    "TagIndex",
     "TagIndexError",
     "TagInfo",
     "TagLookup",
@@ -97,8 +107,24 @@ __all__ = [
     "parse_tree",
     "plain_text",
     "render",
+    "suggest",
     "to_dict",
     "to_prompt",
     "walk",
     "weighted_segments",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -15,9 +15,15 @@ rapidfuzz.
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from anima_prompt.tagindex import Spelling, TagIndex
 from anima_prompt.tagtext import compact_key, danbooru_name, split_qualifier, word_order_key
+from anima_prompt.tagtypes import Spelling, Suggestion
+
+if TYPE_CHECKING:  # only annotations need it: importing this module stays free of sqlite3
+    from anima_prompt.tagindex import TagIndex
+
+__all__ = ["COSTS", "Suggestion", "max_distance_for", "plural_variants", "suggest"]
 
 # Costs of the exact-key reasons, in edit units.
 COSTS: dict[str, float] = {
@@ -31,27 +37,6 @@ COSTS: dict[str, float] = {
 }
 PREFIX_COST_PER_CHAR = 0.25
 ANIMA_VOCAB_PRIOR = 1_000_000  # Anima's own tags have no post count but appear in most prompts
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A tag the user may have meant.
-
-    Attributes:
-        name: the canonical tag name, e.g. `tracer_(overwatch)`.
-        score: how close the text is to the spelling that matched, 0–100 (100 = same tag).
-        reason: `exact`, `alias`, `spacing`, `plural`, `word_order`, `qualifier`, `prefix` or `fuzzy`.
-        matched: the spelling that matched (the name or one of its aliases).
-        post_count: posts carrying the tag.
-        category_name: the tag's category, e.g. `character`.
-    """
-
-    name: str
-    score: float
-    reason: str
-    matched: str
-    post_count: int
-    category_name: str
 
 
 @dataclass(slots=True)
@@ -87,7 +72,7 @@ def plural_variants(key: str) -> set[str]:
     return variants
 
 
-def _exact_candidates(index: TagIndex, key: str, compact: str) -> list[_Candidate]:
+def _exact_candidates(index: "TagIndex", key: str, compact: str) -> list[_Candidate]:
     found: list[_Candidate] = []
     for spelling in index.spellings_where("compact", [compact]):
         if spelling.key == key:
@@ -110,7 +95,7 @@ def _exact_candidates(index: TagIndex, key: str, compact: str) -> list[_Candidat
     return found
 
 
-def _fuzzy_candidates(index: TagIndex, compact: str, max_distance: int) -> list[_Candidate]:
+def _fuzzy_candidates(index: "TagIndex", compact: str, max_distance: int) -> list[_Candidate]:
     from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
@@ -140,7 +125,7 @@ def _prior(spelling: Spelling) -> float:
 
 def suggest(
     text: str,
-    index: TagIndex,
+    index: "TagIndex",
     *,
     limit: int = 5,
     popularity: float = 0.3,

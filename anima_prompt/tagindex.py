@@ -1,8 +1,9 @@
 """The tag index: a read-only SQLite database of tags, aliases, implications and artist styles.
 
-`TagIndex.build(...)` (implemented in `indexbuild.py`) is the only writer; every query opens the file
-read-only (`file:...?mode=ro`), one connection per thread, so one `TagIndex` can be shared between threads.
-The schema is documented in `docs/index.md`.
+`TagIndex.build(...)` (implemented with sqlite-utils in `indexbuild.py`, which also holds the schema) is the
+only writer; every query here goes through the standard library's `sqlite3`, opening the file read-only
+(`file:...?mode=ro`), one connection per thread, so one `TagIndex` can be shared between threads. The schema
+is documented in `docs/index.md`; the result types live in `tagtypes.py`.
 
 Example:
     >>> index = TagIndex.open()                      # doctest: +SKIP
@@ -10,6 +11,7 @@ Example:
     'character'
 """
 
+import json
 import os
 import sqlite3
 import sys
@@ -17,16 +19,26 @@ import threading
 import zlib
 from array import array
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from anima_prompt.errors import TagIndexError
 from anima_prompt.tagtext import compact_key, danbooru_name
+from anima_prompt.tagtypes import IndexInfo, Spelling, Suggestion, TagInfo
 
 if TYPE_CHECKING:
     from anima_prompt.importers import LoadedSource
-    from anima_prompt.suggest import Suggestion
+
+__all__ = [
+    "APPLICATION_ID",
+    "ENV_VAR",
+    "SCHEMA_VERSION",
+    "IndexInfo",
+    "Spelling",
+    "TagIndex",
+    "TagInfo",
+    "default_index_path",
+]
 
 ENV_VAR = "ANIMA_TAG_INDEX"
 APP_NAME = "anima-toolkit"
@@ -42,146 +54,26 @@ HASH_MASK = (1 << 28) - 1  # 28-bit keys fit a 4-byte rowid; rare collisions onl
 SOURCE_PRIORITY: dict[str, int] = {"danbooru": 0, "artist-list": 1, "anima": 2, "e621": 3}
 NAME, ALIAS, WORD = 0, 1, 2  # names.kind
 LIVE_ALIAS_STATUSES = ("active", "listed")
-
-SCHEMA = """
-CREATE TABLE meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE sources (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL,
-    format TEXT NOT NULL,
-    site TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    date TEXT,
-    records INTEGER NOT NULL
-);
-CREATE TABLE tags (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    source TEXT NOT NULL,
-    category INTEGER NOT NULL,
-    category_name TEXT NOT NULL,
-    post_count INTEGER NOT NULL,
-    display TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    artist_rank INTEGER,
-    UNIQUE (name, source)
-);
-CREATE INDEX tags_artist_rank ON tags (artist_rank) WHERE artist_rank IS NOT NULL;
-CREATE TABLE aliases (
-    antecedent TEXT NOT NULL,
-    consequent TEXT NOT NULL,
-    source TEXT NOT NULL,
-    status TEXT NOT NULL,
-    PRIMARY KEY (antecedent, source, consequent)
-) WITHOUT ROWID;
-CREATE INDEX aliases_consequent ON aliases (consequent, source);
-CREATE TABLE implications (
-    antecedent TEXT NOT NULL,
-    consequent TEXT NOT NULL,
-    source TEXT NOT NULL,
-    status TEXT NOT NULL,
-    PRIMARY KEY (antecedent, source, consequent)
-) WITHOUT ROWID;
-CREATE INDEX implications_consequent ON implications (consequent, source);
-CREATE TABLE names (
-    key TEXT NOT NULL,
-    kind INTEGER NOT NULL,
-    tag_id INTEGER NOT NULL REFERENCES tags (id),
-    PRIMARY KEY (key, kind, tag_id)
-) WITHOUT ROWID;
-CREATE TABLE spellings (
-    id INTEGER PRIMARY KEY,
-    tag_id INTEGER NOT NULL REFERENCES tags (id),
-    key TEXT NOT NULL,
-    is_alias INTEGER NOT NULL,
-    compact TEXT NOT NULL,
-    length INTEGER NOT NULL,
-    base TEXT,
-    word_order TEXT,
-    prefix_id INTEGER NOT NULL
-);
-CREATE INDEX spellings_compact ON spellings (compact);
-CREATE INDEX spellings_base ON spellings (base) WHERE base IS NOT NULL;
-CREATE INDEX spellings_word_order ON spellings (word_order) WHERE word_order IS NOT NULL;
-CREATE INDEX spellings_prefix ON spellings (prefix_id, length);
-CREATE TABLE fuzzy_keys (
-    hash INTEGER PRIMARY KEY,
-    prefix_ids BLOB NOT NULL
-);
-"""
+CLOSURE_TABLE = "implication_closure"  # written by builds of this layout; older files lack it
 
 _TAG_COLUMNS = (
-    "t.id, t.name, t.source, t.category, t.category_name, t.post_count, t.display, t.prompt, t.artist_rank"
+    "t.id, t.name, t.source, t.category, t.category_name, t.post_count, t.display, t.prompt, t.artist_rank, "
+    "t.aliases"
 )
 _SPELLING_COLUMNS = "s.key, s.compact, s.is_alias, t.name, t.post_count, t.category_name, t.source"
 _PRIORITY_SQL = (
     "CASE t.source " + " ".join(f"WHEN '{s}' THEN {p}" for s, p in SOURCE_PRIORITY.items()) + " ELSE 9 END"
 )
+# (name, source) of the tag a key names, picked as `lookup` picks it, else the key itself as a Danbooru
+# name: where `implies` and `implied_by` start.
+_RESOLVE_SQL = (
+    "SELECT name, source FROM ("
+    f"SELECT t.name AS name, t.source AS source, n.kind AS kind, {_PRIORITY_SQL} AS priority, "
+    "t.post_count AS posts FROM names n JOIN tags t ON t.id = n.tag_id "
+    f"WHERE n.key = ?1 AND n.kind IN ({NAME}, {ALIAS}) "
+    "UNION ALL SELECT ?1, 'danbooru', 9, 9, -1) ORDER BY kind, priority, posts DESC LIMIT 1"
+)
 SpellingField = Literal["key", "compact", "base", "word_order"]
-
-
-@dataclass(frozen=True, slots=True)
-class TagInfo:
-    """A tag found in the index.
-
-    Attributes:
-        name: the canonical name as the site writes it, e.g. `hatsune_miku`.
-        display: the name with spaces, e.g. `hatsune miku`.
-        prompt: how Anima wants it written: `hatsune miku`, `saber \\(fate\\)`, `@wlop`.
-        category: the site's category number (Danbooru: 0 general, 1 artist, 3 copyright, 4 character,
-            5 meta; e621 numbers mean e621's categories).
-        category_name: the category's name, e.g. `character`; Anima's own tags carry their group
-            (`quality`, `safety`, ...).
-        source: `danbooru`, `e621`, `artist-list` or `anima`.
-        post_count: posts carrying the tag on the data's date (0 when unknown).
-        aliases: live alias names that point to this tag.
-        artist_rank: position in a loaded artist list (1 = most trained), or None.
-        matched: how the query reached it: `exact` or `alias`.
-    """
-
-    name: str
-    display: str
-    prompt: str
-    category: int
-    category_name: str
-    source: str
-    post_count: int
-    aliases: tuple[str, ...]
-    artist_rank: int | None
-    matched: str
-
-    @property
-    def is_artist(self) -> bool:
-        """Whether the tag names an artist (in the site's own numbering)."""
-        return self.category_name == "artist"
-
-
-@dataclass(frozen=True, slots=True)
-class Spelling:
-    """One spelling of a tag (its name or an alias) as stored for suggestions."""
-
-    key: str
-    compact: str
-    is_alias: bool
-    name: str
-    post_count: int
-    category_name: str
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class IndexInfo:
-    """What `anima index info` prints: the metadata table, the sources and the row counts."""
-
-    path: str
-    meta: dict[str, str]
-    sources: tuple[dict[str, object], ...]
-    counts: dict[str, int]
 
 
 def default_index_path() -> Path:
@@ -266,7 +158,7 @@ class TagIndex:
         *,
         include_vocab: bool = True,
     ) -> "TagIndex":
-        """Build an index from tag sources into a temporary file, then swap it in atomically.
+        """Build an index from tag sources (written with sqlite-utils) into a temporary file, then swap it in.
 
         Args:
             sources: loaded sources or paths (formats detected) of tag CSVs, alias/implication dumps and
@@ -334,12 +226,20 @@ class TagIndex:
             if app_id != APPLICATION_ID:
                 raise TagIndexError(f"{foreign}; build one with `anima index build --source PATH`")
             row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            current = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (CLOSURE_TABLE,)
+            ).fetchone()
         except sqlite3.DatabaseError as error:
             raise TagIndexError(f"{foreign} ({error}); rebuild it with `anima index build`") from None
         if row is None or row[0] != str(SCHEMA_VERSION):
             found = row[0] if row else "none"
             raise TagIndexError(
                 f"{self.path} has index schema {found}, this version reads {SCHEMA_VERSION}; "
+                "rebuild it with `anima index build`"
+            )
+        if current is None:
+            raise TagIndexError(
+                f"{self.path} was built by an earlier development version (no {CLOSURE_TABLE} table); "
                 "rebuild it with `anima index build`"
             )
 
@@ -359,7 +259,7 @@ class TagIndex:
             f"WHERE n.key = ? AND n.kind IN ({NAME}, {ALIAS}) "
             f"ORDER BY n.kind, {_PRIORITY_SQL}, t.post_count DESC LIMIT 1",
             (key,),
-        )
+        )  # one query: the tag's aliases are stored with it
         if not rows:
             return None
         *tag, kind = rows[0]
@@ -371,7 +271,10 @@ class TagIndex:
         return info is not None and info.is_artist
 
     def aliases(self, name: str, source: str = "danbooru") -> tuple[str, ...]:
-        """Live alias names pointing to the canonical `name` of `source`."""
+        """Live alias names pointing to the canonical `name` of `source` (sorted).
+
+        For a tag found by `lookup` or `search` the same names are already in `TagInfo.aliases`.
+        """
         statuses = ",".join(f"'{status}'" for status in LIVE_ALIAS_STATUSES)
         rows = self._query(
             f"SELECT antecedent FROM aliases WHERE consequent = ? AND source = ? AND status IN ({statuses}) "
@@ -380,8 +283,9 @@ class TagIndex:
         )
         return tuple(row[0] for row in rows)
 
-    def _info(self, row: tuple, matched: str) -> TagInfo:
-        _id, name, source, category, category_name, post_count, display, prompt, artist_rank = row
+    @staticmethod
+    def _info(row: tuple, matched: str) -> TagInfo:
+        _id, name, source, category, category_name, post_count, display, prompt, artist_rank, aliases = row
         return TagInfo(
             name=name,
             display=display,
@@ -390,7 +294,7 @@ class TagIndex:
             category_name=category_name,
             source=source,
             post_count=post_count,
-            aliases=self.aliases(name, source),
+            aliases=tuple(json.loads(aliases)) if aliases else (),
             artist_rank=artist_rank,
             matched=matched,
         )
@@ -440,21 +344,13 @@ class TagIndex:
         return self._relatives(text, "consequent", "antecedent", transitive)
 
     def _relatives(self, text: str, start: str, end: str, transitive: bool) -> tuple[str, ...]:
-        info = self.lookup(text)
-        name, source = (info.name, info.source) if info else (danbooru_name(text), "danbooru")
-        if transitive:
-            sql = (
-                f"WITH RECURSIVE walk(name) AS (SELECT ? UNION SELECT i.{end} FROM implications i "
-                f"JOIN walk ON i.{start} = walk.name WHERE i.source = ? AND i.status = 'active') "
-                "SELECT name FROM walk WHERE name != ? ORDER BY name"
-            )
-            rows = self._query(sql, (name, source, name))
-        else:
-            rows = self._query(
-                f"SELECT {end} FROM implications WHERE {start} = ? AND source = ? AND status = 'active' "
-                f"ORDER BY {end}",
-                (name, source),
-            )
+        # One indexed read of the closure stored at build time; the tag is resolved in the same query.
+        rows = self._query(
+            f"SELECT c.{end} FROM ({_RESOLVE_SQL}) r JOIN {CLOSURE_TABLE} c "
+            f"ON c.{start} = r.name AND c.source = r.source{'' if transitive else ' AND c.depth = 1'} "
+            f"ORDER BY c.{end}",
+            (danbooru_name(text),),
+        )
         return tuple(row[0] for row in rows)
 
     def artists(self, prefix: str = "", *, listed_only: bool = False, limit: int = 50) -> tuple[TagInfo, ...]:

@@ -1,8 +1,8 @@
-"""Tag index benchmark: build time and size, lookup latency, and suggestion accuracy and latency.
+"""Tag index benchmark: build time and size, lookup and implies latency, suggestion accuracy and latency.
 
-Builds the index from the Danbooru files in the shared data folder, generates a seeded set of realistic
-misspellings from real tags, and compares `suggest()` with a plain rapidfuzz `process.extract` scan over
-all tag names in the same run.
+Builds the index from the Danbooru files in the shared data folder, times `lookup` and transitive `implies`
+on real names, generates a seeded set of realistic misspellings from real tags, and compares `suggest()`
+with a plain rapidfuzz `process.extract` scan over all tag names in the same run.
 
 Usage:
     python benchmarks/index_bench.py [--data ../shared/data] [--queries 2000] [--seed 0]
@@ -285,6 +285,16 @@ def run(index: TagIndex, csv_path: Path, args: argparse.Namespace) -> None:
         lookup_times.append((time.perf_counter() - started) * 1000)
     print(
         f"lookup: p50 {_percentile(lookup_times, 0.5):.3f} ms, p99 {_percentile(lookup_times, 0.99):.3f} ms"
+    )
+    implies_times = []
+    implied = 0
+    for name in sample:
+        started = time.perf_counter()
+        implied += bool(index.implies(name.replace("_", " ")))
+        implies_times.append((time.perf_counter() - started) * 1000)
+    print(
+        f"implies (transitive): p50 {_percentile(implies_times, 0.5):.3f} ms, "
+        f"p99 {_percentile(implies_times, 0.99):.3f} ms ({implied} of {len(sample)} names imply a tag)"
     )
 
     options = {} if args.popularity is None else {"popularity": args.popularity}
