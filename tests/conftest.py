@@ -43,8 +43,8 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SMALL_TAG_SOURCES = (
     TEST_DATA / "tags_small.csv",
-    TEST_DATA / "tag_aliases_small.json",
-    TEST_DATA / "tag_implications_small.json",
+    TEST_DATA / "aliases_small.json",
+    TEST_DATA / "implications_small.json",
     TEST_DATA / "artists_small.txt",
 )
 

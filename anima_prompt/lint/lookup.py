@@ -63,7 +63,6 @@ class CachedIndex:
         self.index = index
         self._lookups: dict[str, TagInfo | None] = BoundedCache()
         self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = BoundedCache()
-        self._direct: dict[str, tuple[str, ...]] = BoundedCache()
         self._implied: dict[str, frozenset[str]] = BoundedCache()
         self.sections: dict[str, object] = BoundedCache()  # `sections.section_of` by tag text
 
@@ -102,29 +101,11 @@ class CachedIndex:
         return self._suggestions[key]
 
     def implies(self, name: str) -> frozenset[str]:
-        """The Danbooru names that tag `name` implies (transitively).
-
-        The walk is done here over cached direct implications: tags repeat across a run, so each one is
-        queried once.
-        """
+        """The Danbooru names that tag `name` implies (transitively; one indexed query, cached)."""
         cached = self._implied.get(name)
-        if cached is not None:
-            return cached
-        found: set[str] = set()
-        pending = [name]
-        while pending:
-            for implied in self._direct_implications(pending.pop()):
-                if implied not in found and implied != name:
-                    found.add(implied)
-                    pending.append(implied)
-        self._implied[name] = frozenset(found)
-        return self._implied[name]
-
-    def _direct_implications(self, name: str) -> tuple[str, ...]:
-        direct = self._direct.get(name)
-        if direct is None:
-            direct = self._direct[name] = tuple(self.index.implies(name, transitive=False))
-        return direct
+        if cached is None:
+            cached = self._implied[name] = frozenset(self.index.implies(name)) - {name}
+        return cached
 
 
 def _suggest(index: Any, text: str, limit: int) -> tuple[Any, ...]:

@@ -10,7 +10,7 @@ from anima_prompt.lint.findings import Finding
 from anima_prompt.lint.registry import Example
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-SMALL_SOURCES = (DATA / "lint_tags.csv", DATA / "lint_tag_implications.json")
+SMALL_SOURCES = (DATA / "lint_tags.csv", DATA / "lint_implications.json")
 
 
 @pytest.fixture(scope="session")

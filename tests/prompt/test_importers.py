@@ -52,7 +52,7 @@ def test_e621_categories_are_their_own(tmp_path: Path) -> None:
 
 
 def test_danbooru_relations_drop_repeated_ids_and_keep_status() -> None:
-    aliases = read_danbooru_relations(TEST_DATA / "tag_aliases_small.json")
+    aliases = read_danbooru_relations(TEST_DATA / "aliases_small.json")
     assert len(aliases) == 4
     assert {(a.antecedent, a.status) for a in aliases} >= {("long_hairs", "deleted"), ("miku", "retired")}
 

@@ -180,7 +180,7 @@ def test_failed_build_keeps_the_old_index(tag_index_path: Path, tmp_path: Path) 
 
 def test_build_needs_a_tag_list(tmp_path: Path) -> None:
     with pytest.raises(TagIndexError, match="no tag list among the sources"):
-        TagIndex.build([TEST_DATA / "tag_aliases_small.json"], tmp_path / "x.sqlite")
+        TagIndex.build([TEST_DATA / "aliases_small.json"], tmp_path / "x.sqlite")
     assert not list(tmp_path.iterdir())
 
 
