@@ -99,7 +99,7 @@ def _fuzzy_candidates(index: "TagIndex", compact: str, max_distance: int) -> lis
     from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
-    shortlist = index.near(
+    shortlist = index.near_compacts(
         [compact],
         max_distance=max_distance,
         min_length=len(compact) - max_distance,
@@ -107,14 +107,15 @@ def _fuzzy_candidates(index: "TagIndex", compact: str, max_distance: int) -> lis
     )
     if not shortlist:
         return []
-    choices = {position: spelling.compact for position, spelling in enumerate(shortlist)}
+    choices = {position: row[1] for position, row in enumerate(shortlist)}
     matches = process.extract(
         compact, choices, scorer=DamerauLevenshtein.distance, score_cutoff=max_distance, limit=None
     )
+    kept = [(distance, position) for _, distance, position in matches if distance]
+    spellings = index.spellings_by_id([shortlist[position][0] for _, position in kept])
     return [
-        _Candidate(shortlist[position], float(distance), "fuzzy")
-        for _, distance, position in matches
-        if distance
+        _Candidate(spelling, float(distance), "fuzzy")
+        for spelling, (distance, _) in zip(spellings, kept, strict=True)
     ]
 
 

@@ -400,15 +400,7 @@ class TagIndex:
         A shortlist from the stored deletion keys (false positives possible, to be ranked by the caller),
         limited to compact keys of `min_length` to `max_length` characters.
         """
-        hashes: set[int] = set()
-        for variant in variants:
-            hashes |= deletion_hashes(variant, max_distance)
-        if not hashes:
-            return ()
-        blobs = self._query(
-            f"SELECT prefix_ids FROM fuzzy_keys WHERE hash IN ({','.join('?' * len(hashes))})", [*hashes]
-        )
-        prefix_ids = {prefix_id for (blob,) in blobs for prefix_id in unpack_ids(blob)}
+        prefix_ids = self._near_prefix_ids(variants, max_distance)
         if not prefix_ids:
             return ()
         rows = self._query(
@@ -417,6 +409,46 @@ class TagIndex:
             [*prefix_ids, min_length, max_length],
         )
         return tuple(Spelling(r[0], r[1], bool(r[2]), *r[3:]) for r in rows)
+
+    def near_compacts(
+        self, variants: Iterable[str], *, max_distance: int, min_length: int, max_length: int
+    ) -> list[tuple[int, str]]:
+        """The shortlist of `near` as `(spelling id, compact key)` pairs, in the same order.
+
+        Cheaper than `near` when most of the shortlist is thrown away after ranking: fetch the kept ones
+        with `spellings_by_id`.
+        """
+        prefix_ids = self._near_prefix_ids(variants, max_distance)
+        if not prefix_ids:
+            return []
+        return self._query(
+            f"SELECT s.id, s.compact FROM spellings s "
+            f"WHERE s.prefix_id IN ({','.join('?' * len(prefix_ids))}) AND s.length BETWEEN ? AND ?",
+            [*prefix_ids, min_length, max_length],
+        )
+
+    def spellings_by_id(self, ids: Sequence[int]) -> tuple[Spelling, ...]:
+        """The spellings with the ids `near_compacts` returned, in the order of `ids`."""
+        if not ids:
+            return ()
+        rows = self._query(
+            f"SELECT s.id, {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
+            f"WHERE s.id IN ({','.join('?' * len(ids))})",
+            [*ids],
+        )
+        found = {r[0]: Spelling(r[1], r[2], bool(r[3]), *r[4:]) for r in rows}
+        return tuple(found[spelling_id] for spelling_id in ids)
+
+    def _near_prefix_ids(self, variants: Iterable[str], max_distance: int) -> set[int]:
+        hashes: set[int] = set()
+        for variant in variants:
+            hashes |= deletion_hashes(variant, max_distance)
+        if not hashes:
+            return set()
+        blobs = self._query(
+            f"SELECT prefix_ids FROM fuzzy_keys WHERE hash IN ({','.join('?' * len(hashes))})", [*hashes]
+        )
+        return {prefix_id for (blob,) in blobs for prefix_id in unpack_ids(blob)}
 
     def prefixed(self, key: str, *, limit: int) -> tuple[Spelling, ...]:
         """The most-posted tags whose name or alias starts with `key` (a Danbooru name) and is longer."""
