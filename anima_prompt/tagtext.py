@@ -5,6 +5,7 @@ Users write `hatsune_miku`, `Hatsune Miku`, `@wlop` or `saber \\(fate\\)`; the i
 Every module that converts between them uses these functions, so the index and its queries always agree.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -68,6 +69,12 @@ def danbooru_name(text: str) -> str:
         >>> danbooru_name("Saber \\\\(Fate\\\\)")
         'saber_(fate)'
     """
+    return _danbooru_name(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _danbooru_name(text: str) -> str:
+    # Prompts repeat the same tags; the normalisation is pure, so each text is worked out once.
     name = unicodedata.normalize("NFC", text).strip()
     if name.startswith("@"):
         name = name[1:].lstrip()
