@@ -70,7 +70,7 @@ _RESOLVE_SQL = (
     "SELECT name, source FROM ("
     f"SELECT t.name AS name, t.source AS source, n.kind AS kind, {_PRIORITY_SQL} AS priority, "
     "t.post_count AS posts FROM names n JOIN tags t ON t.id = n.tag_id "
-    f"WHERE n.key = ?1 AND n.kind IN ({NAME}, {ALIAS}) "
+    f"WHERE n.key = ?1 AND n.kind BETWEEN {NAME} AND {ALIAS} "
     "UNION ALL SELECT ?1, 'danbooru', 9, 9, -1) ORDER BY kind, priority, posts DESC LIMIT 1"
 )
 SpellingField = Literal["key", "compact", "base", "word_order"]
@@ -115,6 +115,11 @@ def unpack_ids(blob: bytes) -> array:
     if sys.byteorder == "big":
         ids.byteswap()
     return ids
+
+
+def _lookup_rank(row: tuple) -> tuple[int, int, int]:
+    """`lookup`'s order of a name's rows: names before aliases, then by source, then most posts first."""
+    return row[-1], SOURCE_PRIORITY.get(row[2], 9), -row[5]
 
 
 def _missing_message(path: Path) -> str:
@@ -254,15 +259,16 @@ class TagIndex:
         key = danbooru_name(text)
         if not key:
             return None
+        # One query (the tag's aliases are stored with it). The few rows of one key are ranked here, not
+        # with ORDER BY: SQLite would build a temporary b-tree for every lookup.
         rows = self._query(
             f"SELECT {_TAG_COLUMNS}, n.kind FROM names n JOIN tags t ON t.id = n.tag_id "
-            f"WHERE n.key = ? AND n.kind IN ({NAME}, {ALIAS}) "
-            f"ORDER BY n.kind, {_PRIORITY_SQL}, t.post_count DESC LIMIT 1",
+            f"WHERE n.key = ? AND n.kind BETWEEN {NAME} AND {ALIAS}",
             (key,),
-        )  # one query: the tag's aliases are stored with it
+        )
         if not rows:
             return None
-        *tag, kind = rows[0]
+        *tag, kind = min(rows, key=_lookup_rank)
         return self._info(tuple(tag), "exact" if kind == NAME else "alias")
 
     def is_artist(self, text: str) -> bool:
