@@ -66,13 +66,6 @@ _PRIORITY_SQL = (
 )
 # (name, source) of the tag a key names, picked as `lookup` picks it, else the key itself as a Danbooru
 # name: where `implies` and `implied_by` start.
-_RESOLVE_SQL = (
-    "SELECT name, source FROM ("
-    f"SELECT t.name AS name, t.source AS source, n.kind AS kind, {_PRIORITY_SQL} AS priority, "
-    "t.post_count AS posts FROM names n JOIN tags t ON t.id = n.tag_id "
-    f"WHERE n.key = ?1 AND n.kind BETWEEN {NAME} AND {ALIAS} "
-    "UNION ALL SELECT ?1, 'danbooru', 9, 9, -1) ORDER BY kind, priority, posts DESC LIMIT 1"
-)
 SpellingField = Literal["key", "compact", "base", "word_order"]
 
 
@@ -350,14 +343,24 @@ class TagIndex:
         return self._relatives(text, "consequent", "antecedent", transitive)
 
     def _relatives(self, text: str, start: str, end: str, transitive: bool) -> tuple[str, ...]:
-        # One indexed read of the closure stored at build time; the tag is resolved in the same query.
+        # One query, indexed reads only: the closure stored at build time for every row the key names
+        # (`lookup` picks among them here, as SQL ordering would build temporary b-trees), and for the key
+        # itself as a Danbooru name when it names no tag.
+        depth = "" if transitive else " AND c.depth = 1"
         rows = self._query(
-            f"SELECT c.{end} FROM ({_RESOLVE_SQL}) r JOIN {CLOSURE_TABLE} c "
-            f"ON c.{start} = r.name AND c.source = r.source{'' if transitive else ' AND c.depth = 1'} "
-            f"ORDER BY c.{end}",
+            f"SELECT n.kind, t.source, t.post_count, t.id, c.{end} "
+            "FROM names n JOIN tags t ON t.id = n.tag_id "
+            f"LEFT JOIN {CLOSURE_TABLE} c ON c.{start} = t.name AND c.source = t.source{depth} "
+            f"WHERE n.key = ?1 AND n.kind BETWEEN {NAME} AND {ALIAS} "
+            f"UNION ALL SELECT 9, 'danbooru', 0, 0, {end} FROM {CLOSURE_TABLE} c "
+            f"WHERE c.{start} = ?1 AND c.source = 'danbooru'{depth}",
             (danbooru_name(text),),
         )
-        return tuple(row[0] for row in rows)
+        named = [row for row in rows if row[0] != 9]
+        if named:
+            best = min(named, key=lambda row: (row[0], SOURCE_PRIORITY.get(row[1], 9), -row[2]))[3]
+            return tuple(sorted(row[4] for row in named if row[3] == best and row[4] is not None))
+        return tuple(sorted(row[4] for row in rows))
 
     def artists(self, prefix: str = "", *, listed_only: bool = False, limit: int = 50) -> tuple[TagInfo, ...]:
         """Artist tags, those of a loaded artist list first (by rank), then by post count.
