@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from anima_prompt.lint.findings import Finding, Severity, Target
+from anima_prompt.lint.findings import Finding, Fix, Severity, Target
 from anima_prompt.lint.inputs import PromptRecord
 from anima_prompt.lint.registry import Rule
 
@@ -59,10 +59,18 @@ def format_text(results: Sequence[LintResult], *, colour: bool = False) -> str:
             if finding.suggestions:
                 lines.append(f"  = help: try {', '.join(f'`{item}`' for item in finding.suggestions)}")
             if finding.fix is not None:
-                shown = finding.fix.replacement or "(remove)"
-                lines.append(f"  = fix: replace with `{shown}` (anima lint --fix)")
+                lines.append(f"  = fix: {_describe(finding.fix)} (anima lint --fix)")
             blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+def _describe(fix: Fix) -> str:
+    """What a fix does, in words: insert, remove or replace."""
+    if fix.start == fix.end:
+        return f"insert `{fix.replacement}`"
+    if not fix.replacement:
+        return "remove it"
+    return f"replace with `{fix.replacement}`"
 
 
 def _excerpt(text: str, finding: Finding, paint: Any) -> list[str]:

@@ -234,3 +234,10 @@ def test_parallel_jobs_give_the_same_findings_in_order(tmp_path: Path, small_ind
     assert serial.exit_code == parallel.exit_code == 1
     assert json.loads(parallel.stdout) == json.loads(serial.stdout)
     assert len(json.loads(serial.stdout)) > 40
+
+
+def test_an_inserting_fix_is_described_as_an_insertion(small_index: object) -> None:
+    path = str(small_index.path)  # type: ignore[attr-defined]
+    result = invoke("safe, 1girl, wlop", "--db", path)
+    assert "ANM-ART-001" in result.stdout
+    assert "  = fix: insert `@` (anima lint --fix)\n" in result.stdout
