@@ -6,7 +6,7 @@ engine-spec §3 for the DiT (`CosmosTransformer3DModel`), §4.3 for the VAE (`Au
 the adapter's names are the same in both (§2.3).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -140,6 +140,16 @@ def reference_dit(
         if name.endswith(("norm_q", "norm_k")):
             module.eps = params.qk_norm_eps
     return model.eval().requires_grad_(False)
+
+
+def reference_velocity(model: nn.Module) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+    """`(x, sigma, context) -> v` through a `reference_dit` model, appending the zero padding-mask channel."""
+
+    def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
+        x = torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[2:])], dim=1).to(context.dtype)
+        return model(hidden_states=x, timestep=sigma, encoder_hidden_states=context, return_dict=False)[0]
+
+    return velocity
 
 
 def reference_adapter(params: AdapterParams, state: Mapping[str, Tensor]) -> nn.Module:

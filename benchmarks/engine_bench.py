@@ -42,7 +42,7 @@ from anima_engine.config import (
 from anima_engine.dit import DiT
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, generate_images
-from anima_engine.reference import reference_adapter, reference_dit, reference_vae
+from anima_engine.reference import reference_adapter, reference_dit, reference_vae, reference_velocity
 from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
 from anima_engine.testing import (
     TINY_ADAPTER,
@@ -126,14 +126,6 @@ def build(module_type: Callable[[], nn.Module], device: torch.device) -> nn.Modu
     with torch.device("meta"):
         module = module_type()
     return module.to_empty(device=device).eval().requires_grad_(False)
-
-
-def reference_velocity(model: nn.Module) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
-    def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
-        x = torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[2:])], dim=1).to(context.dtype)
-        return model(hidden_states=x, timestep=sigma, encoder_hidden_states=context, return_dict=False)[0]
-
-    return velocity
 
 
 # ---------------------------------------------------------------------------------------------------------

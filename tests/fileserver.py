@@ -28,6 +28,7 @@ class FileServer:
     redirects: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)  # path -> (url, headers)
     status: dict[str, int] = field(default_factory=dict)  # path -> an error status to answer with
     cut_after: int | None = None  # close the next file response after this many body bytes
+    honour_range: bool = True  # False: answer every request with the whole file (200)
     requests: list[Request] = field(default_factory=list)
 
     def serve_like_the_hub(self, repo_path: str, body: bytes, *, etag: str, size: int | None = None) -> None:
@@ -65,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_file(self, state: FileServer, body: bytes, range_header: str | None) -> None:
         start = 0
-        if range_header:
+        if range_header and state.honour_range:
             start = int(range_header.removeprefix("bytes=").rstrip("-"))
             if start >= len(body):
                 self.send_error(416, "Range Not Satisfiable")

@@ -1,8 +1,5 @@
 import hashlib
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -10,64 +7,16 @@ import pytest
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
 from anima_prompt.importers import FORMATS
+from tests.fileserver import FileServer, file_server
 
 PAYLOAD = b"".join(b"tag_%05d,0,%d,\n" % (i, 1000 - i) for i in range(2000))
 
 
-@dataclass
-class Behaviour:
-    """What the test server does: the files it serves and how it misbehaves."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    cut_after: int | None = None  # close the first response after this many body bytes
-    honour_range: bool = True
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
-
-
-class Handler(BaseHTTPRequestHandler):
-    behaviour: Behaviour
-
-    def do_GET(self) -> None:
-        behaviour = self.server.behaviour  # type: ignore[attr-defined]
-        range_header = self.headers.get("Range")
-        behaviour.requests.append((self.path, range_header))
-        body = behaviour.files.get(self.path)
-        if body is None:
-            self.send_error(404, "Not Found")
-            return
-        start = 0
-        if range_header and behaviour.honour_range:
-            start = int(range_header.removeprefix("bytes=").rstrip("-"))
-            if start >= len(body):
-                self.send_error(416, "Range Not Satisfiable")
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        if behaviour.cut_after is not None:
-            self.wfile.write(body[start : start + behaviour.cut_after])
-            behaviour.cut_after = None
-            self.close_connection = True
-            return
-        self.wfile.write(body[start:])
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def server() -> Iterator[tuple[str, Behaviour]]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    behaviour = Behaviour(files={"/tags.csv": PAYLOAD})
-    httpd.behaviour = behaviour  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", behaviour
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[tuple[str, FileServer]]:
+    with file_server() as state:
+        state.files["/tags.csv"] = PAYLOAD
+        yield state.base, state
 
 
 def pin(base: str, *, sha256: str | None = None, size: int | None = len(PAYLOAD)) -> PinnedSource:
@@ -75,7 +24,7 @@ def pin(base: str, *, sha256: str | None = None, size: int | None = len(PAYLOAD)
     return PinnedSource("test", f"{base}/tags.csv", "tags.csv", digest, size, "danbooru-csv")
 
 
-def test_fetch_verifies_and_reports_progress(server: tuple[str, Behaviour], tmp_path: Path) -> None:
+def test_fetch_verifies_and_reports_progress(server: tuple[str, FileServer], tmp_path: Path) -> None:
     base, _ = server
     seen: list[tuple[int, int | None]] = []
     path = fetch(pin(base), tmp_path, progress=lambda done, total: seen.append((done, total)))
@@ -85,21 +34,21 @@ def test_fetch_verifies_and_reports_progress(server: tuple[str, Behaviour], tmp_
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
-def test_wrong_checksum_is_refused_and_discarded(server: tuple[str, Behaviour], tmp_path: Path) -> None:
+def test_wrong_checksum_is_refused_and_discarded(server: tuple[str, FileServer], tmp_path: Path) -> None:
     base, _ = server
     with pytest.raises(TagIndexError, match=r"sha256 [0-9a-f]{64} does not match the pinned 0{64}"):
         fetch(pin(base, sha256="0" * 64), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_wrong_size_is_refused(server: tuple[str, Behaviour], tmp_path: Path) -> None:
+def test_wrong_size_is_refused(server: tuple[str, FileServer], tmp_path: Path) -> None:
     base, _ = server
     with pytest.raises(TagIndexError, match=f"got {len(PAYLOAD)} bytes, the pin says 12"):
         fetch(pin(base, size=12), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_interrupted_transfer_resumes(server: tuple[str, Behaviour], tmp_path: Path) -> None:
+def test_interrupted_transfer_resumes(server: tuple[str, FileServer], tmp_path: Path) -> None:
     base, behaviour = server
     behaviour.cut_after = 10_000
     with pytest.raises(TagIndexError, match=r"broke off after 10000 .*run again to resume"):
@@ -107,11 +56,11 @@ def test_interrupted_transfer_resumes(server: tuple[str, Behaviour], tmp_path: P
     assert (tmp_path / "tags.csv.part").stat().st_size == 10_000
     path = fetch(pin(base), tmp_path)
     assert path.read_bytes() == PAYLOAD
-    assert behaviour.requests[-1] == ("/tags.csv", "bytes=10000-")
+    assert (behaviour.requests[-1].path, behaviour.requests[-1].range) == ("/tags.csv", "bytes=10000-")
     assert not (tmp_path / "tags.csv.part").exists()
 
 
-def test_server_ignoring_range_restarts(server: tuple[str, Behaviour], tmp_path: Path) -> None:
+def test_server_ignoring_range_restarts(server: tuple[str, FileServer], tmp_path: Path) -> None:
     base, behaviour = server
     behaviour.honour_range = False
     (tmp_path / "tags.csv.part").write_bytes(b"garbage that is not a prefix")
@@ -119,7 +68,7 @@ def test_server_ignoring_range_restarts(server: tuple[str, Behaviour], tmp_path:
 
 
 def test_complete_partial_file_is_verified_without_refetching(
-    server: tuple[str, Behaviour], tmp_path: Path
+    server: tuple[str, FileServer], tmp_path: Path
 ) -> None:
     base, behaviour = server
     (tmp_path / "tags.csv.part").write_bytes(PAYLOAD)
@@ -127,14 +76,14 @@ def test_complete_partial_file_is_verified_without_refetching(
     assert behaviour.requests == []
 
 
-def test_verified_file_is_not_fetched_again(server: tuple[str, Behaviour], tmp_path: Path) -> None:
+def test_verified_file_is_not_fetched_again(server: tuple[str, FileServer], tmp_path: Path) -> None:
     base, behaviour = server
     fetch(pin(base), tmp_path)
     fetch(pin(base), tmp_path)
     assert len(behaviour.requests) == 1
 
 
-def test_http_errors_are_one_line(server: tuple[str, Behaviour], tmp_path: Path) -> None:
+def test_http_errors_are_one_line(server: tuple[str, FileServer], tmp_path: Path) -> None:
     base, _ = server
     missing = PinnedSource("x", f"{base}/missing.csv", "missing.csv", "a" * 64, None, "danbooru-csv")
     with pytest.raises(TagIndexError, match=r"missing.csv: HTTP 404"):
