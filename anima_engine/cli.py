@@ -383,12 +383,12 @@ def _read_image(path: Path) -> Any:
 @click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
 def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
     """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
-    import transformers
+    import safetensors
 
     from anima_prompt.tagindex import default_index_path
 
     click.echo(f"anima-toolkit {toolkit_version()}")
-    versions = f"torch {torch.__version__}, transformers {transformers.__version__}"
+    versions = f"torch {torch.__version__}, safetensors {safetensors.__version__}"
     click.echo(f"python {platform.python_version()}, {versions}")
     if torch.cuda.is_available():
         click.echo(f"device: cuda ({torch.cuda.get_device_name()})")

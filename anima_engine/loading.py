@@ -18,7 +18,8 @@ from anima_engine.adapter import LLMAdapter
 from anima_engine.config import PRESETS, AdapterParams, DiTParams, TextEncoderParams
 from anima_engine.dit import DiT
 from anima_engine.errors import CheckpointError, ConfigError
-from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
+from anima_engine.qwen3 import Qwen3
+from anima_engine.text_encoder import TextEncoder, load_tokenizers
 from anima_engine.weights import (
     DIT_PREFIXES,
     assign_state_dicts,
@@ -242,10 +243,7 @@ def load_text_encoder(
     outside = _outside(tensors, prefix)
     _, tensors = strip_found_prefix(tensors, (TEXT_ENCODER_PREFIX,))
     with torch.device("meta"):
-        model = build_qwen3(params)
+        model = Qwen3(params)
     parts = [(prefix, model, tensors), ("", nn.Module(), outside)]
     assign_state_dicts(parts, path=path, what="the Qwen3 text encoder layout", dtype=dtype)
-    # The rotary frequencies are a non-persistent buffer, so they are not in the file: rebuild them (fp32).
-    with torch.device(device):
-        model.rotary_emb = type(model.rotary_emb)(model.config)
     return TextEncoder(model=model.eval().requires_grad_(False), tokenizers=tokenizers, params=params)

@@ -42,6 +42,7 @@ from anima_engine.config import (
 from anima_engine.dit import DiT
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, generate_images
+from anima_engine.qwen3 import Qwen3
 from anima_engine.reference import reference_adapter, reference_dit, reference_vae, reference_velocity
 from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
 from anima_engine.testing import (
@@ -52,7 +53,7 @@ from anima_engine.testing import (
     write_tiny_tokenizers,
     write_tiny_vae,
 )
-from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
+from anima_engine.text_encoder import TextEncoder, load_tokenizers
 from anima_engine.vae_loading import load_vae
 
 SIZES = ((1024, 1024), (832, 1216), (1536, 1536))
@@ -442,19 +443,19 @@ def measure_vae(setup: Setup, directory: Path) -> list[Row]:
     ]
 
 
-def measure_text(setup: Setup, adapter: LLMAdapter, qwen: nn.Module) -> list[Row]:
+def measure_text(setup: Setup, adapter: LLMAdapter, qwen: Qwen3) -> list[Row]:
     """Qwen3 encode of 64 tokens, then the adapter over 48 T5 ids: ours against diffusers' conditioner."""
     reference = reference_adapter(adapter.params, adapter.state_dict())
     generator = torch.Generator(device=setup.device).manual_seed(5)
-    qwen_ids = torch.randint(0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
+    qwen_ids = torch.randint(0, qwen.params.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
     t5_ids = torch.randint(2, adapter.params.vocab_size, (1, 48), generator=generator, device=setup.device)
     weights = torch.ones(1, 48, device=setup.device, dtype=setup.dtype)
 
     def ours() -> Tensor:
-        return adapter(qwen(input_ids=qwen_ids).last_hidden_state, t5_ids, weights)
+        return adapter(qwen(qwen_ids), t5_ids, weights)
 
     def theirs() -> Tensor:
-        return reference(qwen(input_ids=qwen_ids).last_hidden_state, t5_ids)
+        return reference(qwen(qwen_ids), t5_ids)
 
     with torch.inference_mode():
         ours_ms = time_ms(ours, setup.device, warmup=setup.warmup, repeats=setup.repeats)
@@ -474,7 +475,7 @@ PROMPT = (
 
 
 def measure_generation(
-    setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Module, text_params: TextEncoderParams,
+    setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: Qwen3, text_params: TextEncoderParams,
     directory: Path, options: SpeedOptions,
 ) -> list[Row]:  # fmt: skip
     """A whole image through `generate_images`: prompt and empty negative, er_sde with CFG 4, decode, PIL."""
@@ -592,7 +593,7 @@ def main() -> None:
         rows.append(measure_fp8(setup, dit32, reference, options))
     del reference
     adapter = fill_random(build(lambda: LLMAdapter(setup.adapter_params), device), seed=2).to(setup.dtype)
-    qwen = build_qwen3(text_params).to(device=device, dtype=setup.dtype).eval().requires_grad_(False)
+    qwen = Qwen3(text_params).to(device=device, dtype=setup.dtype).eval().requires_grad_(False)
     fill_random(qwen, seed=7)
     rows += measure_text(setup, adapter, qwen)
     with tempfile.TemporaryDirectory() as directory:

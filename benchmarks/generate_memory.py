@@ -17,8 +17,9 @@ from anima_engine.config import PRESETS
 from anima_engine.dit import DiT
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, generate_images
+from anima_engine.qwen3 import Qwen3
 from anima_engine.testing import write_tiny_tokenizers
-from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
+from anima_engine.text_encoder import TextEncoder, load_tokenizers
 from anima_engine.vae import VAE
 
 PROMPT = "safe, 1girl, (red hair:1.2), smile, looking at viewer, outdoors, cherry blossoms"
@@ -28,7 +29,7 @@ def build(device: torch.device, dtype: torch.dtype, tokenizer_dir: str) -> Pipel
     spec = PRESETS["anima"]
     cpu = torch.device("cpu")
     with torch.device(cpu):
-        qwen = build_qwen3(spec.text_encoder).to(dtype).eval().requires_grad_(False)
+        qwen = Qwen3(spec.text_encoder).to(dtype).eval().requires_grad_(False)
     with torch.device(device):
         dit = DiT(spec.dit).to(dtype).eval().requires_grad_(False)
         adapter = LLMAdapter(spec.adapter).to(dtype).eval().requires_grad_(False)
