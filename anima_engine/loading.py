@@ -58,8 +58,39 @@ def default_dtype(device: torch.device) -> torch.dtype:
 def resolve_device(
     device: str | torch.device | None, dtype: torch.dtype | None
 ) -> tuple[torch.device, torch.dtype]:
-    resolved = torch.device(device) if device is not None else default_device()
+    """The device (default: CUDA when available) and dtype (default: `default_dtype`), checked.
+
+    Raises:
+        ConfigError: `device` names no torch device, or one this machine does not have.
+    """
+    resolved = check_device(device) if device is not None else default_device()
     return resolved, dtype if dtype is not None else default_dtype(resolved)
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """`device` as a torch device that exists on this machine; checked without initialising CUDA.
+
+    Raises:
+        ConfigError: not a device name, no CUDA (or MPS) on this machine, or a CUDA index out of range.
+    """
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device {device!r} is not a torch device; expected cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                f"device {str(device)!r}: CUDA is not available on this machine; use --device cpu"
+            )
+        if resolved.index is not None and resolved.index >= count:
+            plural = "s" if count > 1 else ""
+            raise ConfigError(f"device {str(device)!r}: this machine has {count} CUDA device{plural}")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {str(device)!r}: MPS is not available on this machine")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"device {str(device)!r}: only cpu, cuda and mps devices are supported")
+    return resolved
 
 
 def _count(shapes: Shapes, prefix: str) -> int | None:

@@ -258,6 +258,7 @@ def locate_tokenizers(
     tokenizer_dir: Path | None = None,
     *,
     model_dir: Path | None = None,
+    comfyui: Path | None = None,
     env: Mapping[str, str] | None = None,
     data_dir: Path | None = None,
 ) -> Path:
@@ -266,6 +267,8 @@ def locate_tokenizers(
     Args:
         tokenizer_dir: an explicit folder (`--tokenizers`); it must hold both files.
         model_dir: the model folder; its `tokenizers/` sub-folder is searched.
+        comfyui: a ComfyUI installation; its `models/tokenizers/` is searched (where
+            `anima models download --model-dir <comfyui>/models` puts them).
         env: environment variables (default `os.environ`), for `ANIMA_TOKENIZERS` and `ANIMA_MODEL_DIR`.
         data_dir: the per-user data folder (default `default_data_dir()`).
 
@@ -284,7 +287,9 @@ def locate_tokenizers(
         places.append((Path(env["ANIMA_TOKENIZERS"]).expanduser(), "$ANIMA_TOKENIZERS"))
     if model_dir is not None:
         places.append((Path(model_dir) / "tokenizers", "--model-dir"))
-    elif env.get("ANIMA_MODEL_DIR"):
+    if comfyui is not None:
+        places.append((Path(comfyui).expanduser() / "models" / "tokenizers", "--comfyui"))
+    if model_dir is None and env.get("ANIMA_MODEL_DIR"):
         places.append((Path(env["ANIMA_MODEL_DIR"]) / "tokenizers", "$ANIMA_MODEL_DIR"))
     places.append(((default_data_dir() if data_dir is None else data_dir) / "tokenizers", "user data"))
     for folder, origin in places:

@@ -40,10 +40,11 @@ from anima_engine.config import (
     VAEParams,
 )
 from anima_engine.dit import DiT
-from anima_engine.options import SamplingOptions
-from anima_engine.pipeline import Pipeline, generate_images
+from anima_engine.generation import generate
+from anima_engine.pipeline import Pipeline
 from anima_engine.qwen3 import Qwen3
 from anima_engine.reference import reference_adapter, reference_dit, reference_vae, reference_velocity
+from anima_engine.request import GenerationRequest
 from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
 from anima_engine.testing import (
     TINY_ADAPTER,
@@ -478,7 +479,7 @@ def measure_generation(
     setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: Qwen3, text_params: TextEncoderParams,
     directory: Path, options: SpeedOptions,
 ) -> list[Row]:  # fmt: skip
-    """A whole image through `generate_images`: prompt and empty negative, er_sde with CFG 4, decode, PIL."""
+    """A whole image through `generate`: prompt and empty negative, er_sde with CFG 4, decode, PIL."""
     tokenizer_dir = setup.tokenizer_dir or write_tiny_tokenizers(directory / "tokenizers")
     vae = load_vae(
         directory / "vae.safetensors", params=setup.vae_params, device=setup.device, dtype=setup.dtype
@@ -493,16 +494,20 @@ def measure_generation(
         velocity=accelerate(dit, options),
     )
     width, height = setup.sizes[0]
-    sampling = SamplingOptions(width=width, height=height, steps=setup.steps, cfg=4.0, sampler="er_sde")
-    generate_images(pipe, PROMPT, sampling)  # warm-up: compiles and captures the shapes it needs
+    request = GenerationRequest(
+        prompt=PROMPT, width=width, height=height, steps=setup.steps, cfg=4.0, sampler="er_sde", lint=False
+    )
+    generate(pipe, request)  # warm-up: compiles and captures the shapes it needs
     sync(setup.device)
     begin = time.perf_counter()
-    (result,) = generate_images(pipe, PROMPT, sampling)
+    (result,) = generate(pipe, request)
     sync(setup.device)
     seconds = time.perf_counter() - begin
     assert result.image.size == (width, height)
     name = f"whole image {width}×{height}, {setup.steps} steps, CFG 4"
-    return [Row(name, seconds * 1000, note="generate_images: encode, er_sde, decode, PIL; wall clock")]
+    return [
+        Row(name, seconds * 1000, note="generate: parse, normalise, encode, er_sde, decode, PIL; wall clock")
+    ]
 
 
 def main() -> None:

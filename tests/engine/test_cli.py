@@ -14,9 +14,9 @@ def test_make_tiny_writes_loadable_files(tmp_path: Path) -> None:
         cli, ["dev", "make-tiny", str(tmp_path / "tiny"), "--seed", "3"], catch_exceptions=False
     )
     assert result.exit_code == 0
-    dit_path = tmp_path / "tiny" / "diffusion_models" / "anima-tiny.safetensors"
-    encoder_path = tmp_path / "tiny" / "text_encoders" / "qwen3-tiny.safetensors"
-    vae_path = tmp_path / "tiny" / "vae" / "qwen-image-vae-tiny.safetensors"
+    dit_path = tmp_path / "tiny" / "diffusion_models" / "anima-base-v1.0.safetensors"
+    encoder_path = tmp_path / "tiny" / "text_encoders" / "qwen_3_06b_base.safetensors"
+    vae_path = tmp_path / "tiny" / "vae" / "qwen_image_vae.safetensors"
     assert result.output == (
         f"dit: {dit_path}\ntext encoder: {encoder_path}\ntokenizers: {tmp_path / 'tiny' / 'tokenizers'}\n"
         f"vae: {vae_path}\n"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from anima_engine import generate, load_pipeline
+from anima_engine import GenerationRequest, generate, load_pipeline
 from anima_engine.errors import ConfigError, ModelDownloadError
 from anima_engine.model_download import check_content, download_models, select_sources
 from anima_engine.model_manifest import hub_endpoint, hub_headers, load_model_manifest
@@ -37,7 +37,7 @@ def test_download_then_load_and_generate(hub: FileServer, tmp_path: Path) -> Non
     assert not list((tmp_path / "models").rglob("*.part"))
 
     pipe = load_pipeline(model_dir=tmp_path / "models", hash_files=False)
-    [image] = generate(pipe, "safe, cat", seed=1, width=32, height=32, steps=1)
+    [image] = generate(pipe, GenerationRequest(prompt="safe, cat", seed=1, width=32, height=32, steps=1))
     assert image.image.size == (32, 32)
 
     hub.requests.clear()
