@@ -12,7 +12,6 @@ from anima_engine.locate import VARIANTS, locate_models, locate_tokenizers
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 from anima_engine.speed import COMPILE_CHOICES
-from anima_engine.testing import write_tiny_model
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -31,6 +30,8 @@ def make_tiny(directory: Path, seed: int) -> None:
     They load through the same loaders as the real files, so the engine runs end to end on a CPU in
     seconds (the images are noise).
     """
+    from anima_engine.testing import write_tiny_model
+
     files = write_tiny_model(directory, seed=seed)
     click.echo(f"dit: {files.dit}")
     click.echo(f"text encoder: {files.text_encoder}")

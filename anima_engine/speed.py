@@ -89,15 +89,16 @@ COMPILE_MIN_IMAGES_COLD = 15
 On an H200 (issue 13, torch 2.11): a 30-step 1024² image samples in about 2.1 s compiled with a CUDA graph
 and about 3.0 s eagerly (97 against 62.5 ms per CFG step, docs/benchmarks.md), a gain of about 0.9 s per
 image; the whole one-image command took 12.9 s longer with a cold cache than without compiling, so
-compiling pays from about 14 images. To set it: time `anima generate --file` with N prompts (1024², 30
-steps) with `--compile always` and `--compile never`, cache emptied before each compiled run, for N = 1,
-4, 8, 16, 32; the threshold is the N where the lines cross (`benchmarks/cold_start.py` prints both)."""
+compiling pays from about 14 images. To set it: the one-image rows of `benchmarks/cold_start.py` give
+the fixed cost of a cold compile (`always, cold cache` minus `never`), and `--sweep 4,8,16,32` the
+per-image gain (`never` against `always`, images/s after loading); the threshold is where the saving
+reaches the cost."""
 
 COMPILE_MIN_IMAGES_WARM = 10
 """As `COMPILE_MIN_IMAGES_COLD` once this machine has compiled the DiT before (the kernels are cached):
 the one-image command was still 8.5 s slower with a warm cache than without compiling (dynamo tracing
-and loading the cached kernels), so it pays from about 10 images. Measured the same way, with the cache
-kept between runs."""
+and loading the cached kernels), so it pays from about 10 images. Measured the same way, with the warm
+cache (`always, warm cache` minus `never`)."""
 
 GRAPH_MIN_IMAGES = 2
 """Without compiling, `auto` still replays the eager DiT as a CUDA graph from this many images: capturing

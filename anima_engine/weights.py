@@ -5,7 +5,7 @@ tensors. A file is validated (header length, JSON header, data extent) before an
 truncated or corrupt download gets a one-line `CheckpointError` naming the file and the problem.
 """
 
-import itertools
+import contextlib
 import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
@@ -124,60 +124,73 @@ SAFETENSORS_DTYPES = {
 def read_to_device(
     path: Path, header: Mapping[str, Mapping[str, object]], device: torch.device
 ) -> dict[str, Tensor]:
-    """Every tensor of a validated safetensors file, read straight into one buffer on `device`.
+    """Every tensor of a validated safetensors file, read straight onto `device` in its stored dtype.
 
     The data section is read in `STAGING_BYTES` chunks into two alternating pinned buffers (plain ones
-    off CUDA), each copied asynchronously while the next chunk is read, so the file crosses to the GPU in a
-    few large transfers instead of one small one per tensor. The tensors are views of that buffer, in their
-    stored dtype.
+    off CUDA); while one chunk is read, the previous one is copied asynchronously into the tensors it
+    overlaps. Each tensor gets its own storage, so replacing a module later frees its memory.
 
     Raises:
         CheckpointError: an unknown dtype or a file shorter than its header says.
     """
-    with path.open("rb", buffering=0) as file:
-        (header_len,) = struct.unpack("<Q", file.read(8))
-        file.seek(8 + header_len)
-        total = max((int(info["data_offsets"][1]) for info in header.values()), default=0)  # type: ignore[index]
-        data = torch.empty(total, dtype=torch.uint8, device=device)
-        _stream_into(file, data, path)
-    tensors = {}
+    tensors: dict[str, Tensor] = {}
+    targets: list[tuple[int, int, Tensor]] = []
     for name, info in header.items():
         dtype = SAFETENSORS_DTYPES.get(str(info["dtype"]))
         if dtype is None:
             raise CheckpointError(f"{path}: tensor {name!r} has the unsupported dtype {info['dtype']}")
         start, end = (int(offset) for offset in info["data_offsets"])  # type: ignore[attr-defined]
-        raw = data[start:end]
-        if start % dtype.itemsize:  # not aligned for a view: a copy of its own
-            raw = raw.clone()
-        tensors[name] = raw.view(dtype).view(tuple(info["shape"]))  # type: ignore[arg-type]
+        tensors[name] = torch.empty(tuple(info["shape"]), dtype=dtype, device=device)  # type: ignore[arg-type]
+        if end - start != tensors[name].numel() * dtype.itemsize:
+            raise CheckpointError(
+                f"{path}: tensor {name!r} has {end - start} bytes, its shape needs more or less"
+            )
+        if end > start:
+            targets.append((start, end, _bytes_of(tensors[name])))
+    targets.sort(key=lambda target: target[0])
+    with path.open("rb", buffering=0) as file:
+        (header_len,) = struct.unpack("<Q", file.read(8))
+        file.seek(8 + header_len)
+        _stream_into(file, targets, path)
     return tensors
 
 
-def _stream_into(file: BinaryIO, data: Tensor, path: Path) -> None:
-    cuda = data.is_cuda
-    size = min(STAGING_BYTES, max(data.numel(), 1))
+def _bytes_of(tensor: Tensor) -> Tensor:
+    return tensor.reshape(-1).view(torch.uint8)
+
+
+def _stream_into(file: BinaryIO, targets: list[tuple[int, int, Tensor]], path: Path) -> None:
+    """Fill each `(start, end, byte view)` target, sorted by start, from the data section of `file`."""
+    total = targets[-1][1] if targets else 0
+    cuda = bool(targets) and targets[0][2].is_cuda
+    size = min(STAGING_BYTES, max(total, 1))
     staging = [torch.empty(size, dtype=torch.uint8, pin_memory=cuda) for _ in range(2)]
-    stream = torch.cuda.Stream(data.device) if cuda else None
+    stream = torch.cuda.Stream(targets[0][2].device) if cuda else None
     done: list[torch.cuda.Event | None] = [None, None]
-    offset = 0
-    for chunk in itertools.count():
-        if offset >= data.numel():
-            break
+    first = 0  # the first target not yet completely filled
+    for chunk, offset in enumerate(range(0, total, size)):
         slot = chunk % 2
         if done[slot] is not None:
             done[slot].synchronize()  # type: ignore[union-attr]
-        length = min(size, data.numel() - offset)
+        length = min(size, total - offset)
         buffer = staging[slot][:length]
         if file.readinto(memoryview(buffer.numpy())) != length:
             raise CheckpointError(f"{path}: truncated while reading")
-        if stream is None:
-            data[offset : offset + length].copy_(buffer)
-        else:
-            with torch.cuda.stream(stream):
-                data[offset : offset + length].copy_(buffer, non_blocking=True)
+        with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+            index = first
+            while index < len(targets) and targets[index][0] < offset + length:
+                start, end, target = targets[index]
+                low, high = max(start, offset), min(end, offset + length)
+                if low < high:
+                    target[low - start : high - start].copy_(
+                        buffer[low - offset : high - offset], non_blocking=cuda
+                    )
+                if end <= offset + length and index == first:
+                    first += 1
+                index += 1
+            if stream is not None:
                 done[slot] = torch.cuda.Event()
                 done[slot].record(stream)  # type: ignore[union-attr]
-        offset += length
     if stream is not None:
         stream.synchronize()
 
