@@ -18,7 +18,6 @@ from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, loc
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.testing import write_tiny_model
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SIZE = 1024
@@ -38,8 +37,10 @@ def make_tiny(directory: Path, seed: int) -> None:
     """Write tiny random-weight checkpoints in the official layouts, and tokenizer files, into DIRECTORY.
 
     They load through the same loaders as the real files, so the engine runs end to end on a CPU in
-    seconds (the images are noise).
+    seconds (the images are noise): `anima generate --model-dir DIRECTORY` finds them.
     """
+    from anima_engine._tiny import write_tiny_model
+
     files = write_tiny_model(directory, seed=seed)
     click.echo(f"dit: {files.dit}")
     click.echo(f"text encoder: {files.text_encoder}")

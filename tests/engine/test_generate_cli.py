@@ -8,9 +8,9 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
 from anima_engine.pipeline import generate, load_pipeline
-from anima_engine.testing import TinyFiles
 from anima_prompt.cli import cli
 
 

@@ -8,15 +8,15 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
 from anima_engine.loading import load_dit, load_text_encoder
 from anima_engine.lora import LoraTargets
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import load_pipeline
 from anima_engine.prompt_loras import PromptLoras, generate_with_loras, split_prompt
-from anima_engine.testing import TinyFiles
-from anima_engine.testing_lora import tiny_lora, write_lora
 from anima_prompt.cli import cli
+from tests.support.lora_files import tiny_lora, write_lora
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 
 from anima_engine import generate, load_pipeline
+from anima_engine._tiny import TinyFiles
 from anima_engine.errors import ConfigError, ModelDownloadError
 from anima_engine.model_download import check_content, download_models, select_sources
 from anima_engine.model_manifest import hub_endpoint, hub_headers, load_model_manifest
-from anima_engine.testing import TinyFiles
 from tests.engine.hub_helpers import HUB_FILES, QWEN_TOKENIZER, env_for, manifest_for, sha256
-from tests.fileserver import FileServer, closed_port
+from tests.support.fileserver import FileServer, closed_port
 
 
 def test_download_then_load_and_generate(hub: FileServer, tmp_path: Path) -> None:

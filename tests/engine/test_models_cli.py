@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
-from anima_engine.testing import TinyFiles
 from anima_prompt.cli import cli
 from anima_prompt.commands.bars import format_bytes
 from tests.engine.hub_helpers import HUB_FILES
-from tests.fileserver import FileServer
+from tests.support.fileserver import FileServer
 
 MODEL_PARTS = "dit,text-encoder,vae"
 

@@ -8,7 +8,7 @@ import pytest
 
 from anima_prompt.errors import DownloadError
 from anima_prompt.transfer import download, etag_sha256
-from tests.fileserver import FileServer, closed_port, file_server
+from tests.support.fileserver import FileServer, closed_port, file_server
 
 BODY = bytes(range(256)) * 300
 DIGEST = hashlib.sha256(BODY).hexdigest()
