@@ -23,9 +23,10 @@ from anima_engine.adapter import LLMAdapter
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams, VAEParams
 from anima_engine.dit import DiT
 from anima_engine.locate import TEXT_ENCODER_FILE, VAE_FILE
-from anima_engine.text_encoder import QWEN_PAD_TOKEN, QWEN_TOKENIZER, T5_EOS_TOKEN, T5_TOKENIZER, build_qwen3
+from anima_engine.text_encoder import QWEN_PAD_TOKEN, T5_EOS_TOKEN, build_qwen3
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import checkpoint_layout
+from anima_prompt.places import TOKENIZER_FILES
 
 # Head dim 24, so the RoPE split (t, h, w) = (8, 8, 8) is non-trivial.
 TINY_DIT = DiTParams(
@@ -196,7 +197,7 @@ def write_tiny_tokenizers(directory: str | Path) -> Path:
     t5.decoder = decoders.Metaspace()
     t5.add_special_tokens(["<pad>", T5_EOS_TOKEN, "<unk>"])
 
-    for tokenizer, relative in ((qwen, QWEN_TOKENIZER), (t5, T5_TOKENIZER)):
+    for tokenizer, relative in ((qwen, TOKENIZER_FILES["qwen3"]), (t5, TOKENIZER_FILES["t5"])):
         (directory / relative).parent.mkdir(parents=True, exist_ok=True)
         tokenizer.save(str(directory / relative))
     return directory

@@ -65,11 +65,12 @@ def _lint_gate(
     *,
     lora_values: tuple[str, ...] = (),
     lora_folders: tuple[Path, ...] = (),
+    tokenizers: Path | None = None,
 ) -> None:
     """Show every finding on stderr; stop with exit 1 when any is an error.
 
     The linter sees what `generate` will do: the `--lora` choices, the LoRA folders `<lora:name>` tags are
-    looked up in, and `anima` as the front end (LoRA tags are loaded, not passed as text).
+    looked up in, the tokenizers, and `anima` as the front end (LoRA tags are loaded, not passed as text).
     """
     from anima_prompt.lint import LintConfig, LintSettings, Severity, Variant, lint
     from anima_prompt.lint.inputs import PromptRecord
@@ -85,7 +86,11 @@ def _lint_gate(
         variant=Variant(variant),
         loras=tuple(parse_lora_option(value) for value in lora_values),
     )
-    config = LintConfig(front_end="anima", lora_dirs=tuple(str(folder) for folder in lora_folders))
+    config = LintConfig(
+        front_end="anima",
+        lora_dirs=tuple(str(folder) for folder in lora_folders),
+        tokenizers=None if tokenizers is None else str(tokenizers),
+    )
     errors = 0
     for number, prompt in enumerate(prompts, 1):
         findings = lint(prompt, negative=negative or None, settings=settings, index=index, config=config)
@@ -287,9 +292,9 @@ def generate(
     model sees); names are looked up in --lora-dir, $ANIMA_LORA_DIR and ComfyUI's models/loras/. The
     PNG metadata lists each LoRA with its sha256 and strength.
     """
-    from anima_engine.locate import locate_lora_folders
     from anima_engine.pipeline import load_pipeline
     from anima_engine.prompt_loras import generate_with_loras, option_loras, split_prompt
+    from anima_prompt.places import find_tokenizers, lora_folders
 
     with _engine_errors():
         preset = variant_options(variant)
@@ -307,10 +312,17 @@ def generate(
             strength=strength if strength is not None else default_strength,
         )
         index = _open_index(db)
-        folders = locate_lora_folders(lora_dir, comfyui=comfyui)
+        folders = lora_folders(lora_dir, comfyui=comfyui)
         if not no_lint:
             _lint_gate(
-                prompts, negative, options, variant, index, lora_values=lora_values, lora_folders=folders
+                prompts,
+                negative,
+                options,
+                variant,
+                index,
+                lora_values=lora_values,
+                lora_folders=folders,
+                tokenizers=find_tokenizers(tokenizers, model_dir=model_dir),
             )
         loras = option_loras(lora_values, folders)
         texts = [split_prompt(text, folders) for text in prompts]

@@ -22,7 +22,7 @@ from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.guidance import cfg as guided
 from anima_engine.images import GenerationRecord, ModelFile, from_pil, to_pil
 from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_device
-from anima_engine.locate import file_sha256, locate_models, locate_tokenizers
+from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoadedLora, LoraTargets, merged
 from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
 from anima_engine.noise import img2img_start, initial_noise, make_generators
@@ -33,6 +33,7 @@ from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_opt
 from anima_engine.text_encoder import TextEncoder, TextFeatures
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
+from anima_prompt.hashing import cached_file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def load_pipeline(
     decoder = load_vae(files.vae, params=vae_params, device=device, dtype=dtype)
     roles = (("dit", files.dit), ("text_encoder", files.text_encoder), ("vae", files.vae))
     models = tuple(
-        ModelFile(role=role, name=path.name, sha256=file_sha256(path) if hash_files else None)
+        ModelFile(role=role, name=path.name, sha256=cached_file_sha256(path) if hash_files else None)
         for role, path in roles
     )
     if speed is None:

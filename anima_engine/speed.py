@@ -86,9 +86,9 @@ def default_options(device: torch.device) -> SpeedOptions:
 
 def compile_cache_dir() -> Path:
     """The persistent directory for inductor's compiled kernels (`$ANIMA_COMPILE_CACHE` overrides)."""
-    from platformdirs import user_cache_dir
+    from anima_prompt.places import user_cache_dir
 
-    return Path(os.environ.get("ANIMA_COMPILE_CACHE", Path(user_cache_dir("anima-toolkit")) / "inductor"))
+    return Path(os.environ.get("ANIMA_COMPILE_CACHE", user_cache_dir() / "inductor"))
 
 
 @contextlib.contextmanager

@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from anima_prompt.errors import LintConfigError
 from anima_prompt.lint.findings import Severity
+from anima_prompt.places import find_tokenizers, lora_folders
 
 ARTIST_PLACEMENTS = ("card", "first", "off")
 FRONT_ENDS = ("comfyui", "anima")
 """Where the prompts run: `comfyui` (ComfyUI core's CLIPTextEncode) or `anima` (`anima generate`)."""
-COMFYUI_ENV = "COMFYUI_PATH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +46,15 @@ class LintConfig:
         severity: per-rule severity overrides, as `(rule id, severity)` pairs.
         artist_placement: `card` (artists after character and series, before general tags; the model card's
             order), `first` (artist first after quality/meta tags; the card's natural-language tip) or `off`.
-        tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; the `ANIMA_TOKENIZERS`
-            environment variable overrides it. Without tokenizers the token-count checks are skipped.
+        tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; else they are looked for
+            where `anima generate` looks (`places.find_tokenizers`). Without tokenizers the token-count
+            checks are skipped.
         db: path of the tag index; `None` uses the default location.
         front_end: where the prompts run: `comfyui` (default; ComfyUI core passes `<lora:...>` tags to the
             text encoder as text) or `anima` (`anima generate` loads them and takes them out of the text).
         lora_dirs: folders `<lora:name>` is looked up in, before `$ANIMA_LORA_DIR`.
-        comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`.
+        comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`
+            and the common install folders, as `anima generate` does (`places.lora_folders`).
         max_lines: non-empty lines above which a prompt is called long (seed claim; no primary source).
         max_paragraphs: blank-line separated paragraphs above which a prompt is called long.
         max_t5_tokens: T5 tokens above which the prompt exceeds the adapter's 512 padded positions.
@@ -152,23 +153,29 @@ class LintConfig:
             return False
         return not any(matches(pattern) for pattern in self.ignore)
 
-    def tokenizer_dir(self) -> Path | None:
-        """The tokenizer folder from `ANIMA_TOKENIZERS` or the `tokenizers` option, if any."""
-        value = os.environ.get("ANIMA_TOKENIZERS") or self.tokenizers
-        return Path(value).expanduser() if value else None
-
-    def lora_folders(self, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-        """The folders LoRA names are looked up in: `lora_dirs`, `$ANIMA_LORA_DIR`, then the `models/loras/`
-        of `comfyui` (else of `$COMFYUI_PATH`); empty when none is configured.
+    def tokenizer_dir(
+        self, env: Mapping[str, str] | None = None, *, data_dir: Path | None = None
+    ) -> Path | None:
+        """The tokenizer folder (`places.find_tokenizers`): the `tokenizers` option, else the first place
+        `anima generate` searches that holds both files; `None` when there is none.
 
         Args:
             env: environment variables (default `os.environ`).
+            data_dir: the user data folder (default `places.user_data_dir()`).
         """
-        from anima_prompt.loras import lora_folders
+        return find_tokenizers(self.tokenizers, env=env, data_dir=data_dir)
 
-        env = os.environ if env is None else env
-        root = self.comfyui or env.get(COMFYUI_ENV) or None
-        return lora_folders(self.lora_dirs, comfyui_roots=[root] if root else [], env=env)
+    def lora_folders(
+        self, env: Mapping[str, str] | None = None, *, home: Path | None = None
+    ) -> tuple[Path, ...]:
+        """The folders LoRA names are looked up in (`places.lora_folders`): `lora_dirs`, `$ANIMA_LORA_DIR`,
+        then the `models/loras/` of `comfyui`, else of `$COMFYUI_PATH` and the common ComfyUI folders.
+
+        Args:
+            env: environment variables (default `os.environ`).
+            home: the home directory (default `Path.home()`), for the common ComfyUI folders.
+        """
+        return lora_folders(self.lora_dirs, comfyui=self.comfyui, env=env, home=home)
 
 
 CONFIG_FILES = ("anima.toml", "pyproject.toml")
