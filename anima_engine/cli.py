@@ -13,11 +13,12 @@ import click
 import torch
 
 from anima_engine.errors import AnimaEngineError
-from anima_engine.images import save_png, toolkit_version
+from anima_engine.images import save_png
 from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
+from anima_prompt.version import toolkit_version
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SIZE = 1024
