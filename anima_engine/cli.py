@@ -14,10 +14,11 @@ import torch
 
 from anima_engine.errors import AnimaEngineError
 from anima_engine.images import save_png
-from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
+from anima_engine.locate import ModelNotFoundError, locate_models, locate_tokenizers
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
+from anima_prompt.variants import VARIANTS
 from anima_prompt.version import toolkit_version
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -162,14 +163,23 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
     return width or max(16, size[0] // 16 * 16), height or max(16, size[1] // 16 * 16)
 
 
+def _by_variant(setting: str) -> str:
+    """The default of `setting` per variant for the help text, e.g. `base 30, aesthetic 30, turbo 10`."""
+    values = [getattr(variant_options(variant), setting) for variant in VARIANTS]
+    return ", ".join(
+        f"{variant} {value:g}" if isinstance(value, float) else f"{variant} {value}"
+        for variant, value in zip(VARIANTS, values, strict=True)
+    )
+
+
 @click.command("generate")
 @click.argument("prompts", metavar="PROMPT...", nargs=-1, required=True)
 @click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
 @click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
 @click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
-@click.option("--steps", type=click.IntRange(min=1), help="Sampling steps [variant: 30, turbo 10].")
-@click.option("--cfg", type=click.FloatRange(min=0), help="Guidance scale [variant: 4, turbo 1].")
-@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help="Sampler [er_sde].")
+@click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}].")
+@click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}].")
+@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}].")
 @click.option(
     "--scheduler",
     type=click.Choice(list(SCHEDULES)),

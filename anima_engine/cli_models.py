@@ -6,10 +6,10 @@ from pathlib import Path
 import click
 
 from anima_engine.errors import AnimaEngineError
-from anima_engine.locate import VARIANTS
 from anima_engine.model_download import download_source, select_sources
 from anima_engine.model_manifest import PARTS, hub_endpoint, load_model_manifest
 from anima_prompt.commands.bars import download_bar, format_bytes
+from anima_prompt.variants import VARIANTS
 
 WHAT_HELP = f"Comma-separated parts to fetch: {', '.join(PARTS)} [all]."
 

@@ -16,9 +16,9 @@ from PIL import Image, PngImagePlugin
 from torch import Tensor
 
 from anima_engine.errors import AnimaEngineError, ConfigError
-from anima_engine.locate import VARIANTS
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
+from anima_prompt.variants import VARIANTS
 from anima_prompt.version import toolkit_version
 
 METADATA_KEY = "anima"

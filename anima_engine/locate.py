@@ -32,11 +32,9 @@ from anima_prompt.places import (
     find_tokenizers,
     tokenizer_places,
 )
+from anima_prompt.variants import VARIANTS
 
 logger = logging.getLogger(__name__)
-
-VARIANTS = ("base", "aesthetic", "turbo")
-"""Released Anima DiT variants; each has its own file name prefix `anima-<variant>`."""
 
 TEXT_ENCODER_FILE = "qwen_3_06b_base.safetensors"
 VAE_FILE = "qwen_image_vae.safetensors"

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from anima_engine.errors import CheckpointError, ConfigError, ModelDownloadError
-from anima_engine.locate import VARIANTS
 from anima_engine.model_manifest import PARTS, ModelSource, hub_endpoint, hub_headers, load_model_manifest
 from anima_engine.weights import KIND_NAMES, checkpoint_kind, read_header
 from anima_prompt.errors import DownloadError
 from anima_prompt.transfer import Downloaded, Progress, download
+from anima_prompt.variants import VARIANTS
 
 TOKENIZER_MODELS = {"qwen3_tokenizer": "BPE", "t5_tokenizer": "Unigram"}
 """The `model.type` a tokenizer.json of each kind declares."""

@@ -29,6 +29,7 @@ from pathlib import Path
 from anima_prompt.errors import LintConfigError
 from anima_prompt.lint.findings import Severity
 from anima_prompt.places import find_tokenizers, lora_folders
+from anima_prompt.variants import Variant, recommended
 
 ARTIST_PLACEMENTS = ("card", "first", "off")
 FRONT_ENDS = ("comfyui", "anima")
@@ -68,12 +69,12 @@ class LintConfig:
         extreme_weight_max: weights above this break images.
         extreme_weight_min: weights below this break images (negative weights flip the conditioning).
         cfg_burn: CFG above this burns images, whatever the variant.
-        cfg_base: recommended CFG range for Base, inclusive.
-        cfg_aesthetic: recommended CFG range for Aesthetic, inclusive.
-        cfg_turbo: the CFG Turbo was distilled for.
+        cfg_base: recommended CFG range for Base, inclusive (default: `data/variants.toml`).
+        cfg_aesthetic: recommended CFG range for Aesthetic, inclusive (default: `data/variants.toml`).
+        cfg_turbo: the CFG Turbo was distilled for (default: `data/variants.toml`).
         euler_a_cfg_bonus: how far `euler_ancestral` may exceed the upper CFG bound.
-        steps_base: recommended steps for Base and Aesthetic, inclusive.
-        steps_turbo: recommended steps for Turbo, inclusive.
+        steps_base: recommended steps for Base and Aesthetic, inclusive (default: `data/variants.toml`).
+        steps_turbo: recommended steps for Turbo, inclusive (default: `data/variants.toml`).
         min_pixels: fewest pixels (width x height) Anima works at (512²).
         max_pixels: most pixels Anima works at (1536²).
         sweet_megapixels: megapixel range that gives the best results, inclusive.
@@ -108,12 +109,14 @@ class LintConfig:
     extreme_weight_max: float = 3.0
     extreme_weight_min: float = 0.0
     cfg_burn: float = 10.0
-    cfg_base: tuple[float, float] = (4.0, 6.0)
-    cfg_aesthetic: tuple[float, float] = (3.0, 6.0)
-    cfg_turbo: float = 1.0
+    cfg_base: tuple[float, float] = field(default_factory=lambda: recommended(Variant.BASE).cfg_range)
+    cfg_aesthetic: tuple[float, float] = field(
+        default_factory=lambda: recommended(Variant.AESTHETIC).cfg_range
+    )
+    cfg_turbo: float = field(default_factory=lambda: recommended(Variant.TURBO).cfg)
     euler_a_cfg_bonus: float = 1.0
-    steps_base: tuple[int, int] = (30, 50)
-    steps_turbo: tuple[int, int] = (8, 12)
+    steps_base: tuple[int, int] = field(default_factory=lambda: recommended(Variant.BASE).steps_range)
+    steps_turbo: tuple[int, int] = field(default_factory=lambda: recommended(Variant.TURBO).steps_range)
     min_pixels: int = 512 * 512
     max_pixels: int = 1536 * 1536
     sweet_megapixels: tuple[float, float] = (1.0, 2.0)

@@ -1,5 +1,6 @@
-"""The linter and `anima generate` look for LoRAs and tokenizers in the same places (`places.py`)."""
+"""The linter and `anima generate` agree: LoRA and tokenizer places (`places.py`), variant settings."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from anima_engine.images import read_png_metadata
 from anima_engine.loading import load_dit
 from anima_engine.locate import locate_tokenizers
 from anima_engine.lora import LoraTargets
+from anima_engine.options import variant_options
 from anima_prompt.cli import cli
-from anima_prompt.lint import LintConfig
+from anima_prompt.lint import LintConfig, LintSettings, lint
+from anima_prompt.variants import VARIANTS, Variant
 from tests.support.lora_files import tiny_lora, write_lora
 
 
@@ -66,3 +69,20 @@ def test_tokenizers_are_found_in_the_same_folder(tiny_files: TinyFiles, tmp_path
             locate_tokenizers(env=env, data_dir=data_dir)
     else:
         assert linted == locate_tokenizers(option, env=env, data_dir=data_dir) == tokenizers
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_generate_defaults_are_what_the_linter_recommends(variant: str) -> None:
+    options = variant_options(variant)
+    settings = LintSettings(
+        cfg=options.cfg,
+        steps=options.steps,
+        width=options.width,
+        height=options.height,
+        sampler=options.sampler,
+        variant=Variant(variant),
+    )
+    config = LintConfig(select=("ANM-CFG", "ANM-STP", "ANM-RES"))
+    assert lint("safe, 1girl, solo", settings=settings, config=config) == ()
+    off = dataclasses.replace(settings, steps=options.steps + 25, cfg=options.cfg + 3)
+    assert {finding.code for finding in lint("safe, 1girl, solo", settings=off, config=config)}
