@@ -11,13 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from anima_engine.config import PRESETS, ModelSpec
 from anima_engine.errors import ConfigError
-
-LATENT_CHANNELS = 16
-"""Channels of the Qwen-Image (Wan 2.1) VAE latent (engine-spec §4)."""
-
-VAE_SCALE = 8
-"""Spatial down-sampling factor of the VAE; the DiT's 2×2 patches make the image multiple 16."""
 
 Generators = torch.Generator | Sequence[torch.Generator] | None
 """One CPU generator for the whole batch, one per batch element, or None for torch's global CPU RNG."""
@@ -48,19 +43,27 @@ def randn(shape: Sequence[int], generator: Generators, *, device: torch.device |
     return noise.to(device)
 
 
-def latent_shape(batch: int, width: int, height: int) -> tuple[int, int, int, int, int]:
-    """(B, 16, 1, H/8, W/8) for images of `width` × `height` pixels (both multiples of 16)."""
-    multiple = 2 * VAE_SCALE
+def latent_shape(
+    batch: int, width: int, height: int, *, spec: ModelSpec = PRESETS["anima"]
+) -> tuple[int, int, int, int, int]:
+    """(B, z_dim, 1, H/r, W/r) for images of `width` × `height` pixels, r the VAE's spatial ratio (16 and 8
+    for Anima); both sides must be multiples of `spec.size_multiple` (16)."""
+    multiple, ratio = spec.size_multiple, spec.vae.spatial_ratio
     if width < multiple or height < multiple or width % multiple or height % multiple:
         raise ConfigError(f"width and height must be positive multiples of {multiple}, got {width}x{height}")
-    return (batch, LATENT_CHANNELS, 1, height // VAE_SCALE, width // VAE_SCALE)
+    return (batch, spec.vae.z_dim, 1, height // ratio, width // ratio)
 
 
 def initial_noise(
-    generators: Sequence[torch.Generator], width: int, height: int, *, device: torch.device | str = "cpu"
+    generators: Sequence[torch.Generator],
+    width: int,
+    height: int,
+    *,
+    spec: ModelSpec = PRESETS["anima"],
+    device: torch.device | str = "cpu",
 ) -> Tensor:
     """The txt2img starting latents x = σ_max·ε = ε, (B, 16, 1, H/8, W/8) float32, one generator per image."""
-    return randn(latent_shape(len(generators), width, height), generators, device=device)
+    return randn(latent_shape(len(generators), width, height, spec=spec), generators, device=device)
 
 
 def img2img_start(

@@ -7,13 +7,13 @@ with `dataclasses.replace`. Width and height are checked before any tensor is al
 import math
 from dataclasses import dataclass
 
+from anima_engine.config import PRESETS
 from anima_engine.errors import ConfigError
-from anima_engine.noise import VAE_SCALE
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 from anima_prompt.variants import VARIANTS, recommended
 
-SIZE_MULTIPLE = 2 * VAE_SCALE
+SIZE_MULTIPLE = PRESETS["anima"].size_multiple
 """Image sides must be multiples of 16: the VAE's ×8 and the DiT's 2×2 patches."""
 
 MAX_SIDE = 8192

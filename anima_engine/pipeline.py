@@ -17,7 +17,7 @@ from torch import Tensor
 
 from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import ModelSpec, VAEParams
-from anima_engine.dit import DiT
+from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.guidance import cfg as guided
 from anima_engine.images import GenerationRecord, ModelFile, from_pil, to_pil
@@ -29,7 +29,7 @@ from anima_engine.noise import img2img_start, initial_noise, make_generators
 from anima_engine.options import SamplingOptions
 from anima_engine.samplers import SAMPLERS, StepCallback
 from anima_engine.schedules import make_sigmas
-from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_options
+from anima_engine.speed import SpeedOptions, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder, TextFeatures
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
@@ -68,6 +68,16 @@ class Pipeline:
     offload_device: torch.device = field(default=CPU)
     velocity: VelocityFn | None = None
 
+    @property
+    def spec(self) -> ModelSpec:
+        """The parameters of the loaded networks."""
+        return ModelSpec(
+            dit=self.dit.params,
+            adapter=self.adapter.params,
+            text_encoder=self.text_encoder.params,
+            vae=self.vae.params,
+        )
+
     def generate(
         self,
         prompt: str | Sequence[str],
@@ -101,14 +111,14 @@ def _check_fit(
 ) -> None:
     names = ", ".join(str(p) for p in paths)
     try:
-        ModelSpec(dit=model.dit.params, adapter=model.adapter.params, text_encoder=text_encoder.params)
+        ModelSpec(
+            dit=model.dit.params,
+            adapter=model.adapter.params,
+            text_encoder=text_encoder.params,
+            vae=vae_params,
+        )
     except ConfigError as error:
         raise CheckpointError(f"the model files do not fit together ({names}): {error}") from None
-    if vae_params.z_dim != model.dit.params.in_channels:
-        raise CheckpointError(
-            f"the model files do not fit together ({names}): the VAE has {vae_params.z_dim} latent channels, "
-            f"the DiT expects {model.dit.params.in_channels}"
-        )
 
 
 def load_pipeline(
@@ -222,7 +232,7 @@ def sample_latents(
     generators = make_generators(options.seed, options.batch)
     sigmas = make_sigmas(options.scheduler, options.steps)
     if init is None:
-        x = initial_noise(generators, options.width, options.height, device=pipe.device)
+        x = initial_noise(generators, options.width, options.height, spec=pipe.spec, device=pipe.device)
     else:
         x, sigmas = img2img_start(
             init.expand(options.batch, -1, -1, -1, -1), sigmas, options.strength, generators

@@ -7,7 +7,7 @@ H200 is recorded in `docs/benchmarks.md`.
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +15,9 @@ import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from anima_engine.dit import DiT
+from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import ConfigError
 from anima_engine.fp8 import convert_to_fp8
-
-VelocityFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 
 ATTENTION_BACKENDS: dict[str, tuple[SDPBackend, ...]] = {
     # cuDNN's fused attention is the fastest SDPA kernel on Hopper for head dim 128 (docs/benchmarks.md);
