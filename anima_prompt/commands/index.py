@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from anima_prompt.commands.bars import download_bar
 from anima_prompt.commands.tags import DB_OPTION, JSON_OPTION, open_index
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import AnimaPromptError
 from anima_prompt.importers import FORMATS, load_source
 from anima_prompt.places import user_cache_dir
+from anima_prompt.progress import download_bar
 from anima_prompt.tagindex import TagIndex, default_index_path
 
 

@@ -33,6 +33,7 @@ def hub(tiny_files: TinyFiles) -> Iterator[FileServer]:
         for part, path in HUB_FILES.items():
             data = files[part].read_bytes()
             server.serve_like_the_hub(path, data, etag=sha256(data))
-        server.files[QWEN_TOKENIZER] = (tiny_files.tokenizer_dir / "qwen3" / "tokenizer.json").read_bytes()
+        qwen = (tiny_files.tokenizer_dir / "qwen3" / "tokenizer.json").read_bytes()
+        server.serve_small_hub_file(QWEN_TOKENIZER, qwen)
         server.files["/t5/tokenizer.json"] = (tiny_files.tokenizer_dir / "t5" / "tokenizer.json").read_bytes()
         yield server

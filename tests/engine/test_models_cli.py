@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
 from anima_prompt.cli import cli
-from anima_prompt.commands.bars import format_bytes
+from anima_prompt.progress import format_bytes
 from tests.engine.hub_helpers import HUB_FILES
 from tests.support.fileserver import FileServer
 

@@ -1,4 +1,5 @@
-"""A progress bar on stderr for downloads, shared by the commands that fetch files."""
+"""A progress bar on stderr for downloads, shared by the commands that fetch files (`anima index download`,
+`anima models download`)."""
 
 import sys
 from collections.abc import Iterator
