@@ -15,6 +15,7 @@ import math
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -59,6 +60,7 @@ TINY_VAE = VAEParams(
 
 
 _IMAGE_HEAD_GAIN = 0.3
+M = TypeVar("M", bound=nn.Module)
 
 
 def _random_vae_tensor(name: str, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
@@ -110,7 +112,7 @@ class TinyFiles:
     vae: Path
 
 
-def randomize(module: nn.Module, seed: int) -> nn.Module:
+def randomize(module: M, seed: int) -> M:
     """Fill every parameter with seeded values of a sensible scale, norm weights around 1.
 
     Matrices get N(0, 1/fan_in), so activations keep their size through the layers.

@@ -113,6 +113,10 @@ def _normalized(text: str, index: Any) -> str:
     return render(normalize(parse(text), index)) if text else text
 
 
+def _shown(text: str | None) -> str | None:
+    return text
+
+
 class _Progress:
     """A click progress bar on stderr, created at the first step (when the step count is known)."""
 
@@ -129,7 +133,7 @@ class _Progress:
                 label="sampling",
                 file=sys.stderr,
                 show_pos=True,
-                item_show_func=lambda rate: rate,
+                item_show_func=_shown,
             )
             self.bar.__enter__()
             self.started = time.perf_counter()

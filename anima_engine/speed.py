@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -121,7 +122,7 @@ class GraphedVelocity:
     def __init__(self, forward: VelocityFn) -> None:
         self.forward = forward
         self.graphs: dict[tuple[object, ...], tuple[torch.cuda.CUDAGraph, tuple[Tensor, ...], Tensor]] = {}
-        self.pool: tuple[int, int] | None = None
+        self.pool: Any = None  # torch.cuda.graph_pool_handle(), an opaque handle
 
     def __call__(self, x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
         if not x.is_cuda:

@@ -12,7 +12,7 @@ final RMSNorm.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -23,7 +23,7 @@ from anima_prompt.places import TOKENIZER_FILES
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
-    from transformers import Qwen3Model
+    from transformers import Qwen3Config, Qwen3Model
 
 QWEN_PAD_TOKEN = "<|endoftext|>"
 T5_EOS_TOKEN = "</s>"
@@ -125,10 +125,13 @@ def tokenize(tokenizers: Tokenizers, prompt: TextInput) -> Tokens:
     )
 
 
-def qwen3_config(params: TextEncoderParams) -> object:
+def qwen3_config(params: TextEncoderParams) -> "Qwen3Config":
     """A transformers `Qwen3Config` for `params`, built locally (no hub access), SDPA attention."""
     from transformers import Qwen3Config
 
+    # transformers 4.x takes `rope_theta` as an argument, 5.x through its keyword catch-all (it becomes
+    # `rope_parameters`), like `attn_implementation`: both go in as keywords that 5.x does not declare.
+    loose: dict[str, Any] = {"rope_theta": params.rope_theta, "attn_implementation": "sdpa"}
     return Qwen3Config(
         vocab_size=params.vocab_size,
         hidden_size=params.hidden_size,
@@ -137,13 +140,12 @@ def qwen3_config(params: TextEncoderParams) -> object:
         num_attention_heads=params.num_heads,
         num_key_value_heads=params.num_kv_heads,
         head_dim=params.head_dim,
-        rope_theta=params.rope_theta,
         rms_norm_eps=params.norm_eps,
         max_position_embeddings=params.max_positions,
         attention_bias=False,
         tie_word_embeddings=False,
         use_cache=False,
-        attn_implementation="sdpa",
+        **loose,
     )
 
 

@@ -23,6 +23,10 @@ def format_bytes(count: int | None) -> str:
     return f"{count} B"
 
 
+def _shown(text: str | None) -> str | None:
+    return text
+
+
 @contextmanager
 def download_bar(label: str, total: int | None = None) -> Iterator[Progress]:
     """A bar labelled `label` on stderr (hidden when stderr is not a terminal); yields the callback that
@@ -39,7 +43,7 @@ def download_bar(label: str, total: int | None = None) -> Iterator[Progress]:
                 label=label,
                 file=sys.stderr,
                 hidden=not sys.stderr.isatty(),
-                item_show_func=lambda text: text,
+                item_show_func=_shown,
             )
             bar.__enter__()
         if size and bar.length != size:
