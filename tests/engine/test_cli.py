@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from anima_engine.loading import load_dit, load_text_encoder
@@ -28,11 +27,7 @@ def test_make_tiny_writes_loadable_files(tmp_path: Path) -> None:
     assert encoder.encode("a cat").qwen_states.shape[1] == 5
 
 
-def test_generate_finds_what_make_tiny_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    for name in ("ANIMA_TOKENIZERS", "ANIMA_MODEL_DIR"):
-        monkeypatch.delenv(name, raising=False)
+def test_generate_finds_what_make_tiny_wrote(tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["dev", "make-tiny", str(tmp_path / "tiny")]).exit_code == 0
     args = ["generate", "safe, a cat", "--model-dir", str(tmp_path / "tiny"), "-o", str(tmp_path / "out")]

@@ -15,12 +15,8 @@ from anima_prompt.cli import cli
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    # keep the hash cache and the (absent) tag index out of the user's folders
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    monkeypatch.delenv("ANIMA_TOKENIZERS", raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own user folders (tests/conftest.py): no tag index, no hash cache
 
 
 def model_args(files: TinyFiles) -> list[str]:

@@ -28,9 +28,8 @@ def home_comfyui_lora(tiny_files: TinyFiles, tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_lora_in_the_home_comfyui_is_found_by_both(
-    home_comfyui_lora: Path, tiny_files: TinyFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home_comfyui_lora: Path, tiny_files: TinyFiles, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
     runner = CliRunner()
     lint = ["lint", "--front-end", "anima", "--select", "ANM-LORA-001", "--format", "json"]
     found = runner.invoke(cli, [*lint, "safe, 1girl, <lora:style:0.5>"])

@@ -36,13 +36,8 @@ def lora_dir(tiny_files: TinyFiles, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ComfyUI installation to find
-    for name in ("ANIMA_TOKENIZERS", "ANIMA_LORA_DIR", "COMFYUI_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own home and user folders: no ComfyUI, no index (tests/conftest.py)
 
 
 def _args(files: TinyFiles, out: Path) -> list[str]:

@@ -16,12 +16,8 @@ MODEL_PARTS = "dit,text-encoder,vae"
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    for name in ("ANIMA_TOKENIZERS", "ANIMA_MODEL_DIR", "HF_TOKEN", "HF_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own user folders, no hub variables (tests/conftest.py)
 
 
 def test_download_then_generate(

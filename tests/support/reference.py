@@ -7,12 +7,13 @@ diffusers' names too), §4.3 for the VAE (`AutoencoderKLQwenImage`, the table be
 `vae_loading`); the adapter's names are the same in both (§2.3).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
 
 from anima_engine.config import AdapterParams, DiTParams, VAEParams
+from anima_engine.dit import VelocityFn
 from anima_engine.lora.names import diffusers_name
 
 
@@ -100,7 +101,7 @@ def reference_dit(
     return model.eval().requires_grad_(False)
 
 
-def reference_velocity(model: nn.Module) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+def reference_velocity(model: nn.Module) -> VelocityFn:
     """`(x, sigma, context) -> v` through a `reference_dit` model, appending the zero padding-mask channel."""
 
     def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
