@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import cast
 
 from anima_prompt.places import user_cache_dir
 
@@ -34,11 +35,9 @@ def cached_file_sha256(path: str | Path, *, cache_dir: Path | None = None) -> st
     stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     cache_file = (user_cache_dir() if cache_dir is None else cache_dir) / CACHE_FILE
     cache = _read_cache(cache_file)
-    entry = cache.get(str(path))
-    if isinstance(entry, dict) and all(entry.get(k) == v for k, v in stamp.items()):
-        digest = entry.get("sha256")
-        if isinstance(digest, str):
-            return digest
+    entry = _table(cache.get(str(path)))
+    if all(entry.get(k) == v for k, v in stamp.items()) and isinstance(known := entry.get("sha256"), str):
+        return known
     digest = file_sha256(path)
     cache[str(path)] = {**stamp, "sha256": digest}
     _write_cache(cache_file, cache)
@@ -47,10 +46,14 @@ def cached_file_sha256(path: str | Path, *, cache_dir: Path | None = None) -> st
 
 def _read_cache(cache_file: Path) -> dict[str, object]:
     try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        return _table(json.loads(cache_file.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return {}
-    return cache if isinstance(cache, dict) else {}
+
+
+def _table(value: object) -> dict[str, object]:
+    """A JSON object as a dict (its keys are strings), anything else as an empty one."""
+    return cast("dict[str, object]", value) if isinstance(value, dict) else {}
 
 
 def _write_cache(cache_file: Path, cache: dict[str, object]) -> None:

@@ -2,7 +2,7 @@
 `anima models download`)."""
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,7 +28,7 @@ def _shown(text: str | None) -> str | None:
 
 
 @contextmanager
-def download_bar(label: str, total: int | None = None) -> Iterator[Progress]:
+def download_bar(label: str, total: int | None = None) -> Generator[Progress]:
     """A bar labelled `label` on stderr (hidden when stderr is not a terminal); yields the callback that
     advances it, to pass as a download's `progress`. The bar appears with the first data, so a file that
     is already in place shows none."""

@@ -8,6 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 from anima_prompt.errors import AnimaPromptError, LintInputError
 from anima_prompt.resources import data_path
@@ -107,9 +108,12 @@ def _entry(table: dict[str, object]) -> Recommended:
 
 
 def _pair(value: object) -> tuple[float, float]:
-    if not isinstance(value, list) or len(value) != 2:
+    if not isinstance(value, list):
         raise TypeError(f"expected a [low, high] pair, got {value!r}")
-    low, high = value[0], value[1]
+    items = cast("list[object]", value)
+    if len(items) != 2:
+        raise TypeError(f"expected a [low, high] pair, got {value!r}")
+    low, high = items
     if not isinstance(low, int | float) or not isinstance(high, int | float):
         raise TypeError(f"expected a [low, high] pair of numbers, got {value!r}")
     low, high = float(low), float(high)
