@@ -15,6 +15,7 @@ import torch
 from anima_engine.errors import AnimaEngineError
 from anima_engine.images import save_png, toolkit_version
 from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
+from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
@@ -173,12 +174,13 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
 )
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per prompt.")
 @click.option(
-    "--batch",
-    type=click.IntRange(min=1),
-    default=1,
+    "--noise",
+    type=click.Choice(NOISE_CONVENTIONS),
+    default=DEFAULT_NOISE,
     show_default=True,
-    help="Images per prompt (seeds seed+k).",
+    help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
 )
 @click.option(
     "--variant",
@@ -215,7 +217,12 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
 )
-@click.option("--strength", type=float, help="img2img denoising strength in (0, 1] [0.75].")
+@click.option(
+    "--strength", type=float, help="img2img strength in (0, 1], the last part of the schedule [0.75]."
+)
+@click.option(
+    "--denoise", type=float, help="img2img denoise in (0, 1] as ComfyUI's KSampler (all steps are run)."
+)
 @click.option(
     "--lora",
     "lora_values",
@@ -256,6 +263,7 @@ def generate(
     scheduler: str,
     seed: int,
     batch: int,
+    noise: str,
     variant: str,
     model_dir: Path | None,
     dit: Path | None,
@@ -267,6 +275,7 @@ def generate(
     out: Path,
     init_image: Path | None,
     strength: float | None,
+    denoise: float | None,
     lora_values: tuple[str, ...],
     lora_dir: tuple[Path, ...],
     low_vram: bool,
@@ -293,7 +302,7 @@ def generate(
     with _engine_errors():
         preset = variant_options(variant)
         image_width, image_height = _image_size(init_image, width, height)
-        default_strength = DEFAULT_IMG2IMG_STRENGTH if init_image is not None else 1.0
+        default_strength = DEFAULT_IMG2IMG_STRENGTH if init_image is not None and denoise is None else 1.0
         options = SamplingOptions(
             width=image_width,
             height=image_height,
@@ -304,6 +313,8 @@ def generate(
             seed=seed,
             batch=batch,
             strength=strength if strength is not None else default_strength,
+            denoise=denoise if denoise is not None else 1.0,
+            noise=noise,
         )
         index = _open_index(db)
         folders = locate_lora_folders(lora_dir, comfyui=comfyui)
