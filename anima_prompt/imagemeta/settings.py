@@ -53,6 +53,19 @@ class ImageSettings:
     loras: tuple[LoraSetting, ...] = ()
     unmapped: tuple[str, ...] = ()
 
+    def lines(self) -> list[str]:
+        """`name: value` lines of the settings found, then one `not mapped:` line if anything was not."""
+        out: list[str] = []
+        for name, value in self.known().items():
+            if name == "loras":
+                value = ", ".join(f"{lora.name}:{lora.strength:g}" for lora in self.loras)
+            elif name == "unmapped":
+                continue
+            out.append(f"{name}: {value}")
+        if self.unmapped:
+            out.append(f"not mapped: {'; '.join(self.unmapped)}")
+        return out
+
     def known(self) -> dict[str, object]:
         """The settings that were found (not None, not empty), in field order, `source` first."""
         found: dict[str, object] = {}

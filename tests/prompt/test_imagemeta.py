@@ -557,5 +557,5 @@ def test_a_graph_whose_links_loop_is_an_error_not_a_hang() -> None:
             "inputs": {"model": ["2", 0], "lora_name": "x", "strength_model": 1},
         },
     }
-    with pytest.raises(ImageMetadataError, match="^ComfyUI graph: the links through node 2 form a cycle$"):
+    with pytest.raises(ImageMetadataError, match=r"^ComfyUI graph: the links through node 2 form a cycle$"):
         settings_from_texts({"prompt": json.dumps(graph)})
