@@ -27,7 +27,7 @@ from anima_engine.lora import LoadedLora, LoraTargets, merged
 from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
 from anima_engine.noise import DEFAULT_NOISE, latent_shape, make_noise, noised
 from anima_engine.options import SamplingOptions
-from anima_engine.samplers import SAMPLERS, StepCallback
+from anima_engine.samplers import DISCARD_PENULTIMATE_SIGMA, SAMPLERS, StepCallback
 from anima_engine.schedules import denoise_sigmas, make_sigmas, strength_sigmas
 from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder, TextFeatures
@@ -211,9 +211,10 @@ def encode_texts(pipe: Pipeline, texts: Sequence[str], plan: MemoryPlan) -> list
 
 def sampling_sigmas(options: SamplingOptions, *, img2img: bool) -> Tensor:
     """The σ schedule the sampler runs: the full one, or its img2img part (`strength` or `denoise`)."""
+    drop = options.sampler in DISCARD_PENULTIMATE_SIGMA
     if img2img and options.denoise < 1:
-        return denoise_sigmas(options.scheduler, options.steps, options.denoise)
-    sigmas = make_sigmas(options.scheduler, options.steps)
+        return denoise_sigmas(options.scheduler, options.steps, options.denoise, drop_penultimate=drop)
+    sigmas = make_sigmas(options.scheduler, options.steps, drop_penultimate=drop)
     return strength_sigmas(sigmas, options.strength) if img2img else sigmas
 
 

@@ -25,6 +25,11 @@ SNR_FIRST_SIGMA_OFFSET = 1e-4
 """SNR-based samplers start at σ = shift(1 − 1e-4) instead of 1, where log-SNR is infinite (ComfyUI)."""
 
 ER_SDE_INTEGRATION_POINTS = 200
+UNI_PC_MAX_ORDER = 3
+UNI_PC_FINAL_SIGMA = 0.001
+"""ComfyUI's UniPC stops at this σ instead of 0."""
+DISCARD_PENULTIMATE_SIGMA = frozenset({"uni_pc", "uni_pc_bh2"})
+"""Samplers for which ComfyUI's KSampler builds one more step and drops the next-to-last σ."""
 
 
 class DenoiseFn(Protocol):
@@ -297,6 +302,104 @@ def sample_er_sde(
     return x
 
 
+class _VPSigma:
+    """ComfyUI's `SigmaConvert` for UniPC: a σ seen as variance-preserving α = 1/√(1 + σ²), in float32.
+
+    Computed the way ComfyUI computes it (log α first), so its rounding at small σ, where 1 − α² loses
+    most of its digits, is the same as ComfyUI's.
+    """
+
+    def __init__(self, sigma: Tensor) -> None:
+        self.log_alpha = 0.5 * torch.log(1 / (sigma * sigma + 1))
+        one_minus_alpha2 = 1.0 - torch.exp(2.0 * self.log_alpha)
+        self.alpha = torch.exp(self.log_alpha)
+        self.std = torch.sqrt(one_minus_alpha2)
+        self.lam = self.log_alpha - 0.5 * torch.log(one_minus_alpha2)
+
+
+def _uni_pc_coefficients(
+    rks: list[Tensor], hh: Tensor, variant: Literal["bh1", "bh2"]
+) -> tuple[Tensor, Tensor, Tensor]:
+    # UniPC's linear system R·ρ = b for the φ_k(hh) expansion (Zhao et al. 2023, Algorithm "B(h)").
+    order = len(rks)
+    ratios = torch.stack([r.to(hh.dtype).reshape(()) for r in rks])
+    h_phi_1 = torch.expm1(hh)
+    h_phi_k = h_phi_1 / hh - 1
+    b_h = hh if variant == "bh1" else torch.expm1(hh)
+    rows, rhs, factorial = [], [], 1
+    for i in range(1, order + 1):
+        rows.append(ratios ** (i - 1))
+        rhs.append(h_phi_k * factorial / b_h)
+        factorial *= i + 1
+        h_phi_k = h_phi_k / hh - 1 / factorial
+    return torch.stack(rows), torch.stack(rhs), b_h
+
+
+def sample_uni_pc(
+    denoise: DenoiseFn,
+    x: Tensor,
+    sigmas: Tensor,
+    *,
+    noise: NoiseSource | None = None,
+    callback: StepCallback | None = None,
+    variant: Literal["bh1", "bh2"] = "bh1",
+) -> Tensor:
+    """UniPC multistep predictor-corrector of order ≤ 3 (Zhao et al. 2023, arXiv:2302.04867), as ComfyUI's.
+
+    ComfyUI's `uni_pc` (`uni_pc_bh2` with B(h) = e^h − 1) runs UniPC in data prediction on σ seen as a
+    variance-preserving schedule α = 1/√(1 + σ²), λ = log(α/σ_vp) = −log σ, with the lower orders at
+    the start and the end, and a corrector after every step but the last. As there, a final σ of 0 is
+    replaced by 0.001 (the result keeps that little noise), and the result is divided by 1 − 0.001,
+    since ComfyUI's flow `inverse_noise_scaling` then sees that σ. ComfyUI's KSampler also builds one
+    more step and drops the next-to-last σ for this sampler (`DISCARD_PENULTIMATE_SIGMA`). A one-step
+    schedule takes one first-order step; ComfyUI returns its input unchanged there. Deterministic.
+    """
+    x, sigmas = _prepare(x, sigmas)
+    last_sigma_zero = bool(sigmas[-1] == 0)
+    if last_sigma_zero:
+        sigmas = torch.cat([sigmas[:-1], sigmas.new_full((1,), UNI_PC_FINAL_SIGMA)])
+    steps = len(sigmas) - 1
+    order = max(min(UNI_PC_MAX_ORDER, steps - 1), 1)
+    vp = [_VPSigma(sigma) for sigma in sigmas]
+
+    def model(y: Tensor, i: int) -> Tensor:
+        # ComfyUI's `predict_eps_sigma` and `data_prediction_fn`: ε from the flow model's x̂0, then x0.
+        x_ve = y * ((sigmas[i] ** 2 + 1.0) ** 0.5)
+        eps = (x_ve - _denoise(denoise, x_ve, sigmas[i])) / sigmas[i]
+        return (y - vp[i].std * eps) / vp[i].alpha
+
+    y = x / torch.sqrt(1.0 + sigmas[0] ** 2.0)
+    history = [(0, model(y, 0))]  # (σ index, data prediction), the newest last
+    _report(callback, 0, sigmas, x, history[-1][1])
+    for i in range(1, steps + 1):
+        step_order = min(order, i, steps + 1 - i)
+        s0, m0 = history[-1]
+        h = vp[i].lam - vp[s0].lam
+        rks, d1s = [], []
+        for k in range(1, step_order):
+            sk, mk = history[-(k + 1)]
+            rk = (vp[sk].lam - vp[s0].lam) / h
+            rks.append(rk)
+            d1s.append((mk - m0) / rk)
+        rows, rhs, b_h = _uni_pc_coefficients([*rks, h.new_ones(())], -h, variant)
+        base = (vp[i].std / vp[s0].std) * y - vp[i].alpha * torch.expm1(-h) * m0
+        y = base
+        if d1s:
+            rhos_p = (
+                rhs.new_tensor([0.5]) if step_order == 2 else torch.linalg.solve(rows[:-1, :-1], rhs[:-1])
+            )
+            y = base - vp[i].alpha * b_h * sum(r * d for r, d in zip(rhos_p, d1s, strict=True))
+        if i < steps:  # corrector, with the model at the predicted point; not after the last step
+            model_t = model(y, i)
+            rhos_c = rhs.new_tensor([0.5]) if step_order == 1 else torch.linalg.solve(rows, rhs)
+            correction = sum((r * d for r, d in zip(rhos_c[:-1], d1s, strict=True)), torch.zeros_like(y))
+            y = base - vp[i].alpha * b_h * (correction + rhos_c[-1] * (model_t - m0))
+            history = [*history[-(order - 1) :], (i, model_t)] if order > 1 else [(i, model_t)]
+            _report(callback, i, sigmas, y / vp[i].alpha, model_t)
+    x = y / vp[-1].alpha
+    return x / (1 - sigmas[-1]) if last_sigma_zero else x
+
+
 SAMPLERS: dict[str, Sampler] = {
     "euler": sample_euler,
     "euler_ancestral": sample_euler_ancestral,
@@ -306,6 +409,8 @@ SAMPLERS: dict[str, Sampler] = {
     "dpmpp_2m_sde_heun": partial(sample_dpmpp_2m_sde, solver="heun"),
     "dpmpp_2m_sde_heun_gpu": partial(sample_dpmpp_2m_sde, solver="heun", tree="device"),
     "res_multistep": sample_res_multistep,
+    "uni_pc": sample_uni_pc,
+    "uni_pc_bh2": partial(sample_uni_pc, variant="bh2"),
 }
 """ComfyUI's sampler names. The `_gpu` variants differ only in where the comfyui convention builds the
 Brownian tree (the latent's device instead of the CPU), so on a CPU they give the same latents."""

@@ -258,7 +258,7 @@ SCHEDULES: dict[str, ScheduleFn] = {
 }
 
 
-def make_sigmas(name: str, steps: int, *, shift: float = SHIFT) -> Tensor:
+def make_sigmas(name: str, steps: int, *, shift: float = SHIFT, drop_penultimate: bool = False) -> Tensor:
     """Build the named schedule: `steps` descending σ values and a 0.
 
     "beta" can have fewer values at large step counts and "ddim_uniform" a few more (see each).
@@ -267,6 +267,8 @@ def make_sigmas(name: str, steps: int, *, shift: float = SHIFT) -> Tensor:
         name: a key of `SCHEDULES`.
         steps: number of sampling steps, at least 1.
         shift: the flow shift; Anima uses 3.0.
+        drop_penultimate: build `steps + 1` steps and drop the next-to-last σ, as ComfyUI's KSampler
+            does for some samplers (`samplers.DISCARD_PENULTIMATE_SIGMA`).
 
     Returns:
         A float32 tensor on the CPU, descending from σ_max = 1.0 (a little less for "ddim_uniform") to 0.0.
@@ -280,6 +282,9 @@ def make_sigmas(name: str, steps: int, *, shift: float = SHIFT) -> Tensor:
         raise ConfigError(f"`steps` must be an integer >= 1, got {steps!r}")
     if not shift > 0:
         raise ConfigError(f"`shift` must be > 0, got {shift!r}")
+    if drop_penultimate:
+        sigmas = SCHEDULES[name](steps + 1, shift)
+        return torch.cat([sigmas[:-2], sigmas[-1:]])
     return SCHEDULES[name](steps, shift)
 
 
@@ -297,7 +302,9 @@ def strength_sigmas(sigmas: Tensor, strength: float) -> Tensor:
     return sigmas[int(steps - steps * strength) :]
 
 
-def denoise_sigmas(name: str, steps: int, denoise: float, *, shift: float = SHIFT) -> Tensor:
+def denoise_sigmas(
+    name: str, steps: int, denoise: float, *, shift: float = SHIFT, drop_penultimate: bool = False
+) -> Tensor:
     """img2img with ComfyUI's KSampler `denoise`: all `steps` steps, taken from the end of a longer schedule.
 
     The schedule is built for int(steps / denoise) steps (truncated, as ComfyUI does) and its last
@@ -309,6 +316,5 @@ def denoise_sigmas(name: str, steps: int, denoise: float, *, shift: float = SHIF
     """
     if not 0.0 < denoise <= 1.0:
         raise ConfigError(f"`denoise` must be in (0, 1], got {denoise}")
-    if denoise > DENOISE_FULL:
-        return make_sigmas(name, steps, shift=shift)
-    return make_sigmas(name, int(steps / denoise), shift=shift)[-(steps + 1) :]
+    total = steps if denoise > DENOISE_FULL else int(steps / denoise)
+    return make_sigmas(name, total, shift=shift, drop_penultimate=drop_penultimate)[-(steps + 1) :]

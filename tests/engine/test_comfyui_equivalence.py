@@ -56,6 +56,15 @@ COMFYUI_VALUES = {
     "res_multistep/3": ([1.03547907, 0.486263752, 0.667354941, 0.131666437, 0.86119628, 0.0639301687,
                          0.131962076, 0.0817439258, 0.499756992, 0.072929278, 0.124673232, 0.152332217],
                         352.901927),
+    # comfy.extra_samplers.uni_pc.sample_unipc(_bh2) on KSampler's schedule for it: "simple" built for
+    # 9 steps, the next-to-last σ dropped
+    "uni_pc/1": ([0.785973251, 0.423080474, 0.542735994, 0.188781008], 120.133758),
+    "uni_pc/3": ([0.785973251, 0.423080474, 0.542735994, 0.188781008, 0.670816243, 0.144024372, 0.188976347,
+                  0.155794814, 0.431996107, 0.149970591, 0.184160292, 0.202435896], 350.432862),
+    "uni_pc_bh2/1": ([0.784695208, 0.422756791, 0.542097569, 0.189073548], 120.120792),
+    "uni_pc_bh2/3": ([0.784695208, 0.422756791, 0.542097569, 0.189073548, 0.669841051, 0.144434631,
+                      0.189268395, 0.156174093, 0.43164894, 0.150365114, 0.184464917, 0.202692464],
+                     350.420174),
     # KSampler denoise 0.6, "normal", 8 steps, seed 7, euler_ancestral, from x0 = linspace(−1, 1) (3 images)
     "img2img/euler_ancestral/3": ([-0.0966890752, 0.0965111405, -0.0632478893, 0.118738994, -0.161410093,
                                    -0.295382321, 0.11973016, -0.281326771, 0.220107794, 0.21226418,
@@ -105,6 +114,15 @@ def test_engine_equals_the_comfyui_algorithm(name: str, batch: int) -> None:
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 def test_the_reference_reproduces_comfyuis_own_numbers(name: str, batch: int) -> None:
     check_against_comfyui(reference_run(name, batch), f"{name.removesuffix('_gpu')}/{batch}")
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("name", ["uni_pc", "uni_pc_bh2"])
+def test_uni_pc_on_ksamplers_schedule_equals_comfyui(name: str, batch: int) -> None:
+    noise = make_noise("comfyui", SEED, batch)
+    sigmas = make_sigmas("simple", STEPS, drop_penultimate=True)
+    x = noised(None, noise.initial(latent_shape(batch, WIDTH, HEIGHT)), sigmas[0])
+    check_against_comfyui(SAMPLERS[name](gaussian_denoiser, x, sigmas, noise=noise), f"{name}/{batch}")
 
 
 def test_img2img_with_comfyui_denoise_equals_comfyui() -> None:

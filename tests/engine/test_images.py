@@ -142,7 +142,7 @@ def test_malformed_records(text: str, message: str) -> None:
         (
             {"sampler": "ddim"},
             "unknown sampler 'ddim'; expected one of euler, euler_ancestral, er_sde, dpmpp_2m_sde, "
-            "dpmpp_2m_sde_gpu, dpmpp_2m_sde_heun, dpmpp_2m_sde_heun_gpu, res_multistep",
+            "dpmpp_2m_sde_gpu, dpmpp_2m_sde_heun, dpmpp_2m_sde_heun_gpu, res_multistep, uni_pc, uni_pc_bh2",
         ),
         (
             {"scheduler": "exp"},
