@@ -1,17 +1,26 @@
 """Engine subcommands of the `anima` CLI; the group imports this module on first use."""
 
+import dataclasses
+import json
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import torch
 
 from anima_engine.errors import AnimaEngineError
-from anima_engine.images import toolkit_version
-from anima_engine.locate import VARIANTS, locate_models, locate_tokenizers
+from anima_engine.locate import locate_models, locate_tokenizers
+from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS
+from anima_engine.options import variant_options
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 from anima_engine.speed import COMPILE_CHOICES
+from anima_prompt.variants import VARIANTS
+from anima_prompt.version import toolkit_version
+
+if TYPE_CHECKING:
+    from anima_engine.request import GenerationRequest
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -28,9 +37,9 @@ def make_tiny(directory: Path, seed: int) -> None:
     """Write tiny random-weight checkpoints in the official layouts, and tokenizer files, into DIRECTORY.
 
     They load through the same loaders as the real files, so the engine runs end to end on a CPU in
-    seconds (the images are noise).
+    seconds (the images are noise): `anima generate --model-dir DIRECTORY` finds them.
     """
-    from anima_engine.testing import write_tiny_model
+    from anima_engine._tiny import write_tiny_model
 
     files = write_tiny_model(directory, seed=seed)
     click.echo(f"dit: {files.dit}")
@@ -59,6 +68,15 @@ def _lora_pairs(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
         raise click.BadParameter(str(error), param_hint="--lora") from None
 
 
+def _by_variant(setting: str) -> str:
+    """The default of `setting` per variant for the help text, e.g. `base 30, aesthetic 30, turbo 10`."""
+    values = [getattr(variant_options(variant), setting) for variant in VARIANTS]
+    return ", ".join(
+        f"{variant} {value:g}" if isinstance(value, float) else f"{variant} {value}"
+        for variant, value in zip(VARIANTS, values, strict=True)
+    )
+
+
 @click.command("generate")
 @click.argument("prompts", metavar="[PROMPT]...", nargs=-1)
 @click.option(
@@ -69,11 +87,17 @@ def _lora_pairs(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     help="Prompts from FILE: JSONL records or one prompt per line; - reads standard input.",
 )
 @click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
+@click.option(
+    "--from",
+    "from_image",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Take prompt and settings from an image's metadata (ours, ComfyUI, A1111/Forge); options given win.",
+)
 @click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
 @click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
-@click.option("--steps", type=click.IntRange(min=1), help="Sampling steps [variant: 30, turbo 10].")
-@click.option("--cfg", type=click.FloatRange(min=0), help="Guidance scale [variant: 4, turbo 1].")
-@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help="Sampler [er_sde].")
+@click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}].")
+@click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}].")
+@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}].")
 @click.option(
     "--scheduler",
     type=click.Choice(list(SCHEDULES)),
@@ -84,12 +108,13 @@ def _lora_pairs(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
 )
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per prompt.")
 @click.option(
-    "--batch",
-    type=click.IntRange(min=1),
-    default=1,
+    "--noise",
+    type=click.Choice(NOISE_CONVENTIONS),
+    default=DEFAULT_NOISE,
     show_default=True,
-    help="Images per prompt (seeds seed+k).",
+    help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
 )
 @click.option(
     "--variant",
@@ -126,7 +151,12 @@ def _lora_pairs(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 @click.option(
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
 )
-@click.option("--strength", type=float, help="img2img denoising strength in (0, 1] [0.75].")
+@click.option(
+    "--strength", type=float, help="img2img strength in (0, 1], the last part of the schedule [0.75]."
+)
+@click.option(
+    "--denoise", type=float, help="img2img denoise in (0, 1] as ComfyUI's KSampler (all steps are run)."
+)
 @click.option(
     "--lora",
     "lora_values",
@@ -162,10 +192,13 @@ def _lora_pairs(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 @click.option(
     "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
 )
+@click.pass_context
 def generate(
+    ctx: click.Context,
     prompts: tuple[str, ...],
     prompt_file: str | None,
     negative: str,
+    from_image: Path | None,
     width: int | None,
     height: int | None,
     steps: int | None,
@@ -174,6 +207,7 @@ def generate(
     scheduler: str,
     seed: int,
     batch: int,
+    noise: str,
     variant: str,
     model_dir: Path | None,
     dit: Path | None,
@@ -185,6 +219,7 @@ def generate(
     out: Path,
     init_image: Path | None,
     strength: float | None,
+    denoise: float | None,
     lora_values: tuple[str, ...],
     lora_dir: tuple[Path, ...],
     low_vram: bool,
@@ -213,10 +248,8 @@ def generate(
     from anima_engine.cli_generate import ModelPaths, RunSettings, run
     from anima_engine.request import GenerationRequest
 
-    if prompts and prompt_file is not None:
-        raise click.UsageError("give prompts or --file, not both")
-    if not prompts and prompt_file is None:
-        raise click.UsageError("give a PROMPT or --file FILE")
+    if prompt_file is not None and (prompts or from_image is not None):
+        raise click.UsageError("give prompts (or --from IMAGE) or --file, not both")
     request = GenerationRequest(
         prompt="",
         negative=negative,
@@ -228,9 +261,11 @@ def generate(
         scheduler=scheduler,
         seed=seed,
         batch=batch,
+        noise=noise,
         variant=variant,
         init_image=init_image,
         strength=strength,
+        denoise=denoise,
         loras=_lora_pairs(lora_values),
         lora_dirs=lora_dir,
         comfyui=comfyui,
@@ -238,6 +273,10 @@ def generate(
         normalize=not no_normalize,
         tag_index=_tag_index(db),
     )
+    if from_image is not None:
+        prompts, request = _from_image(ctx, from_image, prompts, request)
+    if not prompts and prompt_file is None:
+        raise click.UsageError("give a PROMPT, or --from IMAGE, or --file FILE")
     models = ModelPaths(dit, text_encoder, vae, model_dir, comfyui, tokenizers)
     settings = RunSettings(
         out=out,
@@ -250,7 +289,52 @@ def generate(
     run(request, prompts=prompts, prompt_file=prompt_file, models=models, settings=settings)
 
 
+def _from_image(
+    ctx: click.Context, path: Path, prompts: tuple[str, ...], request: "GenerationRequest"
+) -> "tuple[tuple[str, ...], GenerationRequest]":
+    """Fill what the command line left open from the image's settings; say once what is not reproduced."""
+    from anima_engine.from_image import reproduction
+    from anima_prompt.errors import AnimaPromptError
+    from anima_prompt.imagemeta import settings_from_png
+
+    try:
+        found = reproduction(settings_from_png(path), init_image=request.init_image is not None)
+    except AnimaPromptError as error:
+        raise click.ClickException(str(error)) from None
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+    changes: dict[str, object] = {name: value for name, value in found.options.items() if not given(name)}
+    if not given("negative") and found.negative is not None:
+        changes["negative"] = found.negative
+    changes["loras"] = (*_lora_pairs(found.loras), *request.loras)
+    if found.notes:
+        click.echo(f"{path}: not reproduced: {'; '.join(found.notes)}", err=True)
+    if not prompts and found.prompt is not None:
+        prompts = (found.prompt,)
+    return prompts, dataclasses.replace(request, **changes)  # type: ignore[arg-type]
+
+
+def _image_info(path: Path, *, as_json: bool) -> None:
+    from anima_prompt.errors import AnimaPromptError
+    from anima_prompt.imagemeta import settings_from_png
+
+    try:
+        settings = settings_from_png(path)
+    except AnimaPromptError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        found = settings.known()
+        found["loras"] = [{"name": lora.name, "strength": lora.strength} for lora in settings.loras]
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(settings.lines()))
+
+
 @click.command("info")
+@click.argument("image", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="With IMAGE: the settings as JSON.")
 @click.option(
     "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
 )
@@ -259,8 +343,22 @@ def generate(
     "--variant", type=click.Choice(VARIANTS), default="base", show_default=True, help="DiT variant."
 )
 @click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
-def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
-    """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
+def info(
+    image: Path | None,
+    as_json: bool,
+    model_dir: Path | None,
+    comfyui: Path | None,
+    variant: str,
+    tokenizers: Path | None,
+) -> None:
+    """Show versions, the compute device, and where the model files, tokenizers and tag index were found.
+
+    With IMAGE, show instead the generation settings stored in that PNG (written by this toolkit, ComfyUI
+    or A1111/Forge), and what in them could not be mapped to this engine's settings.
+    """
+    if image is not None:
+        _image_info(image, as_json=as_json)
+        return
     import safetensors
 
     from anima_prompt.tagindex import default_index_path

@@ -25,9 +25,10 @@ from anima_engine.jobs import (
     Planned,
     Problem,
     check_entries,
+    missing_images,
     plan_jobs,
     render_job,
-    without_existing,
+    unfinished,
 )
 from anima_engine.loading import resolve_device
 from anima_engine.locate import ModelNotFoundError, locate_models, locate_tokenizers
@@ -38,6 +39,7 @@ from anima_engine.request import GenerationRequest, PreparedRequest, PromptResou
 from anima_engine.samplers import Step
 from anima_engine.speed import choose_speed, compiled_before
 from anima_prompt.errors import AnimaPromptError
+from anima_prompt.places import find_tokenizers
 
 PROGRESS_UNITS = 1000
 """Progress-bar units per image: images advance by fractions, one sampler step at a time."""
@@ -139,22 +141,26 @@ def run(
         name, text = _checked(lambda: read_text(prompt_file, stdin))
         entries = read_entries(name, text, base)
         stem = "stdin" if prompt_file == STDIN else Path(prompt_file).stem
-    with PromptResources() as resources:
+    tokenizers = find_tokenizers(models.tokenizers, model_dir=models.model_dir, comfyui=models.comfyui)
+    with PromptResources(tokenizers=tokenizers) as resources:
         checked = check_entries(entries, variant=base.variant or "base", stem=stem, resources=resources)
+        work = list(checked.work)
+        total = sum(len(planned.names) for planned, _ in work)
         if prompt_file is None:
             _report_prompts(checked)
-            work, existing = list(checked.work), 0
+            missing = total
         else:
             _report_records(checked)
-            work, existing = without_existing(checked.work, settings.out)
+            missing = missing_images(work, settings.out)
         written, rendering = 0, 0.0
-        if work:
-            pipe = _load(models, settings, device, base.variant or "base", sum(len(p.names) for p, _ in work))
+        if missing:
+            pipe = _load(models, settings, device, base.variant or "base", missing)
             loaded = time.perf_counter()
             written = _render(pipe, work, settings.out, numbered=prompt_file is None, resources=resources)
             rendering = time.perf_counter() - loaded
     if prompt_file is not None:
-        _summary(written, existing, checked.problems, time.perf_counter() - started, rendering)
+        elapsed = time.perf_counter() - started
+        _summary(written, total - missing, checked.problems, elapsed, rendering)
     if checked.problems:
         sys.exit(1)
 
@@ -277,6 +283,8 @@ def _render(
         )
 
     jobs = plan_jobs(work, capacity)
+    if not numbered:
+        jobs = unfinished(jobs, out)
     total = sum(job.images for job in jobs)
     written = done = 0
     with Progress(total) as progress:

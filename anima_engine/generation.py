@@ -2,9 +2,9 @@
 
 Each request is prepared (`request.prepare`: presets, lint gate, LoRA tags, normalisation), then
 consecutive requests that can share a sampling call (same settings, LoRAs and init image; seeds, prompts
-and negative prompts may differ) run as one batch: encode → adapt → noise → σ → sample → decode. Image k
-of a request uses seed + k, and equals a one-image run with that seed up to the rounding of batched
-matrix products.
+and negative prompts may differ) run as one batch: encode → adapt → noise → σ → sample → decode. Each
+request keeps its own noise (`noise.StackedNoise`), so its images equal those of a call of its own up to
+the rounding of batched matrix products.
 """
 
 from collections.abc import Hashable, Iterator, Sequence
@@ -21,12 +21,12 @@ from anima_engine.guidance import cfg as guided
 from anima_engine.images import GenerationRecord, from_pil, to_pil
 from anima_engine.lora import LoadedLora, load_choices, merged
 from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
-from anima_engine.noise import img2img_start, initial_noise, make_generators
+from anima_engine.noise import NoiseSource, StackedNoise, latent_shape, make_noise, noised
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, lora_targets
 from anima_engine.request import EncoderText, GenerationRequest, PreparedRequest, PromptResources, prepare
-from anima_engine.samplers import SAMPLERS, StepCallback
-from anima_engine.schedules import make_sigmas
+from anima_engine.samplers import DISCARD_PENULTIMATE_SIGMA, SAMPLERS, StepCallback
+from anima_engine.schedules import denoise_sigmas, make_sigmas, strength_sigmas
 from anima_engine.text_encoder import TextFeatures
 
 
@@ -39,13 +39,16 @@ class GeneratedImage:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class _Image:
-    """One image of a sampling call: its request, its seed and its two contexts (1, L, D)."""
+class _Unit:
+    """A request in a sampling call: its images share its two contexts (1, L, D) and its noise source."""
 
     prepared: PreparedRequest
-    seed: int
     cond: Tensor
     uncond: Tensor | None
+
+    @property
+    def images(self) -> int:
+        return self.prepared.options.batch
 
 
 def generate(
@@ -117,31 +120,23 @@ def _generate_group(
         place(pipe.adapter, pipe.device, "adapter")
         # 2. features -> contexts (1, L, D) per prompt, shared by its images
         contexts = {key: adapt(pipe.adapter, value) for key, value in features.items()}
-        images = [
-            _Image(
-                p,
-                p.options.seed + k,
-                contexts[p.prompt.segments],
-                contexts[p.negative.segments] if guide else None,
-            )
+        units = [
+            _Unit(p, contexts[p.prompt.segments], contexts[p.negative.segments] if guide else None)
             for p in group
-            for k in range(p.options.batch)
         ]
         # 3. optional init image -> latents (1, 16, 1, h, w)
         init = None
         if first.init_image is not None:
             init = pipe.vae.encode(from_pil(first.init_image, options.width, options.height).to(pipe.device))
         # 4. noise, schedule, sampler with CFG, one batch per context shape (zero padding is not exact)
-        latents = sample_batches(pipe, images, options, init, callback)
+        latents = sample_batches(pipe, units, options, init, callback)
         # 5. decode image by image, the DiT out of the way when memory is short
         if plan.offload_dit:
             place(pipe.dit, pipe.offload_device, "DiT")
             place(pipe.adapter, pipe.offload_device, "adapter")
         pictures = [to_pil(pipe.vae.decode(z[None], tile=plan.vae_tile))[0] for z in latents]
-    return [
-        GeneratedImage(picture, _record(pipe, image.prepared, image.seed, loaded))
-        for picture, image in zip(pictures, images, strict=True)
-    ]
+    records = [_record(pipe, unit.prepared, index, loaded) for unit in units for index in range(unit.images)]
+    return [GeneratedImage(picture, record) for picture, record in zip(pictures, records, strict=True)]
 
 
 def encode_texts(
@@ -160,72 +155,93 @@ def encode_texts(
 
 def sample_batches(
     pipe: Pipeline,
-    images: Sequence[_Image],
+    units: Sequence[_Unit],
     options: SamplingOptions,
     init: Tensor | None,
     callback: StepCallback | None,
 ) -> list[Tensor]:
-    """Denoised latents (16, 1, H/8, W/8) of each image, in order; images whose contexts have the same
-    shapes are sampled together."""
+    """Denoised latents (16, 1, H/8, W/8) of every image, request by request; requests whose contexts have
+    the same shapes are sampled together, each with its own noise."""
     latents: dict[int, Tensor] = {}
-    for batch in _same_shapes(images):
-        seeds = [image.seed for _, image in batch]
-        cond = _stacked([image.cond for _, image in batch])
-        uncond = None if batch[0][1].uncond is None else _stacked([image.uncond for _, image in batch])  # type: ignore[misc]
-        z = sample_latents(pipe, cond, uncond, seeds, options, init, callback)
-        latents |= {position: z[row] for row, (position, _) in enumerate(batch)}
-    return [latents[position] for position in range(len(images))]
+    for batch in _same_shapes(units):
+        cond = _stacked([unit.cond for _, unit in batch for _ in range(unit.images)])
+        uncond = None
+        if batch[0][1].uncond is not None:
+            uncond = _stacked([unit.uncond for _, unit in batch for _ in range(unit.images)])  # type: ignore[misc]
+        sources = [
+            (make_noise(options.noise, unit.prepared.options.seed, unit.images), unit.images)
+            for _, unit in batch
+        ]
+        noise = sources[0][0] if len(sources) == 1 else StackedNoise(tuple(sources))
+        z = sample_latents(pipe, cond, uncond, noise, options, init, callback)
+        row = 0
+        for position, unit in batch:
+            latents[position] = z[row : row + unit.images]
+            row += unit.images
+    return [image for position in range(len(units)) for image in latents[position]]
 
 
 def _stacked(contexts: list[Tensor]) -> Tensor:
-    """(B, L, D) from B contexts (1, L, D); one shared context is expanded, not copied (as a batch of one
-    prompt always was, so its images keep their bytes)."""
+    """(B, L, D) from B contexts (1, L, D); one shared context is expanded, not copied."""
     if all(context is contexts[0] for context in contexts):
         return contexts[0].expand(len(contexts), -1, -1)
     return torch.cat(contexts)
 
 
-def _same_shapes(images: Sequence[_Image]) -> Iterator[list[tuple[int, _Image]]]:
-    shapes: dict[tuple[int, int], list[tuple[int, _Image]]] = {}
-    for position, image in enumerate(images):
-        key = (image.cond.shape[1], image.uncond.shape[1] if image.uncond is not None else 0)
-        shapes.setdefault(key, []).append((position, image))
+def _same_shapes(units: Sequence[_Unit]) -> Iterator[list[tuple[int, _Unit]]]:
+    shapes: dict[tuple[int, int], list[tuple[int, _Unit]]] = {}
+    for position, unit in enumerate(units):
+        key = (unit.cond.shape[1], unit.uncond.shape[1] if unit.uncond is not None else 0)
+        shapes.setdefault(key, []).append((position, unit))
     yield from shapes.values()
+
+
+def sampling_sigmas(options: SamplingOptions, *, img2img: bool) -> Tensor:
+    """The σ schedule the sampler runs: the full one, or its img2img part (`strength` or `denoise`)."""
+    drop = options.sampler in DISCARD_PENULTIMATE_SIGMA
+    if img2img and options.denoise < 1:
+        return denoise_sigmas(options.scheduler, options.steps, options.denoise, drop_penultimate=drop)
+    sigmas = make_sigmas(options.scheduler, options.steps, drop_penultimate=drop)
+    return strength_sigmas(sigmas, options.strength) if img2img else sigmas
 
 
 def sample_latents(
     pipe: Pipeline,
     cond: Tensor,
     uncond: Tensor | None,
-    seeds: Sequence[int],
+    noise: NoiseSource,
     options: SamplingOptions,
     init: Tensor | None,
     callback: StepCallback | None,
 ) -> Tensor:
-    """Denoised latents (B, 16, 1, H/8, W/8) for contexts (B, L, D); image b is seeded `seeds[b]`."""
-    generators = [generator for seed in seeds for generator in make_generators(seed, 1)]
-    sigmas = make_sigmas(options.scheduler, options.steps)
-    if init is None:
-        x = initial_noise(generators, options.width, options.height, device=pipe.device)
-    else:
-        x, sigmas = img2img_start(
-            init.expand(len(seeds), -1, -1, -1, -1), sigmas, options.strength, generators
-        )
+    """Denoised latents (B, 16, 1, H/8, W/8) for contexts (B, L, D), drawing from `noise`."""
+    batch = cond.shape[0]
+    sigmas = sampling_sigmas(options, img2img=init is not None)
+    shape = latent_shape(batch, options.width, options.height, spec=pipe.spec)
+    eps = noise.initial(shape).to(pipe.device)
+    x0 = None if init is None else init.expand(batch, -1, -1, -1, -1)
+    x = noised(x0, eps, sigmas[0])
     denoise = guided(pipe.velocity or pipe.dit, cond, uncond, options.cfg)
-    return SAMPLERS[options.sampler](denoise, x, sigmas, generator=generators, callback=callback)
+    return SAMPLERS[options.sampler](denoise, x, sigmas, noise=noise, callback=callback)
 
 
 def _record(
-    pipe: Pipeline, prepared: PreparedRequest, seed: int, loras: Sequence[LoadedLora]
+    pipe: Pipeline, prepared: PreparedRequest, index: int, loras: Sequence[LoadedLora]
 ) -> GenerationRecord:
+    """The record of image `index` of a request. anima noise: a one-image run with seed + index; comfyui
+    noise: element `index` of the batch drawn from the seed."""
     options = prepared.options
+    per_image = options.noise == "anima"
     return GenerationRecord(
         prompt=prepared.prompt.written,
         negative=prepared.negative.written,
         encoded=prepared.prompt.text,
         encoded_negative=prepared.negative.text,
         normalized=prepared.request.normalize,
-        seed=seed,
+        seed=options.seed + index if per_image else options.seed,
+        batch=1 if per_image else options.batch,
+        batch_index=0 if per_image else index,
+        noise=options.noise,
         sampler=options.sampler,
         scheduler=options.scheduler,
         steps=options.steps,
@@ -234,6 +250,7 @@ def _record(
         height=options.height,
         variant=prepared.variant,
         strength=float(options.strength),
+        denoise=float(options.denoise),
         models=pipe.models,
         loras=tuple(loaded.file for loaded in loras),
     )

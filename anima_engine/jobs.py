@@ -1,8 +1,8 @@
 """Work for a run of many requests: checking records, output names, sampling jobs, rendering a job to PNGs.
 
 The steps before rendering need no model: `check_entries` prepares each record (a bad one becomes a
-`Problem`) and names its images deterministically from what decides them, `without_existing` drops what
-an earlier run already wrote, and `plan_jobs` groups consecutive requests that can share a sampling call.
+`Problem`) and names its images deterministically from what decides them, `plan_jobs` groups consecutive
+requests that can share a sampling call, and `unfinished` keeps the jobs an earlier run did not finish.
 `render_job` turns one job into PNG bytes with their names; a job gives the same bytes wherever it is
 rendered with the same model files, software and device type, so jobs can be handed to other processes.
 """
@@ -128,22 +128,17 @@ def check_entries(
     return Checked(tuple(work), tuple(problems))
 
 
-def without_existing(
-    work: Sequence[tuple[Planned, PreparedRequest]], folder: Path
-) -> tuple[list[tuple[Planned, PreparedRequest]], int]:
-    """The requests that still have an image to make in `folder`, and how many images are there already.
+def missing_images(work: Sequence[tuple[Planned, PreparedRequest]], folder: Path) -> int:
+    """How many of the planned images are not in `folder` yet."""
+    return sum(not (folder / name).exists() for planned, _ in work for name in planned.names)
 
-    A request is skipped only when all its images exist; otherwise it is rendered and only the missing
-    files are written.
-    """
-    remaining = []
-    existing = 0
-    for planned, prepared in work:
-        present = sum((folder / name).exists() for name in planned.names)
-        existing += present
-        if present < len(planned.names):
-            remaining.append((planned, prepared))
-    return remaining, existing
+
+def unfinished(jobs: Sequence[Job], folder: Path) -> list[Job]:
+    """The jobs with an image not in `folder` yet. A job is rendered whole (its images are sampled
+    together), so a resumed run makes the missing images with the bytes the first run would have."""
+    return [
+        job for job in jobs if any(not (folder / name).exists() for item in job.items for name in item.names)
+    ]
 
 
 def plan_jobs(

@@ -15,16 +15,17 @@ import torch
 
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import ModelSpec, VAEParams
-from anima_engine.dit import DiT
+from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.images import ModelFile
 from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_device
-from anima_engine.locate import file_sha256, locate_models, locate_tokenizers
+from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoraTargets
-from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_options
+from anima_engine.speed import SpeedOptions, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
+from anima_prompt.hashing import cached_file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +62,30 @@ class Pipeline:
     velocity: VelocityFn | None = None
     hash_files: bool = True
 
+    @property
+    def spec(self) -> ModelSpec:
+        """The parameters of the loaded networks."""
+        return ModelSpec(
+            dit=self.dit.params,
+            adapter=self.adapter.params,
+            text_encoder=self.text_encoder.params,
+            vae=self.vae.params,
+        )
+
 
 def _check_fit(
     text_encoder: TextEncoder, model: AnimaDiT, vae_params: VAEParams, paths: Sequence[Path]
 ) -> None:
     names = ", ".join(str(p) for p in paths)
     try:
-        ModelSpec(dit=model.dit.params, adapter=model.adapter.params, text_encoder=text_encoder.params)
+        ModelSpec(
+            dit=model.dit.params,
+            adapter=model.adapter.params,
+            text_encoder=text_encoder.params,
+            vae=vae_params,
+        )
     except ConfigError as error:
         raise CheckpointError(f"the model files do not fit together ({names}): {error}") from None
-    if vae_params.z_dim != model.dit.params.in_channels:
-        raise CheckpointError(
-            f"the model files do not fit together ({names}): the VAE has {vae_params.z_dim} latent channels, "
-            f"the DiT expects {model.dit.params.in_channels}"
-        )
 
 
 def load_pipeline(
@@ -140,7 +151,9 @@ def load_pipeline(
     model, encoder, decoder = loaded["dit"], loaded["text_encoder"], loaded["vae"]
     _check_fit(encoder, model, vae_params, (files.dit, files.text_encoder, files.vae))
     hashes = (
-        _in_parallel({role: partial(file_sha256, path) for role, path in paths.items()}) if hash_files else {}
+        _in_parallel({role: partial(cached_file_sha256, path) for role, path in paths.items()})
+        if hash_files
+        else {}
     )
     models = tuple(
         ModelFile(role=role, name=path.name, sha256=hashes.get(role)) for role, path in paths.items()

@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from anima_engine.errors import ConfigError, PromptLintError
-from anima_engine.locate import VARIANTS, locate_lora_folders
 from anima_engine.lora.choices import LoraChoice
+from anima_engine.noise import DEFAULT_NOISE
 from anima_engine.options import SIZE_MULTIPLE, SamplingOptions, variant_options
+from anima_prompt.places import lora_folders
+from anima_prompt.variants import VARIANTS
 
 if TYPE_CHECKING:
     from anima_prompt import Prompt
@@ -46,13 +48,17 @@ class GenerationRequest:
             `<lora:name:0.8>` tags choose LoRAs (they never reach the text encoder).
         negative: the negative prompt (unused at CFG 1); LoRA tags are refused here.
         width, height: image size, multiples of 16; None: the init image's size rounded down to 16, or 1024.
-        steps, cfg, sampler: None takes the variant's model-card value (`options.VARIANT_OPTIONS`).
+        steps, cfg, sampler: None takes the variant's model-card value (`options.variant_options`).
         scheduler: sigma schedule (`schedules.SCHEDULES`).
-        seed: seed of the first image; image k of the batch uses `seed + k`.
+        seed: the seed; with `noise="anima"` image k of the batch uses `seed + k`.
         batch: images of this prompt.
+        noise: how the seed becomes noise: `comfyui` (the batch drawn as ComfyUI draws it) or `anima`
+            (`noise.NOISE_CONVENTIONS`).
         variant: the DiT variant the request is for (`base`, `aesthetic`, `turbo`); None: the pipeline's.
         init_image: img2img input, a file or an image; resized to width × height.
-        strength: img2img denoising strength in (0, 1]; None: 0.75 with an init image, else 1.
+        strength: img2img strength in (0, 1], the last part of the schedule (diffusers); None: 0.75 with
+            an init image (unless `denoise` is given), else 1.
+        denoise: img2img denoise in (0, 1] as ComfyUI's KSampler (all steps of a longer schedule); None: 1.
         loras: `(file or name, strength)` applied to the whole prompt, before the prompt's LoRA tags.
         lora_dirs: folders LoRA names are looked up in, before `$ANIMA_LORA_DIR` and ComfyUI's `models/loras`.
         comfyui: a ComfyUI installation whose `models/loras` is searched (None: `$COMFYUI_PATH` and the
@@ -72,9 +78,11 @@ class GenerationRequest:
     scheduler: str = "simple"
     seed: int = 0
     batch: int = 1
+    noise: str = DEFAULT_NOISE
     variant: str | None = None
     init_image: Path | Image.Image | None = None
     strength: float | None = None
+    denoise: float | None = None
     loras: tuple[tuple[str | Path, float], ...] = ()
     lora_dirs: tuple[Path, ...] = ()
     comfyui: Path | None = None
@@ -156,9 +164,11 @@ class PromptResources:
     """The tag indexes and linters that preparing requests uses, opened once and reused across requests.
 
     `generate` makes one per call when none is given; pass one to keep them across calls, and `close()` it
-    (or use it as a context manager) when done.
+    (or use it as a context manager) when done. `tokenizers` is the folder the linter counts tokens with
+    (None: where `anima_prompt.places.find_tokenizers` finds one).
     """
 
+    tokenizers: Path | None = None
     indexes: "dict[Path, TagIndex]" = field(default_factory=dict)
     linters: "dict[tuple[Path | None, tuple[Path, ...]], Linter]" = field(default_factory=dict)
 
@@ -172,13 +182,17 @@ class PromptResources:
             self.indexes[path] = TagIndex.open(path)
         return self.indexes[path]
 
-    def linter(self, index_path: Path | None, lora_folders: tuple[Path, ...]) -> "Linter":
+    def linter(self, index_path: Path | None, folders: tuple[Path, ...]) -> "Linter":
         """A linter for `anima generate`'s front end (LoRA tags are loaded, not passed as text)."""
-        key = (index_path, lora_folders)
+        key = (index_path, folders)
         if key not in self.linters:
             from anima_prompt.lint import LintConfig, Linter
 
-            config = LintConfig(front_end="anima", lora_dirs=tuple(str(folder) for folder in lora_folders))
+            config = LintConfig(
+                front_end="anima",
+                lora_dirs=tuple(str(folder) for folder in folders),
+                tokenizers=None if self.tokenizers is None else str(self.tokenizers),
+            )
             self.linters[key] = Linter(config=config, index=self.index(index_path))
         return self.linters[key]
 
@@ -209,7 +223,10 @@ def resolve_options(
     if init_size is not None:
         width = width or max(SIZE_MULTIPLE, init_size[0] // SIZE_MULTIPLE * SIZE_MULTIPLE)
         height = height or max(SIZE_MULTIPLE, init_size[1] // SIZE_MULTIPLE * SIZE_MULTIPLE)
-    default_strength = DEFAULT_IMG2IMG_STRENGTH if request.init_image is not None else 1.0
+    comfy_img2img = request.denoise is not None and request.denoise < 1
+    default_strength = (
+        DEFAULT_IMG2IMG_STRENGTH if request.init_image is not None and not comfy_img2img else 1.0
+    )
     options = SamplingOptions(
         width=width or DEFAULT_SIZE,
         height=height or DEFAULT_SIZE,
@@ -220,9 +237,12 @@ def resolve_options(
         seed=request.seed,
         batch=request.batch,
         strength=request.strength if request.strength is not None else default_strength,
+        denoise=request.denoise if request.denoise is not None else 1.0,
+        noise=request.noise,
     )
-    if request.init_image is None and options.strength != 1.0:
-        raise ConfigError(f"`strength` {options.strength} needs an init image (img2img)")
+    for name in ("strength", "denoise"):
+        if request.init_image is None and getattr(options, name) != 1.0:
+            raise ConfigError(f"`{name}` {getattr(options, name)} needs an init image (img2img)")
     return options
 
 
@@ -266,7 +286,7 @@ def prepare(
     chosen = _variant(request, variant)
     init_image = read_init_image(request.init_image) if request.init_image is not None else None
     options = resolve_options(request, chosen, init_image.size if init_image is not None else None)
-    folders = locate_lora_folders(request.lora_dirs, comfyui=request.comfyui)
+    folders = lora_folders(request.lora_dirs, comfyui=request.comfyui)
     findings = _lint_gate(request, options, chosen, folders, resources) if request.lint else ()
     index = resources.index(request.tag_index) if request.normalize else None
     negative, negative_tags = _encoder_text(request.negative, index, normalize=request.normalize)

@@ -20,12 +20,11 @@ from torch import Tensor
 from anima_engine.config import TextEncoderParams
 from anima_engine.errors import CheckpointError
 from anima_engine.qwen3 import Qwen3
+from anima_prompt.places import TOKENIZER_FILES
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-QWEN_TOKENIZER = Path("qwen3") / "tokenizer.json"
-T5_TOKENIZER = Path("t5") / "tokenizer.json"
 QWEN_PAD_TOKEN = "<|endoftext|>"
 T5_EOS_TOKEN = "</s>"
 
@@ -91,7 +90,7 @@ def load_tokenizers(directory: str | Path) -> Tokenizers:
         CheckpointError: a file is missing or unreadable, or lacks its pad/EOS token.
     """
     directory = Path(directory)
-    qwen_path, t5_path = directory / QWEN_TOKENIZER, directory / T5_TOKENIZER
+    qwen_path, t5_path = (directory / TOKENIZER_FILES[name] for name in ("qwen3", "t5"))
     qwen, t5 = _read_tokenizer(qwen_path), _read_tokenizer(t5_path)
     return Tokenizers(
         qwen=qwen,

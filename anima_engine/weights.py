@@ -6,11 +6,12 @@ truncated or corrupt download gets a one-line `CheckpointError` naming the file 
 """
 
 import contextlib
+import io
 import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -159,7 +160,7 @@ def _bytes_of(tensor: Tensor) -> Tensor:
     return tensor.reshape(-1).view(torch.uint8)
 
 
-def _stream_into(file: BinaryIO, targets: list[tuple[int, int, Tensor]], path: Path) -> None:
+def _stream_into(file: io.FileIO, targets: list[tuple[int, int, Tensor]], path: Path) -> None:
     """Fill each `(start, end, byte view)` target, sorted by start, from the data section of `file`."""
     total = targets[-1][1] if targets else 0
     cuda = bool(targets) and targets[0][2].is_cuda
@@ -174,7 +175,7 @@ def _stream_into(file: BinaryIO, targets: list[tuple[int, int, Tensor]], path: P
             done[slot].synchronize()  # type: ignore[union-attr]
         length = min(size, total - offset)
         buffer = staging[slot][:length]
-        if file.readinto(memoryview(buffer.numpy())) != length:
+        if file.readinto(buffer.numpy().data) != length:
             raise CheckpointError(f"{path}: truncated while reading")
         with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
             index = first

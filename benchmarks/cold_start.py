@@ -279,7 +279,7 @@ def main() -> None:
     write_full_size(args.directory)
     tokenizers = args.tokenizers
     if tokenizers is None:
-        from anima_engine.testing import write_tiny_tokenizers
+        from anima_engine._tiny import write_tiny_tokenizers
 
         tokenizers = write_tiny_tokenizers(args.directory / "tiny-tokenizers")
     tokenizers = tokenizers.resolve()

@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from anima_engine._tiny import write_tiny_tokenizers
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import PRESETS
 from anima_engine.dit import DiT
@@ -19,7 +20,6 @@ from anima_engine.generation import generate
 from anima_engine.pipeline import Pipeline
 from anima_engine.qwen3 import Qwen3
 from anima_engine.request import GenerationRequest
-from anima_engine.testing import write_tiny_tokenizers
 from anima_engine.text_encoder import TextEncoder, load_tokenizers
 from anima_engine.vae import VAE
 

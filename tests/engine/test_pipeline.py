@@ -19,15 +19,15 @@ from anima_engine import (
     generate,
     load_pipeline,
 )
+from anima_engine._tiny import TinyFiles
 from anima_engine.adapter import adapt
 from anima_engine.images import from_pil, to_pil
 from anima_engine.locate import locate_tokenizers
 from anima_engine.memory import TILE_LATENT, MemoryPlan, plan_memory
-from anima_engine.options import VARIANT_OPTIONS, variant_options
+from anima_engine.options import variant_options
 from anima_engine.pipeline import Pipeline
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.testing import TinyFiles
 from anima_engine.text_encoder import TextFeatures, tokenize
 from anima_prompt import parse, weighted_segments
 
@@ -75,7 +75,7 @@ def test_generate_returns_images_with_their_settings(pipe: Pipeline) -> None:
     assert (record.width, record.height, record.steps) == (64, 48, 2)
     assert (record.sampler, record.scheduler, record.variant) == ("er_sde", "simple", "base")
     assert [m.role for m in record.models] == ["dit", "text_encoder", "vae"]
-    assert record.models[0].name == "anima-base-v1.0.safetensors"
+    assert record.models[0].name == "anima-tiny.safetensors"
 
 
 def test_same_seed_gives_identical_images_and_another_seed_does_not(pipe: Pipeline) -> None:
@@ -100,24 +100,42 @@ def test_every_sampler_and_schedule_runs(pipe: Pipeline, sampler: str, scheduler
 
 
 @pytest.mark.parametrize("sampler", ["euler", "er_sde"])
-def test_batch_element_k_equals_a_single_run_with_seed_plus_k(pipe: Pipeline, sampler: str) -> None:
-    batch = run(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, **SMALL)
-    assert [r.record.seed for r in batch] == [10, 11, 12]
+def test_anima_noise_batch_element_k_equals_a_single_run_with_seed_plus_k(
+    pipe: Pipeline, sampler: str
+) -> None:
+    batch = run(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, noise="anima", **SMALL)
+    assert [(r.record.seed, r.record.batch, r.record.noise) for r in batch] == [
+        (10 + k, 1, "anima") for k in range(3)
+    ]
     for k, result in enumerate(batch):
-        [single] = run(pipe, "safe, tree", seed=10 + k, sampler=sampler, **SMALL)
+        [single] = run(pipe, "safe, tree", seed=10 + k, sampler=sampler, noise="anima", **SMALL)
         assert np.abs(pixels(result) - pixels(single)).max() <= 1  # batched matmuls may round differently
     assert batch[0].image.tobytes() != batch[1].image.tobytes()
 
 
+@pytest.mark.parametrize("sampler", ["euler", "er_sde"])
+def test_comfyui_noise_batch_images_come_from_one_batch_draw(pipe: Pipeline, sampler: str) -> None:
+    batch = run(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, **SMALL)
+    records = [(r.record.seed, r.record.batch, r.record.batch_index, r.record.noise) for r in batch]
+    assert records == [(10, 3, k, "comfyui") for k in range(3)]
+    [second] = run(pipe, "safe, tree", seed=11, sampler=sampler, **SMALL)
+    assert np.abs(pixels(batch[1]) - pixels(second)).max() > 1  # not a run with seed + 1
+    if sampler == "euler":  # deterministic: image 0's noise is a one-image draw's noise
+        [first] = run(pipe, "safe, tree", seed=10, sampler=sampler, **SMALL)
+        assert np.abs(pixels(batch[0]) - pixels(first)).max() <= 1
+
+
 def test_several_prompts_each_get_the_batch_seeds(pipe: Pipeline) -> None:
-    results = generate(pipe, [request(text, seed=5, batch=2, **SMALL) for text in ("safe, cat", "safe, dog")])
+    results = generate(
+        pipe, [request(text, seed=5, batch=2, noise="anima", **SMALL) for text in ("safe, cat", "safe, dog")]
+    )
     assert [(r.record.prompt, r.record.seed) for r in results] == [
         ("safe, cat", 5),
         ("safe, cat", 6),
         ("safe, dog", 5),
         ("safe, dog", 6),
     ]
-    [dog] = run(pipe, "safe, dog", seed=6, **SMALL)
+    [dog] = run(pipe, "safe, dog", seed=6, noise="anima", **SMALL)
     assert np.abs(pixels(results[3]) - pixels(dog)).max() <= 1
 
 
@@ -230,9 +248,8 @@ def test_bad_size_is_reported_before_allocating(pipe: Pipeline) -> None:
 def test_variant_presets_follow_the_model_card() -> None:
     assert variant_options("turbo") == SamplingOptions(steps=10, cfg=1.0, sampler="er_sde")
     for variant in ("base", "aesthetic"):
-        options = VARIANT_OPTIONS[variant]
+        options = variant_options(variant)
         assert options.steps == 30 and 4 <= options.cfg <= 5 and options.sampler == "er_sde"
-    assert 8 <= VARIANT_OPTIONS["turbo"].steps <= 12
     with pytest.raises(ConfigError, match="unknown variant 'lightning'"):
         variant_options("lightning")
 
@@ -323,8 +340,8 @@ def test_tokenizers_are_found_in_order(tmp_path: Path, tiny_files: TinyFiles) ->
 
 
 def test_files_that_do_not_fit_together_are_refused(tiny_files: TinyFiles, tmp_path: Path) -> None:
+    from anima_engine._tiny import TINY_VAE, write_tiny_vae
     from anima_engine.errors import CheckpointError
-    from anima_engine.testing import TINY_VAE, write_tiny_vae
 
     vae = write_tiny_vae(tmp_path / "vae.safetensors", TINY_VAE)  # 4 latent channels
     with pytest.raises(CheckpointError, match="4 latent channels has no known latent statistics"):
@@ -355,27 +372,27 @@ def test_model_hashes_are_recorded(
     assert result.record.models == hashed.models
 
 
-def test_requests_with_the_same_settings_share_one_sampling_call(pipe: Pipeline) -> None:
+@pytest.mark.parametrize("noise", ["comfyui", "anima"])
+def test_requests_with_the_same_settings_share_one_sampling_call(pipe: Pipeline, noise: str) -> None:
     batches: list[int] = []
     hook = pipe.dit.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
+    settings = {"cfg": 1.0, "noise": noise, "sampler": "euler_ancestral"}  # step noise too
     requests = [
-        request("safe, cat", seed=1, cfg=1.0, **SMALL),
-        request("safe, dog", negative="blurry", seed=9, batch=2, cfg=1.0, **SMALL),
-        request("safe, cat", seed=1, cfg=1.0, width=32, height=32, steps=2),  # another size: its own call
+        request("safe, cat", seed=1, **settings, **SMALL),
+        request("safe, dog", negative="blurry", seed=9, batch=2, **settings, **SMALL),
+        request("safe, cat", seed=1, width=32, height=32, steps=2, **settings),  # another size: its own call
     ]
     try:
         results = generate(pipe, requests)
     finally:
         hook.remove()
     assert batches == [3, 3, 1, 1]  # 2 steps of 3 images, then 2 steps of 1
-    assert [(r.record.prompt, r.record.seed) for r in results] == [
-        ("safe, cat", 1),
-        ("safe, dog", 9),
-        ("safe, dog", 10),
-        ("safe, cat", 1),
-    ]
-    [alone] = run(pipe, "safe, dog", seed=10, cfg=1.0, **SMALL)
-    assert np.abs(pixels(results[2]) - pixels(alone)).max() <= 1
+    assert [r.record.prompt for r in results] == ["safe, cat", "safe, dog", "safe, dog", "safe, cat"]
+    # each request keeps the noise it has alone
+    alone = run(pipe, "safe, dog", negative="blurry", seed=9, batch=2, **settings, **SMALL)
+    assert [r.record for r in alone] == [r.record for r in results[1:3]]
+    for together, single in zip(results[1:3], alone, strict=True):
+        assert np.abs(pixels(together) - pixels(single)).max() <= 1
 
 
 def test_an_empty_request_list_is_refused(pipe: Pipeline) -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
 from anima_engine.jobs import Planned, plan_jobs
 from anima_engine.prompt_files import read_entries
 from anima_engine.request import GenerationRequest, prepare
-from anima_engine.testing import TinyFiles
 from anima_prompt.cli import cli
 
 SMALL = ["-W", "32", "-H", "32", "--steps", "2", "--cfg", "1"]

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from anima_engine._tiny import TINY_TEXT_ENCODER, randomize
 from anima_engine.config import TextEncoderParams
 from anima_engine.qwen3 import Qwen3
-from anima_engine.testing import TINY_TEXT_ENCODER, randomize
 
 PARAMS = TextEncoderParams(
     vocab_size=300,

@@ -53,9 +53,9 @@ def test_off_cuda_the_forward_is_plain_and_fp8_is_refused() -> None:
 
 
 def test_a_finished_compile_is_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from anima_engine._tiny import TINY_DIT
     from anima_engine.dit import DiT
     from anima_engine.speed import accelerate
-    from anima_engine.testing import TINY_DIT
 
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **options: None)  # what is compiled is not
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))  # the point here, and CPU compiles are slow
