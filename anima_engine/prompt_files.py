@@ -34,7 +34,9 @@ SETTINGS = {
     "sampler": str,
     "scheduler": str,
     "batch": int,
+    "noise": str,
     "strength": float,
+    "denoise": float,
     "variant": str,
 }
 RECORD_KEYS = ("prompt", "negative", "seed", "loras", "out", "settings")

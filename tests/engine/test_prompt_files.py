@@ -234,3 +234,21 @@ def test_records_sampled_together_give_the_bytes_of_the_same_job_anywhere(
         assert result.exit_code == 0, result.output
         outputs.append({Path(line).name: Path(line).read_bytes() for line in result.stdout.splitlines()})
     assert outputs[0] == outputs[1] and len(outputs[0]) == 3
+
+
+def test_a_failing_write_is_one_line_and_leaves_no_partial_file(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("anima_engine.cli_generate.write_new_file", full)
+    prompts = jsonl(tmp_path / "p.jsonl", [{"prompt": "safe, cat", "out": "cat"}])
+    out = tmp_path / "out"
+    args = ["generate", "--file", str(prompts), *SMALL, *model_args(tiny_files), "-o", str(out), "--no-lint"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == f"Error: cannot write {out / 'cat.png'}: No space left on device"
+    assert "Traceback" not in result.output and not list(out.glob("*"))
