@@ -69,14 +69,19 @@ def request_digest(prepared: PreparedRequest) -> str:
 
 def image_names(prepared: PreparedRequest, *, stem: str, out: str | None = None) -> tuple[str, ...]:
     """The PNG names of a request's images: `out.png` (`out_2.png`, … for a batch) when the record names
-    its output, else `<stem>_<digest>_seed<seed>.png`."""
+    its output, else `<stem>_<digest>_seed<seed>.png`; image k of a batch is `seed<seed+k>` with anima
+    noise, `seed<seed>_b<k>` (its place in the batch draw) with ComfyUI noise."""
     options = prepared.options
     if out is not None:
         if options.batch == 1:
             return (f"{out}.png",)
         return tuple(f"{out}_{k + 1}.png" for k in range(options.batch))
-    digest = request_digest(prepared)[:KEY_LENGTH]
-    return tuple(f"{stem}_{digest}_seed{options.seed + k}.png" for k in range(options.batch))
+    base = f"{stem}_{request_digest(prepared)[:KEY_LENGTH]}_seed"
+    if options.batch == 1:
+        return (f"{base}{options.seed}.png",)
+    if options.noise == "anima":
+        return tuple(f"{base}{options.seed + k}.png" for k in range(options.batch))
+    return tuple(f"{base}{options.seed}_b{k}.png" for k in range(options.batch))
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,7 @@ def test_a_file_run_resumes_and_skips_what_exists(
     written = [Path(line) for line in first.stdout.splitlines()]
     assert len(written) == 4 and written[1].name == "dog.png"
     assert [p.name.split("_")[0] for p in written] == ["prompts", "dog.png", "prompts", "prompts"]
-    assert written[2].name.endswith("_seed3.png") and written[3].name.endswith("_seed4.png")
+    assert written[2].name.endswith("_seed3_b0.png") and written[3].name.endswith("_seed3_b1.png")
     assert "4 images in " in first.stderr and "images/s" in first.stderr
     contents = {p: p.read_bytes() for p in written}
 
