@@ -187,6 +187,7 @@ def stages_child(args: argparse.Namespace) -> None:
     from anima_engine.loading import load_dit, load_text_encoder
     from anima_engine.locate import locate_models
     from anima_engine.memory import MemoryPlan
+    from anima_engine.noise import make_noise
     from anima_engine.pipeline import Pipeline
     from anima_engine.request import GenerationRequest, prepare
     from anima_engine.speed import accelerate, choose_speed
@@ -222,7 +223,8 @@ def stages_child(args: argparse.Namespace) -> None:
         )
         cond, uncond = contexts[prepared.prompt.segments], contexts[prepared.negative.segments]
         options = prepared.options
-        latents = stage("sample", lambda: sample_latents(pipe, cond, uncond, [0], options, None, None))
+        noise = make_noise(options.noise, options.seed, 1)
+        latents = stage("sample", lambda: sample_latents(pipe, cond, uncond, noise, options, None, None))
         pixels = stage("decode (VAE)", lambda: pipe.vae.decode(latents))
     image = stage("to PIL", lambda: to_pil(pixels)[0])
     times["first image in process, total"] = time.perf_counter() - begin
