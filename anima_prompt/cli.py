@@ -40,7 +40,7 @@ class LazyGroup(click.Group):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
-            engine_modules = {"torch", "transformers", "safetensors", "einops"}
+            engine_modules = {"torch", "safetensors", "einops"}
             if module_name.startswith("anima_engine") and error.name in engine_modules:
                 raise click.ClickException(f"anima {cmd_name}: {_ENGINE_HINT}") from None
             raise

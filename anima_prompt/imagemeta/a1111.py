@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from anima_prompt.imagemeta.settings import ImageSettings, LoraSetting
-from anima_prompt.loras import LoraReferenceError, find_lora_tags, strip_lora_tags
+from anima_prompt.loras import LoraReferenceError, lora_tags, without_loras
 from anima_prompt.sampler_names import scheduler_name, split_legacy_sampler
 
 NEGATIVE_PREFIX = "Negative prompt:"
@@ -76,9 +76,13 @@ def settings_from_parameters(text: str) -> ImageSettings:
     prompt, negative = _split_texts(text_lines)
     values: dict[str, object] = {}
     unmapped: list[str] = []
+    from anima_prompt.parser import parse
+    from anima_prompt.render import render
+
     try:
-        loras = tuple(LoraSetting(tag.name, tag.strength) for tag in find_lora_tags(prompt))
-        prompt = strip_lora_tags(prompt).strip()
+        tree = parse(prompt)
+        loras = tuple(LoraSetting(tag.name, tag.strength) for tag in lora_tags(tree))
+        prompt = render(without_loras(tree)).strip()
     except LoraReferenceError as error:
         loras = ()
         unmapped.append(str(error))

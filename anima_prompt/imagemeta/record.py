@@ -45,6 +45,12 @@ def settings_from_record(text: str) -> ImageSettings:
         if isinstance(value, bool) or not isinstance(value, kind):
             raise ImageMetadataError(f"the 'anima' record's {key!r} has the wrong type: {value!r}")
         values[key] = float(value) if key in ("cfg", "denoise", "strength") else value
+    for key, written in (("encoded", "prompt"), ("encoded_negative", "negative")):
+        encoded = data.get(key)  # format 2 keeps the prompt as written (LoRA tags in it) and as encoded
+        if encoded is not None and not isinstance(encoded, str):
+            raise ImageMetadataError(f"the 'anima' record's {key!r} has the wrong type: {encoded!r}")
+        if encoded is not None:
+            values[written] = encoded
     values.setdefault("noise", RECORD_NOISE_DEFAULT)
     dit = next((f["name"] for f in _files(data, "models") if f.get("role") == "dit"), None)
     loras = tuple(LoraSetting(f["name"], float(f.get("weight") or 1.0)) for f in _files(data, "loras"))
