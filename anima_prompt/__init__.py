@@ -43,13 +43,11 @@ from anima_prompt.nodes import (
     Tag,
     Text,
     Weighted,
-    format_tree,
-    to_dict,
     walk,
 )
 from anima_prompt.normalize import TagLookup, normalize
 from anima_prompt.parser import parse, parse_tree, to_prompt
-from anima_prompt.render import render
+from anima_prompt.render import format_tree, render, to_dict
 from anima_prompt.suggest import suggest
 from anima_prompt.tagtypes import Suggestion, TagInfo
 from anima_prompt.weights import WeightedText, plain_text, weighted_segments

@@ -139,11 +139,6 @@ def token_span(token: Token) -> Span:
     return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
-def join_spans(first: Span, last: Span) -> Span:
-    """The span from the start of `first` to the end of `last`."""
-    return Span(first.start, last.end, first.line, first.column)
-
-
 def error_node(token: Token) -> ErrorNode:
     """The `ErrorNode` for a token the post-lexer marked as an error."""
     code, template = _ERRORS[token.type]
@@ -253,7 +248,7 @@ def _classify_item(atoms: list[Atom]) -> list[Node]:
     if qualified is not None:
         return [qualified]
     if looks_like_prose(_plain_text(atoms)):
-        return [Phrase(join_spans(atom_span(atoms[0]), atom_span(atoms[-1])), _phrase_children(atoms))]
+        return [Phrase(atom_span(atoms[0]).join(atom_span(atoms[-1])), _phrase_children(atoms))]
     return _split_item(atoms)
 
 
@@ -334,7 +329,7 @@ def _qualified_tag(atoms: list[Atom]) -> Tag | Artist | None:
         return None
     if looks_like_prose(head_text) or not (head_text[-1].isalnum() or head_text[-1] in "_\\)"):
         return None
-    span = join_spans(atom_span(atoms[0]), group.span)
+    span = atom_span(atoms[0]).join(group.span)
     text = "".join(str(atom) if isinstance(atom, Token) else render(atom) for atom in atoms)
     if isinstance(head[0], Token) and head[0].type == "AT":
         return Artist(span, text, group.span)
@@ -358,7 +353,7 @@ def _phrase_children(atoms: list[Atom]) -> tuple[Node, ...]:
 
 def _flush_text(run: list[Token], children: list[Node]) -> None:
     if run:
-        children.append(Text(join_spans(atom_span(run[0]), atom_span(run[-1])), "".join(run)))
+        children.append(Text(atom_span(run[0]).join(atom_span(run[-1])), "".join(run)))
 
 
 def _token_node(token: Token) -> Node:
@@ -377,7 +372,7 @@ def _split_item(atoms: list[Atom]) -> list[Node]:
             run.append(atom)
         elif isinstance(atom, ForeignGroup) and len(run) == 1 and run[0].type == "AT":
             # Forge's `@[a|b]`: the `@` belongs to the alternation
-            span = join_spans(atom_span(run[0]), atom.span)
+            span = atom_span(run[0]).join(atom.span)
             nodes.append(ForeignGroup(span, atom.syntax, "@" + atom.open, atom.children, atom.close))
             run = []
         else:
@@ -395,7 +390,7 @@ def _merge_separators(nodes: list[Node]) -> list[Node]:
     for node in nodes:
         previous = merged[-1] if merged else None
         if isinstance(node, Separator) and isinstance(previous, Separator) and previous.role != "sentence":
-            merged[-1] = Separator(join_spans(previous.span, node.span), previous.text + node.text)
+            merged[-1] = Separator(previous.span.join(node.span), previous.text + node.text)
         else:
             merged.append(node)
     return merged
@@ -445,15 +440,15 @@ def _joined_phrase(nodes: Sequence[Node]) -> Phrase:
         for part in parts:
             previous = children[-1] if children else None
             if isinstance(part, Text) and isinstance(previous, Text):
-                children[-1] = Text(join_spans(previous.span, part.span), previous.text + part.text)
+                children[-1] = Text(previous.span.join(part.span), previous.text + part.text)
             else:
                 children.append(part)
-    return Phrase(join_spans(nodes[0].span, nodes[-1].span), tuple(children))
+    return Phrase(nodes[0].span.join(nodes[-1].span), tuple(children))
 
 
 def classify_square(open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
     """`[a|b]` alternation, `[a:b:0.5]` prompt editing, otherwise `[x]` de-emphasis (all A1111 syntax)."""
-    span = join_spans(atom_span(open_token), atom_span(close_token))
+    span = atom_span(open_token).join(atom_span(close_token))
     pipes = _delimiters(atoms, "PIPE")
     colons = _delimiters(atoms, "COLON")
     if pipes:
@@ -465,7 +460,7 @@ def classify_square(open_token: Token, atoms: Sequence[Atom], close_token: Token
 
 def classify_brace(open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
     """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random)."""
-    span = join_spans(atom_span(open_token), atom_span(close_token))
+    span = atom_span(open_token).join(atom_span(close_token))
     return ForeignGroup(span, "variants", "{", _split_parts(atoms, _delimiters(atoms, "PIPE")), "}")
 
 
@@ -484,9 +479,7 @@ def _split_parts(atoms: Sequence[Atom], cuts: list[int], *, number_last: bool = 
             children.append(Separator(atom_span(delimiter), str(delimiter)))
         part = atoms[left + 1 : right]
         if number_last and number == len(cuts) and part:
-            children.append(
-                Text(join_spans(atom_span(part[0]), atom_span(part[-1])), "".join(map(str, part)))
-            )
+            children.append(Text(atom_span(part[0]).join(atom_span(part[-1])), "".join(map(str, part))))
         else:
             children.extend(classify_sequence(part, "square"))
     return tuple(children)

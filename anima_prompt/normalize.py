@@ -27,7 +27,6 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Protocol
 
-from anima_prompt.classify import join_spans
 from anima_prompt.nodes import (
     Artist,
     ErrorNode,
@@ -226,7 +225,7 @@ def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:
         canonical = " "
     else:
         canonical = ", "
-    return Separator(join_spans(gap[0].span, gap[-1].span), canonical)
+    return Separator(gap[0].span.join(gap[-1].span), canonical)
 
 
 def _reorder(children: tuple[Node, ...], index: TagLookup | None) -> tuple[Node, ...]:
