@@ -49,7 +49,7 @@ def make_tiny(directory: Path, seed: int) -> None:
 
 def _open_index(db: Path | None) -> Any:
     """The tag index for linting and normalising: `--db`, else the default one if it was built."""
-    from anima_prompt.tagindex import TagIndex, default_index_path
+    from anima_prompt.index.query import TagIndex, default_index_path
 
     path = db if db is not None else default_index_path()
     return TagIndex.open(path) if db is not None or path.is_file() else None
@@ -385,7 +385,7 @@ def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers:
     """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
     import transformers
 
-    from anima_prompt.tagindex import default_index_path
+    from anima_prompt.index.query import default_index_path
 
     click.echo(f"anima-toolkit {toolkit_version()}")
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}"

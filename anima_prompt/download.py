@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anima_prompt.errors import DownloadError, TagIndexError
-from anima_prompt.importers import FORMATS
+from anima_prompt.index.sources import FORMATS
 from anima_prompt.resources import data_path
 from anima_prompt.transfer import Progress, download
 

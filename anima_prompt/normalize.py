@@ -93,7 +93,7 @@ class TagInfo(Protocol):
 
 
 class TagLookup(Protocol):
-    """Anything with a `lookup` method, such as `anima_prompt.tagindex.TagIndex`."""
+    """Anything with a `lookup` method, such as `anima_prompt.index.query.TagIndex`."""
 
     def lookup(self, text: str) -> TagInfo | None:
         """The tag `text` names (a Danbooru name or an alias of it), or None when unknown."""

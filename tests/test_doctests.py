@@ -13,7 +13,7 @@ MODULES = [
     "anima_prompt.normalize",
     "anima_prompt.weights",
     "anima_prompt.tagtext",
-    "anima_prompt.tagtypes",
+    "anima_prompt.index.records",
     "anima_prompt.loras",
     "anima_prompt.transfer",
     "anima_prompt.lint",

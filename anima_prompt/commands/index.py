@@ -11,8 +11,8 @@ from anima_prompt.commands.bars import download_bar
 from anima_prompt.commands.tags import DB_OPTION, JSON_OPTION, open_index
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import AnimaPromptError
-from anima_prompt.importers import FORMATS, load_source
-from anima_prompt.tagindex import APP_NAME, TagIndex, default_index_path
+from anima_prompt.index.query import APP_NAME, TagIndex, default_index_path
+from anima_prompt.index.sources import FORMATS, load_source
 
 
 @click.group()

@@ -275,7 +275,7 @@ def _settings(
 
 
 def _index(db: str | None, config_db: str | None) -> Any:
-    from anima_prompt.tagindex import TagIndex, default_index_path
+    from anima_prompt.index.query import TagIndex, default_index_path
 
     if db is not None:
         return TagIndex.open(db)

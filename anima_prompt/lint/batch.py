@@ -72,7 +72,7 @@ def _make_linter(config: LintConfig, index_path: Path | None) -> Any:
 
     index = None
     if index_path is not None:
-        from anima_prompt.tagindex import TagIndex
+        from anima_prompt.index.query import TagIndex
 
         index = TagIndex.open(index_path)
     return Linter(config=config, index=index)

@@ -56,7 +56,7 @@ class CachedIndex:
     """A `TagIndex` with per-run caches of `lookup`, `suggest` and `implies`.
 
     Args:
-        index: an open `anima_prompt.tagindex.TagIndex`.
+        index: an open `anima_prompt.index.query.TagIndex`.
     """
 
     def __init__(self, index: Any) -> None:
@@ -109,6 +109,6 @@ class CachedIndex:
 
 
 def _suggest(index: Any, text: str, limit: int) -> tuple[Any, ...]:
-    from anima_prompt.suggest import suggest
+    from anima_prompt.index.suggest import suggest
 
     return suggest(text, index, limit=limit)

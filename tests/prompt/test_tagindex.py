@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from anima_prompt.errors import TagIndexError
-from anima_prompt.tagindex import ENV_VAR, TagIndex, default_index_path
+from anima_prompt.index.query import ENV_VAR, TagIndex, default_index_path
 from tests.conftest import TEST_DATA
 
 

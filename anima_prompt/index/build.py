@@ -21,8 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from anima_prompt.errors import TagIndexError
-from anima_prompt.importers import CATEGORY_NAMES, LoadedSource
-from anima_prompt.tagindex import (
+from anima_prompt.index.query import (
     ALIAS,
     APPLICATION_ID,
     CLOSURE_TABLE,
@@ -35,6 +34,7 @@ from anima_prompt.tagindex import (
     deletion_hashes,
     pack_ids,
 )
+from anima_prompt.index.sources import CATEGORY_NAMES, LoadedSource
 from anima_prompt.tagtext import (
     compact_key,
     danbooru_name,

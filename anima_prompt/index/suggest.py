@@ -17,11 +17,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from anima_prompt.index.records import Spelling, Suggestion
 from anima_prompt.tagtext import compact_key, danbooru_name, split_qualifier, word_order_key
-from anima_prompt.tagtypes import Spelling, Suggestion
 
 if TYPE_CHECKING:  # only annotations need it: importing this module stays free of sqlite3
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
 __all__ = ["COSTS", "Suggestion", "max_distance_for", "plural_variants", "suggest"]
 

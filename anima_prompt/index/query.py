@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from anima_prompt.errors import TagIndexError
+from anima_prompt.index.records import IndexInfo, Spelling, Suggestion, TagInfo
 from anima_prompt.tagtext import compact_key, danbooru_name
-from anima_prompt.tagtypes import IndexInfo, Spelling, Suggestion, TagInfo
 
 if TYPE_CHECKING:
-    from anima_prompt.importers import LoadedSource
+    from anima_prompt.index.sources import LoadedSource
 
 __all__ = [
     "APPLICATION_ID",
@@ -170,8 +170,8 @@ class TagIndex:
         Raises:
             TagIndexError: a source is missing or malformed, or no source holds tags.
         """
-        from anima_prompt.importers import load_source
-        from anima_prompt.indexbuild import build_database
+        from anima_prompt.index.build import build_database
+        from anima_prompt.index.sources import load_source
 
         loaded = [source if not isinstance(source, Path) else load_source(source) for source in sources]
         target = Path(path) if path is not None else default_index_path()
@@ -382,8 +382,8 @@ class TagIndex:
         return tuple(self._info(row, "exact") for row in rows)
 
     def suggest(self, text: str, limit: int = 5) -> "tuple[Suggestion, ...]":
-        """Tags the user probably meant by `text` (see `anima_prompt.suggest.suggest`)."""
-        from anima_prompt.suggest import suggest
+        """Tags the user probably meant by `text` (see `anima_prompt.index.suggest.suggest`)."""
+        from anima_prompt.index.suggest import suggest
 
         return suggest(text, self, limit=limit)
 
