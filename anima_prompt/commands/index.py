@@ -157,6 +157,6 @@ def info(db: Path | None, as_json: bool) -> None:
     click.echo("counts: " + ", ".join(f"{name} {count}" for name, count in details.counts.items()))
     for source in details.sources:
         click.echo(
-            f"source: {source['path']} ({source['format']}, {source['records']} records, "
-            f"date {source['date'] or 'unknown'}, sha256 {source['sha256']})"
+            f"source: {source.path} ({source.format}, {source.records} records, "
+            f"date {source.date or 'unknown'}, sha256 {source.sha256})"
         )

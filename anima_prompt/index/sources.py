@@ -22,13 +22,11 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 from anima_prompt.errors import TagIndexError
+from anima_prompt.index.records import Kind, Site, SourceInfo
 from anima_prompt.tagtext import danbooru_name
-
-Site = Literal["danbooru", "e621", "anima"]
-Kind = Literal["tags", "aliases", "implications", "artists"]
 
 DANBOORU_CATEGORIES: dict[int, str] = {
     0: "general",
@@ -91,20 +89,6 @@ class ArtistEntry:
 
     name: str
     rank: int
-
-
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    """What the index records about an input file: where it came from and what it held."""
-
-    path: str
-    format: str
-    site: Site
-    kind: Kind
-    sha256: str
-    size: int
-    date: str | None
-    records: int
 
 
 @dataclass(frozen=True, slots=True)

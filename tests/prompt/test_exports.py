@@ -5,10 +5,7 @@ import sys
 
 import anima_prompt
 from anima_prompt import suggest as suggest_function
-from anima_prompt.index import records as tagtypes
-from anima_prompt.index.query import IndexInfo, Spelling, TagInfo
-from anima_prompt.index.records import Suggestion
-from anima_prompt.index.suggest import Suggestion as SuggestModuleSuggestion
+from anima_prompt.index import records
 
 
 def test_index_names_are_exported() -> None:
@@ -18,16 +15,9 @@ def test_index_names_are_exported() -> None:
     from anima_prompt.index.query import TagIndex
 
     assert anima_prompt.TagIndex is TagIndex
-    assert anima_prompt.TagInfo is tagtypes.TagInfo
-    assert anima_prompt.Suggestion is Suggestion
+    assert anima_prompt.TagInfo is records.TagInfo
+    assert anima_prompt.Suggestion is records.Suggestion
     assert callable(suggest_function) and suggest_function.__module__ == "anima_prompt.index.suggest"
-
-
-def test_result_types_keep_their_old_import_paths() -> None:
-    assert TagInfo is tagtypes.TagInfo
-    assert IndexInfo is tagtypes.IndexInfo
-    assert Spelling is tagtypes.Spelling
-    assert SuggestModuleSuggestion is Suggestion
 
 
 def test_suggest_stays_the_function_after_its_module_loads() -> None:
@@ -51,7 +41,7 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 def test_import_leaves_sqlite_and_rapidfuzz_out() -> None:
     code = (
         "import sys, anima_prompt; "
-        "heavy = ('sqlite3', 'rapidfuzz', 'anima_prompt.index.query', 'torch'); "
+        "heavy = ('sqlite3', 'rapidfuzz', 'sqlite_utils', 'anima_prompt.index.query', 'torch'); "
         "loaded = [m for m in heavy if m in sys.modules]; "
         "assert not loaded, loaded"
     )
