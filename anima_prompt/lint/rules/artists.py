@@ -9,7 +9,8 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import rule
-from anima_prompt.lint.sections import Section, sections_of
+from anima_prompt.lint.sections import sections_of
+from anima_prompt.sections import Section
 from anima_prompt.tagtext import prompt_form
 
 
