@@ -1,6 +1,9 @@
 """LoRA references without torch: `<lora:name:0.8>` in prompts, `PATH[:STRENGTH]` options, LoRA folders.
 
 The engine (`anima generate`) and the linter share these, so a LoRA name means the same file to both.
+What a `<kind:...>` tag is, is the grammar's `LORA` terminal (`grammars/anima.lark`): the parser makes each
+one a `Foreign` node of syntax `lora`, and `read_network_tag` reads its parts; `<lora:…>` and `<lyco:…>`
+name LoRAs, other kinds (`<hypernet:…>`) are front-end syntax `anima generate` leaves in the text.
 A name is resolved in the LoRA folders, in order: `--lora-dir` folders, then `$ANIMA_LORA_DIR`
 (several folders separated by the OS path separator), then the `models/loras/` folder of each ComfyUI
 installation found. In a folder, `name` matches `name.safetensors` directly, then a file with that stem
@@ -14,17 +17,58 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anima_prompt.errors import AnimaPromptError
+from anima_prompt.nodes import Foreign, walk
+from anima_prompt.parser import parse
 
 LORA_DIR_ENV = "ANIMA_LORA_DIR"
 LORA_SUFFIX = ".safetensors"
 COMFYUI_LORA_SUBDIR = Path("models") / "loras"
-TAG = re.compile(r"<(?:lora|lyco):([^:<>\r\n]+)(?::([^<>\r\n]*))?>", re.IGNORECASE)
-"""`<lora:name>` or `<lora:name:strength>`; `<lyco:…>` is the older LyCORIS spelling of the same."""
+LORA_KINDS = ("lora", "lyco")
+"""Tag kinds that name a LoRA file; `<lyco:…>` is the older LyCORIS spelling of `<lora:…>`."""
 TURBO_NAME = re.compile(r"turbo", re.IGNORECASE)
 
 
 class LoraReferenceError(AnimaPromptError, ValueError):
     """A LoRA tag or option is malformed, or names a file that cannot be found."""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkTag:
+    """The parts of a `<kind:name>` or `<kind:name:strength>` tag (A1111's extra-network syntax).
+
+    Attributes:
+        kind: the kind, lowercased: `lora`, `lyco`, `hypernet`, ...
+        name: the name, stripped of white space.
+        strength: the text after the name's colon, as written (it may hold more colons), or None.
+    """
+
+    kind: str
+    name: str
+    strength: str | None
+
+    @property
+    def is_lora(self) -> bool:
+        """Whether the tag names a LoRA file (`<lora:…>`, `<lyco:…>`)."""
+        return self.kind in LORA_KINDS
+
+
+def read_network_tag(text: str) -> NetworkTag | None:
+    """The parts of the text of a `Foreign` node of syntax `lora`, or None when it names nothing.
+
+    Example:
+        >>> read_network_tag("<LyCO:styles/ink:0.8>")
+        NetworkTag(kind='lyco', name='styles/ink', strength='0.8')
+        >>> read_network_tag("<hypernet:x>").is_lora
+        False
+    """
+    body = text.strip()
+    if not (body.startswith("<") and body.endswith(">")):
+        return None
+    kind, _, rest = body[1:-1].partition(":")
+    name, colon, strength = rest.partition(":")
+    if not name.strip():
+        return None
+    return NetworkTag(kind.lower(), name.strip(), strength if colon else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +98,7 @@ def _strength(text: str | None, what: str) -> float:
 
 
 def find_lora_tags(text: str) -> tuple[LoraTag, ...]:
-    """Every LoRA tag in `text`, in order.
+    """Every LoRA tag in `text`, in order, as the parser finds them.
 
     Args:
         text: a prompt.
@@ -69,10 +113,13 @@ def find_lora_tags(text: str) -> tuple[LoraTag, ...]:
         >>> find_lora_tags("1girl, <lora:ink_style:0.8>")
         (LoraTag(name='ink_style', strength=0.8, start=7, end=27),)
     """
-    return tuple(
-        LoraTag(match.group(1).strip(), _strength(match.group(2), match.group()), match.start(), match.end())
-        for match in TAG.finditer(text)
-    )
+    found: list[LoraTag] = []
+    for node in walk(parse(text)):
+        tag = read_network_tag(node.text) if isinstance(node, Foreign) and node.syntax == "lora" else None
+        if tag is not None and tag.is_lora:
+            strength = _strength(tag.strength, node.text)
+            found.append(LoraTag(tag.name, strength, node.span.start, node.span.end))
+    return tuple(found)
 
 
 def strip_lora_tags(text: str) -> str:

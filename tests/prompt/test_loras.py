@@ -4,14 +4,18 @@ from pathlib import Path
 
 import pytest
 
+from anima_prompt import Foreign, parse, walk
+from anima_prompt.lint import LintConfig, Linter
 from anima_prompt.loras import (
     LoraReferenceError,
     LoraTag,
+    NetworkTag,
     find_lora,
     find_lora_tags,
     looks_like_turbo_lora,
     lora_folders,
     parse_lora_option,
+    read_network_tag,
     require_lora,
     strip_lora_tags,
 )
@@ -24,6 +28,42 @@ def test_tags_with_and_without_strength() -> None:
         LoraTag("sub/b", 1.0, 21, 33),
         LoraTag("c", -1.25, 35, 49),
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<lora:a:0.5>", NetworkTag("lora", "a", "0.5")),
+        ("<LYCO: sub/b >", NetworkTag("lyco", "sub/b", None)),
+        ("<hypernet:h:1>", NetworkTag("hypernet", "h", "1")),
+        ("<lora:a:0.8:0.5>", NetworkTag("lora", "a", "0.8:0.5")),
+        ("<lora:>", None),
+    ],
+)
+def test_network_tag_parts(text: str, expected: NetworkTag | None) -> None:
+    assert read_network_tag(text) == expected
+
+
+def test_lora_tags_are_the_parsers_lora_nodes() -> None:
+    text = "(<lora:a:1>, smile:1.2), A girl waves <lyco:b> at the sea. [<lora:c>|x], <hypernet:h:1>, <lora:>"
+    nodes = [node for node in walk(parse(text)) if isinstance(node, Foreign) and node.syntax == "lora"]
+    assert [node.text for node in nodes] == [
+        "<lora:a:1>",
+        "<lyco:b>",
+        "<lora:c>",
+        "<hypernet:h:1>",
+        "<lora:>",
+    ]
+    assert [tag.name for tag in find_lora_tags(text)] == ["a", "b", "c"]
+
+
+def test_generate_and_lint_agree_on_what_is_a_lora() -> None:
+    text = "safe, <lora:a:0.5>, <lyco:b>, <hypernet:h:1>"
+    loaded = {tag.name for tag in find_lora_tags(text)}
+    findings = Linter(config=LintConfig(select=("ANM-SYN-003",), front_end="anima")).lint(text)
+    not_loaded = {text[finding.span.start : finding.span.end] for finding in findings if finding.span}
+    assert loaded == {"a", "b"}
+    assert not_loaded == {"<hypernet:h:1>"}
 
 
 def test_unreadable_strength() -> None:
