@@ -2,8 +2,10 @@
 
 `TagIndex.build(...)` (the writer in `build.py`, on sqlite-utils) is the only writer; every query here goes
 through the standard library's `sqlite3`, opening the file read-only (`file:...?mode=ro`), one connection
-per thread, so one `TagIndex` can be shared between threads. Rows are read by column name into the
-dataclasses of `schema.py` and `records.py`. The layout is `schema.TABLES`, documented in `docs/index.md`.
+per thread, so one `TagIndex` can be shared between threads. Rows become the dataclasses of `schema.py` and
+`records.py`: a query either selects the columns named by the fields of the dataclass it fills, in the
+fields' order (the hot paths: `lookup`, `implies`), or reads its columns by name (`sqlite3.Row`). The
+layout is `schema.TABLES`, documented in `docs/index.md`.
 
 Example:
     >>> index = TagIndex.open()                      # doctest: +SKIP
@@ -18,7 +20,7 @@ import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from anima_prompt.errors import TagIndexError
 from anima_prompt.index.records import IndexInfo, SourceInfo, Spelling, Suggestion, TagInfo
@@ -46,11 +48,8 @@ APP_NAME = "anima-toolkit"
 INDEX_FILENAME = "tags.sqlite"
 MMAP_BYTES = 256 << 20  # read pages through the OS cache instead of copying them
 
-_TAG_FIELDS = tuple(field.name for field in fields(StoredTag))
-_TAG_COLUMNS = ", ".join(f"t.{name}" for name in _TAG_FIELDS)
-_SPELLING_COLUMNS = (
-    "s.key, s.compact, s.is_alias, t.name, t.post_count, t.category_name, t.source"  # as `_spelling` reads
-)
+_TAG_COLUMNS = ", ".join(f"t.{field.name}" for field in fields(StoredTag))  # StoredTag's fields, in order
+_SPELLING_COLUMNS = "s.key, s.compact, s.is_alias, t.name, t.post_count, t.category_name, t.source"
 _PRIORITY_SQL = (
     "CASE t.source "
     + " ".join(f"WHEN '{s}' THEN {p}" for s, p in SOURCE_PRIORITY.items())
@@ -73,36 +72,34 @@ def default_index_path() -> Path:
 
 
 @dataclass(frozen=True, slots=True)
-class _Hit:
-    """A `tags` row reached through the `names` table, and how (`NameKind`)."""
+class _Hit(StoredTag):
+    """A `tags` row reached through the `names` table, and how (`NameKind`): `_TAG_COLUMNS, n.kind`."""
 
-    tag: StoredTag
     kind: int
 
     def rank(self) -> tuple[int, int, int]:
         """`lookup`'s order of a key's rows: names before aliases, then by source, then most posts first."""
-        return self.kind, self.tag.priority(), -self.tag.post_count
+        return self.kind, self.priority(), -self.post_count
 
     def info(self) -> TagInfo:
         """The row as `lookup` and `search` hand it out."""
-        tag = self.tag
         return TagInfo(
-            name=tag.name,
-            display=tag.display,
-            prompt=tag.prompt,
-            category=tag.category,
-            category_name=tag.category_name,
-            source=tag.source,
-            post_count=tag.post_count,
-            aliases=tuple(json.loads(tag.aliases)) if tag.aliases else (),
-            artist_rank=tag.artist_rank,
+            name=self.name,
+            display=self.display,
+            prompt=self.prompt,
+            category=self.category,
+            category_name=self.category_name,
+            source=self.source,
+            post_count=self.post_count,
+            aliases=tuple(json.loads(self.aliases)) if self.aliases else (),
+            artist_rank=self.artist_rank,
             matched="alias" if self.kind == NameKind.ALIAS else "exact",
         )
 
 
 @dataclass(frozen=True, slots=True)
 class _Relative:
-    """A row of `_relatives`' query: a tag the key names (or none, `kind` = `_UNNAMED`) and one relative."""
+    """A row of `_relatives`' query: a tag the key names (`kind` `_UNNAMED` when none) and one relative."""
 
     kind: int
     source: str
@@ -112,10 +109,6 @@ class _Relative:
 
     def rank(self) -> tuple[int, int, int]:
         return self.kind, SOURCE_PRIORITY.get(self.source, UNRANKED_SOURCE), -self.post_count
-
-
-def _stored_tag(row: sqlite3.Row) -> StoredTag:
-    return StoredTag(**{name: row[name] for name in _TAG_FIELDS})
 
 
 def _spelling(row: sqlite3.Row) -> Spelling:
@@ -203,16 +196,25 @@ class TagIndex:
                 connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
             except sqlite3.Error as error:
                 raise TagIndexError(f"cannot open the tag index {self.path}: {error}") from None
-            connection.row_factory = sqlite3.Row
             connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
         return connection
 
-    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query as tuples, in the order of its columns."""
+        return self._fetch(sql, parameters, None)
+
+    def _named(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """The rows of a query, read by column name."""
+        return self._fetch(sql, parameters, sqlite3.Row)
+
+    def _fetch(self, sql: str, parameters: Sequence[object], factory: type[sqlite3.Row] | None) -> list[Any]:
         try:
-            return self._connection().execute(sql, parameters).fetchall()
+            cursor = self._connection().cursor()
+            cursor.row_factory = factory
+            return cursor.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
             raise TagIndexError(
                 f"{self.path}: query failed ({error}); rebuild with `anima index build`"
@@ -245,7 +247,7 @@ class TagIndex:
             ).fetchone()
         except sqlite3.DatabaseError as error:
             raise TagIndexError(f"{foreign} ({error}); rebuild it with `anima index build`") from None
-        found = "none" if row is None else str(row["value"])
+        found = "none" if row is None else str(row[0])
         if found != str(SCHEMA_VERSION):
             raise TagIndexError(
                 f"{self.path} has index schema {found}, this version reads {SCHEMA_VERSION}; "
@@ -261,7 +263,7 @@ class TagIndex:
 
     def _hits(self, sql: str, parameters: Sequence[object]) -> list[_Hit]:
         """Rows of a query selecting `_TAG_COLUMNS` and the name's `kind`."""
-        return [_Hit(_stored_tag(row), row["kind"]) for row in self._query(sql, parameters)]
+        return [_Hit(*row) for row in self._query(sql, parameters)]
 
     def lookup(self, text: str) -> TagInfo | None:
         """The tag a user meant by `text`, written in any spelling, or None.
@@ -291,7 +293,7 @@ class TagIndex:
 
         For a tag found by `lookup` or `search` the same names are already in `TagInfo.aliases`.
         """
-        rows = self._query(
+        rows = self._named(
             "SELECT antecedent FROM aliases "
             f"WHERE consequent = ? AND source = ? AND status IN ({_LIVE_STATUSES_SQL}) ORDER BY antecedent",
             (name, source),
@@ -323,8 +325,8 @@ class TagIndex:
         )
         results: dict[str, TagInfo] = {}
         for hit in hits:
-            if hit.tag.name not in results and len(results) < limit:
-                results[hit.tag.name] = hit.info()
+            if hit.name not in results and len(results) < limit:
+                results[hit.name] = hit.info()
         return tuple(results.values())
 
     def implies(self, text: str, *, transitive: bool = True) -> tuple[str, ...]:
@@ -352,7 +354,7 @@ class TagIndex:
         # itself as a Danbooru name when it names no tag.
         depth = "" if transitive else " AND c.depth = 1"
         rows = [
-            _Relative(row["kind"], row["source"], row["post_count"], row["tag_id"], row["relative"])
+            _Relative(*row)
             for row in self._query(
                 f"SELECT n.kind AS kind, t.source AS source, t.post_count AS post_count, t.id AS tag_id, "
                 f"c.{end} AS relative FROM names n JOIN tags t ON t.id = n.tag_id "
@@ -399,7 +401,7 @@ class TagIndex:
         if field not in ("key", "compact", "base", "word_order") or not values:
             return ()
         marks = ",".join("?" * len(values))
-        rows = self._query(
+        rows = self._named(
             f"SELECT {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
             f"WHERE s.{field} IN ({marks})",
             list(values),
@@ -419,18 +421,17 @@ class TagIndex:
         prefix_ids = self._near_prefix_ids(variants, max_distance)
         if not prefix_ids:
             return []
-        rows = self._query(
+        return self._query(
             f"SELECT s.id, s.compact FROM spellings s "
             f"WHERE s.prefix_id IN ({','.join('?' * len(prefix_ids))}) AND s.length BETWEEN ? AND ?",
             [*prefix_ids, min_length, max_length],
         )
-        return [(int(row["id"]), str(row["compact"])) for row in rows]
 
     def spellings_by_id(self, ids: Sequence[int]) -> tuple[Spelling, ...]:
         """The spellings with the ids `near_compacts` returned, in the order of `ids`."""
         if not ids:
             return ()
-        rows = self._query(
+        rows = self._named(
             f"SELECT s.id AS id, {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
             f"WHERE s.id IN ({','.join('?' * len(ids))})",
             [*ids],
@@ -444,14 +445,14 @@ class TagIndex:
             hashes |= deletion_hashes(variant, max_distance)
         if not hashes:
             return set()
-        rows = self._query(
+        rows = self._named(
             f"SELECT prefix_ids FROM fuzzy_keys WHERE hash IN ({','.join('?' * len(hashes))})", [*hashes]
         )
         return {prefix_id for row in rows for prefix_id in unpack_ids(row["prefix_ids"])}
 
     def prefixed(self, key: str, *, limit: int) -> tuple[Spelling, ...]:
         """The most-posted tags whose name or alias starts with `key` (a Danbooru name) and is longer."""
-        rows = self._query(
+        rows = self._named(
             f"SELECT n.key AS key, n.kind = {NameKind.ALIAS:d} AS is_alias, t.name AS name, "
             "t.post_count AS post_count, t.category_name AS category_name, t.source AS source "
             "FROM names n JOIN tags t ON t.id = n.tag_id "
@@ -478,15 +479,15 @@ class TagIndex:
         """The metadata table, the recorded sources and row counts."""
         meta = {
             str(row["key"]): str(row["value"])
-            for row in self._query("SELECT key, value FROM meta ORDER BY key")
+            for row in self._named("SELECT key, value FROM meta ORDER BY key")
         }
         columns = SPECS["sources"].column_names
         sources = tuple(
             SourceInfo(**{name: row[name] for name in columns})
-            for row in self._query(f"SELECT {', '.join(columns)} FROM sources ORDER BY rowid")
+            for row in self._named(f"SELECT {', '.join(columns)} FROM sources ORDER BY rowid")
         )
         counts = {
-            table: int(self._query(f"SELECT COUNT(*) AS count FROM {table}")[0]["count"])
+            table: int(self._named(f"SELECT COUNT(*) AS count FROM {table}")[0]["count"])
             for table in ("tags", "aliases", "implications", "spellings")
         }
         return IndexInfo(str(self.path), meta, sources, counts)
