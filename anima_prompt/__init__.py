@@ -30,7 +30,7 @@ from anima_prompt.errors import (
 )
 from anima_prompt.index.records import Suggestion, TagInfo
 from anima_prompt.index.suggest import suggest
-from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix
+from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix, lint
 from anima_prompt.nodes import (
     Artist,
     Diagnostic,
@@ -52,14 +52,11 @@ from anima_prompt.parser import parse, parse_tree, to_prompt
 from anima_prompt.render import format_tree, render, to_dict
 from anima_prompt.weights import WeightedText, plain_text, weighted_segments
 
-# `anima_prompt.lint` stays the linter subpackage, which is callable as the `lint` function; type checkers
-# are told it is the function.
 if TYPE_CHECKING:
     from anima_prompt.index.query import TagIndex
-    from anima_prompt.lint import lint
 
-# Names imported on first access (PEP 562), with the module that defines them. `suggest` is imported above
-# instead: a lazy attribute named like its submodule would turn into the module once the submodule loads.
+# Names imported on first access (PEP 562), with the module that defines them: the index reader imports
+# sqlite3, which `import anima_prompt` leaves out.
 _LAZY = {"TagIndex": "anima_prompt.index.query"}
 
 __all__ = [

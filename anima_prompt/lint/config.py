@@ -171,7 +171,6 @@ class LintConfig:
         return lora_folders(self.lora_dirs, comfyui_roots=[root] if root else [], env=env)
 
 
-CONFIG_FILES = ("anima.toml", "pyproject.toml")
 _FIELDS = {item.name: item for item in dataclasses.fields(LintConfig) if item.init}
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from anima_prompt.lint.config import LintConfig
-from anima_prompt.lint.findings import Finding, Fix, Location, Severity, Target
+from anima_prompt.lint.findings import Finding, Fix, Severity, Target
 from anima_prompt.lint.settings import LintSettings
+from anima_prompt.nodes import Span
 
 if TYPE_CHECKING:
     from anima_prompt.lint.analysis import Analysis
@@ -80,7 +81,7 @@ class RuleContext:
             text = self.negative.text
         elif target is Target.PROMPT:
             text = self.positive.text
-        location = Location.in_text(text, *span) if span is not None else None
+        location = Span.in_text(text, *span) if span is not None else None
         return Finding(
             code=code,
             name=registered.name,

@@ -7,6 +7,7 @@ holding at most `CACHE_LIMIT` entries so a long-running process does not grow wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -24,20 +25,28 @@ CACHE_LIMIT = 50_000
 class CachedIndex:
     """A `TagIndex` with per-run caches of `lookup`, `suggest`, `implies` and the card section of tags.
 
+    The cached functions are attributes (`functools.lru_cache` wrappers): rules call them for every tag of
+    every prompt, and a cache hit then costs no Python frame.
+
     Args:
         index: an open tag index.
+
+    Attributes:
+        lookup: the index entry for a tag written in any form, or `None` when the index does not know it.
+        implies: the Danbooru names that a tag (a Danbooru name) implies, transitively, without itself.
+        section: the card section of a tag (a Danbooru name), see `sections.tag_section`.
     """
 
     def __init__(self, index: TagIndex) -> None:
         self.index = index
         self._by_name = lru_cache(maxsize=CACHE_LIMIT)(self._lookup_name)
         self._suggested = lru_cache(maxsize=CACHE_LIMIT)(self._suggest_names)
-        self.implies = lru_cache(maxsize=CACHE_LIMIT)(self._implies)
-        self.section = lru_cache(maxsize=CACHE_LIMIT)(self._section)
+        self.lookup: Callable[[str], TagInfo | None] = lru_cache(maxsize=CACHE_LIMIT)(self._lookup_text)
+        self.implies: Callable[[str], frozenset[str]] = lru_cache(maxsize=CACHE_LIMIT)(self._implies)
+        self.section: Callable[[str], Section | None] = lru_cache(maxsize=CACHE_LIMIT)(self._section)
 
-    def lookup(self, text: str) -> TagInfo | None:
-        """The index entry for a tag written in any form, or `None` when the index does not know it."""
-        return self._by_name(tag_name(text))
+    def _lookup_text(self, text: str) -> TagInfo | None:
+        return self._by_name(tag_name(text))  # spellings of one tag share one index query
 
     def _lookup_name(self, name: str) -> TagInfo | None:
         return self.index.lookup(name) if name else None
@@ -58,9 +67,7 @@ class CachedIndex:
         return tuple(names)
 
     def _implies(self, name: str) -> frozenset[str]:
-        """The Danbooru names that tag `name` implies (transitively), without `name` itself."""
         return frozenset(self.index.implies(name)) - {name}
 
     def _section(self, name: str) -> Section | None:
-        """The card section of the tag with Danbooru name `name` (see `sections.tag_section`)."""
         return tag_section(name, self.lookup)

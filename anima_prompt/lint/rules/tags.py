@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
-from anima_prompt.lint.findings import Finding, Fix, Location
+from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
 from anima_prompt.lint.settings import Variant
+from anima_prompt.nodes import Span
 from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
 from anima_prompt.vocab import YEAR_TAG, special_tags
 
@@ -213,7 +214,7 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
-        first = Location.in_text(prompt.text, occurrences[0].start, occurrences[0].end)
+        first = Span.in_text(prompt.text, occurrences[0].start, occurrences[0].end)
         for repeat in occurrences[1:]:
             yield ctx.report(
                 "ANM-DUP-001",
