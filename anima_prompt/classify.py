@@ -209,7 +209,7 @@ def _plain_kind(text: str) -> int:
     return _PLAIN_TAG
 
 
-def _flush_item(item: list[Atom], nodes: list[Node]) -> None:
+def _flush_item(item: Sequence[Atom], nodes: list[Node]) -> None:
     """Classify one item (atoms between separators), moving its edge white space into separators."""
     if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
         # the common case: one plain tag (a TEXT token never starts an artist: that takes an AT token)
@@ -241,9 +241,10 @@ def _is_ws(atom: Atom) -> bool:
     return isinstance(atom, Token) and atom.type == "WS"
 
 
-def _classify_item(atoms: list[Atom]) -> list[Node]:
-    if all(isinstance(atom, Token) and atom.type in _TEXTISH for atom in atoms):
-        return _classify_text(atoms)  # type: ignore[arg-type]
+def _classify_item(atoms: Sequence[Atom]) -> list[Node]:
+    tokens = [atom for atom in atoms if isinstance(atom, Token) and atom.type in _TEXTISH]
+    if len(tokens) == len(atoms):
+        return _classify_text(tokens)
     qualified = _qualified_tag(atoms)
     if qualified is not None:
         return [qualified]
@@ -252,7 +253,7 @@ def _classify_item(atoms: list[Atom]) -> list[Node]:
     return _split_item(atoms)
 
 
-def _classify_text(tokens: list[Token]) -> list[Node]:
+def _classify_text(tokens: Sequence[Token]) -> list[Node]:
     """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
     first = atom_span(tokens[0])
     if len(tokens) == 1:
@@ -281,7 +282,7 @@ def _sub_span(first: Span, start: int, end: int) -> Span:
     return Span(first.start + start, first.start + end, first.line, first.column + start)
 
 
-def _text_item(tokens: list[Token], text: str, span: Span) -> Node:
+def _text_item(tokens: Sequence[Token], text: str, span: Span) -> Node:
     """A tag, artist, Pony tag, phrase or empty-artist error from plain text."""
     if text.startswith("@") and tokens[0].type == "AT":
         if not text[1:].strip():
@@ -306,7 +307,7 @@ def _plain_text(atoms: Sequence[Atom]) -> str:
     return "".join(parts)
 
 
-def _qualified_tag(atoms: list[Atom]) -> Tag | Artist | None:
+def _qualified_tag(atoms: Sequence[Atom]) -> Tag | Artist | None:
     """`saber (fate)`: tag words, at most one space, then a plain group of a few words closing the item."""
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
@@ -336,7 +337,7 @@ def _qualified_tag(atoms: list[Atom]) -> Tag | Artist | None:
     return Tag(span, text, group.span)
 
 
-def _phrase_children(atoms: list[Atom]) -> tuple[Node, ...]:
+def _phrase_children(atoms: Sequence[Atom]) -> tuple[Node, ...]:
     """Children of a phrase with groups in it: text runs become `Text`, groups and foreign syntax stay."""
     children: list[Node] = []
     run: list[Token] = []
@@ -361,7 +362,7 @@ def _token_node(token: Token) -> Node:
     return Foreign(atom_span(token), _FOREIGN_TOKENS[token.type], str(token))
 
 
-def _split_item(atoms: list[Atom]) -> list[Node]:
+def _split_item(atoms: Sequence[Atom]) -> list[Node]:
     """An item mixing tags and groups without commas (`1girl (smile:1.2)`): one node per part."""
     nodes: list[Node] = []
     run: list[Token] = []

@@ -115,7 +115,9 @@ def find_lora_tags(text: str) -> tuple[LoraTag, ...]:
     """
     found: list[LoraTag] = []
     for node in walk(parse(text)):
-        tag = read_network_tag(node.text) if isinstance(node, Foreign) and node.syntax == "lora" else None
+        if not isinstance(node, Foreign) or node.syntax != "lora":
+            continue
+        tag = read_network_tag(node.text)
         if tag is not None and tag.is_lora:
             strength = _strength(tag.strength, node.text)
             found.append(LoraTag(tag.name, strength, node.span.start, node.span.end))

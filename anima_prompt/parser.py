@@ -12,7 +12,7 @@ first as a `PromptSyntaxError`.
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import cast
+from typing import Protocol, cast
 
 from lark import Lark, Token, Tree
 from lark.lark import PostLex
@@ -127,7 +127,15 @@ def pair_brackets(tokens: list[Token]) -> list[Token]:
     return result
 
 
-def _lark(transformer: PromptBuilder | None) -> Lark:
+class _Parser(Protocol):
+    """A built `Lark` parser, as this module calls it."""
+
+    def parse(self, text: str) -> Tree[Token]:
+        """The tree of `text`, or what the inline transformer's `start` returns."""
+        ...
+
+
+def _lark(transformer: PromptBuilder | None) -> _Parser:
     return Lark(
         grammar_path("anima.lark").read_text(encoding="utf-8"),
         parser="lalr",
@@ -138,13 +146,13 @@ def _lark(transformer: PromptBuilder | None) -> Lark:
 
 
 @lru_cache(maxsize=1)
-def _prompt_parser() -> Lark:
+def _prompt_parser() -> _Parser:
     """The parser with the transformer inline: `parse` gets the top-level nodes, not a tree."""
     return _lark(PromptBuilder())
 
 
 @lru_cache(maxsize=1)
-def _tree_parser() -> Lark:
+def _tree_parser() -> _Parser:
     """The same grammar and parser building Lark's tree (only `parse_tree` needs it)."""
     return _lark(None)
 

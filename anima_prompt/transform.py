@@ -7,38 +7,54 @@ tokens of a sequence are (tags, `@artists`, phrases, separators, foreign syntax)
 each group).
 """
 
-from lark import Token, Transformer, v_args
+from typing import Any
+
+from lark import Token, Transformer
 
 from anima_prompt.classify import Atom, classify_brace, classify_sequence, classify_square, token_span
 from anima_prompt.nodes import ForeignGroup, Node, Weighted
+
+# Lark hands each method the children of its rule as one list; the names below give each its type.
 
 
 class PromptBuilder(Transformer[Token, tuple[Node, ...]]):
     """Builds nodes from the rules of `grammars/anima.lark` (one method per rule)."""
 
-    @v_args(inline=True)
-    def start(self, atoms: list[Atom]) -> tuple[Node, ...]:
+    def start(self, children: list[Any]) -> tuple[Node, ...]:
+        atoms: list[Atom]
+        (atoms,) = children
         return classify_sequence(atoms, "top")
 
     def seq(self, children: list[Atom]) -> list[Atom]:
         return children
 
-    @v_args(inline=True)
-    def paren_group(self, open_token: Token, atoms: list[Atom], close_token: Token) -> Weighted:
+    def paren_group(self, children: list[Any]) -> Weighted:
+        open_token: Token
+        atoms: list[Atom]
+        close_token: Token
+        open_token, atoms, close_token = children
         span = token_span(open_token).join(token_span(close_token))
         return Weighted(span, classify_sequence(atoms, "paren"))
 
-    @v_args(inline=True)
-    def weighted_group(
-        self, open_token: Token, atoms: list[Atom], weight: Token, close_token: Token
-    ) -> Weighted:
+    def weighted_group(self, children: list[Any]) -> Weighted:
+        open_token: Token
+        atoms: list[Atom]
+        weight: Token
+        close_token: Token
+        open_token, atoms, weight, close_token = children
         span = token_span(open_token).join(token_span(close_token))
         return Weighted(span, classify_sequence(atoms, "paren"), str(weight))
 
-    @v_args(inline=True)
-    def square_group(self, open_token: Token, atoms: list[Atom], close_token: Token) -> ForeignGroup:
+    def square_group(self, children: list[Any]) -> ForeignGroup:
+        open_token: Token
+        atoms: list[Atom]
+        close_token: Token
+        open_token, atoms, close_token = children
         return classify_square(open_token, atoms, close_token)
 
-    @v_args(inline=True)
-    def brace_group(self, open_token: Token, atoms: list[Atom], close_token: Token) -> ForeignGroup:
+    def brace_group(self, children: list[Any]) -> ForeignGroup:
+        open_token: Token
+        atoms: list[Atom]
+        close_token: Token
+        open_token, atoms, close_token = children
         return classify_brace(open_token, atoms, close_token)

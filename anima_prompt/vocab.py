@@ -9,10 +9,10 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
 
 from anima_prompt.errors import AnimaPromptError
 from anima_prompt.resources import data_path
+from anima_prompt.shapes import strings, table
 from anima_prompt.tagtext import danbooru_name
 
 VOCAB_FILE = "anima_vocab.toml"
@@ -20,7 +20,7 @@ GROUPS: tuple[str, ...] = ("quality", "score", "year", "period", "meta", "safety
 #: Any `year N` tag, as a Danbooru name; years outside the vocabulary are year tags too (ANM-YEAR-001).
 YEAR_TAG = re.compile(r"year_(\d{3,4})")
 
-TomlTable = dict[str, Any]
+TomlTable = dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +97,17 @@ def _tags_by_key(tags: SpecialTags) -> dict[str, tuple[str, str]]:
 
 
 def _table(data: TomlTable, name: str) -> TomlTable:
-    table = data.get(name)
-    if not isinstance(table, dict):
+    found = table(data.get(name))
+    if found is None:
         raise AnimaPromptError(f"{VOCAB_FILE}: missing table [{name}]")
-    return table
+    return found
 
 
-def _strings(table: TomlTable, key: str, where: str) -> tuple[str, ...]:
-    values = table.get(key)
-    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+def _strings(values: TomlTable, key: str, where: str) -> tuple[str, ...]:
+    found = strings(values.get(key))
+    if found is None:
         raise AnimaPromptError(f"{VOCAB_FILE}: [{where}] needs {key} = a list of strings")
-    return tuple(values)
+    return tuple(found)
 
 
 def _int_range(table: TomlTable, group: str, low: str, high: str) -> range:

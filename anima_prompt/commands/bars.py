@@ -1,11 +1,14 @@
 """A progress bar on stderr for downloads, shared by the commands that fetch files."""
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # the type click.progressbar returns
 
 from anima_prompt.transfer import Progress
 
@@ -23,11 +26,11 @@ def format_bytes(count: int | None) -> str:
 
 
 @contextmanager
-def download_bar(label: str, total: int | None = None) -> Iterator[Progress]:
+def download_bar(label: str, total: int | None = None) -> Generator[Progress]:
     """A bar labelled `label` on stderr (hidden when stderr is not a terminal); yields the callback that
     advances it, to pass as a download's `progress`. The bar appears with the first data, so a file that
     is already in place shows none."""
-    bar: Any = None
+    bar: ProgressBar[str] | None = None
     seen = 0
 
     def advance(done: int, size: int | None) -> None:

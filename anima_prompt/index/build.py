@@ -71,7 +71,7 @@ def _create_table(db: Database, spec: TableSpec) -> None:
     sql = db.create_table_sql(
         spec.name, spec.columns, pk=spec.pk, not_null=not_null, foreign_keys=foreign_keys
     )
-    db.execute(sql.strip().removesuffix(";") + " WITHOUT ROWID")
+    db.conn.execute(sql.strip().removesuffix(";") + " WITHOUT ROWID")
 
 
 def _create_indexes(db: Database, spec: TableSpec) -> None:
@@ -156,7 +156,7 @@ def _insert_records(db: Database, spec: TableSpec, records: Iterable[object]) ->
 def _write(db: Database, sources: Sequence[LoadedSource], vocab: bool, started: float) -> None:
     # A temporary file needs no journal and no fsync: a failed build is thrown away whole.
     for pragma in ("journal_mode = OFF", "synchronous = OFF", f"application_id = {APPLICATION_ID}"):
-        db.execute(f"PRAGMA {pragma}")
+        db.conn.execute(f"PRAGMA {pragma}")
     for spec in TABLES:
         _create_table(db, spec)
     tables = _gather(sources, vocab)

@@ -311,7 +311,8 @@ class TagIndex:
         key = danbooru_name(prefix)
         if not key or limit <= 0:
             return ()
-        where, parameters = "n.key >= ? AND n.key < ?", [key, key + "\U0010ffff"]
+        where = "n.key >= ? AND n.key < ?"
+        parameters: list[str | int] = [key, key + "\U0010ffff"]
         if isinstance(category, int):
             where += " AND t.category = ?"
             parameters.append(category)

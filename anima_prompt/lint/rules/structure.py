@@ -336,13 +336,16 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             if section is not None and section is not Section.ARTIST:
                 placed.append((unit[0], section))
             continue
-        distinct = set(sections) - {None}
+        distinct = {section for section in sections if section is not None}
         if len(distinct) == 1 and (section := distinct.pop()) is not Section.ARTIST:
             placed.append((unit[0], section))
     highest: tuple[Item, Section] | None = None
     for item, section in placed:
         if highest is not None and section < highest[1]:
-            all_sections = [min((set(sections) - {None}) or {Section.GENERAL}) for sections in unit_sections]
+            all_sections = [
+                min((section for section in sections if section is not None), default=Section.GENERAL)
+                for sections in unit_sections
+            ]
             yield ctx.report(
                 "ANM-ORD-001",
                 (item.start, item.end),

@@ -93,7 +93,7 @@ def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     184 on the model card). Anima's captions use `, `. Separators that contain a line break, and commas
     between two natural-language phrases, are left alone. The fix rewrites the separator as `, `.
     """
-    kinds = {}
+    kinds: dict[int, Kind] = {}
     for item in prompt.items:
         kinds.setdefault(item.unit, item.kind)
     units = sorted(kinds)
