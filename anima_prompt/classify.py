@@ -162,17 +162,14 @@ def classify_sequence(atoms: Sequence[Atom], context: str = "top") -> tuple[Node
     nodes: list[Node] = []
     item: list[Atom] = []
     for atom in atoms:
-        kind = atom.type if type(atom) is Token else None
-        if kind in _SEPARATORS:
-            _flush_item(item, nodes)
-            item = []
-            nodes.append(Separator(token_span(atom), str(atom)))  # type: ignore[arg-type]
-        elif kind in _ERRORS:
-            _flush_item(item, nodes)
-            item = []
-            nodes.append(error_node(atom))  # type: ignore[arg-type]
-        else:
+        kind = atom.type if isinstance(atom, Token) else None
+        if kind is None or (kind not in _SEPARATORS and kind not in _ERRORS):
             item.append(atom)
+            continue
+        assert isinstance(atom, Token)
+        _flush_item(item, nodes)
+        item = []
+        nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
     _flush_item(item, nodes)
     return tuple(_merge_sentences(_merge_separators(nodes)))
 

@@ -28,8 +28,10 @@ SAMPLERS = frozenset(
 _ANCESTRAL_EULER = frozenset({"euler_ancestral", "euler_a", "euler ancestral", "euler_ancestral_cfg_pp"})
 
 
-def _settings_finding(ctx: RuleContext, code: str, message: str, **kwargs: object) -> Finding:
-    return ctx.report(code, None, message, **kwargs)  # type: ignore[arg-type]
+def _settings_finding(
+    ctx: RuleContext, code: str, message: str, *, suggestions: tuple[str, ...] = ()
+) -> Finding:
+    return ctx.report(code, None, message, suggestions=suggestions)
 
 
 def _fmt(value: float) -> str:
