@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from anima_prompt.lint.config import LintConfig
 from anima_prompt.lint.findings import Finding, Fix, Severity, Target
@@ -15,8 +15,21 @@ if TYPE_CHECKING:
     from anima_prompt.lint.analysis import Analysis
     from anima_prompt.lint.lookup import CachedIndex
     from anima_prompt.lint.lorafiles import LoraFiles
-    from anima_prompt.lint.registry import Rule
     from anima_prompt.lint.tokens import TokenCounter
+
+
+class RuleFacts(Protocol):
+    """What a finding takes from its rule (`registry.Rule` has these)."""
+
+    @property
+    def name(self) -> str:
+        """The rule's short name, e.g. `underscore-in-tag`."""
+        ...
+
+    @property
+    def severity(self) -> Severity:
+        """The rule's default severity."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +55,7 @@ class RuleContext:
     negative: Analysis | None
     index: CachedIndex | None
     tokens: TokenCounter | None
-    rules: Mapping[str, Rule]
+    rules: Mapping[str, RuleFacts]
     loras: LoraFiles
 
     @property
