@@ -6,7 +6,6 @@ prompt form (`best quality`, `score_7`, `year 2025`); `SpecialTags.group` accept
 """
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -141,6 +140,8 @@ def special_tags() -> SpecialTags:
         >>> "score_7" in special_tags().score
         True
     """
+    import tomllib  # with datetime, a few milliseconds that `import anima_prompt` need not pay
+
     path = data_path(VOCAB_FILE)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from anima_prompt.errors import TagIndexError
 from anima_prompt.index.records import IndexInfo, SourceInfo, Spelling, Suggestion, TagInfo
@@ -37,9 +37,11 @@ from anima_prompt.index.schema import (
     deletion_hashes,
     unpack_ids,
 )
-from anima_prompt.index.sources import LoadedSource
 from anima_prompt.index.suggest import suggest
 from anima_prompt.tagtext import compact_key, danbooru_name
+
+if TYPE_CHECKING:  # reading a built index needs none of the source readers (csv, gzip, hashlib)
+    from anima_prompt.index.sources import LoadedSource
 
 __all__ = ["APP_NAME", "ENV_VAR", "IndexInfo", "Spelling", "TagIndex", "TagInfo", "default_index_path"]
 
@@ -159,7 +161,7 @@ class TagIndex:
     @classmethod
     def build(
         cls,
-        sources: Sequence[LoadedSource | Path],
+        sources: Sequence["LoadedSource | Path"],
         path: Path | str | None = None,
         *,
         include_vocab: bool = True,
