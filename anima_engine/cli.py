@@ -1,6 +1,7 @@
 """Engine subcommands of the `anima` CLI; the group imports this module on first use."""
 
 import dataclasses
+import json
 import platform
 import sys
 import time
@@ -13,12 +14,14 @@ import click
 import torch
 
 from anima_engine.errors import AnimaEngineError
-from anima_engine.images import save_png, toolkit_version
-from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
+from anima_engine.images import save_png
+from anima_engine.locate import ModelNotFoundError, locate_models, locate_tokenizers
+from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.testing import write_tiny_model
+from anima_prompt.variants import VARIANTS
+from anima_prompt.version import toolkit_version
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SIZE = 1024
@@ -38,8 +41,10 @@ def make_tiny(directory: Path, seed: int) -> None:
     """Write tiny random-weight checkpoints in the official layouts, and tokenizer files, into DIRECTORY.
 
     They load through the same loaders as the real files, so the engine runs end to end on a CPU in
-    seconds (the images are noise).
+    seconds (the images are noise): `anima generate --model-dir DIRECTORY` finds them.
     """
+    from anima_engine._tiny import write_tiny_model
+
     files = write_tiny_model(directory, seed=seed)
     click.echo(f"dit: {files.dit}")
     click.echo(f"text encoder: {files.text_encoder}")
@@ -64,11 +69,12 @@ def _lint_gate(
     *,
     lora_values: tuple[str, ...] = (),
     lora_folders: tuple[Path, ...] = (),
+    tokenizers: Path | None = None,
 ) -> None:
     """Show every finding on stderr; stop with exit 1 when any is an error.
 
     The linter sees what `generate` will do: the `--lora` choices, the LoRA folders `<lora:name>` tags are
-    looked up in, and `anima` as the front end (LoRA tags are loaded, not passed as text).
+    looked up in, the tokenizers, and `anima` as the front end (LoRA tags are loaded, not passed as text).
     """
     from anima_prompt.lint import LintConfig, LintSettings, Severity, Variant, lint
     from anima_prompt.lint.inputs import PromptRecord
@@ -84,7 +90,11 @@ def _lint_gate(
         variant=Variant(variant),
         loras=tuple(parse_lora_option(value) for value in lora_values),
     )
-    config = LintConfig(front_end="anima", lora_dirs=tuple(str(folder) for folder in lora_folders))
+    config = LintConfig(
+        front_end="anima",
+        lora_dirs=tuple(str(folder) for folder in lora_folders),
+        tokenizers=None if tokenizers is None else str(tokenizers),
+    )
     errors = 0
     for number, prompt in enumerate(prompts, 1):
         findings = lint(prompt, negative=negative or None, settings=settings, index=index, config=config)
@@ -105,6 +115,10 @@ def _normalized(text: str, index: Any) -> str:
     return render(normalize(parse(text), index)) if text else text
 
 
+def _shown(text: str | None) -> str | None:
+    return text
+
+
 class _Progress:
     """A click progress bar on stderr, created at the first step (when the step count is known)."""
 
@@ -121,7 +135,7 @@ class _Progress:
                 label="sampling",
                 file=sys.stderr,
                 show_pos=True,
-                item_show_func=lambda rate: rate,
+                item_show_func=_shown,
             )
             self.bar.__enter__()
             self.started = time.perf_counter()
@@ -155,14 +169,29 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
     return width or max(16, size[0] // 16 * 16), height or max(16, size[1] // 16 * 16)
 
 
+def _by_variant(setting: str) -> str:
+    """The default of `setting` per variant for the help text, e.g. `base 30, aesthetic 30, turbo 10`."""
+    values = [getattr(variant_options(variant), setting) for variant in VARIANTS]
+    return ", ".join(
+        f"{variant} {value:g}" if isinstance(value, float) else f"{variant} {value}"
+        for variant, value in zip(VARIANTS, values, strict=True)
+    )
+
+
 @click.command("generate")
-@click.argument("prompts", metavar="PROMPT...", nargs=-1, required=True)
+@click.argument("prompts", metavar="PROMPT...", nargs=-1)
 @click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
+@click.option(
+    "--from",
+    "from_image",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Take prompt and settings from an image's metadata (ours, ComfyUI, A1111/Forge); options given win.",
+)
 @click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
 @click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
-@click.option("--steps", type=click.IntRange(min=1), help="Sampling steps [variant: 30, turbo 10].")
-@click.option("--cfg", type=click.FloatRange(min=0), help="Guidance scale [variant: 4, turbo 1].")
-@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help="Sampler [er_sde].")
+@click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}].")
+@click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}].")
+@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}].")
 @click.option(
     "--scheduler",
     type=click.Choice(list(SCHEDULES)),
@@ -173,12 +202,13 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
 )
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per prompt.")
 @click.option(
-    "--batch",
-    type=click.IntRange(min=1),
-    default=1,
+    "--noise",
+    type=click.Choice(NOISE_CONVENTIONS),
+    default=DEFAULT_NOISE,
     show_default=True,
-    help="Images per prompt (seeds seed+k).",
+    help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
 )
 @click.option(
     "--variant",
@@ -215,7 +245,12 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
 )
-@click.option("--strength", type=float, help="img2img denoising strength in (0, 1] [0.75].")
+@click.option(
+    "--strength", type=float, help="img2img strength in (0, 1], the last part of the schedule [0.75]."
+)
+@click.option(
+    "--denoise", type=float, help="img2img denoise in (0, 1] as ComfyUI's KSampler (all steps are run)."
+)
 @click.option(
     "--lora",
     "lora_values",
@@ -245,9 +280,12 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
 )
+@click.pass_context
 def generate(
+    ctx: click.Context,
     prompts: tuple[str, ...],
     negative: str,
+    from_image: Path | None,
     width: int | None,
     height: int | None,
     steps: int | None,
@@ -256,6 +294,7 @@ def generate(
     scheduler: str,
     seed: int,
     batch: int,
+    noise: str,
     variant: str,
     model_dir: Path | None,
     dit: Path | None,
@@ -267,6 +306,7 @@ def generate(
     out: Path,
     init_image: Path | None,
     strength: float | None,
+    denoise: float | None,
     lora_values: tuple[str, ...],
     lora_dir: tuple[Path, ...],
     low_vram: bool,
@@ -286,14 +326,14 @@ def generate(
     model sees); names are looked up in --lora-dir, $ANIMA_LORA_DIR and ComfyUI's models/loras/. The
     PNG metadata lists each LoRA with its sha256 and strength.
     """
-    from anima_engine.locate import locate_lora_folders
     from anima_engine.pipeline import load_pipeline
     from anima_engine.prompt_loras import generate_with_loras, option_loras, split_prompt
+    from anima_prompt.places import find_tokenizers, lora_folders
 
     with _engine_errors():
         preset = variant_options(variant)
         image_width, image_height = _image_size(init_image, width, height)
-        default_strength = DEFAULT_IMG2IMG_STRENGTH if init_image is not None else 1.0
+        default_strength = DEFAULT_IMG2IMG_STRENGTH if init_image is not None and denoise is None else 1.0
         options = SamplingOptions(
             width=image_width,
             height=image_height,
@@ -304,12 +344,27 @@ def generate(
             seed=seed,
             batch=batch,
             strength=strength if strength is not None else default_strength,
+            denoise=denoise if denoise is not None else 1.0,
+            noise=noise,
         )
+        if from_image is not None:
+            prompts, negative, options, lora_values = _from_image(
+                ctx, from_image, prompts, negative, options, lora_values, init_image=init_image is not None
+            )
+        if not prompts:
+            raise click.UsageError("give a PROMPT, or --from IMAGE")
         index = _open_index(db)
-        folders = locate_lora_folders(lora_dir, comfyui=comfyui)
+        folders = lora_folders(lora_dir, comfyui=comfyui)
         if not no_lint:
             _lint_gate(
-                prompts, negative, options, variant, index, lora_values=lora_values, lora_folders=folders
+                prompts,
+                negative,
+                options,
+                variant,
+                index,
+                lora_values=lora_values,
+                lora_folders=folders,
+                tokenizers=find_tokenizers(tokenizers, model_dir=model_dir),
             )
         loras = option_loras(lora_values, folders)
         texts = [split_prompt(text, folders) for text in prompts]
@@ -345,6 +400,52 @@ def generate(
             click.echo(save_png(result.image, result.record, out))
 
 
+def _from_image(
+    ctx: click.Context,
+    path: Path,
+    prompts: tuple[str, ...],
+    negative: str,
+    options: SamplingOptions,
+    lora_values: tuple[str, ...],
+    *,
+    init_image: bool,
+) -> tuple[tuple[str, ...], str, SamplingOptions, tuple[str, ...]]:
+    """Fill what the command line left open from the image's settings; say once what is not reproduced."""
+    from anima_engine.from_image import reproduction
+    from anima_prompt.imagemeta import settings_from_png
+
+    found = reproduction(settings_from_png(path), init_image=init_image)
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+    overrides = {name: value for name, value in found.options.items() if not given(name)}
+    denoise = overrides.get("denoise", 1.0)
+    if isinstance(denoise, int | float) and denoise < 1 and not given("strength"):
+        overrides["strength"] = 1.0  # the image's ComfyUI denoise replaces the default img2img strength
+    options = dataclasses.replace(options, **overrides)  # type: ignore[arg-type]
+    if not prompts and found.prompt is not None:
+        prompts = (found.prompt,)
+    if not given("negative") and found.negative is not None:
+        negative = found.negative
+    if found.notes:
+        click.echo(f"{path}: not reproduced: {'; '.join(found.notes)}", err=True)
+    return prompts, negative, options, (*found.loras, *lora_values)
+
+
+def _image_info(path: Path, *, as_json: bool) -> None:
+    from anima_prompt.imagemeta import settings_from_png
+
+    with _engine_errors():
+        settings = settings_from_png(path)
+    if as_json:
+        found = settings.known()
+        found["loras"] = [{"name": lora.name, "strength": lora.strength} for lora in settings.loras]
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(settings.lines()))
+
+
 def _speed_options(*, compiled: bool, fp8: bool, device: str | None) -> Any:
     """None (the pipeline's default for the device) unless the user changed how the DiT runs."""
     from anima_engine.loading import resolve_device
@@ -373,6 +474,8 @@ def _read_image(path: Path) -> Any:
 
 
 @click.command("info")
+@click.argument("image", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="With IMAGE: the settings as JSON.")
 @click.option(
     "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
 )
@@ -381,8 +484,22 @@ def _read_image(path: Path) -> Any:
     "--variant", type=click.Choice(VARIANTS), default="base", show_default=True, help="DiT variant."
 )
 @click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
-def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
-    """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
+def info(
+    image: Path | None,
+    as_json: bool,
+    model_dir: Path | None,
+    comfyui: Path | None,
+    variant: str,
+    tokenizers: Path | None,
+) -> None:
+    """Show versions, the compute device, and where the model files, tokenizers and tag index were found.
+
+    With IMAGE, show instead the generation settings stored in that PNG (written by this toolkit, ComfyUI
+    or A1111/Forge), and what in them could not be mapped to this engine's settings.
+    """
+    if image is not None:
+        _image_info(image, as_json=as_json)
+        return
     import transformers
 
     from anima_prompt.index.query import default_index_path

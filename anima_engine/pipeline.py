@@ -17,22 +17,23 @@ from torch import Tensor
 
 from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import ModelSpec, VAEParams
-from anima_engine.dit import DiT
+from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.guidance import cfg as guided
 from anima_engine.images import GenerationRecord, ModelFile, from_pil, to_pil
 from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_device
-from anima_engine.locate import file_sha256, locate_models, locate_tokenizers
+from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoadedLora, LoraTargets, merged
 from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
-from anima_engine.noise import img2img_start, initial_noise, make_generators
+from anima_engine.noise import DEFAULT_NOISE, latent_shape, make_noise, noised
 from anima_engine.options import SamplingOptions
-from anima_engine.samplers import SAMPLERS, StepCallback
-from anima_engine.schedules import make_sigmas
-from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_options
+from anima_engine.samplers import DISCARD_PENULTIMATE_SIGMA, SAMPLERS, StepCallback
+from anima_engine.schedules import denoise_sigmas, make_sigmas, strength_sigmas
+from anima_engine.speed import SpeedOptions, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder, TextFeatures
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
+from anima_prompt.hashing import cached_file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,16 @@ class Pipeline:
     offload_device: torch.device = field(default=CPU)
     velocity: VelocityFn | None = None
 
+    @property
+    def spec(self) -> ModelSpec:
+        """The parameters of the loaded networks."""
+        return ModelSpec(
+            dit=self.dit.params,
+            adapter=self.adapter.params,
+            text_encoder=self.text_encoder.params,
+            vae=self.vae.params,
+        )
+
     def generate(
         self,
         prompt: str | Sequence[str],
@@ -100,14 +111,14 @@ def _check_fit(
 ) -> None:
     names = ", ".join(str(p) for p in paths)
     try:
-        ModelSpec(dit=model.dit.params, adapter=model.adapter.params, text_encoder=text_encoder.params)
+        ModelSpec(
+            dit=model.dit.params,
+            adapter=model.adapter.params,
+            text_encoder=text_encoder.params,
+            vae=vae_params,
+        )
     except ConfigError as error:
         raise CheckpointError(f"the model files do not fit together ({names}): {error}") from None
-    if vae_params.z_dim != model.dit.params.in_channels:
-        raise CheckpointError(
-            f"the model files do not fit together ({names}): the VAE has {vae_params.z_dim} latent channels, "
-            f"the DiT expects {model.dit.params.in_channels}"
-        )
 
 
 def load_pipeline(
@@ -167,7 +178,7 @@ def load_pipeline(
     decoder = load_vae(files.vae, params=vae_params, device=device, dtype=dtype)
     roles = (("dit", files.dit), ("text_encoder", files.text_encoder), ("vae", files.vae))
     models = tuple(
-        ModelFile(role=role, name=path.name, sha256=file_sha256(path) if hash_files else None)
+        ModelFile(role=role, name=path.name, sha256=cached_file_sha256(path) if hash_files else None)
         for role, path in roles
     )
     if speed is None:
@@ -209,6 +220,15 @@ def encode_texts(pipe: Pipeline, texts: Sequence[str], plan: MemoryPlan) -> list
     return features
 
 
+def sampling_sigmas(options: SamplingOptions, *, img2img: bool) -> Tensor:
+    """The σ schedule the sampler runs: the full one, or its img2img part (`strength` or `denoise`)."""
+    drop = options.sampler in DISCARD_PENULTIMATE_SIGMA
+    if img2img and options.denoise < 1:
+        return denoise_sigmas(options.scheduler, options.steps, options.denoise, drop_penultimate=drop)
+    sigmas = make_sigmas(options.scheduler, options.steps, drop_penultimate=drop)
+    return strength_sigmas(sigmas, options.strength) if img2img else sigmas
+
+
 def sample_latents(
     pipe: Pipeline,
     cond: Tensor,
@@ -217,17 +237,15 @@ def sample_latents(
     init: Tensor | None,
     callback: StepCallback | None,
 ) -> Tensor:
-    """Denoised latents (B, 16, 1, H/8, W/8) for one prompt's context; image k uses seed + k."""
-    generators = make_generators(options.seed, options.batch)
-    sigmas = make_sigmas(options.scheduler, options.steps)
-    if init is None:
-        x = initial_noise(generators, options.width, options.height, device=pipe.device)
-    else:
-        x, sigmas = img2img_start(
-            init.expand(options.batch, -1, -1, -1, -1), sigmas, options.strength, generators
-        )
+    """Denoised latents (B, 16, 1, H/8, W/8) for one prompt's context, noise as `options.noise` says."""
+    noise = make_noise(options.noise, options.seed, options.batch)
+    sigmas = sampling_sigmas(options, img2img=init is not None)
+    shape = latent_shape(options.batch, options.width, options.height, spec=pipe.spec)
+    eps = noise.initial(shape).to(pipe.device)
+    x0 = None if init is None else init.expand(options.batch, -1, -1, -1, -1)
+    x = noised(x0, eps, sigmas[0])
     denoise = guided(pipe.velocity or pipe.dit, cond, uncond, options.cfg)
-    return SAMPLERS[options.sampler](denoise, x, sigmas, generator=generators, callback=callback)
+    return SAMPLERS[options.sampler](denoise, x, sigmas, noise=noise, callback=callback)
 
 
 def generate_images(
@@ -240,7 +258,7 @@ def generate_images(
     callback: StepCallback | None = None,
     loras: Sequence[LoadedLora] = (),
 ) -> list[GeneratedImage]:
-    """`options.batch` images for each prompt, in prompt order; every prompt uses seeds seed … seed+batch−1.
+    """`options.batch` images for each prompt, in prompt order; every prompt uses the same seed (and noise).
 
     The texts are used as given (normalise them first if wanted). With `options.cfg == 1` the negative
     prompt is not encoded and no unconditional pass runs. `loras` (from `lora.load_choices` for
@@ -249,8 +267,9 @@ def generate_images(
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     if not prompts or not all(isinstance(text, str) for text in prompts):
         raise ConfigError("`prompt` must be a string or a non-empty list of strings")
-    if init_image is None and options.strength != 1.0:
-        raise ConfigError(f"`strength` {options.strength} needs an init image (img2img)")
+    for name in ("strength", "denoise"):
+        if init_image is None and getattr(options, name) != 1.0:
+            raise ConfigError(f"`{name}` {getattr(options, name)} needs an init image (img2img)")
     plan = plan_memory(
         width=options.width,
         height=options.height,
@@ -279,9 +298,9 @@ def generate_images(
         images = [image for z in latents for image in to_pil(pipe.vae.decode(z, tile=plan.vae_tile))]
     lora_files = tuple(loaded.file for loaded in loras)
     records = [
-        _record(pipe, text, negative, dataclasses.replace(options, seed=options.seed + k), lora_files)
+        _record(pipe, text, negative, options, index, lora_files)
         for text in prompts
-        for k in range(options.batch)
+        for index in range(options.batch)
     ]
     return [GeneratedImage(image, record) for image, record in zip(images, records, strict=True)]
 
@@ -292,12 +311,22 @@ def lora_targets(pipe: Pipeline) -> LoraTargets:
 
 
 def _record(
-    pipe: Pipeline, prompt: str, negative: str, options: SamplingOptions, loras: tuple[ModelFile, ...]
+    pipe: Pipeline,
+    prompt: str,
+    negative: str,
+    options: SamplingOptions,
+    index: int,
+    loras: tuple[ModelFile, ...],
 ) -> GenerationRecord:
+    # anima noise: image k is a one-image run with seed + k. comfyui noise: image k of the batch draw.
+    per_image = options.noise == "anima"
     return GenerationRecord(
         prompt=prompt,
         negative=negative,
-        seed=options.seed,
+        seed=options.seed + index if per_image else options.seed,
+        batch=1 if per_image else options.batch,
+        batch_index=0 if per_image else index,
+        noise=options.noise,
         sampler=options.sampler,
         scheduler=options.scheduler,
         steps=options.steps,
@@ -306,6 +335,7 @@ def _record(
         height=options.height,
         variant=pipe.variant,
         strength=float(options.strength),
+        denoise=float(options.denoise),
         models=pipe.models,
         loras=loras,
     )
@@ -326,6 +356,8 @@ def generate(
     batch: int = 1,
     init_image: Image.Image | None = None,
     strength: float = 1.0,
+    denoise: float = 1.0,
+    noise: str = DEFAULT_NOISE,
     callback: StepCallback | None = None,
 ) -> list[GeneratedImage]:
     """Generate images from one prompt or several; the Python entry point.
@@ -336,11 +368,13 @@ def generate(
         negative: the negative prompt (unused at `cfg == 1`).
         width, height: multiples of 16, checked before anything is allocated.
         steps, cfg, sampler, scheduler: see `SamplingOptions`; `variant_options` has the model card's.
-        seed: seed of the first image; image k of a prompt's batch uses `seed + k`, so it equals a
-            one-image run with that seed.
+        seed: the seed. With `noise="comfyui"` the batch is drawn as ComfyUI draws it from this seed;
+            with `noise="anima"` image k uses `seed + k`, so it equals a one-image run with that seed.
         batch: images per prompt.
-        init_image: img2img input, resized to width × height; `strength` in (0, 1] says how much of the
-            schedule runs (1 ignores the image's content).
+        init_image: img2img input, resized to width × height; `strength` (diffusers: the last part of
+            the schedule) or `denoise` (ComfyUI: all steps of a longer schedule), in (0, 1], says how
+            much of it is redrawn.
+        noise: `comfyui` or `anima` (`noise.NOISE_CONVENTIONS`).
         callback: called after each model evaluation with the sampler's `Step`.
 
     Returns:
@@ -359,5 +393,7 @@ def generate(
         seed=seed,
         batch=batch,
         strength=strength,
+        denoise=denoise,
+        noise=noise,
     )
     return generate_images(pipe, prompt, options, negative=negative, init_image=init_image, callback=callback)

@@ -444,12 +444,8 @@ def _print(results: list[LintResult], linter: Linter, output: _Output) -> None:
     elif output.format == "json":
         click.echo(format_json(results), nl=False)
     elif output.format == "sarif":
-        from importlib.metadata import PackageNotFoundError, version
+        from anima_prompt.version import toolkit_version
 
-        try:
-            tool_version = version("anima-toolkit")
-        except PackageNotFoundError:
-            tool_version = "0.1.0"
-        click.echo(format_sarif(results, linter.rules, version=tool_version), nl=False)
+        click.echo(format_sarif(results, linter.rules, version=toolkit_version()), nl=False)
     else:
         click.echo(format_text(results, colour=output.colour), nl=False, color=output.colour)

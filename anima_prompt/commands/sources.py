@@ -14,11 +14,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
-Command = TypeVar("Command", bound=Callable[..., object])
+Command = TypeVar("Command", bound=Callable[..., Any])
+"""A command function (or command) being decorated."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,6 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from itertools import chain, groupby
 from pathlib import Path
 
@@ -48,6 +47,7 @@ from anima_prompt.tagtext import (
     unescape_parens,
     word_order_key,
 )
+from anima_prompt.version import toolkit_version
 from anima_prompt.vocab import special_tags
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def _write(db: Database, sources: Sequence[LoadedSource], vocab: bool, started: 
     meta = {
         "schema_version": str(SCHEMA_VERSION),
         "application": "anima-toolkit",
-        "tool_version": _tool_version(),
+        "tool_version": toolkit_version(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": f"{time.perf_counter() - started:.2f}",
         "fuzzy_prefix": str(FUZZY_PREFIX),
@@ -184,13 +184,6 @@ def _write(db: Database, sources: Sequence[LoadedSource], vocab: bool, started: 
         "anima_vocab": "yes" if vocab else "no",
     }
     _insert(db, "meta", ("key", "value"), meta.items())
-
-
-def _tool_version() -> str:
-    try:
-        return metadata.version("anima-toolkit")
-    except metadata.PackageNotFoundError:
-        return "source checkout"
 
 
 def _gather(sources: Sequence[LoadedSource], vocab: bool) -> _Tables:

@@ -38,15 +38,15 @@ from anima_prompt.index.schema import (
     unpack_ids,
 )
 from anima_prompt.index.suggest import suggest
+from anima_prompt.places import user_data_dir
 from anima_prompt.tagtext import compact_key, danbooru_name
 
 if TYPE_CHECKING:  # reading a built index needs none of the source readers (csv, gzip, hashlib)
     from anima_prompt.index.sources import LoadedSource
 
-__all__ = ["APP_NAME", "ENV_VAR", "IndexInfo", "Spelling", "TagIndex", "TagInfo", "default_index_path"]
+__all__ = ["ENV_VAR", "IndexInfo", "Spelling", "TagIndex", "TagInfo", "default_index_path"]
 
 ENV_VAR = "ANIMA_TAG_INDEX"
-APP_NAME = "anima-toolkit"
 INDEX_FILENAME = "tags.sqlite"
 MMAP_BYTES = 256 << 20  # read pages through the OS cache instead of copying them
 
@@ -68,9 +68,7 @@ def default_index_path() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
-    import platformdirs
-
-    return platformdirs.user_data_path(APP_NAME) / INDEX_FILENAME
+    return user_data_dir() / INDEX_FILENAME
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""A progress bar on stderr for downloads, shared by the commands that fetch files."""
+"""A progress bar on stderr for downloads, shared by the commands that fetch files (`anima index download`,
+`anima models download`)."""
 
 import sys
 from collections.abc import Generator
@@ -25,6 +26,10 @@ def format_bytes(count: int | None) -> str:
     return f"{count} B"
 
 
+def _shown(text: str | None) -> str | None:
+    return text
+
+
 @contextmanager
 def download_bar(label: str, total: int | None = None) -> Generator[Progress]:
     """A bar labelled `label` on stderr (hidden when stderr is not a terminal); yields the callback that
@@ -41,7 +46,7 @@ def download_bar(label: str, total: int | None = None) -> Generator[Progress]:
                 label=label,
                 file=sys.stderr,
                 hidden=not sys.stderr.isatty(),
-                item_show_func=lambda text: text,
+                item_show_func=_shown,
             )
             bar.__enter__()
         if size and bar.length != size:
