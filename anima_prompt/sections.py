@@ -69,7 +69,7 @@ def tag_section(name: str, lookup: Callable[[str], TagInfo | None] | None = None
         card does not name); None when there is no index or it does not know the tag.
 
     Example:
-        >>> tag_section("best_quality"), tag_section("1_girl"), tag_section("long_hair")
+        >>> tag_section("best_quality"), tag_section("1girl"), tag_section("long_hair")
         (<Section.PREFIX: 0>, <Section.COUNT: 1>, None)
     """
     group = special_group(name)
