@@ -50,7 +50,7 @@ def make_tiny(directory: Path, seed: int) -> None:
 
 def _tag_index(db: Path | None) -> Path | None:
     """The tag index for linting and normalising: `--db`, else the default one if it was built."""
-    from anima_prompt.tagindex import default_index_path
+    from anima_prompt.index.query import default_index_path
 
     if db is not None:
         return db
@@ -361,7 +361,7 @@ def info(
         return
     import safetensors
 
-    from anima_prompt.tagindex import default_index_path
+    from anima_prompt.index.query import default_index_path
 
     click.echo(f"anima-toolkit {toolkit_version()}")
     versions = f"torch {torch.__version__}, safetensors {safetensors.__version__}"

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from anima_prompt import Prompt
     from anima_prompt.lint import Finding, Linter
     from anima_prompt.loras import LoraTag
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
 DEFAULT_SIZE = 1024
 DEFAULT_IMG2IMG_STRENGTH = 0.75
@@ -177,7 +177,7 @@ class PromptResources:
         if path is None:
             return None
         if path not in self.indexes:
-            from anima_prompt.tagindex import TagIndex
+            from anima_prompt.index.query import TagIndex
 
             self.indexes[path] = TagIndex.open(path)
         return self.indexes[path]

@@ -4,6 +4,9 @@ LoRA tags are read from the parsed prompt (`Foreign` nodes of syntax `lora`), an
 before the text encoder reads it (`without_loras`).
 
 The engine (`anima generate`) and the linter share these, so a LoRA name means the same file to both.
+What a `<kind:...>` tag is, is the grammar's `LORA` terminal (`grammars/anima.lark`): the parser makes each
+one a `Foreign` node of syntax `lora`, and `read_network_tag` reads its parts; `<lora:…>` and `<lyco:…>`
+name LoRAs, other kinds (`<hypernet:…>`) are front-end syntax `anima generate` leaves in the text.
 A name is resolved in the LoRA folders (`places.lora_folders`), in order. In a folder, `name` matches
 `name.safetensors` directly, then a file with that stem in any sub-folder (ComfyUI and A1111 both list
 sub-folders), the shallowest first.
@@ -29,13 +32,52 @@ from anima_prompt.nodes import (
 )
 
 LORA_SUFFIX = ".safetensors"
-TAG = re.compile(r"<(?:lora|lyco):([^:<>\r\n]+)(?::([^<>\r\n]*))?>", re.IGNORECASE)
-"""`<lora:name>` or `<lora:name:strength>`; `<lyco:…>` is the older LyCORIS spelling of the same."""
+LORA_KINDS = ("lora", "lyco")
+"""Tag kinds that name a LoRA file; `<lyco:…>` is the older LyCORIS spelling of `<lora:…>`."""
 TURBO_NAME = re.compile(r"turbo", re.IGNORECASE)
 
 
 class LoraReferenceError(AnimaPromptError, ValueError):
     """A LoRA tag or option is malformed, or names a file that cannot be found."""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkTag:
+    """The parts of a `<kind:name>` or `<kind:name:strength>` tag (A1111's extra-network syntax).
+
+    Attributes:
+        kind: the kind, lowercased: `lora`, `lyco`, `hypernet`, ...
+        name: the name, stripped of white space.
+        strength: the text after the name's colon, as written (it may hold more colons), or None.
+    """
+
+    kind: str
+    name: str
+    strength: str | None
+
+    @property
+    def is_lora(self) -> bool:
+        """Whether the tag names a LoRA file (`<lora:…>`, `<lyco:…>`)."""
+        return self.kind in LORA_KINDS
+
+
+def read_network_tag(text: str) -> NetworkTag | None:
+    """The parts of the text of a `Foreign` node of syntax `lora`, or None when it names nothing.
+
+    Example:
+        >>> read_network_tag("<LyCO:styles/ink:0.8>")
+        NetworkTag(kind='lyco', name='styles/ink', strength='0.8')
+        >>> read_network_tag("<hypernet:x>").is_lora
+        False
+    """
+    body = text.strip()
+    if not (body.startswith("<") and body.endswith(">")):
+        return None
+    kind, _, rest = body[1:-1].partition(":")
+    name, colon, strength = rest.partition(":")
+    if not name.strip():
+        return None
+    return NetworkTag(kind.lower(), name.strip(), strength if colon else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +109,8 @@ def _strength(text: str | None, what: str) -> float:
 def lora_tags(prompt: Prompt) -> tuple[LoraTag, ...]:
     """Every `<lora:…>` and `<lyco:…>` tag of a parsed prompt, in source order, wherever it is nested.
 
-    The tags are the parser's `Foreign` nodes of syntax `lora`; `<hypernet:…>` and `<embedding:…>`, which
-    share that syntax but load no LoRA, are not included.
+    The tags are the parser's `Foreign` nodes of syntax `lora` that `read_network_tag` reads as a LoRA;
+    `<hypernet:…>` and `<embedding:…>`, which share that syntax but load no LoRA, are not included.
 
     Args:
         prompt: a parsed (or normalised) prompt.
@@ -84,13 +126,15 @@ def lora_tags(prompt: Prompt) -> tuple[LoraTag, ...]:
         >>> lora_tags(parse("1girl, <lora:ink_style:0.8>"))
         (LoraTag(name='ink_style', strength=0.8, start=7, end=27),)
     """
-    tags = []
+    found: list[LoraTag] = []
     for node in walk(prompt):
-        match = TAG.fullmatch(node.text) if isinstance(node, Foreign) and node.syntax == "lora" else None
-        if match is not None:
-            strength = _strength(match.group(2), match.group())
-            tags.append(LoraTag(match.group(1).strip(), strength, node.span.start, node.span.end))
-    return tuple(tags)
+        if not isinstance(node, Foreign) or node.syntax != "lora":
+            continue
+        tag = read_network_tag(node.text)
+        if tag is not None and tag.is_lora:
+            strength = _strength(tag.strength, node.text)
+            found.append(LoraTag(tag.name, strength, node.span.start, node.span.end))
+    return tuple(found)
 
 
 def without_loras(prompt: Prompt) -> Prompt:
@@ -115,7 +159,10 @@ def without_loras(prompt: Prompt) -> Prompt:
 
 
 def _is_lora(node: Node) -> bool:
-    return isinstance(node, Foreign) and node.syntax == "lora" and TAG.fullmatch(node.text) is not None
+    if not isinstance(node, Foreign) or node.syntax != "lora":
+        return False
+    tag = read_network_tag(node.text)
+    return tag is not None and tag.is_lora
 
 
 def _pruned(node: Node) -> Node | None:

@@ -67,7 +67,7 @@ def read_prompts(prompt: str | None, files: tuple[Path, ...], *, lines: bool | N
 def _split(text: str, origin: str, *, per_line: bool) -> list[PromptInput]:
     if not per_line:
         return [PromptInput(_drop_final_newline(text), origin)]
-    inputs = []
+    inputs: list[PromptInput] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             inputs.append(PromptInput(line.removesuffix("\r"), f"{origin}:{number}"))

@@ -9,6 +9,7 @@
 import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 from anima_prompt.imagemeta.settings import ImageSettings, LoraSetting
 from anima_prompt.loras import LoraReferenceError, lora_tags, without_loras
@@ -74,7 +75,7 @@ def settings_from_parameters(text: str) -> ImageSettings:
     lines = text.replace("\r\n", "\n").split("\n")
     text_lines, settings_line = _settings_line(lines)
     prompt, negative = _split_texts(text_lines)
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # ImageSettings' keyword arguments, each of its own type
     unmapped: list[str] = []
     from anima_prompt.parser import parse
     from anima_prompt.render import render
@@ -130,5 +131,5 @@ def settings_from_parameters(text: str) -> ImageSettings:
         negative=negative or None,
         loras=loras,
         unmapped=tuple(unmapped),
-        **values,  # type: ignore[arg-type]
+        **values,
     )

@@ -25,10 +25,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from anima_prompt.errors import LintConfigError
 from anima_prompt.lint.findings import Severity
 from anima_prompt.places import find_tokenizers, lora_folders
+from anima_prompt.shapes import items, strings, table
 from anima_prompt.variants import Variant, recommended
 
 ARTIST_PLACEMENTS = ("card", "first", "off")
@@ -126,7 +128,9 @@ class LintConfig:
     nl_min_sentences: int = 2
     cutoff_year: int = 2025
     suggestion_limit: int = 3
-    _overrides: dict[str, Severity] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _overrides: dict[str, Severity] = field(
+        default_factory=dict[str, Severity], init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.artist_placement not in ARTIST_PLACEMENTS:
@@ -181,7 +185,6 @@ class LintConfig:
         return lora_folders(self.lora_dirs, comfyui=self.comfyui, env=env, home=home)
 
 
-CONFIG_FILES = ("anima.toml", "pyproject.toml")
 _FIELDS = {item.name: item for item in dataclasses.fields(LintConfig) if item.init}
 
 
@@ -224,14 +227,14 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> LintC
         raise LintConfigError(f"{found}: cannot read configuration: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise LintConfigError(f"{found}: invalid TOML: {error}") from None
-    if found.name == "anima.toml":
-        table = document.get("lint", {})
-    else:
-        table = document.get("tool", {}).get("anima", {}).get("lint", {})
-    if not isinstance(table, dict):
+    keys = ("lint",) if found.name == "anima.toml" else ("tool", "anima", "lint")
+    options: dict[str, object] | None = document
+    for key in keys:
+        options = table(options.get(key, {})) if options is not None else None
+    if options is None:
         raise LintConfigError(f"{found}: the lint table must be a table")
     try:
-        config = config_from_mapping(table)
+        config = config_from_mapping(options)
     except LintConfigError as error:
         raise LintConfigError(f"{found}: {error}") from None
     return _relative_to(config, found.parent)
@@ -268,21 +271,21 @@ def config_from_mapping(table: Mapping[str, object], base: LintConfig | None = N
 
 
 def _convert(raw_key: str, key: str, value: object, default: object) -> object:
+    """`value` of option `key` as the type of its `default` (the current value, of any option's type)."""
+
     def fail(expected: str) -> LintConfigError:
         return LintConfigError(f"option {raw_key!r} must be {expected}, got {value!r}")
 
     if key in {"select", "ignore"}:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        codes = [value] if isinstance(value, str) else strings(value)
+        if codes is None:
             raise fail("a list of rule ids")
-        return tuple(item.strip().upper() for item in value)
+        return tuple(code.strip().upper() for code in codes)
     if key == "lora_dirs":
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        folders = [value] if isinstance(value, str) else strings(value)
+        if folders is None or not all(folders):
             raise fail("a list of folders")
-        return tuple(value)
+        return tuple(folders)
     if key == "fail_on":
         if not isinstance(value, str):
             raise fail("info, warning or error")
@@ -291,14 +294,15 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
         except ValueError:
             raise fail("info, warning or error") from None
     if key == "severity":
-        if not isinstance(value, dict):
+        levels = table(value)
+        if levels is None:
             raise fail("a table of rule id = severity")
-        pairs = []
-        for code, level in value.items():
+        pairs: list[tuple[str, Severity]] = []
+        for code, level in levels.items():
             if not isinstance(level, str):
                 raise fail("a table of rule id = severity")
             try:
-                pairs.append((str(code).upper(), Severity.parse(level)))
+                pairs.append((code.upper(), Severity.parse(level)))
             except ValueError as error:
                 raise LintConfigError(f"option {raw_key!r}: {error}") from None
         return tuple(pairs)
@@ -307,9 +311,11 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
             raise fail("a string")
         return value.strip().lower() if key == "front_end" else value
     if isinstance(default, tuple):
-        if not isinstance(value, list) or len(value) != 2:
+        pair = items(value)
+        if pair is None or len(pair) != 2:
             raise fail("a [low, high] pair")
-        return tuple(_number(raw_key, item, type(default[0])) for item in value)
+        low, _ = cast(tuple[object, object], default)  # the [low, high] options: cfg-base, steps-turbo, ...
+        return tuple(_number(raw_key, item, type(low)) for item in pair)
     return _number(raw_key, value, type(default))
 
 

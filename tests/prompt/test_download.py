@@ -6,7 +6,7 @@ import pytest
 
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
-from anima_prompt.importers import FORMATS
+from anima_prompt.index.sources import FORMATS
 from tests.support.fileserver import FileServer, file_server
 
 PAYLOAD = b"".join(b"tag_%05d,0,%d,\n" % (i, 1000 - i) for i in range(2000))

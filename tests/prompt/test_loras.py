@@ -4,14 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from anima_prompt import parse, render
+from anima_prompt import Foreign, parse, render, walk
+from anima_prompt.lint import LintConfig, Linter
 from anima_prompt.loras import (
     LoraReferenceError,
     LoraTag,
+    NetworkTag,
     find_lora,
     looks_like_turbo_lora,
     lora_tags,
     parse_lora_option,
+    read_network_tag,
     require_lora,
     without_loras,
 )
@@ -33,6 +36,42 @@ def test_tags_are_found_in_groups_and_prose_but_not_other_angle_syntax() -> None
 
 def test_a_tag_spelt_in_a_word_is_not_a_tag() -> None:
     assert lora_tags(parse("lora:a:0.5, 1girl")) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<lora:a:0.5>", NetworkTag("lora", "a", "0.5")),
+        ("<LYCO: sub/b >", NetworkTag("lyco", "sub/b", None)),
+        ("<hypernet:h:1>", NetworkTag("hypernet", "h", "1")),
+        ("<lora:a:0.8:0.5>", NetworkTag("lora", "a", "0.8:0.5")),
+        ("<lora:>", None),
+    ],
+)
+def test_network_tag_parts(text: str, expected: NetworkTag | None) -> None:
+    assert read_network_tag(text) == expected
+
+
+def test_lora_tags_are_the_parsers_lora_nodes() -> None:
+    text = "(<lora:a:1>, smile:1.2), A girl waves <lyco:b> at the sea. [<lora:c>|x], <hypernet:h:1>, <lora:>"
+    nodes = [node for node in walk(parse(text)) if isinstance(node, Foreign) and node.syntax == "lora"]
+    assert [node.text for node in nodes] == [
+        "<lora:a:1>",
+        "<lyco:b>",
+        "<lora:c>",
+        "<hypernet:h:1>",
+        "<lora:>",
+    ]
+    assert [tag.name for tag in lora_tags(parse(text))] == ["a", "b", "c"]
+
+
+def test_generate_and_lint_agree_on_what_is_a_lora() -> None:
+    text = "safe, <lora:a:0.5>, <lyco:b>, <hypernet:h:1>"
+    loaded = {tag.name for tag in lora_tags(parse(text))}
+    findings = Linter(config=LintConfig(select=("ANM-SYN-003",), front_end="anima")).lint(text)
+    not_loaded = {text[finding.span.start : finding.span.end] for finding in findings if finding.span}
+    assert loaded == {"a", "b"}
+    assert not_loaded == {"<hypernet:h:1>"}
 
 
 def test_unreadable_strength() -> None:
