@@ -20,6 +20,7 @@ from anima_engine.dit import DiT
 from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.qwen3 import Qwen3
 from anima_engine.text_encoder import TextEncoder, load_tokenizers
+from anima_engine.timing import timed
 from anima_engine.weights import (
     DIT_PREFIXES,
     assign_state_dicts,
@@ -257,7 +258,8 @@ def load_text_encoder(
     """
     path = Path(path)
     device, dtype = resolve_device(device, dtype)
-    tokenizers = load_tokenizers(tokenizer_dir)
+    with timed("tokenizers"):
+        tokenizers = load_tokenizers(tokenizer_dir)
     shapes = _header_shapes(path)
     require_kind(path, shapes, "text_encoder")
     prefix, shapes = strip_found_prefix(shapes, (TEXT_ENCODER_PREFIX,))
