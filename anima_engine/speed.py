@@ -90,13 +90,14 @@ this torch before (the kernels are cached).
 
 From `benchmarks/cold_start.py --sweep 4,8,16` on an H200 (torch 2.11, 1024², 30 steps, warm cache,
 docs/benchmarks.md): least-squares lines through the wall times of N-prompt files are 12.4 s + 2.98 s per
-image without compiling and 17.0 s + 1.99 s per image compiled, so compiling costs 4.6 s once and saves
+image without compiling and 16.9 s + 1.99 s per image compiled, so compiling costs 4.6 s once and saves
 0.98 s per image; it pays from 5 images. The benchmark prints this fit after a sweep."""
 
 COMPILE_MIN_IMAGES_COLD = 11
 """As `COMPILE_MIN_IMAGES_WARM` while the compile cache is cold: the one-image command took 5.5 s longer
 with a cold cache than with a warm one (23.6 against 18.1 s), so compiling costs 10.1 s once and pays
-from 11 images."""
+from 11 images. Both were measured before the faster eager forward of issue 13's speed work, which
+lowers the saving per image: re-measure with the sweep."""
 
 
 def default_options(device: torch.device) -> SpeedOptions:
