@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "index": "anima_prompt.commands.index:index",
     "info": "anima_engine.cli:info",
     "models": "anima_engine.cli_models:models",
+    "serve": "anima_prompt.serve.command:serve",
     "tags": "anima_prompt.commands.tags:tags",
 }
 

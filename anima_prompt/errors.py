@@ -115,3 +115,7 @@ class LintConfigError(AnimaPromptError, ValueError):
 
 class LintInputError(AnimaPromptError, ValueError):
     """A prompt file or generation setting given to the linter cannot be read or is out of range."""
+
+
+class EditorInputError(AnimaPromptError, ValueError):
+    """An editor request names a position outside its text or an empty range."""
