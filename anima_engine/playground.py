@@ -28,8 +28,9 @@ class EngineRenderer:
     """Loads the Anima pipeline on first use and renders playground requests with it.
 
     Args:
-        model_dir, comfyui, tokenizer_dir: where the model files and tokenizers are (as `anima generate`
-            finds them; None searches the usual places).
+        dit, text_encoder, vae: explicit model files; the others are searched as `anima generate` does.
+        model_dir, comfyui, tokenizer_dir: where the model files and tokenizers are (None searches the
+            usual places).
         lora_dirs: folders of LoRA files besides `$ANIMA_LORA_DIR` and ComfyUI's `models/loras`.
         device: torch device name; None picks CUDA when available.
         index: the tag index prompts are normalised with, or None.
@@ -41,6 +42,9 @@ class EngineRenderer:
     def __init__(
         self,
         *,
+        dit: Path | None = None,
+        text_encoder: Path | None = None,
+        vae: Path | None = None,
         model_dir: Path | None = None,
         comfyui: Path | None = None,
         tokenizer_dir: Path | None = None,
@@ -53,7 +57,10 @@ class EngineRenderer:
         self.tokenizer_dir = tokenizer_dir
         self.device = device
         self.index = index
-        self.files = locate_models(model_dir=model_dir, comfyui=comfyui, variant="base")
+        self.files = locate_models(
+            dit=dit, text_encoder=text_encoder, vae=vae, model_dir=model_dir, comfyui=comfyui, variant="base"
+        )
+        self.explicit = {"dit": dit, "text_encoder": text_encoder, "vae": vae}
         self.lora_folders = locate_lora_folders(lora_dirs, comfyui=comfyui)
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()
@@ -125,6 +132,7 @@ class EngineRenderer:
             if self._pipeline is None or self._pipeline.variant != variant:
                 self._pipeline = None  # free the old weights before loading the new ones
                 self._pipeline = load_pipeline(
+                    **self.explicit,
                     model_dir=self.model_dir,
                     comfyui=self.comfyui,
                     tokenizer_dir=self.tokenizer_dir,

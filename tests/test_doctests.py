@@ -18,6 +18,7 @@ MODULES = [
     "anima_prompt.transfer",
     "anima_prompt.lint",
     "anima_prompt.lint.lorafiles",
+    "anima_prompt.editor.services",
 ]
 
 

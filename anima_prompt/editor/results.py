@@ -18,6 +18,26 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class Action:
+    """A change the user can apply: a rule's fix, a suggestion, or "fix all".
+
+    Attributes:
+        title: what the button or menu entry says, e.g. "Replace with `long hair`".
+        kind: `fix` (a rule's automatic fix), `suggestion` (a replacement the rule proposes) or `fix-all`.
+        code: the rule id the action comes from; empty for `fix-all`.
+        target: the text the edits apply to: `prompt` or `negative` (a problem of the prompt may be
+            solved in the negative prompt, e.g. by adding `nsfw`).
+        edits: the edits, non-overlapping, in text order.
+    """
+
+    title: str
+    kind: str
+    code: str
+    target: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A lint finding, placed in the text it is about.
 
@@ -31,6 +51,7 @@ class Problem:
         end: where it ends (equal to `start` for a place rather than a stretch of text).
         suggestions: replacements the user may want, best first.
         fix: the automatic edit, when one is safe.
+        actions: what the user can apply: the fix, else one action per suggestion that is an edit.
     """
 
     code: str
@@ -42,24 +63,7 @@ class Problem:
     end: int
     suggestions: tuple[str, ...] = ()
     fix: Edit | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """A change the user can apply to the text: a rule's fix, a suggestion, "fix all" or "format".
-
-    Attributes:
-        title: what the button or menu entry says, e.g. "Replace with `long hair`".
-        kind: `fix` (a rule's automatic fix), `suggestion` (a replacement the rule proposes), `fix-all`
-            or `format`.
-        code: the rule id the action comes from; empty for `fix-all` and `format`.
-        edits: the edits, non-overlapping, in text order.
-    """
-
-    title: str
-    kind: str
-    code: str
-    edits: tuple[Edit, ...]
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ each keystroke (`benchmarks/editor_bench.py`).
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from anima_prompt.editor.completion import TagCompleter, display_name
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from anima_prompt.tagindex import TagIndex
 
 Settings = LintSettings | Mapping[str, object] | None
+MAX_TITLE_TEXT = 40  # longer replacements are not spelled out in an action's title
 
 
 class EditorServices:
@@ -59,7 +61,8 @@ class EditorServices:
             LintInputError: a setting is invalid or a prompt is too long to lint.
         """
         findings = self.linter.lint(text, negative=negative, settings=_settings(settings))
-        return tuple(_problem(finding) for finding in findings)
+        texts = {Target.PROMPT.value: text, Target.NEGATIVE.value: negative or ""}
+        return tuple(_problem(finding, texts) for finding in findings)
 
     def complete(self, text: str, offset: int, *, limit: int = 20) -> Completions:
         """Tags and `@artists` for the word being typed at `offset`, best first.
@@ -121,7 +124,8 @@ class EditorServices:
         )
 
     def actions(self, text: str, start: int, end: int, *, settings: Settings = None) -> tuple[Action, ...]:
-        """The fixes and suggestions for the problems of `text` that touch `[start, end]`, then "fix all".
+        """The actions of the problems of `text` that touch `[start, end]`, then "fix all" when it changes
+        anything.
 
         Raises:
             EditorInputError: the range is outside the text or ends before it starts.
@@ -130,15 +134,17 @@ class EditorServices:
         _check_offset(text, end)
         if end < start:
             raise EditorInputError(f"range {start}-{end} ends before it starts")
-        found: list[Action] = []
-        for problem in self.diagnose(text, settings=settings):
-            if problem.target == Target.PROMPT.value and problem.start <= end and start <= problem.end:
-                found.extend(problem_actions(text, problem))
+        found = [
+            action
+            for problem in self.diagnose(text, settings=settings)
+            if problem.target == Target.PROMPT.value and problem.start <= end and start <= problem.end
+            for action in problem.actions
+            if action.target == Target.PROMPT.value
+        ]
         fixed = self.linter.fix(text, settings=_settings(settings))
         if fixed != text:
-            found.append(
-                Action("Fix all automatically fixable problems", "fix-all", "", (Edit(0, len(text), fixed),))
-            )
+            edit = Edit(0, len(text), fixed)
+            found.append(Action("Fix all auto-fixable problems", "fix-all", "", Target.PROMPT.value, (edit,)))
         return tuple(found)
 
     def format(self, text: str) -> str:
@@ -151,23 +157,45 @@ class EditorServices:
             self.completer.warm()
 
 
-def problem_actions(text: str, problem: Problem) -> tuple[Action, ...]:
-    """The actions a problem offers: its fix, or else one replacement per suggestion.
+# How a rule's suggestions apply, where they are not replacements of the problem's text: `negative` adds
+# them to the negative prompt as an item, `none` offers them as advice only.
+SUGGESTION_USE: dict[str, str] = {
+    "ANM-SAFE-002": "none",  # conflicting safety tags: which one to keep is the user's choice
+    "ANM-SAFE-004": "negative",  # `safe` prompt: add `nsfw, explicit` to the negative prompt
+    "ANM-ART-004": "none",  # too many artists: keep the first one, by deleting the others
+}
 
-    A suggestion for a place rather than a stretch of text (`start == end`, e.g. a missing safety tag)
-    is inserted as a new item, with the commas it needs.
+
+def problem_actions(problem: Problem, texts: Mapping[str, str]) -> tuple[Action, ...]:
+    """The actions a problem offers: its fix, or else one edit per suggestion.
+
+    A suggestion is a replacement of the problem's text; for a place rather than a stretch of text
+    (`start == end`, e.g. a missing safety tag) it is inserted as a new item, with the commas it needs.
+    Rules listed in `SUGGESTION_USE` apply theirs elsewhere or not at all.
+
+    Args:
+        problem: a problem of the prompt or the negative prompt (settings have no text to edit).
+        texts: the texts by target (`prompt`, `negative`).
     """
+    if problem.target == Target.SETTINGS.value:
+        return ()
+    text = texts[problem.target]
     if problem.fix is not None:
-        return (Action(_fix_title(problem.fix, text), "fix", problem.code, (problem.fix,)),)
+        return (Action(_fix_title(problem.fix, text), "fix", problem.code, problem.target, (problem.fix,)),)
+    use = SUGGESTION_USE.get(problem.code, "replace")
     actions: list[Action] = []
-    for suggestion in problem.suggestions:
-        if problem.start == problem.end:
+    for suggestion in problem.suggestions if use != "none" else ():
+        if use == "negative":
+            negative = texts[Target.NEGATIVE.value]
+            edit = Edit(len(negative), len(negative), _as_item(negative, len(negative), suggestion))
+            title, target = f"Add `{suggestion}` to the negative prompt", Target.NEGATIVE.value
+        elif problem.start == problem.end:
             edit = Edit(problem.start, problem.end, _as_item(text, problem.start, suggestion))
-            title = f"Insert `{suggestion}`"
+            title, target = f"Insert `{suggestion}`", problem.target
         else:
             edit = Edit(problem.start, problem.end, suggestion)
-            title = f"Replace with `{suggestion}`"
-        actions.append(Action(title, "suggestion", problem.code, (edit,)))
+            title, target = f"Replace with `{suggestion}`", problem.target
+        actions.append(Action(title, "suggestion", problem.code, target, (edit,)))
     return tuple(actions)
 
 
@@ -176,7 +204,7 @@ def _fix_title(fix: Edit, text: str) -> str:
         return f"Insert `{fix.text}`"
     if not fix.text:
         return f"Remove `{text[fix.start : fix.end]}`"
-    if fix.end - fix.start > 40:
+    if fix.end - fix.start > MAX_TITLE_TEXT:
         return "Apply the fix"
     return f"Replace with `{fix.text}`"
 
@@ -189,10 +217,10 @@ def _as_item(text: str, position: int, item: str) -> str:
     return f"{prefix}{item}{suffix}"
 
 
-def _problem(finding: Finding) -> Problem:
+def _problem(finding: Finding, texts: Mapping[str, str]) -> Problem:
     span = finding.span
     fix = finding.fix
-    return Problem(
+    problem = Problem(
         code=finding.code,
         name=finding.name,
         severity=finding.severity.label,
@@ -203,6 +231,7 @@ def _problem(finding: Finding) -> Problem:
         suggestions=finding.suggestions,
         fix=Edit(fix.start, fix.end, fix.replacement) if fix is not None else None,
     )
+    return replace(problem, actions=problem_actions(problem, texts))
 
 
 def _settings(settings: Settings) -> LintSettings | None:

@@ -36,6 +36,11 @@ WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 @click.option(
     "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
 )
+@click.option("--dit", type=click.Path(dir_okay=False, path_type=Path), help="DiT file.")
+@click.option(
+    "--text-encoder", type=click.Path(dir_okay=False, path_type=Path), help="Qwen3 text-encoder file."
+)
+@click.option("--vae", type=click.Path(dir_okay=False, path_type=Path), help="VAE file.")
 @click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
 @click.option(
     "--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Folder with qwen3/ and t5/."
@@ -69,6 +74,9 @@ def serve(
     allow_remote: bool,
     db: Path | None,
     model_dir: Path | None,
+    dit: Path | None,
+    text_encoder: Path | None,
+    vae: Path | None,
     comfyui: Path | None,
     tokenizers: Path | None,
     lora_dir: tuple[Path, ...],
@@ -111,7 +119,14 @@ def serve(
     if no_generate:
         playground.engine_note = "the server was started with --no-generate"
     else:
-        _attach_engine(playground, max_pending, model_dir, comfyui, tokenizers, lora_dir, device, index)
+        models = {
+            "dit": dit,
+            "text_encoder": text_encoder,
+            "vae": vae,
+            "model_dir": model_dir,
+            "comfyui": comfyui,
+        }
+        _attach_engine(playground, max_pending, models, tokenizers, lora_dir, device, index)
     hosts = None if allow_remote and host in WILDCARD_HOSTS else frozenset({*LOOPBACK_NAMES, host})
     app = create_app(playground, hosts=hosts)
     listener = _listen(host, port)
@@ -128,6 +143,7 @@ def serve(
     try:
         server.run(sockets=[listener])
     finally:
+        listener.close()
         if playground.queue is not None:
             playground.queue.close()
 
@@ -143,8 +159,7 @@ def _open_index(db: Path | None) -> Any:
 def _attach_engine(
     playground: Any,
     max_pending: int,
-    model_dir: Path | None,
-    comfyui: Path | None,
+    models: dict[str, Path | None],
     tokenizers: Path | None,
     lora_dirs: tuple[Path, ...],
     device: str | None,
@@ -168,12 +183,7 @@ def _attach_engine(
         raise
     try:
         renderer = renderer_type(
-            model_dir=model_dir,
-            comfyui=comfyui,
-            tokenizer_dir=tokenizers,
-            lora_dirs=lora_dirs,
-            device=device,
-            index=index,
+            **models, tokenizer_dir=tokenizers, lora_dirs=lora_dirs, device=device, index=index
         )
     except FileNotFoundError as error:  # ModelNotFoundError: no model files where they were looked for
         playground.engine_note = f"generation is off: {str(error).splitlines()[0]}"
