@@ -7,6 +7,7 @@ takes a few milliseconds, and the services' caches need no locks that way.
 """
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -269,41 +270,51 @@ def _editor_routes(app: FastAPI, playground: Playground) -> None:
     def settings(body: SettingsBody | None) -> dict[str, object] | None:
         return body.mapping() if body is not None else None
 
-    @app.post("/api/lint", tags=["editor"])
-    async def lint(body: LintBody) -> LintResponse:
+    @app.post("/api/lint", tags=["editor"], response_model=LintResponse)
+    async def lint(body: LintBody) -> Response:
         """The lint findings of a prompt, its negative prompt and settings (`EditorServices.diagnose`)."""
-        return LintResponse(
-            services.diagnose(body.prompt, negative=body.negative, settings=settings(body.settings))
+        return _json(
+            LintResponse(
+                services.diagnose(body.prompt, negative=body.negative, settings=settings(body.settings))
+            )
         )
 
-    @app.post("/api/fix", tags=["editor"])
-    async def fix(body: LintBody) -> FixResponse:
+    @app.post("/api/fix", tags=["editor"], response_model=FixResponse)
+    async def fix(body: LintBody) -> Response:
         """The prompt with every safe automatic fix applied (`anima_prompt.fix`)."""
         fixed = services.linter.fix(body.prompt, negative=body.negative, settings=_lint_settings(body))
-        return FixResponse(fixed)
+        return _json(FixResponse(fixed))
 
-    @app.post("/api/fmt", tags=["editor"])
-    async def fmt(body: TextBody) -> FormatResponse:
+    @app.post("/api/fmt", tags=["editor"], response_model=FormatResponse)
+    async def fmt(body: TextBody) -> Response:
         """The prompt in Anima's canonical form (`anima fmt`)."""
         formatted = services.format(body.prompt)
-        return FormatResponse(formatted, formatted != body.prompt)
+        return _json(FormatResponse(formatted, formatted != body.prompt))
 
-    @app.post("/api/complete", tags=["editor"])
-    async def complete(body: PositionBody) -> Completions:
+    @app.post("/api/complete", tags=["editor"], response_model=Completions)
+    async def complete(body: PositionBody) -> Response:
         """Tags and `@artists` for the word at `offset` (`EditorServices.complete`)."""
-        return services.complete(body.text, body.offset, limit=body.limit)
+        return _json(services.complete(body.text, body.offset, limit=body.limit))
 
-    @app.post("/api/hover", tags=["editor"])
-    async def hover(body: PositionBody) -> HoverResponse:
+    @app.post("/api/hover", tags=["editor"], response_model=HoverResponse)
+    async def hover(body: PositionBody) -> Response:
         """The tag at `offset`: category, posts, aliases, implications (`EditorServices.hover`)."""
-        return HoverResponse(services.hover(body.text, body.offset))
+        return _json(HoverResponse(services.hover(body.text, body.offset)))
 
-    @app.post("/api/actions", tags=["editor"])
-    async def actions(body: RangeBody) -> ActionsResponse:
+    @app.post("/api/actions", tags=["editor"], response_model=ActionsResponse)
+    async def actions(body: RangeBody) -> Response:
         """Fixes and suggestions for the problems touching `[start, end]` (`EditorServices.actions`)."""
-        return ActionsResponse(
-            services.actions(body.text, body.start, body.end, settings=settings(body.settings))
+        return _json(
+            ActionsResponse(
+                services.actions(body.text, body.start, body.end, settings=settings(body.settings))
+            )
         )
+
+
+def _json(value: Any) -> Response:
+    """A dataclass as a JSON response, written directly: the editor routes answer on every keystroke,
+    and the declared `response_model` only documents them."""
+    return Response(json.dumps(dataclasses.asdict(value), ensure_ascii=False), media_type="application/json")
 
 
 def _lint_settings(body: LintBody) -> Any:
