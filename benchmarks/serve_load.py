@@ -5,8 +5,9 @@ temporary folder, or `--db`) on a free loopback port, then runs `--clients` clie
 seconds in one asyncio process, each on its own keep-alive connection (a minimal HTTP/1.1 client on
 asyncio streams, so the load generator takes little of the CPU the server needs). Each client types its
 own 600-character prompt (`editor_bench.long_prompts`) one character per request pair:
-`POST /api/complete` at the cursor, then `POST /api/lint` of the text so far, then waits `--think` seconds (a typist's pause between keystrokes;
-0 sends the next request at once, the server's saturation). Reports p50 and p99 latency per route, the
+`POST /api/complete` at the cursor, then `POST /api/lint` of the text so far, then waits about
+`--think` seconds (a typist's pause between keystrokes; 0 sends the next request at once, the server's
+saturation). Reports p50 and p99 latency per route, the
 request rate, and errors. Target: p99 <= 50 ms for both routes with 50 clients.
 
 The clients and the server share the machine's cores; the figures include both.
