@@ -4,11 +4,12 @@ Starts `anima serve --no-generate` with the full Danbooru index (built from the 
 temporary folder, or `--db`) on a free loopback port, then runs `--clients` clients for `--seconds`
 seconds in one asyncio process, each on its own keep-alive connection (a minimal HTTP/1.1 client on
 asyncio streams, so the load generator takes little of the CPU the server needs). Each client types its
-own 600-character prompt (`editor_bench.long_prompts`) one character per request pair:
-`POST /api/complete` at the cursor, then `POST /api/lint` of the text so far, then waits about
-`--think` seconds (a typist's pause between keystrokes; 0 sends the next request at once, the server's
-saturation). Reports p50 and p99 latency per route, the
-request rate, and errors. Target: p99 <= 50 ms for both routes with 50 clients.
+own 600-character prompt (`editor_bench.long_prompts`) as the page does: one `POST /api/complete` at the
+cursor per keystroke, and `POST /api/lint` of the text so far once the typist pauses for the page's lint
+delay (200 ms). Pauses between keystrokes are drawn uniformly from 0.5-1.5 x `--think` seconds (0.2 s:
+about 5 characters a second, so about half the keystrokes are followed by a lint); `--think 0` sends
+both requests at every keystroke with no pause, the server's saturation. Reports p50 and p99 latency
+per route, the request rate, and errors. Target: p99 <= 50 ms for both routes with 50 clients.
 
 The clients and the server share the machine's cores; the figures include both.
 
@@ -32,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from editor_bench import ROOT, build_index, long_prompts
+
+LINT_DELAY = 0.2  # the page lints this long after the last keystroke (web/src/main.js)
 
 
 def start_server(db: Path) -> tuple[subprocess.Popen[str], str]:
@@ -81,19 +84,26 @@ async def client(
 ) -> int:
     errors = 0
     position = random.randrange(1, len(prompt))
+
+    async def send(route: str, body: dict[str, object]) -> None:
+        nonlocal errors
+        started = time.perf_counter()
+        status, _ = await connection.post(route, body)
+        timings[route].append(time.perf_counter() - started)
+        errors += status != 200
+
     while time.perf_counter() < deadline:
         text = prompt[:position]
-        for route, body in (
-            ("/api/complete", {"text": text, "offset": len(text), "limit": 20}),
-            ("/api/lint", {"prompt": text}),
-        ):
+        await send("/api/complete", {"text": text, "offset": len(text), "limit": 20})
+        pause = think * random.uniform(0.5, 1.5)
+        if pause <= LINT_DELAY and think:
+            await asyncio.sleep(pause)
+        else:
+            await asyncio.sleep(LINT_DELAY if think else 0)
             started = time.perf_counter()
-            status, _ = await connection.post(route, body)
-            timings[route].append(time.perf_counter() - started)
-            errors += status != 200
+            await send("/api/lint", {"prompt": text})
+            await asyncio.sleep(max(0.0, pause - LINT_DELAY - (time.perf_counter() - started)))
         position = position % len(prompt) + 1
-        if think:
-            await asyncio.sleep(think * random.uniform(0.5, 1.5))
     connection.close()
     return errors
 

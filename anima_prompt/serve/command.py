@@ -139,7 +139,7 @@ def serve(
             err=True,
         )
     click.echo(f"anima serve: http://{shown}:{address[1]}/  ({playground.engine_note})")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     try:
         server.run(sockets=[listener])
     finally:
