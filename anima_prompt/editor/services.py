@@ -152,7 +152,13 @@ class EditorServices:
         return render(normalize(parse(text)))
 
     def warm(self) -> None:
-        """Compute the slow answers ahead of the first keystrokes (short completion prefixes)."""
+        """Do the slow first-time work ahead of the first keystrokes: the answers for short completion
+        prefixes, and loading the tokenizers the token-count rule uses (a second or two in all)."""
+        tokens = self.linter.tokens
+        if tokens is not None:
+            for name in ("qwen3", "t5"):
+                if tokens.available(name):
+                    getattr(tokens, name)("")
         if self.completer is not None:
             self.completer.warm()
 
