@@ -199,3 +199,16 @@ def test_settings_are_linted_and_generation_fills_the_gallery(page) -> None:  # 
     shot.locator("button", has_text="reuse settings").click()
     expect(page.locator("#seed")).to_have_value("11")
     expect(page.locator("#prompt .cm-content")).to_have_text("safe, 1girl, smile")
+
+
+def test_offsets_survive_characters_outside_the_basic_plane(page) -> None:  # type: ignore[no-untyped-def]
+    """The browser counts UTF-16 units, the server code points: an emoji before the cursor shifts both."""
+    expect = playwright_api.expect
+    page.click("#prompt .cm-content")
+    page.keyboard.insert_text("🙂 safe, 1girl, long_hair, hats")
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("hatsune miku")
+    page.wait_for_timeout(INTERACTION_DELAY_MS)
+    page.keyboard.press("Tab")
+    expect(page.locator("#prompt .cm-content")).to_have_text("🙂 safe, 1girl, long_hair, hatsune miku")
+    squiggle = page.locator("#prompt .cm-lintRange-warning")
+    expect(squiggle).to_have_text("long_hair")
