@@ -106,13 +106,12 @@ def serve(
         raise
     from anima_prompt.editor import EditorServices
     from anima_prompt.errors import AnimaPromptError
-    from anima_prompt.lint import LintConfig
 
     try:
         index = _open_index(db)
+        config = _lint_config(lora_dir)
     except AnimaPromptError as error:
         raise click.ClickException(str(error)) from None
-    config = LintConfig(front_end="anima", lora_dirs=tuple(str(folder) for folder in lora_dir))
     services = EditorServices(index=index, config=config)
     threading.Thread(target=_warm, args=(services,), name="anima-warm", daemon=True).start()
     playground = Playground(services=services, max_body=max_body)
@@ -156,6 +155,19 @@ def _warm(services: Any) -> None:
     services.warm()
     gc.collect()
     gc.freeze()
+
+
+def _lint_config(lora_dirs: tuple[Path, ...]) -> Any:
+    """The lint configuration `anima lint` finds (`anima.toml`, `pyproject.toml`), with the `--lora-dir`
+    folders first and `anima` as the front end: the page generates with this toolkit's engine, which
+    takes `<lora:...>` tags out of the text."""
+    import dataclasses
+
+    from anima_prompt.lint import load_config
+
+    config = load_config()
+    folders = (*(str(folder) for folder in lora_dirs), *config.lora_dirs)
+    return dataclasses.replace(config, lora_dirs=folders, front_end="anima")
 
 
 def _open_index(db: Path | None) -> Any:

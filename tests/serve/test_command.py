@@ -1,0 +1,25 @@
+"""`anima serve` as a command: the configuration it lints with, and what it prints."""
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from anima_prompt.cli import cli
+
+
+def test_the_lint_configuration_is_found_as_anima_lint_finds_it(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "anima.toml").write_text('[lint]\nignore = ["ANM-SAFE"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    captured: list[object] = []
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: captured.append(self.config.app))
+    result = CliRunner().invoke(cli, ["serve", "--port", "0", "--no-generate"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    with TestClient(captured[0], base_url="http://127.0.0.1") as client:
+        problems = client.post("/api/lint", json={"prompt": "1girl"}).json()["problems"]
+    assert not [problem for problem in problems if problem["code"].startswith("ANM-SAFE")]
+    (tmp_path / "anima.toml").write_text("[lint]\nno-such-option = 1\n", encoding="utf-8")
+    broken = CliRunner().invoke(cli, ["serve", "--port", "0", "--no-generate"])
+    assert broken.exit_code == 1
+    assert broken.output.startswith("Error: ") and "anima.toml" in broken.output
