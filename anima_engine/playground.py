@@ -60,7 +60,7 @@ class EngineRenderer:
         self.files = locate_models(
             dit=dit, text_encoder=text_encoder, vae=vae, model_dir=model_dir, comfyui=comfyui, variant="base"
         )
-        self.explicit = {"dit": dit, "text_encoder": text_encoder, "vae": vae}
+        self.dit, self.text_encoder, self.vae = dit, text_encoder, vae
         self.lora_folders = locate_lora_folders(lora_dirs, comfyui=comfyui)
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()
@@ -132,7 +132,9 @@ class EngineRenderer:
             if self._pipeline is None or self._pipeline.variant != variant:
                 self._pipeline = None  # free the old weights before loading the new ones
                 self._pipeline = load_pipeline(
-                    **self.explicit,
+                    dit=self.dit,
+                    text_encoder=self.text_encoder,
+                    vae=self.vae,
                     model_dir=self.model_dir,
                     comfyui=self.comfyui,
                     tokenizer_dir=self.tokenizer_dir,

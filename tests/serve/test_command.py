@@ -1,5 +1,8 @@
 """`anima serve` as a command: the configuration it lints with, and what it prints."""
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -8,11 +11,11 @@ from anima_prompt.cli import cli
 
 
 def test_the_lint_configuration_is_found_as_anima_lint_finds_it(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "anima.toml").write_text('[lint]\nignore = ["ANM-SAFE"]\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    captured: list[object] = []
+    captured: list[Any] = []
     monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: captured.append(self.config.app))
     result = CliRunner().invoke(cli, ["serve", "--port", "0", "--no-generate"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
