@@ -246,6 +246,6 @@ def _settings(settings: Settings) -> LintSettings | None:
     return LintSettings.from_mapping(settings)
 
 
-def _check_offset(text: str, offset: int) -> None:
+def _check_offset(text: str, offset: object) -> None:  # callers may pass anything
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= len(text):
         raise EditorInputError(f"offset {offset!r} is outside the text (0 to {len(text)})")

@@ -68,7 +68,7 @@ class SettingsBody(_Request):
     height: int | None = Field(default=None, ge=1, le=1_000_000)
     sampler: str | None = Field(default=None, max_length=100)
     variant: str | None = Field(default=None, max_length=100)
-    loras: list[LoraChoice] = Field(default_factory=list, max_length=16)
+    loras: list[LoraChoice] = Field(default_factory=list[LoraChoice], max_length=16)
 
     def mapping(self) -> dict[str, object]:
         """The settings as `LintSettings.from_mapping` reads them."""
@@ -121,7 +121,7 @@ class GenerateBody(_Request):
     scheduler: str = "simple"
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     variant: str = "base"
-    loras: list[LoraChoice] = Field(default_factory=list, max_length=16)
+    loras: list[LoraChoice] = Field(default_factory=list[LoraChoice], max_length=16)
 
 
 # -- responses ---------------------------------------------------------------------------------------

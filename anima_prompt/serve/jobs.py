@@ -89,8 +89,8 @@ class Job:
     id: str
     request: RenderRequest
     state: str = "queued"  # queued, running, done, failed, cancelled
-    events: list[dict[str, object]] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)
+    events: list[dict[str, object]] = field(default_factory=list[dict[str, object]])
+    images: list[str] = field(default_factory=list[str])
     cancel_requested: bool = False
     created: float = field(default_factory=time.time)
 
