@@ -173,12 +173,16 @@ def test_tag_hover_and_browser(page) -> None:  # type: ignore[no-untyped-def]
     detail = page.locator("#tag-detail")
     expect(detail).to_contain_text("general")
     expect(detail).to_contain_text("implied by: very long hair")
+    expect(detail).not_to_contain_text("null")
     detail.locator("button", has_text="insert into prompt").click()
     expect(page.locator("#prompt .cm-content")).to_have_text("safe, 1girl, very long hair, long hair")
 
 
 def test_settings_are_linted_and_generation_fills_the_gallery(page) -> None:  # type: ignore[no-untyped-def]
     expect = playwright_api.expect
+    # The variant's model-card settings are the defaults.
+    expect(page.locator("#sampler")).to_have_value("er_sde")
+    expect(page.locator("#steps")).to_have_value("30")
     page.click("#prompt .cm-content")
     page.keyboard.type("safe, 1girl, smile", delay=10)
     page.keyboard.press("Escape")

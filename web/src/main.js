@@ -171,12 +171,13 @@ async function showTag(name) {
   const names = (label, values) => values.length ? element("p", {}, element("b", {}, `${label}: `),
     values.slice(0, 30).map((value) => element("button", {type: "button", class: "link", onclick: () => showTag(value)}, value)),
     values.length > 30 ? ` and ${values.length - 30} more` : "") : null;
-  box.replaceChildren(
+  box.replaceChildren(...[
     element("h3", {class: `category-${hover.category}`}, hover.insert),
     element("p", {}, `${hover.category} · ${postCount(hover.post_count)} posts · ${hover.source}`),
     hover.alias_of ? element("p", {}, `alias of ${hover.alias_of}`) : null,
     names("aliases", hover.aliases), names("implies", hover.implies), names("implied by", hover.implied_by),
-    element("button", {type: "button", onclick: () => insertTag(hover.insert)}, "insert into prompt"));
+    element("button", {type: "button", onclick: () => insertTag(hover.insert)}, "insert into prompt"),
+  ].filter(Boolean));
 }
 
 // -- generation -----------------------------------------------------------------------------------------
@@ -268,11 +269,12 @@ async function start() {
   }
   $("generate").disabled = !engine;
   $("add-lora").disabled = !engine || !engine.loras.length;
-  $("variant").addEventListener("change", () => {
+  const applyPreset = () => {
     const preset = engine && engine.defaults[$("variant").value];
     if (preset) writeSettings({...readSettings(), ...preset});
-    scheduleLint();
-  });
+  };
+  applyPreset();
+  $("variant").addEventListener("change", () => { applyPreset(); scheduleLint(); });
   for (const name of SETTINGS) $(name).addEventListener("input", scheduleLint);
   $("format").addEventListener("click", () => replaceWith(editors.prompt, "/api/fmt", "formatted"));
   $("format-negative").addEventListener("click", () => replaceWith(editors.negative, "/api/fmt", "formatted"));
