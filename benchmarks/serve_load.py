@@ -37,6 +37,12 @@ from editor_bench import ROOT, build_index, long_prompts
 LINT_DELAY = 0.2  # the page lints this long after the last keystroke (web/src/main.js)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux `/proc`), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(db: Path) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-m", "anima_prompt", "serve", "--port", "0", "--db", str(db), "--no-generate"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
@@ -108,7 +114,7 @@ async def client(
     return errors
 
 
-async def run(url: str, clients: int, seconds: float, think: float) -> None:
+async def run(url: str, clients: int, seconds: float, think: float, pid: int) -> None:
     host, port = url.removeprefix("http://").rsplit(":", 1)
     prompts = long_prompts(clients)
     timings: dict[str, list[float]] = {"/api/complete": [], "/api/lint": []}
@@ -117,13 +123,16 @@ async def run(url: str, clients: int, seconds: float, think: float) -> None:
     probe.close()
     await asyncio.sleep(3)  # let the server's warm-up of short completion prefixes finish
     deadline = time.perf_counter() + seconds
+    cpu_before = cpu_seconds(pid)
     errors = await asyncio.gather(
         *(client(Connection(host, int(port)), p, deadline, think, timings) for p in prompts)
     )
     total = sum(len(values) for values in timings.values())
+    server_cpu = cpu_seconds(pid) - cpu_before
     print(
         f"{clients} clients, {seconds:.0f} s, think {think * 1000:.0f} ms: {total / seconds:.0f} requests/s, "
-        f"{sum(errors)} errors"
+        f"{sum(errors)} errors; server CPU {server_cpu / total * 1000:.2f} ms per request "
+        f"({server_cpu / seconds * 100:.0f} % of one core)"
     )
     for route, values in timings.items():
         ordered = sorted(values)
@@ -147,7 +156,7 @@ def main() -> None:
         db = args.db or build_index(args.data, Path(scratch))
         process, url = start_server(db)
         try:
-            asyncio.run(run(url, args.clients, args.seconds, args.think))
+            asyncio.run(run(url, args.clients, args.seconds, args.think, process.pid))
         finally:
             process.terminate()
             process.wait(10)
