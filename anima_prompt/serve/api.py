@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anima_prompt.editor import Action, Completions, EditorServices, Hover, Problem
 from anima_prompt.errors import AnimaPromptError
@@ -129,42 +130,58 @@ class GenerateBody(_Request):
 
 @dataclass(frozen=True, slots=True)
 class LintResponse:
+    """The problems of a prompt, its negative prompt and settings."""
+
     problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class FixResponse:
+    """The prompt with the automatic fixes applied."""
+
     prompt: str
 
 
 @dataclass(frozen=True, slots=True)
 class FormatResponse:
+    """The prompt in canonical form, and whether that changed it."""
+
     formatted: str
     changed: bool
 
 
 @dataclass(frozen=True, slots=True)
 class HoverResponse:
+    """The tag at a position (or of a name), or null."""
+
     hover: Hover | None
 
 
 @dataclass(frozen=True, slots=True)
 class ActionsResponse:
+    """The actions for a range of a prompt."""
+
     actions: tuple[Action, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class TagsResponse:
+    """Tags found by prefix, most posts first."""
+
     tags: tuple[TagInfo, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SuggestResponse:
+    """Tags a text probably meant, best first."""
+
     suggestions: tuple[Suggestion, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class InfoResponse:
+    """What the server offers: tag index, engine choices, limits."""
+
     index: bool
     engine: EngineInfo | None
     engine_note: str
@@ -174,6 +191,8 @@ class InfoResponse:
 
 @dataclass(frozen=True, slots=True)
 class JobResponse:
+    """A generation job: its state, its images, how many events it reported."""
+
     id: str
     state: str
     images: tuple[str, ...]
@@ -182,6 +201,8 @@ class JobResponse:
 
 @dataclass(frozen=True, slots=True)
 class GalleryEntry:
+    """A generated image: where to fetch it and the settings that made it."""
+
     id: str
     job: str
     url: str
@@ -190,6 +211,8 @@ class GalleryEntry:
 
 @dataclass(frozen=True, slots=True)
 class GalleryResponse:
+    """The gallery, newest first."""
+
     images: tuple[GalleryEntry, ...]
 
 
@@ -251,8 +274,8 @@ def _error_handlers(app: FastAPI) -> None:
         message = "unknown field" if first.get("type") == "extra_forbidden" else first.get("msg", "invalid")
         return JSONResponse({"error": f"{where}: {message}" if where else message}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's and the router's (404, 405)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
 
     @app.exception_handler(AnimaPromptError)
