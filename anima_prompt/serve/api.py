@@ -3,16 +3,16 @@
 Every route mirrors a Python function (`lint`, `fix`, `format`, `complete`, `hover`, `actions`, tag search,
 `suggest`, generation); the OpenAPI description is served at `/api/openapi.json`. Errors are JSON
 `{"error": message}` with no stack trace. The editor routes run on the event loop, one at a time: each
-takes a few milliseconds. Lint, fix and actions run on one thread of their own (the linter's caches are
-touched by that thread only), so a long lint never delays the completions answered on the loop.
+takes about a millisecond of CPU, the linter's caches are touched by one thread only, and no hand-over
+to a worker thread adds a wait (a worker thread for lints made their p99 latency worse under load,
+`docs/benchmarks.md`).
 """
 
 import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -291,12 +291,6 @@ def _error_handlers(app: FastAPI) -> None:
 
 def _editor_routes(app: FastAPI, playground: Playground) -> None:
     services = playground.services
-    # The linter (and its caches) lives on one thread of its own: a long lint never holds up the
-    # completions answered on the event loop, and lints run one at a time.
-    linting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anima-lint")
-
-    async def on_lint_thread(work: Callable[[], Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(linting, work)
 
     def settings(body: SettingsBody | None) -> dict[str, object] | None:
         return body.mapping() if body is not None else None
@@ -304,17 +298,13 @@ def _editor_routes(app: FastAPI, playground: Playground) -> None:
     @app.post("/api/lint", tags=["editor"], response_model=LintResponse)
     async def lint(body: LintBody) -> Response:
         """The lint findings of a prompt, its negative prompt and settings (`EditorServices.diagnose`)."""
-        found = await on_lint_thread(
-            lambda: services.diagnose(body.prompt, negative=body.negative, settings=settings(body.settings))
-        )
+        found = services.diagnose(body.prompt, negative=body.negative, settings=settings(body.settings))
         return _json(LintResponse(found))
 
     @app.post("/api/fix", tags=["editor"], response_model=FixResponse)
     async def fix(body: LintBody) -> Response:
         """The prompt with every safe automatic fix applied (`anima_prompt.fix`)."""
-        fixed = await on_lint_thread(
-            lambda: services.linter.fix(body.prompt, negative=body.negative, settings=_lint_settings(body))
-        )
+        fixed = services.linter.fix(body.prompt, negative=body.negative, settings=_lint_settings(body))
         return _json(FixResponse(fixed))
 
     @app.post("/api/fmt", tags=["editor"], response_model=FormatResponse)
@@ -336,9 +326,7 @@ def _editor_routes(app: FastAPI, playground: Playground) -> None:
     @app.post("/api/actions", tags=["editor"], response_model=ActionsResponse)
     async def actions(body: RangeBody) -> Response:
         """Fixes and suggestions for the problems touching `[start, end]` (`EditorServices.actions`)."""
-        found = await on_lint_thread(
-            lambda: services.actions(body.text, body.start, body.end, settings=settings(body.settings))
-        )
+        found = services.actions(body.text, body.start, body.end, settings=settings(body.settings))
         return _json(ActionsResponse(found))
 
 
