@@ -16,12 +16,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from anima_prompt.editor.results import Completion, Completions
-from anima_prompt.suggest import suggest
+from anima_prompt.index.records import TagInfo
+from anima_prompt.index.suggest import suggest
 from anima_prompt.tagtext import danbooru_name, keeps_underscores
-from anima_prompt.tagtypes import TagInfo
 
 if TYPE_CHECKING:
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
 WORD_STOPS = frozenset(",\n\r()[]{}|:<>")
 NO_COMPLETION_AFTER = frozenset(":<")  # a weight number, or a `<lora:...>` tag

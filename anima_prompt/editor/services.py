@@ -22,7 +22,7 @@ from anima_prompt.parser import parse
 from anima_prompt.render import render
 
 if TYPE_CHECKING:
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
 Settings = LintSettings | Mapping[str, object] | None
 MAX_TITLE_TEXT = 40  # longer replacements are not spelled out in an action's title

@@ -27,10 +27,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anima_prompt.editor import Action, Completions, EditorServices, Hover, Problem
 from anima_prompt.errors import AnimaPromptError
+from anima_prompt.index.records import Suggestion, TagInfo
+from anima_prompt.index.suggest import suggest
 from anima_prompt.serve.guard import RequestGuard
 from anima_prompt.serve.jobs import EngineInfo, GenerationQueue, Job, QueueFull, RenderRequest
-from anima_prompt.suggest import suggest
-from anima_prompt.tagtypes import Suggestion, TagInfo
 
 logger = logging.getLogger(__name__)
 
@@ -451,7 +451,8 @@ def _render_request(body: GenerateBody, engine: EngineInfo) -> RenderRequest:
         HTTPException: an unknown sampler, scheduler or variant, or a LoRA that is a path or not one of
             the server's LoRAs (in the settings or as a `<lora:...>` tag in the prompt).
     """
-    from anima_prompt.loras import LoraReferenceError, find_lora_tags
+    from anima_prompt.loras import LoraReferenceError, lora_tags
+    from anima_prompt.parser import parse
 
     for name, value, allowed in (
         ("sampler", body.sampler, engine.samplers),
@@ -461,7 +462,7 @@ def _render_request(body: GenerateBody, engine: EngineInfo) -> RenderRequest:
         if value not in allowed:
             raise HTTPException(400, f"unknown {name} {value!r}; expected one of {', '.join(allowed)}")
     try:
-        tagged = [tag.name for tag in find_lora_tags(body.prompt) + find_lora_tags(body.negative)]
+        tagged = [tag.name for text in (body.prompt, body.negative) for tag in lora_tags(parse(text))]
     except LoraReferenceError as error:
         raise HTTPException(400, str(error)) from None
     for name in [lora.name for lora in body.loras] + tagged:

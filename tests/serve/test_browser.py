@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from anima_engine.testing import write_tiny_model
+from anima_engine._tiny import write_tiny_model
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
