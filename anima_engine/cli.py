@@ -1,7 +1,6 @@
 """Engine subcommands of the `anima` CLI; the group imports this module on first use."""
 
 import dataclasses
-import platform
 import sys
 import time
 from collections.abc import Iterator
@@ -12,13 +11,13 @@ from typing import Any
 import click
 import torch
 
-from anima_engine.errors import AnimaEngineError
-from anima_engine.images import save_png, toolkit_version
+from anima_engine.errors import AnimaEngineError, ConfigError
+from anima_engine.images import save_png
 from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.testing import write_tiny_model
+from anima_engine.testing import tiny_model_files, write_tiny_model
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SIZE = 1024
@@ -34,12 +33,18 @@ def dev() -> None:
 @dev.command("make-tiny")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
-def make_tiny(directory: Path, seed: int) -> None:
+@click.option("--force", is_flag=True, help="Replace files of the same names already in DIRECTORY.")
+def make_tiny(directory: Path, seed: int, force: bool) -> None:
     """Write tiny random-weight checkpoints in the official layouts, and tokenizer files, into DIRECTORY.
 
     They load through the same loaders as the real files, so the engine runs end to end on a CPU in
-    seconds (the images are noise).
+    seconds (the images are noise). Files already there are not replaced unless --force.
     """
+    existing = [path for path in tiny_model_files(directory) if path.exists()]
+    if existing and not force:
+        raise click.UsageError(
+            f"{existing[0]} already exists; pass --force to replace it with a tiny random-weight file"
+        )
     files = write_tiny_model(directory, seed=seed)
     click.echo(f"dit: {files.dit}")
     click.echo(f"text encoder: {files.text_encoder}")
@@ -140,6 +145,8 @@ def _engine_errors() -> Iterator[None]:
 
     try:
         yield
+    except ConfigError as error:  # an option's value: a usage error
+        raise click.UsageError(str(error).split("\n", 1)[0]) from None
     except (AnimaEngineError, AnimaPromptError) as error:
         raise click.ClickException(str(error).split("\n", 1)[0]) from None
 
@@ -372,36 +379,24 @@ def _read_image(path: Path) -> Any:
         raise click.ClickException(f"{path}: not a readable image ({error})") from None
 
 
-@click.command("info")
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
-)
-@click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
-@click.option(
-    "--variant", type=click.Choice(VARIANTS), default="base", show_default=True, help="DiT variant."
-)
-@click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
-def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
-    """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
+def engine_report(
+    *, model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None
+) -> list[str]:
+    """The engine's lines of `anima info`: versions, the compute device, the model files and tokenizers."""
     import transformers
 
-    from anima_prompt.tagindex import default_index_path
-
-    click.echo(f"anima-toolkit {toolkit_version()}")
-    versions = f"torch {torch.__version__}, transformers {transformers.__version__}"
-    click.echo(f"python {platform.python_version()}, {versions}")
+    lines = [f"torch {torch.__version__}, transformers {transformers.__version__}"]
     if torch.cuda.is_available():
-        click.echo(f"device: cuda ({torch.cuda.get_device_name()})")
+        lines.append(f"device: cuda ({torch.cuda.get_device_name()})")
     else:
-        click.echo("device: cpu (no CUDA device)")
+        lines.append("device: cpu (no CUDA device)")
     try:
         files = locate_models(model_dir=model_dir, comfyui=comfyui, variant=variant)
-        click.echo(f"dit: {files.dit}\ntext encoder: {files.text_encoder}\nvae: {files.vae}")
+        lines += [f"dit: {files.dit}", f"text encoder: {files.text_encoder}", f"vae: {files.vae}"]
     except AnimaEngineError as error:
-        click.echo(f"models: {error}")
+        lines.append(f"models: {error}")
     try:
-        click.echo(f"tokenizers: {locate_tokenizers(tokenizers, model_dir=model_dir)}")
+        lines.append(f"tokenizers: {locate_tokenizers(tokenizers, model_dir=model_dir)}")
     except AnimaEngineError as error:
-        click.echo(f"tokenizers: {error}")
-    index = default_index_path()
-    click.echo(f"tag index: {index}" + ("" if index.is_file() else " (not built: anima index build)"))
+        lines.append(f"tokenizers: {error}")
+    return lines

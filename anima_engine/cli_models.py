@@ -10,6 +10,7 @@ from anima_engine.locate import VARIANTS
 from anima_engine.model_download import download_source, select_sources
 from anima_engine.model_manifest import PARTS, hub_endpoint, load_model_manifest
 from anima_prompt.commands.bars import download_bar, format_bytes
+from anima_prompt.commands.errors import usage_errors
 
 WHAT_HELP = f"Comma-separated parts to fetch: {', '.join(PARTS)} [all]."
 
@@ -53,8 +54,9 @@ def download(model_dir: Path | None, variant: str, what: str) -> None:
     are kept. Hub files come from $HF_ENDPOINT when set (a mirror), with $HF_TOKEN sent when set.
     """
     folder = _model_dir(model_dir)
-    try:
+    with usage_errors():
         sources = select_sources(load_model_manifest(), variant=variant, parts=_parts(what))
+    try:
         for source in sources:
             with download_bar(source.target, source.size) as advance:
                 result = download_source(source, folder, progress=advance)

@@ -9,7 +9,6 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -20,6 +19,7 @@ from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.locate import VARIANTS
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
+from anima_prompt.resources import toolkit_version
 
 METADATA_KEY = "anima"
 PARAMETERS_KEY = "parameters"
@@ -37,16 +37,6 @@ SAMPLER_LABELS = {
 
 class MetadataError(AnimaEngineError, ValueError):
     """A PNG has no Anima generation record, or the record is malformed."""
-
-
-def toolkit_version() -> str:
-    """The installed anima-toolkit version, or the source tree's version from pyproject.toml."""
-    try:
-        return metadata.version("anima-toolkit")
-    except metadata.PackageNotFoundError:
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.MULTILINE)
-        return found.group(1) if found else "unknown"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anima_engine.errors import AnimaEngineError, ConfigError
+from anima_prompt.safewrite import write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -342,9 +343,7 @@ def file_sha256(path: Path, *, cache_dir: Path | None = None) -> str:
     cache[key] = {**stamp, "sha256": digest}
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-        partial.write_text(json.dumps(cache, indent=0), encoding="utf-8")
-        os.replace(partial, cache_file)
+        write_bytes(cache_file, json.dumps(cache, indent=0).encode("utf-8"))
     except OSError as exc:
         logger.warning("could not write the hash cache %s: %s", cache_file, exc)
     return digest

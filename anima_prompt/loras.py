@@ -7,6 +7,7 @@ installation found. In a folder, `name` matches `name.safetensors` directly, the
 in any sub-folder (ComfyUI and A1111 both list sub-folders), the shallowest first.
 """
 
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -117,21 +118,26 @@ def parse_lora_option(value: str) -> tuple[str, float]:
         (path or name, strength).
 
     Raises:
-        LoraReferenceError: the value is empty.
+        LoraReferenceError: the value is empty, or its strength is not a finite number (`x:abc`).
 
     Example:
         >>> parse_lora_option("styles/ink.safetensors:0.7")
         ('styles/ink.safetensors', 0.7)
     """
-    head, sep, tail = value.rpartition(":")
-    if sep and head:
-        try:
-            return head, float(tail)
-        except ValueError:
-            pass
     if not value.strip():
         raise LoraReferenceError("--lora needs a path or a name")
-    return value, 1.0
+    head, sep, tail = value.rpartition(":")
+    if not sep or not head or any(mark in tail for mark in "/\\"):  # no strength, or a drive letter
+        return value, 1.0
+    try:
+        strength = float(tail)
+    except ValueError:
+        strength = math.nan
+    if not math.isfinite(strength):
+        raise LoraReferenceError(
+            f"--lora {value}: the strength {tail!r} is not a number; write PATH:STRENGTH, e.g. {head}:0.8"
+        )
+    return head, strength
 
 
 def lora_folders(

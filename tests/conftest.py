@@ -1,11 +1,54 @@
-"""Fixtures shared by every test suite."""
+"""Fixtures shared by every test suite, and the isolation of the tests from the user's own files."""
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+ISOLATED_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+"""Pointed into a temporary folder for the whole run, so nothing reads or writes the user's cache, data or
+configuration folders (the hash cache, the default tag index, compiled kernels), subprocesses included."""
+CLEARED_VARIABLES = (
+    "ANIMA_TAG_INDEX",
+    "ANIMA_MODEL_DIR",
+    "ANIMA_TOKENIZERS",
+    "ANIMA_COMPILE_CACHE",
+    "ANIMA_LORA_DIR",
+    "ANIMA_DEBUG",
+    "COMFYUI_PATH",
+    "HF_ENDPOINT",
+    "HF_TOKEN",
+    "HF_HOME",
+)
+"""Settings of the user's shell that would change what the toolkit finds."""
+USER_FOLDERS: dict[str, str | None] = {}
+"""The isolated variables as they were before the run (for the test that checks the isolation)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = Path(tempfile.mkdtemp(prefix="anima-tests-home-"))
+    config.stash[_ISOLATED_ROOT] = root
+    for name in ISOLATED_VARIABLES:
+        USER_FOLDERS[name] = os.environ.get(name)
+    (root / "home").mkdir()
+    os.environ["HOME"] = str(root / "home")
+    for name in ISOLATED_VARIABLES[1:]:
+        os.environ[name] = str(root / name.lower())
+    for name in CLEARED_VARIABLES:
+        os.environ.pop(name, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    root = config.stash.get(_ISOLATED_ROOT, None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_ISOLATED_ROOT = pytest.StashKey[Path]()
 
 
 def shared_data_dir() -> Path:
@@ -19,13 +62,6 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"shared test data not found at {path}; set ANIMA_SHARED_DATA")
     return path
-
-
-@pytest.fixture(autouse=True)
-def no_lora_folders_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """LoRA folders come only from what a test sets, never from the shell's LoRA or ComfyUI variables."""
-    monkeypatch.delenv("ANIMA_LORA_DIR", raising=False)
-    monkeypatch.delenv("COMFYUI_PATH", raising=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

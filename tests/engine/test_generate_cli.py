@@ -131,7 +131,9 @@ def test_lint_error_refuses_with_the_finding_shown(
     assert result.exit_code == 1
     assert "<prompt>:1:7: ANM-SYN-004 error: '(' is never closed" in result.stderr
     assert "1 | safe, (cat" in result.stderr
-    assert result.stderr.endswith("Error: the prompt has 1 lint error; fix it or pass --no-lint\n")
+    assert result.stderr.endswith(
+        "anima generate: error: the prompt has 1 lint error; fix it or pass --no-lint\n"
+    )
     assert not out.exists()
 
 
@@ -165,7 +167,8 @@ def test_missing_model_file_is_a_one_line_error(
     result = runner.invoke(cli, [*args, *SMALL, "--no-lint"])
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: DiT file anima-base-v1.0.safetensors not found; looked in: {empty} (--model-dir); "
+        "anima generate: error: DiT file anima-base-v1.0.safetensors not found; "
+        f"looked in: {empty} (--model-dir); "
         f"{empty}/diffusion_models (--model-dir); {empty}/split_files/diffusion_models (--model-dir); "
         "pass --model-dir, --comfyui or --dit; "
         f"to download the official files: anima models download --model-dir {empty}\n"
@@ -180,14 +183,15 @@ def test_missing_explicit_file_names_the_option(
     args[args.index("--vae") + 1] = str(missing)
     result = runner.invoke(cli, ["generate", "safe, cat", *SMALL, *args])
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == f"Error: VAE file not found: {missing} (given by --vae)"
+    last = result.stderr.splitlines()[-1]
+    assert last == f"anima generate: error: VAE file not found: {missing} (given by --vae)"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-W", "100"], "Error: `width` must be a multiple of 16, got 100\n"),
-        (["--strength", "0.5"], "Error: `strength` 0.5 needs an init image (img2img)\n"),
+        (["-W", "100"], "anima generate: error: `width` must be a multiple of 16, got 100\n"),
+        (["--strength", "0.5"], "anima generate: error: `strength` 0.5 needs an init image (img2img)\n"),
     ],
 )
 def test_bad_settings_are_one_line_errors(
@@ -196,7 +200,7 @@ def test_bad_settings_are_one_line_errors(
     result = runner.invoke(
         cli, ["generate", "safe, cat", "--no-lint", *SMALL, *args, *model_args(tiny_files)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.endswith(message)
 
 
@@ -209,8 +213,8 @@ def test_img2img_from_the_command_line(runner: CliRunner, tiny_files: TinyFiles,
     record = read_png_metadata(Path(result.stdout.strip()))
     assert (record.width, record.height, record.strength) == (64, 48, 0.75)  # size from the image
     bad = runner.invoke(cli, [*args, "--no-lint", "--strength", "1.5"])
-    assert bad.exit_code == 1
-    assert bad.output.endswith("Error: `strength` must be in (0, 1], got 1.5\n")
+    assert bad.exit_code == 2
+    assert bad.output.endswith("anima generate: error: `strength` must be in (0, 1], got 1.5\n")
 
 
 def test_turbo_variant_uses_its_model_card_defaults(
@@ -228,8 +232,9 @@ def test_info_reports_what_it_found(runner: CliRunner, tiny_files: TinyFiles) ->
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("anima-toolkit ")
-    assert lines[1].startswith("python ") and "torch " in lines[1]
-    assert lines[2].startswith("device: ")
+    assert lines[1].startswith("python ")
+    assert lines[2].startswith("torch ")
+    assert lines[3].startswith("device: ")
     assert f"tokenizers: {tiny_files.tokenizer_dir}" in lines
     assert any(
         line.startswith("tag index: ") and line.endswith("(not built: anima index build)") for line in lines

@@ -3,7 +3,7 @@ plus further trigger / near-miss cases per rule."""
 
 import pytest
 
-from anima_prompt.lint import LintConfig, Severity
+from anima_prompt.lint import LintConfig, Severity, lint
 from anima_prompt.lint.registry import Example, all_rules
 from tests.prompt import lint_support
 from tests.prompt.lint_support import run_example
@@ -225,3 +225,9 @@ def test_unknown_tag_suggests_the_closest_tags(small_index: object) -> None:
     findings = run_example(Example("1girl, blue hiar, safe"), small_index)
     (finding,) = [f for f in findings if f.code == "ANM-TAG-004"]
     assert finding.suggestions[0] == "blue hair"
+
+
+def test_a_word_after_the_colon_is_not_kept_in_the_weight_suggestion() -> None:
+    (finding,) = [item for item in lint("safe, 1girl, (blue eyes:abc)") if item.code == "ANM-WGT-001"]
+    assert finding.suggestions == ("(blue eyes:1.5)",)
+    assert "`:abc` is not a number, so it is no weight and reaches the model as text" in finding.message

@@ -63,6 +63,12 @@ def test_lora_option(value: str, expected: tuple[str, float]) -> None:
     assert parse_lora_option(value) == expected
 
 
+@pytest.mark.parametrize("value", ["x.safetensors:abc", "ink:nan", "ink:inf", "C:\\loras\\x.safetensors:1,5"])
+def test_a_strength_that_is_no_number_is_named(value: str) -> None:
+    with pytest.raises(LoraReferenceError, match="is not a number; write PATH:STRENGTH"):
+        parse_lora_option(value)
+
+
 def test_folders_in_order(tmp_path: Path) -> None:
     env = {"ANIMA_LORA_DIR": f"{tmp_path / 'env1'}:{tmp_path / 'env2'}"}
     folders = lora_folders([tmp_path / "cli"], comfyui_roots=[tmp_path / "ComfyUI"], env=env)

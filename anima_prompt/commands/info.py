@@ -1,0 +1,45 @@
+"""`anima info`: versions, and where the tag index, model files and tokenizers were found.
+
+Works without the engine extra: the engine's lines (torch, device, model files) then say how to install it.
+"""
+
+import platform
+from pathlib import Path
+
+import click
+
+from anima_prompt.cli import engine_missing
+from anima_prompt.commands.errors import ENGINE_EXTRA
+from anima_prompt.lint.settings import Variant
+from anima_prompt.resources import toolkit_version
+from anima_prompt.tagindex import default_index_path
+
+
+@click.command("info")
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
+)
+@click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
+@click.option(
+    "--variant",
+    type=click.Choice([variant.value for variant in Variant]),
+    default=Variant.BASE.value,
+    show_default=True,
+    help="DiT variant.",
+)
+@click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
+def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
+    """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
+    click.echo(f"anima-toolkit {toolkit_version()}")
+    click.echo(f"python {platform.python_version()}")
+    try:
+        from anima_engine.cli import engine_report
+    except ModuleNotFoundError as error:
+        if not engine_missing(error):
+            raise
+        click.echo(f"engine: not installed ({ENGINE_EXTRA})")
+    else:
+        lines = engine_report(model_dir=model_dir, comfyui=comfyui, variant=variant, tokenizers=tokenizers)
+        click.echo("\n".join(lines))
+    index = default_index_path()
+    click.echo(f"tag index: {index}" + ("" if index.is_file() else " (not built: anima index build)"))
