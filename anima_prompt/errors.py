@@ -115,3 +115,7 @@ class LintConfigError(AnimaPromptError, ValueError):
 
 class LintInputError(AnimaPromptError, ValueError):
     """A prompt file or generation setting given to the linter cannot be read or is out of range."""
+
+
+class ImageMetadataError(AnimaPromptError, ValueError):
+    """An image is not a readable PNG, or carries no generation settings this toolkit can read."""

@@ -1,8 +1,10 @@
-"""`anima info`: versions, and where the tag index, model files and tokenizers were found.
+"""`anima info`: versions, and where the tag index, model files and tokenizers were found; or the settings
+stored in an image.
 
 Works without the engine extra: the engine's lines (torch, device, model files) then say how to install it.
 """
 
+import json
 import platform
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from anima_prompt.tagindex import default_index_path
 
 
 @click.command("info")
+@click.argument("image", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="With IMAGE: the settings as JSON.")
 @click.option(
     "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
 )
@@ -28,8 +32,22 @@ from anima_prompt.tagindex import default_index_path
     help="DiT variant.",
 )
 @click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
-def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
-    """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
+def info(
+    image: Path | None,
+    as_json: bool,
+    model_dir: Path | None,
+    comfyui: Path | None,
+    variant: str,
+    tokenizers: Path | None,
+) -> None:
+    """Show versions, the compute device, and where the model files, tokenizers and tag index were found.
+
+    With IMAGE, show instead the generation settings stored in that PNG (written by this toolkit, ComfyUI
+    or A1111/Forge), and what in them could not be mapped to this engine's settings.
+    """
+    if image is not None:
+        _image_info(image, as_json=as_json)
+        return
     click.echo(f"anima-toolkit {toolkit_version()}")
     click.echo(f"python {platform.python_version()}")
     try:
@@ -43,3 +61,15 @@ def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers:
         click.echo("\n".join(lines))
     index = default_index_path()
     click.echo(f"tag index: {index}" + ("" if index.is_file() else " (not built: anima index build)"))
+
+
+def _image_info(path: Path, *, as_json: bool) -> None:
+    from anima_prompt.imagemeta import settings_from_png
+
+    settings = settings_from_png(path)
+    if as_json:
+        found = settings.known()
+        found["loras"] = [{"name": lora.name, "strength": lora.strength} for lora in settings.loras]
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(settings.lines()))
