@@ -3,9 +3,14 @@
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.realdata import CACHE_NAME, pinned_downloads, real_files, shared_data_dir
+
+RealData = Callable[..., Path]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,17 +56,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 _ISOLATED_ROOT = pytest.StashKey[Path]()
 
 
-def shared_data_dir() -> Path:
-    """The real tag lists and tokenizer files; `ANIMA_SHARED_DATA` points elsewhere than `../shared/data`."""
-    return Path(os.environ.get("ANIMA_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-
-
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = shared_data_dir()
-    if not path.is_dir():
-        pytest.fail(f"shared test data not found at {path}; set ANIMA_SHARED_DATA")
-    return path
+def real_data(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RealData:
+    """`real_data(*paths)`: a folder holding these real files (`danbooru/...`, `tokenizers/...`), from the
+    local copy or downloaded from the toolkit's pins (`tests/realdata.py`); the test skips, saying why, when
+    neither works."""
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    folder = cache.mkdir(CACHE_NAME) if cache is not None else tmp_path_factory.mktemp(CACHE_NAME)
+    fetches = pinned_downloads()
+    outcomes: dict[tuple[str, ...], Path | str] = {}
+
+    def get(*relatives: str) -> Path:
+        if relatives not in outcomes:
+            outcomes[relatives] = real_files(
+                relatives, local=shared_data_dir(), cache=folder, fetches=fetches
+            )
+        found = outcomes[relatives]
+        if isinstance(found, str):
+            pytest.skip(found)
+        return found
+
+    return get
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,6 +5,7 @@ import pytest
 
 from anima_prompt.lint import LintConfig, Severity, lint
 from anima_prompt.lint.registry import Example, all_rules
+from tests.conftest import RealData
 from tests.prompt import lint_support
 from tests.prompt.lint_support import run_example
 
@@ -104,8 +105,9 @@ CASES: list[tuple[str, Example, bool]] = [
 
 
 @pytest.fixture(autouse=True)
-def tokenizers(shared_data, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("ANIMA_TOKENIZERS", str(shared_data / "tokenizers"))
+def tokenizers(real_data: RealData, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = real_data("tokenizers/qwen3/tokenizer.json", "tokenizers/t5/tokenizer.json")
+    monkeypatch.setenv("ANIMA_TOKENIZERS", str(root / "tokenizers"))
 
 
 def codes(findings: tuple) -> list[str]:
@@ -202,8 +204,9 @@ def test_thresholds_are_configurable() -> None:
     assert "ANM-CFG-001" not in codes(run_example(example, None))
 
 
-def test_token_counts_use_the_real_tokenizers(shared_data, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("ANIMA_TOKENIZERS", str(shared_data / "tokenizers"))
+def test_token_counts_use_the_real_tokenizers(real_data: RealData, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = real_data("tokenizers/qwen3/tokenizer.json", "tokenizers/t5/tokenizer.json")
+    monkeypatch.setenv("ANIMA_TOKENIZERS", str(root / "tokenizers"))
     long_prompt = RULES["ANM-LEN-003"].bad
     (finding,) = [f for f in run_example(long_prompt, None) if f.code == "ANM-LEN-003"]
     assert "T5 tokens" in finding.message
