@@ -330,7 +330,7 @@ def file_sha256(path: Path, *, cache_dir: Path | None = None) -> str:
         cache = json.loads(cache_file.read_text(encoding="utf-8"))
         if not isinstance(cache, dict):
             cache = {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, nested too deep: start afresh
         cache = {}
     entry = cache.get(key)
     if (

@@ -233,6 +233,13 @@ def read_tag_csv(path: Path, site: Site) -> tuple[TagRow, ...]:
             if len(row) < 3:
                 raise TagIndexError(f"{path}:{line_number}: expected name,category,post_count[,aliases]")
             name, category_text, count_text = row[0], row[1], row[2]
+            if not name.strip():  # e621's list has a row without a name
+                continue
+            if not name.isprintable():
+                raise TagIndexError(
+                    f"{path}:{line_number}: {name!r} is not a tag name (control characters); "
+                    "is this a tag list?"
+                )
             try:
                 category, post_count = int(category_text), int(count_text)
             except ValueError:

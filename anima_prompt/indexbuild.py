@@ -248,7 +248,10 @@ def build_database(
             finally:
                 db.close()
     except (sqlite3.Error, OSError) as error:
-        raise TagIndexError(f"cannot write the tag index {target}: {_reason(error)}") from None
+        raise TagIndexError(
+            f"cannot write the tag index {target}: {_reason(error)}; check the free space and the folder's "
+            "permissions, then run again (the previous index is unchanged)"
+        ) from None
     logger.info("built %s in %.1f s", target, time.perf_counter() - started)
 
 

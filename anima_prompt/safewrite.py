@@ -108,7 +108,10 @@ def replacing(target: Path | str) -> Iterator[Path]:
     final = Path(os.path.realpath(target))
     remove_stale(final)
     temporary = temporary_path(final)
-    descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    try:
+        descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    except OSError as error:
+        raise _about(error, final) from None
     try:
         default_mode = stat.S_IMODE(os.fstat(descriptor).st_mode)
     finally:
@@ -123,8 +126,17 @@ def replacing(target: Path | str) -> Iterator[Path]:
         _fsync(temporary)
         os.replace(temporary, final)
         _fsync(final.parent, directory=True)
+    except OSError as error:
+        raise _about(error, final) from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _about(error: OSError, target: Path) -> OSError:
+    """`error` naming `target` instead of the temporary file the user never asked about."""
+    if error.errno is None:
+        return error
+    return OSError(error.errno, error.strerror, str(target))
 
 
 def write_bytes(target: Path | str, data: bytes) -> None:

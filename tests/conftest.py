@@ -83,6 +83,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite the golden files under tests/*/golden/"
     )
+    parser.addoption(
+        "--update-reliability",
+        action="store_true",
+        help="rewrite docs/reliability.md from the fault-injection suite's runs (tests/faults)",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ Errors print as `anima <command>: error: <what> ...; <what to do>`, warnings tha
 import errno
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -71,7 +72,8 @@ def command_path(group: click.Group, argv: Sequence[str]) -> str:
 
 def one_line(message: str) -> str:
     """The first non-blank line of `message` (error texts of user input may carry a context excerpt)."""
-    return next((line.strip() for line in message.splitlines() if line.strip()), "unknown error")
+    lines = re.split(r"\r\n|\r|\n", message)  # not str.splitlines: it also splits at \x1c-\x1e, \x85, ...
+    return next((line.strip() for line in lines if line.strip()), "unknown error")
 
 
 def os_error_message(error: OSError) -> str:
