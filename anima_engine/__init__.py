@@ -15,7 +15,7 @@ from anima_engine.images import GenerationRecord, read_png_metadata, save_png
 from anima_engine.loading import load_dit, load_text_encoder
 from anima_engine.locate import ModelNotFoundError
 from anima_engine.model_download import download_models
-from anima_engine.options import VARIANT_OPTIONS, SamplingOptions, variant_options
+from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.pipeline import GeneratedImage, Pipeline, generate, generate_images, load_pipeline
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
@@ -24,7 +24,6 @@ __all__ = [
     "PRESETS",
     "SAMPLERS",
     "SCHEDULES",
-    "VARIANT_OPTIONS",
     "AnimaEngineError",
     "CheckpointError",
     "ConfigError",

@@ -13,12 +13,12 @@ import torch
 
 from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.images import save_png
-from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
+from anima_engine.locate import ModelNotFoundError, locate_models, locate_tokenizers
 from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.testing import tiny_model_files, write_tiny_model
+from anima_prompt.variants import VARIANTS
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SIZE = 1024
@@ -39,8 +39,11 @@ def make_tiny(directory: Path, seed: int, force: bool) -> None:
     """Write tiny random-weight checkpoints in the official layouts, and tokenizer files, into DIRECTORY.
 
     They load through the same loaders as the real files, so the engine runs end to end on a CPU in
-    seconds (the images are noise). Files already there are not replaced unless --force.
+    seconds (the images are noise): `anima generate --model-dir DIRECTORY` finds them. Files already there
+    are not replaced unless --force.
     """
+    from anima_engine._tiny import tiny_model_files, write_tiny_model
+
     existing = [path for path in tiny_model_files(directory) if path.exists()]
     if existing and not force:
         raise click.UsageError(
@@ -70,11 +73,12 @@ def _lint_gate(
     *,
     lora_values: tuple[str, ...] = (),
     lora_folders: tuple[Path, ...] = (),
+    tokenizers: Path | None = None,
 ) -> None:
     """Show every finding on stderr; stop with exit 1 when any is an error.
 
     The linter sees what `generate` will do: the `--lora` choices, the LoRA folders `<lora:name>` tags are
-    looked up in, and `anima` as the front end (LoRA tags are loaded, not passed as text).
+    looked up in, the tokenizers, and `anima` as the front end (LoRA tags are loaded, not passed as text).
     """
     from anima_prompt.lint import LintConfig, LintSettings, Severity, Variant, lint
     from anima_prompt.lint.inputs import PromptRecord
@@ -90,7 +94,11 @@ def _lint_gate(
         variant=Variant(variant),
         loras=tuple(parse_lora_option(value) for value in lora_values),
     )
-    config = LintConfig(front_end="anima", lora_dirs=tuple(str(folder) for folder in lora_folders))
+    config = LintConfig(
+        front_end="anima",
+        lora_dirs=tuple(str(folder) for folder in lora_folders),
+        tokenizers=None if tokenizers is None else str(tokenizers),
+    )
     errors = 0
     for number, prompt in enumerate(prompts, 1):
         findings = lint(prompt, negative=negative or None, settings=settings, index=index, config=config)
@@ -111,6 +119,10 @@ def _normalized(text: str, index: Any) -> str:
     return render(normalize(parse(text), index)) if text else text
 
 
+def _shown(text: str | None) -> str | None:
+    return text
+
+
 class _Progress:
     """A click progress bar on stderr, created at the first step (when the step count is known)."""
 
@@ -127,7 +139,7 @@ class _Progress:
                 label="sampling",
                 file=sys.stderr,
                 show_pos=True,
-                item_show_func=lambda rate: rate,
+                item_show_func=_shown,
             )
             self.bar.__enter__()
             self.started = time.perf_counter()
@@ -163,6 +175,15 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
     return width or max(16, size[0] // 16 * 16), height or max(16, size[1] // 16 * 16)
 
 
+def _by_variant(setting: str) -> str:
+    """The default of `setting` per variant for the help text, e.g. `base 30, aesthetic 30, turbo 10`."""
+    values = [getattr(variant_options(variant), setting) for variant in VARIANTS]
+    return ", ".join(
+        f"{variant} {value:g}" if isinstance(value, float) else f"{variant} {value}"
+        for variant, value in zip(VARIANTS, values, strict=True)
+    )
+
+
 @click.command("generate")
 @click.argument("prompts", metavar="PROMPT...", nargs=-1)
 @click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
@@ -174,9 +195,9 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 )
 @click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
 @click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
-@click.option("--steps", type=click.IntRange(min=1), help="Sampling steps [variant: 30, turbo 10].")
-@click.option("--cfg", type=click.FloatRange(min=0), help="Guidance scale [variant: 4, turbo 1].")
-@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help="Sampler [er_sde].")
+@click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}].")
+@click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}].")
+@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}].")
 @click.option(
     "--scheduler",
     type=click.Choice(list(SCHEDULES)),
@@ -311,9 +332,9 @@ def generate(
     model sees); names are looked up in --lora-dir, $ANIMA_LORA_DIR and ComfyUI's models/loras/. The
     PNG metadata lists each LoRA with its sha256 and strength.
     """
-    from anima_engine.locate import locate_lora_folders
     from anima_engine.pipeline import load_pipeline
     from anima_engine.prompt_loras import generate_with_loras, option_loras, split_prompt
+    from anima_prompt.places import find_tokenizers, lora_folders
 
     with _engine_errors():
         preset = variant_options(variant)
@@ -339,10 +360,17 @@ def generate(
         if not prompts:
             raise click.UsageError("give a PROMPT, or --from IMAGE")
         index = _open_index(db)
-        folders = locate_lora_folders(lora_dir, comfyui=comfyui)
+        folders = lora_folders(lora_dir, comfyui=comfyui)
         if not no_lint:
             _lint_gate(
-                prompts, negative, options, variant, index, lora_values=lora_values, lora_folders=folders
+                prompts,
+                negative,
+                options,
+                variant,
+                index,
+                lora_values=lora_values,
+                lora_folders=folders,
+                tokenizers=find_tokenizers(tokenizers, model_dir=model_dir),
             )
         loras = option_loras(lora_values, folders)
         texts = [split_prompt(text, folders) for text in prompts]
@@ -398,7 +426,8 @@ def _from_image(
         return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
     overrides = {name: value for name, value in found.options.items() if not given(name)}
-    if overrides.get("denoise", 1.0) < 1 and not given("strength"):
+    denoise = overrides.get("denoise", 1.0)
+    if isinstance(denoise, int | float) and denoise < 1 and not given("strength"):
         overrides["strength"] = 1.0  # the image's ComfyUI denoise replaces the default img2img strength
     options = dataclasses.replace(options, **overrides)  # type: ignore[arg-type]
     if not prompts and found.prompt is not None:

@@ -16,12 +16,12 @@ from PIL import Image, PngImagePlugin
 from torch import Tensor
 
 from anima_engine.errors import AnimaEngineError, ConfigError
-from anima_engine.locate import VARIANTS
 from anima_engine.noise import NOISE_CONVENTIONS
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
-from anima_prompt.resources import toolkit_version
 from anima_prompt.sampler_names import sampler_label, scheduler_label
+from anima_prompt.variants import VARIANTS
+from anima_prompt.version import toolkit_version
 
 METADATA_KEY = "anima"
 PARAMETERS_KEY = "parameters"

@@ -17,22 +17,23 @@ from torch import Tensor
 
 from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import ModelSpec, VAEParams
-from anima_engine.dit import DiT
+from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.guidance import cfg as guided
 from anima_engine.images import GenerationRecord, ModelFile, from_pil, to_pil
 from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_device
-from anima_engine.locate import file_sha256, locate_models, locate_tokenizers
+from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoadedLora, LoraTargets, merged
 from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
 from anima_engine.noise import DEFAULT_NOISE, latent_shape, make_noise, noised
 from anima_engine.options import SamplingOptions
 from anima_engine.samplers import DISCARD_PENULTIMATE_SIGMA, SAMPLERS, StepCallback
 from anima_engine.schedules import denoise_sigmas, make_sigmas, strength_sigmas
-from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_options
+from anima_engine.speed import SpeedOptions, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder, TextFeatures
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
+from anima_prompt.hashing import cached_file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,16 @@ class Pipeline:
     offload_device: torch.device = field(default=CPU)
     velocity: VelocityFn | None = None
 
+    @property
+    def spec(self) -> ModelSpec:
+        """The parameters of the loaded networks."""
+        return ModelSpec(
+            dit=self.dit.params,
+            adapter=self.adapter.params,
+            text_encoder=self.text_encoder.params,
+            vae=self.vae.params,
+        )
+
     def generate(
         self,
         prompt: str | Sequence[str],
@@ -100,14 +111,14 @@ def _check_fit(
 ) -> None:
     names = ", ".join(str(p) for p in paths)
     try:
-        ModelSpec(dit=model.dit.params, adapter=model.adapter.params, text_encoder=text_encoder.params)
+        ModelSpec(
+            dit=model.dit.params,
+            adapter=model.adapter.params,
+            text_encoder=text_encoder.params,
+            vae=vae_params,
+        )
     except ConfigError as error:
         raise CheckpointError(f"the model files do not fit together ({names}): {error}") from None
-    if vae_params.z_dim != model.dit.params.in_channels:
-        raise CheckpointError(
-            f"the model files do not fit together ({names}): the VAE has {vae_params.z_dim} latent channels, "
-            f"the DiT expects {model.dit.params.in_channels}"
-        )
 
 
 def load_pipeline(
@@ -167,7 +178,7 @@ def load_pipeline(
     decoder = load_vae(files.vae, params=vae_params, device=device, dtype=dtype)
     roles = (("dit", files.dit), ("text_encoder", files.text_encoder), ("vae", files.vae))
     models = tuple(
-        ModelFile(role=role, name=path.name, sha256=file_sha256(path) if hash_files else None)
+        ModelFile(role=role, name=path.name, sha256=cached_file_sha256(path) if hash_files else None)
         for role, path in roles
     )
     if speed is None:
@@ -229,7 +240,8 @@ def sample_latents(
     """Denoised latents (B, 16, 1, H/8, W/8) for one prompt's context, noise as `options.noise` says."""
     noise = make_noise(options.noise, options.seed, options.batch)
     sigmas = sampling_sigmas(options, img2img=init is not None)
-    eps = noise.initial(latent_shape(options.batch, options.width, options.height)).to(pipe.device)
+    shape = latent_shape(options.batch, options.width, options.height, spec=pipe.spec)
+    eps = noise.initial(shape).to(pipe.device)
     x0 = None if init is None else init.expand(options.batch, -1, -1, -1, -1)
     x = noised(x0, eps, sigmas[0])
     denoise = guided(pipe.velocity or pipe.dit, cond, uncond, options.cfg)

@@ -7,19 +7,18 @@ H200 is recorded in `docs/benchmarks.md`.
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from anima_engine.dit import DiT
+from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import ConfigError
 from anima_engine.fp8 import convert_to_fp8
-
-VelocityFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 
 ATTENTION_BACKENDS: dict[str, tuple[SDPBackend, ...]] = {
     # cuDNN's fused attention is the fastest SDPA kernel on Hopper for head dim 128 (docs/benchmarks.md);
@@ -86,9 +85,9 @@ def default_options(device: torch.device) -> SpeedOptions:
 
 def compile_cache_dir() -> Path:
     """The persistent directory for inductor's compiled kernels (`$ANIMA_COMPILE_CACHE` overrides)."""
-    from platformdirs import user_cache_dir
+    from anima_prompt.places import user_cache_dir
 
-    return Path(os.environ.get("ANIMA_COMPILE_CACHE", Path(user_cache_dir("anima-toolkit")) / "inductor"))
+    return Path(os.environ.get("ANIMA_COMPILE_CACHE", user_cache_dir() / "inductor"))
 
 
 @contextlib.contextmanager
@@ -123,7 +122,7 @@ class GraphedVelocity:
     def __init__(self, forward: VelocityFn) -> None:
         self.forward = forward
         self.graphs: dict[tuple[object, ...], tuple[torch.cuda.CUDAGraph, tuple[Tensor, ...], Tensor]] = {}
-        self.pool: tuple[int, int] | None = None
+        self.pool: Any = None  # torch.cuda.graph_pool_handle(), an opaque handle
 
     def __call__(self, x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
         if not x.is_cuda:

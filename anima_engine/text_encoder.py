@@ -12,20 +12,19 @@ final RMSNorm.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from anima_engine.config import TextEncoderParams
 from anima_engine.errors import CheckpointError
+from anima_prompt.places import TOKENIZER_FILES
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
-    from transformers import Qwen3Model
+    from transformers import Qwen3Config, Qwen3Model
 
-QWEN_TOKENIZER = Path("qwen3") / "tokenizer.json"
-T5_TOKENIZER = Path("t5") / "tokenizer.json"
 QWEN_PAD_TOKEN = "<|endoftext|>"
 T5_EOS_TOKEN = "</s>"
 
@@ -91,7 +90,7 @@ def load_tokenizers(directory: str | Path) -> Tokenizers:
         CheckpointError: a file is missing or unreadable, or lacks its pad/EOS token.
     """
     directory = Path(directory)
-    qwen_path, t5_path = directory / QWEN_TOKENIZER, directory / T5_TOKENIZER
+    qwen_path, t5_path = (directory / TOKENIZER_FILES[name] for name in ("qwen3", "t5"))
     qwen, t5 = _read_tokenizer(qwen_path), _read_tokenizer(t5_path)
     return Tokenizers(
         qwen=qwen,
@@ -126,10 +125,13 @@ def tokenize(tokenizers: Tokenizers, prompt: TextInput) -> Tokens:
     )
 
 
-def qwen3_config(params: TextEncoderParams) -> object:
+def qwen3_config(params: TextEncoderParams) -> "Qwen3Config":
     """A transformers `Qwen3Config` for `params`, built locally (no hub access), SDPA attention."""
     from transformers import Qwen3Config
 
+    # transformers 4.x takes `rope_theta` as an argument, 5.x through its keyword catch-all (it becomes
+    # `rope_parameters`), like `attn_implementation`: both go in as keywords that 5.x does not declare.
+    loose: dict[str, Any] = {"rope_theta": params.rope_theta, "attn_implementation": "sdpa"}
     return Qwen3Config(
         vocab_size=params.vocab_size,
         hidden_size=params.hidden_size,
@@ -138,13 +140,12 @@ def qwen3_config(params: TextEncoderParams) -> object:
         num_attention_heads=params.num_heads,
         num_key_value_heads=params.num_kv_heads,
         head_dim=params.head_dim,
-        rope_theta=params.rope_theta,
         rms_norm_eps=params.norm_eps,
         max_position_embeddings=params.max_positions,
         attention_bias=False,
         tie_word_embeddings=False,
         use_cache=False,
-        attn_implementation="sdpa",
+        **loose,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from anima_prompt.commands.errors import ENGINE_EXTRA, EngineMissing, handled_errors
+from anima_prompt.version import DISTRIBUTION
 
 # name -> "module:attribute" of a click command. Later stages add their lines here.
 COMMANDS: dict[str, str] = {
@@ -39,6 +40,27 @@ def engine_missing(error: ModuleNotFoundError) -> bool:
     return (error.name or "").partition(".")[0] in ENGINE_MODULES
 
 
+ENGINE_REPORT = "anima_engine.cli:engine_report"
+"""The engine's lines of `anima info` (torch, device, model files), reached like the commands."""
+
+
+def load_target(target: str, name: str) -> object:
+    """The object `module:attribute` names, imported now.
+
+    Raises:
+        EngineMissing: it lives in `anima_engine` and the engine extra is not installed (`name` says what
+            needed it).
+    """
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if module_name.startswith("anima_engine") and engine_missing(error):
+            raise EngineMissing(name) from None
+        raise
+    return getattr(module, attribute)
+
+
 def load_command(name: str) -> click.Command | None:
     """The command `name` of the table, imported now; None for an unknown name.
 
@@ -48,14 +70,7 @@ def load_command(name: str) -> click.Command | None:
     target = COMMANDS.get(name)
     if target is None:
         return None
-    module_name, _, attribute = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if module_name.startswith("anima_engine") and engine_missing(error):
-            raise EngineMissing(name) from None
-        raise
-    command = getattr(module, attribute)
+    command = load_target(target, name)
     assert isinstance(command, click.Command)
     return command
 
@@ -101,7 +116,7 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=f"{', '.join(ENGINE_COMMANDS)}: need the engine extra ({ENGINE_EXTRA}).",
 )
-@click.version_option(package_name="anima-toolkit", prog_name="anima")
+@click.version_option(package_name=DISTRIBUTION, prog_name="anima")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Prompt tools and inference engine for the Anima text-to-image model."""

@@ -16,7 +16,6 @@ Every reader returns plain records; `load_source` adds what the index records ab
 
 import csv
 import gzip
-import hashlib
 import io
 import json
 import logging
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from anima_prompt.errors import TagIndexError
+from anima_prompt.hashing import file_sha256
 from anima_prompt.tagtext import danbooru_name
 
 Site = Literal["danbooru", "e621", "anima"]
@@ -348,15 +348,6 @@ def read_artist_list(path: Path) -> tuple[ArtistEntry, ...]:
                 seen.add(name)
                 entries.append(ArtistEntry(name, len(entries) + 1))
     return tuple(entries)
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_source(path: Path, fmt: str | None = None) -> LoadedSource:

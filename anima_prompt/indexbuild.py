@@ -21,7 +21,6 @@ from sqlite_utils import Database
 
 from anima_prompt.errors import TagIndexError
 from anima_prompt.importers import CATEGORY_NAMES, LoadedSource
-from anima_prompt.resources import toolkit_version
 from anima_prompt.safewrite import replacing
 from anima_prompt.tagindex import (
     ALIAS,
@@ -44,6 +43,7 @@ from anima_prompt.tagtext import (
     unescape_parens,
     word_order_key,
 )
+from anima_prompt.version import toolkit_version
 from anima_prompt.vocab import special_tags
 
 logger = logging.getLogger(__name__)

@@ -1,24 +1,20 @@
-"""LoRA references without torch: `<lora:name:0.8>` in prompts, `PATH[:STRENGTH]` options, LoRA folders.
+"""LoRA references without torch: `<lora:name:0.8>` in prompts, `PATH[:STRENGTH]` options, LoRA files.
 
 The engine (`anima generate`) and the linter share these, so a LoRA name means the same file to both.
-A name is resolved in the LoRA folders, in order: `--lora-dir` folders, then `$ANIMA_LORA_DIR`
-(several folders separated by the OS path separator), then the `models/loras/` folder of each ComfyUI
-installation found. In a folder, `name` matches `name.safetensors` directly, then a file with that stem
-in any sub-folder (ComfyUI and A1111 both list sub-folders), the shallowest first.
+A name is resolved in the LoRA folders (`places.lora_folders`), in order. In a folder, `name` matches
+`name.safetensors` directly, then a file with that stem in any sub-folder (ComfyUI and A1111 both list
+sub-folders), the shallowest first.
 """
 
 import math
-import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from anima_prompt.errors import AnimaPromptError
 
-LORA_DIR_ENV = "ANIMA_LORA_DIR"
 LORA_SUFFIX = ".safetensors"
-COMFYUI_LORA_SUBDIR = Path("models") / "loras"
 TAG = re.compile(r"<(?:lora|lyco):([^:<>\r\n]+)(?::([^<>\r\n]*))?>", re.IGNORECASE)
 """`<lora:name>` or `<lora:name:strength>`; `<lyco:…>` is the older LyCORIS spelling of the same."""
 TURBO_NAME = re.compile(r"turbo", re.IGNORECASE)
@@ -140,29 +136,6 @@ def parse_lora_option(value: str) -> tuple[str, float]:
     return head, strength
 
 
-def lora_folders(
-    lora_dirs: Iterable[str | Path] = (),
-    *,
-    comfyui_roots: Iterable[str | Path] = (),
-    env: Mapping[str, str] | None = None,
-) -> tuple[Path, ...]:
-    """The folders LoRA names are looked up in, in order (see the module docstring).
-
-    Args:
-        lora_dirs: folders given explicitly (`--lora-dir`).
-        comfyui_roots: ComfyUI installation folders; their `models/loras/` is searched.
-        env: environment variables (default `os.environ`), for `ANIMA_LORA_DIR`.
-
-    Returns:
-        Every folder to search, duplicates removed, whether it exists or not.
-    """
-    env = os.environ if env is None else env
-    folders = [Path(folder).expanduser() for folder in lora_dirs]
-    folders += [Path(part).expanduser() for part in env.get(LORA_DIR_ENV, "").split(os.pathsep) if part]
-    folders += [Path(root).expanduser() / COMFYUI_LORA_SUBDIR for root in comfyui_roots]
-    return tuple(dict.fromkeys(folders))
-
-
 def _file_name(name: str) -> str:
     return name if name.lower().endswith(LORA_SUFFIX) else name + LORA_SUFFIX
 
@@ -172,7 +145,7 @@ def find_lora(name: str, folders: Sequence[Path]) -> Path | None:
 
     Args:
         name: as in `<lora:name>`: a file stem, a relative path, or a file name with `.safetensors`.
-        folders: from `lora_folders`.
+        folders: from `places.lora_folders`.
 
     Returns:
         The first match: `folder/name.safetensors` in folder order, else a file with that name in a
@@ -199,7 +172,7 @@ def require_lora(name: str, folders: Sequence[Path]) -> Path:
 
     Args:
         name: a LoRA name, or a path to an existing file.
-        folders: from `lora_folders`.
+        folders: from `places.lora_folders`.
 
     Returns:
         The LoRA file.

@@ -123,9 +123,7 @@ def replacing(target: Path | str) -> Iterator[Path]:
         except FileNotFoundError:
             mode = default_mode
         os.chmod(temporary, mode)
-        _fsync(temporary)
-        os.replace(temporary, final)
-        _fsync(final.parent, directory=True)
+        install(temporary, final)
     except OSError as error:
         raise _about(error, final) from None
     finally:
@@ -137,6 +135,20 @@ def _about(error: OSError, target: Path) -> OSError:
     if error.errno is None:
         return error
     return OSError(error.errno, error.strerror, str(target))
+
+
+def install(complete: Path, target: Path) -> None:
+    """Move the complete file `complete` (in `target`'s folder) over `target` in one step, durably: its data
+    is synced first and the folder after, so a crash leaves the old file or the new one.
+
+    `replacing` ends with this; a download that kept its own resumable partial file ends with it too.
+
+    Raises:
+        OSError: the sync or the rename failed; `target` is unchanged.
+    """
+    _fsync(complete)
+    os.replace(complete, target)
+    _fsync(target.parent, directory=True)
 
 
 def write_bytes(target: Path | str, data: bytes) -> None:

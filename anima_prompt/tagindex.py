@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from anima_prompt.errors import TagIndexError
+from anima_prompt.places import user_data_dir
 from anima_prompt.tagtext import compact_key, danbooru_name
 from anima_prompt.tagtypes import IndexInfo, Spelling, Suggestion, TagInfo
 
@@ -41,7 +42,6 @@ __all__ = [
 ]
 
 ENV_VAR = "ANIMA_TAG_INDEX"
-APP_NAME = "anima-toolkit"
 INDEX_FILENAME = "tags.sqlite"
 SCHEMA_VERSION = 1
 MMAP_BYTES = 256 << 20  # read pages through the OS cache instead of copying them
@@ -74,9 +74,7 @@ def default_index_path() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
-    import platformdirs
-
-    return platformdirs.user_data_path(APP_NAME) / INDEX_FILENAME
+    return user_data_dir() / INDEX_FILENAME
 
 
 def deletion_hashes(text: str, max_distance: int) -> set[int]:

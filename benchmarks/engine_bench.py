@@ -26,10 +26,20 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support
+
 import torch
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
+from anima_engine._tiny import (
+    TINY_ADAPTER,
+    TINY_DIT,
+    TINY_PIPELINE_VAE,
+    TINY_TEXT_ENCODER,
+    write_tiny_tokenizers,
+    write_tiny_vae,
+)
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import (
     PRESETS,
@@ -42,18 +52,10 @@ from anima_engine.config import (
 from anima_engine.dit import DiT
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, generate_images
-from anima_engine.reference import reference_adapter, reference_dit, reference_vae, reference_velocity
 from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
-from anima_engine.testing import (
-    TINY_ADAPTER,
-    TINY_DIT,
-    TINY_PIPELINE_VAE,
-    TINY_TEXT_ENCODER,
-    write_tiny_tokenizers,
-    write_tiny_vae,
-)
 from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
 from anima_engine.vae_loading import load_vae
+from tests.support.reference import reference_adapter, reference_dit, reference_vae, reference_velocity
 
 SIZES = ((1024, 1024), (832, 1216), (1536, 1536))
 CONTEXT_ROWS = 512

@@ -12,12 +12,12 @@ import time
 
 import torch
 
+from anima_engine._tiny import write_tiny_tokenizers
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import PRESETS
 from anima_engine.dit import DiT
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, generate_images
-from anima_engine.testing import write_tiny_tokenizers
 from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
 from anima_engine.vae import VAE
 

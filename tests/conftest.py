@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.realdata import CACHE_NAME, pinned_downloads, real_files, shared_data_dir
+from tests.support.realdata import CACHE_NAME, pinned_downloads, real_files, shared_data_dir
 
 RealData = Callable[..., Path]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ISOLATED_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
 """Pointed into a temporary folder for the whole run, so nothing reads or writes the user's cache, data or

@@ -33,11 +33,11 @@ def test_user_folders_point_into_a_temporary_root() -> None:
 
 
 def test_the_hash_cache_and_default_index_land_in_the_temporary_root(tmp_path: Path) -> None:
-    from anima_engine.locate import file_sha256
+    from anima_prompt.hashing import cached_file_sha256
 
     weights = tmp_path / "weights.bin"
     weights.write_bytes(b"weights")
-    file_sha256(weights)
+    cached_file_sha256(weights)
     assert (platformdirs.user_cache_path("anima-toolkit") / "sha256.json").is_file()
     subprocess.run(
         [

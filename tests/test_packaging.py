@@ -90,3 +90,4 @@ def test_wheel_ships_grammars_and_data(tmp_path: Path) -> None:
     assert "anima_prompt/grammars/anima.lark" in names
     assert any(name.startswith("anima_prompt/data/") for name in names)
     assert "anima_prompt/parser.py" in names
+    assert not [name for name in names if name.startswith("tests/") or "reference" in name]

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from anima_prompt.errors import DownloadError
-from tests.realdata import REPO_ROOT, real_files
+from tests.support.realdata import REPO_ROOT, real_files
 
 NAME = "danbooru/tags.csv"
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import click
 
-from anima_prompt.commands.bars import download_bar
 from anima_prompt.commands.errors import usage_errors
 from anima_prompt.commands.tags import DB_OPTION, JSON_OPTION, open_index
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
 from anima_prompt.importers import FORMATS, load_source
 from anima_prompt.indexbuild import check_target
-from anima_prompt.tagindex import APP_NAME, TagIndex, default_index_path
+from anima_prompt.places import user_cache_dir
+from anima_prompt.progress import download_bar
+from anima_prompt.tagindex import TagIndex, default_index_path
 
 FORCE_OPTION = click.option(
     "--force", is_flag=True, help="Replace the --db file even when it is not a tag index."
@@ -148,9 +149,7 @@ def download(
 
 
 def _cache_dir() -> Path:
-    import platformdirs
-
-    return platformdirs.user_cache_path(APP_NAME) / "sources"
+    return user_cache_dir() / "sources"
 
 
 def _fetch_with_bar(pin: PinnedSource, folder: Path) -> Path:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from anima_prompt.cli import engine_missing
-from anima_prompt.commands.errors import ENGINE_EXTRA
-from anima_prompt.lint.settings import Variant
-from anima_prompt.resources import toolkit_version
+from anima_prompt.cli import ENGINE_REPORT, load_target
+from anima_prompt.commands.errors import ENGINE_EXTRA, EngineMissing
 from anima_prompt.tagindex import default_index_path
+from anima_prompt.variants import VARIANTS
+from anima_prompt.version import toolkit_version
 
 
 @click.command("info")
@@ -26,8 +26,8 @@ from anima_prompt.tagindex import default_index_path
 @click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
 @click.option(
     "--variant",
-    type=click.Choice([variant.value for variant in Variant]),
-    default=Variant.BASE.value,
+    type=click.Choice(VARIANTS),
+    default="base",
     show_default=True,
     help="DiT variant.",
 )
@@ -51,12 +51,11 @@ def info(
     click.echo(f"anima-toolkit {toolkit_version()}")
     click.echo(f"python {platform.python_version()}")
     try:
-        from anima_engine.cli import engine_report
-    except ModuleNotFoundError as error:
-        if not engine_missing(error):
-            raise
+        engine_report = load_target(ENGINE_REPORT, "info")
+    except EngineMissing:
         click.echo(f"engine: not installed ({ENGINE_EXTRA})")
     else:
+        assert callable(engine_report)
         lines = engine_report(model_dir=model_dir, comfyui=comfyui, variant=variant, tokenizers=tokenizers)
         click.echo("\n".join(lines))
     index = default_index_path()

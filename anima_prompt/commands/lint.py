@@ -393,7 +393,7 @@ def _print(results: list[Any], linter: Any, output: _Output, *, err: bool = Fals
     elif output.format == "json":
         click.echo(format_json(results), nl=False, err=err)
     elif output.format == "sarif":
-        from anima_prompt.resources import toolkit_version
+        from anima_prompt.version import toolkit_version
 
         click.echo(format_sarif(results, linter.rules, version=toolkit_version()), nl=False, err=err)
     else:

@@ -12,7 +12,7 @@ messages. Reading is in `lint/inputs.py`; this module turns the command line int
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -26,7 +26,8 @@ from anima_prompt.lint.inputs import (
     read_text,
 )
 
-Command = TypeVar("Command", bound=Callable[..., object])
+Command = TypeVar("Command", bound=Callable[..., Any])
+"""A command function (or command) being decorated."""
 
 
 def read_prompts(prompt: str | None, files: tuple[Path, ...], *, whole: bool) -> list[PromptRecord]:

@@ -412,7 +412,7 @@ def parse_workflow(data: object) -> tuple[dict[str, Node], tuple[str, ...]]:
     for raw in data["nodes"]:
         if not isinstance(raw, dict) or "id" not in raw or not isinstance(raw.get("type"), str):
             raise ImageMetadataError("ComfyUI workflow: a node without an id or type")
-        node_id, kind = str(raw["id"]), raw["type"]
+        node_id, kind = str(raw["id"]), str(raw["type"])
         if raw.get("mode") in SKIPPED_MODES:
             skipped.append(f"{kind} (node {node_id}): {SKIPPED_MODES[raw['mode']]}")
             continue

@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from anima_prompt.errors import LintConfigError
 from anima_prompt.lint.findings import Severity
+from anima_prompt.places import find_tokenizers, lora_folders
+from anima_prompt.variants import Variant, recommended
 
 ARTIST_PLACEMENTS = ("card", "first", "off")
 FRONT_ENDS = ("comfyui", "anima")
 """Where the prompts run: `comfyui` (ComfyUI core's CLIPTextEncode) or `anima` (`anima generate`)."""
-COMFYUI_ENV = "COMFYUI_PATH"
 MINIMUMS: dict[str, float] = {
     "max_lines": 1,
     "max_paragraphs": 1,
@@ -79,13 +79,15 @@ class LintConfig:
         severity: per-rule severity overrides, as `(rule id, severity)` pairs.
         artist_placement: `card` (artists after character and series, before general tags; the model card's
             order), `first` (artist first after quality/meta tags; the card's natural-language tip) or `off`.
-        tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; the `ANIMA_TOKENIZERS`
-            environment variable overrides it. Without tokenizers the token-count checks are skipped.
+        tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; else they are looked for
+            where `anima generate` looks (`places.find_tokenizers`). Without tokenizers the token-count
+            checks are skipped.
         db: path of the tag index; `None` uses the default location.
         front_end: where the prompts run: `comfyui` (default; ComfyUI core passes `<lora:...>` tags to the
             text encoder as text) or `anima` (`anima generate` loads them and takes them out of the text).
         lora_dirs: folders `<lora:name>` is looked up in, before `$ANIMA_LORA_DIR`.
-        comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`.
+        comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`
+            and the common install folders, as `anima generate` does (`places.lora_folders`).
         max_lines: non-empty lines above which a prompt is called long (seed claim; no primary source).
         max_paragraphs: blank-line separated paragraphs above which a prompt is called long.
         max_t5_tokens: T5 tokens above which the prompt exceeds the adapter's 512 padded positions.
@@ -99,12 +101,12 @@ class LintConfig:
         extreme_weight_max: weights above this break images.
         extreme_weight_min: weights below this break images (negative weights flip the conditioning).
         cfg_burn: CFG above this burns images, whatever the variant.
-        cfg_base: recommended CFG range for Base, inclusive.
-        cfg_aesthetic: recommended CFG range for Aesthetic, inclusive.
-        cfg_turbo: the CFG Turbo was distilled for.
+        cfg_base: recommended CFG range for Base, inclusive (default: `data/variants.toml`).
+        cfg_aesthetic: recommended CFG range for Aesthetic, inclusive (default: `data/variants.toml`).
+        cfg_turbo: the CFG Turbo was distilled for (default: `data/variants.toml`).
         euler_a_cfg_bonus: how far `euler_ancestral` may exceed the upper CFG bound.
-        steps_base: recommended steps for Base and Aesthetic, inclusive.
-        steps_turbo: recommended steps for Turbo, inclusive.
+        steps_base: recommended steps for Base and Aesthetic, inclusive (default: `data/variants.toml`).
+        steps_turbo: recommended steps for Turbo, inclusive (default: `data/variants.toml`).
         min_pixels: fewest pixels (width x height) Anima works at (512²).
         max_pixels: most pixels Anima works at (1536²).
         sweet_megapixels: megapixel range that gives the best results, inclusive.
@@ -139,12 +141,14 @@ class LintConfig:
     extreme_weight_max: float = 3.0
     extreme_weight_min: float = 0.0
     cfg_burn: float = 10.0
-    cfg_base: tuple[float, float] = (4.0, 6.0)
-    cfg_aesthetic: tuple[float, float] = (3.0, 6.0)
-    cfg_turbo: float = 1.0
+    cfg_base: tuple[float, float] = field(default_factory=lambda: recommended(Variant.BASE).cfg_range)
+    cfg_aesthetic: tuple[float, float] = field(
+        default_factory=lambda: recommended(Variant.AESTHETIC).cfg_range
+    )
+    cfg_turbo: float = field(default_factory=lambda: recommended(Variant.TURBO).cfg)
     euler_a_cfg_bonus: float = 1.0
-    steps_base: tuple[int, int] = (30, 50)
-    steps_turbo: tuple[int, int] = (8, 12)
+    steps_base: tuple[int, int] = field(default_factory=lambda: recommended(Variant.BASE).steps_range)
+    steps_turbo: tuple[int, int] = field(default_factory=lambda: recommended(Variant.TURBO).steps_range)
     min_pixels: int = 512 * 512
     max_pixels: int = 1536 * 1536
     sweet_megapixels: tuple[float, float] = (1.0, 2.0)
@@ -191,23 +195,29 @@ class LintConfig:
             return False
         return not any(matches(pattern) for pattern in self.ignore)
 
-    def tokenizer_dir(self) -> Path | None:
-        """The tokenizer folder from `ANIMA_TOKENIZERS` or the `tokenizers` option, if any."""
-        value = os.environ.get("ANIMA_TOKENIZERS") or self.tokenizers
-        return Path(value).expanduser() if value else None
-
-    def lora_folders(self, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-        """The folders LoRA names are looked up in: `lora_dirs`, `$ANIMA_LORA_DIR`, then the `models/loras/`
-        of `comfyui` (else of `$COMFYUI_PATH`); empty when none is configured.
+    def tokenizer_dir(
+        self, env: Mapping[str, str] | None = None, *, data_dir: Path | None = None
+    ) -> Path | None:
+        """The tokenizer folder (`places.find_tokenizers`): the `tokenizers` option, else the first place
+        `anima generate` searches that holds both files; `None` when there is none.
 
         Args:
             env: environment variables (default `os.environ`).
+            data_dir: the user data folder (default `places.user_data_dir()`).
         """
-        from anima_prompt.loras import lora_folders
+        return find_tokenizers(self.tokenizers, env=env, data_dir=data_dir)
 
-        env = os.environ if env is None else env
-        root = self.comfyui or env.get(COMFYUI_ENV) or None
-        return lora_folders(self.lora_dirs, comfyui_roots=[root] if root else [], env=env)
+    def lora_folders(
+        self, env: Mapping[str, str] | None = None, *, home: Path | None = None
+    ) -> tuple[Path, ...]:
+        """The folders LoRA names are looked up in (`places.lora_folders`): `lora_dirs`, `$ANIMA_LORA_DIR`,
+        then the `models/loras/` of `comfyui`, else of `$COMFYUI_PATH` and the common ComfyUI folders.
+
+        Args:
+            env: environment variables (default `os.environ`).
+            home: the home directory (default `Path.home()`), for the common ComfyUI folders.
+        """
+        return lora_folders(self.lora_dirs, comfyui=self.comfyui, env=env, home=home)
 
 
 CONFIG_FILES = ("anima.toml", "pyproject.toml")

@@ -1,8 +1,8 @@
 """LoRA files as the linter sees them: names resolved in the configured LoRA folders, once per run.
 
-The folders come from `LintConfig.lora_folders()` (`lora-dirs`, `--lora-dir`, `$ANIMA_LORA_DIR`, then the
-`models/loras/` of `--comfyui` or `$COMFYUI_PATH`); names resolve as `anima generate` resolves them
-(`anima_prompt.loras.find_lora`). Looking a name up walks the folders, so answers are cached per name.
+The folders come from `LintConfig.lora_folders()`, the same folders `anima generate` searches
+(`places.lora_folders`); names resolve as `anima generate` resolves them (`anima_prompt.loras.find_lora`).
+Looking a name up walks the folders, so answers are cached per name.
 """
 
 from __future__ import annotations

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from anima_prompt.errors import LintInputError
-
-
-class Variant(enum.StrEnum):
-    """The released Anima checkpoints whose recommended settings differ."""
-
-    BASE = "base"
-    AESTHETIC = "aesthetic"
-    TURBO = "turbo"
-
-    @classmethod
-    def parse(cls, text: str) -> Variant:
-        """The variant named by `text`: `base`, `aesthetic`, `turbo`, or a checkpoint file name.
-
-        `anima-turbo-v1.0.safetensors` and `Anima-Aesthetic` are recognised by the word they contain.
-
-        Raises:
-            LintInputError: no variant word in `text`.
-        """
-        key = text.strip().lower()
-        for variant in (cls.TURBO, cls.AESTHETIC, cls.BASE):
-            if re.search(rf"(^|[^a-z]){variant.value}([^a-z]|$)", key):
-                return variant
-        raise LintInputError(f"unknown model variant {text!r}; expected base, aesthetic or turbo")
+from anima_prompt.variants import Variant
 
 
 @dataclass(frozen=True, slots=True)

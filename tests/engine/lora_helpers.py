@@ -3,10 +3,10 @@
 import torch
 from torch import Tensor, nn
 
+from anima_engine._tiny import TINY_ADAPTER, TINY_DIT, TINY_TEXT_ENCODER, randomize
 from anima_engine.adapter import LLMAdapter
 from anima_engine.dit import DiT
 from anima_engine.lora import LoraTargets
-from anima_engine.testing import TINY_ADAPTER, TINY_DIT, TINY_TEXT_ENCODER, randomize
 from anima_engine.text_encoder import build_qwen3
 
 

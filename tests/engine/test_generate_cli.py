@@ -8,19 +8,15 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
 from anima_engine.pipeline import generate, load_pipeline
-from anima_engine.testing import TinyFiles
 from anima_prompt.cli import cli
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    # keep the hash cache and the (absent) tag index out of the user's folders
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    monkeypatch.delenv("ANIMA_TOKENIZERS", raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own user folders (tests/conftest.py): no tag index, no hash cache
 
 
 def model_args(files: TinyFiles) -> list[str]:

@@ -8,15 +8,15 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
 from anima_engine.loading import load_dit, load_text_encoder
 from anima_engine.lora import LoraTargets
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import load_pipeline
 from anima_engine.prompt_loras import PromptLoras, generate_with_loras, split_prompt
-from anima_engine.testing import TinyFiles
-from anima_engine.testing_lora import tiny_lora, write_lora
 from anima_prompt.cli import cli
+from tests.support.lora_files import tiny_lora, write_lora
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,8 @@ def lora_dir(tiny_files: TinyFiles, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ComfyUI installation to find
-    for name in ("ANIMA_TOKENIZERS", "ANIMA_LORA_DIR", "COMFYUI_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own home and user folders: no ComfyUI, no index (tests/conftest.py)
 
 
 def _args(files: TinyFiles, out: Path) -> list[str]:

@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from anima_engine._tiny import TinyFiles, randomize
 from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams
 from anima_engine.dit import DiT
 from anima_engine.loading import load_dit, load_text_encoder
-from anima_engine.reference import reference_adapter, reference_dit
-from anima_engine.testing import TinyFiles, randomize
 from anima_engine.text_encoder import build_qwen3
+from tests.support.reference import reference_adapter, reference_dit
 
 diffusers = pytest.importorskip("diffusers")
 

@@ -10,15 +10,15 @@ import torch
 from PIL import Image
 
 from anima_engine import ConfigError, ModelNotFoundError, SamplingOptions, generate, load_pipeline
+from anima_engine._tiny import TinyFiles
 from anima_engine.adapter import adapt
 from anima_engine.images import from_pil, to_pil
 from anima_engine.locate import locate_tokenizers
 from anima_engine.memory import TILE_LATENT, MemoryPlan, plan_memory
-from anima_engine.options import VARIANT_OPTIONS, variant_options
+from anima_engine.options import variant_options
 from anima_engine.pipeline import GeneratedImage, Pipeline, prompt_segments
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.testing import TinyFiles
 from anima_engine.text_encoder import TextFeatures, tokenize
 
 SMALL = {"width": 64, "height": 48, "steps": 2}
@@ -225,9 +225,8 @@ def test_bad_size_is_reported_before_allocating(pipe: Pipeline) -> None:
 def test_variant_presets_follow_the_model_card() -> None:
     assert variant_options("turbo") == SamplingOptions(steps=10, cfg=1.0, sampler="er_sde")
     for variant in ("base", "aesthetic"):
-        options = VARIANT_OPTIONS[variant]
+        options = variant_options(variant)
         assert options.steps == 30 and 4 <= options.cfg <= 5 and options.sampler == "er_sde"
-    assert 8 <= VARIANT_OPTIONS["turbo"].steps <= 12
     with pytest.raises(ConfigError, match="unknown variant 'lightning'"):
         variant_options("lightning")
 
@@ -318,8 +317,8 @@ def test_tokenizers_are_found_in_order(tmp_path: Path, tiny_files: TinyFiles) ->
 
 
 def test_files_that_do_not_fit_together_are_refused(tiny_files: TinyFiles, tmp_path: Path) -> None:
+    from anima_engine._tiny import TINY_VAE, write_tiny_vae
     from anima_engine.errors import CheckpointError
-    from anima_engine.testing import TINY_VAE, write_tiny_vae
 
     vae = write_tiny_vae(tmp_path / "vae.safetensors", TINY_VAE)  # 4 latent channels
     with pytest.raises(CheckpointError, match="4 latent channels has no known latent statistics"):

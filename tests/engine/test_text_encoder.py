@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.errors import CheckpointError
 from anima_engine.loading import load_text_encoder
-from anima_engine.testing import TinyFiles
 from anima_engine.text_encoder import Tokenizers, load_tokenizers, tokenize
 from tests.conftest import RealData
 

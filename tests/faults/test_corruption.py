@@ -45,7 +45,7 @@ def test_corrupt_index(tmp_path: Path, small_index: Path, reliability: Recorder)
 
 
 def test_corrupt_hash_cache(tmp_path: Path, reliability: Recorder) -> None:
-    from anima_engine.locate import file_sha256
+    from anima_prompt.hashing import cached_file_sha256
 
     weights = tmp_path / "weights.safetensors"
     weights.write_bytes(b"not really weights" * 1000)
@@ -64,7 +64,7 @@ def test_corrupt_hash_cache(tmp_path: Path, reliability: Recorder) -> None:
     for damage in damages:
         (cache / "sha256.json").write_bytes(damage)
         try:
-            digest = file_sha256(weights, cache_dir=cache)
+            digest = cached_file_sha256(weights, cache_dir=cache)
         except Exception:
             tracebacks += 1
             continue

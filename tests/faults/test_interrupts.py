@@ -41,18 +41,16 @@ def _interrupt_builds(
     db = tmp_path / "tags.sqlite"
     args = ["index", "build", "--source", str(source), "--db", str(db)]
     duration, _ = _timed([*args[:-1], str(tmp_path / "timing.sqlite")], tmp_path)
+    complete = {index_tags(tmp_path / "timing.sqlite"), index_tags(old_index)} - {None}  # new or old
     (tmp_path / "timing.sqlite").unlink()
     shutil.copy(old_index, db)
-    complete = {index_tags(db)}
     lost = tracebacks = 0
     endings = []
     for _ in range(RUNS):
         done = run_interrupted(args, cwd=tmp_path, delay=rng.uniform(0.05, 0.9) * duration, signum=signum)
         endings.append(done.returncode)
         tracebacks += done.traceback
-        if done.returncode == 0:
-            complete.add(index_tags(db))  # finished before the signal: the new index is complete
-        lost += index_tags(db) not in complete - {None} or bool(_strays(tmp_path, {db.name}))
+        lost += index_tags(db) not in complete or bool(_strays(tmp_path, {db.name}))
         if signum == signal.SIGTERM:
             lost += bool(_temporaries(tmp_path))  # a terminated build removes its own temporary file
     return lost, tracebacks, endings

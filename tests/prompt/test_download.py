@@ -8,7 +8,7 @@ from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
 from anima_prompt.importers import FORMATS
 from tests.conftest import RealData
-from tests.fileserver import FileServer, file_server
+from tests.support.fileserver import FileServer, file_server
 
 PAYLOAD = b"".join(b"tag_%05d,0,%d,\n" % (i, 1000 - i) for i in range(2000))
 

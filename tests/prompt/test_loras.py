@@ -1,4 +1,4 @@
-"""LoRA tags in prompts, `--lora` values and LoRA folders, without torch."""
+"""LoRA tags in prompts, `--lora` values and LoRA names in folders, without torch."""
 
 from pathlib import Path
 
@@ -10,7 +10,6 @@ from anima_prompt.loras import (
     find_lora,
     find_lora_tags,
     looks_like_turbo_lora,
-    lora_folders,
     parse_lora_option,
     require_lora,
     strip_lora_tags,
@@ -67,17 +66,6 @@ def test_lora_option(value: str, expected: tuple[str, float]) -> None:
 def test_a_strength_that_is_no_number_is_named(value: str) -> None:
     with pytest.raises(LoraReferenceError, match="is not a number; write PATH:STRENGTH"):
         parse_lora_option(value)
-
-
-def test_folders_in_order(tmp_path: Path) -> None:
-    env = {"ANIMA_LORA_DIR": f"{tmp_path / 'env1'}:{tmp_path / 'env2'}"}
-    folders = lora_folders([tmp_path / "cli"], comfyui_roots=[tmp_path / "ComfyUI"], env=env)
-    assert folders == (
-        tmp_path / "cli",
-        tmp_path / "env1",
-        tmp_path / "env2",
-        tmp_path / "ComfyUI" / "models" / "loras",
-    )
 
 
 def test_names_resolve_directly_then_in_sub_folders(tmp_path: Path) -> None:

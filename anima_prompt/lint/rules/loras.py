@@ -37,7 +37,8 @@ def lora_not_found(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     `<lora:name:0.8>` stands for `name.safetensors` in a LoRA folder or one of its sub-folders, looked up
     the way `anima generate` does: the `lora-dirs` option and `--lora-dir`, then `$ANIMA_LORA_DIR`, then
-    the `models/loras/` folder of `--comfyui` (or `$COMFYUI_PATH`). A missing file stops `anima generate`,
+    the `models/loras/` folder of `--comfyui` (else of `$COMFYUI_PATH` and the usual ComfyUI install
+    folders). A missing file stops `anima generate`,
     and A1111/Forge generate without the LoRA. LoRAs in the settings
     (`anima generate --lora`, `loras` in JSONL settings) may also be paths to files. When no LoRA folder is
     configured the linter cannot check names and says nothing. With `front-end = "anima"` the finding is

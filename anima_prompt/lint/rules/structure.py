@@ -162,8 +162,9 @@ def too_many_tokens(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """The prompt has more T5 or Qwen3 tokens than the configured limits (512 each).
 
     The LLM adapter pads its T5-token queries to at least 512 positions; longer prompts are not truncated in
-    ComfyUI but leave the length the model was trained at. Counted with the real tokenizers from the
-    `ANIMA_TOKENIZERS` folder (or the `tokenizers` option); skipped with a note when none are available.
+    ComfyUI but leave the length the model was trained at. Counted with the real tokenizers, found where
+    `anima generate` finds them (the `tokenizers` option, `$ANIMA_TOKENIZERS`, the model folder of
+    `$ANIMA_MODEL_DIR`, the user data folder); skipped with a note when none are available.
     """
     if ctx.tokens is None:
         return
