@@ -7,7 +7,9 @@ standard error, and the exit status is 0 (ok), 1 (findings, or the work could no
 command line is wrong).
 """
 
+import functools
 import importlib
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -86,7 +88,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List every command; those of the engine say how to install it when it is missing."""
-        rows = []
+        rows: list[tuple[str, str]] = []
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(name) for name in names)
         for name in names:
@@ -100,13 +102,23 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run the command line, reporting every error on one line with the shared exit statuses."""
-        standalone = extra.pop("standalone_mode", True)
-        if not standalone:
-            return super().main(args, prog_name, standalone_mode=False, **extra)
+        run = functools.partial(
+            super().main, args, prog_name, complete_var, windows_expand_args=windows_expand_args, **extra
+        )
+        if not standalone_mode:
+            return run(standalone_mode=False)
         with handled_errors(self, args):
-            result = super().main(args, prog_name, standalone_mode=False, **extra)
+            result = run(standalone_mode=False)
         raise SystemExit(result if isinstance(result, int) else 0)
 
 

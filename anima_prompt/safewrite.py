@@ -20,7 +20,7 @@ import re
 import secrets
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,7 +93,7 @@ def _fsync(path: Path, *, directory: bool = False) -> None:
 
 
 @contextmanager
-def replacing(target: Path | str) -> Iterator[Path]:
+def replacing(target: Path | str) -> Generator[Path]:
     """Write `target` through a temporary file that takes its place only when the block succeeds.
 
     The block receives the temporary path (an empty file already created with the default permissions)

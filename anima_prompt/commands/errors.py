@@ -19,7 +19,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
@@ -88,7 +88,7 @@ def os_error_message(error: OSError) -> str:
 
 
 @contextmanager
-def usage_errors() -> Iterator[None]:
+def usage_errors() -> Generator[None]:
     """Report a library error about the command line (an option's value, the configuration) as a usage
     error (exit 2) instead of a failed piece of work (exit 1)."""
     try:
@@ -102,7 +102,7 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def _sigterm_raises() -> Iterator[None]:
+def _sigterm_raises() -> Generator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -123,7 +123,7 @@ class _OneLine(logging.Formatter):
 
 
 @contextmanager
-def _warnings_on_stderr(prefix: str) -> Iterator[None]:
+def _warnings_on_stderr(prefix: str) -> Generator[None]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLine(prefix))
     handler.setLevel(logging.WARNING)
@@ -152,7 +152,7 @@ def _silence_stdout() -> None:
 
 
 @contextmanager
-def handled_errors(group: click.Group, args: Sequence[str] | None) -> Iterator[None]:
+def handled_errors(group: click.Group, args: Sequence[str] | None) -> Generator[None]:
     """Run a command line's work, turning every exception into one line and an exit status."""
     argv = list(sys.argv[1:] if args is None else args)
     prefix = command_path(group, argv)

@@ -6,7 +6,9 @@ Works without the engine extra: the engine's lines (torch, device, model files) 
 
 import json
 import platform
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -15,6 +17,9 @@ from anima_prompt.commands.errors import ENGINE_EXTRA, EngineMissing
 from anima_prompt.tagindex import default_index_path
 from anima_prompt.variants import VARIANTS
 from anima_prompt.version import toolkit_version
+
+EngineReport = Callable[..., list[str]]
+"""`anima_engine.cli.engine_report`: keyword arguments model_dir, comfyui, variant, tokenizers."""
 
 
 @click.command("info")
@@ -51,11 +56,10 @@ def info(
     click.echo(f"anima-toolkit {toolkit_version()}")
     click.echo(f"python {platform.python_version()}")
     try:
-        engine_report = load_target(ENGINE_REPORT, "info")
+        engine_report = cast("EngineReport", load_target(ENGINE_REPORT, "info"))
     except EngineMissing:
         click.echo(f"engine: not installed ({ENGINE_EXTRA})")
     else:
-        assert callable(engine_report)
         lines = engine_report(model_dir=model_dir, comfyui=comfyui, variant=variant, tokenizers=tokenizers)
         click.echo("\n".join(lines))
     index = default_index_path()

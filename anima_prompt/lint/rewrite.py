@@ -14,6 +14,7 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from anima_prompt.errors import LintInputError
 from anima_prompt.lint.inputs import PromptRecord
@@ -25,7 +26,7 @@ _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
 
 def _split_lines(text: str) -> list[list[str]]:
     """`text` as [content, line ending] pairs; the same line numbering as `inputs.decode`."""
-    pieces = []
+    pieces: list[list[str]] = []
     for match in _LINE.finditer(text):
         if match.start() == len(text) and not match.group(0) and pieces:
             break
@@ -105,10 +106,10 @@ def _rewrite_lines(
         content = pieces[number][0]
         if jsonl:
             try:
-                value = json.loads(content)
+                value: object = json.loads(content)
             except json.JSONDecodeError:
                 raise _changed(where) from None
-            if not isinstance(value, dict) or value.get("prompt") != record.prompt:
+            if not isinstance(value, dict) or cast("dict[str, object]", value).get("prompt") != record.prompt:
                 raise _changed(where)
             value["prompt"] = new
             pieces[number][0] = json.dumps(value, ensure_ascii=False)

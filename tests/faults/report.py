@@ -60,6 +60,20 @@ FAULTS: tuple[Fault, ...] = (
         "nothing, or `terminated` (exit 143); the file holds either its old text or the whole fixed text",
     ),
     Fault(
+        "kill-download",
+        "SIGKILL or SIGTERM at a random point",
+        "`anima index download --url ... --sha256 ...` of a slowly served tag list",
+        "nothing, or `terminated` (exit 143); nothing under the real name until the whole file passed its "
+        "sha256; the next run resumes the partial file (`Range`) and verifies it",
+    ),
+    Fault(
+        "kill-model-download",
+        "SIGKILL or SIGTERM at a random point",
+        "`anima models download --what vae` from a slow hub mirror (`HF_ENDPOINT`)",
+        "nothing, or `terminated` (exit 143); nothing under the real name until the file passed the hub's "
+        "sha256 and the content check; the next run fetches and verifies it",
+    ),
+    Fault(
         "full-disk-index",
         "full disk (`RLIMIT_FSIZE` of 4-512 KiB)",
         "`anima index build` over an existing index",
@@ -73,6 +87,13 @@ FAULTS: tuple[Fault, ...] = (
         "`anima lint --fix --file`",
         "`anima lint: error: <file>: File too large; free some space (or raise the file size limit) and run "
         "again` (exit 1); the file is unchanged",
+    ),
+    Fault(
+        "full-disk-download",
+        "full disk (`RLIMIT_FSIZE` below the file's size)",
+        "`anima index download`",
+        "`anima index download: error: <url>: transfer broke off after <n> bytes ([Errno 27] File too "
+        "large); run again to resume` (exit 1); nothing under the real name",
     ),
     Fault(
         "read-only-index",
@@ -93,7 +114,8 @@ FAULTS: tuple[Fault, ...] = (
         "file deleted or edited while being fixed",
         "`anima lint --fix --file` (between reading and writing)",
         "`anima lint: error: <file>: vanished before it could be fixed` or `<file>:<line>: the file changed "
-        "while being fixed; nothing was written, run again` (exit 1); the other writer's text is kept",
+        "while being fixed; nothing was written, run again` (exit 1), the other writer's text kept; when "
+        "only other lines changed, the fix is applied and their edits kept",
     ),
     Fault(
         "vanish-source",
@@ -114,6 +136,21 @@ FAULTS: tuple[Fault, ...] = (
         "hash cache overwritten with garbage, truncated JSON, wrong types, deep nesting",
         "model file hashing (`sha256.json` in the user cache)",
         "nothing: the hash is computed again and the cache rewritten whole",
+    ),
+    Fault(
+        "server-garbage",
+        "server sends other bytes, fewer or more than announced, or an error status",
+        "`anima index download --url ... --sha256 ...`",
+        "`anima index download: error: <url>: sha256 ... does not match the pinned ...; the file was "
+        "discarded`, `<url>: HTTP 500 ...` or `<url>: transfer broke off after <n> of <m> bytes; run again "
+        "to resume` (exit 1); nothing under the real name",
+    ),
+    Fault(
+        "server-stall-or-cut",
+        "server stalls mid-transfer or closes the connection early",
+        "tag list download (`download.fetch` with a 0.5 s read timeout)",
+        "`<url>: transfer broke off after <n> bytes (...); run again to resume`; the next run resumes the "
+        "partial file and verifies it",
     ),
     Fault(
         "fuzz-cli",

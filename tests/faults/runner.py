@@ -52,6 +52,7 @@ def run(
     stdin: str | None = None,
     file_size_limit: int | None = None,
     unprivileged: bool = False,
+    env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> Run:
     """Run `anima ARGS` to the end.
@@ -59,6 +60,7 @@ def run(
     Args:
         file_size_limit: `RLIMIT_FSIZE` in bytes: writing past it fails with EFBIG, as on a full disk.
         unprivileged: drop root's capabilities first, so that read-only folders bind as for any user.
+        env: variables to set besides the inherited ones.
     """
     command = [*ANIMA, *args]
     if unprivileged and os.geteuid() == 0:
@@ -72,15 +74,23 @@ def run(
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **(env or {})},
         preexec_fn=_limit_file_size(file_size_limit) if file_size_limit is not None else None,
     )
     return Run(done.returncode, done.stdout, done.stderr)
 
 
-def run_interrupted(args: Sequence[str], *, cwd: Path, delay: float, signum: int) -> Run:
+def run_interrupted(
+    args: Sequence[str], *, cwd: Path, delay: float, signum: int, env: dict[str, str] | None = None
+) -> Run:
     """Start `anima ARGS`, send `signum` after `delay` seconds (if it still runs), and wait for the end."""
     process = subprocess.Popen(
-        [*ANIMA, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*ANIMA, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + delay
     while process.poll() is None and time.monotonic() < deadline:
