@@ -5,7 +5,7 @@ the public loaders (`load_dit`, `load_text_encoder`), so the engine runs end to 
 Layout of `write_tiny_model(directory)`, the one `--model-dir` reads (`locate.py`):
 
     diffusion_models/anima-tiny.safetensors       DiT under `net.`, adapter under `net.llm_adapter.`
-    text_encoders/qwen_3_06b_base.safetensors     Qwen3Model under `model.`
+    text_encoders/qwen_3_06b_base.safetensors     Qwen3 under `model.` (HF names)
     tokenizers/qwen3/tokenizer.json               byte-level BPE with `<|endoftext|>`
     tokenizers/t5/tokenizer.json                  Unigram with `<pad>`=0, `</s>`=1, `<unk>`=2
     vae/qwen_image_vae.safetensors                VAE with the official Wan 2.1 names and 3-D kernels
@@ -24,7 +24,8 @@ from anima_engine.adapter import LLMAdapter
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams, VAEParams
 from anima_engine.dit import DiT
 from anima_engine.locate import TEXT_ENCODER_FILE, VAE_FILE
-from anima_engine.text_encoder import QWEN_PAD_TOKEN, T5_EOS_TOKEN, build_qwen3
+from anima_engine.qwen3 import Qwen3
+from anima_engine.text_encoder import QWEN_PAD_TOKEN, T5_EOS_TOKEN
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import checkpoint_layout
 from anima_prompt.places import TOKENIZER_FILES
@@ -170,7 +171,7 @@ def write_tiny_text_encoder(
     dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Write a random Qwen3 text-encoder file in the official layout (HF names under `model.`)."""
-    model = randomize(build_qwen3(params), seed)
+    model = randomize(Qwen3(params), seed)
     tensors = {f"model.{key}": value for key, value in model.state_dict().items()}
     return _save(tensors, Path(path), dtype)
 

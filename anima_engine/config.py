@@ -139,7 +139,7 @@ class AdapterParams:
 
 @dataclass(frozen=True, slots=True)
 class TextEncoderParams:
-    """Qwen3-0.6B-Base, run through transformers' `Qwen3Model` (engine-spec §2.1)."""
+    """Qwen3-0.6B-Base, the text encoder (`qwen3.Qwen3`; engine-spec §2.1)."""
 
     vocab_size: int = 151936
     hidden_size: int = 1024

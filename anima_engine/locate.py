@@ -217,6 +217,7 @@ def locate_tokenizers(
     tokenizer_dir: Path | None = None,
     *,
     model_dir: Path | None = None,
+    comfyui: Path | None = None,
     env: Mapping[str, str] | None = None,
     data_dir: Path | None = None,
 ) -> Path:
@@ -225,13 +226,15 @@ def locate_tokenizers(
     Args:
         tokenizer_dir: an explicit folder (`--tokenizers`); it must hold both files.
         model_dir: the model folder; its `tokenizers/` sub-folder is searched.
+        comfyui: a ComfyUI installation; its `models/tokenizers/` is searched (where
+            `anima models download --model-dir <comfyui>/models` puts them).
         env: environment variables (default `os.environ`), for `ANIMA_TOKENIZERS` and `ANIMA_MODEL_DIR`.
         data_dir: the per-user data folder (default `places.user_data_dir()`).
 
     Raises:
         ModelNotFoundError: no folder holds both files; the one-line message lists the places searched.
     """
-    found = find_tokenizers(tokenizer_dir, model_dir=model_dir, env=env, data_dir=data_dir)
+    found = find_tokenizers(tokenizer_dir, model_dir=model_dir, comfyui=comfyui, env=env, data_dir=data_dir)
     if found is not None:
         logger.info("tokenizers: %s", found)
         return found
@@ -239,7 +242,7 @@ def locate_tokenizers(
     if tokenizer_dir is not None:
         folder = Path(tokenizer_dir).expanduser()
         raise ModelNotFoundError(f"tokenizer folder {folder} (given by --tokenizers) lacks {files}")
-    places = tokenizer_places(model_dir=model_dir, env=env, data_dir=data_dir)
+    places = tokenizer_places(model_dir=model_dir, comfyui=comfyui, env=env, data_dir=data_dir)
     looked = "; ".join(f"{place.folder} ({place.origin})" for place in places)
     raise ModelNotFoundError(
         f"tokenizer files {files} not found; looked in: {looked}; "

@@ -127,6 +127,29 @@ class ComfyNoise:
         return draw
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class StackedNoise:
+    """Several generations sampled as one batch, each keeping its own noise: `parts` holds each one's
+    source and number of images, in batch order. Every image gets exactly the noise it gets alone."""
+
+    parts: tuple[tuple[NoiseSource, int], ...]
+
+    def initial(self, shape: Sequence[int]) -> Tensor:
+        return torch.cat([source.initial((images, *shape[1:])) for source, images in self.parts])
+
+    def step_noise(self, x: Tensor, sigmas: Tensor, *, tree: TreeDevice | None) -> StepNoise:
+        starts = [sum(images for _, images in self.parts[:k]) for k in range(len(self.parts))]
+        draws = [
+            source.step_noise(x[start : start + images], sigmas, tree=tree)
+            for (source, images), start in zip(self.parts, starts, strict=True)
+        ]
+
+        def draw(sigma: Tensor, sigma_next: Tensor) -> Tensor:
+            return torch.cat([part(sigma, sigma_next) for part in draws])
+
+        return draw
+
+
 def make_noise(convention: str, seed: int, batch: int) -> NoiseSource:
     """The noise source of a generation: `comfyui` or `anima` (`NOISE_CONVENTIONS`).
 

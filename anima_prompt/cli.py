@@ -33,7 +33,7 @@ COMMANDS: dict[str, str] = {
 ENGINE_COMMANDS = tuple(
     sorted(name for name, target in COMMANDS.items() if target.startswith("anima_engine."))
 )
-ENGINE_MODULES = frozenset({"torch", "transformers", "safetensors", "einops", "numpy", "PIL"})
+ENGINE_MODULES = frozenset({"torch", "huggingface_hub", "safetensors", "einops", "numpy", "PIL", "torchsde"})
 """Top-level modules of the `engine` extra; one of them missing means the extra is not installed."""
 
 

@@ -10,8 +10,9 @@ installation.
 
 Tokenizers (a folder holding `qwen3/tokenizer.json` and `t5/tokenizer.json`), in order: `--tokenizers`
 (or the `tokenizers` lint option), `$ANIMA_TOKENIZERS`, the `tokenizers/` folder of the model folder
-(`--model-dir`, else `$ANIMA_MODEL_DIR`), then the `tokenizers/` folder of the user data folder, where
-`anima models download` can put them.
+(`--model-dir`, else `$ANIMA_MODEL_DIR`), the `models/tokenizers/` folder of a ComfyUI installation named
+with `--comfyui` (where `anima models download --model-dir <ComfyUI>/models` puts them), then the
+`tokenizers/` folder of the user data folder, where `anima models download` can put them.
 """
 
 import os
@@ -112,6 +113,7 @@ def tokenizer_places(
     tokenizer_dir: str | Path | None = None,
     *,
     model_dir: str | Path | None = None,
+    comfyui: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     data_dir: Path | None = None,
 ) -> list[Place]:
@@ -120,6 +122,7 @@ def tokenizer_places(
     Args:
         tokenizer_dir: a folder named by the user (`--tokenizers`).
         model_dir: the model folder; its `tokenizers/` sub-folder is searched.
+        comfyui: a ComfyUI installation named by the user; its `models/tokenizers/` is searched.
         env: environment variables (default `os.environ`), for `ANIMA_TOKENIZERS` and `ANIMA_MODEL_DIR`.
         data_dir: the user data folder (default `user_data_dir()`).
     """
@@ -133,6 +136,8 @@ def tokenizer_places(
         places.append(Place(Path(model_dir).expanduser() / TOKENIZER_SUBDIR, "--model-dir"))
     elif env.get(MODEL_DIR_ENV):
         places.append(Place(Path(env[MODEL_DIR_ENV]).expanduser() / TOKENIZER_SUBDIR, f"${MODEL_DIR_ENV}"))
+    if comfyui is not None:
+        places.append(Place(Path(comfyui).expanduser() / "models" / TOKENIZER_SUBDIR, "--comfyui"))
     data = user_data_dir() if data_dir is None else data_dir
     places.append(Place(data / TOKENIZER_SUBDIR, "user data"))
     return places
@@ -142,6 +147,7 @@ def find_tokenizers(
     tokenizer_dir: str | Path | None = None,
     *,
     model_dir: str | Path | None = None,
+    comfyui: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     data_dir: Path | None = None,
 ) -> Path | None:
@@ -149,7 +155,7 @@ def find_tokenizers(
 
     A folder named by the user that lacks them is not passed over: the answer is None.
     """
-    places = tokenizer_places(tokenizer_dir, model_dir=model_dir, env=env, data_dir=data_dir)
+    places = tokenizer_places(tokenizer_dir, model_dir=model_dir, comfyui=comfyui, env=env, data_dir=data_dir)
     if tokenizer_dir is not None:
         places = places[:1]
     return next((place.folder for place in places if has_tokenizers(place.folder)), None)

@@ -4,9 +4,12 @@
 import sys
 from collections.abc import Generator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # the type click.progressbar returns
 
 from anima_prompt.transfer import Progress
 
@@ -32,7 +35,7 @@ def download_bar(label: str, total: int | None = None) -> Generator[Progress]:
     """A bar labelled `label` on stderr (hidden when stderr is not a terminal); yields the callback that
     advances it, to pass as a download's `progress`. The bar appears with the first data, so a file that
     is already in place shows none."""
-    bar: Any = None
+    bar: ProgressBar[str] | None = None
     seen = 0
 
     def advance(done: int, size: int | None) -> None:

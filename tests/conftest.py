@@ -107,7 +107,7 @@ SMALL_TAG_SOURCES = (
 @pytest.fixture(scope="session")
 def tag_index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tag index built once per session from the small project-authored files in `tests/data`."""
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
     path = tmp_path_factory.mktemp("tag_index") / "tags.sqlite"
     TagIndex.build(list(SMALL_TAG_SOURCES), path).close()
@@ -117,7 +117,7 @@ def tag_index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def tag_index(tag_index_path: Path):  # type: ignore[no-untyped-def]
     """The small tag index, opened read-only."""
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
     with TagIndex.open(tag_index_path) as index:
         yield index

@@ -160,7 +160,7 @@ def test_the_cycle_finder_finds_cycles() -> None:
 def test_the_graph_sees_imports_inside_functions() -> None:
     graph = import_graph()
     assert "anima_engine._tiny" in graph["anima_engine.cli"]  # imported by `make_tiny` only
-    assert "anima_prompt.places" in graph["anima_engine.cli"]
+    assert "anima_engine.cli_generate" in graph["anima_engine.cli"]  # imported by `generate` only
 
 
 def test_the_engine_import_graph_is_acyclic() -> None:
@@ -168,26 +168,6 @@ def test_the_engine_import_graph_is_acyclic() -> None:
     assert [cycle for cycle in cycles(graph) if any(m.startswith("anima_engine") for m in cycle)] == []
 
 
-KNOWN_PROMPT_CYCLES = (
-    ("anima_prompt", "anima_prompt.lint"),
-    ("anima_prompt.indexbuild", "anima_prompt.tagindex"),
-    ("anima_prompt.nodes", "anima_prompt.render"),
-)
-"""Two-way imports of the prompt package that issue 15's prompt-side work removes (branch src-prompt)."""
-
-
-def test_no_prompt_cycle_but_the_known_ones() -> None:
-    graph = import_graph()
-    for first, second in KNOWN_PROMPT_CYCLES:
-        graph[first].discard(second)
-    assert [cycle for cycle in cycles(graph) if all(m.startswith("anima_prompt") for m in cycle)] == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known cycles anima_prompt <-> anima_prompt.lint, indexbuild <-> tagindex, nodes <-> render: "
-    "removed on branch src-prompt; delete this mark once that is merged",
-)
 def test_the_prompt_import_graph_is_acyclic() -> None:
     graph = import_graph()
     assert [cycle for cycle in cycles(graph) if all(m.startswith("anima_prompt") for m in cycle)] == []

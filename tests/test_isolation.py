@@ -7,7 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-from anima_prompt.tagindex import default_index_path
+from anima_prompt.index.query import default_index_path
 from tests.conftest import CLEARED_VARIABLES, ISOLATED_VARIABLES, TEST_DATA, USER_FOLDERS
 
 

@@ -26,7 +26,7 @@ def test_anima_help_lists_the_group() -> None:
 # Runs the `anima` group as the prompt-only install does: every module of the engine extra fails to import.
 WITHOUT_ENGINE = """
 import sys
-for name in ("torch", "transformers", "safetensors", "einops", "numpy", "PIL"):
+for name in ("torch", "huggingface_hub", "safetensors", "einops", "numpy", "PIL", "torchsde"):
     sys.modules[name] = None
 from anima_prompt.cli import cli
 cli(sys.argv[1:], prog_name="anima")

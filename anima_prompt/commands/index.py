@@ -11,11 +11,11 @@ from anima_prompt.commands.errors import usage_errors
 from anima_prompt.commands.tags import DB_OPTION, JSON_OPTION, open_index
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
-from anima_prompt.importers import FORMATS, load_source
-from anima_prompt.indexbuild import check_target
+from anima_prompt.index.build import check_target
+from anima_prompt.index.query import TagIndex, default_index_path
+from anima_prompt.index.sources import FORMATS, load_source
 from anima_prompt.places import user_cache_dir
 from anima_prompt.progress import download_bar
-from anima_prompt.tagindex import TagIndex, default_index_path
 
 FORCE_OPTION = click.option(
     "--force", is_flag=True, help="Replace the --db file even when it is not a tag index."
@@ -172,6 +172,6 @@ def info(db: Path | None, as_json: bool) -> None:
     click.echo("counts: " + ", ".join(f"{name} {count}" for name, count in details.counts.items()))
     for source in details.sources:
         click.echo(
-            f"source: {source['path']} ({source['format']}, {source['records']} records, "
-            f"date {source['date'] or 'unknown'}, sha256 {source['sha256']})"
+            f"source: {source.path} ({source.format}, {source.records} records, "
+            f"date {source.date or 'unknown'}, sha256 {source.sha256})"
         )

@@ -14,7 +14,7 @@ import click
 
 from anima_prompt.cli import ENGINE_REPORT, load_target
 from anima_prompt.commands.errors import ENGINE_EXTRA, EngineMissing
-from anima_prompt.tagindex import default_index_path
+from anima_prompt.index.query import default_index_path
 from anima_prompt.variants import VARIANTS
 from anima_prompt.version import toolkit_version
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -14,12 +15,15 @@ import click
 from anima_prompt.commands.errors import usage_errors
 from anima_prompt.commands.sources import input_options, read_prompts
 from anima_prompt.commands.tags import DB_OPTION, open_index
-from anima_prompt.lint.findings import Severity
+from anima_prompt.lint.findings import Finding, Severity
 from anima_prompt.lint.inputs import STDIN
 
 if TYPE_CHECKING:
+    from anima_prompt.index.query import TagIndex
+    from anima_prompt.lint import Linter
     from anima_prompt.lint.config import LintConfig
     from anima_prompt.lint.inputs import PromptRecord
+    from anima_prompt.lint.output import LintResult
     from anima_prompt.lint.settings import LintSettings
 
 INDEX_HINT = (
@@ -199,8 +203,6 @@ def _config(
     front_end: str | None,
 ) -> LintConfig:
     """The configuration file's options (or the defaults), with the command-line options over them."""
-    import dataclasses
-
     from anima_prompt.lint.config import load_config
     from anima_prompt.lint.registry import unknown_codes
 
@@ -251,9 +253,9 @@ def _settings(
     return None if settings.is_empty else settings
 
 
-def _index(db: Path | None, config_db: str | None) -> Any:
+def _index(db: Path | None, config_db: str | None) -> TagIndex | None:
     """`--db` (which must exist), else the configured or default index when it was built, else None."""
-    from anima_prompt.tagindex import default_index_path
+    from anima_prompt.index.query import default_index_path
 
     if db is not None:
         return open_index(db)
@@ -279,14 +281,8 @@ def _records(
         if record.settings is None and settings is not None:
             changes["settings"] = settings
         if changes:
-            records[index] = _replace(record, **changes)
+            records[index] = dataclasses.replace(record, **changes)
     return records
-
-
-def _replace(record: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(record, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +330,7 @@ def _run(
         outcomes = lint_records(records, config=config, index_path=index_path, jobs=jobs)
     else:
         outcomes = ((record, _lint(linter, record), ()) for record in records)
-    results = []
+    results: list[LintResult] = []
     notes = dict.fromkeys(linter.notes)
     for record, findings, record_notes in outcomes:
         results.append(LintResult(record, findings))
@@ -349,11 +345,13 @@ def _run(
         sys.exit(1)
 
 
-def _lint(linter: Any, record: Any) -> Any:
+def _lint(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
     return linter.lint(record.prompt, negative=record.negative, settings=record.settings)
 
 
-def _apply_fixes(linter: Any, records: list[Any], *, whole: bool) -> tuple[list[Any], bool]:
+def _apply_fixes(
+    linter: Linter, records: list[PromptRecord], *, whole: bool
+) -> tuple[list[PromptRecord], bool]:
     """Fix every record: print the fixed PROMPT and standard input, rewrite changed files in place.
 
     Returns the fixed records and whether fixed prompts were printed on standard output.
@@ -361,11 +359,13 @@ def _apply_fixes(linter: Any, records: list[Any], *, whole: bool) -> tuple[list[
     from anima_prompt.lint.rewrite import rewrite_file
 
     fixed = [
-        _replace(record, prompt=linter.fix(record.prompt, negative=record.negative, settings=record.settings))
+        dataclasses.replace(
+            record, prompt=linter.fix(record.prompt, negative=record.negative, settings=record.settings)
+        )
         for record in records
     ]
     printed = False
-    by_path: dict[str, list[tuple[Any, str]]] = {}
+    by_path: dict[str, list[tuple[PromptRecord, str]]] = {}
     for old, new in zip(records, fixed, strict=True):
         if old.path is None or old.path == STDIN:
             click.echo(new.prompt)
@@ -385,7 +385,7 @@ def _use_colour(option: bool | None) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _print(results: list[Any], linter: Any, output: _Output, *, err: bool = False) -> None:
+def _print(results: list[LintResult], linter: Linter, output: _Output, *, err: bool = False) -> None:
     from anima_prompt.lint.output import format_json, format_sarif, format_statistics, format_text
 
     if output.statistics:

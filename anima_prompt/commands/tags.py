@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from anima_prompt.tagindex import TagIndex, TagInfo
+from anima_prompt.index.query import TagIndex
+from anima_prompt.index.records import TagInfo
 from anima_prompt.tagtext import danbooru_name
 
 DB_OPTION = click.option(

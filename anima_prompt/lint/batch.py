@@ -11,8 +11,8 @@ import os
 import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
+from anima_prompt.lint import Linter
 from anima_prompt.lint.config import LintConfig
 from anima_prompt.lint.findings import Finding
 from anima_prompt.lint.inputs import PromptRecord
@@ -21,7 +21,7 @@ PARALLEL_MIN_RECORDS = 200
 PARALLEL_MIN_CPUS = 4
 CHUNKS_PER_JOB = 8
 
-_worker: Any = None
+_worker: Linter | None = None  # the Linter of a worker process, made by `_init_worker`
 
 
 def default_jobs(count: int) -> int:
@@ -69,19 +69,17 @@ def lint_records(
                 yield record, findings, notes
 
 
-def _make_linter(config: LintConfig, index_path: Path | None) -> Any:
-    from anima_prompt.lint import Linter
-
+def _make_linter(config: LintConfig, index_path: Path | None) -> Linter:
     index = None
     if index_path is not None:
-        from anima_prompt.tagindex import TagIndex
+        from anima_prompt.index.query import TagIndex
 
         index = TagIndex.open(index_path)
     return Linter(config=config, index=index)
 
 
-def _lint_one(linter: Any, record: PromptRecord) -> tuple[Finding, ...]:
-    return linter.lint(record.prompt, negative=record.negative, settings=record.settings)  # type: ignore[no-any-return]
+def _lint_one(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
+    return linter.lint(record.prompt, negative=record.negative, settings=record.settings)
 
 
 def _init_worker(config: LintConfig, index_path: Path | None) -> None:
@@ -93,4 +91,5 @@ def _init_worker(config: LintConfig, index_path: Path | None) -> None:
 
 
 def _lint_chunk(chunk: Sequence[PromptRecord]) -> tuple[list[tuple[Finding, ...]], tuple[str, ...]]:
+    assert _worker is not None, "the pool's initializer makes the worker's Linter"
     return [_lint_one(_worker, record) for record in chunk], tuple(_worker.notes)

@@ -27,10 +27,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from anima_prompt.errors import LintConfigError
 from anima_prompt.lint.findings import Severity
 from anima_prompt.places import find_tokenizers, lora_folders
+from anima_prompt.shapes import items, strings, table
 from anima_prompt.variants import Variant, recommended
 
 ARTIST_PLACEMENTS = ("card", "first", "off")
@@ -44,8 +46,8 @@ MINIMUMS: dict[str, float] = {
     "max_general_tags": 1,
     "safety_short_tags": 0,
     "safety_short_sentences": 0,
-    "artists_info": 1,
-    "artists_warn": 1,
+    "artists_info": 0,
+    "artists_warn": 0,
     "weak_weight_max": 0,
     "extreme_weight_max": 0,
     "cfg_burn": 0,
@@ -158,7 +160,9 @@ class LintConfig:
     nl_min_sentences: int = 2
     cutoff_year: int = 2025
     suggestion_limit: int = 3
-    _overrides: dict[str, Severity] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _overrides: dict[str, Severity] = field(
+        default_factory=dict[str, Severity], init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.artist_placement not in ARTIST_PLACEMENTS:
@@ -173,8 +177,9 @@ class LintConfig:
             if low > high:
                 raise LintConfigError(f"{name.replace('_', '-')} must be [low, high], got [{low}, {high}]")
         for name, minimum in MINIMUMS.items():
-            value = getattr(self, name)
-            for number in value if isinstance(value, tuple) else (value,):
+            value: float | tuple[float, float] = getattr(self, name)
+            numbers: tuple[float, ...] = value if isinstance(value, tuple) else (value,)
+            for number in numbers:
                 if not number >= minimum:  # also false for NaN
                     raise LintConfigError(
                         f"{name.replace('_', '-')} must be at least {minimum:g}, got {number!r}"
@@ -220,7 +225,6 @@ class LintConfig:
         return lora_folders(self.lora_dirs, comfyui=self.comfyui, env=env, home=home)
 
 
-CONFIG_FILES = ("anima.toml", "pyproject.toml")
 _FIELDS = {item.name: item for item in dataclasses.fields(LintConfig) if item.init}
 
 
@@ -264,17 +268,17 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> LintC
     except tomllib.TOMLDecodeError as error:
         raise LintConfigError(f"{found}: invalid TOML: {error}") from None
     try:
-        table = _lint_table(document, anima_toml=found.name == "anima.toml")
+        options = _lint_table(document, anima_toml=found.name == "anima.toml")
     except LintConfigError as error:
         raise LintConfigError(f"{found}: {error}") from None
     try:
-        config = config_from_mapping(table)
+        config = config_from_mapping(options)
     except LintConfigError as error:
         raise LintConfigError(f"{found}: {error}") from None
     return _relative_to(config, found.parent)
 
 
-def _lint_table(document: Mapping[str, object], *, anima_toml: bool) -> Mapping[str, object]:
+def _lint_table(document: dict[str, object], *, anima_toml: bool) -> dict[str, object]:
     """The lint options of a parsed `anima.toml` (`[lint]`) or `pyproject.toml` (`[tool.anima.lint]`).
 
     Raises:
@@ -287,23 +291,20 @@ def _lint_table(document: Mapping[str, object], *, anima_toml: bool) -> Mapping[
             raise LintConfigError("[tool.anima.lint] is the pyproject.toml form; in anima.toml write [lint]")
         if unknown:
             raise LintConfigError(f"unknown table or key {unknown[0]!r}; anima.toml holds a [lint] table")
-        table = document.get("lint", {})
-        name = "[lint]"
+        options, name = table(document.get("lint", {})), "[lint]"
     else:
-        tool = document.get("tool", {})
-        ours = tool.get("anima", {}) if isinstance(tool, dict) else {}
-        if not isinstance(ours, dict):
+        ours = table((table(document.get("tool", {})) or {}).get("anima", {}))
+        if ours is None:
             raise LintConfigError("[tool.anima] must be a table")
         unknown = [key for key in ours if key != "lint"]
         if unknown:
             raise LintConfigError(
                 f"unknown table or key 'tool.anima.{unknown[0]}'; the linter reads [tool.anima.lint]"
             )
-        table = ours.get("lint", {})
-        name = "[tool.anima.lint]"
-    if not isinstance(table, dict):
+        options, name = table(ours.get("lint", {})), "[tool.anima.lint]"
+    if options is None:
         raise LintConfigError(f"{name} must be a table")
-    return table
+    return options
 
 
 def _relative_to(config: LintConfig, folder: Path) -> LintConfig:
@@ -337,21 +338,21 @@ def config_from_mapping(table: Mapping[str, object], base: LintConfig | None = N
 
 
 def _convert(raw_key: str, key: str, value: object, default: object) -> object:
+    """`value` of option `key` as the type of its `default` (the current value, of any option's type)."""
+
     def fail(expected: str) -> LintConfigError:
         return LintConfigError(f"option {raw_key!r} must be {expected}, got {value!r}")
 
     if key in {"select", "ignore"}:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        codes = [value] if isinstance(value, str) else strings(value)
+        if codes is None:
             raise fail("a list of rule ids")
-        return tuple(item.strip().upper() for item in value)
+        return tuple(code.strip().upper() for code in codes)
     if key == "lora_dirs":
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        folders = [value] if isinstance(value, str) else strings(value)
+        if folders is None or not all(folders):
             raise fail("a list of folders")
-        return tuple(value)
+        return tuple(folders)
     if key == "fail_on":
         if not isinstance(value, str):
             raise fail("info, warning or error")
@@ -360,14 +361,15 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
         except ValueError:
             raise fail("info, warning or error") from None
     if key == "severity":
-        if not isinstance(value, dict):
+        levels = table(value)
+        if levels is None:
             raise fail("a table of rule id = severity")
-        pairs = []
-        for code, level in value.items():
+        pairs: list[tuple[str, Severity]] = []
+        for code, level in levels.items():
             if not isinstance(level, str):
                 raise fail("a table of rule id = severity")
             try:
-                pairs.append((str(code).upper(), Severity.parse(level)))
+                pairs.append((code.upper(), Severity.parse(level)))
             except ValueError as error:
                 raise LintConfigError(f"option {raw_key!r}: {error}") from None
         return tuple(pairs)
@@ -376,9 +378,11 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
             raise fail("a string")
         return value.strip().lower() if key == "front_end" else value
     if isinstance(default, tuple):
-        if not isinstance(value, list) or len(value) != 2:
+        pair = items(value)
+        if pair is None or len(pair) != 2:
             raise fail("a [low, high] pair")
-        return tuple(_number(raw_key, item, type(default[0])) for item in value)
+        low, _ = cast(tuple[object, object], default)  # the [low, high] options: cfg-base, steps-turbo, ...
+        return tuple(_number(raw_key, item, type(low)) for item in pair)
     return _number(raw_key, value, type(default))
 
 

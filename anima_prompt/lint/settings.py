@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from anima_prompt.errors import LintInputError
+from anima_prompt.shapes import items, table
 from anima_prompt.variants import Variant
 
 
@@ -37,28 +38,17 @@ class LintSettings:
     loras: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.cfg is not None:
-            if isinstance(self.cfg, bool) or not isinstance(self.cfg, int | float):
-                raise LintInputError(f"cfg must be a number, got {self.cfg!r}")
-            if not math.isfinite(self.cfg) or self.cfg < 0:
-                raise LintInputError(f"cfg must be a finite number >= 0, got {self.cfg!r}")
-        for name in ("steps", "width", "height"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise LintInputError(f"{name} must be a whole number, got {value!r}")
-            if value < 1 or value > 1_000_000:
+        if self.cfg is not None and (not math.isfinite(self.cfg) or self.cfg < 0):
+            raise LintInputError(f"cfg must be a finite number >= 0, got {self.cfg!r}")
+        for name, value in (("steps", self.steps), ("width", self.width), ("height", self.height)):
+            if value is not None and not 1 <= value <= 1_000_000:
                 raise LintInputError(f"{name} must be between 1 and 1000000, got {value}")
-        if self.sampler is not None and not isinstance(self.sampler, str):
-            raise LintInputError(f"sampler must be a string, got {self.sampler!r}")
-        if self.variant is not None and not isinstance(self.variant, Variant):
-            raise LintInputError(f"variant must be a Variant, got {self.variant!r}")
-        if not isinstance(self.loras, tuple) or not all(_is_lora_pair(pair) for pair in self.loras):
-            raise LintInputError(
-                f"loras must be (name, strength) pairs with a non-empty name and a finite strength, "
-                f"got {self.loras!r}"
-            )
+        for name, strength in self.loras:
+            if not name.strip() or not math.isfinite(strength):
+                raise LintInputError(
+                    f"loras must be (name, strength) pairs with a non-empty name and a finite strength, "
+                    f"got {self.loras!r}"
+                )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> LintSettings:
@@ -77,20 +67,20 @@ class LintSettings:
             raise LintInputError(
                 f"unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}"
             )
-        fields: dict[str, object] = {}
-        for key, value in values.items():
-            if value is None:
-                continue
-            if key in {"steps", "width", "height"} and isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if key == "variant":
-                if not isinstance(value, str):
-                    raise LintInputError(f"variant must be a string, got {value!r}")
-                value = Variant.parse(value)
-            if key == "loras":
-                value = _lora_list(value)
-            fields[key] = value
-        return cls(**fields)  # type: ignore[arg-type]
+        sampler, variant, loras = values.get("sampler"), values.get("variant"), values.get("loras")
+        if sampler is not None and not isinstance(sampler, str):
+            raise LintInputError(f"sampler must be a string, got {sampler!r}")
+        if variant is not None and not isinstance(variant, str):
+            raise LintInputError(f"variant must be a string, got {variant!r}")
+        return cls(
+            cfg=_number(values.get("cfg")),
+            steps=_whole(values, "steps"),
+            width=_whole(values, "width"),
+            height=_whole(values, "height"),
+            sampler=sampler,
+            variant=None if variant is None else Variant.parse(variant),
+            loras=() if loras is None else _lora_list(loras),
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -100,35 +90,43 @@ class LintSettings:
         )
 
 
-def _is_lora_pair(pair: object) -> bool:
-    if not isinstance(pair, tuple) or len(pair) != 2:
-        return False
-    name, strength = pair
-    return (
-        isinstance(name, str)
-        and bool(name.strip())
-        and isinstance(strength, int | float)
-        and not isinstance(strength, bool)
-        and math.isfinite(strength)
-    )
+def _number(value: object) -> float | None:
+    """`cfg`: a number (not a boolean), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LintInputError(f"cfg must be a number, got {value!r}")
+    return float(value)
+
+
+def _whole(values: Mapping[str, object], name: str) -> int | None:
+    """`steps`, `width` or `height`: a whole number (`1024.0` too), or None."""
+    value = values.get(name)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise LintInputError(f"{name} must be a whole number, got {value!r}")
 
 
 def _lora_list(value: object) -> tuple[tuple[str, float], ...]:
     """`loras` from JSON: `"name[:strength]"` strings or `{"name": ..., "strength": ...}` objects."""
     from anima_prompt.loras import LoraReferenceError, parse_lora_option
 
-    if not isinstance(value, list):
+    entries = items(value)
+    if entries is None:
         raise LintInputError(f"loras must be a list, got {value!r}")
     pairs: list[tuple[str, float]] = []
-    for entry in value:
+    for entry in entries:
+        fields = table(entry)
         if isinstance(entry, str):
             try:
                 name, strength = parse_lora_option(entry)
             except LoraReferenceError:
                 problem = "has a strength that is not a number" if entry.strip() else "names no LoRA"
                 raise LintInputError(f"loras: {entry!r} {problem}") from None
-        elif isinstance(entry, dict) and set(entry) <= {"name", "strength"} and "name" in entry:
-            name, strength = entry["name"], entry.get("strength", 1.0)
+        elif fields is not None and set(fields) <= {"name", "strength"} and "name" in fields:
+            name, strength = fields["name"], fields.get("strength", 1.0)
             if (
                 not isinstance(name, str)
                 or isinstance(strength, bool)

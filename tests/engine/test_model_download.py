@@ -6,7 +6,7 @@ from pathlib import Path
 import huggingface_hub.constants
 import pytest
 
-from anima_engine import generate, load_pipeline
+from anima_engine import GenerationRequest, generate, load_pipeline
 from anima_engine._tiny import TinyFiles
 from anima_engine.errors import ConfigError, ModelDownloadError
 from anima_engine.hub import STAGING_DIR, hub_endpoint, hub_token
@@ -41,7 +41,7 @@ def test_download_then_load_and_generate(hub: FileServer, tmp_path: Path) -> Non
     assert not (tmp_path / "models" / "diffusion_models" / STAGING_DIR).exists()
 
     pipe = load_pipeline(model_dir=tmp_path / "models", hash_files=False)
-    [image] = generate(pipe, "safe, cat", seed=1, width=32, height=32, steps=1)
+    [image] = generate(pipe, GenerationRequest(prompt="safe, cat", seed=1, width=32, height=32, steps=1))
     assert image.image.size == (32, 32)
 
     hub.requests.clear()

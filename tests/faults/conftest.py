@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anima_prompt.errors import AnimaPromptError
-from anima_prompt.tagindex import TagIndex
+from anima_prompt.index.query import TagIndex
 from tests.conftest import TEST_DATA
 from tests.faults.report import DOC, FAULT_KEYS, FaultReport, row, rows_in_doc, update_row
 

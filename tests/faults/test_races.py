@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import anima_prompt.importers as importers
+import anima_prompt.index.sources as sources
 from anima_prompt.cli import cli
+from anima_prompt.index.records import Site
 from anima_prompt.lint import Linter
 from tests.conftest import TEST_DATA
 from tests.faults.conftest import Recorder, index_tags
@@ -88,19 +89,19 @@ def test_source_vanishes_or_changes_while_the_index_is_built(
     db = tmp_path / "tags.sqlite"
     db.write_bytes(small_index.read_bytes())
     tags = index_tags(db)
-    read = importers.read_tag_csv
+    read = sources.read_tag_csv
     lost = tracebacks = 0
     for name, edit in SOURCE_EDITS.items():
         source = tmp_path / "tags.csv"
         source.write_bytes((TEST_DATA / "tags_small.csv").read_bytes())
 
         def read_after_another_writer(
-            path: Path, site: importers.Site, edit: Callable[[Path], None] = edit
-        ) -> tuple[importers.TagRow, ...]:
+            path: Path, site: Site, edit: Callable[[Path], None] = edit
+        ) -> tuple[sources.TagRow, ...]:
             edit(path)
             return read(path, site)
 
-        monkeypatch.setattr(importers, "read_tag_csv", read_after_another_writer)
+        monkeypatch.setattr(sources, "read_tag_csv", read_after_another_writer)
         result = CliRunner().invoke(cli, ["index", "build", "--source", str(source), "--db", str(db)])
         tracebacks += result.exception is not None and not isinstance(result.exception, SystemExit)
         assert result.exit_code == 1, (name, result.output)

@@ -6,7 +6,7 @@ import pytest
 
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
-from anima_prompt.importers import FORMATS
+from anima_prompt.index.sources import FORMATS
 from tests.conftest import RealData
 from tests.support.fileserver import FileServer, file_server
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from anima_prompt.cli import cli
-from anima_prompt.tagindex import TagIndex
+from anima_prompt.index.query import TagIndex
 from anima_prompt.version import toolkit_version
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"

@@ -27,7 +27,7 @@ def shared_data_dir() -> Path:
 def pinned_downloads() -> dict[str, Fetch]:
     """Shared-layout path -> how to download it, for every file the toolkit pins."""
     from anima_prompt.download import fetch, load_manifest
-    from anima_prompt.importers import FORMATS
+    from anima_prompt.index.sources import FORMATS
 
     fetches: dict[str, Fetch] = {}
     for pin in load_manifest():
