@@ -153,6 +153,14 @@ FAULTS: tuple[Fault, ...] = (
         "partial file and verifies it",
     ),
     Fault(
+        "foreign-target",
+        "a file not written by the toolkit (edited, cut short, empty) under a download's name",
+        "`anima index download`, `anima models download`",
+        "`anima index download: error: <file> is there but is not the file to download (sha256 ... does "
+        "not match the pinned ...); it is left alone: move it away and run again` (exit 1); the file is "
+        "unchanged",
+    ),
+    Fault(
         "fuzz-cli",
         "arbitrary arguments, options and standard input (hypothesis)",
         "every prompt-side command",

@@ -155,7 +155,7 @@ def test_kill_during_a_model_download(tmp_path: Path, reliability: Recorder) -> 
     args = ["models", "download", "--model-dir", str(tmp_path / "models"), "--what", "vae"]
     with file_server() as server:
         server.serve_like_the_hub(HUB_FILES["vae"], vae, etag=sha256(vae))
-        server.chunk_delay = 0.005
+        server.chunk_delay = 0.015  # the transfer, not the start-up, takes most of the time
         env = {"HF_ENDPOINT": server.base}
         started = time.perf_counter()
         timing = run([*args[:3], str(tmp_path / "timing"), *args[4:]], cwd=tmp_path, env=env)
@@ -164,7 +164,7 @@ def test_kill_during_a_model_download(tmp_path: Path, reliability: Recorder) -> 
         runs, lost, tracebacks, endings = 4, 0, 0, set()
         for number in range(runs):
             signum = signal.SIGKILL if number % 2 else signal.SIGTERM
-            delay = rng.uniform(0.3, 0.95) * duration
+            delay = rng.uniform(0.25, 0.8) * duration
             done = run_interrupted(args, cwd=tmp_path, delay=delay, signum=signum, env=env)
             endings.add(done.returncode)
             tracebacks += done.traceback
@@ -174,3 +174,22 @@ def test_kill_during_a_model_download(tmp_path: Path, reliability: Recorder) -> 
     assert final.returncode == 0, final.stderr
     lost += target.read_bytes() != vae
     reliability(FaultReport("kill-model-download", runs, lost, tracebacks))
+
+
+def test_a_file_of_the_users_under_the_downloads_name(
+    tmp_path: Path, server: FileServer, reliability: Recorder
+) -> None:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    target = folder / "danbooru_tags.csv"
+    contents = [b"my own edited list\n", BODY[:-10], b""]
+    lost = tracebacks = 0
+    for content in contents:
+        target.write_bytes(content)
+        done = run(_download(server, folder), cwd=tmp_path)
+        tracebacks += done.traceback
+        assert done.returncode == 1
+        assert done.stderr.startswith(f"anima index download: error: {target} is there but is not the file ")
+        assert done.stderr.endswith("it is left alone: move it away and run again\n"), done.stderr
+        lost += target.read_bytes() != content
+    reliability(FaultReport("foreign-target", len(contents), lost, tracebacks))
