@@ -1,6 +1,7 @@
 """Engine subcommands of the `anima` CLI; the group imports this module on first use."""
 
 import dataclasses
+import json
 import platform
 import sys
 import time
@@ -15,6 +16,7 @@ import torch
 from anima_engine.errors import AnimaEngineError
 from anima_engine.images import save_png, toolkit_version
 from anima_engine.locate import VARIANTS, ModelNotFoundError, locate_models, locate_tokenizers
+from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS
 from anima_engine.options import SamplingOptions, variant_options
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
@@ -156,8 +158,14 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 
 
 @click.command("generate")
-@click.argument("prompts", metavar="PROMPT...", nargs=-1, required=True)
+@click.argument("prompts", metavar="PROMPT...", nargs=-1)
 @click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
+@click.option(
+    "--from",
+    "from_image",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Take prompt and settings from an image's metadata (ours, ComfyUI, A1111/Forge); options given win.",
+)
 @click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
 @click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
 @click.option("--steps", type=click.IntRange(min=1), help="Sampling steps [variant: 30, turbo 10].")
@@ -173,12 +181,13 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
 )
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per prompt.")
 @click.option(
-    "--batch",
-    type=click.IntRange(min=1),
-    default=1,
+    "--noise",
+    type=click.Choice(NOISE_CONVENTIONS),
+    default=DEFAULT_NOISE,
     show_default=True,
-    help="Images per prompt (seeds seed+k).",
+    help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
 )
 @click.option(
     "--variant",
@@ -215,7 +224,12 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
 )
-@click.option("--strength", type=float, help="img2img denoising strength in (0, 1] [0.75].")
+@click.option(
+    "--strength", type=float, help="img2img strength in (0, 1], the last part of the schedule [0.75]."
+)
+@click.option(
+    "--denoise", type=float, help="img2img denoise in (0, 1] as ComfyUI's KSampler (all steps are run)."
+)
 @click.option(
     "--lora",
     "lora_values",
@@ -245,9 +259,12 @@ def _image_size(path: Path | None, width: int | None, height: int | None) -> tup
 @click.option(
     "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
 )
+@click.pass_context
 def generate(
+    ctx: click.Context,
     prompts: tuple[str, ...],
     negative: str,
+    from_image: Path | None,
     width: int | None,
     height: int | None,
     steps: int | None,
@@ -256,6 +273,7 @@ def generate(
     scheduler: str,
     seed: int,
     batch: int,
+    noise: str,
     variant: str,
     model_dir: Path | None,
     dit: Path | None,
@@ -267,6 +285,7 @@ def generate(
     out: Path,
     init_image: Path | None,
     strength: float | None,
+    denoise: float | None,
     lora_values: tuple[str, ...],
     lora_dir: tuple[Path, ...],
     low_vram: bool,
@@ -293,7 +312,7 @@ def generate(
     with _engine_errors():
         preset = variant_options(variant)
         image_width, image_height = _image_size(init_image, width, height)
-        default_strength = DEFAULT_IMG2IMG_STRENGTH if init_image is not None else 1.0
+        default_strength = DEFAULT_IMG2IMG_STRENGTH if init_image is not None and denoise is None else 1.0
         options = SamplingOptions(
             width=image_width,
             height=image_height,
@@ -304,7 +323,15 @@ def generate(
             seed=seed,
             batch=batch,
             strength=strength if strength is not None else default_strength,
+            denoise=denoise if denoise is not None else 1.0,
+            noise=noise,
         )
+        if from_image is not None:
+            prompts, negative, options, lora_values = _from_image(
+                ctx, from_image, prompts, negative, options, lora_values, init_image=init_image is not None
+            )
+        if not prompts:
+            raise click.UsageError("give a PROMPT, or --from IMAGE")
         index = _open_index(db)
         folders = locate_lora_folders(lora_dir, comfyui=comfyui)
         if not no_lint:
@@ -345,6 +372,51 @@ def generate(
             click.echo(save_png(result.image, result.record, out))
 
 
+def _from_image(
+    ctx: click.Context,
+    path: Path,
+    prompts: tuple[str, ...],
+    negative: str,
+    options: SamplingOptions,
+    lora_values: tuple[str, ...],
+    *,
+    init_image: bool,
+) -> tuple[tuple[str, ...], str, SamplingOptions, tuple[str, ...]]:
+    """Fill what the command line left open from the image's settings; say once what is not reproduced."""
+    from anima_engine.from_image import reproduction
+    from anima_prompt.imagemeta import settings_from_png
+
+    found = reproduction(settings_from_png(path), init_image=init_image)
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+    overrides = {name: value for name, value in found.options.items() if not given(name)}
+    if overrides.get("denoise", 1.0) < 1 and not given("strength"):
+        overrides["strength"] = 1.0  # the image's ComfyUI denoise replaces the default img2img strength
+    options = dataclasses.replace(options, **overrides)  # type: ignore[arg-type]
+    if not prompts and found.prompt is not None:
+        prompts = (found.prompt,)
+    if not given("negative") and found.negative is not None:
+        negative = found.negative
+    if found.notes:
+        click.echo(f"{path}: not reproduced: {'; '.join(found.notes)}", err=True)
+    return prompts, negative, options, (*found.loras, *lora_values)
+
+
+def _image_info(path: Path, *, as_json: bool) -> None:
+    from anima_prompt.imagemeta import settings_from_png
+
+    with _engine_errors():
+        settings = settings_from_png(path)
+    if as_json:
+        found = settings.known()
+        found["loras"] = [{"name": lora.name, "strength": lora.strength} for lora in settings.loras]
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(settings.lines()))
+
+
 def _speed_options(*, compiled: bool, fp8: bool, device: str | None) -> Any:
     """None (the pipeline's default for the device) unless the user changed how the DiT runs."""
     from anima_engine.loading import resolve_device
@@ -373,6 +445,8 @@ def _read_image(path: Path) -> Any:
 
 
 @click.command("info")
+@click.argument("image", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="With IMAGE: the settings as JSON.")
 @click.option(
     "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
 )
@@ -381,8 +455,22 @@ def _read_image(path: Path) -> Any:
     "--variant", type=click.Choice(VARIANTS), default="base", show_default=True, help="DiT variant."
 )
 @click.option("--tokenizers", type=click.Path(file_okay=False, path_type=Path), help="Tokenizer folder.")
-def info(model_dir: Path | None, comfyui: Path | None, variant: str, tokenizers: Path | None) -> None:
-    """Show versions, the compute device, and where the model files, tokenizers and tag index were found."""
+def info(
+    image: Path | None,
+    as_json: bool,
+    model_dir: Path | None,
+    comfyui: Path | None,
+    variant: str,
+    tokenizers: Path | None,
+) -> None:
+    """Show versions, the compute device, and where the model files, tokenizers and tag index were found.
+
+    With IMAGE, show instead the generation settings stored in that PNG (written by this toolkit, ComfyUI
+    or A1111/Forge), and what in them could not be mapped to this engine's settings.
+    """
+    if image is not None:
+        _image_info(image, as_json=as_json)
+        return
     import transformers
 
     from anima_prompt.tagindex import default_index_path

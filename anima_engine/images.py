@@ -18,21 +18,15 @@ from torch import Tensor
 
 from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.locate import VARIANTS
+from anima_engine.noise import NOISE_CONVENTIONS
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
+from anima_prompt.sampler_names import sampler_label, scheduler_label
 
 METADATA_KEY = "anima"
 PARAMETERS_KEY = "parameters"
 RECORD_FORMAT = 1
 FILE_PATTERN = re.compile(r"^(?P<prefix>.+)_(?P<number>\d{5,})_seed\d+\.png$")
-
-SAMPLER_LABELS = {
-    "euler": "Euler",
-    "euler_ancestral": "Euler a",
-    "er_sde": "ER SDE",
-    "dpmpp_2m_sde": "DPM++ 2M SDE",
-}
-"""Display names in the `parameters` string, as A1111/Forge write them."""
 
 
 class MetadataError(AnimaEngineError, ValueError):
@@ -79,7 +73,11 @@ class GenerationRecord:
     width: int
     height: int
     variant: str = "base"
-    strength: float = 1.0  # img2img denoising strength; 1.0 for txt2img
+    strength: float = 1.0  # img2img denoising strength (diffusers); 1.0 for txt2img
+    denoise: float = 1.0  # img2img denoise (ComfyUI KSampler); 1.0 for txt2img
+    noise: str = "anima"  # records written before the ComfyUI convention existed are "anima"
+    batch: int = 1  # comfyui noise: the image is element `batch_index` of a batch drawn from `seed`
+    batch_index: int = 0
     models: tuple[ModelFile, ...] = ()
     loras: tuple[ModelFile, ...] = ()
     version: str = field(default_factory=toolkit_version)
@@ -95,8 +93,15 @@ class GenerationRecord:
             raise ConfigError(f"`cfg` must be >= 0, got {self.cfg!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**64:
             raise ConfigError(f"`seed` must be an integer in [0, 2**64), got {self.seed!r}")
-        if not 0 < self.strength <= 1:
-            raise ConfigError(f"`strength` must be in (0, 1], got {self.strength!r}")
+        for name in ("strength", "denoise"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"`{name}` must be in (0, 1], got {getattr(self, name)!r}")
+        if self.noise not in NOISE_CONVENTIONS:
+            expected = ", ".join(NOISE_CONVENTIONS)
+            raise ConfigError(f"unknown noise convention {self.noise!r}; expected one of {expected}")
+        batch_ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (self.batch, self.batch_index))
+        if not batch_ok or not 0 <= self.batch_index < self.batch:
+            raise ConfigError(f"`batch_index` {self.batch_index!r} must be in [0, batch {self.batch!r})")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
         if self.scheduler not in SCHEDULES:
@@ -140,8 +145,8 @@ def parameters_text(record: GenerationRecord) -> str:
     """The A1111-style `parameters` string: prompt, negative prompt line, then the settings line."""
     settings: list[tuple[str, str]] = [
         ("Steps", str(record.steps)),
-        ("Sampler", SAMPLER_LABELS[record.sampler]),
-        ("Schedule type", record.scheduler.capitalize()),
+        ("Sampler", sampler_label(record.sampler)),
+        ("Schedule type", scheduler_label(record.scheduler)),
         ("CFG scale", _number(record.cfg)),
         ("Seed", str(record.seed)),
         ("Size", f"{record.width}x{record.height}"),
@@ -153,6 +158,12 @@ def parameters_text(record: GenerationRecord) -> str:
         settings.append(("Model", Path(dit.name).stem))
     if record.strength < 1:
         settings.append(("Denoising strength", _number(record.strength)))
+    if record.denoise < 1:
+        settings.append(("Denoise", _number(record.denoise)))
+    settings.append(("Noise", record.noise))
+    if record.batch > 1:
+        settings.append(("Batch size", str(record.batch)))
+        settings.append(("Batch pos", str(record.batch_index)))
     if record.loras:
         settings.append(
             ("Lora hashes", ", ".join(f"{Path(m.name).stem}: {(m.sha256 or '')[:12]}" for m in record.loras))

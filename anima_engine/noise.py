@@ -1,12 +1,21 @@
-"""Seeded Gaussian noise drawn on the CPU, so a seed gives the same latents on every device.
+"""Seeded Gaussian noise in two conventions: ComfyUI's, and this engine's original per-image one.
 
-Each image of a batch owns a `torch.Generator` seeded with `seed + k`, so image k of a batch is the
-same as a single-image run with seed `seed + k`. The initial noise is drawn first; the same generators
-then feed the ancestral/SDE samplers' per-step noise (engine-spec §5.4; ComfyUI and flux also draw on
-the CPU).
+A `NoiseSource` gives the initial noise of a batch and, for the ancestral and SDE samplers, the noise
+of each step (a `StepNoise`):
+
+* **comfyui** (`ComfyNoise`): the whole batch's initial noise comes from one `torch.randn` call of the
+  batch's latent shape on a CPU generator seeded with the seed (ComfyUI `prepare_noise`), so image k
+  differs from a one-image run with another seed. Per-step noise comes from a generator on the latent's
+  device seeded with the seed (plus one on the CPU, where the initial noise already used the seed), or
+  from a Brownian tree for the samplers ComfyUI gives one (`brownian.BrownianNoise`).
+* **anima** (`GeneratorNoise`): image k owns a CPU generator seeded `seed + k`; it draws the initial
+  noise and then every step's noise, so image k equals a one-image run with seed `seed + k` on every
+  device. Images made before the ComfyUI convention existed used this one.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import torch
 from torch import Tensor
@@ -19,8 +28,35 @@ LATENT_CHANNELS = 16
 VAE_SCALE = 8
 """Spatial down-sampling factor of the VAE; the DiT's 2×2 patches make the image multiple 16."""
 
+NOISE_CONVENTIONS = ("comfyui", "anima")
+"""How seeds become noise; see the module docstring."""
+
+DEFAULT_NOISE = "comfyui"
+"""Same seed, same image as ComfyUI (docs/comfyui.md says why this is the default)."""
+
 Generators = torch.Generator | Sequence[torch.Generator] | None
 """One CPU generator for the whole batch, one per batch element, or None for torch's global CPU RNG."""
+
+TreeDevice = Literal["cpu", "device"]
+"""Where a Brownian tree is built: on the CPU (ComfyUI `dpmpp_2m_sde`) or the latent's device (`_gpu`)."""
+
+StepNoise = Callable[[Tensor, Tensor], Tensor]
+"""`(sigma, sigma_next) -> ε`: standard normal noise shaped like the sampler state for one step."""
+
+
+class NoiseSource(Protocol):
+    """Where a generation's noise comes from."""
+
+    def initial(self, shape: Sequence[int]) -> Tensor:
+        """Standard normal float32 noise of `shape` (B, C, T, H, W), on the CPU."""
+        ...
+
+    def step_noise(self, x: Tensor, sigmas: Tensor, *, tree: TreeDevice | None) -> StepNoise:
+        """Per-step noise for a sampler whose state is `x`, over the schedule `sigmas`.
+
+        `tree` asks for Brownian-tree noise (ComfyUI's SDE samplers); conventions without one ignore it.
+        """
+        ...
 
 
 def make_generators(seed: int, batch: int = 1) -> list[torch.Generator]:
@@ -48,6 +84,69 @@ def randn(shape: Sequence[int], generator: Generators, *, device: torch.device |
     return noise.to(device)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class GeneratorNoise:
+    """The "anima" convention: CPU generators draw the initial noise, then every step's noise.
+
+    `generators` is one generator per image (`make_generators`), one for the whole batch, or None for
+    torch's global CPU RNG. Brownian trees are not used: each step gets independent N(0, I) noise, which
+    has the distribution of a Brownian increment normalised by √Δt.
+    """
+
+    generators: Generators = None
+
+    def initial(self, shape: Sequence[int]) -> Tensor:
+        return randn(shape, self.generators)
+
+    def step_noise(self, x: Tensor, sigmas: Tensor, *, tree: TreeDevice | None) -> StepNoise:
+        def draw(sigma: Tensor, sigma_next: Tensor) -> Tensor:
+            return randn(x.shape, self.generators, device=x.device).to(x.dtype)
+
+        return draw
+
+
+@dataclass(frozen=True, slots=True)
+class ComfyNoise:
+    """The "comfyui" convention for `seed` (ComfyUI `prepare_noise`, `default_noise_sampler`)."""
+
+    seed: int
+
+    def initial(self, shape: Sequence[int]) -> Tensor:
+        # One draw for the whole batch, in the latent's (B, C, T, H, W) order. With T = 1 the order of the
+        # values is that of ComfyUI's 4-D empty latent too, since the time axis adds no stride.
+        generator = torch.Generator("cpu").manual_seed(self.seed)
+        return torch.randn(tuple(shape), generator=generator, dtype=torch.float32, device="cpu")
+
+    def step_noise(self, x: Tensor, sigmas: Tensor, *, tree: TreeDevice | None) -> StepNoise:
+        if tree is not None:
+            from anima_engine.brownian import BrownianNoise
+
+            return BrownianNoise(x, sigmas, self.seed, on_cpu=tree == "cpu")
+        # On the CPU the initial noise already used `seed`, so ComfyUI seeds the step generator with seed + 1.
+        seed = self.seed + 1 if x.device.type == "cpu" else self.seed
+        generator = torch.Generator(device=x.device).manual_seed(seed)
+
+        def draw(sigma: Tensor, sigma_next: Tensor) -> Tensor:
+            return torch.randn(x.shape, dtype=x.dtype, device=x.device, generator=generator)
+
+        return draw
+
+
+def make_noise(convention: str, seed: int, batch: int) -> NoiseSource:
+    """The noise source of a generation: `comfyui` or `anima` (`NOISE_CONVENTIONS`).
+
+    Raises:
+        ConfigError: an unknown convention, or a seed or batch out of range.
+    """
+    generators = make_generators(seed, batch)  # validates seed and batch for both conventions
+    if convention == "anima":
+        return GeneratorNoise(generators)
+    if convention == "comfyui":
+        return ComfyNoise(seed)
+    expected = ", ".join(NOISE_CONVENTIONS)
+    raise ConfigError(f"unknown noise convention {convention!r}; expected one of {expected}")
+
+
 def latent_shape(batch: int, width: int, height: int) -> tuple[int, int, int, int, int]:
     """(B, 16, 1, H/8, W/8) for images of `width` × `height` pixels (both multiples of 16)."""
     multiple = 2 * VAE_SCALE
@@ -56,36 +155,12 @@ def latent_shape(batch: int, width: int, height: int) -> tuple[int, int, int, in
     return (batch, LATENT_CHANNELS, 1, height // VAE_SCALE, width // VAE_SCALE)
 
 
-def initial_noise(
-    generators: Sequence[torch.Generator], width: int, height: int, *, device: torch.device | str = "cpu"
-) -> Tensor:
-    """The txt2img starting latents x = σ_max·ε = ε, (B, 16, 1, H/8, W/8) float32, one generator per image."""
-    return randn(latent_shape(len(generators), width, height), generators, device=device)
+def noised(x0: Tensor | None, eps: Tensor, sigma: Tensor) -> Tensor:
+    """The flow forward process x = σ·ε + (1 − σ)·x0 in float32 (ComfyUI `CONST.noise_scaling`).
 
-
-def img2img_start(
-    x0: Tensor, sigmas: Tensor, strength: float, generator: Generators
-) -> tuple[Tensor, Tensor]:
-    """Noise encoded latents to the σ where an img2img run of `strength` starts.
-
-    As diffusers' img2img does, the last ⌈strength·N⌉ steps of an N-step schedule are kept (at least one):
-    the start index is int(N − N·strength). The latents are noised with the flow forward process
-    x = (1 − σ)·x0 + σ·ε at that σ (ComfyUI `CONST.noise_scaling`).
-
-    Args:
-        x0: clean (normalised) latents (B, 16, 1, h, w).
-        sigmas: a full schedule from `schedules.make_sigmas`, ending with 0.
-        strength: in (0, 1]; 1 starts from pure noise, small values keep more of the image.
-        generator: noise source, as for `randn`.
-
-    Returns:
-        (x, sigmas[start:]): the noised float32 latents and the truncated schedule.
+    `x0` None is an empty latent: text-to-image starts from σ·ε (exactly ε at σ = 1).
     """
-    if not 0.0 < strength <= 1.0:
-        raise ConfigError(f"`strength` must be in (0, 1], got {strength}")
-    steps = len(sigmas) - 1
-    start = int(steps - steps * strength)
-    truncated = sigmas[start:]
-    sigma = truncated[0].to(device=x0.device, dtype=torch.float32)
-    eps = randn(x0.shape, generator, device=x0.device)
-    return (1 - sigma) * x0.float() + sigma * eps, truncated
+    sigma = sigma.to(device=eps.device, dtype=torch.float32)
+    if x0 is None:
+        return sigma * eps
+    return sigma * eps + (1 - sigma) * x0.to(eps.device, torch.float32)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from anima_engine.errors import ConfigError
 from anima_engine.locate import VARIANTS
-from anima_engine.noise import VAE_SCALE
+from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS, VAE_SCALE
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 
@@ -32,13 +32,17 @@ class SamplingOptions:
 
     Attributes:
         width, height: image size in pixels, positive multiples of 16.
-        steps: sampling steps of the full schedule (img2img runs the last ⌈strength·steps⌉ of them).
+        steps: sampling steps of the full schedule (img2img with `strength` runs the last
+            ⌈strength·steps⌉ of them; with `denoise`, all of them).
         cfg: classifier-free guidance scale; 1 runs the prompt alone (no negative pass).
         sampler: a key of `samplers.SAMPLERS`.
         scheduler: a key of `schedules.SCHEDULES`.
-        seed: seed of image 0; image k of a batch uses `seed + k`.
+        seed: the seed; with `noise="anima"` image k of a batch uses `seed + k`.
         batch: images per prompt.
-        strength: img2img denoising strength in (0, 1]; 1.0 for text-to-image.
+        strength: img2img denoising strength in (0, 1], diffusers' convention; 1.0 for text-to-image.
+        denoise: img2img amount in (0, 1], ComfyUI's KSampler convention (`schedules.denoise_sigmas`);
+            at most one of `strength` and `denoise` may be below 1.
+        noise: how the seed becomes noise, `comfyui` or `anima` (`noise.NOISE_CONVENTIONS`).
     """
 
     width: int = 1024
@@ -50,6 +54,8 @@ class SamplingOptions:
     seed: int = 0
     batch: int = 1
     strength: float = 1.0
+    denoise: float = 1.0
+    noise: str = DEFAULT_NOISE
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -64,8 +70,17 @@ class SamplingOptions:
             raise ConfigError(f"`cfg` must be a finite number, got {self.cfg!r}")
         if self.cfg < 0:
             raise ConfigError(f"`cfg` must be >= 0, got {self.cfg}")
-        if not isinstance(self.strength, int | float) or not 0 < self.strength <= 1:
-            raise ConfigError(f"`strength` must be in (0, 1], got {self.strength!r}")
+        for name in ("strength", "denoise"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                raise ConfigError(f"`{name}` must be in (0, 1], got {value!r}")
+        if self.strength < 1 and self.denoise < 1:
+            raise ConfigError(
+                f"give `strength` ({self.strength}) or `denoise` ({self.denoise}) for img2img, not both"
+            )
+        if self.noise not in NOISE_CONVENTIONS:
+            expected = ", ".join(NOISE_CONVENTIONS)
+            raise ConfigError(f"unknown noise convention {self.noise!r}; expected one of {expected}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
         if self.scheduler not in SCHEDULES:

@@ -25,10 +25,10 @@ from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_
 from anima_engine.locate import file_sha256, locate_models, locate_tokenizers
 from anima_engine.lora import LoadedLora, LoraTargets, merged
 from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
-from anima_engine.noise import img2img_start, initial_noise, make_generators
+from anima_engine.noise import DEFAULT_NOISE, latent_shape, make_noise, noised
 from anima_engine.options import SamplingOptions
-from anima_engine.samplers import SAMPLERS, StepCallback
-from anima_engine.schedules import make_sigmas
+from anima_engine.samplers import DISCARD_PENULTIMATE_SIGMA, SAMPLERS, StepCallback
+from anima_engine.schedules import denoise_sigmas, make_sigmas, strength_sigmas
 from anima_engine.speed import SpeedOptions, VelocityFn, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder, TextFeatures
 from anima_engine.vae import VAE
@@ -209,6 +209,15 @@ def encode_texts(pipe: Pipeline, texts: Sequence[str], plan: MemoryPlan) -> list
     return features
 
 
+def sampling_sigmas(options: SamplingOptions, *, img2img: bool) -> Tensor:
+    """The σ schedule the sampler runs: the full one, or its img2img part (`strength` or `denoise`)."""
+    drop = options.sampler in DISCARD_PENULTIMATE_SIGMA
+    if img2img and options.denoise < 1:
+        return denoise_sigmas(options.scheduler, options.steps, options.denoise, drop_penultimate=drop)
+    sigmas = make_sigmas(options.scheduler, options.steps, drop_penultimate=drop)
+    return strength_sigmas(sigmas, options.strength) if img2img else sigmas
+
+
 def sample_latents(
     pipe: Pipeline,
     cond: Tensor,
@@ -217,17 +226,14 @@ def sample_latents(
     init: Tensor | None,
     callback: StepCallback | None,
 ) -> Tensor:
-    """Denoised latents (B, 16, 1, H/8, W/8) for one prompt's context; image k uses seed + k."""
-    generators = make_generators(options.seed, options.batch)
-    sigmas = make_sigmas(options.scheduler, options.steps)
-    if init is None:
-        x = initial_noise(generators, options.width, options.height, device=pipe.device)
-    else:
-        x, sigmas = img2img_start(
-            init.expand(options.batch, -1, -1, -1, -1), sigmas, options.strength, generators
-        )
+    """Denoised latents (B, 16, 1, H/8, W/8) for one prompt's context, noise as `options.noise` says."""
+    noise = make_noise(options.noise, options.seed, options.batch)
+    sigmas = sampling_sigmas(options, img2img=init is not None)
+    eps = noise.initial(latent_shape(options.batch, options.width, options.height)).to(pipe.device)
+    x0 = None if init is None else init.expand(options.batch, -1, -1, -1, -1)
+    x = noised(x0, eps, sigmas[0])
     denoise = guided(pipe.velocity or pipe.dit, cond, uncond, options.cfg)
-    return SAMPLERS[options.sampler](denoise, x, sigmas, generator=generators, callback=callback)
+    return SAMPLERS[options.sampler](denoise, x, sigmas, noise=noise, callback=callback)
 
 
 def generate_images(
@@ -240,7 +246,7 @@ def generate_images(
     callback: StepCallback | None = None,
     loras: Sequence[LoadedLora] = (),
 ) -> list[GeneratedImage]:
-    """`options.batch` images for each prompt, in prompt order; every prompt uses seeds seed … seed+batch−1.
+    """`options.batch` images for each prompt, in prompt order; every prompt uses the same seed (and noise).
 
     The texts are used as given (normalise them first if wanted). With `options.cfg == 1` the negative
     prompt is not encoded and no unconditional pass runs. `loras` (from `lora.load_choices` for
@@ -249,8 +255,9 @@ def generate_images(
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     if not prompts or not all(isinstance(text, str) for text in prompts):
         raise ConfigError("`prompt` must be a string or a non-empty list of strings")
-    if init_image is None and options.strength != 1.0:
-        raise ConfigError(f"`strength` {options.strength} needs an init image (img2img)")
+    for name in ("strength", "denoise"):
+        if init_image is None and getattr(options, name) != 1.0:
+            raise ConfigError(f"`{name}` {getattr(options, name)} needs an init image (img2img)")
     plan = plan_memory(
         width=options.width,
         height=options.height,
@@ -279,9 +286,9 @@ def generate_images(
         images = [image for z in latents for image in to_pil(pipe.vae.decode(z, tile=plan.vae_tile))]
     lora_files = tuple(loaded.file for loaded in loras)
     records = [
-        _record(pipe, text, negative, dataclasses.replace(options, seed=options.seed + k), lora_files)
+        _record(pipe, text, negative, options, index, lora_files)
         for text in prompts
-        for k in range(options.batch)
+        for index in range(options.batch)
     ]
     return [GeneratedImage(image, record) for image, record in zip(images, records, strict=True)]
 
@@ -292,12 +299,22 @@ def lora_targets(pipe: Pipeline) -> LoraTargets:
 
 
 def _record(
-    pipe: Pipeline, prompt: str, negative: str, options: SamplingOptions, loras: tuple[ModelFile, ...]
+    pipe: Pipeline,
+    prompt: str,
+    negative: str,
+    options: SamplingOptions,
+    index: int,
+    loras: tuple[ModelFile, ...],
 ) -> GenerationRecord:
+    # anima noise: image k is a one-image run with seed + k. comfyui noise: image k of the batch draw.
+    per_image = options.noise == "anima"
     return GenerationRecord(
         prompt=prompt,
         negative=negative,
-        seed=options.seed,
+        seed=options.seed + index if per_image else options.seed,
+        batch=1 if per_image else options.batch,
+        batch_index=0 if per_image else index,
+        noise=options.noise,
         sampler=options.sampler,
         scheduler=options.scheduler,
         steps=options.steps,
@@ -306,6 +323,7 @@ def _record(
         height=options.height,
         variant=pipe.variant,
         strength=float(options.strength),
+        denoise=float(options.denoise),
         models=pipe.models,
         loras=loras,
     )
@@ -326,6 +344,8 @@ def generate(
     batch: int = 1,
     init_image: Image.Image | None = None,
     strength: float = 1.0,
+    denoise: float = 1.0,
+    noise: str = DEFAULT_NOISE,
     callback: StepCallback | None = None,
 ) -> list[GeneratedImage]:
     """Generate images from one prompt or several; the Python entry point.
@@ -336,11 +356,13 @@ def generate(
         negative: the negative prompt (unused at `cfg == 1`).
         width, height: multiples of 16, checked before anything is allocated.
         steps, cfg, sampler, scheduler: see `SamplingOptions`; `variant_options` has the model card's.
-        seed: seed of the first image; image k of a prompt's batch uses `seed + k`, so it equals a
-            one-image run with that seed.
+        seed: the seed. With `noise="comfyui"` the batch is drawn as ComfyUI draws it from this seed;
+            with `noise="anima"` image k uses `seed + k`, so it equals a one-image run with that seed.
         batch: images per prompt.
-        init_image: img2img input, resized to width × height; `strength` in (0, 1] says how much of the
-            schedule runs (1 ignores the image's content).
+        init_image: img2img input, resized to width × height; `strength` (diffusers: the last part of
+            the schedule) or `denoise` (ComfyUI: all steps of a longer schedule), in (0, 1], says how
+            much of it is redrawn.
+        noise: `comfyui` or `anima` (`noise.NOISE_CONVENTIONS`).
         callback: called after each model evaluation with the sampler's `Step`.
 
     Returns:
@@ -359,5 +381,7 @@ def generate(
         seed=seed,
         batch=batch,
         strength=strength,
+        denoise=denoise,
+        noise=noise,
     )
     return generate_images(pipe, prompt, options, negative=negative, init_image=init_image, callback=callback)

@@ -24,6 +24,10 @@ NUM_TRAIN_TIMESTEPS = 1000
 """Length of the discrete σ table (ComfyUI `ModelSamplingDiscreteFlow`, diffusers `num_train_timesteps`)."""
 
 KARRAS_RHO = 7.0
+LINEAR_QUADRATIC_THRESHOLD = 0.025
+"""σ lost over the linear first half of "linear_quadratic" (ComfyUI's `threshold_noise`)."""
+DENOISE_FULL = 0.9999
+"""ComfyUI's KSampler treats `denoise` above this as 1 (a full schedule)."""
 BETA_ALPHA = 0.6
 BETA_BETA = 0.6
 _CF_MAX_TERMS = 300
@@ -118,6 +122,75 @@ def beta(steps: int, shift: float = SHIFT) -> Tensor:
     return _append_zero(table[kept])
 
 
+def sgm_uniform(steps: int, shift: float = SHIFT) -> Tensor:
+    """ComfyUI "sgm_uniform": `steps + 1` evenly spaced timesteps from t(σ_max) to t(σ_min), the last dropped.
+
+    The spacing of Stability AI's sgm samplers (ComfyUI `normal_scheduler(sgm=True)`); as in "normal"
+    the timesteps are shifted again, but the end point σ_min itself is never reached.
+    """
+    table = _sigma_table(shift)
+    ts = torch.linspace(float(table[-1]), float(table[0]), steps + 1)[:-1]
+    return _append_zero(time_snr_shift(shift, ts))
+
+
+def exponential(steps: int, shift: float = SHIFT) -> Tensor:
+    """k-diffusion's exponential schedule (ComfyUI "exponential"): σ evenly spaced in log σ.
+
+    From the table's σ_max = 1 down to σ_min = shift(0.001); on a flow model this puts most steps at low
+    noise, like "karras".
+    """
+    table = _sigma_table(shift)
+    sigma_min, sigma_max = float(table[0]), float(table[-1])
+    return _append_zero(torch.linspace(math.log(sigma_max), math.log(sigma_min), steps).exp())
+
+
+def ddim_uniform(steps: int, shift: float = SHIFT) -> Tensor:
+    """ComfyUI "ddim_uniform": every ⌊1000/steps⌋-th table entry from index 1 on, reversed (DDIM spacing).
+
+    Song et al. (2021, arXiv:2010.02502) uniform timestep skipping. As in ComfyUI the schedule starts
+    below σ = 1 (table index 1 + k·⌊1000/steps⌋) and can have a few more values than `steps`
+    (31 at 30 steps), since it keeps every stride point below 1000.
+    """
+    table = _sigma_table(shift)
+    stride = max(len(table) // steps, 1)
+    picked = [float(table[k]) for k in range(1, len(table), stride)]
+    return torch.tensor([*picked[::-1], 0.0], dtype=torch.float32)
+
+
+def linear_quadratic(steps: int, shift: float = SHIFT) -> Tensor:
+    """Mochi's linear-quadratic schedule (ComfyUI "linear_quadratic", from genmoai/models `infer.py`).
+
+    The first half of the steps lowers σ linearly by 0.025 in all, the second half follows a quadratic to
+    0; σ = 1 − schedule, scaled by the table's σ_max = 1. `shift` only enters through σ_max.
+    """
+    threshold, sigma_max = LINEAR_QUADRATIC_THRESHOLD, float(_sigma_table(shift)[-1])
+    if steps == 1:
+        return torch.tensor([1.0, 0.0]) * sigma_max
+    linear_steps = steps // 2
+    linear = [i * threshold / linear_steps for i in range(linear_steps)]
+    step_diff = linear_steps - threshold * steps
+    quadratic_steps = steps - linear_steps
+    quadratic_coef = step_diff / (linear_steps * quadratic_steps**2)
+    linear_coef = threshold / linear_steps - 2 * step_diff / quadratic_steps**2
+    const = quadratic_coef * linear_steps**2
+    quadratic = [quadratic_coef * i**2 + linear_coef * i + const for i in range(linear_steps, steps)]
+    return torch.tensor([1.0 - v for v in [*linear, *quadratic, 1.0]], dtype=torch.float32) * sigma_max
+
+
+def kl_optimal(steps: int, shift: float = SHIFT) -> Tensor:
+    """ "Align Your Steps"' KL-optimal schedule (Sabour et al. 2024, arXiv:2404.14507; ComfyUI "kl_optimal").
+
+    σ_i = tan((1 − i/(N−1))·atan σ_max + i/(N−1)·atan σ_min) between the table's σ_max and σ_min.
+    ComfyUI divides by N − 1 = 0 at one step and gets NaN; here one step is [σ_max, 0].
+    """
+    table = _sigma_table(shift)
+    sigma_min, sigma_max = float(table[0]), float(table[-1])
+    if steps == 1:
+        return _append_zero(torch.tensor([sigma_max]))
+    ramp = torch.arange(steps, dtype=torch.float32).div_(steps - 1)
+    return _append_zero((ramp * math.atan(sigma_min) + (1 - ramp) * math.atan(sigma_max)).tan_())
+
+
 def _betainc_cf(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # Continued fraction for I_x(a, b) by the modified Lentz method; it converges quickly for
     # x < (a + 1) / (a + b + 2), and the caller uses the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) otherwise.
@@ -177,19 +250,28 @@ SCHEDULES: dict[str, ScheduleFn] = {
     "beta": beta,
     "karras": karras,
     "linear": linear,
+    "sgm_uniform": sgm_uniform,
+    "exponential": exponential,
+    "ddim_uniform": ddim_uniform,
+    "linear_quadratic": linear_quadratic,
+    "kl_optimal": kl_optimal,
 }
 
 
-def make_sigmas(name: str, steps: int, *, shift: float = SHIFT) -> Tensor:
-    """Build the named schedule: `steps` descending σ values (fewer for "beta" at large counts) and a 0.
+def make_sigmas(name: str, steps: int, *, shift: float = SHIFT, drop_penultimate: bool = False) -> Tensor:
+    """Build the named schedule: `steps` descending σ values and a 0.
+
+    "beta" can have fewer values at large step counts and "ddim_uniform" a few more (see each).
 
     Args:
         name: a key of `SCHEDULES`.
         steps: number of sampling steps, at least 1.
         shift: the flow shift; Anima uses 3.0.
+        drop_penultimate: build `steps + 1` steps and drop the next-to-last σ, as ComfyUI's KSampler
+            does for some samplers (`samplers.DISCARD_PENULTIMATE_SIGMA`).
 
     Returns:
-        A float32 tensor of shape (steps + 1,) on the CPU, starting at 1.0 and ending with 0.0.
+        A float32 tensor on the CPU, descending from σ_max = 1.0 (a little less for "ddim_uniform") to 0.0.
 
     Raises:
         ConfigError: unknown schedule name, steps < 1 or shift <= 0.
@@ -200,4 +282,39 @@ def make_sigmas(name: str, steps: int, *, shift: float = SHIFT) -> Tensor:
         raise ConfigError(f"`steps` must be an integer >= 1, got {steps!r}")
     if not shift > 0:
         raise ConfigError(f"`shift` must be > 0, got {shift!r}")
+    if drop_penultimate:
+        sigmas = SCHEDULES[name](steps + 1, shift)
+        return torch.cat([sigmas[:-2], sigmas[-1:]])
     return SCHEDULES[name](steps, shift)
+
+
+def strength_sigmas(sigmas: Tensor, strength: float) -> Tensor:
+    """img2img with diffusers' `strength`: the last ⌈strength·N⌉ steps of the N-step schedule (at least one).
+
+    The start index is int(N − N·strength), as diffusers computes it.
+
+    Raises:
+        ConfigError: `strength` outside (0, 1].
+    """
+    if not 0.0 < strength <= 1.0:
+        raise ConfigError(f"`strength` must be in (0, 1], got {strength}")
+    steps = len(sigmas) - 1
+    return sigmas[int(steps - steps * strength) :]
+
+
+def denoise_sigmas(
+    name: str, steps: int, denoise: float, *, shift: float = SHIFT, drop_penultimate: bool = False
+) -> Tensor:
+    """img2img with ComfyUI's KSampler `denoise`: all `steps` steps, taken from the end of a longer schedule.
+
+    The schedule is built for int(steps / denoise) steps (truncated, as ComfyUI does) and its last
+    `steps + 1` values are kept, so the run starts at a σ near `denoise`'s point of the full schedule and
+    still takes `steps` steps. `denoise` above 0.9999 is a full schedule, as in ComfyUI.
+
+    Raises:
+        ConfigError: `denoise` outside (0, 1], or what `make_sigmas` raises.
+    """
+    if not 0.0 < denoise <= 1.0:
+        raise ConfigError(f"`denoise` must be in (0, 1], got {denoise}")
+    total = steps if denoise > DENOISE_FULL else int(steps / denoise)
+    return make_sigmas(name, total, shift=shift, drop_penultimate=drop_penultimate)[-(steps + 1) :]

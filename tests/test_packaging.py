@@ -13,7 +13,8 @@ from anima_prompt.cli import cli
 
 
 def test_import_anima_prompt_leaves_torch_out() -> None:
-    code = "import anima_prompt, sys; assert 'torch' not in sys.modules, 'torch was imported'"
+    modules = "anima_prompt, anima_prompt.imagemeta, anima_prompt.sampler_names"
+    code = f"import {modules}, sys; assert 'torch' not in sys.modules, 'torch was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -49,7 +49,7 @@ def test_generate_writes_pngs_that_reproduce(
     )
     assert result.exit_code == 0, result.output
     paths = [Path(line) for line in result.stdout.splitlines()]
-    assert [p.name for p in paths] == ["anima_00001_seed5.png", "anima_00002_seed6.png"]
+    assert [p.name for p in paths] == ["anima_00001_seed5.png", "anima_00002_seed5.png"]
 
     # everything needed to reproduce it is in the PNG's text chunks
     with Image.open(paths[1]) as image:
@@ -57,13 +57,15 @@ def test_generate_writes_pngs_that_reproduce(
         written = image.convert("RGB").tobytes()
     record = read_png_metadata(paths[1])
     assert record.prompt == "safe, 1girl, (red hair:1.2)"  # normalised
-    assert (record.negative, record.seed, record.cfg, record.steps) == ("worst quality", 6, 4.5, 2)
+    assert (record.negative, record.seed, record.cfg, record.steps) == ("worst quality", 5, 4.5, 2)
+    assert (record.noise, record.batch, record.batch_index) == ("comfyui", 2, 1)  # image 1 of the batch draw
     assert (record.sampler, record.scheduler, record.width, record.height) == ("euler", "simple", 64, 48)
     assert [m.role for m in record.models] == ["dit", "text_encoder", "vae"]
     assert all(m.sha256 and len(m.sha256) == 64 for m in record.models)
     assert record.version
-    assert json.loads(text["anima"])["seed"] == 6
-    assert "Seed: 6" in text["parameters"] and "Sampler: Euler" in text["parameters"]
+    assert json.loads(text["anima"])["seed"] == 5
+    assert "Seed: 5" in text["parameters"] and "Sampler: Euler" in text["parameters"]
+    assert "Batch size: 2, Batch pos: 1" in text["parameters"]
     assert text["parameters"].startswith("safe, 1girl, (red hair:1.2)\nNegative prompt: worst quality\n")
 
     # regenerate from the record alone: the same pixels
@@ -74,7 +76,7 @@ def test_generate_writes_pngs_that_reproduce(
         tokenizer_dir=tiny_files.tokenizer_dir,
         hash_files=False,
     )
-    [again] = generate(
+    again = generate(
         pipe,
         record.prompt,
         negative=record.negative,
@@ -85,7 +87,9 @@ def test_generate_writes_pngs_that_reproduce(
         sampler=record.sampler,
         scheduler=record.scheduler,
         seed=record.seed,
-    )
+        batch=record.batch,
+        noise=record.noise,
+    )[record.batch_index]
     assert again.image.tobytes() == written
 
 

@@ -64,7 +64,7 @@ def test_parameters_text_is_a1111_style() -> None:
         "1girl, (masterpiece:1.2), 猫耳, @artist\n"
         "Negative prompt: worst quality, lowres\n"
         "Steps: 30, Sampler: ER SDE, Schedule type: Simple, CFG scale: 4.5, Seed: 123, Size: 1024x896, "
-        'Model hash: ababababab, Model: anima-base-v1.0, Lora hashes: "style: efefefefefef", '
+        'Model hash: ababababab, Model: anima-base-v1.0, Noise: anima, Lora hashes: "style: efefefefefef", '
         f"Version: anima-toolkit {version}"
     )
 
@@ -141,11 +141,13 @@ def test_malformed_records(text: str, message: str) -> None:
         ({"strength": 0.0}, "`strength` must be in (0, 1], got 0.0"),
         (
             {"sampler": "ddim"},
-            "unknown sampler 'ddim'; expected one of euler, euler_ancestral, er_sde, dpmpp_2m_sde",
+            "unknown sampler 'ddim'; expected one of euler, euler_ancestral, er_sde, dpmpp_2m_sde, "
+            "dpmpp_2m_sde_gpu, dpmpp_2m_sde_heun, dpmpp_2m_sde_heun_gpu, res_multistep, uni_pc, uni_pc_bh2",
         ),
         (
             {"scheduler": "exp"},
-            "unknown scheduler 'exp'; expected one of simple, normal, beta, karras, linear",
+            "unknown scheduler 'exp'; expected one of simple, normal, beta, karras, linear, sgm_uniform, "
+            "exponential, ddim_uniform, linear_quadratic, kl_optimal",
         ),
         ({"variant": "xl"}, "unknown variant 'xl'; expected one of base, aesthetic, turbo"),
     ],

@@ -79,24 +79,40 @@ def test_every_sampler_and_schedule_runs(pipe: Pipeline, sampler: str, scheduler
 
 
 @pytest.mark.parametrize("sampler", ["euler", "er_sde"])
-def test_batch_element_k_equals_a_single_run_with_seed_plus_k(pipe: Pipeline, sampler: str) -> None:
-    batch = generate(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, **SMALL)
-    assert [r.record.seed for r in batch] == [10, 11, 12]
+def test_anima_noise_batch_element_k_equals_a_single_run_with_seed_plus_k(
+    pipe: Pipeline, sampler: str
+) -> None:
+    batch = generate(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, noise="anima", **SMALL)
+    assert [(r.record.seed, r.record.batch, r.record.noise) for r in batch] == [
+        (10 + k, 1, "anima") for k in range(3)
+    ]
     for k, result in enumerate(batch):
-        [single] = generate(pipe, "safe, tree", seed=10 + k, sampler=sampler, **SMALL)
+        [single] = generate(pipe, "safe, tree", seed=10 + k, sampler=sampler, noise="anima", **SMALL)
         assert np.abs(pixels(result) - pixels(single)).max() <= 1  # batched matmuls may round differently
     assert batch[0].image.tobytes() != batch[1].image.tobytes()
 
 
+@pytest.mark.parametrize("sampler", ["euler", "er_sde"])
+def test_comfyui_noise_batch_images_come_from_one_batch_draw(pipe: Pipeline, sampler: str) -> None:
+    batch = generate(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, **SMALL)
+    records = [(r.record.seed, r.record.batch, r.record.batch_index, r.record.noise) for r in batch]
+    assert records == [(10, 3, k, "comfyui") for k in range(3)]
+    [second] = generate(pipe, "safe, tree", seed=11, sampler=sampler, **SMALL)
+    assert np.abs(pixels(batch[1]) - pixels(second)).max() > 1  # not a run with seed + 1
+    if sampler == "euler":  # deterministic: image 0's noise is a one-image draw's noise
+        [first] = generate(pipe, "safe, tree", seed=10, sampler=sampler, **SMALL)
+        assert np.abs(pixels(batch[0]) - pixels(first)).max() <= 1
+
+
 def test_several_prompts_each_get_the_batch_seeds(pipe: Pipeline) -> None:
-    results = generate(pipe, ["safe, cat", "safe, dog"], seed=5, batch=2, **SMALL)
+    results = generate(pipe, ["safe, cat", "safe, dog"], seed=5, batch=2, noise="anima", **SMALL)
     assert [(r.record.prompt, r.record.seed) for r in results] == [
         ("safe, cat", 5),
         ("safe, cat", 6),
         ("safe, dog", 5),
         ("safe, dog", 6),
     ]
-    [dog] = generate(pipe, "safe, dog", seed=6, **SMALL)
+    [dog] = generate(pipe, "safe, dog", seed=6, noise="anima", **SMALL)
     assert np.abs(pixels(results[3]) - pixels(dog)).max() <= 1
 
 

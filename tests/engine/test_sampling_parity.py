@@ -15,7 +15,7 @@ from torch import Tensor
 from anima_engine.config import DiTParams
 from anima_engine.dit import DiT
 from anima_engine.guidance import cfg
-from anima_engine.noise import initial_noise, make_generators
+from anima_engine.noise import ComfyNoise, latent_shape
 from anima_engine.reference import reference_dit, reference_velocity
 from anima_engine.samplers import sample_euler
 from anima_engine.schedules import make_sigmas
@@ -47,7 +47,7 @@ def test_euler_with_cfg_reproduces_the_diffusers_trajectory() -> None:
     cond, uncond = torch.randn(2, 512, 16, generator=g), torch.randn(2, 512, 16, generator=g)
     cond[:, 20:] = 0  # adapter outputs: a few text rows, zero-padded to 512
     uncond[:, 3:] = 0
-    noise = initial_noise(make_generators(42, 2), 64, 48)  # (2, 16, 1, 6, 8)
+    noise = ComfyNoise(42).initial(latent_shape(2, 64, 48))  # (2, 16, 1, 6, 8)
 
     ours = sample_euler(cfg(velocity, cond, uncond, SCALE), noise, make_sigmas("linear", STEPS))
 
