@@ -54,6 +54,9 @@ class LintConfig:
             text encoder as text) or `anima` (`anima generate` loads them and takes them out of the text).
         lora_dirs: folders `<lora:name>` is looked up in, before `$ANIMA_LORA_DIR`.
         comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`.
+        wildcards: glob patterns of `.txt` files that hold one prompt per line (wildcard files), besides
+            those in a `wildcards` folder (`editor.documents.is_wildcard_file`); relative to the
+            configuration file's folder.
         max_lines: non-empty lines above which a prompt is called long (seed claim; no primary source).
         max_paragraphs: blank-line separated paragraphs above which a prompt is called long.
         max_t5_tokens: T5 tokens above which the prompt exceeds the adapter's 512 padded positions.
@@ -94,6 +97,7 @@ class LintConfig:
     front_end: str = "comfyui"
     lora_dirs: tuple[str, ...] = ()
     comfyui: str | None = None
+    wildcards: tuple[str, ...] = ()
     max_lines: int = 15
     max_paragraphs: int = 3
     max_t5_tokens: int = 512
@@ -228,7 +232,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> LintC
 
 
 def _relative_to(config: LintConfig, folder: Path) -> LintConfig:
-    """`config` with its relative LoRA folder and ComfyUI paths taken relative to `folder`."""
+    """`config` with its relative LoRA folder, ComfyUI and wildcard paths taken relative to `folder`."""
 
     def absolute(path: str) -> str:
         candidate = Path(path).expanduser()
@@ -238,6 +242,7 @@ def _relative_to(config: LintConfig, folder: Path) -> LintConfig:
         config,
         lora_dirs=tuple(absolute(path) for path in config.lora_dirs),
         comfyui=absolute(config.comfyui) if config.comfyui else None,
+        wildcards=tuple(absolute(pattern) for pattern in config.wildcards),
     )
 
 
@@ -267,11 +272,11 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise fail("a list of rule ids")
         return tuple(item.strip().upper() for item in value)
-    if key == "lora_dirs":
+    if key in {"lora_dirs", "wildcards"}:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            raise fail("a list of folders")
+            raise fail("a list of folders" if key == "lora_dirs" else "a list of glob patterns")
         return tuple(value)
     if key == "fail_on":
         if not isinstance(value, str):
