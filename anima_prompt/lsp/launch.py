@@ -19,7 +19,13 @@ POSITION_ENCODINGS = ("utf-16", "utf-8", "utf-32")  # what `editor.positions.Lin
 SERVER_NOT_INITIALIZED = -32002  # JSON-RPC error code of the protocol
 
 CAPABILITIES: dict[str, Any] = {
-    "textDocumentSync": {"openClose": True, "change": 2, "save": True},  # 2: incremental
+    "textDocumentSync": {  # change 2: incremental
+        "openClose": True,
+        "change": 2,
+        "willSave": False,
+        "willSaveWaitUntil": False,
+        "save": True,
+    },
     "completionProvider": {"triggerCharacters": ["@"]},
     "hoverProvider": True,
     "codeActionProvider": {"codeActionKinds": ["quickfix", "source.fixAll"]},
@@ -27,7 +33,8 @@ CAPABILITIES: dict[str, Any] = {
     "executeCommandProvider": {"commands": []},
     "workspace": {"workspaceFolders": {"supported": True, "changeNotifications": True}, "fileOperations": {}},
 }
-"""What the server offers, as pygls computes it from the registered features (`server.build_server`)."""
+"""What the server offers, as pygls computes it from the registered features (`server.build_server`) for
+editors that declare their document synchronisation capabilities (all of them in practice)."""
 
 
 def read_message(stream: BinaryIO) -> dict[str, Any] | None:
