@@ -85,6 +85,12 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("-f", "--file", "files", multiple=True, help="Prompt file: .txt (one prompt), .jsonl records.")
 @click.option("--per-line", is_flag=True, help="Read one prompt per line from --file text files.")
 @click.option(
+    "--dataset",
+    metavar="DIR",
+    help="Lint a training dataset: each .txt caption beside an image is one prompt; ends with a summary of "
+    "tag frequencies and unknown tags.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json", "sarif", "markdown"]),
@@ -130,6 +136,7 @@ def lint_command(
     front_end: str | None,
     files: tuple[str, ...],
     per_line: bool,
+    dataset: str | None,
     output_format: str,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -166,6 +173,9 @@ def lint_command(
             comfyui=comfyui,
             front_end=front_end,
         )
+        if dataset is not None:
+            _dataset(dataset, prompt, files, config, db, apply_fix, jobs, output_format, statistics, color)
+            return
         settings = _settings(
             cfg=cfg,
             steps=steps,
@@ -180,6 +190,36 @@ def lint_command(
         _run(records, config=config, db=db, apply_fix=apply_fix, jobs=jobs, output=output)
     except AnimaPromptError as error:
         _fail(str(error).split("\n", 1)[0])
+
+
+def _dataset(
+    root: str,
+    prompt: str | None,
+    files: tuple[str, ...],
+    config: LintConfig,
+    db: str | None,
+    apply_fix: bool,
+    jobs: int,
+    output_format: str,
+    statistics: bool,
+    color: bool | None,
+) -> None:
+    from anima_prompt.commands.dataset import DatasetRun, run_dataset
+    from anima_prompt.lint.dataset import find_captions
+
+    if prompt is not None or files:
+        _fail("give --dataset DIR alone, not with a PROMPT or --file")
+    if output_format == "sarif":
+        _fail("--dataset prints text or --format json")
+    captions = find_captions(Path(root), wildcards=config.wildcards)
+    index = _index(db, config.db)
+    index_path = index.path if index is not None else None
+    if index is None:
+        click.echo(INDEX_HINT.format(count="the"), err=True)
+    else:
+        index.close()
+    run = DatasetRun(config, index_path, apply_fix, jobs, output_format, statistics, _use_colour(color))
+    run_dataset(captions, run)
 
 
 def _explain(code: str) -> None:
