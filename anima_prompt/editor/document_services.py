@@ -8,6 +8,7 @@ offsets to line and column; nothing here knows about the protocol.
 
 import json
 from dataclasses import replace
+from typing import TypeVar
 
 from anima_prompt.editor.documents import Document, Entry, Region, json_escape
 from anima_prompt.editor.results import Action, Completions, Edit, Hover, Problem
@@ -16,9 +17,10 @@ from anima_prompt.errors import AnimaPromptError
 from anima_prompt.lint import LintSettings
 
 FIX_ALL_TITLE = "Fix all auto-fixable problems"
-CACHE_ENTRIES = 4096  # entries whose problems are kept: a JSONL file re-lints only the records that changed
+CACHE_ENTRIES = 4096  # entries whose problems and fixes are kept: a JSONL file re-lints only changed records
 
 _EntryKey = tuple[str, str | None, str]
+T = TypeVar("T")
 
 
 class DocumentServices:
@@ -38,6 +40,7 @@ class DocumentServices:
     def __init__(self, services: EditorServices) -> None:
         self.services = services
         self._problems: dict[_EntryKey, tuple[Problem, ...]] = {}
+        self._fixes: dict[_EntryKey, str] = {}
 
     def diagnose(self, document: Document) -> tuple[Problem, ...]:
         """The problems of every entry and unreadable record, in document order, in document offsets."""
@@ -104,14 +107,7 @@ class DocumentServices:
         nothing to fix."""
         edits: list[Edit] = []
         for entry in document.entries:
-            try:
-                settings = _settings(entry)
-                fixed = self.services.linter.fix(
-                    entry.prompt.text, negative=_text(entry.negative), settings=settings
-                )
-            except AnimaPromptError:  # unreadable settings: reported as a problem, nothing to fix
-                continue
-            edit = entry.prompt.replace(fixed)
+            edit = entry.prompt.replace(self._fixed(entry))
             if edit is not None:
                 edits.append(edit)
         return Action(FIX_ALL_TITLE, "fix-all", "", "file", tuple(edits)) if edits else None
@@ -126,9 +122,23 @@ class DocumentServices:
                     edits.append(edit)
         return tuple(edits)
 
+    def _fixed(self, entry: Entry) -> str:
+        """The entry's prompt with every automatic fix applied (kept for unchanged entries)."""
+        key = _key(entry)
+        fixed = self._fixes.get(key)
+        if fixed is None:
+            try:
+                fixed = self.services.linter.fix(
+                    entry.prompt.text, negative=_text(entry.negative), settings=_settings(entry)
+                )
+            except AnimaPromptError:  # unreadable settings: reported as a problem, nothing to fix
+                fixed = entry.prompt.text
+            _keep(self._fixes, key, fixed)
+        return fixed
+
     def _entry_problems(self, entry: Entry) -> tuple[Problem, ...]:
         """The entry's problems in the offsets of its own texts (kept for unchanged entries)."""
-        key = (entry.prompt.text, _text(entry.negative), json.dumps(entry.settings, sort_keys=True))
+        key = _key(entry)
         cached = self._problems.get(key)
         if cached is None:
             try:
@@ -138,9 +148,7 @@ class DocumentServices:
             except AnimaPromptError as error:  # invalid settings, a prompt too long to lint
                 message = str(error).split("\n", 1)[0]
                 cached = (Problem("", "invalid-record", "error", message, "settings", 0, 0),)
-            if len(self._problems) >= CACHE_ENTRIES:
-                self._problems.pop(next(iter(self._problems)))
-            self._problems[key] = cached
+            _keep(self._problems, key, cached)
         return cached
 
     def _placed(self, entry: Entry, problem: Problem) -> Problem:
@@ -169,6 +177,17 @@ class DocumentServices:
             fix=fix,
             actions=actions,
         )
+
+
+def _key(entry: Entry) -> _EntryKey:
+    return entry.prompt.text, _text(entry.negative), json.dumps(entry.settings, sort_keys=True)
+
+
+def _keep(cache: dict[_EntryKey, T], key: _EntryKey, value: T) -> None:
+    """Keep `value`, dropping the oldest entry of a full cache."""
+    if len(cache) >= CACHE_ENTRIES:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 def _text(region: Region | None) -> str | None:

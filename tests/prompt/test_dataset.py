@@ -168,3 +168,14 @@ def test_results_and_summaries_travel_between_processes(tmp_path: Path, tag_inde
     assert pickle.loads(pickle.dumps(result)) == result
     summary = summarize([result])
     assert pickle.loads(pickle.dumps(summary)) == summary
+
+
+def test_fmt_dataset_checks_every_caption(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    caption(root, "a", "1girl, long hair\n")
+    caption(root / "sub", "b", "Long_Hair,1girl\n")
+    caption(root, "notes", "Not_A_Caption", image="")
+    result = CliRunner().invoke(cli, ["fmt", "--dataset", str(root), "--check"])
+    assert (result.exit_code, result.stderr) == (1, f"would reformat {root / 'sub' / 'b.txt'}\n")
+    printed = CliRunner().invoke(cli, ["fmt", "--dataset", str(root)])
+    assert printed.stdout == "1girl, long hair\nlong hair, 1girl\n"
