@@ -8,7 +8,8 @@ Each run starts `python -m anima_prompt lsp --db DB` as an editor does and times
    started for the file does; until `publishDiagnostics` (the server is still loading then);
 3. first diagnostics, idle: a new server, the file opened once it has finished starting (1.5 s later), as
    when a file is opened in an editor that runs the server already (the index is opened on this first use);
-4. a change: `didChange` of one character in the open file, until its diagnostics.
+4. a change: `didChange` of one character in the open file, until its diagnostics;
+5. for comparison, `initialize` of a bare pygls server with one feature (`BARE_SERVER`).
 
 Medians and maxima over `--runs` runs. Usage: python benchmarks/lsp_startup.py [--db tags.sqlite] [--runs 10]
 """
@@ -36,6 +37,21 @@ CAPTION = (
     "upper body, hand up, open mouth, blush, hair ornament, very long hair, masterpiece, best quality"
 )
 IDLE_SECONDS = 1.5
+BARE_SERVER = """
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+server = LanguageServer("bare", "0")
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls, params):
+    return None
+
+
+server.start_io()
+"""
+"""A pygls server with one feature, for comparison: what answering `initialize` costs with pygls loaded."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -47,9 +63,9 @@ def cpu_seconds(pid: int) -> float:
 class Session:
     """One server process and a plain JSON-RPC client for it."""
 
-    def __init__(self, db: Path, folder: Path) -> None:
+    def __init__(self, db: Path, folder: Path, command: list[str] | None = None) -> None:
         self.started = time.perf_counter()
-        command = [sys.executable, "-m", "anima_prompt", "lsp", "--db", str(db)]
+        command = command or [sys.executable, "-m", "anima_prompt", "lsp", "--db", str(db)]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=folder)
         self.uri = (folder / "caption.txt").as_uri()
 
@@ -127,7 +143,11 @@ def main() -> None:
             "cold": [],
             "idle": [],
             "change": [],
+            "bare": [],
+            "bare CPU": [],
         }
+        bare = folder / "bare_server.py"
+        bare.write_text(BARE_SERVER, encoding="utf-8")
         for _ in range(args.runs):
             cold = Session(args.db, folder)
             wall, cpu = cold.initialize()
@@ -141,12 +161,19 @@ def main() -> None:
             timings["idle"].append(idle.open_file())
             timings["change"].append(idle.change())
             idle.close()
+            plain = Session(args.db, folder, [sys.executable, str(bare)])
+            wall, cpu = plain.initialize()
+            timings["bare"].append(wall)
+            timings["bare CPU"].append(cpu)
+            plain.close()
     names = {
         "initialize": "initialize answered (from process start)",
         "server CPU at initialize": "server CPU time when initialize was answered",
         "cold": "first diagnostics, didOpen right after initialize",
         "idle": "first diagnostics, didOpen 1.5 s after initialize",
         "change": "diagnostics after a one-character change",
+        "bare": "a bare pygls server: initialize answered (from process start)",
+        "bare CPU": "a bare pygls server: CPU time when initialize was answered",
     }
     load = os.getloadavg()[0]
     print(f"{args.runs} runs, load average {load:.1f}, {os.cpu_count()} CPUs")

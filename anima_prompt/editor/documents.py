@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import PurePath
+from typing import cast
 
 from anima_prompt.editor.results import Edit
 
@@ -266,7 +267,7 @@ def _record(line: str, start: int, entries: list[Entry], errors: list[DocumentEr
         Entry(
             _string_region(line, start, spans["prompt"]),
             _string_region(line, start, spans["negative"]) if negative is not None else None,
-            settings if isinstance(settings, dict) and settings else None,
+            cast("dict[str, object]", settings) if isinstance(settings, dict) and settings else None,
             (start + settings_span[0], start + settings_span[1]),
         )
     )
@@ -296,7 +297,7 @@ def _scan_object(line: str) -> tuple[dict[str, object], dict[str, tuple[int, int
         index = _skip_space(line, index)
         if line[index] == "}":
             return values, spans
-        key, index = json.decoder.scanstring(line, index + 1)  # type: ignore[attr-defined]
+        key, index = cast("tuple[str, int]", json.decoder.scanstring(line, index + 1))  # type: ignore[attr-defined]
         index = _skip_space(line, _skip_space(line, index) + 1)  # after `:`
         value, end = _DECODER.raw_decode(line, index)
         values[key], spans[key] = value, (index, end)

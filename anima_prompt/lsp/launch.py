@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 SERVER_NAME = "anima"
 POSITION_ENCODINGS = ("utf-16", "utf-8", "utf-32")  # what `editor.positions.LineIndex` counts
@@ -52,10 +52,10 @@ def read_message(stream: BinaryIO) -> dict[str, Any] | None:
         if name.strip().lower() == "content-length":
             length = int(value.strip())
     body = stream.read(length)
-    message = json.loads(body)
+    message: object = json.loads(body)
     if not isinstance(message, dict):
         raise ValueError("a JSON-RPC message must be an object")
-    return message
+    return cast("dict[str, Any]", message)
 
 
 def write_message(stream: BinaryIO, message: dict[str, Any]) -> None:
@@ -67,8 +67,9 @@ def write_message(stream: BinaryIO, message: dict[str, Any]) -> None:
 
 def position_encoding(params: dict[str, Any]) -> str:
     """The encoding pygls will choose: the editor's first offered one that the server counts, else UTF-16."""
-    offered = (params.get("capabilities") or {}).get("general", {}) or {}
-    for encoding in offered.get("positionEncodings") or ():
+    capabilities: Any = params.get("capabilities") or {}
+    general: Any = capabilities.get("general") or {}
+    for encoding in general.get("positionEncodings") or ():
         if encoding in POSITION_ENCODINGS:
             return str(encoding)
     return "utf-16"
@@ -123,7 +124,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, *, load: Callable[[], Start]) -> in
         if "id" in message and "method" in message:
             error = {"code": SERVER_NOT_INITIALIZED, "message": "the server has not been initialized"}
             write_message(stdout, {"jsonrpc": "2.0", "id": message["id"], "error": error})
-    params = message.get("params") or {}
+    params: dict[str, Any] = message.get("params") or {}
     write_message(stdout, {"jsonrpc": "2.0", "id": message["id"], "result": initialize_result(params)})
     loader.join()
     if failed:

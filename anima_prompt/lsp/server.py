@@ -56,7 +56,8 @@ class AnimaLanguageServer(LanguageServer):
     """
 
     def __init__(self, projects: Projects, rules_url: str, version: str) -> None:
-        super().__init__(NAME, version, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        sync = types.TextDocumentSyncKind.Incremental
+        super().__init__(NAME, version, text_document_sync_kind=sync)  # pyright: ignore[reportUnknownMemberType]
         self.projects = projects
         self.rules_url = rules_url
         self._shown: set[str] = set()
@@ -66,7 +67,7 @@ class AnimaLanguageServer(LanguageServer):
 
     def accept_initialize(self, message: dict[str, Any]) -> None:
         """Set up the workspace from an `initialize` request that was already answered (`launch`)."""
-        request = self.protocol.structure_message(message)
+        request: Any = self.protocol.structure_message(message)
         steps = self.protocol.lsp_initialize(request.params)
         try:
             next(steps)
@@ -88,7 +89,8 @@ class AnimaLanguageServer(LanguageServer):
     def encoding(self) -> Encoding:
         """The position encoding agreed with the editor (UTF-16 unless it offered another first)."""
         chosen = str(self.workspace.position_encoding or "utf-16")
-        return next((encoding for encoding in ENCODINGS if encoding == chosen), "utf-16")
+        by_name: dict[str, Encoding] = {encoding: encoding for encoding in ENCODINGS}
+        return by_name.get(chosen, "utf-16")
 
     def diagnostics(self, opened: OpenFile) -> list[types.Diagnostic]:
         """The diagnostics of an open file."""
