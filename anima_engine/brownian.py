@@ -8,6 +8,7 @@ noise levels, not on how many steps came before. The whole batch shares one tree
 """
 
 import warnings
+from typing import cast
 
 import torch
 import torchsde
@@ -43,5 +44,7 @@ class BrownianNoise:
         query_low, query_high = (low.cpu().float(), high.cpu().float()) if self.on_cpu else (low, high)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_END_POINT_WARNING)
-            increment = self.tree(query_low, query_high).to(device=device, dtype=dtype) * sign
+            # A tensor: the tuples of torchsde's signature come only with `return_U`/`return_A`.
+            increment = cast(Tensor, self.tree(query_low, query_high))
+        increment = increment.to(device=device, dtype=dtype) * sign
         return increment / (high - low).sqrt()

@@ -6,10 +6,11 @@ from pathlib import Path
 import click
 
 from anima_engine.errors import AnimaEngineError
-from anima_engine.locate import VARIANTS
+from anima_engine.hub import hub_endpoint
 from anima_engine.model_download import download_source, select_sources
-from anima_engine.model_manifest import PARTS, hub_endpoint, load_model_manifest
-from anima_prompt.commands.bars import download_bar, format_bytes
+from anima_engine.model_manifest import PARTS, load_model_manifest
+from anima_prompt.progress import download_bar, format_bytes
+from anima_prompt.variants import VARIANTS
 
 WHAT_HELP = f"Comma-separated parts to fetch: {', '.join(PARTS)} [all]."
 
@@ -48,9 +49,9 @@ def download(model_dir: Path | None, variant: str, what: str) -> None:
     """Download the official files (DiT, text encoder, VAE) and the tokenizers into a model folder.
 
     Files go where `anima generate --model-dir` looks: diffusion_models/, text_encoders/, vae/ and
-    tokenizers/. An interrupted download resumes when run again; a file is moved into place only after
-    its checks pass (sha256 pinned or advertised by the hub, size, content), and files already in place
-    are kept. Hub files come from $HF_ENDPOINT when set (a mirror), with $HF_TOKEN sent when set.
+    tokenizers/. A transfer that breaks off is resumed; a file is moved into place only after its checks
+    pass (sha256 pinned or advertised by the hub, size, content), and files already in place are kept.
+    Hub files come from $HF_ENDPOINT when set (a mirror), with $HF_TOKEN (or your `hf auth login` token).
     """
     folder = _model_dir(model_dir)
     try:

@@ -5,6 +5,7 @@ Loaders start from a preset and read the sizes that a checkpoint fixes (widths, 
 keys, so community variants with more blocks load too.
 """
 
+import math
 from dataclasses import dataclass, fields
 
 from anima_engine.errors import ConfigError
@@ -138,7 +139,7 @@ class AdapterParams:
 
 @dataclass(frozen=True, slots=True)
 class TextEncoderParams:
-    """Qwen3-0.6B-Base, run through transformers' `Qwen3Model` (engine-spec §2.1)."""
+    """Qwen3-0.6B-Base, the text encoder (`qwen3.Qwen3`; engine-spec §2.1)."""
 
     vocab_size: int = 151936
     hidden_size: int = 1024
@@ -249,6 +250,17 @@ class ModelSpec:
                 f"ModelSpec: adapter source_dim={self.adapter.source_dim}, "
                 f"expected the text encoder's hidden_size={self.text_encoder.hidden_size}"
             )
+        if self.vae.z_dim != self.dit.in_channels:
+            raise ConfigError(
+                f"ModelSpec: VAE z_dim={self.vae.z_dim}, "
+                f"expected the DiT's in_channels={self.dit.in_channels}"
+            )
+
+    @property
+    def size_multiple(self) -> int:
+        """Image sides are multiples of this: the VAE's spatial ratio times the DiT's patch (8 × 2 = 16)."""
+        _, patch_h, patch_w = self.dit.patch_size
+        return self.vae.spatial_ratio * math.lcm(patch_h, patch_w)
 
 
 PRESETS: dict[str, ModelSpec] = {

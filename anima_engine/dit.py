@@ -4,6 +4,8 @@
 the LLM adapter's output (L ≥ 512 rows, zero-padded).
 """
 
+from collections.abc import Callable
+
 import torch
 from einops import rearrange
 from torch import Tensor, nn
@@ -11,6 +13,10 @@ from torch import Tensor, nn
 from anima_engine.attention import ntk_theta, rope_3d
 from anima_engine.config import DiTParams
 from anima_engine.layers import Block, FinalLayer, PatchEmbed, TimestepMLP, Timesteps
+
+VelocityFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+"""`(x (B, C, T, H, W), sigma (B,), context (B, L, D)) -> v`: `DiT.forward`, or what stands in for it (the
+accelerated forward of `speed.accelerate`, a reference model in tests)."""
 
 
 class DiT(nn.Module):

@@ -1,5 +1,10 @@
 """Exceptions raised by anima_engine. Every one derives from `AnimaEngineError`."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from anima_prompt.lint import Finding
+
 
 class AnimaEngineError(Exception):
     """Root of every error raised by the inference engine."""
@@ -36,3 +41,15 @@ class LoraError(CheckpointError):
 
 class ModelDownloadError(AnimaEngineError, RuntimeError):
     """An official model or tokenizer file could not be downloaded, or the download failed a check."""
+
+
+class PromptLintError(AnimaEngineError, ValueError):
+    """The linter found errors in a prompt whose request asked for the lint gate.
+
+    Attributes:
+        findings: every finding of the prompt and its negative prompt (errors and the rest), in order.
+    """
+
+    def __init__(self, message: str, findings: "tuple[Finding, ...]") -> None:
+        super().__init__(message)
+        self.findings = findings

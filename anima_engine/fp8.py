@@ -26,6 +26,9 @@ def _quantize_rows(x: Tensor) -> tuple[Tensor, Tensor]:
 class Fp8Linear(nn.Module):
     """A bias-free `nn.Linear` replacement computing x·Wᵀ with e4m3 operands and a bf16 result."""
 
+    weight_t: Tensor  # (K, N) e4m3, a buffer
+    weight_scale: Tensor  # (1, N) float32, a buffer
+
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         if linear.bias is not None:
@@ -39,7 +42,8 @@ class Fp8Linear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         rows = x.reshape(-1, x.shape[-1])  # (M, K)
         values, scale = _quantize_rows(rows)
-        out = torch._scaled_mm(
+        # torch has `_scaled_mm` under this name only, and its stubs do not export it.
+        out = torch._scaled_mm(  # pyright: ignore[reportPrivateImportUsage]
             values, self.weight_t, scale_a=scale, scale_b=self.weight_scale, out_dtype=self.out_dtype
         )  # (M, N)
         return out.reshape(*x.shape[:-1], out.shape[-1])

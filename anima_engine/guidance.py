@@ -9,16 +9,13 @@ unconditional half is not run at all.
 """
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from anima_engine.dit import VelocityFn
 from anima_engine.errors import ConfigError
 from anima_engine.samplers import DenoiseFn
-
-VelocityFn = Callable[[Tensor, Tensor, Tensor], Tensor]
-"""`(x (B, C, T, H, W), sigma (B,), context (B, L, D)) -> v`, the DiT's forward."""
 
 MAX_CONTEXT_REPEAT = 4
 """Longest repeat of a context to batch it with a longer one (ComfyUI's limit); beyond it, two passes."""

@@ -2,14 +2,16 @@
 
 Each PNG gets two text chunks: `parameters`, the A1111-style string that image hosts and other UIs
 read, and `anima`, a JSON `GenerationRecord` that `read_png_metadata` turns back into settings.
-Files are created exclusively (`open(path, "xb")`), so an existing image is never overwritten.
+A PNG is written to a temporary file in its folder and linked into place under its name only when
+complete, so no partial image is ever visible and an existing file is never overwritten.
 """
 
 import dataclasses
+import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -17,30 +19,23 @@ from PIL import Image, PngImagePlugin
 from torch import Tensor
 
 from anima_engine.errors import AnimaEngineError, ConfigError
-from anima_engine.locate import VARIANTS
 from anima_engine.noise import NOISE_CONVENTIONS
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 from anima_prompt.sampler_names import sampler_label, scheduler_label
+from anima_prompt.variants import VARIANTS
+from anima_prompt.version import toolkit_version
 
 METADATA_KEY = "anima"
 PARAMETERS_KEY = "parameters"
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
+READABLE_FORMATS = (1, 2)
+"""Format 1 records (before `encoded`) hold the encoded prompt in `prompt`."""
 FILE_PATTERN = re.compile(r"^(?P<prefix>.+)_(?P<number>\d{5,})_seed\d+\.png$")
 
 
 class MetadataError(AnimaEngineError, ValueError):
     """A PNG has no Anima generation record, or the record is malformed."""
-
-
-def toolkit_version() -> str:
-    """The installed anima-toolkit version, or the source tree's version from pyproject.toml."""
-    try:
-        return metadata.version("anima-toolkit")
-    except metadata.PackageNotFoundError:
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.MULTILINE)
-        return found.group(1) if found else "unknown"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,10 +56,20 @@ class ModelFile:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenerationRecord:
-    """Every setting needed to reproduce one image; validated on construction."""
+    """Every setting needed to reproduce one image; validated on construction.
+
+    Attributes:
+        prompt, negative: the prompts as written (LoRA tags included).
+        encoded, encoded_negative: the texts the text encoders read (LoRA tags taken out, normalised when
+            `normalized`); None in records of format 1, which stored only the encoded text, in `prompt`.
+        normalized: whether the prompts were normalised before encoding.
+    """
 
     prompt: str
     negative: str = ""
+    encoded: str | None = None
+    encoded_negative: str | None = None
+    normalized: bool = False
     seed: int
     sampler: str
     scheduler: str
@@ -120,8 +125,9 @@ class GenerationRecord:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MetadataError(f"the {METADATA_KEY!r} record is not JSON: {exc}") from None
-        if not isinstance(data, dict) or data.pop("format", None) != RECORD_FORMAT:
-            raise MetadataError(f"the {METADATA_KEY!r} record is not format {RECORD_FORMAT}")
+        if not isinstance(data, dict) or data.pop("format", None) not in READABLE_FORMATS:
+            formats = " or ".join(str(number) for number in READABLE_FORMATS)
+            raise MetadataError(f"the {METADATA_KEY!r} record is not format {formats}")
         try:
             data["models"] = tuple(ModelFile(**m) for m in data.get("models", ()))
             data["loras"] = tuple(ModelFile(**m) for m in data.get("loras", ()))
@@ -209,6 +215,38 @@ def png_info(record: GenerationRecord) -> PngImagePlugin.PngInfo:
     return info
 
 
+def png_bytes(image: Image.Image, record: GenerationRecord) -> bytes:
+    """The PNG file of `image` with its metadata chunks; the same image and record give the same bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=png_info(record))
+    return buffer.getvalue()
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically, never replacing a file: temporary file, then a hard link.
+
+    Raises:
+        FileExistsError: `path` exists (nothing is written).
+        OSError: the folder is not writable, the disk is full, ...; no file is left behind.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)  # fails if `path` exists: no race with another writer
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: check, then rename
+            if path.exists():
+                raise FileExistsError(path) from None
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _next_number(directory: Path, prefix: str) -> int:
     numbers = [
         int(m["number"])
@@ -224,18 +262,41 @@ def save_png(image: Image.Image, record: GenerationRecord, directory: Path, *, p
     The number is one past the highest already there; if another process takes it first, the next
     number is tried. Returns the path written.
     """
+    return save_numbered(png_bytes(image, record), record.seed, directory, prefix=prefix)
+
+
+def save_numbered(data: bytes, seed: int, directory: Path, *, prefix: str = "anima") -> Path:
+    """Write PNG bytes as `<prefix>_<NNNNN>_seed<seed>.png` in `directory` (created if missing), as
+    `save_png` does."""
     directory.mkdir(parents=True, exist_ok=True)
     number = _next_number(directory, prefix)
-    info = png_info(record)
     while True:
-        path = directory / f"{prefix}_{number:05d}_seed{record.seed}.png"
+        path = directory / f"{prefix}_{number:05d}_seed{seed}.png"
         try:
-            with open(path, "xb") as handle:
-                image.save(handle, format="PNG", pnginfo=info)
+            write_new_file(path, data)
         except FileExistsError:
             number += 1
             continue
         return path
+
+
+def check_output_folder(directory: Path) -> None:
+    """Check that images can be written into `directory` (created later if missing), before any work.
+
+    Raises:
+        ConfigError: a part of the path is a file, or the folder (or the one it would be created in) is
+            not writable.
+    """
+    folder = directory
+    while not folder.exists():
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"output folder {directory}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        what = "is not writable" if folder == directory else f"cannot be created in {folder} (not writable)"
+        raise ConfigError(f"output folder {directory} {what}")
 
 
 def read_png_metadata(path: Path) -> GenerationRecord:

@@ -18,7 +18,8 @@ from anima_engine.adapter import LLMAdapter
 from anima_engine.config import PRESETS, AdapterParams, DiTParams, TextEncoderParams
 from anima_engine.dit import DiT
 from anima_engine.errors import CheckpointError, ConfigError
-from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
+from anima_engine.qwen3 import Qwen3
+from anima_engine.text_encoder import TextEncoder, load_tokenizers
 from anima_engine.weights import (
     DIT_PREFIXES,
     assign_state_dicts,
@@ -57,8 +58,39 @@ def default_dtype(device: torch.device) -> torch.dtype:
 def resolve_device(
     device: str | torch.device | None, dtype: torch.dtype | None
 ) -> tuple[torch.device, torch.dtype]:
-    resolved = torch.device(device) if device is not None else default_device()
+    """The device (default: CUDA when available) and dtype (default: `default_dtype`), checked.
+
+    Raises:
+        ConfigError: `device` names no torch device, or one this machine does not have.
+    """
+    resolved = check_device(device) if device is not None else default_device()
     return resolved, dtype if dtype is not None else default_dtype(resolved)
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """`device` as a torch device that exists on this machine; checked without initialising CUDA.
+
+    Raises:
+        ConfigError: not a device name, no CUDA (or MPS) on this machine, or a CUDA index out of range.
+    """
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device {device!r} is not a torch device; expected cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                f"device {str(device)!r}: CUDA is not available on this machine; use --device cpu"
+            )
+        if resolved.index is not None and resolved.index >= count:
+            plural = "s" if count > 1 else ""
+            raise ConfigError(f"device {str(device)!r}: this machine has {count} CUDA device{plural}")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {str(device)!r}: MPS is not available on this machine")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"device {str(device)!r}: only cpu, cuda and mps devices are supported")
+    return resolved
 
 
 def _count(shapes: Shapes, prefix: str) -> int | None:
@@ -242,10 +274,7 @@ def load_text_encoder(
     outside = _outside(tensors, prefix)
     _, tensors = strip_found_prefix(tensors, (TEXT_ENCODER_PREFIX,))
     with torch.device("meta"):
-        model = build_qwen3(params)
+        model = Qwen3(params)
     parts = [(prefix, model, tensors), ("", nn.Module(), outside)]
     assign_state_dicts(parts, path=path, what="the Qwen3 text encoder layout", dtype=dtype)
-    # The rotary frequencies are a non-persistent buffer, so they are not in the file: rebuild them (fp32).
-    with torch.device(device):
-        model.rotary_emb = type(model.rotary_emb)(model.config)
     return TextEncoder(model=model.eval().requires_grad_(False), tokenizers=tokenizers, params=params)

@@ -1,4 +1,4 @@
-"""Finding the three weights files (DiT, text encoder, VAE), and hashing them for image metadata.
+"""Finding the three weights files (DiT, text encoder, VAE) and the tokenizers.
 
 Where each file is looked for, in order:
 1. an explicit path (`--dit`, `--text-encoder`, `--vae`);
@@ -12,25 +12,29 @@ A ComfyUI installation keeps them in `models/diffusion_models/` (older: `models/
 `anima models download` (`model_download.py`) fetches the official files into this layout.
 
 The official files hold no tokenizers. `locate_tokenizers` looks for a folder with `qwen3/tokenizer.json`
-and `t5/tokenizer.json`: `--tokenizers`, `$ANIMA_TOKENIZERS`, a `tokenizers/` folder inside the model
-folder, then the per-user data folder.
+and `t5/tokenizer.json` where the linter looks too (`anima_prompt.places`): `--tokenizers`,
+`$ANIMA_TOKENIZERS`, a `tokenizers/` folder inside the model folder, then the per-user data folder.
 """
 
-import hashlib
-import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from anima_engine.errors import AnimaEngineError, ConfigError
+from anima_prompt.places import (
+    COMFYUI_ENV,
+    DEFAULT_COMFYUI_DIRS,
+    MODEL_DIR_ENV,
+    TOKENIZER_FILES,
+    find_tokenizers,
+    tokenizer_places,
+)
+from anima_prompt.variants import VARIANTS
 
 logger = logging.getLogger(__name__)
-
-VARIANTS = ("base", "aesthetic", "turbo")
-"""Released Anima DiT variants; each has its own file name prefix `anima-<variant>`."""
 
 TEXT_ENCODER_FILE = "qwen_3_06b_base.safetensors"
 VAE_FILE = "qwen_image_vae.safetensors"
@@ -44,12 +48,6 @@ COMFYUI_SUBDIRS = {
     "text_encoder": ("text_encoders", "clip"),
     "vae": ("vae",),
 }
-DEFAULT_COMFYUI_DIRS = ("ComfyUI", "comfy/ComfyUI", "Documents/ComfyUI", "Documents/comfy/ComfyUI")
-"""ComfyUI install folders relative to the home directory: git clone, comfy-cli, the desktop app."""
-
-_HASH_CHUNK = 1 << 20
-
-TOKENIZER_FILES = ("qwen3/tokenizer.json", "t5/tokenizer.json")
 
 
 class ModelNotFoundError(AnimaEngineError, FileNotFoundError):
@@ -144,42 +142,14 @@ def search_folders(
         if comfyui is not None:
             places += [(f, "--comfyui") for f in _comfyui_folders(Path(comfyui), role)]
         return places
-    if env.get("ANIMA_MODEL_DIR"):
-        places += [(f, "$ANIMA_MODEL_DIR") for f in _model_dir_folders(Path(env["ANIMA_MODEL_DIR"]), role)]
-    if env.get("COMFYUI_PATH"):
-        places += [(f, "$COMFYUI_PATH") for f in _comfyui_folders(Path(env["COMFYUI_PATH"]), role)]
+    if env.get(MODEL_DIR_ENV):
+        places += [(f, f"${MODEL_DIR_ENV}") for f in _model_dir_folders(Path(env[MODEL_DIR_ENV]), role)]
+    if env.get(COMFYUI_ENV):
+        places += [(f, f"${COMFYUI_ENV}") for f in _comfyui_folders(Path(env[COMFYUI_ENV]), role)]
     home = Path.home() if home is None else home
     for relative in DEFAULT_COMFYUI_DIRS:
         places += [(f, "default") for f in _comfyui_folders(home / relative, role)]
     return places
-
-
-def comfyui_roots(
-    comfyui: Path | None = None, *, env: Mapping[str, str] | None = None, home: Path | None = None
-) -> list[Path]:
-    """ComfyUI installations: `--comfyui` if given, else `$COMFYUI_PATH` and the common install folders
-    that exist."""
-    if comfyui is not None:
-        return [Path(comfyui).expanduser()]
-    env = os.environ if env is None else env
-    home = Path.home() if home is None else home
-    roots = [Path(env["COMFYUI_PATH"]).expanduser()] if env.get("COMFYUI_PATH") else []
-    roots += [home / relative for relative in DEFAULT_COMFYUI_DIRS if (home / relative).is_dir()]
-    return roots
-
-
-def locate_lora_folders(
-    lora_dirs: Sequence[Path] = (),
-    *,
-    comfyui: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    home: Path | None = None,
-) -> tuple[Path, ...]:
-    """Folders `<lora:name>` is looked up in: `--lora-dir`, `$ANIMA_LORA_DIR`, then each ComfyUI
-    installation's `models/loras/` (`anima_prompt.loras.lora_folders`)."""
-    from anima_prompt.loras import lora_folders
-
-    return lora_folders(lora_dirs, comfyui_roots=comfyui_roots(comfyui, env=env, home=home), env=env)
 
 
 def _wanted_name(role: str, variant: str) -> str:
@@ -243,108 +213,39 @@ def locate_models(
     return ModelFiles(**found)
 
 
-def _has_tokenizers(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in TOKENIZER_FILES)
-
-
-def default_data_dir() -> Path:
-    """The per-user data folder of anima-toolkit (its `tokenizers/` sub-folder is searched)."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("anima-toolkit"))
-
-
 def locate_tokenizers(
     tokenizer_dir: Path | None = None,
     *,
     model_dir: Path | None = None,
+    comfyui: Path | None = None,
     env: Mapping[str, str] | None = None,
     data_dir: Path | None = None,
 ) -> Path:
-    """The folder holding `qwen3/tokenizer.json` and `t5/tokenizer.json`.
+    """The folder holding `qwen3/tokenizer.json` and `t5/tokenizer.json` (`anima_prompt.places`).
 
     Args:
         tokenizer_dir: an explicit folder (`--tokenizers`); it must hold both files.
         model_dir: the model folder; its `tokenizers/` sub-folder is searched.
+        comfyui: a ComfyUI installation; its `models/tokenizers/` is searched (where
+            `anima models download --model-dir <comfyui>/models` puts them).
         env: environment variables (default `os.environ`), for `ANIMA_TOKENIZERS` and `ANIMA_MODEL_DIR`.
-        data_dir: the per-user data folder (default `default_data_dir()`).
+        data_dir: the per-user data folder (default `places.user_data_dir()`).
 
     Raises:
         ModelNotFoundError: no folder holds both files; the one-line message lists the places searched.
     """
-    env = os.environ if env is None else env
-    files = " and ".join(TOKENIZER_FILES)
+    found = find_tokenizers(tokenizer_dir, model_dir=model_dir, comfyui=comfyui, env=env, data_dir=data_dir)
+    if found is not None:
+        logger.info("tokenizers: %s", found)
+        return found
+    files = " and ".join(TOKENIZER_FILES.values())
     if tokenizer_dir is not None:
         folder = Path(tokenizer_dir).expanduser()
-        if not _has_tokenizers(folder):
-            raise ModelNotFoundError(f"tokenizer folder {folder} (given by --tokenizers) lacks {files}")
-        return folder
-    places: list[tuple[Path, str]] = []
-    if env.get("ANIMA_TOKENIZERS"):
-        places.append((Path(env["ANIMA_TOKENIZERS"]).expanduser(), "$ANIMA_TOKENIZERS"))
-    if model_dir is not None:
-        places.append((Path(model_dir) / "tokenizers", "--model-dir"))
-    elif env.get("ANIMA_MODEL_DIR"):
-        places.append((Path(env["ANIMA_MODEL_DIR"]) / "tokenizers", "$ANIMA_MODEL_DIR"))
-    places.append(((default_data_dir() if data_dir is None else data_dir) / "tokenizers", "user data"))
-    for folder, origin in places:
-        if _has_tokenizers(folder):
-            logger.info("tokenizers: %s (from %s)", folder, origin)
-            return folder
-    looked = "; ".join(f"{folder} ({origin})" for folder, origin in places)
+        raise ModelNotFoundError(f"tokenizer folder {folder} (given by --tokenizers) lacks {files}")
+    places = tokenizer_places(model_dir=model_dir, comfyui=comfyui, env=env, data_dir=data_dir)
+    looked = "; ".join(f"{place.folder} ({place.origin})" for place in places)
     raise ModelNotFoundError(
         f"tokenizer files {files} not found; looked in: {looked}; "
         "pass --tokenizers DIR or set ANIMA_TOKENIZERS",
         searched=True,
     )
-
-
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def default_cache_dir() -> Path:
-    """The per-user cache folder of anima-toolkit."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("anima-toolkit"))
-
-
-def file_sha256(path: Path, *, cache_dir: Path | None = None) -> str:
-    """sha256 of a file, cached by (resolved path, size, mtime) so multi-GB weights are hashed once.
-
-    The cache is a small JSON file in `cache_dir` (default: the user cache folder); an unreadable or
-    unwritable cache only costs a re-hash.
-    """
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = str(path)
-    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    cache_file = (default_cache_dir() if cache_dir is None else cache_dir) / "sha256.json"
-    try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
-        if not isinstance(cache, dict):
-            cache = {}
-    except (OSError, ValueError):
-        cache = {}
-    entry = cache.get(key)
-    if (
-        isinstance(entry, dict)
-        and {k: entry.get(k) for k in stamp} == stamp
-        and isinstance(entry.get("sha256"), str)
-    ):
-        return entry["sha256"]
-    digest = _hash_file(path)
-    cache[key] = {**stamp, "sha256": digest}
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-        partial.write_text(json.dumps(cache, indent=0), encoding="utf-8")
-        os.replace(partial, cache_file)
-    except OSError as exc:
-        logger.warning("could not write the hash cache %s: %s", cache_file, exc)
-    return digest

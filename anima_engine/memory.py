@@ -79,3 +79,34 @@ def place(module: nn.Module, device: torch.device, name: str) -> None:
     logger.debug("%s: %s -> %s", name, current, device)
     if current != device:
         module.to(device)
+
+
+MAX_IMAGES_PER_CALL = 4
+"""Most images sampled in one call. One 1024² image with CFG already keeps an H200 busy (573 TFLOP/s at
+DiT batch 2, docs/benchmarks.md), so larger batches mainly help smaller images."""
+
+SAMPLING_BYTES_PER_TOKEN = 48 << 10
+"""Accelerator memory per latent token and DiT batch row while sampling: the CUDA graph pool of one
+1024² row (4,096 tokens) measured 0.19 GiB (docs/benchmarks.md)."""
+
+DECODE_BYTES_PER_PIXEL = 800
+"""Peak VAE-decode memory per output pixel without tiles (0.76 GiB at 1024², docs/benchmarks.md)."""
+
+TOKEN_PIXELS = 16 * 16
+"""Image pixels per DiT token: the VAE's ×8 and the 2×2 patches."""
+
+
+def images_per_call(*, width: int, height: int, guided: bool, free_bytes: int | None) -> int:
+    """How many images of this size one sampling call may hold (at least 1, at most `MAX_IMAGES_PER_CALL`).
+
+    Args:
+        width, height: image size in pixels.
+        guided: CFG above 1 (each image takes two DiT rows).
+        free_bytes: free accelerator memory with the networks loaded; None on the CPU (no limit but the cap).
+    """
+    if free_bytes is None:
+        return MAX_IMAGES_PER_CALL
+    rows = 2 if guided else 1
+    per_image = width * height // TOKEN_PIXELS * SAMPLING_BYTES_PER_TOKEN * rows
+    spare = free_bytes - width * height * DECODE_BYTES_PER_PIXEL
+    return max(1, min(MAX_IMAGES_PER_CALL, spare // per_image))

@@ -1,11 +1,11 @@
 """Downloading the official model files and tokenizers into a model folder.
 
 The folder gets the layout `--model-dir` reads (`locate.py`): `diffusion_models/`, `text_encoders/`, `vae/`
-and `tokenizers/{qwen3,t5}/`. Each file is fetched by `anima_prompt.transfer.download` (resumable, never
-left half-written under its final name) and must pass, before it takes its name, every check that is
-possible: the pinned or hub-advertised sha256 and size, and a look at its content: a safetensors file
-must hold the expected model (a VAE served in place of the DiT is refused), a tokenizer file the expected
-tokenizer model.
+and `tokenizers/{qwen3,t5}/`. Hub files are fetched through `huggingface_hub` (`hub.py`), pinned URLs by
+`anima_prompt.transfer.download`; neither leaves a file half-written under its final name. Each must pass,
+before it takes its name, every check that is possible: the pinned or hub-advertised sha256 and size, and
+a look at its content: a safetensors file must hold the expected model (a VAE served in place of the DiT
+is refused), a tokenizer file the expected tokenizer model.
 """
 
 import json
@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from anima_engine.errors import CheckpointError, ConfigError, ModelDownloadError
-from anima_engine.locate import VARIANTS
-from anima_engine.model_manifest import PARTS, ModelSource, hub_endpoint, hub_headers, load_model_manifest
+from anima_engine.hub import fetch_hub_file
+from anima_engine.model_manifest import PARTS, ModelSource, load_model_manifest
 from anima_engine.weights import KIND_NAMES, checkpoint_kind, read_header
 from anima_prompt.errors import DownloadError
-from anima_prompt.transfer import Downloaded, Progress, download
+from anima_prompt.transfer import Downloaded, Expected, Progress, download, kept
+from anima_prompt.variants import VARIANTS
 
 TOKENIZER_MODELS = {"qwen3_tokenizer": "BPE", "t5_tokenizer": "Unigram"}
 """The `model.type` a tokenizer.json of each kind declares."""
@@ -105,24 +106,35 @@ def download_source(
     Raises:
         ModelDownloadError: a one-line message naming the URL and the problem.
     """
-    url = source.resolve(hub_endpoint(env))
-    headers = hub_headers(env) if source.on_hub else {}
+    target = Path(model_dir) / source.target
+    expected = Expected(source.sha256, source.size, lambda path: check_content(path, source.kind))
+    found = kept(target, expected)
+    if found is not None:
+        return found
     try:
+        if source.on_hub:
+            return fetch_hub_file(
+                source.repo,
+                source.path,
+                source.revision,
+                target,
+                expected,
+                env=env,
+                progress=progress,
+                timeout=timeout,
+            )
+        assert source.sha256 is not None  # ModelSource pins every plain URL
         return download(
-            url,
-            Path(model_dir) / source.target,
+            source.url,
+            target,
             sha256=source.sha256,
             size=source.size,
-            headers=headers,
-            check=lambda path: check_content(path, source.kind),
-            use_advertised=source.on_hub,
+            check=expected.check,
             progress=progress,
             timeout=timeout,
         )
     except DownloadError as error:
-        needs_token = error.status in (401, 403) and source.on_hub and not headers
-        hint = "; the repository may need a Hugging Face token: set HF_TOKEN" if needs_token else ""
-        raise ModelDownloadError(f"{error}{hint}") from None
+        raise ModelDownloadError(str(error)) from None
 
 
 def download_models(

@@ -5,15 +5,13 @@ repository path or a plain URL), where it goes inside the model folder, what it 
 sha256 and size where they are known.
 """
 
-import os
 import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 from anima_engine.errors import ConfigError
+from anima_engine.hub import DEFAULT_ENDPOINT, hub_url
 from anima_prompt.resources import data_path
 
 MANIFEST_FILE = "models.toml"
@@ -21,7 +19,6 @@ PARTS = ("dit", "text-encoder", "vae", "tokenizers")
 """What can be downloaded, in download order."""
 CONTENT_KINDS = ("dit", "text_encoder", "vae", "qwen3_tokenizer", "t5_tokenizer")
 """What a file must contain; checked before it takes its final name (`model_download.check_content`)."""
-DEFAULT_ENDPOINT = "https://huggingface.co"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -74,6 +71,8 @@ class ModelSource:
             raise ConfigError(f"{self.target}: sha256 must be 64 lowercase hex digits, got {self.sha256!r}")
         if self.size is not None and self.size <= 0:
             raise ConfigError(f"{self.target}: size must be positive, got {self.size}")
+        if self.url and self.sha256 is None:
+            raise ConfigError(f"{self.target}: a file given by `url` needs its `sha256` pinned")
 
     @property
     def on_hub(self) -> bool:
@@ -82,10 +81,7 @@ class ModelSource:
 
     def resolve(self, endpoint: str = DEFAULT_ENDPOINT) -> str:
         """The download URL; a hub file is fetched from `endpoint` (a mirror, if `HF_ENDPOINT` names one)."""
-        if not self.on_hub:
-            return self.url
-        revision = quote(self.revision, safe="")
-        return f"{endpoint.rstrip('/')}/{self.repo}/resolve/{revision}/{quote(self.path)}"
+        return hub_url(self.repo, self.path, self.revision, endpoint) if self.on_hub else self.url
 
 
 def load_model_manifest(path: Path | None = None) -> tuple[ModelSource, ...]:
@@ -108,16 +104,3 @@ def load_model_manifest(path: Path | None = None) -> tuple[ModelSource, ...]:
         except ConfigError as error:
             raise ConfigError(f"{manifest}: file #{number}: {error}") from None
     return tuple(sources)
-
-
-def hub_endpoint(env: Mapping[str, str] | None = None) -> str:
-    """The Hugging Face endpoint: `$HF_ENDPOINT` (a mirror) or https://huggingface.co."""
-    env = os.environ if env is None else env
-    return (env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def hub_headers(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Request headers for hub files: `Authorization: Bearer $HF_TOKEN` when the token is set."""
-    env = os.environ if env is None else env
-    token = (env.get("HF_TOKEN") or "").strip()
-    return {"Authorization": f"Bearer {token}"} if token else {}

@@ -20,13 +20,8 @@ from typing import Literal, Protocol
 import torch
 from torch import Tensor
 
+from anima_engine.config import PRESETS, ModelSpec
 from anima_engine.errors import ConfigError
-
-LATENT_CHANNELS = 16
-"""Channels of the Qwen-Image (Wan 2.1) VAE latent (engine-spec §4)."""
-
-VAE_SCALE = 8
-"""Spatial down-sampling factor of the VAE; the DiT's 2×2 patches make the image multiple 16."""
 
 NOISE_CONVENTIONS = ("comfyui", "anima")
 """How seeds become noise; see the module docstring."""
@@ -132,6 +127,29 @@ class ComfyNoise:
         return draw
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class StackedNoise:
+    """Several generations sampled as one batch, each keeping its own noise: `parts` holds each one's
+    source and number of images, in batch order. Every image gets exactly the noise it gets alone."""
+
+    parts: tuple[tuple[NoiseSource, int], ...]
+
+    def initial(self, shape: Sequence[int]) -> Tensor:
+        return torch.cat([source.initial((images, *shape[1:])) for source, images in self.parts])
+
+    def step_noise(self, x: Tensor, sigmas: Tensor, *, tree: TreeDevice | None) -> StepNoise:
+        starts = [sum(images for _, images in self.parts[:k]) for k in range(len(self.parts))]
+        draws = [
+            source.step_noise(x[start : start + images], sigmas, tree=tree)
+            for (source, images), start in zip(self.parts, starts, strict=True)
+        ]
+
+        def draw(sigma: Tensor, sigma_next: Tensor) -> Tensor:
+            return torch.cat([part(sigma, sigma_next) for part in draws])
+
+        return draw
+
+
 def make_noise(convention: str, seed: int, batch: int) -> NoiseSource:
     """The noise source of a generation: `comfyui` or `anima` (`NOISE_CONVENTIONS`).
 
@@ -147,12 +165,15 @@ def make_noise(convention: str, seed: int, batch: int) -> NoiseSource:
     raise ConfigError(f"unknown noise convention {convention!r}; expected one of {expected}")
 
 
-def latent_shape(batch: int, width: int, height: int) -> tuple[int, int, int, int, int]:
-    """(B, 16, 1, H/8, W/8) for images of `width` × `height` pixels (both multiples of 16)."""
-    multiple = 2 * VAE_SCALE
+def latent_shape(
+    batch: int, width: int, height: int, *, spec: ModelSpec = PRESETS["anima"]
+) -> tuple[int, int, int, int, int]:
+    """(B, z_dim, 1, H/r, W/r) for images of `width` × `height` pixels, r the VAE's spatial ratio (16 and 8
+    for Anima); both sides must be multiples of `spec.size_multiple` (16)."""
+    multiple, ratio = spec.size_multiple, spec.vae.spatial_ratio
     if width < multiple or height < multiple or width % multiple or height % multiple:
         raise ConfigError(f"width and height must be positive multiples of {multiple}, got {width}x{height}")
-    return (batch, LATENT_CHANNELS, 1, height // VAE_SCALE, width // VAE_SCALE)
+    return (batch, spec.vae.z_dim, 1, height // ratio, width // ratio)
 
 
 def noised(x0: Tensor | None, eps: Tensor, sigma: Tensor) -> Tensor:

@@ -1,4 +1,4 @@
-"""The settings of one generation call, validated where they enter, and the model card's variant presets.
+"""The settings of one generation call, validated where they enter, and the model card's variant defaults.
 
 `SamplingOptions` travels from the CLI or the Python API through `pipeline.generate` unchanged; vary it
 with `dataclasses.replace`. Width and height are checked before any tensor is allocated.
@@ -7,13 +7,14 @@ with `dataclasses.replace`. Width and height are checked before any tensor is al
 import math
 from dataclasses import dataclass
 
+from anima_engine.config import PRESETS
 from anima_engine.errors import ConfigError
-from anima_engine.locate import VARIANTS
-from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS, VAE_SCALE
+from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
+from anima_prompt.variants import VARIANTS, recommended
 
-SIZE_MULTIPLE = 2 * VAE_SCALE
+SIZE_MULTIPLE = PRESETS["anima"].size_multiple
 """Image sides must be multiples of 16: the VAE's ×8 and the DiT's 2×2 patches."""
 
 MAX_SIDE = 8192
@@ -87,21 +88,14 @@ class SamplingOptions:
             raise ConfigError(f"unknown scheduler {self.scheduler!r}; expected one of {', '.join(SCHEDULES)}")
 
 
-VARIANT_OPTIONS: dict[str, SamplingOptions] = {
-    "base": SamplingOptions(steps=30, cfg=4.0, sampler="er_sde"),
-    "aesthetic": SamplingOptions(steps=30, cfg=4.0, sampler="er_sde"),
-    "turbo": SamplingOptions(steps=10, cfg=1.0, sampler="er_sde"),
-}
-"""Model-card defaults per DiT variant: Base and Aesthetic at CFG 4–5 and 30 steps with er_sde (the card's
-recommended sampler); Turbo "at CFG 1 and 8–12 steps" (engine-spec §5.6)."""
-
-
 def variant_options(variant: str) -> SamplingOptions:
-    """The default `SamplingOptions` for a DiT variant (`base`, `aesthetic` or `turbo`).
+    """The default `SamplingOptions` of a DiT variant: the model card's CFG, steps and sampler
+    (`anima_prompt.variants`, `data/variants.toml`).
 
     Raises:
         ConfigError: an unknown variant.
     """
-    if variant not in VARIANT_OPTIONS:
+    if variant not in VARIANTS:
         raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-    return VARIANT_OPTIONS[variant]
+    card = recommended(variant)
+    return SamplingOptions(steps=card.steps, cfg=card.cfg, sampler=card.sampler)

@@ -1,8 +1,8 @@
 """The engine behind `anima serve`'s Generate button: every engine call the web playground makes.
 
-`EngineRenderer` implements `anima_prompt.serve.jobs.Renderer`. Model files and LoRA folders are fixed
-when it is made; the pipeline of the variant last asked for stays loaded between requests (another
-variant replaces it). Requests name LoRAs, never paths.
+`EngineRenderer` implements `anima_prompt.serve.jobs.Renderer` on top of `generate(pipe, request)`. Model
+files and LoRA folders are fixed when it is made; the pipeline of the variant last asked for stays loaded
+between requests (another variant replaces it). Requests name LoRAs, never paths.
 """
 
 import dataclasses
@@ -10,18 +10,21 @@ import io
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from PIL import Image
+
+from anima_engine.generation import generate
 from anima_engine.images import GenerationRecord, png_info
-from anima_engine.locate import VARIANTS, locate_lora_folders, locate_models
-from anima_engine.lora import LoraChoice
-from anima_engine.options import SamplingOptions, variant_options
+from anima_engine.locate import locate_models
+from anima_engine.options import variant_options
 from anima_engine.pipeline import Pipeline, load_pipeline
-from anima_engine.prompt_loras import PromptLoras, generate_with_loras
+from anima_engine.request import GenerationRequest, PromptResources
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_prompt.loras import LORA_SUFFIX, find_lora, find_lora_tags, strip_lora_tags
+from anima_prompt.loras import LORA_SUFFIX, find_lora
+from anima_prompt.places import lora_folders
 from anima_prompt.serve.jobs import EngineInfo, RenderedImage, RenderRequest, StepReport
+from anima_prompt.variants import VARIANTS
 
 
 class EngineRenderer:
@@ -33,7 +36,7 @@ class EngineRenderer:
             usual places).
         lora_dirs: folders of LoRA files besides `$ANIMA_LORA_DIR` and ComfyUI's `models/loras`.
         device: torch device name; None picks CUDA when available.
-        index: the tag index prompts are normalised with, or None.
+        index_path: the tag index prompts are normalised with, or None.
 
     Raises:
         ModelNotFoundError: the base model files are not found (checked now, loaded later).
@@ -50,32 +53,33 @@ class EngineRenderer:
         tokenizer_dir: Path | None = None,
         lora_dirs: Sequence[Path] = (),
         device: str | None = None,
-        index: Any = None,
+        index_path: Path | None = None,
     ) -> None:
+        self.dit, self.text_encoder, self.vae = dit, text_encoder, vae
         self.model_dir = model_dir
         self.comfyui = comfyui
         self.tokenizer_dir = tokenizer_dir
         self.device = device
-        self.index = index
+        self.index_path = index_path
         self.files = locate_models(
             dit=dit, text_encoder=text_encoder, vae=vae, model_dir=model_dir, comfyui=comfyui, variant="base"
         )
-        self.dit, self.text_encoder, self.vae = dit, text_encoder, vae
-        self.lora_folders = locate_lora_folders(lora_dirs, comfyui=comfyui)
+        self.lora_dirs = tuple(lora_dirs)
+        self.lora_folders = lora_folders(lora_dirs, comfyui=comfyui)
+        self.resources = PromptResources(tokenizers=tokenizer_dir)
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()
 
     def describe(self) -> EngineInfo:
         """Samplers, schedulers, variants with the model card's defaults, and the LoRA names found."""
-        defaults = {
-            variant: {"steps": preset.steps, "cfg": preset.cfg, "sampler": preset.sampler}
-            for variant in VARIANTS
-            for preset in [variant_options(variant)]
-        }
+        defaults: dict[str, dict[str, object]] = {}
+        for variant in VARIANTS:
+            preset = variant_options(variant)
+            defaults[variant] = {"steps": preset.steps, "cfg": preset.cfg, "sampler": preset.sampler}
         return EngineInfo(
             samplers=tuple(SAMPLERS),
             schedulers=tuple(SCHEDULES),
-            variants=VARIANTS,
+            variants=tuple(VARIANTS),
             defaults=defaults,
             loras=self.lora_names(),
         )
@@ -92,10 +96,13 @@ class EngineRenderer:
         return tuple(sorted(names))
 
     def render(self, request: RenderRequest, report: StepReport) -> list[RenderedImage]:
-        """The images of `request`, as PNG bytes with their metadata; `report` is called after each step."""
-        from anima_prompt import normalize, parse, render
+        """The images of `request`, as PNG bytes with their metadata; `report` is called after each step.
 
-        options = SamplingOptions(
+        The page shows the lint findings as the prompt is written, so generation does not stop on them.
+        """
+        generation = GenerationRequest(
+            prompt=request.prompt,
+            negative=request.negative,
             width=request.width,
             height=request.height,
             steps=request.steps,
@@ -103,20 +110,19 @@ class EngineRenderer:
             sampler=request.sampler,
             scheduler=request.scheduler,
             seed=request.seed,
+            variant=request.variant,
+            loras=tuple((self._lora(name), strength) for name, strength in request.loras),
+            lora_dirs=self.lora_dirs,
+            comfyui=self.comfyui,
+            lint=False,
+            tag_index=self.index_path,
         )
-        tags = find_lora_tags(request.prompt)
-        prompt = PromptLoras(
-            render(normalize(parse(strip_lora_tags(request.prompt)), self.index)),
-            tuple(LoraChoice(self._lora(tag.name), tag.strength) for tag in tags),
-        )
-        negative = render(normalize(parse(request.negative), self.index)) if request.negative else ""
-        chosen = tuple(LoraChoice(self._lora(name), strength) for name, strength in request.loras)
 
         def step(progress: Step) -> None:
             report(progress.index + 1, progress.total)
 
         pipe = self._load(request.variant)
-        results = generate_with_loras(pipe, [prompt], options, loras=chosen, negative=negative, callback=step)
+        results = generate(pipe, generation, callback=step, resources=self.resources)
         return [
             RenderedImage(_png(result.image, result.record), _settings(result.record)) for result in results
         ]
@@ -144,7 +150,7 @@ class EngineRenderer:
             return self._pipeline
 
 
-def _png(image: Any, record: GenerationRecord) -> bytes:
+def _png(image: Image.Image, record: GenerationRecord) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=png_info(record))
     return buffer.getvalue()

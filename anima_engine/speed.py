@@ -6,20 +6,20 @@ H200 is recorded in `docs/benchmarks.md`.
 """
 
 import contextlib
+import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from anima_engine.dit import DiT
+from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import ConfigError
 from anima_engine.fp8 import convert_to_fp8
-
-VelocityFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 
 ATTENTION_BACKENDS: dict[str, tuple[SDPBackend, ...]] = {
     # cuDNN's fused attention is the fastest SDPA kernel on Hopper for head dim 128 (docs/benchmarks.md);
@@ -77,6 +77,32 @@ class SpeedOptions:
 
 
 PLAIN = SpeedOptions(attention="default", compile="none", cuda_graph=False)
+EAGER = SpeedOptions(compile="none", cuda_graph=False)
+"""On CUDA without compiling: the preferred attention kernels only."""
+
+COMPILE_CHOICES = ("auto", "always", "never")
+
+COMPILE_MIN_IMAGES_COLD = 15
+"""`auto` compiles the DiT for runs of at least this many images while the compile cache is cold.
+
+On an H200 (issue 13, torch 2.11): a 30-step 1024² image samples in about 2.1 s compiled with a CUDA graph
+and about 3.0 s eagerly (97 against 62.5 ms per CFG step, docs/benchmarks.md), a gain of about 0.9 s per
+image; the whole one-image command took 12.9 s longer with a cold cache than without compiling, so
+compiling pays from about 14 images. To set it: the one-image rows of `benchmarks/cold_start.py` give
+the fixed cost of a cold compile (`always, cold cache` minus `never`), and `--sweep 4,8,16,32` the
+per-image gain (`never` against `always`, images/s after loading); the threshold is where the saving
+reaches the cost."""
+
+COMPILE_MIN_IMAGES_WARM = 10
+"""As `COMPILE_MIN_IMAGES_COLD` once this machine has compiled the DiT before (the kernels are cached):
+the one-image command was still 8.5 s slower with a warm cache than without compiling (dynamo tracing
+and loading the cached kernels), so it pays from about 10 images. Measured the same way, with the warm
+cache (`always, warm cache` minus `never`)."""
+
+GRAPH_MIN_IMAGES = 2
+"""Without compiling, `auto` still replays the eager DiT as a CUDA graph from this many images: capturing
+costs about three forwards, and replays save the launch gaps between the forward's ~600 kernels. To set
+it: `--compile never` against `auto` for 1–4 images (`benchmarks/cold_start.py --graph`)."""
 
 
 def default_options(device: torch.device) -> SpeedOptions:
@@ -84,11 +110,63 @@ def default_options(device: torch.device) -> SpeedOptions:
     return SpeedOptions() if device.type == "cuda" else PLAIN
 
 
+def choose_speed(
+    choice: str, *, device: torch.device, images: int, fp8: bool = False, cache_warm: bool = False
+) -> SpeedOptions:
+    """How the DiT runs for a run of `images` images: compile only where it pays (the thresholds above).
+
+    Args:
+        choice: `always` compiles (on CUDA), `never` does not, `auto` compiles for runs of at least
+            `COMPILE_MIN_IMAGES_WARM` images when `cache_warm`, else `COMPILE_MIN_IMAGES_COLD`.
+        device: where the DiT runs; off CUDA the forward is always plain.
+        images: how many images the run will make.
+        fp8: run the block linears in fp8 (CUDA only).
+        cache_warm: this machine has compiled the DiT with this torch before (`compiled_before`).
+
+    Raises:
+        ConfigError: an unknown choice, or fp8 off CUDA.
+    """
+    if choice not in COMPILE_CHOICES:
+        raise ConfigError(f"compile: got {choice!r}, expected one of {COMPILE_CHOICES}")
+    if fp8 and device.type != "cuda":
+        raise ConfigError(f"fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
+    if device.type != "cuda":
+        return PLAIN
+    threshold = COMPILE_MIN_IMAGES_WARM if cache_warm else COMPILE_MIN_IMAGES_COLD
+    if choice == "always" or (choice == "auto" and images >= threshold):
+        options = SpeedOptions()
+    elif choice == "auto" and images >= GRAPH_MIN_IMAGES:
+        options = dataclasses.replace(EAGER, cuda_graph=True)
+    else:
+        options = EAGER
+    return dataclasses.replace(options, fp8=fp8)
+
+
 def compile_cache_dir() -> Path:
     """The persistent directory for inductor's compiled kernels (`$ANIMA_COMPILE_CACHE` overrides)."""
-    from platformdirs import user_cache_dir
+    from anima_prompt.places import user_cache_dir
 
-    return Path(os.environ.get("ANIMA_COMPILE_CACHE", Path(user_cache_dir("anima-toolkit")) / "inductor"))
+    return Path(os.environ.get("ANIMA_COMPILE_CACHE", user_cache_dir() / "inductor"))
+
+
+def _compiled_marker(cache_dir: Path | None) -> Path:
+    version = "".join(char if char.isalnum() or char in "._-" else "_" for char in torch.__version__)
+    return (cache_dir or compile_cache_dir()) / f"anima-dit-torch-{version}.compiled"
+
+
+def compiled_before(cache_dir: Path | None = None) -> bool:
+    """Whether this torch version compiled the DiT here before, so the kernel cache is warm (checked
+    without initialising CUDA)."""
+    return _compiled_marker(cache_dir).is_file()
+
+
+def _remember_compiled(cache_dir: Path | None) -> None:
+    marker = _compiled_marker(cache_dir)
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # only the next run's choice is affected
+        pass
 
 
 @contextlib.contextmanager
@@ -123,7 +201,7 @@ class GraphedVelocity:
     def __init__(self, forward: VelocityFn) -> None:
         self.forward = forward
         self.graphs: dict[tuple[object, ...], tuple[torch.cuda.CUDAGraph, tuple[Tensor, ...], Tensor]] = {}
-        self.pool: tuple[int, int] | None = None
+        self.pool: Any = None  # torch.cuda.graph_pool_handle(), an opaque handle
 
     def __call__(self, x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
         if not x.is_cuda:
@@ -171,8 +249,15 @@ def accelerate(dit: DiT, options: SpeedOptions) -> VelocityFn:
         else:
             forward = torch.compile(dit, fullgraph=True, dynamic=False, mode=options.mode)
 
+    compiled = options.compile != "none"
+
     def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
+        nonlocal compiled
         with attention_backend(options.attention):
-            return forward(x, sigma, context)
+            v = forward(x, sigma, context)
+        if compiled:  # the first compiled forward finished: the kernels are in the cache now
+            _remember_compiled(options.cache_dir)
+            compiled = False
+        return v
 
     return GraphedVelocity(velocity) if options.cuda_graph else velocity

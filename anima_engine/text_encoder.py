@@ -5,8 +5,8 @@ Tokenization follows ComfyUI's `AnimaTokenizer`: no chat template, no BOS/EOS on
 diffusers instead encodes an empty, fully masked sequence (engine-spec §2.2). A weighted prompt is a
 sequence of `(text, weight)` segments of plain text (weight syntax parsed, escapes removed); like ComfyUI
 (`sd1_clip.tokenize_with_weights`), both tokenizers see each segment separately, the T5 tokens carry their
-segment's weight and the Qwen weights are all 1. The states are Qwen3Model's last hidden state, after the
-final RMSNorm.
+segment's weight and the Qwen weights are all 1. The states are Qwen3's last hidden state, after the
+final RMSNorm (`qwen3.Qwen3`).
 """
 
 from collections.abc import Sequence
@@ -19,13 +19,12 @@ from torch import Tensor
 
 from anima_engine.config import TextEncoderParams
 from anima_engine.errors import CheckpointError
+from anima_engine.qwen3 import Qwen3
+from anima_prompt.places import TOKENIZER_FILES
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
-    from transformers import Qwen3Model
 
-QWEN_TOKENIZER = Path("qwen3") / "tokenizer.json"
-T5_TOKENIZER = Path("t5") / "tokenizer.json"
 QWEN_PAD_TOKEN = "<|endoftext|>"
 T5_EOS_TOKEN = "</s>"
 
@@ -91,7 +90,7 @@ def load_tokenizers(directory: str | Path) -> Tokenizers:
         CheckpointError: a file is missing or unreadable, or lacks its pad/EOS token.
     """
     directory = Path(directory)
-    qwen_path, t5_path = directory / QWEN_TOKENIZER, directory / T5_TOKENIZER
+    qwen_path, t5_path = (directory / TOKENIZER_FILES[name] for name in ("qwen3", "t5"))
     qwen, t5 = _read_tokenizer(qwen_path), _read_tokenizer(t5_path)
     return Tokenizers(
         qwen=qwen,
@@ -126,41 +125,12 @@ def tokenize(tokenizers: Tokenizers, prompt: TextInput) -> Tokens:
     )
 
 
-def qwen3_config(params: TextEncoderParams) -> object:
-    """A transformers `Qwen3Config` for `params`, built locally (no hub access), SDPA attention."""
-    from transformers import Qwen3Config
-
-    return Qwen3Config(
-        vocab_size=params.vocab_size,
-        hidden_size=params.hidden_size,
-        intermediate_size=params.intermediate_size,
-        num_hidden_layers=params.num_layers,
-        num_attention_heads=params.num_heads,
-        num_key_value_heads=params.num_kv_heads,
-        head_dim=params.head_dim,
-        rope_theta=params.rope_theta,
-        rms_norm_eps=params.norm_eps,
-        max_position_embeddings=params.max_positions,
-        attention_bias=False,
-        tie_word_embeddings=False,
-        use_cache=False,
-        attn_implementation="sdpa",
-    )
-
-
-def build_qwen3(params: TextEncoderParams) -> "Qwen3Model":
-    """An uninitialised-weights `Qwen3Model` for `params` on the current default device."""
-    from transformers import Qwen3Model
-
-    return Qwen3Model(qwen3_config(params))
-
-
-def encode_tokens(model: "Qwen3Model", tokens: Tokens) -> TextFeatures:
-    """Run Qwen3 on the Qwen ids (no attention mask: one unpadded prompt) and pack the T5 side."""
+def encode_tokens(model: Qwen3, tokens: Tokens) -> TextFeatures:
+    """Run Qwen3 on the Qwen ids (one unpadded prompt, causal attention) and pack the T5 side."""
     device = model.embed_tokens.weight.device
     ids = torch.tensor([tokens.qwen_ids], dtype=torch.long, device=device)
     with torch.no_grad():
-        states = model(input_ids=ids, use_cache=False).last_hidden_state  # (1, Lq, Ds)
+        states = model(ids)  # (1, Lq, Ds)
     return TextFeatures(
         qwen_states=states,
         t5_ids=torch.tensor([tokens.t5_ids], dtype=torch.long, device=device),
@@ -172,7 +142,7 @@ def encode_tokens(model: "Qwen3Model", tokens: Tokens) -> TextFeatures:
 class TextEncoder:
     """Qwen3-0.6B and both tokenizers; `encode(prompt)` gives the adapter's inputs."""
 
-    model: "Qwen3Model"
+    model: Qwen3
     tokenizers: Tokenizers
     params: TextEncoderParams
 

@@ -101,7 +101,7 @@ def checkpoint_layout(vae: VAE) -> CheckpointLayout:
     return CheckpointLayout(tensors, dropped)
 
 
-def _check_kind(tensors: Mapping[str, Tensor], path: Path) -> None:
+def _check_kind(tensors: Mapping[str, object], path: Path) -> None:
     """Name the kind of file when it is clearly not a Wan-layout VAE (a DiT, a text encoder, ...)."""
     keys = tensors.keys()
     if "decoder.conv1.weight" in keys or "encoder.conv1.weight" in keys:
@@ -175,7 +175,8 @@ def load_vae(
     assign_state_dict(vae, converted, path=path, dtype=dtype)
     if device.type == "cuda":
         # cuDNN's fastest layout for these convolutions (docs/benchmarks.md); results are the same.
-        vae = vae.to(memory_format=torch.channels_last)
+        # torch's stubs omit `Module.to`'s documented `memory_format` keyword.
+        vae = vae.to(memory_format=torch.channels_last)  # pyright: ignore[reportCallIssue]
     return vae.eval()
 
 

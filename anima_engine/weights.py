@@ -5,6 +5,8 @@ tensors. A file is validated (header length, JSON header, data extent) before an
 truncated or corrupt download gets a one-line `CheckpointError` naming the file and the problem.
 """
 
+import contextlib
+import io
 import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
@@ -91,11 +93,107 @@ def load_tensors(path: str | Path, *, device: str | torch.device = "cpu") -> dic
     from safetensors.torch import load_file
 
     path = Path(path)
-    read_header(path)
+    header = read_header(path)
+    device = torch.device(device)
     try:
-        return load_file(str(path), device=str(device))
+        if device.type == "cpu":  # memory-mapped: pages are read when used
+            return load_file(str(path), device="cpu")
+        return read_to_device(path, header, device)
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path}: unreadable safetensors file ({error})") from None
+
+
+STAGING_BYTES = 64 << 20
+"""Size of each of the two pinned host buffers a file is streamed through on its way to a GPU."""
+
+SAFETENSORS_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+    "F8_E4M3": torch.float8_e4m3fn,
+    "F8_E5M2": torch.float8_e5m2,
+}
+
+
+def read_to_device(
+    path: Path, header: Mapping[str, Mapping[str, object]], device: torch.device
+) -> dict[str, Tensor]:
+    """Every tensor of a validated safetensors file, read straight onto `device` in its stored dtype.
+
+    The data section is read in `STAGING_BYTES` chunks into two alternating pinned buffers (plain ones
+    off CUDA); while one chunk is read, the previous one is copied asynchronously into the tensors it
+    overlaps. Each tensor gets its own storage, so replacing a module later frees its memory.
+
+    Raises:
+        CheckpointError: an unknown dtype or a file shorter than its header says.
+    """
+    tensors: dict[str, Tensor] = {}
+    targets: list[tuple[int, int, Tensor]] = []
+    for name, info in header.items():
+        dtype = SAFETENSORS_DTYPES.get(str(info["dtype"]))
+        if dtype is None:
+            raise CheckpointError(f"{path}: tensor {name!r} has the unsupported dtype {info['dtype']}")
+        start, end = (int(offset) for offset in info["data_offsets"])  # type: ignore[attr-defined]
+        tensors[name] = torch.empty(tuple(info["shape"]), dtype=dtype, device=device)  # type: ignore[arg-type]
+        if end - start != tensors[name].numel() * dtype.itemsize:
+            raise CheckpointError(
+                f"{path}: tensor {name!r} has {end - start} bytes, its shape needs more or less"
+            )
+        if end > start:
+            targets.append((start, end, _bytes_of(tensors[name])))
+    targets.sort(key=lambda target: target[0])
+    with path.open("rb", buffering=0) as file:
+        (header_len,) = struct.unpack("<Q", file.read(8))
+        file.seek(8 + header_len)
+        _stream_into(file, targets, path)
+    return tensors
+
+
+def _bytes_of(tensor: Tensor) -> Tensor:
+    return tensor.reshape(-1).view(torch.uint8)
+
+
+def _stream_into(file: io.FileIO, targets: list[tuple[int, int, Tensor]], path: Path) -> None:
+    """Fill each `(start, end, byte view)` target, sorted by start, from the data section of `file`."""
+    total = targets[-1][1] if targets else 0
+    cuda = bool(targets) and targets[0][2].is_cuda
+    size = min(STAGING_BYTES, max(total, 1))
+    staging = [torch.empty(size, dtype=torch.uint8, pin_memory=cuda) for _ in range(2)]
+    stream = torch.cuda.Stream(targets[0][2].device) if cuda else None
+    done: list[torch.cuda.Event | None] = [None, None]
+    first = 0  # the first target not yet completely filled
+    for chunk, offset in enumerate(range(0, total, size)):
+        slot = chunk % 2
+        if done[slot] is not None:
+            done[slot].synchronize()  # type: ignore[union-attr]
+        length = min(size, total - offset)
+        buffer = staging[slot][:length]
+        if file.readinto(buffer.numpy().data) != length:
+            raise CheckpointError(f"{path}: truncated while reading")
+        with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+            index = first
+            while index < len(targets) and targets[index][0] < offset + length:
+                start, end, target = targets[index]
+                low, high = max(start, offset), min(end, offset + length)
+                if low < high:
+                    target[low - start : high - start].copy_(
+                        buffer[low - offset : high - offset], non_blocking=cuda
+                    )
+                if end <= offset + length and index == first:
+                    first += 1
+                index += 1
+            if stream is not None:
+                done[slot] = torch.cuda.Event()
+                done[slot].record(stream)  # type: ignore[union-attr]
+    if stream is not None:
+        stream.synchronize()
 
 
 def strip_prefix(tensors: Mapping[str, V], prefixes: Iterable[str]) -> dict[str, V]:

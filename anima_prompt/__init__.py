@@ -28,7 +28,9 @@ from anima_prompt.errors import (
     UnclosedGroup,
     UnmatchedClose,
 )
-from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix
+from anima_prompt.index.records import Suggestion, TagInfo
+from anima_prompt.index.suggest import suggest
+from anima_prompt.lint import Finding, LintConfig, LintSettings, Severity, fix, lint
 from anima_prompt.nodes import (
     Artist,
     Diagnostic,
@@ -43,26 +45,19 @@ from anima_prompt.nodes import (
     Tag,
     Text,
     Weighted,
-    format_tree,
-    to_dict,
     walk,
 )
 from anima_prompt.normalize import TagLookup, normalize
 from anima_prompt.parser import parse, parse_tree, to_prompt
-from anima_prompt.render import render
-from anima_prompt.suggest import suggest
-from anima_prompt.tagtypes import Suggestion, TagInfo
+from anima_prompt.render import format_tree, render, to_dict
 from anima_prompt.weights import WeightedText, plain_text, weighted_segments
 
-# `anima_prompt.lint` stays the linter subpackage, which is callable as the `lint` function; type checkers
-# are told it is the function.
 if TYPE_CHECKING:
-    from anima_prompt.lint import lint
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
-# Names imported on first access (PEP 562), with the module that defines them. `suggest` is imported above
-# instead: a lazy attribute named like its submodule would turn into the module once the submodule loads.
-_LAZY = {"TagIndex": "anima_prompt.tagindex"}
+# Names imported on first access (PEP 562), with the module that defines them: the index reader imports
+# sqlite3, which `import anima_prompt` leaves out.
+_LAZY = {"TagIndex": "anima_prompt.index.query"}
 
 __all__ = [
     "AnimaPromptError",

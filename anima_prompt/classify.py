@@ -139,11 +139,6 @@ def token_span(token: Token) -> Span:
     return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
-def join_spans(first: Span, last: Span) -> Span:
-    """The span from the start of `first` to the end of `last`."""
-    return Span(first.start, last.end, first.line, first.column)
-
-
 def error_node(token: Token) -> ErrorNode:
     """The `ErrorNode` for a token the post-lexer marked as an error."""
     code, template = _ERRORS[token.type]
@@ -167,17 +162,14 @@ def classify_sequence(atoms: Sequence[Atom], context: str = "top") -> tuple[Node
     nodes: list[Node] = []
     item: list[Atom] = []
     for atom in atoms:
-        kind = atom.type if type(atom) is Token else None
-        if kind in _SEPARATORS:
-            _flush_item(item, nodes)
-            item = []
-            nodes.append(Separator(token_span(atom), str(atom)))  # type: ignore[arg-type]
-        elif kind in _ERRORS:
-            _flush_item(item, nodes)
-            item = []
-            nodes.append(error_node(atom))  # type: ignore[arg-type]
-        else:
+        kind = atom.type if isinstance(atom, Token) else None
+        if kind is None or (kind not in _SEPARATORS and kind not in _ERRORS):
             item.append(atom)
+            continue
+        assert isinstance(atom, Token)
+        _flush_item(item, nodes)
+        item = []
+        nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
     _flush_item(item, nodes)
     return tuple(_merge_sentences(_merge_separators(nodes)))
 
@@ -214,7 +206,7 @@ def _plain_kind(text: str) -> int:
     return _PLAIN_TAG
 
 
-def _flush_item(item: list[Atom], nodes: list[Node]) -> None:
+def _flush_item(item: Sequence[Atom], nodes: list[Node]) -> None:
     """Classify one item (atoms between separators), moving its edge white space into separators."""
     if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
         # the common case: one plain tag (a TEXT token never starts an artist: that takes an AT token)
@@ -246,18 +238,19 @@ def _is_ws(atom: Atom) -> bool:
     return isinstance(atom, Token) and atom.type == "WS"
 
 
-def _classify_item(atoms: list[Atom]) -> list[Node]:
-    if all(isinstance(atom, Token) and atom.type in _TEXTISH for atom in atoms):
-        return _classify_text(atoms)  # type: ignore[arg-type]
+def _classify_item(atoms: Sequence[Atom]) -> list[Node]:
+    tokens = [atom for atom in atoms if isinstance(atom, Token) and atom.type in _TEXTISH]
+    if len(tokens) == len(atoms):
+        return _classify_text(tokens)
     qualified = _qualified_tag(atoms)
     if qualified is not None:
         return [qualified]
     if looks_like_prose(_plain_text(atoms)):
-        return [Phrase(join_spans(atom_span(atoms[0]), atom_span(atoms[-1])), _phrase_children(atoms))]
+        return [Phrase(atom_span(atoms[0]).join(atom_span(atoms[-1])), _phrase_children(atoms))]
     return _split_item(atoms)
 
 
-def _classify_text(tokens: list[Token]) -> list[Node]:
+def _classify_text(tokens: Sequence[Token]) -> list[Node]:
     """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
     first = atom_span(tokens[0])
     if len(tokens) == 1:
@@ -286,7 +279,7 @@ def _sub_span(first: Span, start: int, end: int) -> Span:
     return Span(first.start + start, first.start + end, first.line, first.column + start)
 
 
-def _text_item(tokens: list[Token], text: str, span: Span) -> Node:
+def _text_item(tokens: Sequence[Token], text: str, span: Span) -> Node:
     """A tag, artist, Pony tag, phrase or empty-artist error from plain text."""
     if text.startswith("@") and tokens[0].type == "AT":
         if not text[1:].strip():
@@ -311,7 +304,7 @@ def _plain_text(atoms: Sequence[Atom]) -> str:
     return "".join(parts)
 
 
-def _qualified_tag(atoms: list[Atom]) -> Tag | Artist | None:
+def _qualified_tag(atoms: Sequence[Atom]) -> Tag | Artist | None:
     """`saber (fate)`: tag words, at most one space, then a plain group of a few words closing the item."""
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
@@ -334,14 +327,14 @@ def _qualified_tag(atoms: list[Atom]) -> Tag | Artist | None:
         return None
     if looks_like_prose(head_text) or not (head_text[-1].isalnum() or head_text[-1] in "_\\)"):
         return None
-    span = join_spans(atom_span(atoms[0]), group.span)
+    span = atom_span(atoms[0]).join(group.span)
     text = "".join(str(atom) if isinstance(atom, Token) else render(atom) for atom in atoms)
     if isinstance(head[0], Token) and head[0].type == "AT":
         return Artist(span, text, group.span)
     return Tag(span, text, group.span)
 
 
-def _phrase_children(atoms: list[Atom]) -> tuple[Node, ...]:
+def _phrase_children(atoms: Sequence[Atom]) -> tuple[Node, ...]:
     """Children of a phrase with groups in it: text runs become `Text`, groups and foreign syntax stay."""
     children: list[Node] = []
     run: list[Token] = []
@@ -358,7 +351,7 @@ def _phrase_children(atoms: list[Atom]) -> tuple[Node, ...]:
 
 def _flush_text(run: list[Token], children: list[Node]) -> None:
     if run:
-        children.append(Text(join_spans(atom_span(run[0]), atom_span(run[-1])), "".join(run)))
+        children.append(Text(atom_span(run[0]).join(atom_span(run[-1])), "".join(run)))
 
 
 def _token_node(token: Token) -> Node:
@@ -366,7 +359,7 @@ def _token_node(token: Token) -> Node:
     return Foreign(atom_span(token), _FOREIGN_TOKENS[token.type], str(token))
 
 
-def _split_item(atoms: list[Atom]) -> list[Node]:
+def _split_item(atoms: Sequence[Atom]) -> list[Node]:
     """An item mixing tags and groups without commas (`1girl (smile:1.2)`): one node per part."""
     nodes: list[Node] = []
     run: list[Token] = []
@@ -377,7 +370,7 @@ def _split_item(atoms: list[Atom]) -> list[Node]:
             run.append(atom)
         elif isinstance(atom, ForeignGroup) and len(run) == 1 and run[0].type == "AT":
             # Forge's `@[a|b]`: the `@` belongs to the alternation
-            span = join_spans(atom_span(run[0]), atom.span)
+            span = atom_span(run[0]).join(atom.span)
             nodes.append(ForeignGroup(span, atom.syntax, "@" + atom.open, atom.children, atom.close))
             run = []
         else:
@@ -395,7 +388,7 @@ def _merge_separators(nodes: list[Node]) -> list[Node]:
     for node in nodes:
         previous = merged[-1] if merged else None
         if isinstance(node, Separator) and isinstance(previous, Separator) and previous.role != "sentence":
-            merged[-1] = Separator(join_spans(previous.span, node.span), previous.text + node.text)
+            merged[-1] = Separator(previous.span.join(node.span), previous.text + node.text)
         else:
             merged.append(node)
     return merged
@@ -445,15 +438,15 @@ def _joined_phrase(nodes: Sequence[Node]) -> Phrase:
         for part in parts:
             previous = children[-1] if children else None
             if isinstance(part, Text) and isinstance(previous, Text):
-                children[-1] = Text(join_spans(previous.span, part.span), previous.text + part.text)
+                children[-1] = Text(previous.span.join(part.span), previous.text + part.text)
             else:
                 children.append(part)
-    return Phrase(join_spans(nodes[0].span, nodes[-1].span), tuple(children))
+    return Phrase(nodes[0].span.join(nodes[-1].span), tuple(children))
 
 
 def classify_square(open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
     """`[a|b]` alternation, `[a:b:0.5]` prompt editing, otherwise `[x]` de-emphasis (all A1111 syntax)."""
-    span = join_spans(atom_span(open_token), atom_span(close_token))
+    span = atom_span(open_token).join(atom_span(close_token))
     pipes = _delimiters(atoms, "PIPE")
     colons = _delimiters(atoms, "COLON")
     if pipes:
@@ -465,7 +458,7 @@ def classify_square(open_token: Token, atoms: Sequence[Atom], close_token: Token
 
 def classify_brace(open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
     """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random)."""
-    span = join_spans(atom_span(open_token), atom_span(close_token))
+    span = atom_span(open_token).join(atom_span(close_token))
     return ForeignGroup(span, "variants", "{", _split_parts(atoms, _delimiters(atoms, "PIPE")), "}")
 
 
@@ -484,9 +477,7 @@ def _split_parts(atoms: Sequence[Atom], cuts: list[int], *, number_last: bool = 
             children.append(Separator(atom_span(delimiter), str(delimiter)))
         part = atoms[left + 1 : right]
         if number_last and number == len(cuts) and part:
-            children.append(
-                Text(join_spans(atom_span(part[0]), atom_span(part[-1])), "".join(map(str, part)))
-            )
+            children.append(Text(atom_span(part[0]).join(atom_span(part[-1])), "".join(map(str, part))))
         else:
             children.extend(classify_sequence(part, "square"))
     return tuple(children)

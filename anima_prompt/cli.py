@@ -8,6 +8,8 @@ import importlib
 
 import click
 
+from anima_prompt.version import DISTRIBUTION
+
 # name -> "module:attribute" of a click command. Later stages add their lines here.
 COMMANDS: dict[str, str] = {
     "dev": "anima_engine.cli:dev",
@@ -40,7 +42,7 @@ class LazyGroup(click.Group):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
-            engine_modules = {"torch", "transformers", "safetensors", "einops"}
+            engine_modules = {"torch", "safetensors", "einops"}
             if module_name.startswith("anima_engine") and error.name in engine_modules:
                 raise click.ClickException(f"anima {cmd_name}: {_ENGINE_HINT}") from None
             raise
@@ -50,6 +52,6 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="anima-toolkit", prog_name="anima")
+@click.version_option(package_name=DISTRIBUTION, prog_name="anima")
 def cli() -> None:
     """Prompt tools and inference engine for the Anima text-to-image model."""

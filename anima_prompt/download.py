@@ -8,10 +8,12 @@ The pins live in `data/sources.toml`. The transfer itself is `transfer.download`
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from anima_prompt.errors import DownloadError, TagIndexError
-from anima_prompt.importers import FORMATS
+from anima_prompt.index.sources import FORMATS
 from anima_prompt.resources import data_path
+from anima_prompt.shapes import items, table
 from anima_prompt.transfer import Progress, download
 
 MANIFEST_FILE = "sources.toml"
@@ -62,13 +64,18 @@ def load_manifest(path: Path | None = None) -> tuple[PinnedSource, ...]:
     """
     manifest = path or data_path(MANIFEST_FILE)
     try:
-        entries = tomllib.loads(manifest.read_text(encoding="utf-8")).get("source", [])
+        entries = items(tomllib.loads(manifest.read_text(encoding="utf-8")).get("source", []))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise TagIndexError(f"{manifest}: cannot read the source manifest: {error}") from None
-    sources = []
+    if entries is None:
+        raise TagIndexError(f"{manifest}: `source` must be an array of [[source]] tables")
+    sources: list[PinnedSource] = []
     for number, entry in enumerate(entries, start=1):
+        fields: dict[str, Any] | None = table(entry)  # checked by PinnedSource and its __post_init__
+        if fields is None:
+            raise TagIndexError(f"{manifest}: source #{number}: expected a [[source]] table")
         try:
-            sources.append(PinnedSource(**entry))
+            sources.append(PinnedSource(**fields))
         except TypeError as error:
             raise TagIndexError(f"{manifest}: source #{number}: {error}") from None
     return tuple(sources)

@@ -117,9 +117,9 @@ class LintInputError(AnimaPromptError, ValueError):
     """A prompt file or generation setting given to the linter cannot be read or is out of range."""
 
 
-class EditorInputError(AnimaPromptError, ValueError):
-    """An editor request names a position outside its text or an empty range."""
-
-
 class ImageMetadataError(AnimaPromptError, ValueError):
     """An image is not a readable PNG, or carries no generation settings this toolkit can read."""
+
+
+class EditorInputError(AnimaPromptError, ValueError):
+    """An editor request names a position outside its text or an empty range."""

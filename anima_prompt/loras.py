@@ -1,30 +1,83 @@
-"""LoRA references without torch: `<lora:name:0.8>` in prompts, `PATH[:STRENGTH]` options, LoRA folders.
+"""LoRA references without torch: `<lora:name:0.8>` in prompts, `PATH[:STRENGTH]` options, LoRA files.
+
+LoRA tags are read from the parsed prompt (`Foreign` nodes of syntax `lora`), and taken out of the tree
+before the text encoder reads it (`without_loras`).
 
 The engine (`anima generate`) and the linter share these, so a LoRA name means the same file to both.
-A name is resolved in the LoRA folders, in order: `--lora-dir` folders, then `$ANIMA_LORA_DIR`
-(several folders separated by the OS path separator), then the `models/loras/` folder of each ComfyUI
-installation found. In a folder, `name` matches `name.safetensors` directly, then a file with that stem
-in any sub-folder (ComfyUI and A1111 both list sub-folders), the shallowest first.
+What a `<kind:...>` tag is, is the grammar's `LORA` terminal (`grammars/anima.lark`): the parser makes each
+one a `Foreign` node of syntax `lora`, and `read_network_tag` reads its parts; `<lora:…>` and `<lyco:…>`
+name LoRAs, other kinds (`<hypernet:…>`) are front-end syntax `anima generate` leaves in the text.
+A name is resolved in the LoRA folders (`places.lora_folders`), in order. In a folder, `name` matches
+`name.safetensors` directly, then a file with that stem in any sub-folder (ComfyUI and A1111 both list
+sub-folders), the shallowest first.
 """
 
-import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from anima_prompt.errors import AnimaPromptError
+from anima_prompt.nodes import (
+    Foreign,
+    ForeignGroup,
+    Node,
+    Phrase,
+    Prompt,
+    Separator,
+    Text,
+    Weighted,
+    line_breaks,
+    walk,
+)
 
-LORA_DIR_ENV = "ANIMA_LORA_DIR"
 LORA_SUFFIX = ".safetensors"
-COMFYUI_LORA_SUBDIR = Path("models") / "loras"
-TAG = re.compile(r"<(?:lora|lyco):([^:<>\r\n]+)(?::([^<>\r\n]*))?>", re.IGNORECASE)
-"""`<lora:name>` or `<lora:name:strength>`; `<lyco:…>` is the older LyCORIS spelling of the same."""
+LORA_KINDS = ("lora", "lyco")
+"""Tag kinds that name a LoRA file; `<lyco:…>` is the older LyCORIS spelling of `<lora:…>`."""
 TURBO_NAME = re.compile(r"turbo", re.IGNORECASE)
 
 
 class LoraReferenceError(AnimaPromptError, ValueError):
     """A LoRA tag or option is malformed, or names a file that cannot be found."""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkTag:
+    """The parts of a `<kind:name>` or `<kind:name:strength>` tag (A1111's extra-network syntax).
+
+    Attributes:
+        kind: the kind, lowercased: `lora`, `lyco`, `hypernet`, ...
+        name: the name, stripped of white space.
+        strength: the text after the name's colon, as written (it may hold more colons), or None.
+    """
+
+    kind: str
+    name: str
+    strength: str | None
+
+    @property
+    def is_lora(self) -> bool:
+        """Whether the tag names a LoRA file (`<lora:…>`, `<lyco:…>`)."""
+        return self.kind in LORA_KINDS
+
+
+def read_network_tag(text: str) -> NetworkTag | None:
+    """The parts of the text of a `Foreign` node of syntax `lora`, or None when it names nothing.
+
+    Example:
+        >>> read_network_tag("<LyCO:styles/ink:0.8>")
+        NetworkTag(kind='lyco', name='styles/ink', strength='0.8')
+        >>> read_network_tag("<hypernet:x>").is_lora
+        False
+    """
+    body = text.strip()
+    if not (body.startswith("<") and body.endswith(">")):
+        return None
+    kind, _, rest = body[1:-1].partition(":")
+    name, colon, strength = rest.partition(":")
+    if not name.strip():
+        return None
+    return NetworkTag(kind.lower(), name.strip(), strength if colon else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,56 +106,132 @@ def _strength(text: str | None, what: str) -> float:
         raise LoraReferenceError(f"{what}: strength {text!r} is not a number") from None
 
 
-def find_lora_tags(text: str) -> tuple[LoraTag, ...]:
-    """Every LoRA tag in `text`, in order.
+def lora_tags(prompt: Prompt) -> tuple[LoraTag, ...]:
+    """Every `<lora:…>` and `<lyco:…>` tag of a parsed prompt, in source order, wherever it is nested.
+
+    The tags are the parser's `Foreign` nodes of syntax `lora` that `read_network_tag` reads as a LoRA;
+    `<hypernet:…>` and `<embedding:…>`, which share that syntax but load no LoRA, are not included.
 
     Args:
-        text: a prompt.
+        prompt: a parsed (or normalised) prompt.
 
     Returns:
-        The tags with their names, strengths and positions.
+        The tags with their names, strengths and source offsets.
 
     Raises:
         LoraReferenceError: a tag's strength is not a number (the message quotes the tag).
 
     Example:
-        >>> find_lora_tags("1girl, <lora:ink_style:0.8>")
+        >>> from anima_prompt import parse
+        >>> lora_tags(parse("1girl, <lora:ink_style:0.8>"))
         (LoraTag(name='ink_style', strength=0.8, start=7, end=27),)
     """
-    return tuple(
-        LoraTag(match.group(1).strip(), _strength(match.group(2), match.group()), match.start(), match.end())
-        for match in TAG.finditer(text)
-    )
+    found: list[LoraTag] = []
+    for node in walk(prompt):
+        if not isinstance(node, Foreign) or node.syntax != "lora":
+            continue
+        tag = read_network_tag(node.text)
+        if tag is not None and tag.is_lora:
+            strength = _strength(tag.strength, node.text)
+            found.append(LoraTag(tag.name, strength, node.span.start, node.span.end))
+    return tuple(found)
 
 
-def strip_lora_tags(text: str) -> str:
-    """`text` without its LoRA tags, each taken out with one neighbouring comma so no empty item is left.
+def without_loras(prompt: Prompt) -> Prompt:
+    """The prompt with its LoRA tags (those of `lora_tags`) taken out, leaving no empty item behind.
+
+    Of the two separators around a removed item the stronger one stays (a blank line over a line break over
+    a comma over white space); inside prose, the white space on one side of the tag goes. Groups and
+    phrases left empty are removed too.
 
     Args:
-        text: a prompt.
+        prompt: a parsed (or normalised) prompt.
 
     Returns:
-        The prompt the text encoder should see.
+        A new `Prompt` (same source, diagnostics and dataset) whose rendering is what the text encoder reads.
 
     Example:
-        >>> strip_lora_tags("1girl, <lora:ink_style:0.8>, smile")
+        >>> from anima_prompt import parse, render
+        >>> render(without_loras(parse("1girl, <lora:ink_style:0.8>, smile")))
         '1girl, smile'
     """
-    tags = find_lora_tags(text)
-    if not tags:
-        return text
-    out, position = "", 0
-    for tag in tags:
-        before = text[position : tag.start]
-        out += before.rstrip()
-        position = tag.end
-        if not out or out.endswith(","):  # the tag was an item of its own: drop its comma too
-            after = re.match(r"\s*,", text[position:])
-            position += after.end() if after else 0
-        if before != before.rstrip() and not re.match(r"[\s,]", text[position : position + 1] or " "):
-            out += " "  # keep words apart: "a <lora:x> b" -> "a b"
-    out += text[position:]
-    return re.sub(r"[\s,]+$", "", re.sub(r"^[\s,]+", "", out))
+    return Prompt(prompt.source, _sequence_without(prompt.children), prompt.diagnostics, prompt.dataset)
+
+
+def _is_lora(node: Node) -> bool:
+    if not isinstance(node, Foreign) or node.syntax != "lora":
+        return False
+    tag = read_network_tag(node.text)
+    return tag is not None and tag.is_lora
+
+
+def _pruned(node: Node) -> Node | None:
+    """`node` with the LoRA tags inside it removed; None when nothing of it is left."""
+    if _is_lora(node):
+        return None
+    if isinstance(node, Phrase):
+        children = _phrase_without(node.children)
+        return Phrase(node.span, children) if children else None
+    if isinstance(node, Weighted):
+        children = _sequence_without(node.children)
+        return Weighted(node.span, children, node.weight_text) if children else None
+    if isinstance(node, ForeignGroup):  # `[a|<lora:x>]` keeps its delimiters: `[a|]`
+        children = tuple(child for child in node.children if not _is_lora(child))
+        return ForeignGroup(node.span, node.syntax, node.open, children, node.close)
+    return node
+
+
+def _merged(left: Separator, right: Separator) -> Separator:
+    """The stronger of two separators that a removed item left side by side, keeping words apart."""
+    kept, other = (left, right) if _rank(left) >= _rank(right) else (right, left)
+    if not line_breaks(kept.text) and kept.text == kept.text.rstrip() and other.text != other.text.rstrip():
+        return Separator(kept.span, kept.text + " ")  # `a,<lora:x> b` -> `a, b`
+    return kept
+
+
+def _rank(separator: Separator) -> tuple[int, int]:
+    return line_breaks(separator.text), separator.commas
+
+
+def _sequence_without(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
+    """Items with LoRA tags removed; of the separators that end up side by side, the strongest stays."""
+    result: list[Node] = []
+    for node in nodes:
+        if isinstance(node, Separator):
+            if result and isinstance(result[-1], Separator):
+                result[-1] = _merged(result[-1], node)
+            elif result:
+                result.append(node)
+            continue
+        kept = _pruned(node)
+        if kept is not None:
+            result.append(kept)
+    if result and isinstance(result[-1], Separator):
+        result.pop()
+    return tuple(result)
+
+
+def _phrase_without(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
+    """Prose with LoRA tags removed: the text on both sides joins with one run of white space."""
+    result: list[Node] = []
+    for node in nodes:
+        kept = _pruned(node)
+        if kept is None:
+            continue
+        if isinstance(kept, Text) and (not result or _ends_with_space(result[-1])):
+            trimmed = kept.text.lstrip()
+            if not trimmed:
+                continue
+            kept = Text(kept.span, trimmed) if trimmed != kept.text else kept
+        result.append(kept)
+    if result and isinstance(result[-1], Text) and result[-1].text != result[-1].text.rstrip():
+        last = result[-1]
+        result[-1] = Text(last.span, last.text.rstrip())
+    return tuple(node for node in result if not (isinstance(node, Text) and not node.text))
+
+
+def _ends_with_space(node: Node) -> bool:
+    return isinstance(node, Text) and node.text != node.text.rstrip()
 
 
 def parse_lora_option(value: str) -> tuple[str, float]:
@@ -134,29 +263,6 @@ def parse_lora_option(value: str) -> tuple[str, float]:
     return value, 1.0
 
 
-def lora_folders(
-    lora_dirs: Iterable[str | Path] = (),
-    *,
-    comfyui_roots: Iterable[str | Path] = (),
-    env: Mapping[str, str] | None = None,
-) -> tuple[Path, ...]:
-    """The folders LoRA names are looked up in, in order (see the module docstring).
-
-    Args:
-        lora_dirs: folders given explicitly (`--lora-dir`).
-        comfyui_roots: ComfyUI installation folders; their `models/loras/` is searched.
-        env: environment variables (default `os.environ`), for `ANIMA_LORA_DIR`.
-
-    Returns:
-        Every folder to search, duplicates removed, whether it exists or not.
-    """
-    env = os.environ if env is None else env
-    folders = [Path(folder).expanduser() for folder in lora_dirs]
-    folders += [Path(part).expanduser() for part in env.get(LORA_DIR_ENV, "").split(os.pathsep) if part]
-    folders += [Path(root).expanduser() / COMFYUI_LORA_SUBDIR for root in comfyui_roots]
-    return tuple(dict.fromkeys(folders))
-
-
 def _file_name(name: str) -> str:
     return name if name.lower().endswith(LORA_SUFFIX) else name + LORA_SUFFIX
 
@@ -166,7 +272,7 @@ def find_lora(name: str, folders: Sequence[Path]) -> Path | None:
 
     Args:
         name: as in `<lora:name>`: a file stem, a relative path, or a file name with `.safetensors`.
-        folders: from `lora_folders`.
+        folders: from `places.lora_folders`.
 
     Returns:
         The first match: `folder/name.safetensors` in folder order, else a file with that name in a
@@ -193,7 +299,7 @@ def require_lora(name: str, folders: Sequence[Path]) -> Path:
 
     Args:
         name: a LoRA name, or a path to an existing file.
-        folders: from `lora_folders`.
+        folders: from `places.lora_folders`.
 
     Returns:
         The LoRA file.

@@ -14,7 +14,7 @@ came from.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, TypeAlias
+from typing import ClassVar, TypeAlias
 
 from anima_prompt.tagtext import danbooru_name
 
@@ -33,13 +33,10 @@ FOREIGN_SYNTAXES = (
 #: Roles of a `Separator`.
 SEPARATOR_ROLES = ("comma", "newline", "paragraph", "sentence", "colon", "pipe", "space")
 
-#: Dataset tags that select Anima's non-anime mode when alone on the first line.
-DATASET_TAGS = ("deviantart", "ye-pop")
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """Where a node came from in the parsed text.
+    """Where a node (or a lint finding) is in a text.
 
     Attributes:
         start: 0-based offset of the first character.
@@ -52,6 +49,22 @@ class Span:
     end: int
     line: int
     column: int
+
+    @classmethod
+    def in_text(cls, text: str, start: int, end: int) -> "Span":
+        """The span of `text[start:end]`, with line and column counted from the start of `text`.
+
+        Example:
+            >>> Span.in_text("a,\\nbc", 3, 5)
+            Span(start=3, end=5, line=2, column=1)
+        """
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        return cls(start, end, line, column)
+
+    def join(self, last: "Span") -> "Span":
+        """The span from the start of this one to the end of `last`."""
+        return Span(self.start, last.end, self.line, self.column)
 
     def to_dict(self) -> dict[str, int]:
         """The span as a JSON-ready mapping."""
@@ -155,19 +168,13 @@ class Phrase:
     """Natural language: one or more sentences, kept as written.
 
     A sentence continues across commas until its end punctuation, so `She smiles, waving.` is one
-    phrase. Children are `Text` nodes, plus any weight groups or foreign syntax written inside the prose.
+    phrase. Children are `Text` nodes, plus any weight groups or foreign syntax written inside the prose;
+    `render(phrase)` gives the phrase as written.
     """
 
     span: Span
     children: tuple["Node", ...]
     kind: ClassVar[str] = "phrase"
-
-    @property
-    def text(self) -> str:
-        """The phrase as written."""
-        from anima_prompt.render import render
-
-        return render(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +284,7 @@ class Diagnostic:
     span: Span
     excerpt: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The diagnostic as a JSON-ready mapping."""
         return {
             "code": self.code,
@@ -330,69 +337,3 @@ def walk(root: Node | Prompt) -> Iterator[Node]:
         yield node
         if isinstance(node, Phrase | Weighted | ForeignGroup):
             stack.extend(reversed(node.children))
-
-
-def to_dict(node: Node | Prompt) -> dict[str, Any]:
-    """A JSON-ready mapping of a node or prompt: `kind`, `span`, text fields and children.
-
-    Example:
-        >>> from anima_prompt import parse
-        >>> to_dict(parse("1girl").children[0])
-        {'kind': 'tag', 'span': {'start': 0, 'end': 5, 'line': 1, 'column': 1}, 'text': '1girl'}
-    """
-    if isinstance(node, Prompt):
-        return {
-            "kind": "prompt",
-            "source": node.source,
-            "dataset": node.dataset,
-            "children": [to_dict(child) for child in node.children],
-            "diagnostics": [diagnostic.to_dict() for diagnostic in node.diagnostics],
-        }
-    data: dict[str, Any] = {"kind": node.kind, "span": node.span.to_dict()}
-    if isinstance(node, Separator):
-        data["role"] = node.role
-    if isinstance(node, Foreign | ForeignGroup):
-        data["syntax"] = node.syntax
-    if isinstance(node, Tag | Artist | Foreign | ErrorNode | Separator | Text | Phrase):
-        data["text"] = node.text
-    if isinstance(node, Tag | Artist) and node.qualifier is not None:
-        data["qualifier"] = node.qualifier.to_dict()
-    if isinstance(node, Weighted):
-        data["weight"] = node.weight
-    if isinstance(node, ErrorNode):
-        data["code"] = node.code
-        data["message"] = node.message
-    if isinstance(node, Weighted | ForeignGroup):
-        data["children"] = [to_dict(child) for child in node.children]
-    return data
-
-
-def format_tree(root: Node | Prompt) -> str:
-    """An indented, human-readable outline of the tree: one node per line with kind, span and text."""
-    lines: list[str] = []
-    if isinstance(root, Prompt) and root.dataset:
-        lines.append(f"dataset {root.dataset}")
-    stack = [(child, 0) for child in reversed(children_of(root))]
-    while stack:
-        node, depth = stack.pop()
-        lines.append("  " * depth + _describe(node))
-        if not isinstance(node, Phrase):
-            stack.extend((child, depth + 1) for child in reversed(children_of(node)))
-    return "\n".join(lines)
-
-
-def _describe(node: Node) -> str:
-    where = f"{node.span.line}:{node.span.column}"
-    if isinstance(node, Separator):
-        return f"separator {where} {node.role} {node.text!r}"
-    if isinstance(node, Weighted):
-        return f"weighted {where} weight={node.weight_number if node.weight_text else '1.1x'}"
-    if isinstance(node, ForeignGroup):
-        return f"foreign {where} {node.syntax} {node.open}{node.close}"
-    if isinstance(node, Foreign):
-        return f"foreign {where} {node.syntax} {node.text!r}"
-    if isinstance(node, ErrorNode):
-        return f"error {where} {node.code} {node.text!r}"
-    if isinstance(node, Tag | Artist) and node.qualifier is not None:
-        return f"{node.kind} {where} {node.text!r} unescaped-qualifier"
-    return f"{node.kind} {where} {node.text!r}"

@@ -6,8 +6,9 @@ What changes:
   parentheses escaped (`saber (fate)` -> `saber \\(fate\\)`, `;)` -> `;\\)`: ComfyUI would otherwise
   read them as weight syntax), white space collapsed; `@artist` tags the same after their `@`;
 - separators: `, ` between items; a line break stays one (`\\n`, or `,\\n` after a comma) and a blank
-  line stays one blank line; white space alone between two tags becomes `, `, next to prose a space;
-  empty items (`a,, b`) and white space at the start and end of the prompt and of groups go;
+  line stays one blank line; white space alone between two tags becomes `, `, but a space next to prose,
+  errors, `BREAK`, wildcards and the bracket syntax of other front ends (`[red|blue] hair`); empty items
+  (`a,, b`) and white space at the start and end of the prompt and of groups go;
 - weights: the explicit weight is written shortest (`(x:1.50)` -> `(x:1.5)`, `(x: 2.0 )` -> `(x:2)`);
   plain emphasis groups `(x)` and `((x))` are kept as written (their weight is exact and already
   canonical ComfyUI syntax); an empty group `()` is kept;
@@ -23,11 +24,12 @@ Nodes keep the spans of the source text they came from.
 
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Protocol
 
-from anima_prompt.classify import join_spans
+from anima_prompt.index.records import TagInfo
 from anima_prompt.nodes import (
     Artist,
     ErrorNode,
@@ -42,59 +44,14 @@ from anima_prompt.nodes import (
     Weighted,
     line_breaks,
 )
+from anima_prompt.sections import Section, tag_section
 from anima_prompt.tagtext import danbooru_name, prompt_form
 
-#: Danbooru tag categories used here.
-ARTIST, COPYRIGHT, CHARACTER, META = 1, 3, 4, 5
-
-# Sections of the card's tag order (prompt-spec §1.2), lowest first.
-_LEAD, _COUNT, _CHARACTER, _SERIES, _ARTIST, _GENERAL = range(6)
-_LEAD_TAGS = frozenset(
-    {
-        "masterpiece",
-        "best quality",
-        "good quality",
-        "normal quality",
-        "low quality",
-        "worst quality",
-        "newest",
-        "recent",
-        "mid",
-        "early",
-        "old",
-        "highres",
-        "absurdres",
-        "anime screenshot",
-        "jpeg artifacts",
-        "official art",
-        "safe",
-        "sensitive",
-        "nsfw",
-        "explicit",
-    }
-)
-_LEAD_PATTERN = re.compile(r"score_\d+|year \d{4}")
 _FACE_START = re.compile(r"(?:^|\s)>?[:;=][-']?$")
-_COUNT_PATTERN = re.compile(r"(?:\d+\+?|multiple) ?(?:girls?|boys?|others?)|no humans")
-_CATEGORY_SECTIONS = {META: _LEAD, CHARACTER: _CHARACTER, COPYRIGHT: _SERIES, ARTIST: _ARTIST}
-
-
-class TagInfo(Protocol):
-    """What a tag index knows about one tag."""
-
-    @property
-    def name(self) -> str:
-        """The canonical Danbooru name, e.g. `hatsune_miku`."""
-        ...
-
-    @property
-    def category(self) -> int:
-        """The Danbooru category: 0 general, 1 artist, 3 copyright, 4 character, 5 meta."""
-        ...
 
 
 class TagLookup(Protocol):
-    """Anything with a `lookup` method, such as `anima_prompt.tagindex.TagIndex`."""
+    """Anything with a `lookup` method, such as `anima_prompt.TagIndex`."""
 
     def lookup(self, text: str) -> TagInfo | None:
         """The tag `text` names (a Danbooru name or an alias of it), or None when unknown."""
@@ -195,7 +152,7 @@ def _tag(node: Tag | Artist, index: TagLookup | None) -> Tag | Artist:
     info = index.lookup(name)
     if info is not None:
         name = info.name
-        artist = artist or info.category == ARTIST
+        artist = artist or info.is_artist
     text = unicodedata.normalize("NFC", prompt_form(name, artist=artist))
     if not artist and text.startswith("@"):
         return node
@@ -222,28 +179,38 @@ def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:
         canonical = ", "
     elif stripped:
         canonical = stripped + " "  # the end of a sentence before prose
-    elif isinstance(left, Phrase | ErrorNode) or isinstance(right, Phrase | ErrorNode):
+    elif _spaced(left) or _spaced(right):
         canonical = " "
     else:
         canonical = ", "
-    return Separator(join_spans(gap[0].span, gap[-1].span), canonical)
+    return Separator(gap[0].span.join(gap[-1].span), canonical)
+
+
+def _spaced(node: Node) -> bool:
+    """Whether white space next to `node` stays a space: prose, errors, and the syntax of other front ends
+    that stands for text in place (`__color__ hair`, `[red|blue] hair`, `{a|b}`) or between spaces (`BREAK`).
+    """
+    if isinstance(node, Foreign):
+        return node.syntax in ("break", "wildcard")
+    return isinstance(node, Phrase | ErrorNode | ForeignGroup)
 
 
 def _reorder(children: tuple[Node, ...], index: TagLookup | None) -> tuple[Node, ...]:
     """Stable-sort each run of tags joined by `, ` into the card's section order."""
+    lookup = None if index is None else index.lookup
     result = list(children)
     start = 0
     while start < len(result):
         end = start
         while (
             end + 2 < len(result)
-            and _section(result[end], index) is not None
+            and _section(result[end], lookup) is not None
             and _is_comma(result[end + 1])
-            and _section(result[end + 2], index) is not None
+            and _section(result[end + 2], lookup) is not None
         ):
             end += 2
         if end > start:
-            items = sorted(result[start : end + 1 : 2], key=lambda node: _section(node, index) or 0)
+            items = sorted(result[start : end + 1 : 2], key=lambda node: _section(node, lookup) or 0)
             result[start : end + 1 : 2] = items
         start = end + 1
     return tuple(result)
@@ -253,21 +220,17 @@ def _is_comma(node: Node) -> bool:
     return isinstance(node, Separator) and node.role == "comma"
 
 
-def _section(node: Node, index: TagLookup | None) -> int | None:
-    """The card section of a reorderable item, or None for items that never move."""
+def _section(node: Node, lookup: Callable[[str], TagInfo | None] | None) -> Section | None:
+    """The card section of a reorderable item, or None for items that never move.
+
+    A tag that belongs to no section (unknown to the index, or no index) counts as a general tag.
+    """
     if isinstance(node, Weighted):
         first = next((child for child in node.children if isinstance(child, Tag | Artist)), None)
-        return None if first is None else _section(first, index)
-    if not isinstance(node, Tag | Artist):
-        return None if isinstance(node, Phrase | Foreign | ForeignGroup | ErrorNode) else _GENERAL
-    text = node.text.lower()
-    if isinstance(node, Tag) and (text in _LEAD_TAGS or _LEAD_PATTERN.fullmatch(text)):
-        return _LEAD
-    if isinstance(node, Tag) and _COUNT_PATTERN.fullmatch(text):
-        return _COUNT
-    if index is None:
-        return _GENERAL
+        return None if first is None else _section(first, lookup)
     if isinstance(node, Artist):
-        return _ARTIST
-    info = index.lookup(node.name)
-    return _GENERAL if info is None else _CATEGORY_SECTIONS.get(info.category, _GENERAL)
+        return Section.ARTIST if lookup is not None else Section.GENERAL
+    if isinstance(node, Tag):
+        section = tag_section(node.name, lookup)
+        return Section.GENERAL if section is None else section
+    return None if isinstance(node, Phrase | Foreign | ForeignGroup | ErrorNode) else Section.GENERAL

@@ -1,29 +1,25 @@
-"""Parse prompt text: `parse_tree(text) -> lark.Tree` and `parse(text) -> Prompt`.
+"""Parse prompt text: `parse(text) -> Prompt`, and `parse_tree(text) -> lark.Tree` for the raw parse.
 
-The LALR parser is built once per process (`functools.lru_cache`) from `grammars/anima.lark`. Parsing
-never fails on a `str`: problems become `ErrorNode`s with `Diagnostic`s; `strict=True` raises the first
-as a `PromptSyntaxError`.
+There is one parser: the grammar `grammars/anima.lark`, read by Lark's basic lexer, the post-lexer below and
+Lark's LALR parser, built once per process (`functools.lru_cache`). `parse` has Lark call
+`transform.PromptBuilder` as each rule reduces, so no tree is built; `parse_tree` asks Lark for the tree,
+and `to_prompt` hands it to the same transformer, giving the same `Prompt`.
 
-`parse` does not run Lark's LALR loop. After the post-lexer every bracket is paired and every `WEIGHT`
-stands right before the `)` of its group, so the grammar's four group rules can be reduced with a stack,
-one step per token; `reduce_tokens` calls the same `PromptBuilder` methods Lark's inline mode calls, with
-the same children, and is several times faster. `parse_tree` still goes through Lark, and the tests check
-that both paths build the same `Prompt`.
+Parsing never fails on a `str`: problems become `ErrorNode`s with `Diagnostic`s; `strict=True` raises the
+first as a `PromptSyntaxError`.
 """
 
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Protocol, cast
 
 from lark import Lark, Token, Tree
-from lark.common import LexerConf
 from lark.lark import PostLex
-from lark.lexer import Lexer
 
-from anima_prompt.classify import MAX_NESTING, Atom
+from anima_prompt.classify import MAX_NESTING
 from anima_prompt.errors import SYNTAX_ERRORS
 from anima_prompt.nodes import (
-    DATASET_TAGS,
     Diagnostic,
     ErrorNode,
     ForeignGroup,
@@ -36,47 +32,13 @@ from anima_prompt.nodes import (
     Weighted,
 )
 from anima_prompt.resources import grammar_path
-from anima_prompt.transform import PromptBuilder, to_prompt_nodes
+from anima_prompt.transform import PromptBuilder
+from anima_prompt.vocab import special_tags
 
 _OPENS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSES = frozenset(_OPENS.values())
 _KEYWORDS = re.compile(r"(?<!\S)BREAK(?!\S)|__(?!_)[\w@~*/.\-]+?__")
 _EXCERPT_WIDTH = 60
-
-
-class PromptLexer(Lexer):
-    """The grammar's terminals compiled into one regular expression, tried in Lark's order.
-
-    Equivalent to Lark's basic lexer for this grammar, but cheaper per token: only NEWLINE tokens can
-    hold a line break, so lines and columns follow from offsets.
-    """
-
-    def __init__(self, lexer_conf: LexerConf) -> None:
-        terminals = sorted(
-            lexer_conf.terminals,
-            key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
-        )
-        pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
-        self._match = re.compile(pattern, lexer_conf.g_regex_flags).match
-
-    def lex(self, data: str) -> Iterator[Token]:  # type: ignore[override]
-        match = self._match
-        position, line, line_start, size = 0, 1, 0, len(data)
-        while position < size:
-            found = match(data, position)
-            if found is None:  # the terminals cover every character; this is a grammar bug
-                raise RuntimeError(f"anima.lark cannot lex {data[position]!r} at offset {position}")
-            kind, end = found.lastgroup or "", found.end()
-            value = found.group()
-            column = position - line_start + 1
-            if kind == "NEWLINE":
-                breaks = value.count("\n")
-                last = line_start if not breaks else position + value.rfind("\n") + 1
-                yield Token(kind, value, position, line, column, line + breaks, end - last + 1, end)
-                line, line_start = line + breaks, last
-            else:
-                yield Token(kind, value, position, line, column, line, column + end - position, end)
-            position = end
 
 
 class PromptPostLex(PostLex):
@@ -165,65 +127,34 @@ def pair_brackets(tokens: list[Token]) -> list[Token]:
     return result
 
 
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    """The LALR parser that builds `parse_tree`'s trees; `parse` uses only its lexer configuration."""
+class _Parser(Protocol):
+    """A built `Lark` parser, as this module calls it."""
+
+    def parse(self, text: str) -> Tree[Token]:
+        """The tree of `text`, or what the inline transformer's `start` returns."""
+        ...
+
+
+def _lark(transformer: PromptBuilder | None) -> _Parser:
     return Lark(
         grammar_path("anima.lark").read_text(encoding="utf-8"),
         parser="lalr",
-        lexer=PromptLexer,
+        lexer="basic",
         postlex=PromptPostLex(),
-        propagate_positions=True,
+        transformer=transformer,
     )
 
 
 @lru_cache(maxsize=1)
-def _lexer() -> PromptLexer:
-    return PromptLexer(_parser().lexer_conf)
+def _prompt_parser() -> _Parser:
+    """The parser with the transformer inline: `parse` gets the top-level nodes, not a tree."""
+    return _lark(PromptBuilder())
 
 
-def tokens(text: str) -> list[Token]:
-    """The tokens of `text` as the parser sees them: lexed, keywords split out, brackets paired."""
-    stream = _lexer().lex(text)
-    if "BREAK" in text or "__" in text:
-        return pair_brackets(split_keywords(stream))
-    return pair_brackets(list(stream))
-
-
-def reduce_tokens(stream: list[Token], builder: PromptBuilder | None = None) -> tuple[Node, ...]:
-    """The top-level nodes for the tokens made by `tokens(text)`, built as the grammar's rules reduce."""
-    build = builder or _BUILDER
-    opened: list[Token] = []
-    outer: list[list[Atom]] = []
-    atoms: list[Atom] = []
-    for token in stream:
-        kind = token.type
-        if kind in _OPENS:
-            opened.append(token)
-            outer.append(atoms)
-            atoms = []
-        elif kind in _CLOSES:
-            node = _group(build, opened.pop(), atoms, token)
-            atoms = outer.pop()
-            atoms.append(node)
-        else:
-            atoms.append(token)
-    return build.start([atoms])
-
-
-def _group(build: PromptBuilder, open_token: Token, atoms: list[Atom], close_token: Token) -> Atom:
-    kind = close_token.type
-    if kind == "RPAR":
-        last = atoms[-1] if atoms else None
-        if type(last) is Token and last.type == "WEIGHT":
-            return build.weighted_group([open_token, atoms[:-1], last, close_token])
-        return build.paren_group([open_token, atoms, close_token])
-    if kind == "RSQB":
-        return build.square_group([open_token, atoms, close_token])
-    return build.brace_group([open_token, atoms, close_token])
-
-
-_BUILDER = PromptBuilder()
+@lru_cache(maxsize=1)
+def _tree_parser() -> _Parser:
+    """The same grammar and parser building Lark's tree (only `parse_tree` needs it)."""
+    return _lark(None)
 
 
 def parse_tree(text: str) -> Tree[Token]:
@@ -235,7 +166,7 @@ def parse_tree(text: str) -> Tree[Token]:
     Returns:
         The tree; its tokens carry positions. `parse` is the usual entry point.
     """
-    return _parser().parse(text)
+    return _tree_parser().parse(text)
 
 
 def parse(text: str, *, strict: bool = False) -> Prompt:
@@ -257,13 +188,14 @@ def parse(text: str, *, strict: bool = False) -> Prompt:
         >>> [node.kind for node in parse("1girl, @wlop, (smile:1.2)").items]
         ['tag', 'artist', 'weighted']
     """
-    children = reduce_tokens(tokens(text)) if text else ()
+    # Lark types `parse` as returning a tree; with a transformer inline it returns what `start` returns.
+    children = cast(tuple[Node, ...], _prompt_parser().parse(text))
     return build_prompt(text, children, strict=strict)
 
 
 def to_prompt(tree: Tree[Token], text: str, *, strict: bool = False) -> Prompt:
-    """The `Prompt` for a tree made by `parse_tree(text)`."""
-    return build_prompt(text, to_prompt_nodes(tree), strict=strict)
+    """The `Prompt` for a tree made by `parse_tree(text)`: the transformer `parse` runs inline."""
+    return build_prompt(text, PromptBuilder().transform(tree), strict=strict)
 
 
 def build_prompt(text: str, children: tuple[Node, ...], *, strict: bool = False) -> Prompt:
@@ -282,22 +214,19 @@ def build_prompt(text: str, children: tuple[Node, ...], *, strict: bool = False)
 def _collect_errors(children: tuple[Node, ...], errors: list[ErrorNode]) -> None:
     """Append the `ErrorNode`s under `children` to `errors`, depth first in source order (as `walk`)."""
     for node in children:
-        kind = type(node)
-        if kind is ErrorNode:
-            errors.append(node)  # type: ignore[arg-type]
-        elif kind in _CONTAINERS:
-            _collect_errors(node.children, errors)  # type: ignore[union-attr]
-
-
-_CONTAINERS = frozenset({Phrase, Weighted, ForeignGroup})
+        if isinstance(node, ErrorNode):
+            errors.append(node)
+        elif isinstance(node, Phrase | Weighted | ForeignGroup):
+            _collect_errors(node.children, errors)
 
 
 def dataset_tag(children: tuple[Node, ...]) -> str | None:
-    """`deviantart` or `ye-pop` when that tag stands alone on the first line, else None."""
+    """`deviantart` or `ye-pop` when that dataset tag stands alone on the first line, else None."""
     if not children or not isinstance(children[0], Tag):
         return None
-    name = children[0].text.lower()
-    if name not in DATASET_TAGS:
+    tags = special_tags()
+    name = tags.spelling(children[0].text)
+    if name is None or tags.group(name) != "dataset":
         return None
     if len(children) == 1:
         return name

@@ -127,19 +127,3 @@ def word_order_key(name: str) -> str:
     """The words of a Danbooru name without its qualifier, sorted: `miku_hatsune` and `hatsune_miku` agree."""
     base, _ = split_qualifier(name)
     return "_".join(sorted(word for word in base.split("_") if word))
-
-
-def canonical_form(text: str, *, artist: bool = False) -> str:
-    """A tag as written by a user, in Anima's canonical prompt form (NFC, lowercase, spaces, escapes).
-
-    Equivalent to `prompt_form(danbooru_name(text), artist=artist)`, and stable: applying it to its own
-    result changes nothing.
-
-    Args:
-        text: a tag in any spelling, e.g. `Hatsune_Miku`, `saber (fate)`, `@WLOP`.
-        artist: prefix the result with `@`.
-
-    Returns:
-        The canonical form, e.g. `hatsune miku`, `saber \\(fate\\)`, `@wlop`.
-    """
-    return unicodedata.normalize("NFC", prompt_form(danbooru_name(text), artist=artist))

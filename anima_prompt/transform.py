@@ -1,50 +1,60 @@
-"""Lark `Transformer` from the parse tree to typed nodes; spans kept, nothing canonicalised.
+"""Lark `Transformer` from the grammar's rules to typed nodes; spans kept, nothing canonicalised.
 
-The same transformer serves both paths: `to_prompt(parse_tree(text))`, and `parser.reduce_tokens`, which
-calls these methods as the grammar's rules reduce (no intermediate tree, no recursion).
+`parse` has Lark call it inline as each rule reduces; `to_prompt` applies it to a tree from `parse_tree`.
+The transformer builds structure only: the bracket groups, each as the grammar's rule names it. What the
+tokens of a sequence are (tags, `@artists`, phrases, separators, foreign syntax) is one step,
+`classify.classify_sequence`, which the transformer calls for every sequence (the prompt and the content of
+each group).
 """
 
-from lark import Token, Transformer, Tree
+from typing import Any
 
-from anima_prompt.classify import (
-    Atom,
-    atom_span,
-    classify_brace,
-    classify_sequence,
-    classify_square,
-    join_spans,
-)
+from lark import Token, Transformer
+
+from anima_prompt.classify import Atom, classify_brace, classify_sequence, classify_square, token_span
 from anima_prompt.nodes import ForeignGroup, Node, Weighted
+
+# Lark hands each method the children of its rule as one list; the names below give each its type.
 
 
 class PromptBuilder(Transformer[Token, tuple[Node, ...]]):
-    """Builds nodes from the rules of `grammars/anima.lark`; classification lives in `classify`."""
+    """Builds nodes from the rules of `grammars/anima.lark` (one method per rule)."""
 
-    def start(self, children: list[list[Atom]]) -> tuple[Node, ...]:
-        return classify_sequence(children[0], "top")
+    def start(self, children: list[Any]) -> tuple[Node, ...]:
+        atoms: list[Atom]
+        (atoms,) = children
+        return classify_sequence(atoms, "top")
 
     def seq(self, children: list[Atom]) -> list[Atom]:
         return children
 
-    def paren_group(self, children: list[Token | list[Atom]]) -> Weighted:
+    def paren_group(self, children: list[Any]) -> Weighted:
+        open_token: Token
+        atoms: list[Atom]
+        close_token: Token
         open_token, atoms, close_token = children
-        span = join_spans(atom_span(open_token), atom_span(close_token))  # type: ignore[arg-type]
-        return Weighted(span, classify_sequence(atoms, "paren"))  # type: ignore[arg-type]
+        span = token_span(open_token).join(token_span(close_token))
+        return Weighted(span, classify_sequence(atoms, "paren"))
 
-    def weighted_group(self, children: list[Token | list[Atom]]) -> Weighted:
+    def weighted_group(self, children: list[Any]) -> Weighted:
+        open_token: Token
+        atoms: list[Atom]
+        weight: Token
+        close_token: Token
         open_token, atoms, weight, close_token = children
-        span = join_spans(atom_span(open_token), atom_span(close_token))  # type: ignore[arg-type]
-        return Weighted(span, classify_sequence(atoms, "paren"), str(weight))  # type: ignore[arg-type]
+        span = token_span(open_token).join(token_span(close_token))
+        return Weighted(span, classify_sequence(atoms, "paren"), str(weight))
 
-    def square_group(self, children: list[Token | list[Atom]]) -> ForeignGroup:
+    def square_group(self, children: list[Any]) -> ForeignGroup:
+        open_token: Token
+        atoms: list[Atom]
+        close_token: Token
         open_token, atoms, close_token = children
-        return classify_square(open_token, atoms, close_token)  # type: ignore[arg-type]
+        return classify_square(open_token, atoms, close_token)
 
-    def brace_group(self, children: list[Token | list[Atom]]) -> ForeignGroup:
+    def brace_group(self, children: list[Any]) -> ForeignGroup:
+        open_token: Token
+        atoms: list[Atom]
+        close_token: Token
         open_token, atoms, close_token = children
-        return classify_brace(open_token, atoms, close_token)  # type: ignore[arg-type]
-
-
-def to_prompt_nodes(tree: Tree[Token]) -> tuple[Node, ...]:
-    """The top-level nodes of a tree made by `anima_prompt.parser.parse_tree`."""
-    return PromptBuilder().transform(tree)
+        return classify_brace(open_token, atoms, close_token)

@@ -19,7 +19,6 @@ from anima_prompt.nodes import (
     Foreign,
     ForeignGroup,
     Node,
-    Phrase,
     Prompt,
     Separator,
     Span,
@@ -106,7 +105,7 @@ def _collect(node: Prompt | Node, weight: float, pieces: list[WeightedText]) -> 
             _collect(child, weight, pieces)
         end = node.span.end - node.span.start
         pieces.append(WeightedText(node.close, weight, _edge(node.span, end - len(node.close), end)))
-    elif isinstance(node, Prompt | Phrase):
+    else:  # Prompt, Phrase
         for child in node.children:
             _collect(child, weight, pieces)
 

@@ -51,7 +51,7 @@ def long_prompts(count: int, length: int = PROMPT_LENGTH) -> list[str]:
 
 
 def build_index(data: Path, folder: Path) -> Path:
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt import TagIndex
 
     danbooru = data / "danbooru"
     sources = [
@@ -82,8 +82,8 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=40)
     args = parser.parse_args()
 
+    from anima_prompt import TagIndex
     from anima_prompt.editor import EditorServices
-    from anima_prompt.tagindex import TagIndex
 
     with tempfile.TemporaryDirectory() as scratch:
         db = args.db or build_index(args.data, Path(scratch))

@@ -26,10 +26,20 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support
+
 import torch
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
+from anima_engine._tiny import (
+    TINY_ADAPTER,
+    TINY_DIT,
+    TINY_PIPELINE_VAE,
+    TINY_TEXT_ENCODER,
+    write_tiny_tokenizers,
+    write_tiny_vae,
+)
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import (
     PRESETS,
@@ -40,20 +50,14 @@ from anima_engine.config import (
     VAEParams,
 )
 from anima_engine.dit import DiT
-from anima_engine.options import SamplingOptions
-from anima_engine.pipeline import Pipeline, generate_images
-from anima_engine.reference import reference_adapter, reference_dit, reference_vae, reference_velocity
+from anima_engine.generation import generate
+from anima_engine.pipeline import Pipeline
+from anima_engine.qwen3 import Qwen3
+from anima_engine.request import GenerationRequest
 from anima_engine.speed import PLAIN, SpeedOptions, accelerate, attention_backend
-from anima_engine.testing import (
-    TINY_ADAPTER,
-    TINY_DIT,
-    TINY_PIPELINE_VAE,
-    TINY_TEXT_ENCODER,
-    write_tiny_tokenizers,
-    write_tiny_vae,
-)
-from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
+from anima_engine.text_encoder import TextEncoder, load_tokenizers
 from anima_engine.vae_loading import load_vae
+from tests.support.reference import reference_adapter, reference_dit, reference_vae, reference_velocity
 
 SIZES = ((1024, 1024), (832, 1216), (1536, 1536))
 CONTEXT_ROWS = 512
@@ -442,19 +446,19 @@ def measure_vae(setup: Setup, directory: Path) -> list[Row]:
     ]
 
 
-def measure_text(setup: Setup, adapter: LLMAdapter, qwen: nn.Module) -> list[Row]:
+def measure_text(setup: Setup, adapter: LLMAdapter, qwen: Qwen3) -> list[Row]:
     """Qwen3 encode of 64 tokens, then the adapter over 48 T5 ids: ours against diffusers' conditioner."""
     reference = reference_adapter(adapter.params, adapter.state_dict())
     generator = torch.Generator(device=setup.device).manual_seed(5)
-    qwen_ids = torch.randint(0, qwen.config.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
+    qwen_ids = torch.randint(0, qwen.params.vocab_size - 2, (1, 64), generator=generator, device=setup.device)
     t5_ids = torch.randint(2, adapter.params.vocab_size, (1, 48), generator=generator, device=setup.device)
     weights = torch.ones(1, 48, device=setup.device, dtype=setup.dtype)
 
     def ours() -> Tensor:
-        return adapter(qwen(input_ids=qwen_ids).last_hidden_state, t5_ids, weights)
+        return adapter(qwen(qwen_ids), t5_ids, weights)
 
     def theirs() -> Tensor:
-        return reference(qwen(input_ids=qwen_ids).last_hidden_state, t5_ids)
+        return reference(qwen(qwen_ids), t5_ids)
 
     with torch.inference_mode():
         ours_ms = time_ms(ours, setup.device, warmup=setup.warmup, repeats=setup.repeats)
@@ -474,10 +478,10 @@ PROMPT = (
 
 
 def measure_generation(
-    setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: nn.Module, text_params: TextEncoderParams,
+    setup: Setup, dit: DiT, adapter: LLMAdapter, qwen: Qwen3, text_params: TextEncoderParams,
     directory: Path, options: SpeedOptions,
 ) -> list[Row]:  # fmt: skip
-    """A whole image through `generate_images`: prompt and empty negative, er_sde with CFG 4, decode, PIL."""
+    """A whole image through `generate`: prompt and empty negative, er_sde with CFG 4, decode, PIL."""
     tokenizer_dir = setup.tokenizer_dir or write_tiny_tokenizers(directory / "tokenizers")
     vae = load_vae(
         directory / "vae.safetensors", params=setup.vae_params, device=setup.device, dtype=setup.dtype
@@ -492,16 +496,20 @@ def measure_generation(
         velocity=accelerate(dit, options),
     )
     width, height = setup.sizes[0]
-    sampling = SamplingOptions(width=width, height=height, steps=setup.steps, cfg=4.0, sampler="er_sde")
-    generate_images(pipe, PROMPT, sampling)  # warm-up: compiles and captures the shapes it needs
+    request = GenerationRequest(
+        prompt=PROMPT, width=width, height=height, steps=setup.steps, cfg=4.0, sampler="er_sde", lint=False
+    )
+    generate(pipe, request)  # warm-up: compiles and captures the shapes it needs
     sync(setup.device)
     begin = time.perf_counter()
-    (result,) = generate_images(pipe, PROMPT, sampling)
+    (result,) = generate(pipe, request)
     sync(setup.device)
     seconds = time.perf_counter() - begin
     assert result.image.size == (width, height)
     name = f"whole image {width}×{height}, {setup.steps} steps, CFG 4"
-    return [Row(name, seconds * 1000, note="generate_images: encode, er_sde, decode, PIL; wall clock")]
+    return [
+        Row(name, seconds * 1000, note="generate: parse, normalise, encode, er_sde, decode, PIL; wall clock")
+    ]
 
 
 def main() -> None:
@@ -592,7 +600,7 @@ def main() -> None:
         rows.append(measure_fp8(setup, dit32, reference, options))
     del reference
     adapter = fill_random(build(lambda: LLMAdapter(setup.adapter_params), device), seed=2).to(setup.dtype)
-    qwen = build_qwen3(text_params).to(device=device, dtype=setup.dtype).eval().requires_grad_(False)
+    qwen = Qwen3(text_params).to(device=device, dtype=setup.dtype).eval().requires_grad_(False)
     fill_random(qwen, seed=7)
     rows += measure_text(setup, adapter, qwen)
     with tempfile.TemporaryDirectory() as directory:

@@ -1,4 +1,4 @@
-"""Peak GPU memory and time of `generate_images` with the real-size networks (random weights), ± low_vram.
+"""Peak GPU memory and time of `generate` with the real-size networks (random weights), ± low_vram.
 
 Run on a CUDA machine: `python benchmarks/generate_memory.py --size 1024 --steps 4`. The networks are
 built directly at the released sizes in bf16 (timing and memory do not depend on the weight values); the
@@ -12,13 +12,15 @@ import time
 
 import torch
 
+from anima_engine._tiny import write_tiny_tokenizers
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import PRESETS
 from anima_engine.dit import DiT
-from anima_engine.options import SamplingOptions
-from anima_engine.pipeline import Pipeline, generate_images
-from anima_engine.testing import write_tiny_tokenizers
-from anima_engine.text_encoder import TextEncoder, build_qwen3, load_tokenizers
+from anima_engine.generation import generate
+from anima_engine.pipeline import Pipeline
+from anima_engine.qwen3 import Qwen3
+from anima_engine.request import GenerationRequest
+from anima_engine.text_encoder import TextEncoder, load_tokenizers
 from anima_engine.vae import VAE
 
 PROMPT = "safe, 1girl, (red hair:1.2), smile, looking at viewer, outdoors, cherry blossoms"
@@ -28,7 +30,7 @@ def build(device: torch.device, dtype: torch.dtype, tokenizer_dir: str) -> Pipel
     spec = PRESETS["anima"]
     cpu = torch.device("cpu")
     with torch.device(cpu):
-        qwen = build_qwen3(spec.text_encoder).to(dtype).eval().requires_grad_(False)
+        qwen = Qwen3(spec.text_encoder).to(dtype).eval().requires_grad_(False)
     with torch.device(device):
         dit = DiT(spec.dit).to(dtype).eval().requires_grad_(False)
         adapter = LLMAdapter(spec.adapter).to(dtype).eval().requires_grad_(False)
@@ -46,15 +48,23 @@ def main() -> None:
     device = torch.device(args.device)
     with tempfile.TemporaryDirectory() as directory:
         pipe = build(device, torch.bfloat16, str(write_tiny_tokenizers(directory)))
-    options = SamplingOptions(width=args.size, height=args.size, steps=args.steps, cfg=4.0, sampler="er_sde")
+    request = GenerationRequest(
+        prompt=PROMPT,
+        width=args.size,
+        height=args.size,
+        steps=args.steps,
+        cfg=4.0,
+        sampler="er_sde",
+        lint=False,
+    )
     for low_vram in (True, False):
         run = dataclasses.replace(pipe, low_vram=low_vram)
-        generate_images(run, PROMPT, dataclasses.replace(options, steps=1))  # warm-up
+        generate(run, dataclasses.replace(request, steps=1))  # warm-up
         if device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
-        generate_images(run, PROMPT, options)
+        generate(run, request)
         if device.type == "cuda":
             torch.cuda.synchronize()
             peak = torch.cuda.max_memory_allocated() / 2**30

@@ -43,8 +43,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from anima_prompt.suggest import suggest  # noqa: E402
-from anima_prompt.tagindex import TagIndex  # noqa: E402
+from anima_prompt.index.query import TagIndex  # noqa: E402
+from anima_prompt.index.suggest import suggest  # noqa: E402
 from anima_prompt.tagtext import danbooru_name, split_qualifier  # noqa: E402
 
 ERROR_MIX: dict[str, float] = {

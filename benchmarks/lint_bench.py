@@ -124,7 +124,7 @@ def make_prompt(tags: dict[int, list[str]], rng: random.Random) -> dict[str, obj
 
 
 def build_index(data: Path, folder: Path) -> Path:
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
     danbooru = data / "danbooru"
     sources = [
@@ -159,9 +159,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="cold-start runs (median reported)")
     args = parser.parse_args()
 
+    from anima_prompt.index.query import TagIndex
     from anima_prompt.lint import Linter
     from anima_prompt.lint.inputs import read_file
-    from anima_prompt.tagindex import TagIndex
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)

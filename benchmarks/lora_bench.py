@@ -6,17 +6,21 @@ is a quick smoke run. The LoRAs cover every Linear layer of the DiT and the adap
 """
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support
 
 import torch
 
+from anima_engine._tiny import randomize
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import PRESETS
 from anima_engine.dit import DiT
 from anima_engine.lora import LoraTargets, attach, merge, parse_lora
-from anima_engine.testing import randomize
-from anima_engine.testing_lora import tiny_lora
+from tests.support.lora_files import tiny_lora
 
 
 def _sync(device: torch.device) -> None:

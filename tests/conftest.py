@@ -21,11 +21,29 @@ def shared_data() -> Path:
     return path
 
 
+USER_VARIABLES = (
+    "ANIMA_LORA_DIR",
+    "COMFYUI_PATH",
+    "ANIMA_MODEL_DIR",
+    "ANIMA_TOKENIZERS",
+    "ANIMA_TAG_INDEX",
+    "HF_TOKEN",
+    "HF_ENDPOINT",
+)
+"""Variables that point the toolkit at the user's own folders, index or accounts."""
+
+
 @pytest.fixture(autouse=True)
-def no_lora_folders_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """LoRA folders come only from what a test sets, never from the shell's LoRA or ComfyUI variables."""
-    monkeypatch.delenv("ANIMA_LORA_DIR", raising=False)
-    monkeypatch.delenv("COMFYUI_PATH", raising=False)
+def no_user_folders(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests see only the folders they set up: an empty home, user data and cache folders of their own
+    (so no tag index, hash cache or ComfyUI installation of the user's), and none of the shell's model,
+    tokenizer, index, LoRA, ComfyUI or hub variables."""
+    home = tmp_path_factory.getbasetemp() / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for name, sub in (("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config")):
+        monkeypatch.setenv(name, str(home / sub))
+    for name in USER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,7 +70,7 @@ SMALL_TAG_SOURCES = (
 @pytest.fixture(scope="session")
 def tag_index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tag index built once per session from the small project-authored files in `tests/data`."""
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
     path = tmp_path_factory.mktemp("tag_index") / "tags.sqlite"
     TagIndex.build(list(SMALL_TAG_SOURCES), path).close()
@@ -62,7 +80,7 @@ def tag_index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def tag_index(tag_index_path: Path):  # type: ignore[no-untyped-def]
     """The small tag index, opened read-only."""
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
     with TagIndex.open(tag_index_path) as index:
         yield index

@@ -13,11 +13,11 @@ MODULES = [
     "anima_prompt.normalize",
     "anima_prompt.weights",
     "anima_prompt.tagtext",
-    "anima_prompt.tagtypes",
+    "anima_prompt.vocab",
+    "anima_prompt.sections",
+    "anima_prompt.index.records",
     "anima_prompt.loras",
-    "anima_prompt.transfer",
     "anima_prompt.lint",
-    "anima_prompt.lint.lorafiles",
     "anima_prompt.editor.services",
 ]
 
@@ -25,4 +25,5 @@ MODULES = [
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no docstring examples to run"
     assert result.failed == 0

@@ -48,6 +48,7 @@ def test_wheel_ships_grammars_and_data(tmp_path: Path) -> None:
     assert any(name.startswith("anima_prompt/data/") for name in names)
     assert "anima_prompt/parser.py" in names
     assert "anima_prompt/docs/rules.md" in names  # the rule reference language-server diagnostics link to
+    assert not [name for name in names if name.startswith("tests/") or "reference" in name]
     for asset in ("index.html", "playground.css", "playground.js"):
         assert f"anima_prompt/serve/static/{asset}" in names
 

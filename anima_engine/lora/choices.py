@@ -7,9 +7,9 @@ from pathlib import Path
 
 from anima_engine.errors import ConfigError
 from anima_engine.images import ModelFile
-from anima_engine.locate import file_sha256
 from anima_engine.lora.merge import merge
 from anima_engine.lora.reading import Lora, LoraTargets, load_lora
+from anima_prompt.hashing import cached_file_sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ def load_choices(
             raise ConfigError(f"LoRA {choice.path} is given twice; give it once with the strength wanted")
         seen.add(resolved)
         lora = load_lora(choice.path, targets)
-        digest = file_sha256(choice.path) if hash_files else None
+        digest = cached_file_sha256(choice.path) if hash_files else None
         file = ModelFile(role="lora", name=choice.path.name, sha256=digest, weight=float(choice.strength))
         loaded.append(LoadedLora(lora=lora, strength=float(choice.strength), file=file))
     return tuple(loaded)

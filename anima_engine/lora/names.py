@@ -20,11 +20,43 @@ from dataclasses import dataclass
 from torch import nn
 
 from anima_engine.errors import LoraError
-from anima_engine.reference import diffusers_dit_module
 
 COMPONENTS = ("dit", "adapter", "text_encoder")
 ADAPTER_PREFIX = "llm_adapter."
 TEXT_ENCODER_PREFIX = "text_encoder."
+
+# engine-spec §3, diffusers' COSMOS_2_0 renaming: our module path -> diffusers module path.
+DIT_TOP_LEVEL = {
+    "x_embedder.proj.1": "patch_embed.proj",
+    "t_embedder.1.linear_1": "time_embed.t_embedder.linear_1",
+    "t_embedder.1.linear_2": "time_embed.t_embedder.linear_2",
+    "t_embedding_norm": "time_embed.norm",
+    "final_layer.adaln_modulation.1": "norm_out.linear_1",
+    "final_layer.adaln_modulation.2": "norm_out.linear_2",
+    "final_layer.linear": "proj_out",
+}
+DIT_BLOCK = {
+    "self_attn.q_proj": "attn1.to_q",
+    "self_attn.k_proj": "attn1.to_k",
+    "self_attn.v_proj": "attn1.to_v",
+    "self_attn.output_proj": "attn1.to_out.0",
+    "self_attn.q_norm": "attn1.norm_q",
+    "self_attn.k_norm": "attn1.norm_k",
+    "cross_attn.q_proj": "attn2.to_q",
+    "cross_attn.k_proj": "attn2.to_k",
+    "cross_attn.v_proj": "attn2.to_v",
+    "cross_attn.output_proj": "attn2.to_out.0",
+    "cross_attn.q_norm": "attn2.norm_q",
+    "cross_attn.k_norm": "attn2.norm_k",
+    "mlp.layer1": "ff.net.0.proj",
+    "mlp.layer2": "ff.net.2",
+    "adaln_modulation_self_attn.1": "norm1.linear_1",
+    "adaln_modulation_self_attn.2": "norm1.linear_2",
+    "adaln_modulation_cross_attn.1": "norm2.linear_1",
+    "adaln_modulation_cross_attn.2": "norm2.linear_2",
+    "adaln_modulation_mlp.1": "norm3.linear_1",
+    "adaln_modulation_mlp.2": "norm3.linear_2",
+}
 
 # Namespaces of names: "unet" is everything in the DiT file (DiT and adapter, ours and diffusers' names).
 UNET, ADAPTER, TEXT_ENCODER = "unet", "adapter", "text_encoder"
@@ -65,8 +97,14 @@ class Target:
 
 
 def diffusers_name(module: str) -> str | None:
-    """diffusers' name of one of our DiT Linear layers (engine-spec §3), or None if it has none."""
-    return diffusers_dit_module(module)
+    """diffusers' path of one of our DiT modules (`blocks.3.mlp.layer1`), or None if it has none."""
+    if module in DIT_TOP_LEVEL:
+        return DIT_TOP_LEVEL[module]
+    head, _, tail = module.partition(".")
+    index, _, rest = tail.partition(".")
+    if head == "blocks" and index.isdigit() and rest in DIT_BLOCK:
+        return f"transformer_blocks.{index}.{DIT_BLOCK[rest]}"
+    return None
 
 
 def linear_layers(components: Mapping[str, nn.Module]) -> dict[Target, nn.Linear]:

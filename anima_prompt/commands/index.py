@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from anima_prompt.commands.bars import download_bar
 from anima_prompt.commands.tags import DB_OPTION, JSON_OPTION, open_index
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import AnimaPromptError
-from anima_prompt.importers import FORMATS, load_source
-from anima_prompt.tagindex import APP_NAME, TagIndex, default_index_path
+from anima_prompt.index.query import TagIndex, default_index_path
+from anima_prompt.index.sources import FORMATS, load_source
+from anima_prompt.places import user_cache_dir
+from anima_prompt.progress import download_bar
 
 
 @click.group()
@@ -129,9 +130,7 @@ def download(
 
 
 def _cache_dir() -> Path:
-    import platformdirs
-
-    return platformdirs.user_cache_path(APP_NAME) / "sources"
+    return user_cache_dir() / "sources"
 
 
 def _fetch_with_bar(pin: PinnedSource, folder: Path) -> Path:
@@ -157,6 +156,6 @@ def info(db: Path | None, as_json: bool) -> None:
     click.echo("counts: " + ", ".join(f"{name} {count}" for name, count in details.counts.items()))
     for source in details.sources:
         click.echo(
-            f"source: {source['path']} ({source['format']}, {source['records']} records, "
-            f"date {source['date'] or 'unknown'}, sha256 {source['sha256']})"
+            f"source: {source.path} ({source.format}, {source.records} records, "
+            f"date {source.date or 'unknown'}, sha256 {source.sha256})"
         )

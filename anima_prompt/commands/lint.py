@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -12,11 +13,14 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 
 from anima_prompt.errors import AnimaPromptError
-from anima_prompt.lint.findings import Severity
+from anima_prompt.lint.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from anima_prompt.index.query import TagIndex
+    from anima_prompt.lint import Linter
     from anima_prompt.lint.config import LintConfig
     from anima_prompt.lint.inputs import PromptRecord
+    from anima_prompt.lint.output import LintResult
     from anima_prompt.lint.settings import LintSettings
 
 INDEX_HINT = (
@@ -262,8 +266,6 @@ def _config(
     front_end: str | None,
 ) -> LintConfig:
     """The configuration file's options (or the defaults), with the command-line options over them."""
-    import dataclasses
-
     from anima_prompt.lint.config import load_config
     from anima_prompt.lint.registry import unknown_codes
 
@@ -314,8 +316,8 @@ def _settings(
     return None if settings.is_empty else settings
 
 
-def _index(db: str | None, config_db: str | None) -> Any:
-    from anima_prompt.tagindex import TagIndex, default_index_path
+def _index(db: str | None, config_db: str | None) -> TagIndex | None:
+    from anima_prompt.index.query import TagIndex, default_index_path
 
     if db is not None:
         return TagIndex.open(db)
@@ -355,17 +357,11 @@ def _records(
     for name in files:
         for record in read_file(Path(name), per_line=per_line):
             if record.negative is None and negative is not None:
-                record = _replace(record, negative=negative)
+                record = dataclasses.replace(record, negative=negative)
             if record.settings is None and settings is not None:
-                record = _replace(record, settings=settings)
+                record = dataclasses.replace(record, settings=settings)
             records.append(record)
     return records
-
-
-def _replace(record: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(record, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +405,7 @@ def _run(
         outcomes = lint_records(records, config=config, index_path=index_path, jobs=jobs)
     else:
         outcomes = ((record, _lint(linter, record), ()) for record in records)
-    results = []
+    results: list[LintResult] = []
     notes = dict.fromkeys(linter.notes)
     for record, findings, record_notes in outcomes:
         results.append(LintResult(record, findings))
@@ -423,11 +419,11 @@ def _run(
         sys.exit(1)
 
 
-def _lint(linter: Any, record: Any) -> Any:
+def _lint(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
     return linter.lint(record.prompt, negative=record.negative, settings=record.settings)
 
 
-def _apply_fixes(linter: Any, records: list[Any]) -> list[Any] | None:
+def _apply_fixes(linter: Linter, records: list[PromptRecord]) -> list[PromptRecord] | None:
     """Fix argument prompts (printed; returns None) or files (rewritten; returns the fixed records)."""
     if records and records[0].path is None:
         record = records[0]
@@ -438,12 +434,14 @@ def _apply_fixes(linter: Any, records: list[Any]) -> list[Any] | None:
             sys.exit(1)
         return None
     fixed_records = [
-        _replace(record, prompt=linter.fix(record.prompt, negative=record.negative, settings=record.settings))
+        dataclasses.replace(
+            record, prompt=linter.fix(record.prompt, negative=record.negative, settings=record.settings)
+        )
         for record in records
     ]
-    by_path: dict[str, list[tuple[Any, Any]]] = {}
+    by_path: dict[str, list[tuple[PromptRecord, PromptRecord]]] = {}
     for old, new in zip(records, fixed_records, strict=True):
-        by_path.setdefault(old.path, []).append((old, new))
+        by_path.setdefault(old.path or old.source, []).append((old, new))
     changed = 0
     for path, pairs in by_path.items():
         if all(old.prompt == new.prompt for old, new in pairs):
@@ -454,14 +452,14 @@ def _apply_fixes(linter: Any, records: list[Any]) -> list[Any] | None:
     return fixed_records
 
 
-def _rewrite(path: Path, pairs: list[tuple[Any, Any]]) -> None:
+def _rewrite(path: Path, pairs: list[tuple[PromptRecord, PromptRecord]]) -> None:
     text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     if path.suffix.lower() == ".jsonl":
         for old, new in pairs:
-            record = json.loads(lines[old.line_offset])
-            record["prompt"] = new.prompt
-            lines[old.line_offset] = json.dumps(record, ensure_ascii=False)
+            fields: dict[str, object] = json.loads(lines[old.line_offset])
+            fields["prompt"] = new.prompt
+            lines[old.line_offset] = json.dumps(fields, ensure_ascii=False)
         text = "\n".join(lines)
     elif len(pairs) == 1 and pairs[0][0].source == str(path):
         text = pairs[0][1].prompt + ("\n" if text.endswith("\n") else "")
@@ -478,7 +476,7 @@ def _use_colour(option: bool | None) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _print(results: list[Any], linter: Any, output: _Output) -> None:
+def _print(results: list[LintResult], linter: Linter, output: _Output) -> None:
     from anima_prompt.lint.output import format_json, format_sarif, format_statistics, format_text
 
     if output.statistics:
@@ -486,12 +484,8 @@ def _print(results: list[Any], linter: Any, output: _Output) -> None:
     elif output.format == "json":
         click.echo(format_json(results), nl=False)
     elif output.format == "sarif":
-        from importlib.metadata import PackageNotFoundError, version
+        from anima_prompt.version import toolkit_version
 
-        try:
-            tool_version = version("anima-toolkit")
-        except PackageNotFoundError:
-            tool_version = "0.1.0"
-        click.echo(format_sarif(results, linter.rules, version=tool_version), nl=False)
+        click.echo(format_sarif(results, linter.rules, version=toolkit_version()), nl=False)
     else:
         click.echo(format_text(results, colour=output.colour), nl=False, color=output.colour)

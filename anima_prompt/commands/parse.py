@@ -7,8 +7,8 @@ import click
 
 from anima_prompt.commands.sources import input_options, read_prompts
 from anima_prompt.errors import PromptSyntaxError
-from anima_prompt.nodes import format_tree, to_dict
 from anima_prompt.parser import parse
+from anima_prompt.render import format_tree, to_dict
 
 
 @click.command("parse")

@@ -11,10 +11,15 @@ Blank lines are skipped in line mode. Every prompt carries its origin (`<argumen
 """
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+"""A command function (or command) being decorated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ def read_prompts(prompt: str | None, files: tuple[Path, ...], *, lines: bool | N
 def _split(text: str, origin: str, *, per_line: bool) -> list[PromptInput]:
     if not per_line:
         return [PromptInput(_drop_final_newline(text), origin)]
-    inputs = []
+    inputs: list[PromptInput] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             inputs.append(PromptInput(line.removesuffix("\r"), f"{origin}:{number}"))
@@ -75,7 +80,7 @@ def _drop_final_newline(text: str) -> str:
     return text.removesuffix("\n")
 
 
-def input_options(command: click.Command) -> click.Command:
+def input_options(command: Command) -> Command:
     """Add the shared `PROMPT`, `--file` and `--lines/--whole` parameters to a command."""
     command = click.option(
         "--lines/--whole",

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from anima_prompt.errors import AnimaPromptError
-from anima_prompt.tagindex import TagIndex, TagInfo
+from anima_prompt.index.query import TagIndex
+from anima_prompt.index.records import TagInfo
 
 DB_OPTION = click.option(
     "--db",

@@ -5,27 +5,29 @@ yet a prompt (an unclosed `(`, half an escape). A word ends at an unescaped comm
 `>` or line break, or at a sentence end (`. `); a word right after `:` (a weight) or `<` (a LoRA tag) is
 not completed.
 
-Prefix lookups of one or two characters read thousands of index rows (tens of milliseconds), so their
-answers are kept: `TagCompleter.warm()` computes all of them once, and every later keystroke is a
-dictionary lookup or an indexed range read.
+Prefix lookups of one to three characters read thousands of index rows (up to tens of milliseconds), so
+their answers are kept once computed; `TagCompleter.warm()` computes all one- and two-character ones
+ahead, and every later keystroke is a dictionary lookup or an indexed range read of a longer prefix.
 """
 
+import itertools
 import string
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from anima_prompt.editor.results import Completion, Completions
-from anima_prompt.suggest import suggest
+from anima_prompt.index.records import TagInfo
+from anima_prompt.index.suggest import suggest
 from anima_prompt.tagtext import danbooru_name, keeps_underscores
-from anima_prompt.tagtypes import TagInfo
 
 if TYPE_CHECKING:
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
 WORD_STOPS = frozenset(",\n\r()[]{}|:<>")
 NO_COMPLETION_AFTER = frozenset(":<")  # a weight number, or a `<lora:...>` tag
-SHORT_KEY = 2  # keys this long or shorter are answered from the kept results
+SHORT_KEY = 3  # answers for keys this long or shorter are kept once computed
+WARM_KEY = 2  # ... and computed ahead by `warm()` up to this length (3 would be 93,000 queries)
 MAX_WORD = 64  # longer "words" are prose, not a tag being typed
 FUZZY_BELOW = 5  # look for likely typos when fewer prefix matches than this were found
 FUZZY_MIN_KEY = 4  # ... and the typed key has at least this many characters
@@ -112,12 +114,11 @@ class TagCompleter:
             stop: when set (from another thread), warming ends after the prefix being computed.
         """
         for artist in (False, True):
-            for first in SHORT_KEY_ALPHABET:
-                self._prefixed(first, artist, self.fetch)
-                for second in SHORT_KEY_ALPHABET:
+            for length in range(1, WARM_KEY + 1):
+                for letters in itertools.product(SHORT_KEY_ALPHABET, repeat=length):
                     if stop is not None and stop.is_set():
                         return
-                    self._prefixed(first + second, artist, self.fetch)
+                    self._prefixed("".join(letters), artist, self.fetch)
 
     def _prefixed(self, key: str, artist: bool, limit: int) -> tuple[TagInfo, ...]:
         category = "artist" if artist else None

@@ -1,8 +1,11 @@
 """`EditorServices`: diagnostics, completion, hover, code actions and formatting for prompt editors.
 
 One object per open index and configuration, shared by the web playground (`anima serve`) and the
-language server; every method is pure with respect to the text it is given, and fast enough to run on
-each keystroke (`benchmarks/editor_bench.py`).
+language server; every method's answer depends only on the text it is given (and the index and
+configuration), and each is fast enough to run on every keystroke (`benchmarks/editor_bench.py`).
+
+Threads: the linter keeps caches, so `diagnose` and `actions` must run on one thread at a time;
+`complete`, `hover`, `tag` and `format` may run on any thread (the index opens a connection per thread).
 """
 
 from collections.abc import Mapping
@@ -19,7 +22,7 @@ from anima_prompt.parser import parse
 from anima_prompt.render import render
 
 if TYPE_CHECKING:
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
 Settings = LintSettings | Mapping[str, object] | None
 MAX_TITLE_TEXT = 40  # longer replacements are not spelled out in an action's title

@@ -9,9 +9,10 @@
 import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 from anima_prompt.imagemeta.settings import ImageSettings, LoraSetting
-from anima_prompt.loras import LoraReferenceError, find_lora_tags, strip_lora_tags
+from anima_prompt.loras import LoraReferenceError, lora_tags, without_loras
 from anima_prompt.sampler_names import scheduler_name, split_legacy_sampler
 
 NEGATIVE_PREFIX = "Negative prompt:"
@@ -74,11 +75,15 @@ def settings_from_parameters(text: str) -> ImageSettings:
     lines = text.replace("\r\n", "\n").split("\n")
     text_lines, settings_line = _settings_line(lines)
     prompt, negative = _split_texts(text_lines)
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # ImageSettings' keyword arguments, each of its own type
     unmapped: list[str] = []
+    from anima_prompt.parser import parse
+    from anima_prompt.render import render
+
     try:
-        loras = tuple(LoraSetting(tag.name, tag.strength) for tag in find_lora_tags(prompt))
-        prompt = strip_lora_tags(prompt).strip()
+        tree = parse(prompt)
+        loras = tuple(LoraSetting(tag.name, tag.strength) for tag in lora_tags(tree))
+        prompt = render(without_loras(tree)).strip()
     except LoraReferenceError as error:
         loras = ()
         unmapped.append(str(error))
@@ -126,5 +131,5 @@ def settings_from_parameters(text: str) -> ImageSettings:
         negative=negative or None,
         loras=loras,
         unmapped=tuple(unmapped),
-        **values,  # type: ignore[arg-type]
+        **values,
     )

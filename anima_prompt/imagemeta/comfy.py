@@ -14,6 +14,7 @@ from typing import Any
 
 from anima_prompt.errors import ImageMetadataError
 from anima_prompt.imagemeta.settings import ImageSettings, LoraSetting
+from anima_prompt.shapes import items, table
 
 SAMPLER_NODES = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
 EMPTY_LATENTS = frozenset({"EmptyLatentImage", "EmptySD3LatentImage", "EmptyHunyuanImageLatent"})
@@ -72,21 +73,17 @@ class Node:
 
 
 def _link(value: object) -> tuple[str, int] | None:
-    if (
-        isinstance(value, list)
-        and len(value) == 2
-        and isinstance(value[1], int)
-        and not isinstance(value[1], bool)
-    ):
-        return str(value[0]), value[1]
+    pair = items(value)
+    if pair is not None and len(pair) == 2 and isinstance(pair[1], int) and not isinstance(pair[1], bool):
+        return str(pair[0]), pair[1]
     return None
 
 
 @dataclass
 class _Reader:
     graph: Mapping[str, Node]
-    unmapped: list[str] = field(default_factory=list)
-    found: dict[str, Any] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list[str])
+    found: dict[str, Any] = field(default_factory=dict[str, Any])
     hops: int = 0
 
     def note(self, node: Node, what: str = "") -> None:
@@ -357,40 +354,48 @@ def parse_prompt(data: object) -> dict[str, Node]:
     Raises:
         ImageMetadataError: the JSON is not a ComfyUI API prompt.
     """
-    if not isinstance(data, dict) or not data:
+    nodes = table(data)
+    if not nodes:
         raise ImageMetadataError("ComfyUI prompt: expected an object of nodes")
     graph: dict[str, Node] = {}
-    for node_id, node in data.items():
-        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
+    for node_id, value in nodes.items():
+        node = table(value)
+        kind = node.get("class_type") if node is not None else None
+        if node is None or not isinstance(kind, str):
             raise ImageMetadataError(f"ComfyUI prompt: node {node_id} has no class_type")
-        inputs = node.get("inputs", {})
-        graph[str(node_id)] = Node(
-            str(node_id), node["class_type"], inputs if isinstance(inputs, dict) else {}
-        )
+        graph[node_id] = Node(node_id, kind, table(node.get("inputs", {})) or {})
     return graph
 
 
 def _ui_links(links: object) -> dict[int, tuple[str, int]]:
+    """Link id -> (origin node id, origin slot), from the list or the object form; malformed links are left
+    out (an input using one then reads as unlinked)."""
     out: dict[int, tuple[str, int]] = {}
-    for link in links if isinstance(links, list) else []:
-        if isinstance(link, list) and len(link) >= 5:
-            out[link[0]] = (str(link[1]), int(link[2]))
-        elif isinstance(link, dict):
-            out[link["id"]] = (str(link["origin_id"]), int(link["origin_slot"]))
+    for link in items(links) or []:
+        fields, entry = items(link), table(link)
+        if fields is not None and len(fields) >= 5:
+            link_id, origin, slot = fields[0], fields[1], fields[2]
+        elif entry is not None:
+            link_id, origin, slot = entry.get("id"), entry.get("origin_id"), entry.get("origin_slot")
+        else:
+            continue
+        if isinstance(link_id, int) and isinstance(slot, int) and origin is not None:
+            out[link_id] = (str(origin), slot)
     return out
 
 
 def _widget_values(kind: str, values: object) -> Iterator[tuple[str, Any]]:
-    if isinstance(values, dict):
-        yield from values.items()
+    named = table(values)
+    if named is not None:
+        yield from named.items()
         return
     names = iter(WIDGETS.get(kind, ()))
-    items = iter(values if isinstance(values, list) else [])
+    widgets = iter(items(values) or [])
     for name in names:
-        value = next(items, None)
+        value = next(widgets, None)
         yield name, value
         if name in SEED_WIDGETS:
-            following = next(items, None)
+            following = next(widgets, None)
             if following not in CONTROL_VALUES:  # no control value stored: it was the next widget's
                 next_name = next(names, None)
                 if next_name is not None:
@@ -403,25 +408,35 @@ def parse_workflow(data: object) -> tuple[dict[str, Node], tuple[str, ...]]:
     Raises:
         ImageMetadataError: the JSON is not a ComfyUI UI workflow.
     """
-    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+    workflow = table(data)
+    nodes = items(workflow.get("nodes")) if workflow is not None else None
+    if workflow is None or nodes is None:
         raise ImageMetadataError("ComfyUI workflow: expected an object with a `nodes` list")
-    links = _ui_links(data.get("links"))
-    subgraphs = {g.get("id") for g in data.get("definitions", {}).get("subgraphs", []) if isinstance(g, dict)}
+    links = _ui_links(workflow.get("links"))
+    definitions = table(workflow.get("definitions")) or {}
+    subgraphs = {
+        definition.get("id")
+        for definition in map(table, items(definitions.get("subgraphs")) or [])
+        if definition is not None
+    }
     graph: dict[str, Node] = {}
     skipped: list[str] = []
-    for raw in data["nodes"]:
-        if not isinstance(raw, dict) or "id" not in raw or not isinstance(raw.get("type"), str):
+    for value in nodes:
+        raw = table(value)
+        if raw is None or "id" not in raw or not isinstance(raw.get("type"), str):
             raise ImageMetadataError("ComfyUI workflow: a node without an id or type")
-        node_id, kind = str(raw["id"]), raw["type"]
-        if raw.get("mode") in SKIPPED_MODES:
-            skipped.append(f"{kind} (node {node_id}): {SKIPPED_MODES[raw['mode']]}")
+        node_id, kind = str(raw["id"]), str(raw["type"])
+        mode = raw.get("mode")
+        if isinstance(mode, int) and mode in SKIPPED_MODES:
+            skipped.append(f"{kind} (node {node_id}): {SKIPPED_MODES[mode]}")
             continue
         if kind in subgraphs:
             skipped.append(f"subgraph (node {node_id}): not read")
         inputs: dict[str, Any] = dict(_widget_values(kind, raw.get("widgets_values")))
-        for item in raw.get("inputs") or []:
-            link = item.get("link") if isinstance(item, dict) else None
-            if link is not None and link in links:
-                inputs[item.get("name") or "input"] = list(links[link])
+        for entry in map(table, items(raw.get("inputs")) or []):
+            link = entry.get("link") if entry is not None else None
+            if entry is not None and isinstance(link, int) and link in links:
+                name = entry.get("name")
+                inputs[name if isinstance(name, str) and name else "input"] = list(links[link])
         graph[node_id] = Node(node_id, kind, inputs)
     return graph, tuple(skipped)

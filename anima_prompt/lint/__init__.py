@@ -1,8 +1,9 @@
 """The prompt linter: `lint()` returns findings, `fix()` applies the safe automatic fixes.
 
-This package is itself callable: `anima_prompt.lint(text, ...)` is `anima_prompt.lint.lint(text, ...)`, so
-the package-level function and the subpackage share one name without hiding each other
-(`anima_prompt.lint.Linter` and `import anima_prompt.lint.config` work too).
+A `Linter` holds one configuration, one tag index and the caches of a run (index answers, analysed
+prompts); `lint()` and `fix()` make one for a single call. `anima_prompt` exports the `lint` function under
+its own name, so there `anima_prompt.lint` is the function; the modules of this package are imported by
+their full names (`from anima_prompt.lint.config import LintConfig`).
 
 Example:
     >>> from anima_prompt.lint import lint
@@ -12,14 +13,25 @@ Example:
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from anima_prompt.lint.analysis import Analysis, analyse
 from anima_prompt.lint.config import LintConfig, load_config
-from anima_prompt.lint.findings import Finding, Fix, Location, Severity, Target
+from anima_prompt.lint.context import RuleContext
+from anima_prompt.lint.findings import Finding, Fix, Severity, Target
+from anima_prompt.lint.inputs import check_prompt_size
+from anima_prompt.lint.lookup import CachedIndex
+from anima_prompt.lint.lorafiles import LoraFiles
+from anima_prompt.lint.registry import RuleCheck, Scope, all_rules
 from anima_prompt.lint.settings import LintSettings, Variant
+from anima_prompt.lint.tokens import token_counter
+from anima_prompt.parser import parse
+
+if TYPE_CHECKING:
+    from anima_prompt.index.query import TagIndex
 
 __all__ = [
     "Finding",
@@ -27,7 +39,6 @@ __all__ = [
     "LintConfig",
     "LintSettings",
     "Linter",
-    "Location",
     "Severity",
     "Target",
     "Variant",
@@ -39,6 +50,16 @@ __all__ = [
 
 MAX_FIX_ROUNDS = 8
 ANALYSIS_CACHE_SIZE = 256
+_TARGET_ORDER = {Target.PROMPT: 0, Target.NEGATIVE: 1, Target.SETTINGS: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class _NegativeRun:
+    """A negative prompt and settings to check, with the run's context (which is not part of the key)."""
+
+    text: str
+    settings: LintSettings
+    context: RuleContext = field(compare=False)
 
 
 class Linter:
@@ -52,20 +73,13 @@ class Linter:
         notes: one-line remarks about checks that were skipped (e.g. no tokenizers), each given once.
     """
 
-    def __init__(self, *, config: LintConfig | None = None, index: Any = None) -> None:
-        from anima_prompt.lint.lookup import CachedIndex
-        from anima_prompt.lint.lorafiles import LoraFiles
-        from anima_prompt.lint.registry import all_rules
-        from anima_prompt.lint.tokens import token_counter
-
+    def __init__(self, *, config: LintConfig | None = None, index: TagIndex | None = None) -> None:
         self.config = config or LintConfig()
         self.rules = all_rules()
         self.index = CachedIndex(index) if index is not None else None
         self.tokens = token_counter(self.config.tokenizer_dir())
         self.loras = LoraFiles(self.config.lora_folders())
         self.notes: list[str] = []
-        self._analyses: dict[str, Any] = {}
-        self._negatives: dict[tuple[str, LintSettings], tuple[Finding, ...]] = {}
         self.active = tuple(
             rule
             for code, rule in self.rules.items()
@@ -76,11 +90,15 @@ class Linter:
             if self.index is None
             else ()
         )
-        from anima_prompt.lint.registry import Scope
+        self._prompt_checks = self._checks(Scope.EACH, Scope.POSITIVE)
+        self._negative_checks = self._checks(Scope.EACH)
+        self._settings_checks = self._checks(Scope.SETTINGS)
+        # Negative prompts repeat across a file: their analyses and findings are kept per text.
+        self._analyses = lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._analyse)
+        self._negatives = lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._negative_findings)
 
-        self._prompt_checks = tuple(rule.check for rule in self.active if rule.scope is not Scope.SETTINGS)
-        self._negative_checks = tuple(rule.check for rule in self.active if rule.scope is Scope.EACH)
-        self._settings_checks = tuple(rule.check for rule in self.active if rule.scope is Scope.SETTINGS)
+    def _checks(self, *scopes: Scope) -> tuple[RuleCheck, ...]:
+        return tuple(rule.check for rule in self.active if rule.scope in scopes)
 
     def lint(
         self, text: str, *, negative: str | None = None, settings: LintSettings | None = None
@@ -90,9 +108,6 @@ class Linter:
         Raises:
             LintInputError: a prompt is too long to lint.
         """
-        from anima_prompt.lint.context import RuleContext
-        from anima_prompt.lint.inputs import check_prompt_size
-
         check_prompt_size(text, "prompt")
         positive = self.analyse(text)
         negative_analysis = None
@@ -114,45 +129,31 @@ class Linter:
         findings: list[Finding] = []
         for check in self._prompt_checks:
             findings.extend(check(positive, base))
-        if negative_analysis is not None:
-            findings.extend(self._negative_findings(negative_analysis, base))
+        if negative is not None:
+            findings.extend(self._negatives(_NegativeRun(negative, base.settings, base)))
         if not base.settings.is_empty:
             for check in self._settings_checks:
                 findings.extend(check(positive, base))
         self._note_tokens(text)
         return tuple(sorted(findings, key=_order))
 
-    def _negative_findings(self, negative: Any, base: Any) -> tuple[Finding, ...]:
+    def _negative_findings(self, run: _NegativeRun) -> tuple[Finding, ...]:
         """The findings of the rules that check each prompt separately, on the negative prompt.
 
         Those rules see only the negative prompt, the settings, the configuration and the index, so their
-        findings are kept per negative prompt and settings: negative prompts repeat across a file.
+        findings are kept per negative prompt and settings.
         """
-        key = (negative.text, base.settings)
-        cached = self._negatives.get(key)
-        if cached is None:
-            from dataclasses import replace
+        context = replace(run.context, target=Target.NEGATIVE)
+        negative = self.analyse(run.text)
+        return tuple(finding for check in self._negative_checks for finding in check(negative, context))
 
-            context = replace(base, target=Target.NEGATIVE)
-            found: list[Finding] = []
-            for check in self._negative_checks:
-                found.extend(check(negative, context))
-            if len(self._negatives) >= ANALYSIS_CACHE_SIZE:
-                self._negatives.pop(next(iter(self._negatives)))
-            cached = self._negatives[key] = tuple(found)
-        return cached
-
-    def analyse(self, text: str) -> Any:
+    def analyse(self, text: str) -> Analysis:
         """The parsed and analysed prompt; the last few hundred texts are kept (negatives repeat)."""
-        cached = self._analyses.get(text)
-        if cached is None:
-            from anima_prompt import parse
-            from anima_prompt.lint.analysis import analyse
+        return self._analyses(text)
 
-            if len(self._analyses) >= ANALYSIS_CACHE_SIZE:
-                self._analyses.pop(next(iter(self._analyses)))
-            cached = self._analyses[text] = analyse(parse(text))
-        return cached
+    @staticmethod
+    def _analyse(text: str) -> Analysis:
+        return analyse(parse(text))
 
     def _note_tokens(self, text: str) -> None:
         if self.tokens is not None or not self.config.enabled("ANM-LEN-003"):
@@ -191,9 +192,8 @@ def _overlaps(fix: Fix, start: int, end: int) -> bool:
 
 
 def _order(finding: Finding) -> tuple[int, int, int, str]:
-    targets = {Target.PROMPT: 0, Target.NEGATIVE: 1, Target.SETTINGS: 2}
     start = finding.span.start if finding.span is not None else 0
-    return targets[finding.target], start, -finding.severity, finding.code
+    return _TARGET_ORDER[finding.target], start, -finding.severity, finding.code
 
 
 def apply_fixes(text: str, fixes: Iterable[Fix]) -> str:
@@ -211,20 +211,6 @@ def apply_fixes(text: str, fixes: Iterable[Fix]) -> str:
     return text
 
 
-_LINTERS: dict[tuple[LintConfig, int], Linter] = {}
-
-
-def _linter(config: LintConfig | None, index: Any) -> Linter:
-    key = (config or LintConfig(), id(index))
-    linter = _LINTERS.get(key)
-    if linter is None or (index is not None and (linter.index is None or linter.index.index is not index)):
-        linter = Linter(config=key[0], index=index)
-        if len(_LINTERS) > 16:
-            _LINTERS.clear()
-        _LINTERS[key] = linter
-    return linter
-
-
 def _settings(settings: LintSettings | Mapping[str, object] | None) -> LintSettings | None:
     if settings is None or isinstance(settings, LintSettings):
         return settings
@@ -236,10 +222,12 @@ def lint(
     *,
     negative: str | None = None,
     settings: LintSettings | Mapping[str, object] | None = None,
-    index: Any = None,
+    index: TagIndex | None = None,
     config: LintConfig | None = None,
 ) -> tuple[Finding, ...]:
     """Lint an Anima prompt.
+
+    For many prompts, make one `Linter` and call its `lint`: it keeps the index answers between prompts.
 
     Args:
         text: the positive prompt.
@@ -258,7 +246,7 @@ def lint(
         >>> [f.code for f in lint("safe, 1girl, saber (fate)")]
         ['ANM-ESC-001']
     """
-    return _linter(config, index).lint(text, negative=negative, settings=_settings(settings))
+    return Linter(config=config, index=index).lint(text, negative=negative, settings=_settings(settings))
 
 
 def fix(
@@ -266,7 +254,7 @@ def fix(
     *,
     negative: str | None = None,
     settings: LintSettings | Mapping[str, object] | None = None,
-    index: Any = None,
+    index: TagIndex | None = None,
     config: LintConfig | None = None,
 ) -> str:
     """`text` with every safe automatic fix applied (underscores, escapes, `@`, comma spacing, ...).
@@ -277,22 +265,4 @@ def fix(
         >>> fix("1girl,long_hair, saber (fate)")
         '1girl, long hair, saber \\\\(fate\\\\)'
     """
-    return _linter(config, index).fix(text, negative=negative, settings=_settings(settings))
-
-
-class _CallableModule(types.ModuleType):
-    """The type of this package: a module that lints when called (see the module docstring)."""
-
-    def __call__(
-        self,
-        text: str,
-        *,
-        negative: str | None = None,
-        settings: LintSettings | Mapping[str, object] | None = None,
-        index: Any = None,
-        config: LintConfig | None = None,
-    ) -> tuple[Finding, ...]:
-        return lint(text, negative=negative, settings=settings, index=index, config=config)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+    return Linter(config=config, index=index).fix(text, negative=negative, settings=_settings(settings))

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from anima_prompt import nodes
+import anima_prompt.nodes as nodes
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
+from anima_prompt.vocab import special_group
 
 
 class Kind(enum.StrEnum):
@@ -88,11 +89,6 @@ class Item:
     def __post_init__(self) -> None:
         if self.text_start < 0:
             object.__setattr__(self, "text_start", self.end - len(self.text))
-
-    @property
-    def is_tag_like(self) -> bool:
-        """Whether the item is a tag or an artist."""
-        return self.kind is Kind.TAG or self.kind is Kind.ARTIST
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,23 +164,6 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-YEAR_TAG = re.compile(r"year[ _](\d{3,4})")
-
-
-@lru_cache(maxsize=65536)
-def special_group_of(name: str) -> str | None:
-    """The Anima special-tag group of a Danbooru name (`best_quality` -> `quality`), or `None`.
-
-    Any `year N` counts as a year tag, also years outside the vocabulary (ANM-YEAR-001 reports those).
-    """
-    from anima_prompt.vocab import special_tags
-
-    group = special_tags().group(name)
-    if group is None and YEAR_TAG.fullmatch(name):
-        return "year"
-    return group
-
-
 @lru_cache(maxsize=65536)
 def tag_name(text: str) -> str:
     """The Danbooru name of a tag written in any form (see `tagtext.danbooru_name`), cached."""
@@ -235,7 +214,7 @@ class _Builder:
                     group,
                     name=name,
                     text_start=start,
-                    special=special_group_of(name),
+                    special=special_group(name),
                 )
             )
         elif isinstance(node, nodes.Tag | nodes.Artist):
@@ -248,7 +227,7 @@ class _Builder:
                     Kind.ARTIST, text, start, end, unit, weight, group, name=name, qualifier=qualifier
                 )
             else:
-                special = special_group_of(name)
+                special = special_group(name)
                 item = Item(
                     Kind.TAG,
                     text,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from anima_prompt.lint import Linter
 from anima_prompt.lint.config import LintConfig
 from anima_prompt.lint.findings import Finding
 from anima_prompt.lint.inputs import PromptRecord
@@ -20,8 +21,8 @@ PARALLEL_MIN_RECORDS = 200
 PARALLEL_MIN_CPUS = 4
 CHUNKS_PER_JOB = 8
 
-_worker: Any = None
-_work: Callable[[Any, Any], Any] | None = None
+_worker: Linter | None = None  # the Linter of a worker process, made by `_init_worker`
+_work: Callable[[Linter, Any], Any] | None = None  # what a worker process does with each item
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -60,7 +61,7 @@ def lint_records(
 
 
 def map_with_linter(
-    work: Callable[[Any, Item], Result],
+    work: Callable[[Linter, Item], Result],
     items: Sequence[Item],
     *,
     config: LintConfig,
@@ -94,27 +95,25 @@ def map_with_linter(
                 yield item, result, notes
 
 
-def _make_linter(config: LintConfig, index_path: Path | None) -> Any:
-    from anima_prompt.lint import Linter
-
+def _make_linter(config: LintConfig, index_path: Path | None) -> Linter:
     index = None
     if index_path is not None:
-        from anima_prompt.tagindex import TagIndex
+        from anima_prompt.index.query import TagIndex
 
         index = TagIndex.open(index_path)
     return Linter(config=config, index=index)
 
 
-def _lint_one(linter: Any, record: PromptRecord) -> tuple[Finding, ...]:
-    return linter.lint(record.prompt, negative=record.negative, settings=record.settings)  # type: ignore[no-any-return]
+def _lint_one(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
+    return linter.lint(record.prompt, negative=record.negative, settings=record.settings)
 
 
-def _init_worker(config: LintConfig, index_path: Path | None, work: Callable[[Any, Any], Any]) -> None:
+def _init_worker(config: LintConfig, index_path: Path | None, work: Callable[[Linter, Any], Any]) -> None:
     global _worker, _work
     _worker = _make_linter(config, index_path)
     _work = work
 
 
 def _work_chunk(chunk: Sequence[Any]) -> tuple[list[Any], tuple[str, ...]]:
-    assert _work is not None
+    assert _worker is not None and _work is not None, "the pool's initializer makes the worker's Linter"
     return [_work(_worker, item) for item in chunk], tuple(_worker.notes)

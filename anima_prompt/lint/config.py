@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from anima_prompt.errors import LintConfigError
 from anima_prompt.lint.findings import Severity
+from anima_prompt.places import find_tokenizers, lora_folders
+from anima_prompt.shapes import items, strings, table
+from anima_prompt.variants import Variant, recommended
 
 ARTIST_PLACEMENTS = ("card", "first", "off")
 FRONT_ENDS = ("comfyui", "anima")
 """Where the prompts run: `comfyui` (ComfyUI core's CLIPTextEncode) or `anima` (`anima generate`)."""
-COMFYUI_ENV = "COMFYUI_PATH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +49,15 @@ class LintConfig:
         severity: per-rule severity overrides, as `(rule id, severity)` pairs.
         artist_placement: `card` (artists after character and series, before general tags; the model card's
             order), `first` (artist first after quality/meta tags; the card's natural-language tip) or `off`.
-        tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; the `ANIMA_TOKENIZERS`
-            environment variable overrides it. Without tokenizers the token-count checks are skipped.
+        tokenizers: folder with `qwen3/tokenizer.json` and `t5/tokenizer.json`; else they are looked for
+            where `anima generate` looks (`places.find_tokenizers`). Without tokenizers the token-count
+            checks are skipped.
         db: path of the tag index; `None` uses the default location.
         front_end: where the prompts run: `comfyui` (default; ComfyUI core passes `<lora:...>` tags to the
             text encoder as text) or `anima` (`anima generate` loads them and takes them out of the text).
         lora_dirs: folders `<lora:name>` is looked up in, before `$ANIMA_LORA_DIR`.
-        comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`.
+        comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`
+            and the common install folders, as `anima generate` does (`places.lora_folders`).
         wildcards: glob patterns of `.txt` files that hold one prompt per line (wildcard files), besides
             those in a `wildcards` folder (`editor.documents.is_wildcard_file`); relative to the
             configuration file's folder.
@@ -70,12 +74,12 @@ class LintConfig:
         extreme_weight_max: weights above this break images.
         extreme_weight_min: weights below this break images (negative weights flip the conditioning).
         cfg_burn: CFG above this burns images, whatever the variant.
-        cfg_base: recommended CFG range for Base, inclusive.
-        cfg_aesthetic: recommended CFG range for Aesthetic, inclusive.
-        cfg_turbo: the CFG Turbo was distilled for.
+        cfg_base: recommended CFG range for Base, inclusive (default: `data/variants.toml`).
+        cfg_aesthetic: recommended CFG range for Aesthetic, inclusive (default: `data/variants.toml`).
+        cfg_turbo: the CFG Turbo was distilled for (default: `data/variants.toml`).
         euler_a_cfg_bonus: how far `euler_ancestral` may exceed the upper CFG bound.
-        steps_base: recommended steps for Base and Aesthetic, inclusive.
-        steps_turbo: recommended steps for Turbo, inclusive.
+        steps_base: recommended steps for Base and Aesthetic, inclusive (default: `data/variants.toml`).
+        steps_turbo: recommended steps for Turbo, inclusive (default: `data/variants.toml`).
         min_pixels: fewest pixels (width x height) Anima works at (512²).
         max_pixels: most pixels Anima works at (1536²).
         sweet_megapixels: megapixel range that gives the best results, inclusive.
@@ -111,12 +115,14 @@ class LintConfig:
     extreme_weight_max: float = 3.0
     extreme_weight_min: float = 0.0
     cfg_burn: float = 10.0
-    cfg_base: tuple[float, float] = (4.0, 6.0)
-    cfg_aesthetic: tuple[float, float] = (3.0, 6.0)
-    cfg_turbo: float = 1.0
+    cfg_base: tuple[float, float] = field(default_factory=lambda: recommended(Variant.BASE).cfg_range)
+    cfg_aesthetic: tuple[float, float] = field(
+        default_factory=lambda: recommended(Variant.AESTHETIC).cfg_range
+    )
+    cfg_turbo: float = field(default_factory=lambda: recommended(Variant.TURBO).cfg)
     euler_a_cfg_bonus: float = 1.0
-    steps_base: tuple[int, int] = (30, 50)
-    steps_turbo: tuple[int, int] = (8, 12)
+    steps_base: tuple[int, int] = field(default_factory=lambda: recommended(Variant.BASE).steps_range)
+    steps_turbo: tuple[int, int] = field(default_factory=lambda: recommended(Variant.TURBO).steps_range)
     min_pixels: int = 512 * 512
     max_pixels: int = 1536 * 1536
     sweet_megapixels: tuple[float, float] = (1.0, 2.0)
@@ -126,7 +132,9 @@ class LintConfig:
     nl_min_sentences: int = 2
     cutoff_year: int = 2025
     suggestion_limit: int = 3
-    _overrides: dict[str, Severity] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _overrides: dict[str, Severity] = field(
+        default_factory=dict[str, Severity], init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.artist_placement not in ARTIST_PLACEMENTS:
@@ -156,26 +164,31 @@ class LintConfig:
             return False
         return not any(matches(pattern) for pattern in self.ignore)
 
-    def tokenizer_dir(self) -> Path | None:
-        """The tokenizer folder from `ANIMA_TOKENIZERS` or the `tokenizers` option, if any."""
-        value = os.environ.get("ANIMA_TOKENIZERS") or self.tokenizers
-        return Path(value).expanduser() if value else None
-
-    def lora_folders(self, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-        """The folders LoRA names are looked up in: `lora_dirs`, `$ANIMA_LORA_DIR`, then the `models/loras/`
-        of `comfyui` (else of `$COMFYUI_PATH`); empty when none is configured.
+    def tokenizer_dir(
+        self, env: Mapping[str, str] | None = None, *, data_dir: Path | None = None
+    ) -> Path | None:
+        """The tokenizer folder (`places.find_tokenizers`): the `tokenizers` option, else the first place
+        `anima generate` searches that holds both files; `None` when there is none.
 
         Args:
             env: environment variables (default `os.environ`).
+            data_dir: the user data folder (default `places.user_data_dir()`).
         """
-        from anima_prompt.loras import lora_folders
+        return find_tokenizers(self.tokenizers, env=env, data_dir=data_dir)
 
-        env = os.environ if env is None else env
-        root = self.comfyui or env.get(COMFYUI_ENV) or None
-        return lora_folders(self.lora_dirs, comfyui_roots=[root] if root else [], env=env)
+    def lora_folders(
+        self, env: Mapping[str, str] | None = None, *, home: Path | None = None
+    ) -> tuple[Path, ...]:
+        """The folders LoRA names are looked up in (`places.lora_folders`): `lora_dirs`, `$ANIMA_LORA_DIR`,
+        then the `models/loras/` of `comfyui`, else of `$COMFYUI_PATH` and the common ComfyUI folders.
+
+        Args:
+            env: environment variables (default `os.environ`).
+            home: the home directory (default `Path.home()`), for the common ComfyUI folders.
+        """
+        return lora_folders(self.lora_dirs, comfyui=self.comfyui, env=env, home=home)
 
 
-CONFIG_FILES = ("anima.toml", "pyproject.toml")
 _FIELDS = {item.name: item for item in dataclasses.fields(LintConfig) if item.init}
 
 
@@ -218,14 +231,14 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> LintC
         raise LintConfigError(f"{found}: cannot read configuration: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise LintConfigError(f"{found}: invalid TOML: {error}") from None
-    if found.name == "anima.toml":
-        table = document.get("lint", {})
-    else:
-        table = document.get("tool", {}).get("anima", {}).get("lint", {})
-    if not isinstance(table, dict):
+    keys = ("lint",) if found.name == "anima.toml" else ("tool", "anima", "lint")
+    options: dict[str, object] | None = document
+    for key in keys:
+        options = table(options.get(key, {})) if options is not None else None
+    if options is None:
         raise LintConfigError(f"{found}: the lint table must be a table")
     try:
-        config = config_from_mapping(table)
+        config = config_from_mapping(options)
     except LintConfigError as error:
         raise LintConfigError(f"{found}: {error}") from None
     return _relative_to(config, found.parent)
@@ -263,21 +276,21 @@ def config_from_mapping(table: Mapping[str, object], base: LintConfig | None = N
 
 
 def _convert(raw_key: str, key: str, value: object, default: object) -> object:
+    """`value` of option `key` as the type of its `default` (the current value, of any option's type)."""
+
     def fail(expected: str) -> LintConfigError:
         return LintConfigError(f"option {raw_key!r} must be {expected}, got {value!r}")
 
     if key in {"select", "ignore"}:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        codes = [value] if isinstance(value, str) else strings(value)
+        if codes is None:
             raise fail("a list of rule ids")
-        return tuple(item.strip().upper() for item in value)
+        return tuple(code.strip().upper() for code in codes)
     if key in {"lora_dirs", "wildcards"}:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        values = [value] if isinstance(value, str) else strings(value)
+        if values is None or not all(values):
             raise fail("a list of folders" if key == "lora_dirs" else "a list of glob patterns")
-        return tuple(value)
+        return tuple(values)
     if key == "fail_on":
         if not isinstance(value, str):
             raise fail("info, warning or error")
@@ -286,14 +299,15 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
         except ValueError:
             raise fail("info, warning or error") from None
     if key == "severity":
-        if not isinstance(value, dict):
+        levels = table(value)
+        if levels is None:
             raise fail("a table of rule id = severity")
-        pairs = []
-        for code, level in value.items():
+        pairs: list[tuple[str, Severity]] = []
+        for code, level in levels.items():
             if not isinstance(level, str):
                 raise fail("a table of rule id = severity")
             try:
-                pairs.append((str(code).upper(), Severity.parse(level)))
+                pairs.append((code.upper(), Severity.parse(level)))
             except ValueError as error:
                 raise LintConfigError(f"option {raw_key!r}: {error}") from None
         return tuple(pairs)
@@ -302,9 +316,11 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
             raise fail("a string")
         return value.strip().lower() if key == "front_end" else value
     if isinstance(default, tuple):
-        if not isinstance(value, list) or len(value) != 2:
+        pair = items(value)
+        if pair is None or len(pair) != 2:
             raise fail("a [low, high] pair")
-        return tuple(_number(raw_key, item, type(default[0])) for item in value)
+        low, _ = cast(tuple[object, object], default)  # the [low, high] options: cfg-base, steps-turbo, ...
+        return tuple(_number(raw_key, item, type(low)) for item in pair)
     return _number(raw_key, value, type(default))
 
 

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from anima_prompt.lint.config import LintConfig
-from anima_prompt.lint.findings import Finding, Fix, Location, Severity, Target
+from anima_prompt.lint.findings import Finding, Fix, Severity, Target
 from anima_prompt.lint.settings import LintSettings
+from anima_prompt.nodes import Span
 
 if TYPE_CHECKING:
     from anima_prompt.lint.analysis import Analysis
     from anima_prompt.lint.lookup import CachedIndex
     from anima_prompt.lint.lorafiles import LoraFiles
-    from anima_prompt.lint.registry import Rule
     from anima_prompt.lint.tokens import TokenCounter
+
+
+class RuleFacts(Protocol):
+    """What a finding takes from its rule (`registry.Rule` has these)."""
+
+    @property
+    def name(self) -> str:
+        """The rule's short name, e.g. `underscore-in-tag`."""
+        ...
+
+    @property
+    def severity(self) -> Severity:
+        """The rule's default severity."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +55,7 @@ class RuleContext:
     negative: Analysis | None
     index: CachedIndex | None
     tokens: TokenCounter | None
-    rules: Mapping[str, Rule]
+    rules: Mapping[str, RuleFacts]
     loras: LoraFiles
 
     @property
@@ -80,7 +94,7 @@ class RuleContext:
             text = self.negative.text
         elif target is Target.PROMPT:
             text = self.positive.text
-        location = Location.in_text(text, *span) if span is not None else None
+        location = Span.in_text(text, *span) if span is not None else None
         return Finding(
             code=code,
             name=registered.name,

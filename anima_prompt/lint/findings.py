@@ -1,9 +1,11 @@
-"""What a lint rule reports: a `Finding` with its `Severity`, location and optional `Fix`."""
+"""What a lint rule reports: a `Finding` with its `Severity`, span and optional `Fix`."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+
+from anima_prompt.nodes import Span
 
 
 class Severity(enum.IntEnum):
@@ -42,23 +44,6 @@ class Target(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Location:
-    """A stretch of a prompt: character offsets `[start, end)` and the 1-based line and column of `start`."""
-
-    start: int
-    end: int
-    line: int
-    column: int
-
-    @classmethod
-    def in_text(cls, text: str, start: int, end: int) -> Location:
-        """The location of `text[start:end]`, with line and column counted from the start of `text`."""
-        line = text.count("\n", 0, start) + 1
-        column = start - (text.rfind("\n", 0, start) + 1) + 1
-        return cls(start, end, line, column)
-
-
-@dataclass(frozen=True, slots=True)
 class Fix:
     """Replace `text[start:end]` of the finding's target with `replacement`."""
 
@@ -85,7 +70,7 @@ class Finding:
     code: str
     name: str
     severity: Severity
-    span: Location | None
+    span: Span | None
     message: str
     suggestions: tuple[str, ...] = ()
     fix: Fix | None = None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from anima_prompt.errors import LintInputError
 from anima_prompt.lint.settings import LintSettings
+from anima_prompt.shapes import table
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_PROMPT_CHARS = 100_000
@@ -113,17 +114,18 @@ def _jsonl(text: str, source: str) -> Iterator[PromptRecord]:
             continue
         where = f"{source}:{number}"
         try:
-            record = json.loads(line)
+            record = table(json.loads(line))
         except json.JSONDecodeError as error:
             raise LintInputError(f"{where}: invalid JSON: {error.msg} (column {error.colno})") from None
-        if not isinstance(record, dict):
+        if record is None:
             raise LintInputError(f"{where}: expected a JSON object with a 'prompt' field")
-        prompt, negative, raw_settings = record.get("prompt"), record.get("negative"), record.get("settings")
+        prompt, negative = record.get("prompt"), record.get("negative")
+        raw_settings = table(record.get("settings"))
         if not isinstance(prompt, str):
             raise LintInputError(f"{where}: 'prompt' must be a string")
         if negative is not None and not isinstance(negative, str):
             raise LintInputError(f"{where}: 'negative' must be a string")
-        if raw_settings is not None and not isinstance(raw_settings, dict):
+        if record.get("settings") is not None and raw_settings is None:
             raise LintInputError(f"{where}: 'settings' must be an object")
         check_prompt_size(prompt, where)
         check_prompt_size(negative or "", where)

@@ -1,114 +1,73 @@
-"""The tag index as the linter uses it: lookups, suggestions and implications, cached for a whole run.
+"""The tag index as the linter uses it: lookups, suggestions, implications and sections, cached for a run.
 
 A file of a thousand prompts repeats the same few hundred tags, so every answer is cached by the key it
-was asked for; the caches live as long as the `CachedIndex` (one `Linter`) and hold at most `CACHE_LIMIT`
-entries each (the oldest answers are dropped first), so a long-running process does not grow without end.
+was asked for (`functools.lru_cache`, one set of caches per `CachedIndex`, that is per `Linter`), each
+holding at most `CACHE_LIMIT` entries so a long-running process does not grow without end.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from anima_prompt.index.records import TagInfo
 from anima_prompt.lint.analysis import tag_name
+from anima_prompt.sections import Section, tag_section
+
+if TYPE_CHECKING:
+    from anima_prompt.index.query import TagIndex
 
 #: Most entries kept in each cache (a 100,000-prompt file has fewer distinct tags).
 CACHE_LIMIT = 50_000
 
 
-class BoundedCache(dict):  # type: ignore[type-arg]
-    """A dict that drops its oldest entries once it holds `limit` of them."""
-
-    __slots__ = ("limit",)
-
-    def __init__(self, limit: int = CACHE_LIMIT) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def __setitem__(self, key: object, value: object) -> None:
-        if len(self) >= self.limit and key not in self:
-            del self[next(iter(self))]
-        super().__setitem__(key, value)
-
-
-@dataclass(frozen=True, slots=True)
-class TagInfo:
-    """What the index knows about one written tag.
-
-    Attributes:
-        name: the canonical name (`long_hair`).
-        category: the category name: `general`, `artist`, `copyright`, `character`, `meta`, ... (for
-            Anima's own tags, their group: `quality`, `safety`, ...).
-        via_alias: whether the written text is an alias of `name` rather than `name` itself.
-    """
-
-    name: str
-    category: str
-    via_alias: bool
-
-    @property
-    def is_artist(self) -> bool:
-        """Whether the tag is an artist tag."""
-        return self.category == "artist"
-
-
 class CachedIndex:
-    """A `TagIndex` with per-run caches of `lookup`, `suggest` and `implies`.
+    """A `TagIndex` with per-run caches of `lookup`, `suggest`, `implies` and the card section of tags.
+
+    The cached functions are attributes (`functools.lru_cache` wrappers): rules call them for every tag of
+    every prompt, and a cache hit then costs no Python frame.
 
     Args:
-        index: an open `anima_prompt.tagindex.TagIndex`.
+        index: an open tag index.
+
+    Attributes:
+        lookup: the index entry for a tag written in any form, or `None` when the index does not know it.
+        implies: the Danbooru names that a tag (a Danbooru name) implies, transitively, without itself.
+        section: the card section of a tag (a Danbooru name), see `sections.tag_section`.
     """
 
-    def __init__(self, index: Any) -> None:
+    def __init__(self, index: TagIndex) -> None:
         self.index = index
-        self._lookups: dict[str, TagInfo | None] = BoundedCache()
-        self._suggestions: dict[tuple[str, int, bool], tuple[str, ...]] = BoundedCache()
-        self._implied: dict[str, frozenset[str]] = BoundedCache()
-        self.sections: dict[str, object] = BoundedCache()  # `sections.section_of` by tag text
+        self._by_name = lru_cache(maxsize=CACHE_LIMIT)(self._lookup_name)
+        self._suggested = lru_cache(maxsize=CACHE_LIMIT)(self._suggest_names)
+        self.lookup: Callable[[str], TagInfo | None] = lru_cache(maxsize=CACHE_LIMIT)(self._lookup_text)
+        self.implies: Callable[[str], frozenset[str]] = lru_cache(maxsize=CACHE_LIMIT)(self._implies)
+        self.section: Callable[[str], Section | None] = lru_cache(maxsize=CACHE_LIMIT)(self._section)
 
-    def lookup(self, text: str) -> TagInfo | None:
-        """The index entry for a tag written in any form, or `None` when the index does not know it."""
-        try:
-            return self._lookups[text]
-        except KeyError:
-            pass
-        key = tag_name(text)
-        if key in self._lookups:
-            info = self._lookups[key]
-        else:
-            found = self.index.lookup(key) if key else None
-            info = None
-            if found is not None:
-                info = TagInfo(found.name, str(found.category_name), str(found.matched) == "alias")
-            self._lookups[key] = info
-        self._lookups[text] = info
-        return info
+    def _lookup_text(self, text: str) -> TagInfo | None:
+        return self._by_name(tag_name(text))  # spellings of one tag share one index query
+
+    def _lookup_name(self, name: str) -> TagInfo | None:
+        return self.index.lookup(name) if name else None
 
     def suggest(self, text: str, limit: int, *, artists: bool = False) -> tuple[str, ...]:
         """Danbooru names close to `text`, best first; only artist tags when `artists`."""
-        key = (tag_name(text), limit, artists)
-        if key in self._suggestions:
-            return self._suggestions[key]
+        return self._suggested(tag_name(text), limit, artists)
+
+    def _suggest_names(self, name: str, limit: int, artists: bool) -> tuple[str, ...]:
         names: list[str] = []
-        for suggestion in _suggest(self.index, key[0], limit * 4 if artists else limit):
+        for suggestion in self.index.suggest(name, limit=limit * 4 if artists else limit):
             if artists and suggestion.category_name != "artist":
                 continue
             if suggestion.name not in names:
                 names.append(suggestion.name)
             if len(names) == limit:
                 break
-        self._suggestions[key] = tuple(names)
-        return self._suggestions[key]
+        return tuple(names)
 
-    def implies(self, name: str) -> frozenset[str]:
-        """The Danbooru names that tag `name` implies (transitively; one indexed query, cached)."""
-        cached = self._implied.get(name)
-        if cached is None:
-            cached = self._implied[name] = frozenset(self.index.implies(name)) - {name}
-        return cached
+    def _implies(self, name: str) -> frozenset[str]:
+        return frozenset(self.index.implies(name)) - {name}
 
-
-def _suggest(index: Any, text: str, limit: int) -> tuple[Any, ...]:
-    from anima_prompt.suggest import suggest
-
-    return suggest(text, index, limit=limit)
+    def _section(self, name: str) -> Section | None:
+        return tag_section(name, self.lookup)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,7 @@ def _describe(fix: Fix) -> str:
     return f"replace with `{fix.replacement}`"
 
 
-def _excerpt(text: str, finding: Finding, paint: Any) -> list[str]:
+def _excerpt(text: str, finding: Finding, paint: Callable[[str, str], str]) -> list[str]:
     span = finding.span
     assert span is not None
     line_start = text.rfind("\n", 0, span.start) + 1
@@ -137,7 +137,7 @@ def format_sarif(results: Sequence[LintResult], rules: Mapping[str, Rule], *, ve
             for code, rule in rules.items()
         ],
     }
-    sarif_results = []
+    sarif_results: list[dict[str, Any]] = []
     for result in results:
         for finding in result.findings:
             entry: dict[str, Any] = {

@@ -12,11 +12,12 @@ import importlib
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from anima_prompt.lint.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from anima_prompt.lint.analysis import Analysis
     from anima_prompt.lint.context import RuleContext
 
 RULE_MODULES = ("tags", "artists", "safety", "syntax", "structure", "generation", "loras")
@@ -37,14 +38,15 @@ class Example:
 
     prompt: str
     negative: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, object] = field(default_factory=dict[str, object])
+    config: dict[str, object] = field(default_factory=dict[str, object])
 
     def __hash__(self) -> int:
         return hash((self.prompt, self.negative, repr(sorted(self.settings.items())), repr(self.config)))
 
 
-RuleCheck = Callable[[Any, "RuleContext"], Iterator[Finding]]
+RuleCheck = Callable[["Analysis", "RuleContext"], Iterator[Finding]]
+"""A rule: the analysed prompt it checks and the run's context in, findings out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,15 +131,6 @@ def all_rules() -> dict[str, Rule]:
     for module in RULE_MODULES:
         importlib.import_module(f"anima_prompt.lint.rules.{module}")
     return dict(sorted(_REGISTRY.items()))
-
-
-def get_rule(code: str) -> Rule:
-    """The rule with id `code` (case-insensitive).
-
-    Raises:
-        KeyError: no such rule.
-    """
-    return all_rules()[code.strip().upper()]
 
 
 def unknown_codes(patterns: tuple[str, ...] | list[str]) -> list[str]:

@@ -8,6 +8,5 @@ import re
 
 QUOTED = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|「([^」\n]+)」")
 AND = re.compile(r"(?<![\w\\])AND(?!\w)")
-LORA = re.compile(r"<(lora|lyco|hypernet):([^:<>]+)(?::([^<>]*))?>", re.IGNORECASE)
 DYNAMIC_AT = re.compile(r"(?<!\\)\{@|__@")
 BACKSLASH_BRACKET = re.compile(r"\\[\[\]]")

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from anima_prompt.errors import LintInputError
-
-
-class Variant(enum.StrEnum):
-    """The released Anima checkpoints whose recommended settings differ."""
-
-    BASE = "base"
-    AESTHETIC = "aesthetic"
-    TURBO = "turbo"
-
-    @classmethod
-    def parse(cls, text: str) -> Variant:
-        """The variant named by `text`: `base`, `aesthetic`, `turbo`, or a checkpoint file name.
-
-        `anima-turbo-v1.0.safetensors` and `Anima-Aesthetic` are recognised by the word they contain.
-
-        Raises:
-            LintInputError: no variant word in `text`.
-        """
-        key = text.strip().lower()
-        for variant in (cls.TURBO, cls.AESTHETIC, cls.BASE):
-            if re.search(rf"(^|[^a-z]){variant.value}([^a-z]|$)", key):
-                return variant
-        raise LintInputError(f"unknown model variant {text!r}; expected base, aesthetic or turbo")
+from anima_prompt.shapes import items, table
+from anima_prompt.variants import Variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +38,17 @@ class LintSettings:
     loras: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.cfg is not None:
-            if isinstance(self.cfg, bool) or not isinstance(self.cfg, int | float):
-                raise LintInputError(f"cfg must be a number, got {self.cfg!r}")
-            if not math.isfinite(self.cfg) or self.cfg < 0:
-                raise LintInputError(f"cfg must be a finite number >= 0, got {self.cfg!r}")
-        for name in ("steps", "width", "height"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise LintInputError(f"{name} must be a whole number, got {value!r}")
-            if value < 1 or value > 1_000_000:
+        if self.cfg is not None and (not math.isfinite(self.cfg) or self.cfg < 0):
+            raise LintInputError(f"cfg must be a finite number >= 0, got {self.cfg!r}")
+        for name, value in (("steps", self.steps), ("width", self.width), ("height", self.height)):
+            if value is not None and not 1 <= value <= 1_000_000:
                 raise LintInputError(f"{name} must be between 1 and 1000000, got {value}")
-        if self.sampler is not None and not isinstance(self.sampler, str):
-            raise LintInputError(f"sampler must be a string, got {self.sampler!r}")
-        if self.variant is not None and not isinstance(self.variant, Variant):
-            raise LintInputError(f"variant must be a Variant, got {self.variant!r}")
-        if not isinstance(self.loras, tuple) or not all(_is_lora_pair(pair) for pair in self.loras):
-            raise LintInputError(
-                f"loras must be (name, strength) pairs with a non-empty name and a finite strength, "
-                f"got {self.loras!r}"
-            )
+        for name, strength in self.loras:
+            if not name.strip() or not math.isfinite(strength):
+                raise LintInputError(
+                    f"loras must be (name, strength) pairs with a non-empty name and a finite strength, "
+                    f"got {self.loras!r}"
+                )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> LintSettings:
@@ -101,20 +67,20 @@ class LintSettings:
             raise LintInputError(
                 f"unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}"
             )
-        fields: dict[str, object] = {}
-        for key, value in values.items():
-            if value is None:
-                continue
-            if key in {"steps", "width", "height"} and isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if key == "variant":
-                if not isinstance(value, str):
-                    raise LintInputError(f"variant must be a string, got {value!r}")
-                value = Variant.parse(value)
-            if key == "loras":
-                value = _lora_list(value)
-            fields[key] = value
-        return cls(**fields)  # type: ignore[arg-type]
+        sampler, variant, loras = values.get("sampler"), values.get("variant"), values.get("loras")
+        if sampler is not None and not isinstance(sampler, str):
+            raise LintInputError(f"sampler must be a string, got {sampler!r}")
+        if variant is not None and not isinstance(variant, str):
+            raise LintInputError(f"variant must be a string, got {variant!r}")
+        return cls(
+            cfg=_number(values.get("cfg")),
+            steps=_whole(values, "steps"),
+            width=_whole(values, "width"),
+            height=_whole(values, "height"),
+            sampler=sampler,
+            variant=None if variant is None else Variant.parse(variant),
+            loras=() if loras is None else _lora_list(loras),
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -124,34 +90,42 @@ class LintSettings:
         )
 
 
-def _is_lora_pair(pair: object) -> bool:
-    if not isinstance(pair, tuple) or len(pair) != 2:
-        return False
-    name, strength = pair
-    return (
-        isinstance(name, str)
-        and bool(name.strip())
-        and isinstance(strength, int | float)
-        and not isinstance(strength, bool)
-        and math.isfinite(strength)
-    )
+def _number(value: object) -> float | None:
+    """`cfg`: a number (not a boolean), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LintInputError(f"cfg must be a number, got {value!r}")
+    return float(value)
+
+
+def _whole(values: Mapping[str, object], name: str) -> int | None:
+    """`steps`, `width` or `height`: a whole number (`1024.0` too), or None."""
+    value = values.get(name)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise LintInputError(f"{name} must be a whole number, got {value!r}")
 
 
 def _lora_list(value: object) -> tuple[tuple[str, float], ...]:
     """`loras` from JSON: `"name[:strength]"` strings or `{"name": ..., "strength": ...}` objects."""
     from anima_prompt.loras import LoraReferenceError, parse_lora_option
 
-    if not isinstance(value, list):
+    entries = items(value)
+    if entries is None:
         raise LintInputError(f"loras must be a list, got {value!r}")
     pairs: list[tuple[str, float]] = []
-    for entry in value:
+    for entry in entries:
+        fields = table(entry)
         if isinstance(entry, str):
             try:
                 name, strength = parse_lora_option(entry)
             except LoraReferenceError:
                 raise LintInputError(f"loras: {entry!r} names no LoRA") from None
-        elif isinstance(entry, dict) and set(entry) <= {"name", "strength"} and "name" in entry:
-            name, strength = entry["name"], entry.get("strength", 1.0)
+        elif fields is not None and set(fields) <= {"name", "strength"} and "name" in fields:
+            name, strength = fields["name"], fields.get("strength", 1.0)
             if (
                 not isinstance(name, str)
                 or isinstance(strength, bool)

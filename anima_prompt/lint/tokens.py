@@ -2,8 +2,8 @@
 
 Anima tokenizes every prompt twice: Qwen3 (byte-level BPE, no BOS/EOS) for the text encoder and T5 (Unigram,
 EOS appended) for the adapter's query positions. The files are never downloaded at run time: they come from
-a folder holding `qwen3/tokenizer.json` and `t5/tokenizer.json`, named by the `ANIMA_TOKENIZERS` environment
-variable or the `tokenizers` lint option.
+the folder `LintConfig.tokenizer_dir` finds: the `tokenizers` lint option, else where `anima generate` looks
+(`places.find_tokenizers`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-TOKENIZER_FILES = {"qwen3": "qwen3/tokenizer.json", "t5": "t5/tokenizer.json"}
+from anima_prompt.places import TOKENIZER_FILES
 
 
 class TokenCounter:

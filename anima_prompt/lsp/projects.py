@@ -19,7 +19,7 @@ from anima_prompt.errors import AnimaPromptError
 from anima_prompt.lint.config import LintConfig, find_config_file, load_config
 
 if TYPE_CHECKING:
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Projects:
         return (LintConfig(), value) if isinstance(value, str) else (value, None)
 
     def _index_path(self, config: LintConfig) -> Path | None:
-        from anima_prompt.tagindex import default_index_path
+        from anima_prompt.index.query import default_index_path
 
         if self.db is not None:
             return self.db
@@ -117,7 +117,7 @@ class Projects:
                 self.notes.append(note)
             return None
         if path not in self._indexes:
-            from anima_prompt.tagindex import TagIndex
+            from anima_prompt.index.query import TagIndex
 
             try:
                 self._indexes[path] = TagIndex.open(path)

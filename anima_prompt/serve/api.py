@@ -3,16 +3,16 @@
 Every route mirrors a Python function (`lint`, `fix`, `format`, `complete`, `hover`, `actions`, tag search,
 `suggest`, generation); the OpenAPI description is served at `/api/openapi.json`. Errors are JSON
 `{"error": message}` with no stack trace. The editor routes run on the event loop, one at a time: each
-takes a few milliseconds. Lint, fix and actions run on one thread of their own (the linter's caches are
-touched by that thread only), so a long lint never delays the completions answered on the loop.
+takes about a millisecond of CPU, the linter's caches are touched by one thread only, and no hand-over
+to a worker thread adds a wait (a worker thread for lints made their p99 latency worse under load,
+`docs/benchmarks.md`).
 """
 
 import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,13 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anima_prompt.editor import Action, Completions, EditorServices, Hover, Problem
 from anima_prompt.errors import AnimaPromptError
+from anima_prompt.index.records import Suggestion, TagInfo
+from anima_prompt.index.suggest import suggest
 from anima_prompt.serve.guard import RequestGuard
 from anima_prompt.serve.jobs import EngineInfo, GenerationQueue, Job, QueueFull, RenderRequest
-from anima_prompt.suggest import suggest
-from anima_prompt.tagtypes import Suggestion, TagInfo
 
 logger = logging.getLogger(__name__)
 
@@ -129,42 +130,58 @@ class GenerateBody(_Request):
 
 @dataclass(frozen=True, slots=True)
 class LintResponse:
+    """The problems of a prompt, its negative prompt and settings."""
+
     problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class FixResponse:
+    """The prompt with the automatic fixes applied."""
+
     prompt: str
 
 
 @dataclass(frozen=True, slots=True)
 class FormatResponse:
+    """The prompt in canonical form, and whether that changed it."""
+
     formatted: str
     changed: bool
 
 
 @dataclass(frozen=True, slots=True)
 class HoverResponse:
+    """The tag at a position (or of a name), or null."""
+
     hover: Hover | None
 
 
 @dataclass(frozen=True, slots=True)
 class ActionsResponse:
+    """The actions for a range of a prompt."""
+
     actions: tuple[Action, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class TagsResponse:
+    """Tags found by prefix, most posts first."""
+
     tags: tuple[TagInfo, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SuggestResponse:
+    """Tags a text probably meant, best first."""
+
     suggestions: tuple[Suggestion, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class InfoResponse:
+    """What the server offers: tag index, engine choices, limits."""
+
     index: bool
     engine: EngineInfo | None
     engine_note: str
@@ -174,6 +191,8 @@ class InfoResponse:
 
 @dataclass(frozen=True, slots=True)
 class JobResponse:
+    """A generation job: its state, its images, how many events it reported."""
+
     id: str
     state: str
     images: tuple[str, ...]
@@ -182,6 +201,8 @@ class JobResponse:
 
 @dataclass(frozen=True, slots=True)
 class GalleryEntry:
+    """A generated image: where to fetch it and the settings that made it."""
+
     id: str
     job: str
     url: str
@@ -190,6 +211,8 @@ class GalleryEntry:
 
 @dataclass(frozen=True, slots=True)
 class GalleryResponse:
+    """The gallery, newest first."""
+
     images: tuple[GalleryEntry, ...]
 
 
@@ -251,8 +274,8 @@ def _error_handlers(app: FastAPI) -> None:
         message = "unknown field" if first.get("type") == "extra_forbidden" else first.get("msg", "invalid")
         return JSONResponse({"error": f"{where}: {message}" if where else message}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's and the router's (404, 405)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
 
     @app.exception_handler(AnimaPromptError)
@@ -268,12 +291,6 @@ def _error_handlers(app: FastAPI) -> None:
 
 def _editor_routes(app: FastAPI, playground: Playground) -> None:
     services = playground.services
-    # The linter (and its caches) lives on one thread of its own: a long lint never holds up the
-    # completions answered on the event loop, and lints run one at a time.
-    linting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anima-lint")
-
-    async def on_lint_thread(work: Callable[[], Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(linting, work)
 
     def settings(body: SettingsBody | None) -> dict[str, object] | None:
         return body.mapping() if body is not None else None
@@ -281,17 +298,13 @@ def _editor_routes(app: FastAPI, playground: Playground) -> None:
     @app.post("/api/lint", tags=["editor"], response_model=LintResponse)
     async def lint(body: LintBody) -> Response:
         """The lint findings of a prompt, its negative prompt and settings (`EditorServices.diagnose`)."""
-        found = await on_lint_thread(
-            lambda: services.diagnose(body.prompt, negative=body.negative, settings=settings(body.settings))
-        )
+        found = services.diagnose(body.prompt, negative=body.negative, settings=settings(body.settings))
         return _json(LintResponse(found))
 
     @app.post("/api/fix", tags=["editor"], response_model=FixResponse)
     async def fix(body: LintBody) -> Response:
         """The prompt with every safe automatic fix applied (`anima_prompt.fix`)."""
-        fixed = await on_lint_thread(
-            lambda: services.linter.fix(body.prompt, negative=body.negative, settings=_lint_settings(body))
-        )
+        fixed = services.linter.fix(body.prompt, negative=body.negative, settings=_lint_settings(body))
         return _json(FixResponse(fixed))
 
     @app.post("/api/fmt", tags=["editor"], response_model=FormatResponse)
@@ -313,9 +326,7 @@ def _editor_routes(app: FastAPI, playground: Playground) -> None:
     @app.post("/api/actions", tags=["editor"], response_model=ActionsResponse)
     async def actions(body: RangeBody) -> Response:
         """Fixes and suggestions for the problems touching `[start, end]` (`EditorServices.actions`)."""
-        found = await on_lint_thread(
-            lambda: services.actions(body.text, body.start, body.end, settings=settings(body.settings))
-        )
+        found = services.actions(body.text, body.start, body.end, settings=settings(body.settings))
         return _json(ActionsResponse(found))
 
 
@@ -440,7 +451,8 @@ def _render_request(body: GenerateBody, engine: EngineInfo) -> RenderRequest:
         HTTPException: an unknown sampler, scheduler or variant, or a LoRA that is a path or not one of
             the server's LoRAs (in the settings or as a `<lora:...>` tag in the prompt).
     """
-    from anima_prompt.loras import LoraReferenceError, find_lora_tags
+    from anima_prompt.loras import LoraReferenceError, lora_tags
+    from anima_prompt.parser import parse
 
     for name, value, allowed in (
         ("sampler", body.sampler, engine.samplers),
@@ -450,7 +462,7 @@ def _render_request(body: GenerateBody, engine: EngineInfo) -> RenderRequest:
         if value not in allowed:
             raise HTTPException(400, f"unknown {name} {value!r}; expected one of {', '.join(allowed)}")
     try:
-        tagged = [tag.name for tag in find_lora_tags(body.prompt) + find_lora_tags(body.negative)]
+        tagged = [tag.name for text in (body.prompt, body.negative) for tag in lora_tags(parse(text))]
     except LoraReferenceError as error:
         raise HTTPException(400, str(error)) from None
     for name in [lora.name for lora in body.loras] + tagged:

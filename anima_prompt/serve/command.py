@@ -106,9 +106,11 @@ def serve(
         raise
     from anima_prompt.editor import EditorServices
     from anima_prompt.errors import AnimaPromptError
+    from anima_prompt.index.query import TagIndex
 
     try:
-        index = _open_index(db)
+        index_path = _index_path(db)
+        index = TagIndex.open(index_path) if index_path is not None else None
         config = _lint_config(lora_dir)
     except AnimaPromptError as error:
         raise click.ClickException(str(error)) from None
@@ -125,7 +127,7 @@ def serve(
             "model_dir": model_dir,
             "comfyui": comfyui,
         }
-        _attach_engine(playground, max_pending, models, tokenizers, lora_dir, device, index)
+        _attach_engine(playground, max_pending, models, tokenizers, lora_dir, device, index_path)
     hosts = None if allow_remote and host in WILDCARD_HOSTS else frozenset({*LOOPBACK_NAMES, host})
     app = create_app(playground, hosts=hosts)
     listener = _listen(host, port)
@@ -170,12 +172,12 @@ def _lint_config(lora_dirs: tuple[Path, ...]) -> Any:
     return dataclasses.replace(config, lora_dirs=folders, front_end="anima")
 
 
-def _open_index(db: Path | None) -> Any:
-    """The tag index: `--db`, else the default one when it was built, else None (no completion)."""
-    from anima_prompt.tagindex import TagIndex, default_index_path
+def _index_path(db: Path | None) -> Path | None:
+    """The tag index file: `--db`, else the default one when it was built, else None (no completion)."""
+    from anima_prompt.index.query import default_index_path
 
     path = db if db is not None else default_index_path()
-    return TagIndex.open(path) if db is not None or path.is_file() else None
+    return path if db is not None or path.is_file() else None
 
 
 def _attach_engine(
@@ -185,7 +187,7 @@ def _attach_engine(
     tokenizers: Path | None,
     lora_dirs: tuple[Path, ...],
     device: str | None,
-    index: Any,
+    index_path: Path | None,
 ) -> None:
     """Give the playground a generation queue when the engine and the model files are there."""
     from anima_prompt.serve.jobs import GenerationQueue
@@ -205,7 +207,7 @@ def _attach_engine(
         raise
     try:
         renderer = renderer_type(
-            **models, tokenizer_dir=tokenizers, lora_dirs=lora_dirs, device=device, index=index
+            **models, tokenizer_dir=tokenizers, lora_dirs=lora_dirs, device=device, index_path=index_path
         )
     except FileNotFoundError as error:  # ModelNotFoundError: no model files where they were looked for
         playground.engine_note = f"generation is off: {str(error).splitlines()[0]}"

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from anima_engine.testing import TinyFiles, write_tiny_model
+from anima_engine._tiny import TinyFiles, write_tiny_model
 from tests.engine.hub_helpers import HUB_FILES, QWEN_TOKENIZER, sha256
-from tests.fileserver import FileServer, file_server
+from tests.support.fileserver import FileServer, file_server
 
 # The suite runs under pytest-xdist with one worker per core; intra-op threads on top of that only
 # oversubscribe the cores (tiny tensors gain nothing from them and slow down by 10-50x under load).
@@ -33,6 +33,7 @@ def hub(tiny_files: TinyFiles) -> Iterator[FileServer]:
         for part, path in HUB_FILES.items():
             data = files[part].read_bytes()
             server.serve_like_the_hub(path, data, etag=sha256(data))
-        server.files[QWEN_TOKENIZER] = (tiny_files.tokenizer_dir / "qwen3" / "tokenizer.json").read_bytes()
+        qwen = (tiny_files.tokenizer_dir / "qwen3" / "tokenizer.json").read_bytes()
+        server.serve_small_hub_file(QWEN_TOKENIZER, qwen)
         server.files["/t5/tokenizer.json"] = (tiny_files.tokenizer_dir / "t5" / "tokenizer.json").read_bytes()
         yield server

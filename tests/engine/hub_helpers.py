@@ -4,7 +4,7 @@ import dataclasses
 import hashlib
 
 from anima_engine.model_manifest import ModelSource, load_model_manifest
-from tests.fileserver import FileServer
+from tests.support.fileserver import FileServer
 
 SPLIT_FILES = "/circlestone-labs/Anima/resolve/main/split_files"
 HUB_FILES = {

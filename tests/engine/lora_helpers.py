@@ -3,11 +3,11 @@
 import torch
 from torch import Tensor, nn
 
+from anima_engine._tiny import TINY_ADAPTER, TINY_DIT, TINY_TEXT_ENCODER, randomize
 from anima_engine.adapter import LLMAdapter
 from anima_engine.dit import DiT
 from anima_engine.lora import LoraTargets
-from anima_engine.testing import TINY_ADAPTER, TINY_DIT, TINY_TEXT_ENCODER, randomize
-from anima_engine.text_encoder import build_qwen3
+from anima_engine.qwen3 import Qwen3
 
 
 def tiny_targets(dtype: torch.dtype = torch.float32) -> LoraTargets:
@@ -15,7 +15,7 @@ def tiny_targets(dtype: torch.dtype = torch.float32) -> LoraTargets:
     return LoraTargets(
         dit=randomize(DiT(TINY_DIT), 0).eval().to(dtype),
         adapter=randomize(LLMAdapter(TINY_ADAPTER), 1).eval().to(dtype),
-        text_encoder=randomize(build_qwen3(TINY_TEXT_ENCODER), 2).eval().to(dtype),
+        text_encoder=randomize(Qwen3(TINY_TEXT_ENCODER), 2).eval().to(dtype),
     )
 
 
@@ -30,7 +30,7 @@ def outputs(targets: LoraTargets) -> tuple[Tensor, Tensor, Tensor]:
         velocity = targets.dit(x, torch.tensor([0.6]), context)
         adapted = targets.adapter(states, torch.tensor([[4, 9, 30, 1]]))
         assert targets.text_encoder is not None
-        encoded = targets.text_encoder(input_ids=torch.tensor([[5, 17, 200, 3, 9]])).last_hidden_state
+        encoded = targets.text_encoder(torch.tensor([[5, 17, 200, 3, 9]]))
     return velocity, adapted, encoded
 
 

@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 import torch
 
+from anima_engine._tiny import TINY_ADAPTER, randomize
 from anima_engine.adapter import LLMAdapter, adapt
-from anima_engine.testing import TINY_ADAPTER, randomize
 from anima_engine.text_encoder import TextFeatures
 
 

@@ -1,4 +1,4 @@
-"""`anima dev make-tiny` writes files that the public loaders accept."""
+"""`anima dev make-tiny` writes files that the public loaders accept and `generate --model-dir` finds."""
 
 from pathlib import Path
 
@@ -15,8 +15,8 @@ def test_make_tiny_writes_loadable_files(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     dit_path = tmp_path / "tiny" / "diffusion_models" / "anima-tiny.safetensors"
-    encoder_path = tmp_path / "tiny" / "text_encoders" / "qwen3-tiny.safetensors"
-    vae_path = tmp_path / "tiny" / "vae" / "qwen-image-vae-tiny.safetensors"
+    encoder_path = tmp_path / "tiny" / "text_encoders" / "qwen_3_06b_base.safetensors"
+    vae_path = tmp_path / "tiny" / "vae" / "qwen_image_vae.safetensors"
     assert result.output == (
         f"dit: {dit_path}\ntext encoder: {encoder_path}\ntokenizers: {tmp_path / 'tiny' / 'tokenizers'}\n"
         f"vae: {vae_path}\n"
@@ -25,6 +25,15 @@ def test_make_tiny_writes_loadable_files(tmp_path: Path) -> None:
     assert len(load_dit(dit_path).dit.blocks) == 2
     encoder = load_text_encoder(encoder_path, tokenizer_dir=tmp_path / "tiny" / "tokenizers")
     assert encoder.encode("a cat").qwen_states.shape[1] == 5
+
+
+def test_generate_finds_what_make_tiny_wrote(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["dev", "make-tiny", str(tmp_path / "tiny")]).exit_code == 0
+    args = ["generate", "safe, a cat", "--model-dir", str(tmp_path / "tiny"), "-o", str(tmp_path / "out")]
+    result = runner.invoke(cli, [*args, "-W", "32", "-H", "32", "--steps", "1"])
+    assert result.exit_code == 0, result.output
+    assert Path(result.stdout.strip()).parent == tmp_path / "out"
 
 
 def test_dev_group_help() -> None:

@@ -48,6 +48,17 @@ def test_model_spec_checks_the_networks_fit() -> None:
     small_encoder = dataclasses.replace(spec.text_encoder, hidden_size=512)
     with pytest.raises(ConfigError, match=r"source_dim=1024, expected the text encoder's hidden_size=512"):
         ModelSpec(dit=spec.dit, adapter=spec.adapter, text_encoder=small_encoder)
+    with pytest.raises(ConfigError, match=r"VAE z_dim=4, expected the DiT's in_channels=16"):
+        dataclasses.replace(
+            spec, vae=dataclasses.replace(spec.vae, z_dim=4, latents_mean=(0,) * 4, latents_std=(1,) * 4)
+        )
+
+
+def test_the_image_size_multiple_comes_from_the_params() -> None:
+    spec = PRESETS["anima"]
+    assert spec.size_multiple == 16  # the VAE's x8 and the DiT's 2x2 patches
+    coarse = dataclasses.replace(spec.dit, patch_size=(1, 4, 4))
+    assert dataclasses.replace(spec, dit=coarse).size_multiple == 32
 
 
 def test_params_are_frozen() -> None:

@@ -5,10 +5,10 @@ import dataclasses
 import pytest
 import torch
 
+from anima_engine._tiny import TINY_DIT, randomize
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import PRESETS, DiTParams
 from anima_engine.dit import DiT
-from anima_engine.testing import TINY_DIT, randomize
 
 
 @pytest.fixture(scope="module")

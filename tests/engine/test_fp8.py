@@ -3,9 +3,9 @@
 import torch
 from torch import nn
 
+from anima_engine._tiny import TINY_DIT, randomize
 from anima_engine.dit import DiT
 from anima_engine.fp8 import Fp8Linear, convert_to_fp8
-from anima_engine.testing import TINY_DIT, randomize
 
 
 def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:

@@ -6,9 +6,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from PIL import Image, PngImagePlugin
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.from_image import reproduction
 from anima_engine.images import read_png_metadata
-from anima_engine.testing import TinyFiles
 from anima_prompt.cli import cli
 from anima_prompt.imagemeta import ImageSettings, LoraSetting
 from tests.engine.test_generate_cli import model_args, runner  # noqa: F401  (the fixture)

@@ -1,6 +1,7 @@
 """`anima generate` and `anima info` with the tiny official-layout files."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -8,19 +9,15 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from anima_engine.images import read_png_metadata
-from anima_engine.pipeline import generate, load_pipeline
-from anima_engine.testing import TinyFiles
+from anima_engine import GenerationRequest, generate, load_pipeline
+from anima_engine._tiny import TinyFiles
+from anima_engine.images import png_bytes, read_png_metadata
 from anima_prompt.cli import cli
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    # keep the hash cache and the (absent) tag index out of the user's folders
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    monkeypatch.delenv("ANIMA_TOKENIZERS", raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own user folders (tests/conftest.py): no tag index, no hash cache
 
 
 def model_args(files: TinyFiles) -> list[str]:
@@ -56,7 +53,8 @@ def test_generate_writes_pngs_that_reproduce(
         text = dict(image.text)  # type: ignore[attr-defined]
         written = image.convert("RGB").tobytes()
     record = read_png_metadata(paths[1])
-    assert record.prompt == "safe, 1girl, (red hair:1.2)"  # normalised
+    assert record.prompt == "safe, 1girl,  (red hair:1.2)"  # as written
+    assert record.encoded == "safe, 1girl, (red hair:1.2)" and record.normalized  # as encoded
     assert (record.negative, record.seed, record.cfg, record.steps) == ("worst quality", 5, 4.5, 2)
     assert (record.noise, record.batch, record.batch_index) == ("comfyui", 2, 1)  # image 1 of the batch draw
     assert (record.sampler, record.scheduler, record.width, record.height) == ("euler", "simple", 64, 48)
@@ -66,7 +64,7 @@ def test_generate_writes_pngs_that_reproduce(
     assert json.loads(text["anima"])["seed"] == 5
     assert "Seed: 5" in text["parameters"] and "Sampler: Euler" in text["parameters"]
     assert "Batch size: 2, Batch pos: 1" in text["parameters"]
-    assert text["parameters"].startswith("safe, 1girl, (red hair:1.2)\nNegative prompt: worst quality\n")
+    assert text["parameters"].startswith("safe, 1girl,  (red hair:1.2)\nNegative prompt: worst quality\n")
 
     # regenerate from the record alone: the same pixels
     pipe = load_pipeline(
@@ -76,10 +74,10 @@ def test_generate_writes_pngs_that_reproduce(
         tokenizer_dir=tiny_files.tokenizer_dir,
         hash_files=False,
     )
-    again = generate(
-        pipe,
-        record.prompt,
-        negative=record.negative,
+    assert record.encoded is not None and record.encoded_negative is not None
+    again = GenerationRequest(
+        prompt=record.encoded,
+        negative=record.encoded_negative,
         width=record.width,
         height=record.height,
         steps=record.steps,
@@ -89,8 +87,9 @@ def test_generate_writes_pngs_that_reproduce(
         seed=record.seed,
         batch=record.batch,
         noise=record.noise,
-    )[record.batch_index]
-    assert again.image.tobytes() == written
+        normalize=False,
+    )
+    assert generate(pipe, again)[record.batch_index].image.tobytes() == written
 
 
 def test_generate_never_overwrites(runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path) -> None:
@@ -145,7 +144,8 @@ def test_no_lint_overrides(runner: CliRunner, tiny_files: TinyFiles, tmp_path: P
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "ANM-" not in result.stderr
-    assert read_png_metadata(Path(result.stdout.strip())).prompt == "safe, (cat"
+    record = read_png_metadata(Path(result.stdout.strip()))
+    assert (record.prompt, record.encoded) == ("safe, (cat", "safe, (cat")
 
 
 def test_warnings_are_shown_and_generation_goes_on(
@@ -157,7 +157,8 @@ def test_warnings_are_shown_and_generation_goes_on(
     assert result.exit_code == 0, result.output
     assert "ANM-TAG-001 warning" in result.stderr
     assert "ANM-RES-001 warning: 64x48" in result.stderr  # the settings are linted too
-    assert read_png_metadata(Path(result.stdout.strip())).prompt == "safe, long hair"
+    record = read_png_metadata(Path(result.stdout.strip()))
+    assert (record.prompt, record.encoded) == ("safe, long_hair", "safe, long hair")
 
 
 def test_missing_model_file_is_a_one_line_error(
@@ -240,19 +241,173 @@ def test_info_reports_what_it_found(runner: CliRunner, tiny_files: TinyFiles) ->
     )
 
 
-def test_fp8_mode_generates_a_different_close_image(
+def test_fp8_on_the_cpu_is_refused_before_loading(
     runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
 ) -> None:
-    images = {}
-    for flags in ((), ("--fp8",)):
-        out = tmp_path / ("fp8" if flags else "bf16")
-        args = ["generate", "safe, cat", *SMALL, *model_args(tiny_files), "-o", str(out), *flags]
-        result = runner.invoke(cli, args, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        (path,) = out.iterdir()
-        with Image.open(path) as image:
-            images[bool(flags)] = torch.frombuffer(
-                bytearray(image.convert("RGB").tobytes()), dtype=torch.uint8
-            ).float()
-    difference = (images[True] - images[False]).abs().mean().item()
-    assert 0 < difference < 40  # fp8 changes the numbers a little, not the picture
+    args = ["generate", "safe, cat", "--fp8", "--device", "cpu", *SMALL, *model_args(tiny_files)]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output == "Error: --fp8 needs a CUDA GPU (Hopper or newer); the device is cpu\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_same_request_gives_the_same_png_bytes_through_the_api_and_the_cli(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    prompt = "safe, 1girl,  Long_Hair, (red hair:1.2)"
+    args = ["generate", prompt, "-n", "worst quality", "--seed", "11", "--cfg", "3", *SMALL]
+    result = runner.invoke(cli, [*args, *model_args(tiny_files), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    pipe = load_pipeline(
+        dit=tiny_files.dit,
+        text_encoder=tiny_files.text_encoder,
+        vae=tiny_files.vae,
+        tokenizer_dir=tiny_files.tokenizer_dir,
+    )
+    request = GenerationRequest(
+        prompt=prompt, negative="worst quality", seed=11, cfg=3, width=64, height=48, steps=2
+    )
+    [image] = generate(pipe, request)
+    assert png_bytes(image.image, image.record) == Path(result.stdout.strip()).read_bytes()
+
+
+def test_no_normalize_encodes_the_prompt_as_written(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    args = ["generate", "safe, Long_Hair", "--no-normalize", *SMALL, *model_args(tiny_files)]
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    record = read_png_metadata(Path(result.stdout.strip()))
+    assert (record.prompt, record.encoded, record.normalized) == ("safe, Long_Hair", "safe, Long_Hair", False)
+
+
+@pytest.fixture
+def no_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the command gets as far as loading weights."""
+
+    def refuse(**kwargs: object) -> None:
+        raise AssertionError("weights were loaded before the arguments were checked")
+
+    monkeypatch.setattr("anima_engine.cli_generate.load_pipeline", refuse)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--device", "banana"],
+            "Error: device 'banana' is not a torch device; expected cpu, cuda or cuda:N\n",
+        ),
+        (["--device", "meta"], "Error: device 'meta': only cpu, cuda and mps devices are supported\n"),
+        (["-W", "100"], "Error: `width` must be a multiple of 16, got 100\n"),
+        (["--lora", "missing.safetensors"], "Error: LoRA 'missing.safetensors' not found; looked in: "),
+    ],
+)
+def test_bad_arguments_stop_before_any_weights_load(
+    runner: CliRunner, tiny_files: TinyFiles, no_loading: None, args: list[str], message: str
+) -> None:
+    result = runner.invoke(
+        cli, ["generate", "safe, cat", "--no-lint", *SMALL, *model_args(tiny_files), *args]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+
+
+def test_cuda_without_cuda_is_one_line(runner: CliRunner, tiny_files: TinyFiles, no_loading: None) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = runner.invoke(cli, ["generate", "safe, cat", "--device", "cuda", *model_args(tiny_files)])
+    assert result.exit_code == 1
+    assert result.output == "Error: device 'cuda': CUDA is not available on this machine; use --device cpu\n"
+
+
+def test_an_output_folder_that_cannot_exist_stops_before_loading(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path, no_loading: None
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    result = runner.invoke(
+        cli, ["generate", "safe, cat", *SMALL, *model_args(tiny_files), "-o", str(afile / "sub")]
+    )
+    assert result.exit_code == 1
+    assert result.output == f"Error: output folder {afile / 'sub'}: {afile} is a file, not a folder\n"
+    assert afile.read_text() == "keep"
+
+
+def test_an_unwritable_output_folder_stops_before_loading(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path, no_loading: None
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who may write anywhere")
+        result = runner.invoke(
+            cli, ["generate", "safe, cat", *SMALL, *model_args(tiny_files), "-o", str(locked)]
+        )
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == 1
+    assert result.output == f"Error: output folder {locked} is not writable\n"
+
+
+def test_make_tiny_then_generate_with_model_dir(runner: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "tiny"
+    assert runner.invoke(cli, ["dev", "make-tiny", str(folder)]).exit_code == 0
+    result = runner.invoke(
+        cli, ["generate", "safe, cat", *SMALL, "--model-dir", str(folder), "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    assert read_png_metadata(Path(result.stdout.strip())).models[0].name == "anima-tiny.safetensors"
+
+
+def test_comfyui_install_with_downloaded_tokenizers(runner: CliRunner, tmp_path: Path) -> None:
+    from anima_engine._tiny import write_tiny_model
+
+    comfyui = tmp_path / "ComfyUI"
+    write_tiny_model(
+        comfyui / "models"
+    )  # where `anima models download --model-dir ComfyUI/models` puts files
+    result = runner.invoke(
+        cli, ["generate", "safe, cat", *SMALL, "--comfyui", str(comfyui), "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_missing_variant_dit_names_where_to_get_it(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    args = ["generate", "safe, cat", "--variant", "turbo", "--model-dir", str(models), "--no-lint", *SMALL]
+    result = runner.invoke(cli, [*args, "--tokenizers", str(tiny_files.tokenizer_dir)])
+    assert result.exit_code == 1
+    assert "anima models download" not in result.output
+    assert result.output.rstrip().endswith(
+        "no download is known for the turbo DiT; fetch it from https://huggingface.co/circlestone-labs/Anima "
+        "and pass --dit"
+    )
+
+
+@pytest.mark.parametrize("flags", [["--compile", "never"], ["--no-compile"], ["--compile", "always"]])
+def test_compile_choices_run_plainly_on_the_cpu(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path, flags: list[str]
+) -> None:
+    result = runner.invoke(
+        cli, ["generate", "safe, cat", *SMALL, *model_args(tiny_files), *flags, "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_bare_compile_flag_is_a_usage_error(runner: CliRunner, tiny_files: TinyFiles) -> None:
+    result = runner.invoke(cli, ["generate", "safe, cat", *model_args(tiny_files), "--compile"])
+    assert result.exit_code == 2
+    assert "'--compile' requires an argument" in result.output
+
+
+def test_prompts_and_file_together_are_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    both = runner.invoke(cli, ["generate", "safe, cat", "--file", str(tmp_path / "p.txt")])
+    neither = runner.invoke(cli, ["generate"])
+    assert (both.exit_code, neither.exit_code) == (2, 2)
+    assert "give prompts (or --from IMAGE) or --file, not both" in both.output
+    assert "give a PROMPT, or --from IMAGE, or --file FILE" in neither.output

@@ -16,8 +16,8 @@ from anima_engine.images import (
     read_png_metadata,
     save_png,
     to_pil,
-    toolkit_version,
 )
+from anima_prompt.version import toolkit_version
 
 HASH = "ab" * 32
 

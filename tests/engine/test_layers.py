@@ -5,10 +5,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from anima_engine._tiny import randomize
 from anima_engine.attention import rope_3d
 from anima_engine.config import DiTParams
 from anima_engine.layers import Block, FinalLayer, PatchEmbed, Timesteps, modulate
-from anima_engine.testing import randomize
 
 PARAMS = DiTParams(
     in_channels=4, out_channels=4, model_channels=48, num_blocks=1, num_heads=2, mlp_channels=96,

@@ -1,13 +1,11 @@
-"""Finding weights in model folders and ComfyUI layouts; the one-line error; the cached file hash."""
+"""Finding weights in model folders and ComfyUI layouts; the one-line error."""
 
-import hashlib
-import os
 from pathlib import Path
 
 import pytest
 
 from anima_engine.errors import ConfigError
-from anima_engine.locate import ModelNotFoundError, file_sha256, locate_models
+from anima_engine.locate import ModelNotFoundError, locate_models
 
 NO_ENV: dict[str, str] = {}
 
@@ -144,28 +142,3 @@ def test_nothing_configured_lists_the_default_locations(tmp_path: Path) -> None:
 def test_unknown_variant() -> None:
     with pytest.raises(ConfigError, match="unknown variant 'xl'; expected one of base, aesthetic, turbo"):
         locate_models(variant="xl", env=NO_ENV)
-
-
-def test_file_sha256_is_cached_by_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import anima_engine.locate as locate
-
-    weights = touch(tmp_path / "w.safetensors", b"first contents")
-    cache = tmp_path / "cache"
-    calls: list[Path] = []
-    real_hash = locate._hash_file
-    monkeypatch.setattr(locate, "_hash_file", lambda p: calls.append(p) or real_hash(p))
-    expected = hashlib.sha256(b"first contents").hexdigest()
-    assert file_sha256(weights, cache_dir=cache) == expected
-    assert file_sha256(weights, cache_dir=cache) == expected
-    assert len(calls) == 1  # the second call came from the cache
-    weights.write_bytes(b"other contents!")
-    os.utime(weights, ns=(1, 1))
-    assert file_sha256(weights, cache_dir=cache) == hashlib.sha256(b"other contents!").hexdigest()
-    assert len(calls) == 2
-
-
-def test_file_sha256_survives_a_corrupt_cache(tmp_path: Path) -> None:
-    weights = touch(tmp_path / "w.safetensors", b"abc")
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "sha256.json").write_text("{not json")
-    assert file_sha256(weights, cache_dir=tmp_path / "cache") == hashlib.sha256(b"abc").hexdigest()

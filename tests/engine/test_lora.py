@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from anima_engine.lora import Lora, attach, load_lora, merge, parse_lora
-from anima_engine.testing_lora import lora_stem, tiny_lora, write_lora
 from tests.engine.lora_helpers import (
     hand_delta,
     hand_dora,
@@ -18,6 +17,7 @@ from tests.engine.lora_helpers import (
     tiny_targets,
     weights,
 )
+from tests.support.lora_files import lora_stem, tiny_lora, write_lora
 
 
 class Case(NamedTuple):

@@ -9,8 +9,8 @@ from torch import nn
 from anima_engine.errors import CheckpointError, LoraError
 from anima_engine.lora import LoraTargets, load_lora, parse_lora
 from anima_engine.lora.names import NameTable, Target, linear_layers
-from anima_engine.testing_lora import tiny_lora, write_lora
 from tests.engine.lora_helpers import tiny_targets
+from tests.support.lora_files import tiny_lora, write_lora
 
 
 @pytest.fixture(scope="module")

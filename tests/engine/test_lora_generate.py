@@ -8,15 +8,13 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+from anima_engine import GenerationRequest, generate, load_pipeline
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
 from anima_engine.loading import load_dit, load_text_encoder
 from anima_engine.lora import LoraTargets
-from anima_engine.options import SamplingOptions
-from anima_engine.pipeline import load_pipeline
-from anima_engine.prompt_loras import PromptLoras, generate_with_loras, split_prompt
-from anima_engine.testing import TinyFiles
-from anima_engine.testing_lora import tiny_lora, write_lora
 from anima_prompt.cli import cli
+from tests.support.lora_files import tiny_lora, write_lora
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +34,8 @@ def lora_dir(tiny_files: TinyFiles, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ComfyUI installation to find
-    for name in ("ANIMA_TOKENIZERS", "ANIMA_LORA_DIR", "COMFYUI_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own home and user folders: no ComfyUI, no index (tests/conftest.py)
 
 
 def _args(files: TinyFiles, out: Path) -> list[str]:
@@ -84,7 +77,8 @@ def test_tags_and_options_apply_the_same_loras(
     assert _pixels(tagged_png) == _pixels(options_png) != _pixels(plain_png)
 
     record = read_png_metadata(tagged_png)
-    assert record.prompt == "1girl"  # the tags never reach the text encoder
+    assert record.prompt == "<lora:ink:0.8>, 1girl, <lora:pencil:-0.5>"  # as written
+    assert record.encoded == "1girl"  # the tags never reach the text encoder
     assert [(m.role, m.name, m.sha256, m.weight) for m in record.loras] == [
         ("lora", "ink.safetensors", _sha256(ink), 0.8),
         ("lora", "pencil.safetensors", _sha256(pencil), -0.5),
@@ -162,18 +156,37 @@ def test_prompts_with_different_loras_in_one_call(tiny_files: TinyFiles, lora_di
         hash_files=False,
     )
     before = {key: value.clone() for key, value in pipe.dit.state_dict().items()}
-    options = SamplingOptions(width=32, height=32, steps=2, cfg=1.0, seed=4)
-    folders = (lora_dir,)
-    prompts = [split_prompt(text, folders) for text in ("1girl <lora:ink>", "1girl <lora:ink>", "1girl")]
-    assert prompts[2] == PromptLoras("1girl")
-    images = generate_with_loras(pipe, prompts, options)
-    alone = generate_with_loras(pipe, [prompts[0]], options) + generate_with_loras(
-        pipe, [prompts[2]], options
-    )
+
+    def request(prompt: str) -> GenerationRequest:
+        return GenerationRequest(
+            prompt=prompt, width=32, height=32, steps=2, cfg=1.0, seed=4, lora_dirs=(lora_dir,), lint=False
+        )
+
+    requests = [request(text) for text in ("1girl <lora:ink>", "1girl <lora:ink>", "1girl")]
+    images = generate(pipe, requests)
+    alone = generate(pipe, requests[0]) + generate(pipe, requests[2])
     pixels = [image.image.tobytes() for image in images]
     assert pixels[0] == pixels[1] == alone[0].image.tobytes() != pixels[2] == alone[1].image.tobytes()
     assert [len(image.record.loras) for image in images] == [1, 1, 0]
+    assert [image.record.encoded for image in images] == ["1girl"] * 3
     assert all(torch.equal(value, before[key]) for key, value in pipe.dit.state_dict().items())  # unmerged
+
+
+def test_a_lora_tag_in_the_api_applies_the_lora(tiny_files: TinyFiles, lora_dir: Path) -> None:
+    """issue 13: through the Python API a tag applies its LoRA and never reaches the text encoder."""
+    pipe = load_pipeline(
+        dit=tiny_files.dit,
+        text_encoder=tiny_files.text_encoder,
+        vae=tiny_files.vae,
+        tokenizer_dir=tiny_files.tokenizer_dir,
+        hash_files=False,
+    )
+    settings = {"width": 32, "height": 32, "steps": 2, "cfg": 1.0, "lora_dirs": (lora_dir,), "lint": False}
+    [tagged] = generate(pipe, GenerationRequest(prompt="Hatsune_Miku, <lora:ink:0.8>", **settings))  # type: ignore[arg-type]
+    [plain] = generate(pipe, GenerationRequest(prompt="hatsune miku", **settings))  # type: ignore[arg-type]
+    assert tagged.record.encoded == "hatsune miku" == plain.record.encoded
+    assert [(m.name, m.weight) for m in tagged.record.loras] == [("ink.safetensors", 0.8)]
+    assert tagged.image.tobytes() != plain.image.tobytes()
 
 
 def test_the_lint_gate_knows_the_loras(

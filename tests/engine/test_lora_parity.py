@@ -12,12 +12,12 @@ import pytest
 import torch
 from torch import Tensor
 
+from anima_engine._tiny import TINY_ADAPTER, TINY_DIT, randomize
 from anima_engine.adapter import LLMAdapter
 from anima_engine.dit import DiT
 from anima_engine.lora import LoraTargets, attach, merge, parse_lora
-from anima_engine.reference import reference_adapter, reference_dit
-from anima_engine.testing import TINY_ADAPTER, TINY_DIT, randomize
-from anima_engine.testing_lora import tiny_lora
+from tests.support.lora_files import tiny_lora
+from tests.support.reference import reference_adapter, reference_dit
 
 pytest.importorskip("peft")
 from diffusers.loaders.lora_pipeline import AnimaLoraLoaderMixin

@@ -5,23 +5,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from anima_engine._tiny import TinyFiles
 from anima_engine.images import read_png_metadata
-from anima_engine.testing import TinyFiles
 from anima_prompt.cli import cli
-from anima_prompt.commands.bars import format_bytes
+from anima_prompt.progress import format_bytes
 from tests.engine.hub_helpers import HUB_FILES
-from tests.fileserver import FileServer
+from tests.support.fileserver import FileServer
 
 MODEL_PARTS = "dit,text-encoder,vae"
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("ANIMA_TAG_INDEX", str(tmp_path / "no-index.sqlite"))
-    for name in ("ANIMA_TOKENIZERS", "ANIMA_MODEL_DIR", "HF_TOKEN", "HF_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
+def runner() -> CliRunner:
+    return CliRunner()  # in the test's own user folders, no hub variables (tests/conftest.py)
 
 
 def test_download_then_generate(

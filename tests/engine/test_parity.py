@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from anima_engine._tiny import TinyFiles, randomize
 from anima_engine.adapter import LLMAdapter, adapt
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams
 from anima_engine.dit import DiT
 from anima_engine.loading import load_dit, load_text_encoder
-from anima_engine.reference import reference_adapter, reference_dit
-from anima_engine.testing import TinyFiles, randomize
-from anima_engine.text_encoder import build_qwen3
+from anima_engine.qwen3 import Qwen3
+from tests.support.reference import reference_adapter, reference_dit
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -116,13 +116,13 @@ def test_text_conditioning_path_matches_diffusers() -> None:
         num_kv_heads=2,
         head_dim=6,
     )
-    encoder = randomize(build_qwen3(encoder_params), seed=5).eval()
+    encoder = randomize(Qwen3(encoder_params), seed=5).eval()
     ours = randomize(LLMAdapter(TINY_ADAPTER), seed=6).eval()
     reference = reference_adapter(TINY_ADAPTER, ours.state_dict())
     qwen_ids = torch.tensor([[17, 250, 3, 99, 141, 8]])
     t5_ids = torch.tensor([[5, 77, 12, 1]])
     with torch.no_grad():
-        states = encoder(input_ids=qwen_ids).last_hidden_state
+        states = encoder(qwen_ids)
         expected = reference(states, t5_ids)
         got = ours(states, t5_ids, torch.ones(1, 4))
     assert got.shape == (1, 512, TINY_ADAPTER.target_dim)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -9,19 +10,39 @@ import pytest
 import torch
 from PIL import Image
 
-from anima_engine import ConfigError, ModelNotFoundError, SamplingOptions, generate, load_pipeline
+from anima_engine import (
+    ConfigError,
+    GeneratedImage,
+    GenerationRequest,
+    ModelNotFoundError,
+    SamplingOptions,
+    generate,
+    load_pipeline,
+)
+from anima_engine._tiny import TinyFiles
 from anima_engine.adapter import adapt
 from anima_engine.images import from_pil, to_pil
 from anima_engine.locate import locate_tokenizers
 from anima_engine.memory import TILE_LATENT, MemoryPlan, plan_memory
-from anima_engine.options import VARIANT_OPTIONS, variant_options
-from anima_engine.pipeline import GeneratedImage, Pipeline, prompt_segments
+from anima_engine.options import variant_options
+from anima_engine.pipeline import Pipeline
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.testing import TinyFiles
 from anima_engine.text_encoder import TextFeatures, tokenize
+from anima_prompt import parse, weighted_segments
 
 SMALL = {"width": 64, "height": 48, "steps": 2}
+
+
+def run(
+    pipe: Pipeline, prompt: str, *, callback: Callable[[Step], None] | None = None, **settings: object
+) -> list[GeneratedImage]:
+    """`generate` for one prompt used as written: no lint gate, no normalisation."""
+    return generate(pipe, request(prompt, **settings), callback=callback)
+
+
+def request(prompt: str, **settings: object) -> GenerationRequest:
+    return GenerationRequest(prompt=prompt, lint=False, normalize=False, **settings)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +61,7 @@ def pixels(result: GeneratedImage) -> np.ndarray:
 
 
 def test_generate_returns_images_with_their_settings(pipe: Pipeline) -> None:
-    results = generate(pipe, "safe, 1girl", negative="worst quality", seed=7, cfg=3.5, **SMALL)
+    results = run(pipe, "safe, 1girl", negative="worst quality", seed=7, cfg=3.5, **SMALL)
     assert len(results) == 1
     image, record = results[0].image, results[0].record
     assert image.size == (64, 48) and image.mode == "RGB"
@@ -58,9 +79,9 @@ def test_generate_returns_images_with_their_settings(pipe: Pipeline) -> None:
 
 
 def test_same_seed_gives_identical_images_and_another_seed_does_not(pipe: Pipeline) -> None:
-    first = generate(pipe, "safe, cat", seed=3, **SMALL)[0]
-    again = generate(pipe, "safe, cat", seed=3, **SMALL)[0]
-    other = generate(pipe, "safe, cat", seed=4, **SMALL)[0]
+    first = run(pipe, "safe, cat", seed=3, **SMALL)[0]
+    again = run(pipe, "safe, cat", seed=3, **SMALL)[0]
+    other = run(pipe, "safe, cat", seed=4, **SMALL)[0]
     assert first.image.tobytes() == again.image.tobytes()
     assert first.image.tobytes() != other.image.tobytes()
 
@@ -69,7 +90,7 @@ def test_same_seed_gives_identical_images_and_another_seed_does_not(pipe: Pipeli
 @pytest.mark.parametrize("scheduler", list(SCHEDULES))
 def test_every_sampler_and_schedule_runs(pipe: Pipeline, sampler: str, scheduler: str) -> None:
     steps: list[Step] = []
-    [result] = generate(
+    [result] = run(
         pipe, "safe, dog", sampler=sampler, scheduler=scheduler, seed=1, callback=steps.append, **SMALL
     )
     assert result.image.size == (64, 48)
@@ -82,43 +103,45 @@ def test_every_sampler_and_schedule_runs(pipe: Pipeline, sampler: str, scheduler
 def test_anima_noise_batch_element_k_equals_a_single_run_with_seed_plus_k(
     pipe: Pipeline, sampler: str
 ) -> None:
-    batch = generate(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, noise="anima", **SMALL)
+    batch = run(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, noise="anima", **SMALL)
     assert [(r.record.seed, r.record.batch, r.record.noise) for r in batch] == [
         (10 + k, 1, "anima") for k in range(3)
     ]
     for k, result in enumerate(batch):
-        [single] = generate(pipe, "safe, tree", seed=10 + k, sampler=sampler, noise="anima", **SMALL)
+        [single] = run(pipe, "safe, tree", seed=10 + k, sampler=sampler, noise="anima", **SMALL)
         assert np.abs(pixels(result) - pixels(single)).max() <= 1  # batched matmuls may round differently
     assert batch[0].image.tobytes() != batch[1].image.tobytes()
 
 
 @pytest.mark.parametrize("sampler", ["euler", "er_sde"])
 def test_comfyui_noise_batch_images_come_from_one_batch_draw(pipe: Pipeline, sampler: str) -> None:
-    batch = generate(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, **SMALL)
+    batch = run(pipe, "safe, tree", seed=10, batch=3, sampler=sampler, **SMALL)
     records = [(r.record.seed, r.record.batch, r.record.batch_index, r.record.noise) for r in batch]
     assert records == [(10, 3, k, "comfyui") for k in range(3)]
-    [second] = generate(pipe, "safe, tree", seed=11, sampler=sampler, **SMALL)
+    [second] = run(pipe, "safe, tree", seed=11, sampler=sampler, **SMALL)
     assert np.abs(pixels(batch[1]) - pixels(second)).max() > 1  # not a run with seed + 1
     if sampler == "euler":  # deterministic: image 0's noise is a one-image draw's noise
-        [first] = generate(pipe, "safe, tree", seed=10, sampler=sampler, **SMALL)
+        [first] = run(pipe, "safe, tree", seed=10, sampler=sampler, **SMALL)
         assert np.abs(pixels(batch[0]) - pixels(first)).max() <= 1
 
 
 def test_several_prompts_each_get_the_batch_seeds(pipe: Pipeline) -> None:
-    results = generate(pipe, ["safe, cat", "safe, dog"], seed=5, batch=2, noise="anima", **SMALL)
+    results = generate(
+        pipe, [request(text, seed=5, batch=2, noise="anima", **SMALL) for text in ("safe, cat", "safe, dog")]
+    )
     assert [(r.record.prompt, r.record.seed) for r in results] == [
         ("safe, cat", 5),
         ("safe, cat", 6),
         ("safe, dog", 5),
         ("safe, dog", 6),
     ]
-    [dog] = generate(pipe, "safe, dog", seed=6, noise="anima", **SMALL)
+    [dog] = run(pipe, "safe, dog", seed=6, noise="anima", **SMALL)
     assert np.abs(pixels(results[3]) - pixels(dog)).max() <= 1
 
 
 def test_prompt_weight_lands_on_exactly_the_t5_tokens_of_the_tag(pipe: Pipeline) -> None:
     tokenizers = pipe.text_encoder.tokenizers
-    segments = prompt_segments("(red:2), cat")
+    segments = [(piece.text, piece.weight) for piece in weighted_segments(parse("(red:2), cat"))]
     assert segments == [("red", 2.0), (", cat", 1.0)]
     tokens = tokenize(tokenizers, segments)
     red = tokenizers.t5.encode("red", add_special_tokens=False).ids
@@ -140,8 +163,8 @@ def test_prompt_weight_lands_on_exactly_the_t5_tokens_of_the_tag(pipe: Pipeline)
 
 
 def test_weights_change_the_image(pipe: Pipeline) -> None:
-    plain = generate(pipe, "safe, red hair", seed=2, **SMALL)[0]
-    weighted = generate(pipe, "safe, (red hair:1.5)", seed=2, **SMALL)[0]
+    plain = run(pipe, "safe, red hair", seed=2, **SMALL)[0]
+    weighted = run(pipe, "safe, (red hair:1.5)", seed=2, **SMALL)[0]
     assert plain.image.tobytes() != weighted.image.tobytes()
 
 
@@ -149,11 +172,11 @@ def test_cfg_one_runs_one_pass_and_ignores_the_negative(pipe: Pipeline) -> None:
     batches: list[int] = []
     hook = pipe.dit.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
     try:
-        a = generate(pipe, "safe, cat", negative="blurry", cfg=1.0, **SMALL)[0]
-        b = generate(pipe, "safe, cat", negative="something else", cfg=1.0, **SMALL)[0]
+        a = run(pipe, "safe, cat", negative="blurry", cfg=1.0, **SMALL)[0]
+        b = run(pipe, "safe, cat", negative="something else", cfg=1.0, **SMALL)[0]
         assert batches == [1, 1, 1, 1]
         batches.clear()
-        generate(pipe, "safe, cat", negative="blurry", cfg=4.0, **SMALL)
+        run(pipe, "safe, cat", negative="blurry", cfg=4.0, **SMALL)
         assert batches == [2, 2]  # cond and uncond in one forward
     finally:
         hook.remove()
@@ -163,14 +186,14 @@ def test_cfg_one_runs_one_pass_and_ignores_the_negative(pipe: Pipeline) -> None:
 def test_img2img_runs_the_tail_of_the_schedule(pipe: Pipeline) -> None:
     start = Image.fromarray(np.tile(np.arange(64, dtype=np.uint8)[None, :, None] * 4, (48, 1, 3)))
     steps: list[Step] = []
-    [result] = generate(
+    [result] = run(
         pipe, "safe, cat", init_image=start, strength=0.5, callback=steps.append, width=64, height=48, steps=4
     )
     assert result.image.size == (64, 48) and result.record.strength == 0.5
     assert len(steps) == 2 and steps[0].sigma < 1.0
     # at strength 1 the image's content is ignored: the same as text-to-image
-    [full] = generate(pipe, "safe, cat", init_image=start, strength=1.0, seed=3, **SMALL)
-    [txt2img] = generate(pipe, "safe, cat", seed=3, **SMALL)
+    [full] = run(pipe, "safe, cat", init_image=start, strength=1.0, seed=3, **SMALL)
+    [txt2img] = run(pipe, "safe, cat", seed=3, **SMALL)
     assert full.image.tobytes() == txt2img.image.tobytes()
 
 
@@ -178,12 +201,12 @@ def test_img2img_runs_the_tail_of_the_schedule(pipe: Pipeline) -> None:
 def test_img2img_strength_is_validated(pipe: Pipeline, strength: float) -> None:
     start = Image.new("RGB", (64, 48), "gray")
     with pytest.raises(ConfigError, match=r"`strength` must be in \(0, 1\]"):
-        generate(pipe, "safe, cat", init_image=start, strength=strength, **SMALL)
+        run(pipe, "safe, cat", init_image=start, strength=strength, **SMALL)
 
 
 def test_strength_without_an_init_image_is_an_error(pipe: Pipeline) -> None:
     with pytest.raises(ConfigError, match="needs an init image"):
-        generate(pipe, "safe, cat", strength=0.5, **SMALL)
+        run(pipe, "safe, cat", strength=0.5, **SMALL)
 
 
 def test_from_pil_resizes_and_scales_to_minus_one_one() -> None:
@@ -216,7 +239,7 @@ def test_bad_size_is_reported_before_allocating(pipe: Pipeline) -> None:
     hook = pipe.dit.register_forward_hook(lambda module, args, out: batches.append(1))
     try:
         with pytest.raises(ConfigError, match="`width` must be a multiple of 16"):
-            generate(pipe, "safe, cat", width=1000, height=1024)
+            run(pipe, "safe, cat", width=1000, height=1024)
     finally:
         hook.remove()
     assert batches == []
@@ -225,9 +248,8 @@ def test_bad_size_is_reported_before_allocating(pipe: Pipeline) -> None:
 def test_variant_presets_follow_the_model_card() -> None:
     assert variant_options("turbo") == SamplingOptions(steps=10, cfg=1.0, sampler="er_sde")
     for variant in ("base", "aesthetic"):
-        options = VARIANT_OPTIONS[variant]
+        options = variant_options(variant)
         assert options.steps == 30 and 4 <= options.cfg <= 5 and options.sampler == "er_sde"
-    assert 8 <= VARIANT_OPTIONS["turbo"].steps <= 12
     with pytest.raises(ConfigError, match="unknown variant 'lightning'"):
         variant_options("lightning")
 
@@ -270,7 +292,7 @@ def test_low_vram_moves_the_networks_between_stages(
 
     monkeypatch.setattr(type(pipe.vae), "decode", spy)
     with caplog.at_level(logging.DEBUG, logger="anima_engine.memory"):
-        [tiled] = generate(low, "safe, cat", seed=4, **SMALL)
+        [tiled] = run(low, "safe, cat", seed=4, **SMALL)
     moves = [r.getMessage() for r in caplog.records if r.name == "anima_engine.memory"]
     assert moves == [
         "text encoder: cpu -> cpu",  # to the device for encoding
@@ -281,7 +303,7 @@ def test_low_vram_moves_the_networks_between_stages(
         "adapter: cpu -> cpu",
     ]
     assert decodes == [4]
-    [whole] = generate(pipe, "safe, cat", seed=4, **SMALL)
+    [whole] = run(pipe, "safe, cat", seed=4, **SMALL)
     assert decodes == [4, None]
     assert np.abs(pixels(tiled) - pixels(whole)).max() <= 1  # tiles with halos: no seams
 
@@ -318,8 +340,8 @@ def test_tokenizers_are_found_in_order(tmp_path: Path, tiny_files: TinyFiles) ->
 
 
 def test_files_that_do_not_fit_together_are_refused(tiny_files: TinyFiles, tmp_path: Path) -> None:
+    from anima_engine._tiny import TINY_VAE, write_tiny_vae
     from anima_engine.errors import CheckpointError
-    from anima_engine.testing import TINY_VAE, write_tiny_vae
 
     vae = write_tiny_vae(tmp_path / "vae.safetensors", TINY_VAE)  # 4 latent channels
     with pytest.raises(CheckpointError, match="4 latent channels has no known latent statistics"):
@@ -346,16 +368,36 @@ def test_model_hashes_are_recorded(
     )
     expected = hashlib.sha256(tiny_files.vae.read_bytes()).hexdigest()
     assert {m.role: m.sha256 for m in hashed.models}["vae"] == expected
-    [result] = generate(hashed, "safe, cat", **SMALL)
+    [result] = run(hashed, "safe, cat", **SMALL)
     assert result.record.models == hashed.models
 
 
-def test_pipeline_method_equals_the_function(pipe: Pipeline) -> None:
-    options = SamplingOptions(width=64, height=48, steps=2, seed=8)
-    [by_method] = pipe.generate("safe, cat", options)
-    [by_function] = generate(pipe, "safe, cat", seed=8, **SMALL)
-    assert by_method.image.tobytes() == by_function.image.tobytes()
-    assert by_method.record == by_function.record
+@pytest.mark.parametrize("noise", ["comfyui", "anima"])
+def test_requests_with_the_same_settings_share_one_sampling_call(pipe: Pipeline, noise: str) -> None:
+    batches: list[int] = []
+    hook = pipe.dit.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
+    settings = {"cfg": 1.0, "noise": noise, "sampler": "euler_ancestral"}  # step noise too
+    requests = [
+        request("safe, cat", seed=1, **settings, **SMALL),
+        request("safe, dog", negative="blurry", seed=9, batch=2, **settings, **SMALL),
+        request("safe, cat", seed=1, width=32, height=32, steps=2, **settings),  # another size: its own call
+    ]
+    try:
+        results = generate(pipe, requests)
+    finally:
+        hook.remove()
+    assert batches == [3, 3, 1, 1]  # 2 steps of 3 images, then 2 steps of 1
+    assert [r.record.prompt for r in results] == ["safe, cat", "safe, dog", "safe, dog", "safe, cat"]
+    # each request keeps the noise it has alone
+    alone = run(pipe, "safe, dog", negative="blurry", seed=9, batch=2, **settings, **SMALL)
+    assert [r.record for r in alone] == [r.record for r in results[1:3]]
+    for together, single in zip(results[1:3], alone, strict=True):
+        assert np.abs(pixels(together) - pixels(single)).max() <= 1
+
+
+def test_an_empty_request_list_is_refused(pipe: Pipeline) -> None:
+    with pytest.raises(ConfigError, match="non-empty sequence"):
+        generate(pipe, [])
 
 
 # the whole pipeline against a reference loop built on diffusers' scheduler
@@ -380,7 +422,7 @@ def test_euler_cfg_pipeline_matches_a_diffusers_scheduler_loop(
 
     monkeypatch.setattr(type(pipe.vae), "decode", spy)
     states: list[torch.Tensor] = []
-    [ours] = generate(
+    [ours] = run(
         pipe,
         prompt,
         negative=negative,

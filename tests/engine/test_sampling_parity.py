@@ -12,14 +12,14 @@ import pytest
 import torch
 from torch import Tensor
 
+from anima_engine._tiny import randomize
 from anima_engine.config import DiTParams
 from anima_engine.dit import DiT
 from anima_engine.guidance import cfg
 from anima_engine.noise import ComfyNoise, latent_shape
-from anima_engine.reference import reference_dit, reference_velocity
 from anima_engine.samplers import sample_euler
 from anima_engine.schedules import make_sigmas
-from anima_engine.testing import randomize
+from tests.support.reference import reference_dit, reference_velocity
 
 diffusers = pytest.importorskip("diffusers")
 

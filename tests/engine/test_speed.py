@@ -7,10 +7,10 @@ forward against float32 on every run.
 import pytest
 import torch
 
+from anima_engine._tiny import TINY_DIT, randomize
 from anima_engine.dit import DiT
 from anima_engine.errors import ConfigError
 from anima_engine.speed import PLAIN, GraphedVelocity, SpeedOptions, accelerate, attention_backend
-from anima_engine.testing import TINY_DIT, randomize
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from anima_engine._tiny import TINY_VAE, write_tiny_vae
 from anima_engine.config import QWEN_IMAGE_VAE, WAN21_LATENTS_MEAN, VAEParams
 from anima_engine.errors import CheckpointError, ConfigError
-from anima_engine.testing import TINY_VAE, write_tiny_vae
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import checkpoint_layout, count_checkpoint_parameters, load_vae
 

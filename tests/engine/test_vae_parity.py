@@ -1,7 +1,7 @@
 """Parity of our 2-D VAE with diffusers' `AutoencoderKLQwenImage` (video VAE, T = 1) on the same weights.
 
 Both models read one tiny file in the official Wan/ComfyUI layout: ours through `load_vae`, diffusers' after
-renaming with the table of engine-spec §4.3 (`anima_engine.reference`, independent of `vae_loading`).
+renaming with the table of engine-spec §4.3 (`tests/support/reference.py`, independent of `vae_loading`).
 The latent normalisation, which diffusers leaves to its pipeline, is applied on the diffusers side by hand.
 """
 
@@ -11,11 +11,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from anima_engine._tiny import TINY_VAE, write_tiny_vae
 from anima_engine.config import VAEParams
-from anima_engine.reference import diffusers_vae_key, reference_vae
-from anima_engine.testing import TINY_VAE, write_tiny_vae
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae
+from tests.support.reference import diffusers_vae_key, reference_vae
 
 diffusers = pytest.importorskip("diffusers")
 

@@ -15,7 +15,7 @@ SMALL_SOURCES = (DATA / "lint_tags.csv", DATA / "lint_implications.json")
 
 @pytest.fixture(scope="session")
 def small_index(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
     index = TagIndex.build(list(SMALL_SOURCES), tmp_path_factory.mktemp("index") / "tags.sqlite")
     yield index

@@ -6,8 +6,8 @@ import pytest
 
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
-from anima_prompt.importers import FORMATS
-from tests.fileserver import FileServer, file_server
+from anima_prompt.index.sources import FORMATS
+from tests.support.fileserver import FileServer, file_server
 
 PAYLOAD = b"".join(b"tag_%05d,0,%d,\n" % (i, 1000 - i) for i in range(2000))
 

@@ -221,10 +221,10 @@ def _rule_codes() -> list[str]:
 def test_every_suggestion_action_solves_its_problem(code: str, small_index, shared_data, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Applying a rule's suggestion to its bad example removes that problem (or at least one of them)."""
     from anima_prompt.lint.config import config_from_mapping
-    from anima_prompt.lint.registry import get_rule
+    from anima_prompt.lint.registry import all_rules
 
     monkeypatch.setenv("ANIMA_TOKENIZERS", str(shared_data / "tokenizers"))
-    example = get_rule(code).bad
+    example = all_rules()[code].bad
     config = config_from_mapping(example.config, LintConfig()) if example.config else None
     services = EditorServices(index=small_index, config=config)
     texts = {"prompt": example.prompt, "negative": example.negative or ""}

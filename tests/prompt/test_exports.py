@@ -5,34 +5,24 @@ import sys
 
 import anima_prompt
 from anima_prompt import suggest as suggest_function
-from anima_prompt import tagtypes
-from anima_prompt.suggest import Suggestion as SuggestModuleSuggestion
-from anima_prompt.tagindex import IndexInfo, Spelling, TagInfo
-from anima_prompt.tagtypes import Suggestion
+from anima_prompt.index import records
 
 
 def test_index_names_are_exported() -> None:
     for name in ("TagIndex", "TagInfo", "Suggestion", "suggest"):
         assert name in anima_prompt.__all__
         assert name in dir(anima_prompt)
-    from anima_prompt.tagindex import TagIndex
+    from anima_prompt.index.query import TagIndex
 
     assert anima_prompt.TagIndex is TagIndex
-    assert anima_prompt.TagInfo is tagtypes.TagInfo
-    assert anima_prompt.Suggestion is Suggestion
-    assert callable(suggest_function) and suggest_function.__module__ == "anima_prompt.suggest"
-
-
-def test_result_types_keep_their_old_import_paths() -> None:
-    assert TagInfo is tagtypes.TagInfo
-    assert IndexInfo is tagtypes.IndexInfo
-    assert Spelling is tagtypes.Spelling
-    assert SuggestModuleSuggestion is Suggestion
+    assert anima_prompt.TagInfo is records.TagInfo
+    assert anima_prompt.Suggestion is records.Suggestion
+    assert callable(suggest_function) and suggest_function.__module__ == "anima_prompt.index.suggest"
 
 
 def test_suggest_stays_the_function_after_its_module_loads() -> None:
     code = (
-        "import anima_prompt.suggest as module, anima_prompt; "
+        "import anima_prompt.index.suggest as module, anima_prompt; "
         "from anima_prompt import suggest; "
         "assert callable(suggest) and callable(anima_prompt.suggest), type(suggest)"
     )
@@ -51,7 +41,7 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 def test_import_leaves_sqlite_and_rapidfuzz_out() -> None:
     code = (
         "import sys, anima_prompt; "
-        "heavy = ('sqlite3', 'rapidfuzz', 'anima_prompt.tagindex', 'torch'); "
+        "heavy = ('sqlite3', 'rapidfuzz', 'sqlite_utils', 'anima_prompt.index.query', 'torch'); "
         "loaded = [m for m in heavy if m in sys.modules]; "
         "assert not loaded, loaded"
     )

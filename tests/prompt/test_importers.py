@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from anima_prompt.errors import TagIndexError
-from anima_prompt.importers import (
+from anima_prompt.index.sources import (
     detect_format,
     load_source,
     read_artist_list,

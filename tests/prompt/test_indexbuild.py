@@ -11,8 +11,8 @@ import pytest
 from sqlite_utils import Database
 
 from anima_prompt.errors import TagIndexError
-from anima_prompt.indexbuild import TABLES
-from anima_prompt.tagindex import CLOSURE_TABLE, TagIndex
+from anima_prompt.index.query import TagIndex
+from anima_prompt.index.schema import CLOSURE_TABLE, TABLES
 from tests.conftest import TEST_DATA
 
 

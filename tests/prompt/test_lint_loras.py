@@ -12,7 +12,7 @@ from anima_prompt.errors import LintConfigError, LintInputError
 from anima_prompt.lint import LintConfig, Linter, LintSettings, Severity
 from anima_prompt.lint.config import config_from_mapping, load_config
 from anima_prompt.lint.findings import Finding, Target
-from anima_prompt.lint.lorafiles import LoraFiles, lora_tag
+from anima_prompt.lint.lorafiles import LoraFiles
 
 
 @pytest.fixture
@@ -110,12 +110,6 @@ def test_lora_files_cache_and_odd_names(loras: Path) -> None:
     assert files.find("ink") == loras / "ink.safetensors"  # answered once per run
     assert files.find("bad\x00name") is None
     assert not LoraFiles(()).known and LoraFiles(()).find("ink") is None
-
-
-def test_lora_tag() -> None:
-    assert lora_tag(" <lyco:a/b:0.5> ") == ("a/b", "0.5")
-    assert lora_tag("<lora:x>") == ("x", None)
-    assert lora_tag("<hypernet:x:1>") is None
 
 
 # ANM-CFG-003 with a Turbo LoRA -----------------------------------------------------------------------------

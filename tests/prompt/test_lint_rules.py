@@ -202,6 +202,14 @@ def test_thresholds_are_configurable() -> None:
     assert "ANM-CFG-001" not in codes(run_example(example, None))
 
 
+def test_several_artists_with_a_zero_threshold_and_no_artist() -> None:
+    assert "ANM-ART-004" not in codes(run_example(Example("1girl, safe"), None, LintConfig(artists_info=0)))
+    found = run_example(Example("1girl, @wlop, safe"), None, LintConfig(artists_info=1))
+    assert [f.message for f in found if f.code == "ANM-ART-004"] == [
+        "1 artists in one prompt; Anima mixes artists unreliably"
+    ]
+
+
 def test_token_counts_use_the_real_tokenizers(shared_data, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ANIMA_TOKENIZERS", str(shared_data / "tokenizers"))
     long_prompt = RULES["ANM-LEN-003"].bad

@@ -1,34 +1,82 @@
-"""LoRA tags in prompts, `--lora` values and LoRA folders, without torch."""
+"""LoRA tags in prompts, `--lora` values and LoRA names in folders, without torch."""
 
 from pathlib import Path
 
 import pytest
 
+from anima_prompt import Foreign, parse, render, walk
+from anima_prompt.lint import LintConfig, Linter
 from anima_prompt.loras import (
     LoraReferenceError,
     LoraTag,
+    NetworkTag,
     find_lora,
-    find_lora_tags,
     looks_like_turbo_lora,
-    lora_folders,
+    lora_tags,
     parse_lora_option,
+    read_network_tag,
     require_lora,
-    strip_lora_tags,
+    without_loras,
 )
 
 
 def test_tags_with_and_without_strength() -> None:
     text = "<lora:a:0.5>, 1girl, <LORA:sub/b>, <lyco:c:-1.25>"
-    assert find_lora_tags(text) == (
+    assert lora_tags(parse(text)) == (
         LoraTag("a", 0.5, 0, 12),
         LoraTag("sub/b", 1.0, 21, 33),
         LoraTag("c", -1.25, 35, 49),
     )
 
 
+def test_tags_are_found_in_groups_and_prose_but_not_other_angle_syntax() -> None:
+    prompt = parse("(<lora:a:0.5>:1.2), She waves <lora:b>. <hypernet:h:1>, <embedding:e>")
+    assert [(tag.name, tag.strength) for tag in lora_tags(prompt)] == [("a", 0.5), ("b", 1.0)]
+
+
+def test_a_tag_spelt_in_a_word_is_not_a_tag() -> None:
+    assert lora_tags(parse("lora:a:0.5, 1girl")) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<lora:a:0.5>", NetworkTag("lora", "a", "0.5")),
+        ("<LYCO: sub/b >", NetworkTag("lyco", "sub/b", None)),
+        ("<hypernet:h:1>", NetworkTag("hypernet", "h", "1")),
+        ("<lora:a:0.8:0.5>", NetworkTag("lora", "a", "0.8:0.5")),
+        ("<lora:>", None),
+    ],
+)
+def test_network_tag_parts(text: str, expected: NetworkTag | None) -> None:
+    assert read_network_tag(text) == expected
+
+
+def test_lora_tags_are_the_parsers_lora_nodes() -> None:
+    text = "(<lora:a:1>, smile:1.2), A girl waves <lyco:b> at the sea. [<lora:c>|x], <hypernet:h:1>, <lora:>"
+    nodes = [node for node in walk(parse(text)) if isinstance(node, Foreign) and node.syntax == "lora"]
+    assert [node.text for node in nodes] == [
+        "<lora:a:1>",
+        "<lyco:b>",
+        "<lora:c>",
+        "<hypernet:h:1>",
+        "<lora:>",
+    ]
+    assert [tag.name for tag in lora_tags(parse(text))] == ["a", "b", "c"]
+
+
+def test_generate_and_lint_agree_on_what_is_a_lora() -> None:
+    text = "safe, <lora:a:0.5>, <lyco:b>, <hypernet:h:1>"
+    loaded = {tag.name for tag in lora_tags(parse(text))}
+    findings = Linter(config=LintConfig(select=("ANM-SYN-003",), front_end="anima")).lint(text)
+    not_loaded = {text[finding.span.start : finding.span.end] for finding in findings if finding.span}
+    assert loaded == {"a", "b"}
+    assert not_loaded == {"<hypernet:h:1>"}
+
+
 def test_unreadable_strength() -> None:
     with pytest.raises(LoraReferenceError, match=r"^<lora:a:strong>: strength 'strong' is not a number$"):
-        find_lora_tags("1girl, <lora:a:strong>")
+        lora_tags(parse("1girl, <lora:a:strong>"))
 
 
 @pytest.mark.parametrize(
@@ -43,10 +91,17 @@ def test_unreadable_strength() -> None:
         ("<lora:a>", ""),
         ("a <lora:x>b", "a b"),
         ("a,<lora:x> b", "a, b"),
+        ("1girl,<lora:a:0.5>\n\n<lora:b>, smile", "1girl\n\nsmile"),
+        ("She smiles <lora:c:1> here.", "She smiles here."),
+        ("cat, <lora:c:1> she smiles.", "cat, she smiles."),
+        ("(<lora:x:1>:1.2), cat", "cat"),
+        ("a, (b, <lora:x>:1.2)", "a, (b:1.2)"),
+        ("a, [b|<lora:x>]", "a, [b|]"),
+        ("a, <hypernet:x:1>", "a, <hypernet:x:1>"),
     ],
 )
-def test_strip_leaves_no_empty_items(text: str, expected: str) -> None:
-    assert strip_lora_tags(text) == expected
+def test_removing_tags_leaves_no_empty_items(text: str, expected: str) -> None:
+    assert render(without_loras(parse(text))) == expected
 
 
 @pytest.mark.parametrize(
@@ -61,17 +116,6 @@ def test_strip_leaves_no_empty_items(text: str, expected: str) -> None:
 )
 def test_lora_option(value: str, expected: tuple[str, float]) -> None:
     assert parse_lora_option(value) == expected
-
-
-def test_folders_in_order(tmp_path: Path) -> None:
-    env = {"ANIMA_LORA_DIR": f"{tmp_path / 'env1'}:{tmp_path / 'env2'}"}
-    folders = lora_folders([tmp_path / "cli"], comfyui_roots=[tmp_path / "ComfyUI"], env=env)
-    assert folders == (
-        tmp_path / "cli",
-        tmp_path / "env1",
-        tmp_path / "env2",
-        tmp_path / "ComfyUI" / "models" / "loras",
-    )
 
 
 def test_names_resolve_directly_then_in_sub_folders(tmp_path: Path) -> None:

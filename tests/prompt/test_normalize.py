@@ -1,11 +1,10 @@
 """normalize(): Anima's canonical form, with and without a tag index."""
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 
-from anima_prompt import parse, render
+from anima_prompt import TagInfo, parse, render
 from anima_prompt.nodes import Artist, Tag
 from anima_prompt.normalize import TagLookup, canonical_weight, normalize
 
@@ -39,6 +38,11 @@ def fmt(text: str, index: TagLookup | None = None, *, reorder: bool = False) -> 
             "BREAK, __Wild_Card__, <lora:My_LoRA:0.80>, [Red|Blue], {A|B}",
             "BREAK, __Wild_Card__, <lora:My_LoRA:0.80>, [Red|Blue], {A|B}",
         ),
+        (
+            "a __color__ dress, [red|blue] hair BREAK long hair",
+            "a __color__ dress, [red|blue] hair BREAK long hair",
+        ),
+        ("a  __color__   dress", "a __color__ dress"),
         ("(masterpiece, Best_Quality", "(masterpiece, best quality"),
         (
             "deviantart\nFlame Of The_Sun\nDigital painting.",
@@ -58,6 +62,7 @@ def test_canonical_form(text: str, expected: str) -> None:
         "masterpiece, best quality, score_7, safe, 1girl, @nnn yryr, long hair. She is smiling, standing.",
         "(a, (b:1.20), [c]), {d|e}\n\nSome prose here.",
         "(; ), 0(0 )",
+        "BREAK ;)",
     ],
 )
 def test_normalising_twice_changes_nothing(text: str) -> None:
@@ -80,10 +85,8 @@ def test_canonical_weight() -> None:
     assert canonical_weight(Decimal("-0.0")) == "0"
 
 
-@dataclass(frozen=True)
-class FakeTag:
-    name: str
-    category: int
+def fake_tag(name: str, category: int, category_name: str, source: str = "danbooru") -> TagInfo:
+    return TagInfo(name, name, name, category, category_name, source, 0, (), None, "exact")
 
 
 class FakeIndex:
@@ -91,17 +94,18 @@ class FakeIndex:
 
     def __init__(self) -> None:
         self.tags = {
-            "hatsune_miku": FakeTag("hatsune_miku", 4),
-            "vocaloid": FakeTag("vocaloid", 3),
-            "wlop": FakeTag("wlop", 1),
-            "nnn_yryr": FakeTag("nnn_yryr", 1),
-            "long_hair": FakeTag("long_hair", 0),
-            "highres": FakeTag("highres", 5),
+            "hatsune_miku": fake_tag("hatsune_miku", 4, "character"),
+            "vocaloid": fake_tag("vocaloid", 3, "copyright"),
+            "wlop": fake_tag("wlop", 1, "artist"),
+            "nnn_yryr": fake_tag("nnn_yryr", 1, "artist"),
+            "long_hair": fake_tag("long_hair", 0, "general"),
+            "highres": fake_tag("highres", 5, "meta"),
+            "wolf": fake_tag("wolf", 5, "species", "e621"),
         }
         self.aliases = {"/hm": "hatsune_miku", "miku_hatsune": "hatsune_miku", "high_res": "highres"}
         self.queries: list[str] = []
 
-    def lookup(self, text: str) -> FakeTag | None:
+    def lookup(self, text: str) -> TagInfo | None:
         self.queries.append(text)
         return self.tags.get(self.aliases.get(text, text))
 
@@ -123,6 +127,17 @@ def test_reorder_follows_the_card() -> None:
     assert fmt(text, FakeIndex(), reorder=True) == (
         "safe, masterpiece, 1girl, hatsune miku, vocaloid, @wlop, long hair, (smile:1.2). She waves."
     )
+
+
+def test_reorder_places_the_count_tags_the_linter_knows() -> None:
+    assert fmt("long hair, multiple girls, 2boys, 1 girl, highres", FakeIndex(), reorder=True) == (
+        "highres, multiple girls, 2boys, long hair, 1 girl"  # `1 girl` is no tag: a general item
+    )
+
+
+def test_reorder_reads_category_names_not_numbers() -> None:
+    # e621's category 5 is `species`, Danbooru's 5 is `meta`: wolf is a general tag, not a prefix tag
+    assert fmt("long hair, wolf, highres", FakeIndex(), reorder=True) == "highres, long hair, wolf"
 
 
 def test_reorder_without_index_moves_only_known_sections() -> None:

@@ -1,7 +1,7 @@
 import pytest
 
-from anima_prompt.suggest import Suggestion, max_distance_for, plural_variants, suggest
-from anima_prompt.tagindex import TagIndex
+from anima_prompt.index.query import TagIndex
+from anima_prompt.index.suggest import Suggestion, max_distance_for, plural_variants, suggest
 
 
 @pytest.mark.parametrize(

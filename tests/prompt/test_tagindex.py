@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from anima_prompt.errors import TagIndexError
-from anima_prompt.tagindex import ENV_VAR, TagIndex, default_index_path
+from anima_prompt.index.query import ENV_VAR, TagIndex, default_index_path
 from tests.conftest import TEST_DATA
 
 
@@ -106,13 +106,13 @@ def test_info_records_sources(tag_index: TagIndex) -> None:
     info = tag_index.info()
     assert info.meta["schema_version"] == "1"
     assert float(info.meta["build_seconds"]) >= 0
-    assert [s["format"] for s in info.sources] == [
+    assert [s.format for s in info.sources] == [
         "danbooru-csv",
         "danbooru-aliases-json",
         "danbooru-implications-json",
         "artist-list",
     ]
-    assert info.sources[0]["sha256"] and info.counts["tags"] > 22
+    assert info.sources[0].sha256 and info.counts["tags"] > 22
 
 
 def test_e621_kept_apart(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`transfer.download`: redirects, hub-advertised sha256 and size, credentials, content checks."""
+"""`transfer`: the checks every download passes, and the pinned download (redirects, resume, refusals)."""
 
 import hashlib
 from collections.abc import Iterator
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from anima_prompt.errors import DownloadError
-from anima_prompt.transfer import download, etag_sha256
-from tests.fileserver import FileServer, closed_port, file_server
+from anima_prompt.transfer import Expected, download, kept, move_into_place, verify
+from tests.support.fileserver import FileServer, closed_port, file_server
 
 BODY = bytes(range(256)) * 300
 DIGEST = hashlib.sha256(BODY).hexdigest()
@@ -20,100 +20,69 @@ def server() -> Iterator[FileServer]:
         yield running
 
 
+def test_verify_names_what_it_checked(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(BODY)
+    assert verify(tmp_path / "f", Expected()) == ()
+    assert verify(tmp_path / "f", Expected(DIGEST, len(BODY), lambda path: None)) == (
+        "size",
+        "sha256 (pinned)",
+        "content",
+    )
+    assert verify(tmp_path / "f", Expected(DIGEST, pinned=False)) == ("sha256 (from the server)",)
+
+
 @pytest.mark.parametrize(
-    ("header", "expected"),
+    ("expected", "message"),
     [
-        (f'"{DIGEST}"', DIGEST),
-        (f'W/"{DIGEST}"', DIGEST),
-        (DIGEST.upper(), DIGEST),
-        ('"0123456789abcdef0123456789abcdef01234567"', None),  # a git blob sha1
-        ('"d41d8cd98f00b204e9800998ecf8427e-3"', None),  # an S3 multipart md5
-        (None, None),
+        (Expected(size=1), f"got {len(BODY)} bytes, the pin says 1"),
+        (Expected(size=1, pinned=False), f"got {len(BODY)} bytes, the server announced 1"),
+        (Expected("0" * 64), f"sha256 {DIGEST} does not match the pinned {'0' * 64}"),
+        (
+            Expected("0" * 64, pinned=False),
+            f"sha256 {DIGEST} does not match the {'0' * 64} the server advertised",
+        ),
+        (Expected(check=lambda path: "not a tokenizer"), "not a tokenizer"),
     ],
 )
-def test_etag_sha256(header: str | None, expected: str | None) -> None:
-    assert etag_sha256(header) == expected
+def test_verify_stops_at_the_first_failed_check(tmp_path: Path, expected: Expected, message: str) -> None:
+    (tmp_path / "f").write_bytes(BODY)
+    with pytest.raises(DownloadError) as error:
+        verify(tmp_path / "f", expected)
+    assert str(error.value) == message
 
 
-def test_hub_redirect_is_verified_against_the_linked_etag(server: FileServer, tmp_path: Path) -> None:
-    server.serve_like_the_hub("/repo/resolve/main/f.bin", BODY, etag=DIGEST)
+def test_a_failed_file_is_discarded_not_moved(tmp_path: Path) -> None:
+    (tmp_path / "f.part").write_bytes(BODY)
+    with pytest.raises(
+        DownloadError, match=r"^https://x/f: sha256 .* the pinned 0{64}; the file was discarded$"
+    ):
+        move_into_place("https://x/f", tmp_path / "f.part", tmp_path / "f", Expected("0" * 64))
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "f.part").write_bytes(BODY)
+    done = move_into_place("https://x/f", tmp_path / "f.part", tmp_path / "f", Expected(DIGEST))
+    assert (done.path, done.fetched, [p.name for p in tmp_path.iterdir()]) == (tmp_path / "f", True, ["f"])
+
+
+def test_kept_needs_no_server(tmp_path: Path) -> None:
+    assert kept(tmp_path / "f", Expected(DIGEST)) is None
+    (tmp_path / "f").write_bytes(BODY)
+    assert kept(tmp_path / "f", Expected(DIGEST)) is not None
+    assert kept(tmp_path / "f", Expected("0" * 64)) is None
+    # Without a pinned digest the content check decides.
+    assert kept(tmp_path / "f", Expected(check=lambda path: "foreign")) is None
+    found = kept(tmp_path / "f", Expected(check=lambda path: None))
+    assert found is not None and (found.fetched, found.checks) == (False, ("content",))
+
+
+def test_redirects_are_followed(server: FileServer, tmp_path: Path) -> None:
+    server.files["/cdn/f.bin"] = BODY
+    server.redirects["/f.bin"] = (f"{server.base}/cdn/f.bin", {})
     seen: list[tuple[int, int | None]] = []
     result = download(
-        f"{server.base}/repo/resolve/main/f.bin",
-        tmp_path / "f.bin",
-        use_advertised=True,
-        progress=lambda done, total: seen.append((done, total)),
+        f"{server.base}/f.bin", tmp_path / "f.bin", sha256=DIGEST, progress=lambda d, t: seen.append((d, t))
     )
-    assert result.path.read_bytes() == BODY
-    assert result.checks == ("size", "sha256 (from the server)")
-    assert result.fetched
+    assert result.path.read_bytes() == BODY and result.checks == ("sha256 (pinned)",)
     assert seen[-1] == (len(BODY), len(BODY))
-    assert [r.path for r in server.requests] == ["/repo/resolve/main/f.bin", "/cdn/repo/resolve/main/f.bin"]
-
-
-def test_a_wrong_linked_etag_discards_the_file(server: FileServer, tmp_path: Path) -> None:
-    server.serve_like_the_hub("/f.bin", BODY, etag="1" * 64)
-    with pytest.raises(
-        DownloadError, match=f"sha256 {DIGEST} does not match the 1{{64}} the server advertised"
-    ):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_wrong_linked_size_discards_the_file(server: FileServer, tmp_path: Path) -> None:
-    server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST, size=len(BODY) + 1)
-    with pytest.raises(DownloadError, match=f"got {len(BODY)} bytes, the server announced {len(BODY) + 1}"):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_plain_etag_of_the_answering_server_counts(server: FileServer, tmp_path: Path) -> None:
-    server.files["/f.bin"] = BODY
-    server.headers["/f.bin"] = {"ETag": '"' + "2" * 64 + '"'}
-    with pytest.raises(DownloadError, match=r"the 2{64} the server advertised"):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
-
-
-def test_etag_of_a_redirect_target_is_not_taken_for_a_sha256(server: FileServer, tmp_path: Path) -> None:
-    # A CDN's own ETag says nothing about the file's sha256; only the linked headers do.
-    server.files["/cdn/f.bin"] = BODY
-    server.headers["/cdn/f.bin"] = {"ETag": '"' + "3" * 64 + '"'}
-    server.redirects["/f.bin"] = (f"{server.base}/cdn/f.bin", {})
-    assert download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True).checks == ()
-
-
-def test_credentials_do_not_follow_a_redirect_to_another_host(server: FileServer, tmp_path: Path) -> None:
-    port = server.base.rsplit(":", 1)[1]
-    server.files["/cdn/f.bin"] = BODY
-    server.redirects["/same.bin"] = (f"{server.base}/cdn/f.bin", {})
-    server.redirects["/other.bin"] = (f"http://localhost:{port}/cdn/f.bin", {})
-    auth = {"Authorization": "Bearer secret"}
-    download(f"{server.base}/same.bin", tmp_path / "a.bin", headers=auth)
-    download(f"{server.base}/other.bin", tmp_path / "b.bin", headers=auth)
-    sent = [(r.host, r.authorization) for r in server.requests]
-    assert sent[:2] == [(f"127.0.0.1:{port}", "Bearer secret")] * 2
-    assert sent[2] == (f"127.0.0.1:{port}", "Bearer secret")
-    assert sent[3] == (f"localhost:{port}", None)
-
-
-def test_resume_across_a_redirect_keeps_the_range(server: FileServer, tmp_path: Path) -> None:
-    server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST)
-    server.cut_after = 5000
-    with pytest.raises(DownloadError, match="broke off after 5000 of"):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
-    assert not (tmp_path / "f.bin").exists()
-    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
-    assert result.path.read_bytes() == BODY
-    assert server.requests[-1].range == "bytes=5000-"
-    assert not (tmp_path / "f.bin.part").exists()
-
-
-def test_a_complete_partial_file_is_finished_after_a_416(server: FileServer, tmp_path: Path) -> None:
-    server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST)
-    (tmp_path / "f.bin.part").write_bytes(BODY)
-    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", use_advertised=True)
-    assert result.checks == ("size", "sha256 (from the server)")
-    assert server.requests[-1].range == f"bytes={len(BODY)}-"
 
 
 def test_content_check_refuses_before_the_final_name(server: FileServer, tmp_path: Path) -> None:
@@ -125,48 +94,26 @@ def test_content_check_refuses_before_the_final_name(server: FileServer, tmp_pat
         return "not what was asked for"
 
     with pytest.raises(DownloadError, match=r"/f.bin: not what was asked for; the file was discarded$"):
-        download(f"{server.base}/f.bin", tmp_path / "f.bin", check=check)
+        download(f"{server.base}/f.bin", tmp_path / "f.bin", sha256=DIGEST, check=check)
     assert checked == [tmp_path / "f.bin.part"]
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_file_in_place_that_passes_the_checks_is_kept(server: FileServer, tmp_path: Path) -> None:
-    (tmp_path / "f.bin").write_bytes(BODY)
-    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", size=len(BODY), check=lambda path: None)
-    assert (result.fetched, result.checks) == (False, ("size", "content"))
-    assert server.requests == []
-
-
-def test_a_file_in_place_that_fails_the_check_is_fetched_again(server: FileServer, tmp_path: Path) -> None:
+def test_a_complete_partial_file_is_finished_after_a_416(server: FileServer, tmp_path: Path) -> None:
     server.files["/f.bin"] = BODY
-    (tmp_path / "f.bin").write_bytes(b"old")
-    result = download(
-        f"{server.base}/f.bin",
-        tmp_path / "f.bin",
-        check=lambda path: None if path.stat().st_size > 3 else "short",
-    )
-    assert result.fetched and result.path.read_bytes() == BODY
+    (tmp_path / "f.bin.part").write_bytes(BODY)
+    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", sha256=DIGEST)
+    assert result.path.read_bytes() == BODY
+    assert server.requests[-1].range == f"bytes={len(BODY)}-"
 
 
 def test_errors_are_one_line(server: FileServer, tmp_path: Path) -> None:
     server.status["/secret.bin"] = 401
     with pytest.raises(DownloadError, match=r"secret.bin: HTTP 401") as error:
-        download(f"{server.base}/secret.bin", tmp_path / "s.bin")
+        download(f"{server.base}/secret.bin", tmp_path / "s.bin", sha256=DIGEST)
     assert error.value.status == 401
     with pytest.raises(DownloadError, match=r"cannot connect") as refused:
-        download(f"http://127.0.0.1:{closed_port()}/f.bin", tmp_path / "f.bin", timeout=5)
+        download(f"http://127.0.0.1:{closed_port()}/f.bin", tmp_path / "f.bin", sha256=DIGEST, timeout=5)
     assert "\n" not in str(refused.value)
     with pytest.raises(DownloadError, match="only http"):
-        download("file:///etc/passwd", tmp_path / "p")
-
-
-def test_advertised_digests_are_ignored_unless_asked_for(server: FileServer, tmp_path: Path) -> None:
-    # Not every server means a file's sha256 by a 64-digit ETag; only the hub's headers are trusted.
-    server.serve_like_the_hub("/f.bin", BODY, etag="1" * 64, size=1)
-    assert download(f"{server.base}/f.bin", tmp_path / "f.bin").checks == ()
-
-
-def test_a_pin_takes_precedence_over_the_advertised_digest(server: FileServer, tmp_path: Path) -> None:
-    server.serve_like_the_hub("/f.bin", BODY, etag=DIGEST)
-    result = download(f"{server.base}/f.bin", tmp_path / "f.bin", sha256=DIGEST, use_advertised=True)
-    assert result.checks == ("size", "sha256 (pinned)")
+        download("file:///etc/passwd", tmp_path / "p", sha256=DIGEST)

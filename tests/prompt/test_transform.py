@@ -124,7 +124,7 @@ def test_prompt_editing_children() -> None:
 def test_phrase_children_are_text() -> None:
     (phrase,) = parse("She smiles.").children
     assert isinstance(phrase, Phrase)
-    assert phrase.text == "She smiles."
+    assert render(phrase) == "She smiles."
 
 
 @pytest.mark.parametrize(

@@ -169,3 +169,10 @@ def test_event_stream_ends_for_finished_jobs(client: TestClient) -> None:
     while client.get(f"/api/jobs/{job_id}").json()["state"] != "done" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _events(client, job_id)[-1]["event"] == "done"
+
+
+def test_unknown_routes_and_methods_are_json_errors(client: TestClient) -> None:
+    assert client.get("/api/nothing").json() == {"error": "Not Found"}
+    wrong = client.get("/api/lint")
+    assert (wrong.status_code, wrong.json()) == (405, {"error": "Method Not Allowed"})
+    assert client.get("/static/nothing.js").json() == {"error": "Not Found"}

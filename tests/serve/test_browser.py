@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from anima_engine.testing import write_tiny_model
+from anima_engine._tiny import write_tiny_model
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -62,6 +62,7 @@ def server(tag_index_path: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 def browser() -> Iterator[object]:
     if not CHROMIUM.is_file():
         pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's `chromium` package (.ci/run does)")
+    playwright_api.expect.set_options(timeout=TIMEOUT_MS)  # the machine may be busy with other tests
     with playwright_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield launched

@@ -9,8 +9,8 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from anima_engine._tiny import TinyFiles, write_tiny_model
 from anima_engine.playground import EngineRenderer
-from anima_engine.testing import TinyFiles, write_tiny_model
 from anima_prompt.editor import EditorServices
 from anima_prompt.serve.api import Playground, create_app
 from anima_prompt.serve.jobs import GenerationQueue, RenderRequest

@@ -9,7 +9,8 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import rule
-from anima_prompt.lint.sections import Section, sections_of
+from anima_prompt.lint.sections import sections_of
+from anima_prompt.sections import Section
 from anima_prompt.tagtext import prompt_form
 
 
@@ -156,14 +157,15 @@ def several_artists(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     if ctx.target.value != "prompt":
         return
     artists = prompt.artists
-    if len(artists) < ctx.config.artists_info:
+    if not artists or len(artists) < ctx.config.artists_info:
         return
+    first, *others = artists
+    second = others[0] if others else first
     severity = S.WARNING if len(artists) >= ctx.config.artists_warn else S.INFO
-    second = artists[1] if len(artists) > 1 else artists[0]
     yield ctx.report(
         "ANM-ART-004",
         (second.start, second.end),
         f"{len(artists)} artists in one prompt; Anima mixes artists unreliably",
-        suggestions=(f"@{artists[0].text}",),
+        suggestions=(f"@{first.text}",),
         severity=severity,
     )

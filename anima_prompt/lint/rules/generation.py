@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Severity
-from anima_prompt.lint.lorafiles import lora_tag
 from anima_prompt.lint.registry import Example, Scope, rule
 from anima_prompt.lint.settings import LintSettings, Variant
+from anima_prompt.loras import looks_like_turbo_lora, read_network_tag
 
 # Sampler names as ComfyUI's KSampler spells them (comfy/samplers.py KSAMPLER_NAMES), plus the spellings used
 # by A1111/Forge for the common ones. Unknown names are reported, never rejected.
@@ -28,8 +28,10 @@ SAMPLERS = frozenset(
 _ANCESTRAL_EULER = frozenset({"euler_ancestral", "euler_a", "euler ancestral", "euler_ancestral_cfg_pp"})
 
 
-def _settings_finding(ctx: RuleContext, code: str, message: str, **kwargs: object) -> Finding:
-    return ctx.report(code, None, message, **kwargs)  # type: ignore[arg-type]
+def _settings_finding(
+    ctx: RuleContext, code: str, message: str, *, suggestions: tuple[str, ...] = ()
+) -> Finding:
+    return ctx.report(code, None, message, suggestions=suggestions)
 
 
 def _fmt(value: float) -> str:
@@ -43,15 +45,13 @@ def _variant(settings: LintSettings) -> Variant:
 def turbo_lora(ctx: RuleContext) -> str | None:
     """The name of an active Turbo LoRA (strength above 0): from the settings' LoRAs, then the prompt's
     `<lora:...>` tags; `None` when there is none."""
-    from anima_prompt.loras import looks_like_turbo_lora
-
     for name, strength in ctx.settings.loras:
         if strength > 0 and looks_like_turbo_lora(name):
             return name
     for item in ctx.positive.foreign:
-        tag = lora_tag(item.text) if item.foreign == "lora" else None
-        if tag is not None and looks_like_turbo_lora(tag[0]) and _active(tag[1]):
-            return tag[0]
+        tag = read_network_tag(item.text) if item.foreign == "lora" else None
+        if tag is not None and tag.is_lora and looks_like_turbo_lora(tag.name) and _active(tag.strength):
+            return tag.name
     return None
 
 

@@ -12,8 +12,8 @@ from anima_prompt.lint.analysis import Analysis
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding
 from anima_prompt.lint.findings import Severity as S
-from anima_prompt.lint.lorafiles import lora_tag
 from anima_prompt.lint.registry import Example, Scope, rule
+from anima_prompt.loras import read_network_tag
 
 FOLDERS_SHOWN = 3
 
@@ -37,7 +37,8 @@ def lora_not_found(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     `<lora:name:0.8>` stands for `name.safetensors` in a LoRA folder or one of its sub-folders, looked up
     the way `anima generate` does: the `lora-dirs` option and `--lora-dir`, then `$ANIMA_LORA_DIR`, then
-    the `models/loras/` folder of `--comfyui` (or `$COMFYUI_PATH`). A missing file stops `anima generate`,
+    the `models/loras/` folder of `--comfyui` (else of `$COMFYUI_PATH` and the usual ComfyUI install
+    folders). A missing file stops `anima generate`,
     and A1111/Forge generate without the LoRA. LoRAs in the settings
     (`anima generate --lora`, `loras` in JSONL settings) may also be paths to files. When no LoRA folder is
     configured the linter cannot check names and says nothing. With `front-end = "anima"` the finding is
@@ -47,12 +48,12 @@ def lora_not_found(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     severity = S.ERROR if ctx.config.front_end == "anima" else None
     if files.known:
         for item in prompt.foreign:
-            tag = lora_tag(item.text) if item.foreign == "lora" else None
-            if tag is not None and files.find(tag[0]) is None:
+            tag = read_network_tag(item.text) if item.foreign == "lora" else None
+            if tag is not None and tag.is_lora and files.find(tag.name) is None:
                 yield ctx.report(
                     "ANM-LORA-001",
                     (item.start, item.end),
-                    f"LoRA `{tag[0]}` not found in {_searched(files.folders)}",
+                    f"LoRA `{tag.name}` not found in {_searched(files.folders)}",
                     severity=severity,
                 )
     for name, _ in ctx.settings.loras:

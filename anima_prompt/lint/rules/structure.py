@@ -13,7 +13,9 @@ from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Scope, rule
 from anima_prompt.lint.scan import QUOTED
-from anima_prompt.lint.sections import Section, sections_of, special_group
+from anima_prompt.lint.sections import sections_of
+from anima_prompt.sections import Section
+from anima_prompt.vocab import special_tags
 
 _YAML_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Za-z_][\w ]{0,40}[\"']?\s*:(?:\s|$)", re.MULTILINE)
 
@@ -77,8 +79,6 @@ def _content_lines(prompt: Analysis) -> list[str]:
 
 
 def _is_dataset_line(line: str) -> bool:
-    from anima_prompt.vocab import special_tags
-
     return special_tags().group(line.strip()) == "dataset"
 
 
@@ -121,7 +121,7 @@ def _general_tags(prompt: Analysis, ctx: RuleContext) -> list[Item]:
     return [
         item
         for item, section in zip(prompt.tags, sections_of(prompt.tags, ctx.index), strict=True)
-        if section is Section.GENERAL or (section is None and special_group(item) is None)
+        if section is Section.GENERAL or (section is None and item.special is None)
     ]
 
 
@@ -162,8 +162,9 @@ def too_many_tokens(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """The prompt has more T5 or Qwen3 tokens than the configured limits (512 each).
 
     The LLM adapter pads its T5-token queries to at least 512 positions; longer prompts are not truncated in
-    ComfyUI but leave the length the model was trained at. Counted with the real tokenizers from the
-    `ANIMA_TOKENIZERS` folder (or the `tokenizers` option); skipped with a note when none are available.
+    ComfyUI but leave the length the model was trained at. Counted with the real tokenizers, found where
+    `anima generate` finds them (the `tokenizers` option, `$ANIMA_TOKENIZERS`, the model folder of
+    `$ANIMA_MODEL_DIR`, the user data folder); skipped with a note when none are available.
     """
     if ctx.tokens is None:
         return
@@ -248,7 +249,7 @@ def dataset_tag_misplaced(prompt: Analysis, ctx: RuleContext) -> Iterator[Findin
     first_line_end = prompt.text.find("\n")
     first_line = prompt.text if first_line_end < 0 else prompt.text[:first_line_end]
     for item in prompt.tags:
-        if special_group(item) != "dataset":
+        if item.special != "dataset":
             continue
         alone = item.end <= len(first_line) and first_line.strip() == item.text.strip()
         if not alone or first_line_end < 0:
@@ -336,13 +337,16 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             if section is not None and section is not Section.ARTIST:
                 placed.append((unit[0], section))
             continue
-        distinct = set(sections) - {None}
+        distinct = {section for section in sections if section is not None}
         if len(distinct) == 1 and (section := distinct.pop()) is not Section.ARTIST:
             placed.append((unit[0], section))
     highest: tuple[Item, Section] | None = None
     for item, section in placed:
         if highest is not None and section < highest[1]:
-            all_sections = [min((set(sections) - {None}) or {Section.GENERAL}) for sections in unit_sections]
+            all_sections = [
+                min((section for section in sections if section is not None), default=Section.GENERAL)
+                for sections in unit_sections
+            ]
             yield ctx.report(
                 "ANM-ORD-001",
                 (item.start, item.end),

@@ -8,9 +8,9 @@ from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
-from anima_prompt.lint.lorafiles import lora_tag
 from anima_prompt.lint.registry import rule
-from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT, LORA
+from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT
+from anima_prompt.loras import read_network_tag
 from anima_prompt.tagtext import escape_parens
 
 
@@ -232,9 +232,9 @@ def lora_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _lora_for_comfyui(item: Item) -> tuple[str, S | None]:
-    match = LORA.fullmatch(item.text.strip())
-    weight_text = match.group(3) if match else None
-    if lora_tag(item.text) is not None:
+    tag = read_network_tag(item.text)
+    weight_text = tag.strength if tag is not None else None
+    if tag is not None and tag.is_lora:
         message = (
             f"`{item.text}` is not loaded by ComfyUI: CLIPTextEncode passes it to the text encoder as text "
             "(A1111, Forge and `anima generate` load it); use a LoRA loader node"
@@ -253,8 +253,8 @@ def _lora_for_comfyui(item: Item) -> tuple[str, S | None]:
 
 
 def _lora_for_anima(item: Item, ctx: RuleContext) -> tuple[str, S | None] | None:
-    tag = lora_tag(item.text)
-    if tag is None:
+    tag = read_network_tag(item.text)
+    if tag is None or not tag.is_lora:
         return (
             f"`{item.text}` is not loaded by `anima generate` (only `<lora:...>` and `<lyco:...>` are); "
             "it reaches the text encoder as text"
@@ -264,7 +264,7 @@ def _lora_for_anima(item: Item, ctx: RuleContext) -> tuple[str, S | None] | None
             f"`anima generate` does not load LoRA tags from the negative prompt and stops on `{item.text}`; "
             "put it in the prompt or pass --lora"
         ), S.ERROR
-    strength_text = (tag[1] or "").strip()
+    strength_text = (tag.strength or "").strip()
     if not strength_text:
         return None
     try:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from anima_prompt.lint.analysis import YEAR_TAG, Analysis, Item, Kind
+from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
-from anima_prompt.lint.findings import Finding, Fix, Location
+from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
-from anima_prompt.lint.sections import COUNT_TAG, special_group
 from anima_prompt.lint.settings import Variant
+from anima_prompt.nodes import Span
 from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
+from anima_prompt.vocab import YEAR_TAG, special_tags
 
 
 def _text_span(item: Item) -> tuple[int, int]:
@@ -92,7 +93,7 @@ def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     184 on the model card). Anima's captions use `, `. Separators that contain a line break, and commas
     between two natural-language phrases, are left alone. The fix rewrites the separator as `, `.
     """
-    kinds = {}
+    kinds: dict[int, Kind] = {}
     for item in prompt.items:
         kinds.setdefault(item.unit, item.kind)
     units = sorted(kinds)
@@ -118,8 +119,8 @@ MAX_SUGGESTED_WORDS = 4  # longer unknown "tags" are prose fragments; no tag is 
 
 def _skip_unknown(item: Item) -> bool:
     return (
-        special_group(item) is not None
-        or bool(COUNT_TAG.fullmatch(item.name))
+        item.special is not None
+        or special_tags().is_count(item.name)
         or is_kaomoji(item.text)
         or _is_pony(item)
         or not item.name
@@ -171,10 +172,10 @@ def alias_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """
     assert ctx.index is not None
     for item in prompt.tag_like:
-        if special_group(item) is not None or _is_pony(item):
+        if item.special is not None or _is_pony(item):
             continue
         info = ctx.index.lookup(item.text)
-        if info is not None and info.via_alias:
+        if info is not None and info.matched == "alias":
             canonical = prompt_form(info.name, artist=item.kind is Kind.ARTIST)
             yield ctx.report(
                 "ANM-TAG-005",
@@ -213,7 +214,7 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
-        first = Location.in_text(prompt.text, occurrences[0].start, occurrences[0].end)
+        first = Span.in_text(prompt.text, occurrences[0].start, occurrences[0].end)
         for repeat in occurrences[1:]:
             yield ctx.report(
                 "ANM-DUP-001",
@@ -300,7 +301,7 @@ def score_tag_on_aesthetic(prompt: Analysis, ctx: RuleContext) -> Iterator[Findi
     if ctx.settings.variant is not Variant.AESTHETIC:
         return
     for item in prompt.tags:
-        if special_group(item) == "score":
+        if item.special == "score":
             yield ctx.report(
                 "ANM-VAR-001",
                 _text_span(item),
@@ -323,7 +324,7 @@ def quality_tag_on_aesthetic(prompt: Analysis, ctx: RuleContext) -> Iterator[Fin
     if ctx.settings.variant is not Variant.AESTHETIC or ctx.target.value != "prompt":
         return
     for item in prompt.tags:
-        if special_group(item) == "quality":
+        if item.special == "quality":
             yield ctx.report(
                 "ANM-VAR-002", _text_span(item), f"`{item.text}` is unnecessary on Anima-Aesthetic"
             )

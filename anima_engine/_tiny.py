@@ -1,19 +1,21 @@
-"""Tiny random-weight checkpoints in exactly the official layouts, for tests and demos on CPU.
+"""Internal: tiny random-weight checkpoints in exactly the official layouts, for `anima dev make-tiny`.
 
-The files load through the public loaders (`load_dit`, `load_text_encoder`), so a test can run the whole
-engine end to end in seconds. Layout of `write_tiny_model(directory)`, as in the official release:
+Only that command imports this module at run time (the test suite uses it too). The files load through
+the public loaders (`load_dit`, `load_text_encoder`), so the engine runs end to end on a CPU in seconds.
+Layout of `write_tiny_model(directory)`, the one `--model-dir` reads (`locate.py`):
 
-    diffusion_models/anima-tiny.safetensors   DiT under `net.`, adapter under `net.llm_adapter.`
-    text_encoders/qwen3-tiny.safetensors      Qwen3Model under `model.`
-    tokenizers/qwen3/tokenizer.json           byte-level BPE with `<|endoftext|>`
-    tokenizers/t5/tokenizer.json              Unigram with `<pad>`=0, `</s>`=1, `<unk>`=2
-    vae/qwen-image-vae-tiny.safetensors       VAE with the official Wan 2.1 names and 3-D kernels
+    diffusion_models/anima-tiny.safetensors       DiT under `net.`, adapter under `net.llm_adapter.`
+    text_encoders/qwen_3_06b_base.safetensors     Qwen3 under `model.` (HF names)
+    tokenizers/qwen3/tokenizer.json               byte-level BPE with `<|endoftext|>`
+    tokenizers/t5/tokenizer.json                  Unigram with `<pad>`=0, `</s>`=1, `<unk>`=2
+    vae/qwen_image_vae.safetensors                VAE with the official Wan 2.1 names and 3-D kernels
 """
 
 import math
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -21,9 +23,12 @@ from torch import Tensor, nn
 from anima_engine.adapter import LLMAdapter
 from anima_engine.config import AdapterParams, DiTParams, TextEncoderParams, VAEParams
 from anima_engine.dit import DiT
-from anima_engine.text_encoder import QWEN_PAD_TOKEN, QWEN_TOKENIZER, T5_EOS_TOKEN, T5_TOKENIZER, build_qwen3
+from anima_engine.locate import TEXT_ENCODER_FILE, VAE_FILE
+from anima_engine.qwen3 import Qwen3
+from anima_engine.text_encoder import QWEN_PAD_TOKEN, T5_EOS_TOKEN
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import checkpoint_layout
+from anima_prompt.places import TOKENIZER_FILES
 
 # Head dim 24, so the RoPE split (t, h, w) = (8, 8, 8) is non-trivial.
 TINY_DIT = DiTParams(
@@ -56,6 +61,7 @@ TINY_VAE = VAEParams(
 
 
 _IMAGE_HEAD_GAIN = 0.3
+M = TypeVar("M", bound=nn.Module)
 
 
 def _random_vae_tensor(name: str, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
@@ -107,7 +113,7 @@ class TinyFiles:
     vae: Path
 
 
-def randomize(module: nn.Module, seed: int) -> nn.Module:
+def randomize(module: M, seed: int) -> M:
     """Fill every parameter with seeded values of a sensible scale, norm weights around 1.
 
     Matrices get N(0, 1/fan_in), so activations keep their size through the layers.
@@ -166,7 +172,7 @@ def write_tiny_text_encoder(
     dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Write a random Qwen3 text-encoder file in the official layout (HF names under `model.`)."""
-    model = randomize(build_qwen3(params), seed)
+    model = randomize(Qwen3(params), seed)
     tensors = {f"model.{key}": value for key, value in model.state_dict().items()}
     return _save(tensors, Path(path), dtype)
 
@@ -194,22 +200,19 @@ def write_tiny_tokenizers(directory: str | Path) -> Path:
     t5.decoder = decoders.Metaspace()
     t5.add_special_tokens(["<pad>", T5_EOS_TOKEN, "<unk>"])
 
-    for tokenizer, relative in ((qwen, QWEN_TOKENIZER), (t5, T5_TOKENIZER)):
+    for tokenizer, relative in ((qwen, TOKENIZER_FILES["qwen3"]), (t5, TOKENIZER_FILES["t5"])):
         (directory / relative).parent.mkdir(parents=True, exist_ok=True)
         tokenizer.save(str(directory / relative))
     return directory
 
 
 def write_tiny_model(directory: str | Path, *, seed: int = 0) -> TinyFiles:
-    """Write a tiny DiT file, text-encoder file and tokenizers under `directory` (see the module doc)."""
+    """Write a tiny DiT, text encoder, VAE and tokenizers under `directory` (see the module doc), where
+    `load_pipeline(model_dir=directory)` finds them."""
     directory = Path(directory)
     return TinyFiles(
         dit=write_tiny_dit(directory / "diffusion_models" / "anima-tiny.safetensors", seed=seed),
-        text_encoder=write_tiny_text_encoder(
-            directory / "text_encoders" / "qwen3-tiny.safetensors", seed=seed + 2
-        ),
+        text_encoder=write_tiny_text_encoder(directory / "text_encoders" / TEXT_ENCODER_FILE, seed=seed + 2),
         tokenizer_dir=write_tiny_tokenizers(directory / "tokenizers"),
-        vae=write_tiny_vae(
-            directory / "vae" / "qwen-image-vae-tiny.safetensors", TINY_PIPELINE_VAE, seed + 3
-        ),
+        vae=write_tiny_vae(directory / "vae" / VAE_FILE, TINY_PIPELINE_VAE, seed + 3),
     )

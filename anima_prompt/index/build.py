@@ -1,11 +1,14 @@
-"""Writes a tag index with sqlite-utils: the schema and the body of `TagIndex.build`.
+"""Writes a tag index with sqlite-utils: the body of `TagIndex.build`.
 
 The database is written to a temporary file next to the target and moved over it with `os.replace`, so an
 interrupted build never leaves a half-written index behind. Tables, indexes and rows go through
-sqlite-utils' API (`Table.create`, `Table.insert_all`, `Table.create_index`); the only raw SQL is the
-pragmas of the temporary file. The reading side (`tagindex.py`) uses the standard library's `sqlite3`.
+sqlite-utils' API (`Table.create`, `Table.insert_all`, `Table.create_index`) following `schema.TABLES`; the
+only raw SQL is the pragmas of the temporary file. The reading side (`query.py`) uses the standard
+library's `sqlite3`.
 """
 
+import dataclasses
+import json
 import logging
 import os
 import sqlite3
@@ -14,27 +17,28 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from itertools import chain, groupby
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from anima_prompt.errors import TagIndexError
-from anima_prompt.importers import CATEGORY_NAMES, LoadedSource
-from anima_prompt.tagindex import (
-    ALIAS,
+from anima_prompt.index.schema import (
     APPLICATION_ID,
     CLOSURE_TABLE,
     FUZZY_DISTANCE,
     FUZZY_PREFIX,
     LIVE_ALIAS_STATUSES,
-    NAME,
     SCHEMA_VERSION,
-    WORD,
+    SPECS,
+    TABLES,
+    NameKind,
+    StoredTag,
+    TableSpec,
     deletion_hashes,
     pack_ids,
 )
+from anima_prompt.index.sources import CATEGORY_NAMES, LoadedSource
 from anima_prompt.tagtext import (
     compact_key,
     danbooru_name,
@@ -43,6 +47,7 @@ from anima_prompt.tagtext import (
     unescape_parens,
     word_order_key,
 )
+from anima_prompt.version import toolkit_version
 from anima_prompt.vocab import special_tags
 
 logger = logging.getLogger(__name__)
@@ -51,147 +56,62 @@ MAX_WORD_ENTRIES = 6  # later-word search keys per tag
 ANIMA_VOCAB_CATEGORY = 5  # Anima's own tags sit with Danbooru's meta tags
 BATCH_SIZE = 100_000  # rows per insert_all batch; sqlite-utils caps it at 999 bound values per statement
 
-
-@dataclass(frozen=True, slots=True)
-class TableSpec:
-    """One table of the index, as sqlite-utils creates it.
-
-    Attributes:
-        name: the table's name.
-        columns: column name → Python type (`str` TEXT, `int` INTEGER, `bytes` BLOB), in order.
-        pk: the primary key column or columns, or None for a plain rowid table.
-        nullable: columns that may hold NULL; every other column is NOT NULL.
-        foreign_keys: (column, other table, other column) references.
-        indexes: column tuples indexed after the rows are in (`Table.create_index`), named
-            `<table>_<columns>`.
-        unique: column tuples with a unique index.
-        without_rowid: store the rows in the primary key's B-tree (`WITHOUT ROWID`) instead of a rowid
-            table plus an index: half the size for tables that are only read by their key.
-    """
-
-    name: str
-    columns: dict[str, type]
-    pk: str | tuple[str, ...] | None = None
-    nullable: tuple[str, ...] = ()
-    foreign_keys: tuple[tuple[str, str, str], ...] = ()
-    indexes: tuple[tuple[str, ...], ...] = ()
-    unique: tuple[tuple[str, ...], ...] = ()
-    without_rowid: bool = False
-
-    def create(self, db: Database) -> None:
-        """Create the table (without its indexes) in `db`."""
-        not_null = {column for column in self.columns if column not in self.nullable}
-        foreign_keys = list(self.foreign_keys) or None
-        if not self.without_rowid:
-            db.table(self.name).create(self.columns, pk=self.pk, not_null=not_null, foreign_keys=foreign_keys)
-            return
-        # sqlite-utils has no WITHOUT ROWID option: take its CREATE TABLE and add the clause.
-        sql = db.create_table_sql(
-            self.name, self.columns, pk=self.pk, not_null=not_null, foreign_keys=foreign_keys
-        )
-        db.execute(sql.strip().removesuffix(";") + " WITHOUT ROWID")
-
-    def create_indexes(self, db: Database) -> None:
-        """Create the table's indexes (after the bulk insert: faster than keeping them up to date)."""
-        table = db.table(self.name)
-        for columns, unique in [(c, False) for c in self.indexes] + [(c, True) for c in self.unique]:
-            table.create_index(columns, index_name=f"{self.name}_{'_'.join(columns)}", unique=unique)
+NameEntry = tuple[str, NameKind, int]
+"""A row of the `names` table: (key, kind, tag id)."""
 
 
-_RELATION = {"antecedent": str, "consequent": str, "source": str, "status": str}
+def _create_table(db: Database, spec: TableSpec) -> None:
+    """Create the table (without its indexes) in `db`."""
+    not_null = {column for column in spec.columns if column not in spec.nullable}
+    foreign_keys = list(spec.foreign_keys) or None
+    if not spec.without_rowid:
+        db.table(spec.name).create(spec.columns, pk=spec.pk, not_null=not_null, foreign_keys=foreign_keys)
+        return
+    # sqlite-utils has no WITHOUT ROWID option: take its CREATE TABLE and add the clause.
+    sql = db.create_table_sql(
+        spec.name, spec.columns, pk=spec.pk, not_null=not_null, foreign_keys=foreign_keys
+    )
+    db.conn.execute(sql.strip().removesuffix(";") + " WITHOUT ROWID")
 
-# The schema (documented in docs/index.md). Readers check `meta.schema_version` and `CLOSURE_TABLE`.
-TABLES: tuple[TableSpec, ...] = (
-    TableSpec("meta", {"key": str, "value": str}, pk="key"),
-    TableSpec(
-        "sources",
-        {
-            "id": int,
-            "path": str,
-            "format": str,
-            "site": str,
-            "kind": str,
-            "sha256": str,
-            "size": int,
-            "date": str,
-            "records": int,
-        },
-        pk="id",
-        nullable=("date",),
-    ),
-    TableSpec(
-        "tags",
-        {
-            "id": int,
-            "name": str,
-            "source": str,
-            "category": int,
-            "category_name": str,
-            "post_count": int,
-            "display": str,
-            "prompt": str,
-            "artist_rank": int,
-            "aliases": str,
-        },
-        pk="id",
-        nullable=("artist_rank", "aliases"),
-        indexes=(("artist_rank",),),
-        unique=(("name", "source"),),
-    ),
-    TableSpec("aliases", _RELATION, indexes=(("consequent", "source"),)),
-    TableSpec("implications", _RELATION),
-    TableSpec(
-        CLOSURE_TABLE,
-        {"antecedent": str, "source": str, "consequent": str, "depth": int},
-        pk=("antecedent", "source", "consequent"),
-        indexes=(("consequent", "source", "depth"),),
-        without_rowid=True,
-    ),
-    TableSpec(
-        "names",
-        {"key": str, "kind": int, "tag_id": int},
-        pk=("key", "kind", "tag_id"),
-        foreign_keys=(("tag_id", "tags", "id"),),
-        without_rowid=True,
-    ),
-    TableSpec(
-        "spellings",
-        {
-            "id": int,
-            "tag_id": int,
-            "key": str,
-            "is_alias": int,
-            "compact": str,
-            "length": int,
-            "base": str,
-            "word_order": str,
-            "prefix_id": int,
-        },
-        pk="id",
-        nullable=("base", "word_order"),
-        foreign_keys=(("tag_id", "tags", "id"),),
-        indexes=(("compact",), ("base",), ("word_order",), ("prefix_id", "length")),
-    ),
-    TableSpec("fuzzy_keys", {"hash": int, "prefix_ids": bytes}, pk="hash"),
-)
+
+def _create_indexes(db: Database, spec: TableSpec) -> None:
+    """Create the table's indexes (after the bulk insert: faster than keeping them up to date)."""
+    table = db.table(spec.name)
+    for columns, unique in [(c, False) for c in spec.indexes] + [(c, True) for c in spec.unique]:
+        table.create_index(columns, index_name=f"{spec.name}_{'_'.join(columns)}", unique=unique)
 
 
 @dataclass(slots=True)
 class _Tables:
     """Rows gathered in memory before they are written in bulk."""
 
-    tags: dict[tuple[str, str], list[object]] = field(default_factory=dict)
-    aliases: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    implications: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    tags: dict[tuple[str, str], StoredTag] = field(default_factory=dict[tuple[str, str], StoredTag])
+    aliases: dict[tuple[str, str, str], str] = field(default_factory=dict[tuple[str, str, str], str])
+    implications: dict[tuple[str, str, str], str] = field(default_factory=dict[tuple[str, str, str], str])
 
-    def add_tag(self, name: str, source: str, category: int, category_name: str, post_count: int) -> None:
-        if (name, source) in self.tags:
-            return
-        plain = prompt_form(name)
-        prompt = f"@{plain}" if category_name == "artist" else plain
-        display = unescape_parens(plain)
-        row: list[object] = [len(self.tags) + 1, name, source, category, category_name, post_count]
-        self.tags[(name, source)] = [*row, display, prompt, None, None]
+    def add_tag(
+        self, name: str, source: str, category: int, category_name: str, post_count: int
+    ) -> StoredTag:
+        """The row of tag `name` of `source`, added unless it is there already."""
+        row = self.tags.get((name, source))
+        if row is None:
+            plain = prompt_form(name)
+            prompt = f"@{plain}" if category_name == "artist" else plain
+            display = unescape_parens(plain)
+            row = StoredTag(
+                len(self.tags) + 1,
+                name,
+                source,
+                category,
+                category_name,
+                post_count,
+                display,
+                prompt,
+                None,
+                None,
+            )
+            self.tags[(name, source)] = row
+        return row
 
 
 def build_database(sources: Sequence[LoadedSource], target: Path, *, include_vocab: bool = True) -> None:
@@ -227,49 +147,36 @@ def _insert(db: Database, table: str, columns: Sequence[str], rows: Iterable[Seq
     db.table(table).insert_all(chain([tuple(columns)], rows), batch_size=BATCH_SIZE)
 
 
+def _insert_records(db: Database, spec: TableSpec, records: Iterable[object]) -> None:
+    """Insert dataclass instances whose fields are the columns of `spec` (see `TableSpec.of_rows`)."""
+    names = spec.column_names
+    _insert(db, spec.name, names, (tuple(getattr(record, name) for name in names) for record in records))
+
+
 def _write(db: Database, sources: Sequence[LoadedSource], vocab: bool, started: float) -> None:
     # A temporary file needs no journal and no fsync: a failed build is thrown away whole.
     for pragma in ("journal_mode = OFF", "synchronous = OFF", f"application_id = {APPLICATION_ID}"):
-        db.execute(f"PRAGMA {pragma}")
-    specs = {spec.name: spec for spec in TABLES}
+        db.conn.execute(f"PRAGMA {pragma}")
     for spec in TABLES:
-        spec.create(db)
+        _create_table(db, spec)
     tables = _gather(sources, vocab)
-    tag_ids = {key: row[0] for key, row in tables.tags.items()}
-    names = sorted(set(_names(tables, tag_ids)))
-    _insert(
-        db,
-        "sources",
-        ("path", "format", "site", "kind", "sha256", "size", "date", "records"),
-        (
-            (
-                s.info.path,
-                s.info.format,
-                s.info.site,
-                s.info.kind,
-                s.info.sha256,
-                s.info.size,
-                s.info.date,
-                s.info.records,
-            )
-            for s in sources
-        ),
-    )
-    _insert(db, "tags", tuple(specs["tags"].columns), tables.tags.values())
+    names = sorted(set(_names(tables)))
+    _insert_records(db, SPECS["sources"], (source.info for source in sources))
+    _insert_records(db, SPECS["tags"], tables.tags.values())
     columns = ("antecedent", "source", "consequent", "status")
     _insert(db, "aliases", columns, ((*key, status) for key, status in tables.aliases.items()))
     _insert(db, "implications", columns, ((*key, status) for key, status in tables.implications.items()))
     closure = sorted(_closure(tables.implications))  # key order packs the WITHOUT ROWID B-tree
     _insert(db, CLOSURE_TABLE, ("antecedent", "source", "consequent", "depth"), closure)
-    _insert(db, "names", ("key", "kind", "tag_id"), names)
+    _insert(db, "names", ("key", "kind", "tag_id"), ((key, int(kind), tag_id) for key, kind, tag_id in names))
     _write_spellings(db, names)
     for spec in TABLES:
-        spec.create_indexes(db)
+        _create_indexes(db, spec)
     db.analyze()
     meta = {
         "schema_version": str(SCHEMA_VERSION),
         "application": "anima-toolkit",
-        "tool_version": _tool_version(),
+        "tool_version": toolkit_version(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": f"{time.perf_counter() - started:.2f}",
         "fuzzy_prefix": str(FUZZY_PREFIX),
@@ -277,13 +184,6 @@ def _write(db: Database, sources: Sequence[LoadedSource], vocab: bool, started: 
         "anima_vocab": "yes" if vocab else "no",
     }
     _insert(db, "meta", ("key", "value"), meta.items())
-
-
-def _tool_version() -> str:
-    try:
-        return metadata.version("anima-toolkit")
-    except metadata.PackageNotFoundError:
-        return "source checkout"
 
 
 def _gather(sources: Sequence[LoadedSource], vocab: bool) -> _Tables:
@@ -303,18 +203,17 @@ def _gather(sources: Sequence[LoadedSource], vocab: bool) -> _Tables:
         for entry in source.artists:
             row = tables.tags.get((entry.name, "danbooru"))
             if row is None:
-                tables.add_tag(entry.name, "artist-list", 1, "artist", 0)
-                row = tables.tags[(entry.name, "artist-list")]
-            rank = row[8]
-            row[8] = entry.rank if not isinstance(rank, int) else min(rank, entry.rank)
+                row = tables.add_tag(entry.name, "artist-list", 1, "artist", 0)
+            rank = entry.rank if row.artist_rank is None else min(row.artist_rank, entry.rank)
+            tables.tags[(row.name, row.source)] = dataclasses.replace(row, artist_rank=rank)
     if vocab:
         for group, members in special_tags().groups().items():
             for tag in sorted(members):
                 name = danbooru_name(tag)
                 if (name, "danbooru") not in tables.tags:
                     tables.add_tag(name, "anima", ANIMA_VOCAB_CATEGORY, group, 0)
-    # Each tag carries its live aliases (sqlite-utils stores the list as a JSON array), so a lookup is one
-    # query; `TagIndex.aliases` reads the same names from the aliases table.
+    # Each tag carries its live aliases as a JSON array, so a lookup is one query; `TagIndex.aliases` reads
+    # the same names from the aliases table.
     live: dict[tuple[str, str], list[str]] = defaultdict(list)
     for (antecedent, site, consequent), status in tables.aliases.items():
         if status in LIVE_ALIAS_STATUSES:
@@ -322,7 +221,7 @@ def _gather(sources: Sequence[LoadedSource], vocab: bool) -> _Tables:
     for key, antecedents in live.items():
         row = tables.tags.get(key)
         if row is not None:
-            row[9] = sorted(antecedents)
+            tables.tags[key] = dataclasses.replace(row, aliases=json.dumps(sorted(antecedents)))
     return tables
 
 
@@ -350,14 +249,14 @@ def _closure(implications: dict[tuple[str, str, str], str]) -> Iterator[tuple[st
             yield start, site, implied, depth
 
 
-def _names(tables: _Tables, tag_ids: dict[tuple[str, str], object]) -> Iterator[tuple[str, int, object]]:
-    for (name, _source), row in tables.tags.items():
-        key = danbooru_name(name)
-        yield key, NAME, row[0]
+def _names(tables: _Tables) -> Iterator[NameEntry]:
+    for row in tables.tags.values():
+        key = danbooru_name(row.name)
+        yield key, NameKind.NAME, row.id
         words = key.split("_")
         for start in range(1, min(len(words), MAX_WORD_ENTRIES + 1)):
             if words[start] and not words[start].startswith("("):
-                yield "_".join(words[start:]), WORD, row[0]
+                yield "_".join(words[start:]), NameKind.WORD, row.id
     live = {
         (antecedent, source): consequent
         for (antecedent, source, consequent), status in tables.aliases.items()
@@ -365,20 +264,20 @@ def _names(tables: _Tables, tag_ids: dict[tuple[str, str], object]) -> Iterator[
     }
     for (antecedent, source), consequent in live.items():
         for _hop in range(3):  # an alias may point to another alias
-            if (consequent, source) in tag_ids or (consequent, source) not in live:
+            if (consequent, source) in tables.tags or (consequent, source) not in live:
                 break
             consequent = live[(consequent, source)]
-        tag_id = tag_ids.get((consequent, source))
-        if tag_id is not None:
-            yield danbooru_name(antecedent), ALIAS, tag_id
+        row = tables.tags.get((consequent, source))
+        if row is not None:
+            yield danbooru_name(antecedent), NameKind.ALIAS, row.id
 
 
-def _write_spellings(db: Database, names: Sequence[tuple[str, int, object]]) -> None:
+def _write_spellings(db: Database, names: Sequence[NameEntry]) -> None:
     prefixes: dict[str, int] = {}
-    rows = []
+    rows: list[tuple[int, str, int, str, int, str | None, str | None, int]] = []
     for key, kind, tag_id in names:
         compact = compact_key(key)
-        if kind == WORD or not compact:
+        if kind is NameKind.WORD or not compact:
             continue
         base, qualifier = split_qualifier(key)
         words = word_order_key(key)
@@ -387,7 +286,7 @@ def _write_spellings(db: Database, names: Sequence[tuple[str, int, object]]) -> 
             (
                 tag_id,
                 key,
-                int(kind == ALIAS),
+                int(kind is NameKind.ALIAS),
                 compact,
                 len(compact),
                 compact_key(base) if qualifier else None,

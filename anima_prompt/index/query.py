@@ -1,9 +1,11 @@
 """The tag index: a read-only SQLite database of tags, aliases, implications and artist styles.
 
-`TagIndex.build(...)` (implemented with sqlite-utils in `indexbuild.py`, which also holds the schema) is the
-only writer; every query here goes through the standard library's `sqlite3`, opening the file read-only
-(`file:...?mode=ro`), one connection per thread, so one `TagIndex` can be shared between threads. The schema
-is documented in `docs/index.md`; the result types live in `tagtypes.py`.
+`TagIndex.build(...)` (the writer in `build.py`, on sqlite-utils) is the only writer; every query here goes
+through the standard library's `sqlite3`, opening the file read-only (`file:...?mode=ro`), one connection
+per thread, so one `TagIndex` can be shared between threads. Rows become the dataclasses of `schema.py` and
+`records.py`: a query either selects the columns named by the fields of the dataclass it fills, in the
+fields' order (the hot paths: `lookup`, `implies`), or reads its columns by name (`sqlite3.Row`). The
+layout is `schema.TABLES`, documented in `docs/index.md`.
 
 Example:
     >>> index = TagIndex.open()                      # doctest: +SKIP
@@ -14,58 +16,50 @@ Example:
 import json
 import os
 import sqlite3
-import sys
 import threading
-import zlib
-from array import array
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from anima_prompt.errors import TagIndexError
+from anima_prompt.index.records import IndexInfo, SourceInfo, Spelling, Suggestion, TagInfo
+from anima_prompt.index.schema import (
+    APPLICATION_ID,
+    CLOSURE_TABLE,
+    LIVE_ALIAS_STATUSES,
+    SCHEMA_VERSION,
+    SOURCE_PRIORITY,
+    SPECS,
+    UNRANKED_SOURCE,
+    NameKind,
+    StoredTag,
+    deletion_hashes,
+    unpack_ids,
+)
+from anima_prompt.index.suggest import suggest
+from anima_prompt.places import user_data_dir
 from anima_prompt.tagtext import compact_key, danbooru_name
-from anima_prompt.tagtypes import IndexInfo, Spelling, Suggestion, TagInfo
 
-if TYPE_CHECKING:
-    from anima_prompt.importers import LoadedSource
+if TYPE_CHECKING:  # reading a built index needs none of the source readers (csv, gzip, hashlib)
+    from anima_prompt.index.sources import LoadedSource
 
-__all__ = [
-    "APPLICATION_ID",
-    "ENV_VAR",
-    "SCHEMA_VERSION",
-    "IndexInfo",
-    "Spelling",
-    "TagIndex",
-    "TagInfo",
-    "default_index_path",
-]
+__all__ = ["ENV_VAR", "IndexInfo", "Spelling", "TagIndex", "TagInfo", "default_index_path"]
 
 ENV_VAR = "ANIMA_TAG_INDEX"
-APP_NAME = "anima-toolkit"
 INDEX_FILENAME = "tags.sqlite"
-SCHEMA_VERSION = 1
 MMAP_BYTES = 256 << 20  # read pages through the OS cache instead of copying them
-APPLICATION_ID = 0x416E6D31  # "Anm1": marks the file as an anima tag index
-FUZZY_PREFIX = 7  # characters of each compact key that carry the deletion neighbourhood
-FUZZY_DISTANCE = 2  # deletions stored per prefix
-HASH_MASK = (1 << 28) - 1  # 28-bit keys fit a 4-byte rowid; rare collisions only add candidates
 
-# Lookup prefers Danbooru's own tags, then artist-list entries, Anima's vocabulary, then e621.
-SOURCE_PRIORITY: dict[str, int] = {"danbooru": 0, "artist-list": 1, "anima": 2, "e621": 3}
-NAME, ALIAS, WORD = 0, 1, 2  # names.kind
-LIVE_ALIAS_STATUSES = ("active", "listed")
-CLOSURE_TABLE = "implication_closure"  # written by builds of this layout; older files lack it
-
-_TAG_COLUMNS = (
-    "t.id, t.name, t.source, t.category, t.category_name, t.post_count, t.display, t.prompt, t.artist_rank, "
-    "t.aliases"
-)
+_TAG_COLUMNS = ", ".join(f"t.{field.name}" for field in fields(StoredTag))  # StoredTag's fields, in order
 _SPELLING_COLUMNS = "s.key, s.compact, s.is_alias, t.name, t.post_count, t.category_name, t.source"
 _PRIORITY_SQL = (
-    "CASE t.source " + " ".join(f"WHEN '{s}' THEN {p}" for s, p in SOURCE_PRIORITY.items()) + " ELSE 9 END"
+    "CASE t.source "
+    + " ".join(f"WHEN '{s}' THEN {p}" for s, p in SOURCE_PRIORITY.items())
+    + f" ELSE {UNRANKED_SOURCE} END"
 )
-# (name, source) of the tag a key names, picked as `lookup` picks it, else the key itself as a Danbooru
-# name: where `implies` and `implied_by` start.
+_LIVE_STATUSES_SQL = ",".join(f"'{status}'" for status in LIVE_ALIAS_STATUSES)
+_NAME_OR_ALIAS = f"n.kind BETWEEN {NameKind.NAME:d} AND {NameKind.ALIAS:d}"
+_UNNAMED = 9  # `kind` of the closure rows of a key that names no tag (see `_relatives`)
 SpellingField = Literal["key", "compact", "base", "word_order"]
 
 
@@ -74,45 +68,59 @@ def default_index_path() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
-    import platformdirs
-
-    return platformdirs.user_data_path(APP_NAME) / INDEX_FILENAME
+    return user_data_dir() / INDEX_FILENAME
 
 
-def deletion_hashes(text: str, max_distance: int) -> set[int]:
-    """Hashes of every string made by deleting up to `max_distance` characters from `text`'s prefix.
+@dataclass(frozen=True, slots=True)
+class _Hit(StoredTag):
+    """A `tags` row reached through the `names` table, and how (`NameKind`): `_TAG_COLUMNS, n.kind`."""
 
-    Both the build and the queries use this function, so their keys agree. The prefix is the first
-    `FUZZY_PREFIX` characters; strings within `FUZZY_DISTANCE` edits have prefixes that share a key
-    (the symmetric-deletion scheme of SymSpell).
-    """
-    level = {text[:FUZZY_PREFIX]}
-    keys = set(level)
-    for _ in range(max_distance):
-        level = {word[:i] + word[i + 1 :] for word in level for i in range(len(word))}
-        keys |= level
-    return {zlib.crc32(key.encode()) & HASH_MASK for key in keys}
+    kind: int
 
+    def rank(self) -> tuple[int, int, int]:
+        """`lookup`'s order of a key's rows: names before aliases, then by source, then most posts first."""
+        return self.kind, self.priority(), -self.post_count
 
-def pack_ids(ids: Iterable[int]) -> bytes:
-    """Unsigned 32-bit little-endian integers as one blob (the posting lists of `fuzzy_keys`)."""
-    packed = array("I", ids)
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return packed.tobytes()
-
-
-def unpack_ids(blob: bytes) -> array:
-    """The integers of a blob written by `pack_ids`."""
-    ids = array("I", blob)
-    if sys.byteorder == "big":
-        ids.byteswap()
-    return ids
+    def info(self) -> TagInfo:
+        """The row as `lookup` and `search` hand it out."""
+        return TagInfo(
+            name=self.name,
+            display=self.display,
+            prompt=self.prompt,
+            category=self.category,
+            category_name=self.category_name,
+            source=self.source,
+            post_count=self.post_count,
+            aliases=tuple(json.loads(self.aliases)) if self.aliases else (),
+            artist_rank=self.artist_rank,
+            matched="alias" if self.kind == NameKind.ALIAS else "exact",
+        )
 
 
-def _lookup_rank(row: tuple) -> tuple[int, int, int]:
-    """`lookup`'s order of a name's rows: names before aliases, then by source, then most posts first."""
-    return row[-1], SOURCE_PRIORITY.get(row[2], 9), -row[5]
+@dataclass(frozen=True, slots=True)
+class _Relative:
+    """A row of `_relatives`' query: a tag the key names (`kind` `_UNNAMED` when none) and one relative."""
+
+    kind: int
+    source: str
+    post_count: int
+    tag_id: int
+    relative: str | None
+
+    def rank(self) -> tuple[int, int, int]:
+        return self.kind, SOURCE_PRIORITY.get(self.source, UNRANKED_SOURCE), -self.post_count
+
+
+def _spelling(row: sqlite3.Row) -> Spelling:
+    return Spelling(
+        key=row["key"],
+        compact=row["compact"],
+        is_alias=bool(row["is_alias"]),
+        name=row["name"],
+        post_count=row["post_count"],
+        category_name=row["category_name"],
+        source=row["source"],
+    )
 
 
 def _missing_message(path: Path) -> str:
@@ -170,8 +178,8 @@ class TagIndex:
         Raises:
             TagIndexError: a source is missing or malformed, or no source holds tags.
         """
-        from anima_prompt.importers import load_source
-        from anima_prompt.indexbuild import build_database
+        from anima_prompt.index.build import build_database  # sqlite-utils only when writing
+        from anima_prompt.index.sources import load_source
 
         loaded = [source if not isinstance(source, Path) else load_source(source) for source in sources]
         target = Path(path) if path is not None else default_index_path()
@@ -181,7 +189,7 @@ class TagIndex:
     # -- connections -----------------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
             try:
@@ -194,9 +202,19 @@ class TagIndex:
                 self._connections.append(connection)
         return connection
 
-    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple]:
+    def _query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query as tuples, in the order of its columns."""
+        return self._fetch(sql, parameters, None)
+
+    def _named(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """The rows of a query, read by column name."""
+        return self._fetch(sql, parameters, sqlite3.Row)
+
+    def _fetch(self, sql: str, parameters: Sequence[object], factory: type[sqlite3.Row] | None) -> list[Any]:
         try:
-            return self._connection().execute(sql, parameters).fetchall()
+            cursor = self._connection().cursor()
+            cursor.row_factory = factory
+            return cursor.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
             raise TagIndexError(
                 f"{self.path}: query failed ({error}); rebuild with `anima index build`"
@@ -220,7 +238,7 @@ class TagIndex:
         foreign = f"{self.path} is not an anima tag index"
         try:
             connection = self._connection()
-            (app_id,) = connection.execute("PRAGMA application_id").fetchone()
+            app_id = connection.execute("PRAGMA application_id").fetchone()[0]
             if app_id != APPLICATION_ID:
                 raise TagIndexError(f"{foreign}; build one with `anima index build --source PATH`")
             row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -229,8 +247,8 @@ class TagIndex:
             ).fetchone()
         except sqlite3.DatabaseError as error:
             raise TagIndexError(f"{foreign} ({error}); rebuild it with `anima index build`") from None
-        if row is None or row[0] != str(SCHEMA_VERSION):
-            found = row[0] if row else "none"
+        found = "none" if row is None else str(row[0])
+        if found != str(SCHEMA_VERSION):
             raise TagIndexError(
                 f"{self.path} has index schema {found}, this version reads {SCHEMA_VERSION}; "
                 "rebuild it with `anima index build`"
@@ -243,6 +261,10 @@ class TagIndex:
 
     # -- lookups ---------------------------------------------------------------------------------
 
+    def _hits(self, sql: str, parameters: Sequence[object]) -> list[_Hit]:
+        """Rows of a query selecting `_TAG_COLUMNS` and the name's `kind`."""
+        return [_Hit(*row) for row in self._query(sql, parameters)]
+
     def lookup(self, text: str) -> TagInfo | None:
         """The tag a user meant by `text`, written in any spelling, or None.
 
@@ -254,15 +276,12 @@ class TagIndex:
             return None
         # One query (the tag's aliases are stored with it). The few rows of one key are ranked here, not
         # with ORDER BY: SQLite would build a temporary b-tree for every lookup.
-        rows = self._query(
-            f"SELECT {_TAG_COLUMNS}, n.kind FROM names n JOIN tags t ON t.id = n.tag_id "
-            f"WHERE n.key = ? AND n.kind BETWEEN {NAME} AND {ALIAS}",
+        hits = self._hits(
+            f"SELECT {_TAG_COLUMNS}, n.kind AS kind FROM names n JOIN tags t ON t.id = n.tag_id "
+            f"WHERE n.key = ? AND {_NAME_OR_ALIAS}",
             (key,),
         )
-        if not rows:
-            return None
-        *tag, kind = min(rows, key=_lookup_rank)
-        return self._info(tuple(tag), "exact" if kind == NAME else "alias")
+        return min(hits, key=_Hit.rank).info() if hits else None
 
     def is_artist(self, text: str) -> bool:
         """Whether `text` (any spelling, `@` optional) resolves to an artist tag."""
@@ -274,29 +293,12 @@ class TagIndex:
 
         For a tag found by `lookup` or `search` the same names are already in `TagInfo.aliases`.
         """
-        statuses = ",".join(f"'{status}'" for status in LIVE_ALIAS_STATUSES)
-        rows = self._query(
-            f"SELECT antecedent FROM aliases WHERE consequent = ? AND source = ? AND status IN ({statuses}) "
-            "ORDER BY antecedent",
+        rows = self._named(
+            "SELECT antecedent FROM aliases "
+            f"WHERE consequent = ? AND source = ? AND status IN ({_LIVE_STATUSES_SQL}) ORDER BY antecedent",
             (name, source),
         )
-        return tuple(row[0] for row in rows)
-
-    @staticmethod
-    def _info(row: tuple, matched: str) -> TagInfo:
-        _id, name, source, category, category_name, post_count, display, prompt, artist_rank, aliases = row
-        return TagInfo(
-            name=name,
-            display=display,
-            prompt=prompt,
-            category=category,
-            category_name=category_name,
-            source=source,
-            post_count=post_count,
-            aliases=tuple(json.loads(aliases)) if aliases else (),
-            artist_rank=artist_rank,
-            matched=matched,
-        )
+        return tuple(str(row["antecedent"]) for row in rows)
 
     def search(self, prefix: str, category: int | str | None = None, limit: int = 20) -> tuple[TagInfo, ...]:
         """Tags whose name, an alias, or a later word starts with `prefix`, most posts first.
@@ -309,25 +311,24 @@ class TagIndex:
         key = danbooru_name(prefix)
         if not key or limit <= 0:
             return ()
-        where, parameters = "n.key >= ? AND n.key < ?", [key, key + "\U0010ffff"]
+        where = "n.key >= ? AND n.key < ?"
+        parameters: list[str | int] = [key, key + "\U0010ffff"]
         if isinstance(category, int):
             where += " AND t.category = ?"
             parameters.append(category)
         elif category is not None:
             where += " AND t.category_name = ?"
             parameters.append(category)
-        rows = self._query(
-            f"SELECT {_TAG_COLUMNS}, MIN(n.kind) FROM names n JOIN tags t ON t.id = n.tag_id WHERE {where} "
-            f"GROUP BY t.id ORDER BY t.post_count DESC, {_PRIORITY_SQL}, t.name LIMIT ?",
+        hits = self._hits(
+            f"SELECT {_TAG_COLUMNS}, MIN(n.kind) AS kind FROM names n JOIN tags t ON t.id = n.tag_id "
+            f"WHERE {where} GROUP BY t.id ORDER BY t.post_count DESC, {_PRIORITY_SQL}, t.name LIMIT ?",
             [*parameters, limit * 2],
         )
-        results: list[TagInfo] = []
-        seen: set[str] = set()
-        for *tag, kind in rows:
-            if tag[1] not in seen and len(results) < limit:
-                seen.add(tag[1])
-                results.append(self._info(tuple(tag), "alias" if kind == ALIAS else "exact"))
-        return tuple(results)
+        results: dict[str, TagInfo] = {}
+        for hit in hits:
+            if hit.name not in results and len(results) < limit:
+                results[hit.name] = hit.info()
+        return tuple(results.values())
 
     def implies(self, text: str, *, transitive: bool = True) -> tuple[str, ...]:
         """Tags that `text` implies through active implications (`very long hair` → `long_hair`, …).
@@ -342,25 +343,34 @@ class TagIndex:
         """Tags that imply `text` through active implications (`long_hair` ← `very_long_hair`, …)."""
         return self._relatives(text, "consequent", "antecedent", transitive)
 
-    def _relatives(self, text: str, start: str, end: str, transitive: bool) -> tuple[str, ...]:
+    def _relatives(
+        self,
+        text: str,
+        start: Literal["antecedent", "consequent"],
+        end: Literal["antecedent", "consequent"],
+        transitive: bool,
+    ) -> tuple[str, ...]:
         # One query, indexed reads only: the closure stored at build time for every row the key names
         # (`lookup` picks among them here, as SQL ordering would build temporary b-trees), and for the key
         # itself as a Danbooru name when it names no tag.
         depth = "" if transitive else " AND c.depth = 1"
-        rows = self._query(
-            f"SELECT n.kind, t.source, t.post_count, t.id, c.{end} "
-            "FROM names n JOIN tags t ON t.id = n.tag_id "
-            f"LEFT JOIN {CLOSURE_TABLE} c ON c.{start} = t.name AND c.source = t.source{depth} "
-            f"WHERE n.key = ?1 AND n.kind BETWEEN {NAME} AND {ALIAS} "
-            f"UNION ALL SELECT 9, 'danbooru', 0, 0, {end} FROM {CLOSURE_TABLE} c "
-            f"WHERE c.{start} = ?1 AND c.source = 'danbooru'{depth}",
-            (danbooru_name(text),),
-        )
-        named = [row for row in rows if row[0] != 9]
+        rows = [
+            _Relative(*row)
+            for row in self._query(
+                f"SELECT n.kind AS kind, t.source AS source, t.post_count AS post_count, t.id AS tag_id, "
+                f"c.{end} AS relative FROM names n JOIN tags t ON t.id = n.tag_id "
+                f"LEFT JOIN {CLOSURE_TABLE} c ON c.{start} = t.name AND c.source = t.source{depth} "
+                f"WHERE n.key = ?1 AND {_NAME_OR_ALIAS} "
+                f"UNION ALL SELECT {_UNNAMED}, 'danbooru', 0, 0, {end} FROM {CLOSURE_TABLE} c "
+                f"WHERE c.{start} = ?1 AND c.source = 'danbooru'{depth}",
+                (danbooru_name(text),),
+            )
+        ]
+        named = [row for row in rows if row.kind != _UNNAMED]
         if named:
-            best = min(named, key=lambda row: (row[0], SOURCE_PRIORITY.get(row[1], 9), -row[2]))[3]
-            return tuple(sorted(row[4] for row in named if row[3] == best and row[4] is not None))
-        return tuple(sorted(row[4] for row in rows))
+            best = min(named, key=_Relative.rank).tag_id
+            rows = [row for row in named if row.tag_id == best]
+        return tuple(sorted(row.relative for row in rows if row.relative is not None))
 
     def artists(self, prefix: str = "", *, listed_only: bool = False, limit: int = 50) -> tuple[TagInfo, ...]:
         """Artist tags, those of a loaded artist list first (by rank), then by post count.
@@ -374,58 +384,40 @@ class TagIndex:
         where = "t.category_name = 'artist' AND t.name >= ? AND t.name < ?"
         if listed_only:
             where += " AND t.artist_rank IS NOT NULL"
-        rows = self._query(
-            f"SELECT {_TAG_COLUMNS} FROM tags t WHERE {where} "
+        hits = self._hits(
+            f"SELECT {_TAG_COLUMNS}, {NameKind.NAME:d} AS kind FROM tags t WHERE {where} "
             "ORDER BY t.artist_rank IS NULL, t.artist_rank, t.post_count DESC, t.name LIMIT ?",
             (key, key + "\U0010ffff", limit),
         )
-        return tuple(self._info(row, "exact") for row in rows)
+        return tuple(hit.info() for hit in hits)
 
-    def suggest(self, text: str, limit: int = 5) -> "tuple[Suggestion, ...]":
-        """Tags the user probably meant by `text` (see `anima_prompt.suggest.suggest`)."""
-        from anima_prompt.suggest import suggest
-
+    def suggest(self, text: str, limit: int = 5) -> tuple[Suggestion, ...]:
+        """Tags the user probably meant by `text` (see `anima_prompt.index.suggest.suggest`)."""
         return suggest(text, self, limit=limit)
 
-    # -- suggestion candidates (used by suggest.py) ----------------------------------------------
+    # -- suggestion candidates (`suggest.Candidates`) ----------------------------------------------
 
     def spellings_where(self, field: SpellingField, values: Collection[str]) -> tuple[Spelling, ...]:
         """Spellings whose `field` equals one of `values` (exact, indexed lookups)."""
         if field not in ("key", "compact", "base", "word_order") or not values:
             return ()
         marks = ",".join("?" * len(values))
-        rows = self._query(
+        rows = self._named(
             f"SELECT {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
             f"WHERE s.{field} IN ({marks})",
             list(values),
         )
-        return tuple(Spelling(r[0], r[1], bool(r[2]), *r[3:]) for r in rows)
-
-    def near(
-        self, variants: Iterable[str], *, max_distance: int, min_length: int, max_length: int
-    ) -> tuple[Spelling, ...]:
-        """Spellings whose compact key may lie within `max_distance` edits of one of `variants`.
-
-        A shortlist from the stored deletion keys (false positives possible, to be ranked by the caller),
-        limited to compact keys of `min_length` to `max_length` characters.
-        """
-        prefix_ids = self._near_prefix_ids(variants, max_distance)
-        if not prefix_ids:
-            return ()
-        rows = self._query(
-            f"SELECT {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
-            f"WHERE s.prefix_id IN ({','.join('?' * len(prefix_ids))}) AND s.length BETWEEN ? AND ?",
-            [*prefix_ids, min_length, max_length],
-        )
-        return tuple(Spelling(r[0], r[1], bool(r[2]), *r[3:]) for r in rows)
+        return tuple(_spelling(row) for row in rows)
 
     def near_compacts(
         self, variants: Iterable[str], *, max_distance: int, min_length: int, max_length: int
     ) -> list[tuple[int, str]]:
-        """The shortlist of `near` as `(spelling id, compact key)` pairs, in the same order.
+        """Spellings whose compact key may lie within `max_distance` edits of one of `variants`, as
+        `(spelling id, compact key)` pairs.
 
-        Cheaper than `near` when most of the shortlist is thrown away after ranking: fetch the kept ones
-        with `spellings_by_id`.
+        A shortlist from the stored deletion keys (false positives possible, to be ranked by the caller),
+        limited to compact keys of `min_length` to `max_length` characters; fetch the ones kept after
+        ranking with `spellings_by_id`.
         """
         prefix_ids = self._near_prefix_ids(variants, max_distance)
         if not prefix_ids:
@@ -440,12 +432,12 @@ class TagIndex:
         """The spellings with the ids `near_compacts` returned, in the order of `ids`."""
         if not ids:
             return ()
-        rows = self._query(
-            f"SELECT s.id, {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
+        rows = self._named(
+            f"SELECT s.id AS id, {_SPELLING_COLUMNS} FROM spellings s JOIN tags t ON t.id = s.tag_id "
             f"WHERE s.id IN ({','.join('?' * len(ids))})",
             [*ids],
         )
-        found = {r[0]: Spelling(r[1], r[2], bool(r[3]), *r[4:]) for r in rows}
+        found = {int(row["id"]): _spelling(row) for row in rows}
         return tuple(found[spelling_id] for spelling_id in ids)
 
     def _near_prefix_ids(self, variants: Iterable[str], max_distance: int) -> set[int]:
@@ -454,34 +446,49 @@ class TagIndex:
             hashes |= deletion_hashes(variant, max_distance)
         if not hashes:
             return set()
-        blobs = self._query(
+        rows = self._named(
             f"SELECT prefix_ids FROM fuzzy_keys WHERE hash IN ({','.join('?' * len(hashes))})", [*hashes]
         )
-        return {prefix_id for (blob,) in blobs for prefix_id in unpack_ids(blob)}
+        return {prefix_id for row in rows for prefix_id in unpack_ids(row["prefix_ids"])}
 
     def prefixed(self, key: str, *, limit: int) -> tuple[Spelling, ...]:
         """The most-posted tags whose name or alias starts with `key` (a Danbooru name) and is longer."""
-        rows = self._query(
-            f"SELECT n.key, n.kind = {ALIAS}, t.name, t.post_count, t.category_name, t.source "
+        rows = self._named(
+            f"SELECT n.key AS key, n.kind = {NameKind.ALIAS:d} AS is_alias, t.name AS name, "
+            "t.post_count AS post_count, t.category_name AS category_name, t.source AS source "
             "FROM names n JOIN tags t ON t.id = n.tag_id "
-            f"WHERE n.key > ? AND n.key < ? AND n.kind IN ({NAME}, {ALIAS}) "
+            f"WHERE n.key > ? AND n.key < ? AND {_NAME_OR_ALIAS} "
             "ORDER BY t.post_count DESC LIMIT ?",
             (key, key + "\U0010ffff", limit),
         )
-        return tuple(Spelling(r[0], compact_key(r[0]), bool(r[1]), *r[2:]) for r in rows)
+        return tuple(
+            Spelling(
+                key=row["key"],
+                compact=compact_key(row["key"]),
+                is_alias=bool(row["is_alias"]),
+                name=row["name"],
+                post_count=row["post_count"],
+                category_name=row["category_name"],
+                source=row["source"],
+            )
+            for row in rows
+        )
 
     # -- metadata --------------------------------------------------------------------------------
 
     def info(self) -> IndexInfo:
         """The metadata table, the recorded sources and row counts."""
-        meta = dict(self._query("SELECT key, value FROM meta ORDER BY key"))
-        columns = ("path", "format", "site", "kind", "sha256", "size", "date", "records")
+        meta = {
+            str(row["key"]): str(row["value"])
+            for row in self._named("SELECT key, value FROM meta ORDER BY key")
+        }
+        columns = SPECS["sources"].column_names
         sources = tuple(
-            dict(zip(columns, row, strict=True))
-            for row in self._query(f"SELECT {', '.join(columns)} FROM sources ORDER BY id")
+            SourceInfo(**{name: row[name] for name in columns})
+            for row in self._named(f"SELECT {', '.join(columns)} FROM sources ORDER BY rowid")
         )
         counts = {
-            table: self._query(f"SELECT COUNT(*) FROM {table}")[0][0]
+            table: int(self._named(f"SELECT COUNT(*) AS count FROM {table}")[0]["count"])
             for table in ("tags", "aliases", "implications", "spellings")
         }
         return IndexInfo(str(self.path), meta, sources, counts)

@@ -14,16 +14,14 @@ rapidfuzz.
 """
 
 import math
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal, Protocol
 
+from anima_prompt.index.records import Spelling, Suggestion
 from anima_prompt.tagtext import compact_key, danbooru_name, split_qualifier, word_order_key
-from anima_prompt.tagtypes import Spelling, Suggestion
 
-if TYPE_CHECKING:  # only annotations need it: importing this module stays free of sqlite3
-    from anima_prompt.tagindex import TagIndex
-
-__all__ = ["COSTS", "Suggestion", "max_distance_for", "plural_variants", "suggest"]
+__all__ = ["COSTS", "Candidates", "Suggestion", "max_distance_for", "plural_variants", "suggest"]
 
 # Costs of the exact-key reasons, in edit units.
 COSTS: dict[str, float] = {
@@ -39,7 +37,31 @@ PREFIX_COST_PER_CHAR = 0.25
 ANIMA_VOCAB_PRIOR = 1_000_000  # Anima's own tags have no post count but appear in most prompts
 
 
-@dataclass(slots=True)
+class Candidates(Protocol):
+    """Where suggestions come from: the indexed keys of a tag index (`TagIndex` is one)."""
+
+    def spellings_where(
+        self, field: Literal["key", "compact", "base", "word_order"], values: Collection[str]
+    ) -> tuple[Spelling, ...]:
+        """Spellings whose `field` equals one of `values`."""
+        ...
+
+    def prefixed(self, key: str, *, limit: int) -> tuple[Spelling, ...]:
+        """The most-posted spellings that start with `key` and are longer."""
+        ...
+
+    def near_compacts(
+        self, variants: Iterable[str], *, max_distance: int, min_length: int, max_length: int
+    ) -> list[tuple[int, str]]:
+        """`(spelling id, compact key)` of spellings that may lie within `max_distance` edits."""
+        ...
+
+    def spellings_by_id(self, ids: Sequence[int]) -> tuple[Spelling, ...]:
+        """The spellings with these ids, in order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     spelling: Spelling
     cost: float
@@ -72,7 +94,7 @@ def plural_variants(key: str) -> set[str]:
     return variants
 
 
-def _exact_candidates(index: "TagIndex", key: str, compact: str) -> list[_Candidate]:
+def _exact_candidates(index: Candidates, key: str, compact: str) -> list[_Candidate]:
     found: list[_Candidate] = []
     for spelling in index.spellings_where("compact", [compact]):
         if spelling.key == key:
@@ -95,7 +117,7 @@ def _exact_candidates(index: "TagIndex", key: str, compact: str) -> list[_Candid
     return found
 
 
-def _fuzzy_candidates(index: "TagIndex", compact: str, max_distance: int) -> list[_Candidate]:
+def _fuzzy_candidates(index: Candidates, compact: str, max_distance: int) -> list[_Candidate]:
     from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
@@ -126,7 +148,7 @@ def _prior(spelling: Spelling) -> float:
 
 def suggest(
     text: str,
-    index: "TagIndex",
+    index: Candidates,
     *,
     limit: int = 5,
     popularity: float = 0.3,

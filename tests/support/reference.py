@@ -1,67 +1,26 @@
 """diffusers' modules as the reference for parity tests and the benchmark, loaded with our weights.
 
-diffusers is a test-time reference only (the `test` extra): it is imported inside the builders, never at
-run time. The tables map the official checkpoint names, which our modules use, to diffusers' names:
-engine-spec §3 for the DiT (`CosmosTransformer3DModel`), §4.3 for the VAE (`AutoencoderKLQwenImage`);
-the adapter's names are the same in both (§2.3).
+diffusers is a test-time reference only (the `test` extra), imported inside the builders. Keys are renamed
+from the official checkpoint names, which our modules use, to diffusers' names: engine-spec §3 for the DiT
+(`CosmosTransformer3DModel`; the table is the runtime's, `anima_engine.lora.names`, since LoRA files use
+diffusers' names too), §4.3 for the VAE (`AutoencoderKLQwenImage`, the table below, independent of
+`vae_loading`); the adapter's names are the same in both (§2.3).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
 
 from anima_engine.config import AdapterParams, DiTParams, VAEParams
-
-# engine-spec §3, diffusers' COSMOS_2_0 renaming: our module path -> diffusers module path.
-DIT_TOP_LEVEL = {
-    "x_embedder.proj.1": "patch_embed.proj",
-    "t_embedder.1.linear_1": "time_embed.t_embedder.linear_1",
-    "t_embedder.1.linear_2": "time_embed.t_embedder.linear_2",
-    "t_embedding_norm": "time_embed.norm",
-    "final_layer.adaln_modulation.1": "norm_out.linear_1",
-    "final_layer.adaln_modulation.2": "norm_out.linear_2",
-    "final_layer.linear": "proj_out",
-}
-DIT_BLOCK = {
-    "self_attn.q_proj": "attn1.to_q",
-    "self_attn.k_proj": "attn1.to_k",
-    "self_attn.v_proj": "attn1.to_v",
-    "self_attn.output_proj": "attn1.to_out.0",
-    "self_attn.q_norm": "attn1.norm_q",
-    "self_attn.k_norm": "attn1.norm_k",
-    "cross_attn.q_proj": "attn2.to_q",
-    "cross_attn.k_proj": "attn2.to_k",
-    "cross_attn.v_proj": "attn2.to_v",
-    "cross_attn.output_proj": "attn2.to_out.0",
-    "cross_attn.q_norm": "attn2.norm_q",
-    "cross_attn.k_norm": "attn2.norm_k",
-    "mlp.layer1": "ff.net.0.proj",
-    "mlp.layer2": "ff.net.2",
-    "adaln_modulation_self_attn.1": "norm1.linear_1",
-    "adaln_modulation_self_attn.2": "norm1.linear_2",
-    "adaln_modulation_cross_attn.1": "norm2.linear_1",
-    "adaln_modulation_cross_attn.2": "norm2.linear_2",
-    "adaln_modulation_mlp.1": "norm3.linear_1",
-    "adaln_modulation_mlp.2": "norm3.linear_2",
-}
-
-
-def diffusers_dit_module(module: str) -> str | None:
-    """diffusers' path of one of our DiT modules (`blocks.3.mlp.layer1`), or None if it has none."""
-    if module in DIT_TOP_LEVEL:
-        return DIT_TOP_LEVEL[module]
-    head, _, tail = module.partition(".")
-    index, _, rest = tail.partition(".")
-    if head == "blocks" and index.isdigit() and rest in DIT_BLOCK:
-        return f"transformer_blocks.{index}.{DIT_BLOCK[rest]}"
-    return None
+from anima_engine.dit import VelocityFn
+from anima_engine.lora.names import diffusers_name
 
 
 def diffusers_dit_key(key: str) -> str:
     """diffusers' name of one of our DiT state-dict keys (`blocks.3.mlp.layer1.weight`)."""
     module, _, param = key.rpartition(".")
-    renamed = diffusers_dit_module(module)
+    renamed = diffusers_name(module)
     if renamed is None:
         raise KeyError(f"no diffusers name for DiT key {key!r}")
     return f"{renamed}.{param}"
@@ -142,7 +101,7 @@ def reference_dit(
     return model.eval().requires_grad_(False)
 
 
-def reference_velocity(model: nn.Module) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+def reference_velocity(model: nn.Module) -> VelocityFn:
     """`(x, sigma, context) -> v` through a `reference_dit` model, appending the zero padding-mask channel."""
 
     def velocity(x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:

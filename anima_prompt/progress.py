@@ -1,11 +1,15 @@
-"""A progress bar on stderr for downloads, shared by the commands that fetch files."""
+"""A progress bar on stderr for downloads, shared by the commands that fetch files (`anima index download`,
+`anima models download`)."""
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # the type click.progressbar returns
 
 from anima_prompt.transfer import Progress
 
@@ -22,12 +26,16 @@ def format_bytes(count: int | None) -> str:
     return f"{count} B"
 
 
+def _shown(text: str | None) -> str | None:
+    return text
+
+
 @contextmanager
-def download_bar(label: str, total: int | None = None) -> Iterator[Progress]:
+def download_bar(label: str, total: int | None = None) -> Generator[Progress]:
     """A bar labelled `label` on stderr (hidden when stderr is not a terminal); yields the callback that
     advances it, to pass as a download's `progress`. The bar appears with the first data, so a file that
     is already in place shows none."""
-    bar: Any = None
+    bar: ProgressBar[str] | None = None
     seen = 0
 
     def advance(done: int, size: int | None) -> None:
@@ -38,7 +46,7 @@ def download_bar(label: str, total: int | None = None) -> Iterator[Progress]:
                 label=label,
                 file=sys.stderr,
                 hidden=not sys.stderr.isatty(),
-                item_show_func=lambda text: text,
+                item_show_func=_shown,
             )
             bar.__enter__()
         if size and bar.length != size:

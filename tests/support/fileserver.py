@@ -1,6 +1,6 @@
 """A small HTTP file server on 127.0.0.1 for download tests: it serves bytes from memory, honours `Range`,
-can answer like the Hugging Face hub (a redirect carrying `X-Linked-Etag`/`X-Linked-Size`), can break a
-transfer off, and records each request."""
+answers `HEAD`, speaks enough of the Hugging Face hub's file API for `huggingface_hub` (with `HF_ENDPOINT`
+pointing at it), can break a transfer off, and records each request."""
 
 import socket
 import threading
@@ -9,9 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+"""The commit every hub file of the server claims to come from (`X-Repo-Commit`)."""
+
 
 @dataclass(frozen=True)
 class Request:
+    method: str
     path: str
     range: str | None
     authorization: str | None
@@ -32,20 +36,45 @@ class FileServer:
     requests: list[Request] = field(default_factory=list)
 
     def serve_like_the_hub(self, repo_path: str, body: bytes, *, etag: str, size: int | None = None) -> None:
-        """Serve `body` as a large hub file: `repo_path` redirects to a CDN path with the linked headers."""
+        """Serve `body` as a large (LFS) hub file: `repo_path` redirects to a CDN path, with the sha256
+        `etag` and the size in the linked headers. The CDN is the same server under another host name
+        (`localhost`), so clients treat it as another host, as they treat the hub's CDN."""
         cdn = "/cdn" + repo_path
         self.files[cdn] = body
-        linked = {"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(body) if size is None else size)}
-        self.redirects[repo_path] = (self.base + cdn, linked)
+        linked = {
+            "X-Linked-Etag": f'"{etag}"',
+            "X-Linked-Size": str(len(body) if size is None else size),
+            "X-Repo-Commit": HUB_COMMIT,
+            "ETag": '"a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2"',  # the pointer file's git blob sha1
+        }
+        self.redirects[repo_path] = (self.cdn_base + cdn, linked)
+
+    @property
+    def cdn_base(self) -> str:
+        """The server's URL under the host name `localhost`."""
+        return self.base.replace("127.0.0.1", "localhost")
+
+    def serve_small_hub_file(self, repo_path: str, body: bytes) -> None:
+        """Serve `body` as a small hub file (stored in git, not LFS): no redirect, a git blob sha1 etag."""
+        self.files[repo_path] = body
+        etag = '"ffeeddccbbaa99887766554433221100ffeeddcc"'
+        self.headers[repo_path] = {"X-Repo-Commit": HUB_COMMIT, "ETag": etag}
 
 
 class _Handler(BaseHTTPRequestHandler):
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
     def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def _answer(self, *, body: bool) -> None:
         state: FileServer = self.server.state  # type: ignore[attr-defined]
         range_header = self.headers.get("Range")
-        state.requests.append(
-            Request(self.path, range_header, self.headers.get("Authorization"), self.headers.get("Host"))
+        request = Request(
+            self.command, self.path, range_header, self.headers.get("Authorization"), self.headers.get("Host")
         )
+        state.requests.append(request)
         if self.path in state.status:
             self.send_error(state.status[self.path])
             return
@@ -58,33 +87,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = state.files.get(self.path)
-        if body is None:
+        data = state.files.get(self.path)
+        if data is None:
             self.send_error(404, "Not Found")
             return
-        self._send_file(state, body, range_header)
+        self._send_file(state, data, range_header, body=body)
 
-    def _send_file(self, state: FileServer, body: bytes, range_header: str | None) -> None:
+    def _send_file(self, state: FileServer, data: bytes, range_header: str | None, *, body: bool) -> None:
         start = 0
         if range_header and state.honour_range:
             start = int(range_header.removeprefix("bytes=").rstrip("-"))
-            if start >= len(body):
+            if start >= len(data):
                 self.send_error(416, "Range Not Satisfiable")
                 return
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         else:
             self.send_response(200)
         for name, value in state.headers.get(self.path, {}).items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body) - start))
+        self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
+        if not body:
+            return
         if state.cut_after is not None:
-            self.wfile.write(body[start : start + state.cut_after])
+            self.wfile.write(data[start : start + state.cut_after])
             state.cut_after = None
             self.close_connection = True
             return
-        self.wfile.write(body[start:])
+        self.wfile.write(data[start:])
 
     def log_message(self, format: str, *args: object) -> None:
         pass

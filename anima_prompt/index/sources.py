@@ -16,19 +16,18 @@ Every reader returns plain records; `load_source` adds what the index records ab
 
 import csv
 import gzip
-import hashlib
 import io
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 from anima_prompt.errors import TagIndexError
+from anima_prompt.hashing import file_sha256
+from anima_prompt.index.records import Kind, Site, SourceInfo
+from anima_prompt.shapes import items, table
 from anima_prompt.tagtext import danbooru_name
-
-Site = Literal["danbooru", "e621", "anima"]
-Kind = Literal["tags", "aliases", "implications", "artists"]
 
 DANBOORU_CATEGORIES: dict[int, str] = {
     0: "general",
@@ -91,20 +90,6 @@ class ArtistEntry:
 
     name: str
     rank: int
-
-
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    """What the index records about an input file: where it came from and what it held."""
-
-    path: str
-    format: str
-    site: Site
-    kind: Kind
-    sha256: str
-    size: int
-    date: str | None
-    records: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,24 +202,29 @@ def read_danbooru_relations(path: Path) -> tuple[Relation, ...]:
     """
     try:
         with _open_text(path) as stream:
-            records = json.load(stream)
+            records = items(json.load(stream))
     except (OSError, ValueError) as error:
         raise TagIndexError(f"{path}: not a readable JSON dump: {error}") from None
-    if not isinstance(records, list):
+    if records is None:
         raise TagIndexError(f"{path}: expected a JSON array of alias or implication records")
     seen: set[int] = set()
     relations: list[Relation] = []
-    for index, record in enumerate(records):
-        try:
-            record_id = int(record["id"])
-            relation = Relation(record["antecedent_name"], record["consequent_name"], record["status"])
-        except (KeyError, TypeError, ValueError):
+    for index, value in enumerate(records):
+        record = table(value) or {}
+        record_id, antecedent = record.get("id"), record.get("antecedent_name")
+        consequent, status = record.get("consequent_name"), record.get("status")
+        if not (
+            isinstance(record_id, int)
+            and isinstance(antecedent, str)
+            and isinstance(consequent, str)
+            and isinstance(status, str)
+        ):
             raise TagIndexError(
                 f"{path}: record {index} lacks id, antecedent_name, consequent_name or status"
-            ) from None
+            )
         if record_id not in seen:
             seen.add(record_id)
-            relations.append(relation)
+            relations.append(Relation(antecedent, consequent, status))
     return tuple(relations)
 
 
@@ -248,7 +238,7 @@ def read_e621_relations(path: Path) -> tuple[Relation, ...]:
     seen: set[str] = set()
     with _open_text(path) as stream:
         reader = csv.reader(stream)
-        header = [column.strip() for column in next(reader, [])]
+        header = [column.strip() for column in next(reader, list[str]())]
         if header[:3] != _E621_HEADER[:3] or "status" not in header:
             raise TagIndexError(f"{path}:1: expected the header {','.join(_E621_HEADER)}")
         status_column = header.index("status")
@@ -284,15 +274,6 @@ def read_artist_list(path: Path) -> tuple[ArtistEntry, ...]:
                 seen.add(name)
                 entries.append(ArtistEntry(name, len(entries) + 1))
     return tuple(entries)
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_source(path: Path, fmt: str | None = None) -> LoadedSource:

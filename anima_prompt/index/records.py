@@ -1,10 +1,14 @@
 """The values the tag index hands out: found tags, stored spellings, suggestions and index metadata.
 
 Plain frozen dataclasses with no database code, so importing them costs nothing; `TagIndex` (in
-`tagindex.py`) and `suggest()` (in `suggest.py`) build them.
+`index/query.py`) and `suggest()` (in `index/suggest.py`) build them.
 """
 
 from dataclasses import dataclass
+from typing import Literal
+
+Site = Literal["danbooru", "e621", "anima"]
+Kind = Literal["tags", "aliases", "implications", "artists"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +97,42 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What the index records about an input file (a row of its `sources` table).
+
+    Attributes:
+        path: the file as given to the build.
+        format: one of `index.sources.FORMATS`.
+        site: whose data it is: `danbooru`, `e621` or `anima`.
+        kind: what it holds: `tags`, `aliases`, `implications` or `artists`.
+        sha256: the file's hex digest.
+        size: the file's size in bytes.
+        date: the `YYYY-MM-DD` in its name, or None.
+        records: how many records were read from it.
+    """
+
+    path: str
+    format: str
+    site: Site
+    kind: Kind
+    sha256: str
+    size: int
+    date: str | None
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
 class IndexInfo:
     """What `anima index info` prints: the metadata table, the sources and the row counts.
 
     Attributes:
         path: the database file.
         meta: the `meta` table (`schema_version`, `built_at`, `build_seconds`, ...).
-        sources: one dict per input file (`path`, `format`, `site`, `kind`, `sha256`, `size`, `date`,
-            `records`), in build order.
+        sources: the input files, in build order.
         counts: rows of the `tags`, `aliases`, `implications` and `spellings` tables.
     """
 
     path: str
     meta: dict[str, str]
-    sources: tuple[dict[str, object], ...]
+    sources: tuple[SourceInfo, ...]
     counts: dict[str, int]
