@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -89,7 +90,8 @@ def map_with_linter(
     size = max(1, len(items) // (jobs * CHUNKS_PER_JOB))
     chunks = [items[start : start + size] for start in range(0, len(items), size)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with multiprocessing.get_context(method).Pool(jobs, _init_worker, (config, index_path, work)) as pool:
+    workers = min(jobs, len(chunks))
+    with multiprocessing.get_context(method).Pool(workers, _init_worker, (config, index_path, work)) as pool:
         for chunk, (results, notes) in zip(chunks, pool.imap(_work_chunk, chunks), strict=True):
             for item, result in zip(chunk, results, strict=True):
                 yield item, result, notes
@@ -110,6 +112,9 @@ def _lint_one(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
 
 def _init_worker(config: LintConfig, index_path: Path | None, work: Callable[[Linter, Any], Any]) -> None:
     global _worker, _work
+    # Ctrl-C and SIGTERM are the parent's to handle: it stops the pool. A worker just ends, quietly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker = _make_linter(config, index_path)
     _work = work
 

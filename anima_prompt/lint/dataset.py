@@ -23,6 +23,7 @@ from anima_prompt.errors import AnimaPromptError, LintInputError
 from anima_prompt.lint.config import LintConfig
 from anima_prompt.lint.findings import Finding
 from anima_prompt.lint.inputs import PromptRecord, read_file
+from anima_prompt.lint.rewrite import rewrite_file
 
 if TYPE_CHECKING:
     from anima_prompt.lint import Linter
@@ -103,21 +104,22 @@ def check_caption(path: Path, linter: Linter, *, root: Path, fix: bool = False) 
         path: the caption file.
         linter: the linter (configuration and index) to use; a worker keeps one for all its files.
         root: the dataset folder, which result paths are relative to.
-        fix: apply the fixes `anima lint --fix` applies and rewrite the file (a temporary file renamed
-            over it; a file that changed meanwhile is left as it is and reported).
+        fix: apply the fixes `anima lint --fix` applies and rewrite the file (`lint.rewrite.rewrite_file`:
+            through a temporary file renamed over it, line endings kept; a file that changed meanwhile is
+            left as it is and reported).
 
     Returns:
         The result; a file that cannot be read or written gives a result with `error` set.
     """
     source = path.relative_to(root).as_posix()
     try:
-        (record,) = read_file(path)
-        record = PromptRecord(source, record.prompt, path=str(path))
+        (read,) = read_file(path, whole=True)
+        record = PromptRecord(source, read.prompt, path=str(path))
         fixed = False
         if fix:
             text = linter.fix(record.prompt)
             if text != record.prompt:
-                _rewrite(path, record.prompt, text)
+                rewrite_file(path, [(read, text)], whole=True)
                 record, fixed = PromptRecord(source, text, path=str(path)), True
         findings = linter.lint(record.prompt)
     except AnimaPromptError as error:
@@ -162,30 +164,6 @@ def _unknown(text: str, findings: Sequence[Finding]) -> tuple[str, ...]:
             artist = written.startswith("@")
             found[_prompt_form(tag_name(written.removeprefix("@").strip()), artist)] = None
     return tuple(found)
-
-
-def _rewrite(path: Path, old: str, new: str) -> None:
-    """Replace the caption `old` in `path` with `new`, keeping the file's line endings and final line break.
-
-    Raises:
-        LintInputError: the file no longer holds `old` (it changed while being fixed); nothing is written.
-        OSError: the file cannot be written; it is left as it was.
-    """
-    data = path.read_bytes()
-    bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-    text = data[len(bom) :].decode("utf-8", errors="replace")
-    ending = "\r\n" if "\r\n" in text else "\n"
-    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
-    if normalised.removesuffix("\n") != old:
-        raise LintInputError(f"{path}: the file changed while being fixed; nothing was written, run again")
-    final = ending if normalised.endswith("\n") else ""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(bom + (new.replace("\n", ending) + final).encode("utf-8"))
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)

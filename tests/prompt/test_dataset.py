@@ -4,6 +4,7 @@ import json
 import pickle
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +13,6 @@ from anima_prompt.cli import cli
 from anima_prompt.errors import LintInputError
 from anima_prompt.lint import LintConfig, Linter
 from anima_prompt.lint.dataset import (
-    _rewrite,
     check_caption,
     find_captions,
     lint_dataset,
@@ -120,9 +120,16 @@ def test_fix_rewrites_captions_keeping_line_endings_and_byte_order_mark(tmp_path
 
 
 def test_a_caption_changed_while_fixing_is_not_overwritten(tmp_path: Path) -> None:
-    path = caption(tmp_path, "a", "edited meanwhile\n")
-    with pytest.raises(LintInputError, match="changed while being fixed"):
-        _rewrite(path, "1girl,long_hair", "1girl, long hair")
+    path = caption(tmp_path, "a", "1girl,long_hair\n")
+
+    class EditedMeanwhile(Linter):
+        def fix(self, text: str, **options: Any) -> str:
+            path.write_text("edited meanwhile\n", encoding="utf-8")  # another program saves the file
+            return super().fix(text, **options)
+
+    result = check_caption(path, EditedMeanwhile(), root=tmp_path, fix=True)
+    assert result.error is not None and "changed while being fixed" in result.error
+    assert not result.fixed
     assert path.read_text(encoding="utf-8") == "edited meanwhile\n"
 
 

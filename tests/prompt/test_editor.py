@@ -218,12 +218,13 @@ def _rule_codes() -> list[str]:
 
 
 @pytest.mark.parametrize("code", _rule_codes())
-def test_every_suggestion_action_solves_its_problem(code: str, small_index, shared_data, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_every_suggestion_action_solves_its_problem(code: str, small_index, real_data, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Applying a rule's suggestion to its bad example removes that problem (or at least one of them)."""
     from anima_prompt.lint.config import config_from_mapping
     from anima_prompt.lint.registry import all_rules
 
-    monkeypatch.setenv("ANIMA_TOKENIZERS", str(shared_data / "tokenizers"))
+    root = real_data("tokenizers/qwen3/tokenizer.json", "tokenizers/t5/tokenizer.json")
+    monkeypatch.setenv("ANIMA_TOKENIZERS", str(root / "tokenizers"))
     example = all_rules()[code].bad
     config = config_from_mapping(example.config, LintConfig()) if example.config else None
     services = EditorServices(index=small_index, config=config)

@@ -25,4 +25,4 @@ def test_the_lint_configuration_is_found_as_anima_lint_finds_it(
     (tmp_path / "anima.toml").write_text("[lint]\nno-such-option = 1\n", encoding="utf-8")
     broken = CliRunner().invoke(cli, ["serve", "--port", "0", "--no-generate"])
     assert broken.exit_code == 1
-    assert broken.output.startswith("Error: ") and "anima.toml" in broken.output
+    assert broken.output.startswith("anima serve: error: ") and "anima.toml" in broken.output

@@ -106,7 +106,10 @@ def test_without_the_serve_extra_the_command_names_it(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     result = CliRunner().invoke(cli, ["serve", "--no-generate"])
     assert result.exit_code == 1
-    assert result.output == "Error: anima serve needs the serve extra: pip install 'anima-toolkit[serve]'\n"
+    assert (
+        result.output
+        == "anima serve: error: anima serve needs the serve extra: pip install 'anima-toolkit[serve]'\n"
+    )
 
 
 def test_remote_mode_accepts_any_host_but_still_checks_origin(playground: Playground) -> None:
