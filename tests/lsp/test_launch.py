@@ -2,13 +2,16 @@
 
 import io
 import json
+import sys
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pygls.protocol import default_converter
 
+from anima_prompt.cli import cli
 from anima_prompt.lsp import launch
 from anima_prompt.lsp.projects import Projects
 from anima_prompt.lsp.server import build_server
@@ -101,3 +104,12 @@ def test_a_failing_load_is_raised_after_the_answer() -> None:
     initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
     with pytest.raises(ModuleNotFoundError):
         launch.serve(frames(initialize), io.BytesIO(), load=load)
+
+
+def test_without_the_lsp_extra_the_command_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pygls", None)
+    result = CliRunner().invoke(cli, ["lsp"])
+    assert result.exit_code == 1
+    assert (
+        result.output == "anima lsp: error: anima lsp needs the lsp extra: pip install 'anima-toolkit[lsp]'\n"
+    )
