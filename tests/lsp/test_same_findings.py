@@ -9,6 +9,7 @@ first characters says where each character's escape ends.
 
 import json
 import subprocess
+import threading
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ LINTED_SETTINGS = {
     "variant",
 }  # the corpus also names schedulers
 Key = tuple[int, str, str, int, int, str]
+SERVER_SECONDS = 120  # the most the server may take; it is killed after that
 
 
 def corpus() -> list[dict[str, Any]]:
@@ -133,6 +135,8 @@ def server_findings(records: list[dict[str, Any]], corpus_file: Path, db: Path) 
     with subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=corpus_file.parent
     ) as server:
+        watchdog = threading.Timer(SERVER_SECONDS, server.kill)  # a hung server ends the test, not CI
+        watchdog.start()
         assert server.stdin is not None and server.stdout is not None
         send = partial(write_message, server.stdin)
         send(
@@ -155,7 +159,8 @@ def server_findings(records: list[dict[str, Any]], corpus_file: Path, db: Path) 
         published = read_message(server.stdout)
         send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
         send({"jsonrpc": "2.0", "method": "exit"})
-        assert server.wait(30) == 0
+        assert server.wait(SERVER_SECONDS) == 0
+        watchdog.cancel()
     assert published is not None and published["method"] == "textDocument/publishDiagnostics"
     return {from_server(records, diagnostic) for diagnostic in published["params"]["diagnostics"]}
 
