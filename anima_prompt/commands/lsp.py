@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-LSP_HINT = "anima lsp needs the lsp extra: pip install 'anima-toolkit[lsp]'"
+LSP_HINT = "the lsp extra is not installed; pip install 'anima-toolkit[lsp]'"
 
 
 @click.command("lsp")

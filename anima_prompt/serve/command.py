@@ -4,7 +4,6 @@ Imports nothing of the web stack until the command runs, so `anima --help` works
 extra, and a missing extra is one line naming it.
 """
 
-import importlib
 import socket
 import threading
 from pathlib import Path
@@ -14,8 +13,7 @@ import click
 
 from anima_prompt.serve.guard import LOOPBACK_NAMES
 
-SERVE_HINT = "anima serve needs the serve extra: pip install 'anima-toolkit[serve]'"
-ENGINE_HINT = "generation needs the engine extra: pip install 'anima-toolkit[engine]'"
+SERVE_HINT = "the serve extra is not installed; pip install 'anima-toolkit[serve]'"
 RENDERER = "anima_engine.playground:EngineRenderer"
 """The engine's renderer, imported by name (like the CLI's engine commands) so this package never
 imports torch."""
@@ -135,8 +133,8 @@ def serve(
     shown = f"[{address[0]}]" if ":" in address[0] else address[0]
     if remote:
         click.echo(
-            f"warning: listening on {host}: anyone who can reach this machine can use the server "
-            "(and the GPU); there is no login",
+            f"anima serve: warning: listening on {host}: anyone who can reach this machine can use the "
+            "server (and the GPU); there is no login",
             err=True,
         )
     click.echo(f"anima serve: http://{shown}:{address[1]}/  ({playground.engine_note})")
@@ -190,21 +188,15 @@ def _attach_engine(
     index_path: Path | None,
 ) -> None:
     """Give the playground a generation queue when the engine and the model files are there."""
+    from anima_prompt.cli import load_target
+    from anima_prompt.commands.errors import ENGINE_EXTRA, EngineMissing
     from anima_prompt.serve.jobs import GenerationQueue
 
-    module_name, _, attribute = RENDERER.partition(":")
     try:
-        renderer_type = getattr(importlib.import_module(module_name), attribute)
-    except ModuleNotFoundError as error:
-        if error.name is not None and error.name.split(".")[0] in {
-            "torch",
-            "transformers",
-            "safetensors",
-            "einops",
-        }:
-            playground.engine_note = ENGINE_HINT
-            return
-        raise
+        renderer_type: Any = load_target(RENDERER, "serve")
+    except EngineMissing:
+        playground.engine_note = f"generation needs the engine extra: {ENGINE_EXTRA}"
+        return
     try:
         renderer = renderer_type(
             **models, tokenizer_dir=tokenizers, lora_dirs=lora_dirs, device=device, index_path=index_path

@@ -111,5 +111,6 @@ def test_without_the_lsp_extra_the_command_names_it(monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(cli, ["lsp"])
     assert result.exit_code == 1
     assert (
-        result.output == "anima lsp: error: anima lsp needs the lsp extra: pip install 'anima-toolkit[lsp]'\n"
+        result.output
+        == "anima lsp: error: the lsp extra is not installed; pip install 'anima-toolkit[lsp]'\n"
     )

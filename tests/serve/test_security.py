@@ -108,7 +108,7 @@ def test_without_the_serve_extra_the_command_names_it(monkeypatch: pytest.Monkey
     assert result.exit_code == 1
     assert (
         result.output
-        == "anima serve: error: anima serve needs the serve extra: pip install 'anima-toolkit[serve]'\n"
+        == "anima serve: error: the serve extra is not installed; pip install 'anima-toolkit[serve]'\n"
     )
 
 
