@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from anima_prompt.variants import VARIANTS
 from anima_prompt.version import toolkit_version
 
 if TYPE_CHECKING:
+    from anima_engine.ray_batch import RayOptions
     from anima_engine.request import GenerationRequest
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -75,6 +77,35 @@ def _by_variant(setting: str) -> str:
         f"{variant} {value:g}" if isinstance(value, float) else f"{variant} {value}"
         for variant, value in zip(VARIANTS, values, strict=True)
     )
+
+
+def ray_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that send a batch to a Ray cluster (`anima generate --file`, `anima grid`)."""
+    command = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="With --ray: render actors [one per GPU, two per GPU with --low-vram; one without GPUs].",
+    )(command)
+    return click.option(
+        "--ray",
+        "ray_address",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[ADDRESS]",
+        help="Run on a Ray cluster: ADDRESS, $RAY_ADDRESS, or a cluster started on this machine.",
+    )(command)
+
+
+def ray_choice(address: str | None, workers: int | None, *, low_vram: bool) -> "RayOptions | None":
+    """The Ray options of a command, or None when it runs in this process."""
+    if address is None:
+        if workers is not None:
+            raise click.UsageError("--workers needs --ray")
+        return None
+    from anima_engine.ray_batch import RayOptions
+
+    return RayOptions(address=address or None, workers=workers, per_gpu=2 if low_vram else 1)
 
 
 @click.command("generate")
@@ -143,10 +174,10 @@ def _by_variant(setting: str) -> str:
 @click.option(
     "-o",
     "--out",
-    type=click.Path(path_type=Path),
-    default=Path("outputs"),
+    default="outputs",
     show_default=True,
-    help="Output folder; existing files are never overwritten.",
+    help="Output folder, or with --file any URL pyarrow or fsspec reaches (s3://bucket/images); existing "
+    "files are never overwritten.",
 )
 @click.option(
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
@@ -192,6 +223,7 @@ def _by_variant(setting: str) -> str:
 @click.option(
     "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
 )
+@ray_options
 @click.pass_context
 def generate(
     ctx: click.Context,
@@ -230,6 +262,8 @@ def generate(
     no_normalize: bool,
     device: str | None,
     dtype: str | None,
+    ray_address: str | None,
+    workers: int | None,
 ) -> None:
     """Generate images from PROMPT (several prompts: several images), or from the prompts of --file.
 
@@ -244,12 +278,18 @@ def generate(
     With --file, the models load once; a record with a problem is reported (file:line) and skipped, and
     the command exits 1 at the end. Images are named after their records (or a record's "out"), and
     images already in the output folder are not made again, so an interrupted run resumes.
+
+    With --file and --ray, records are checked on the CPU workers of a Ray cluster and rendered by
+    actors holding one pipeline each (one per GPU, two with --low-vram); the images are the same.
     """
-    from anima_engine.cli_generate import ModelPaths, RunSettings, run
+    from anima_engine.cli_generate import run
+    from anima_engine.render_worker import ModelPaths, RunSettings
     from anima_engine.request import GenerationRequest
 
     if prompt_file is not None and (prompts or from_image is not None):
         raise click.UsageError("give prompts (or --from IMAGE) or --file, not both")
+    if prompt_file is None and ray_address is not None:
+        raise click.UsageError("--ray runs the records of --file FILE")
     request = GenerationRequest(
         prompt="",
         negative=negative,
@@ -279,14 +319,22 @@ def generate(
         raise click.UsageError("give a PROMPT, or --from IMAGE, or --file FILE")
     models = ModelPaths(dit, text_encoder, vae, model_dir, comfyui, tokenizers)
     settings = RunSettings(
-        out=out,
         device=device,
         dtype=DTYPES[dtype] if dtype else None,
         low_vram=low_vram,
         compile="never" if no_compile else compile_choice,
         fp8=fp8,
     )
-    run(request, prompts=prompts, prompt_file=prompt_file, models=models, settings=settings)
+    cluster = ray_choice(ray_address, workers, low_vram=low_vram)
+    run(
+        request,
+        prompts=prompts,
+        prompt_file=prompt_file,
+        models=models,
+        settings=settings,
+        out=out,
+        ray=cluster,
+    )
 
 
 def _from_image(
