@@ -3,9 +3,9 @@
 import dataclasses
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import torch
@@ -22,6 +22,7 @@ from anima_prompt.version import toolkit_version
 
 if TYPE_CHECKING:
     from anima_engine.ray_batch import RayOptions
+    from anima_engine.render_worker import ModelPaths, RunSettings
     from anima_engine.request import GenerationRequest
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -108,6 +109,160 @@ def ray_choice(address: str | None, workers: int | None, *, low_vram: bool) -> "
     return RayOptions(address=address or None, workers=workers, per_gpu=2 if low_vram else 1)
 
 
+SHARED_OPTIONS = (
+    click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1)."),
+    click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024]."),
+    click.option(
+        "-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024]."
+    ),
+    click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}]."),
+    click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}]."),
+    click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}]."),
+    click.option(
+        "--scheduler",
+        type=click.Choice(list(SCHEDULES)),
+        default="simple",
+        show_default=True,
+        help="Sigma schedule.",
+    ),
+    click.option(
+        "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
+    ),
+    click.option(
+        "--noise",
+        type=click.Choice(NOISE_CONVENTIONS),
+        default=DEFAULT_NOISE,
+        show_default=True,
+        help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
+    ),
+    click.option(
+        "--variant",
+        type=click.Choice(VARIANTS),
+        default="base",
+        show_default=True,
+        help="DiT variant to load; its model-card settings are the defaults.",
+    ),
+    click.option(
+        "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
+    ),
+    click.option("--dit", type=click.Path(dir_okay=False, path_type=Path), help="DiT file."),
+    click.option(
+        "--text-encoder", type=click.Path(dir_okay=False, path_type=Path), help="Qwen3 text-encoder file."
+    ),
+    click.option("--vae", type=click.Path(dir_okay=False, path_type=Path), help="VAE file."),
+    click.option(
+        "--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation."
+    ),
+    click.option(
+        "--tokenizers",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder with qwen3/ and t5/ tokenizer.json [$ANIMA_TOKENIZERS].",
+    ),
+    click.option(
+        "--db", type=click.Path(dir_okay=False, path_type=Path), help="Tag index for lint and normalise."
+    ),
+    click.option(
+        "-o",
+        "--out",
+        default="outputs",
+        show_default=True,
+        help="Output folder, or with --file any URL pyarrow or fsspec reaches (s3://bucket/images); existing "
+        "files are never overwritten.",
+    ),
+    click.option(
+        "--lora",
+        "lora_values",
+        metavar="PATH[:STRENGTH]",
+        multiple=True,
+        help="Apply a LoRA (a file, or a name in the LoRA folders) at STRENGTH [1]; repeatable.",
+    ),
+    click.option(
+        "--lora-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        multiple=True,
+        help="Folder for <lora:name> and --lora names [$ANIMA_LORA_DIR, ComfyUI's models/loras]; repeatable.",
+    ),
+    click.option("--low-vram", is_flag=True, help="Offload between stages and decode in tiles."),
+    click.option(
+        "--compile",
+        "compile_choice",
+        type=click.Choice(COMPILE_CHOICES),
+        default="auto",
+        show_default=True,
+        help="Compile the DiT on CUDA (kernels cached between runs): auto does when the run makes enough "
+        "images for it to pay.",
+    ),
+    click.option("--no-compile", is_flag=True, help="Same as --compile never."),
+    click.option(
+        "--fp8", is_flag=True, help="Run the DiT's large linears in fp8 (Hopper GPUs; faster, less exact)."
+    ),
+    click.option("--no-lint", is_flag=True, help="Generate even when the linter reports errors."),
+    click.option(
+        "--no-normalize", is_flag=True, help="Encode the prompt as written (LoRA tags are still taken out)."
+    ),
+    click.option("--device", help="torch device, e.g. cuda, cuda:1, cpu [cuda if available]."),
+    click.option(
+        "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
+    ),
+)
+"""Options of every command that generates (`generate`, `grid`): what the images are, the model files,
+how the pipeline runs, and where the images go."""
+
+
+def shared_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add `SHARED_OPTIONS` and the Ray options to a command, in help order."""
+    for option in reversed(SHARED_OPTIONS):
+        command = option(command)
+    return ray_options(command)
+
+
+def request_from_options(params: Mapping[str, Any]) -> "GenerationRequest":
+    """The request every prompt of a command starts from, made of the shared options' values."""
+    from anima_engine.request import GenerationRequest
+
+    return GenerationRequest(
+        prompt="",
+        negative=params["negative"],
+        width=params["width"],
+        height=params["height"],
+        steps=params["steps"],
+        cfg=params["cfg"],
+        sampler=params["sampler"],
+        scheduler=params["scheduler"],
+        seed=params["seed"],
+        noise=params["noise"],
+        variant=params["variant"],
+        loras=_lora_pairs(params["lora_values"]),
+        lora_dirs=params["lora_dir"],
+        comfyui=params["comfyui"],
+        lint=not params["no_lint"],
+        normalize=not params["no_normalize"],
+        tag_index=_tag_index(params["db"]),
+    )
+
+
+def run_from_options(params: Mapping[str, Any]) -> "tuple[ModelPaths, RunSettings, RayOptions | None]":
+    """The model files, pipeline settings and Ray options given by the shared options."""
+    from anima_engine.render_worker import ModelPaths, RunSettings
+
+    models = ModelPaths(
+        params["dit"],
+        params["text_encoder"],
+        params["vae"],
+        params["model_dir"],
+        params["comfyui"],
+        params["tokenizers"],
+    )
+    settings = RunSettings(
+        device=params["device"],
+        dtype=DTYPES[params["dtype"]] if params["dtype"] else None,
+        low_vram=params["low_vram"],
+        compile="never" if params["no_compile"] else params["compile_choice"],
+        fp8=params["fp8"],
+    )
+    return models, settings, ray_choice(params["ray_address"], params["workers"], low_vram=params["low_vram"])
+
+
 @click.command("generate")
 @click.argument("prompts", metavar="[PROMPT]...", nargs=-1)
 @click.option(
@@ -117,68 +272,13 @@ def ray_choice(address: str | None, workers: int | None, *, low_vram: bool) -> "
     metavar="FILE",
     help="Prompts from FILE: JSONL records or one prompt per line; - reads standard input.",
 )
-@click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
 @click.option(
     "--from",
     "from_image",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Take prompt and settings from an image's metadata (ours, ComfyUI, A1111/Forge); options given win.",
 )
-@click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
-@click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
-@click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}].")
-@click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}].")
-@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}].")
-@click.option(
-    "--scheduler",
-    type=click.Choice(list(SCHEDULES)),
-    default="simple",
-    show_default=True,
-    help="Sigma schedule.",
-)
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
-)
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per prompt.")
-@click.option(
-    "--noise",
-    type=click.Choice(NOISE_CONVENTIONS),
-    default=DEFAULT_NOISE,
-    show_default=True,
-    help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
-)
-@click.option(
-    "--variant",
-    type=click.Choice(VARIANTS),
-    default="base",
-    show_default=True,
-    help="DiT variant to load; its model-card settings are the defaults.",
-)
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
-)
-@click.option("--dit", type=click.Path(dir_okay=False, path_type=Path), help="DiT file.")
-@click.option(
-    "--text-encoder", type=click.Path(dir_okay=False, path_type=Path), help="Qwen3 text-encoder file."
-)
-@click.option("--vae", type=click.Path(dir_okay=False, path_type=Path), help="VAE file.")
-@click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
-@click.option(
-    "--tokenizers",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder with qwen3/ and t5/ tokenizer.json [$ANIMA_TOKENIZERS].",
-)
-@click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), help="Tag index for lint and normalise."
-)
-@click.option(
-    "-o",
-    "--out",
-    default="outputs",
-    show_default=True,
-    help="Output folder, or with --file any URL pyarrow or fsspec reaches (s3://bucket/images); existing "
-    "files are never overwritten.",
-)
 @click.option(
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
 )
@@ -188,82 +288,18 @@ def ray_choice(address: str | None, workers: int | None, *, low_vram: bool) -> "
 @click.option(
     "--denoise", type=float, help="img2img denoise in (0, 1] as ComfyUI's KSampler (all steps are run)."
 )
-@click.option(
-    "--lora",
-    "lora_values",
-    metavar="PATH[:STRENGTH]",
-    multiple=True,
-    help="Apply a LoRA (a file, or a name in the LoRA folders) at STRENGTH [1]; repeatable.",
-)
-@click.option(
-    "--lora-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    multiple=True,
-    help="Folder for <lora:name> and --lora names [$ANIMA_LORA_DIR, ComfyUI's models/loras]; repeatable.",
-)
-@click.option("--low-vram", is_flag=True, help="Offload between stages and decode in tiles.")
-@click.option(
-    "--compile",
-    "compile_choice",
-    type=click.Choice(COMPILE_CHOICES),
-    default="auto",
-    show_default=True,
-    help="Compile the DiT on CUDA (kernels cached between runs): auto does when the run makes enough "
-    "images for it to pay.",
-)
-@click.option("--no-compile", is_flag=True, help="Same as --compile never.")
-@click.option(
-    "--fp8", is_flag=True, help="Run the DiT's large linears in fp8 (Hopper GPUs; faster, less exact)."
-)
-@click.option("--no-lint", is_flag=True, help="Generate even when the linter reports errors.")
-@click.option(
-    "--no-normalize", is_flag=True, help="Encode the prompt as written (LoRA tags are still taken out)."
-)
-@click.option("--device", help="torch device, e.g. cuda, cuda:1, cpu [cuda if available].")
-@click.option(
-    "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
-)
-@ray_options
+@shared_options
 @click.pass_context
 def generate(
     ctx: click.Context,
     prompts: tuple[str, ...],
     prompt_file: str | None,
-    negative: str,
     from_image: Path | None,
-    width: int | None,
-    height: int | None,
-    steps: int | None,
-    cfg: float | None,
-    sampler: str | None,
-    scheduler: str,
-    seed: int,
     batch: int,
-    noise: str,
-    variant: str,
-    model_dir: Path | None,
-    dit: Path | None,
-    text_encoder: Path | None,
-    vae: Path | None,
-    comfyui: Path | None,
-    tokenizers: Path | None,
-    db: Path | None,
-    out: Path,
     init_image: Path | None,
     strength: float | None,
     denoise: float | None,
-    lora_values: tuple[str, ...],
-    lora_dir: tuple[Path, ...],
-    low_vram: bool,
-    compile_choice: str,
-    no_compile: bool,
-    fp8: bool,
-    no_lint: bool,
-    no_normalize: bool,
-    device: str | None,
-    dtype: str | None,
-    ray_address: str | None,
-    workers: int | None,
+    **shared: Any,
 ) -> None:
     """Generate images from PROMPT (several prompts: several images), or from the prompts of --file.
 
@@ -283,56 +319,26 @@ def generate(
     actors holding one pipeline each (one per GPU, two with --low-vram); the images are the same.
     """
     from anima_engine.cli_generate import run
-    from anima_engine.render_worker import ModelPaths, RunSettings
-    from anima_engine.request import GenerationRequest
 
     if prompt_file is not None and (prompts or from_image is not None):
         raise click.UsageError("give prompts (or --from IMAGE) or --file, not both")
-    if prompt_file is None and ray_address is not None:
+    if prompt_file is None and shared["ray_address"] is not None:
         raise click.UsageError("--ray runs the records of --file FILE")
-    request = GenerationRequest(
-        prompt="",
-        negative=negative,
-        width=width,
-        height=height,
-        steps=steps,
-        cfg=cfg,
-        sampler=sampler,
-        scheduler=scheduler,
-        seed=seed,
-        batch=batch,
-        noise=noise,
-        variant=variant,
-        init_image=init_image,
-        strength=strength,
-        denoise=denoise,
-        loras=_lora_pairs(lora_values),
-        lora_dirs=lora_dir,
-        comfyui=comfyui,
-        lint=not no_lint,
-        normalize=not no_normalize,
-        tag_index=_tag_index(db),
+    request = dataclasses.replace(
+        request_from_options(shared), batch=batch, init_image=init_image, strength=strength, denoise=denoise
     )
     if from_image is not None:
         prompts, request = _from_image(ctx, from_image, prompts, request)
     if not prompts and prompt_file is None:
         raise click.UsageError("give a PROMPT, or --from IMAGE, or --file FILE")
-    models = ModelPaths(dit, text_encoder, vae, model_dir, comfyui, tokenizers)
-    settings = RunSettings(
-        device=device,
-        dtype=DTYPES[dtype] if dtype else None,
-        low_vram=low_vram,
-        compile="never" if no_compile else compile_choice,
-        fp8=fp8,
-    )
-    cluster = ray_choice(ray_address, workers, low_vram=low_vram)
+    models, settings, cluster = run_from_options(shared)
     run(
         request,
         prompts=prompts,
         prompt_file=prompt_file,
         models=models,
         settings=settings,
-        out=out,
+        out=shared["out"],
         ray=cluster,
     )
 

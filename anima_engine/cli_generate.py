@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import torch
 
-from anima_engine.batch import BatchPlan, BatchSummary, CheckSettings, InProcess, run_batch
+from anima_engine.batch import BatchPlan, BatchSummary, CheckSettings, Executor, InProcess, run_batch
 from anima_engine.errors import AnimaEngineError
 from anima_engine.images import check_output_folder, save_numbered
 from anima_engine.jobs import Checked, Planned, Problem, check_entries, plan_jobs, render_job
@@ -43,6 +43,8 @@ from anima_prompt.errors import AnimaPromptError
 
 if TYPE_CHECKING:
     from anima_engine.ray_batch import RayOptions
+
+T = TypeVar("T")
 
 PROGRESS_UNITS = 1000
 """Progress-bar units per image: images advance by fractions, one sampler step at a time."""
@@ -145,30 +147,43 @@ def run_records(
 ) -> BatchSummary:
     """Run a batch with the command line's reporting (paths on stdout, problems, progress and the
     summary on stderr), turning the errors that stop it into one line."""
-    if ray is None:
-        executor: Any = InProcess()
-    else:
-        from anima_engine.ray_batch import OnRay
-
-        executor = OnRay(ray)
-    with LineReporter() as reporter:
-        try:
-            summary = run_batch(
-                records, check=check, spec=spec, output=open_output(out), executor=executor, reporter=reporter
-            )
-        except ModelNotFoundError as error:
-            raise click.ClickException(model_hint(error, spec.models.model_dir, spec.variant)) from None
-        except (AnimaEngineError, AnimaPromptError) as error:
-            raise click.ClickException(one_line(error)) from None
+    output, executor = open_output(out), executor_for(ray)
+    with LineReporter(paths=True) as reporter:
+        summary = batch_errors(
+            lambda: run_batch(
+                records, check=check, spec=spec, output=output, executor=executor, reporter=reporter
+            ),
+            spec,
+        )
     show_summary(summary)
     return summary
 
 
+def executor_for(ray: "RayOptions | None") -> Executor:
+    """This process, or the Ray cluster of `ray`."""
+    if ray is None:
+        return InProcess()
+    from anima_engine.ray_batch import OnRay
+
+    return OnRay(ray)
+
+
+def batch_errors(action: Callable[[], T], spec: WorkerSpec) -> T:
+    """`action()`, with what stops a batch as one line (a missing model file: how to download it)."""
+    try:
+        return action()
+    except ModelNotFoundError as error:
+        raise click.ClickException(model_hint(error, spec.models.model_dir, spec.variant)) from None
+    except (AnimaEngineError, AnimaPromptError) as error:
+        raise click.ClickException(one_line(error)) from None
+
+
 class LineReporter:
     """Reports a batch on the terminal: bad records and failed images one line each on stderr, written
-    paths on stdout, a progress bar over the images to make."""
+    paths on stdout (with `paths`), a progress bar over the images to make."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, paths: bool) -> None:
+        self.paths = paths
         self.progress: Progress | None = None
         self.done = 0
 
@@ -192,7 +207,7 @@ class LineReporter:
         self.done += 1
         if self.progress is not None:
             self.progress.finished(self.done)
-        if outcome.status == "written":
+        if outcome.status == "written" and self.paths:
             click.echo(outcome.path)
         elif outcome.status == "failed":
             click.echo(f"{outcome.location}: {outcome.message}", err=True)
@@ -240,9 +255,6 @@ def _run_prompts(
         images = sum(len(planned.names) for planned, _ in work)
         pipe = _load(WorkerSpec(models, settings, base.variant or "base", images), device)
         _render_numbered(pipe, work, out, resources=resources)
-
-
-T = TypeVar("T")
 
 
 def _checked(action: Callable[[], T]) -> T:

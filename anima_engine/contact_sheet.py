@@ -16,6 +16,8 @@ from anima_engine.grid import AXIS_NAMES, Grid
 BACKGROUND = (255, 255, 255)
 INK = (0, 0, 0)
 MISSING = (200, 200, 200)
+LABEL_EMS = 10
+"""Least width of the row labels' column, in font sizes."""
 SHEET_KEY = "anima-grid"
 """PNG text chunk holding the grid's axes (JSON)."""
 
@@ -27,7 +29,7 @@ def page_name(grid: Grid, page: int) -> str:
 
 def contact_sheet(grid: Grid, page: int, images: Mapping[str, Image.Image]) -> Image.Image:
     """Draw page `page` of `grid` from its cells' images (by file name; a missing one is drawn failed)."""
-    x_axis, y_axis, z_axis = grid.axes
+    x_axis, y_axis, _ = grid.axes
     cells = [cell for cell in grid.cells if cell.place[2] == page]
     columns = len(x_axis.values) if x_axis is not None else 1
     rows = len(y_axis.values) if y_axis is not None else 1
@@ -39,10 +41,14 @@ def contact_sheet(grid: Grid, page: int, images: Mapping[str, Image.Image]) -> I
     column_labels = (
         [_wrap(f"{x_axis.title}: {label}", font, width) for label in x_axis.labels] if x_axis else []
     )
-    row_labels = [_wrap(f"{y_axis.title}: {label}", font, width) for label in y_axis.labels] if y_axis else []
+    margin = max(width, LABEL_EMS * size)  # the row labels' column: at least a few words wide
+    row_labels = (
+        [_wrap(f"{y_axis.title}: {label}", font, margin) for label in y_axis.labels] if y_axis else []
+    )
     title = _title(grid, page)
     top = line * (1 + max((len(label) for label in column_labels), default=0))
-    left = width if row_labels else 0
+    widest = max((font.getlength(text) for label in row_labels for text in label), default=0.0)
+    left = int(min(margin, widest) + size) if row_labels else 0
     sheet = Image.new("RGB", (left + columns * width, top + rows * height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     draw.text((size // 2, size // 4), title, font=font, fill=INK)
@@ -58,7 +64,6 @@ def contact_sheet(grid: Grid, page: int, images: Mapping[str, Image.Image]) -> I
             draw.text((x + size // 2, y + size // 2), "failed", font=font, fill=INK)
         else:
             sheet.paste(image.convert("RGB"), (x, y))
-    del z_axis
     return sheet
 
 

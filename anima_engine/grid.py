@@ -9,7 +9,7 @@ An axis is `KIND=VALUES`, the values separated by commas (quote a value holding 
 | `sampler`, `scheduler` | names (`anima_engine.samplers.SAMPLERS`, `schedules.SCHEDULES`) | sets it |
 | `artist` | `@name` tags | replaces `{artist}` in the prompt |
 | `lora:NAME` | strengths | applies LoRA NAME (a file or a name in the LoRA folders) at that strength |
-| `prompt` | texts; the first is searched for | replaces the first value in the prompt and negative prompt (A1111's Prompt S/R) |
+| `prompt` | texts, the first one searched for | puts each in its place, in prompt and negative (Prompt S/R) |
 
 `expand` is pure: the cells in page order (z, then y, then x), each an `Entry` whose output name derives
 from the whole grid, so a second run of the same grid finds its cells; `contact_sheet` draws the pages.
@@ -111,18 +111,13 @@ def _whole(labels: list[str], where: str) -> tuple[int, ...]:
     values: list[int] = []
     for label in labels:
         first, dash, last = label.partition("-")
-        try:
-            if dash and first:
-                low, high = int(first), int(last)
-                if high < low:
-                    raise GridError(f"{where}: range {label!r} runs backwards")
-                values += range(low, high + 1)
-            else:
-                values.append(int(label))
-        except ValueError:
-            raise GridError(f"{where}: {label!r} is not a whole number or a range like 1-4") from None
-    if any(value < 0 for value in values):
-        raise GridError(f"{where}: values must be >= 0, got {min(values)}")
+        bounds = (first, last) if dash and first else (label, label)
+        if not all(bound.strip().isdigit() for bound in bounds):
+            raise GridError(f"{where}: {label!r} is not a whole number or a range like 1-4")
+        low, high = int(bounds[0]), int(bounds[1])
+        if high < low:
+            raise GridError(f"{where}: range {label!r} runs backwards")
+        values += range(low, high + 1)
     return tuple(values)
 
 

@@ -34,6 +34,10 @@ class Output(Protocol):
         """Whether a file of that name is there."""
         ...
 
+    def location(self, name: str) -> str:
+        """Where a file of that name is (a path or a URL), as the command line prints it."""
+        ...
+
     def write_new(self, name: str, data: bytes) -> str:
         """Write a new file and return where it is; raises `FileExistsError` if the name is taken (nothing
         written) and `OSError` when writing fails (nothing left under the name)."""
@@ -55,6 +59,9 @@ class LocalFolder:
 
     def exists(self, name: str) -> bool:
         return (self.folder / name).exists()
+
+    def location(self, name: str) -> str:
+        return str(self.folder / name)
 
     def write_new(self, name: str, data: bytes) -> str:
         path = self.folder / name
@@ -85,6 +92,9 @@ class RemoteFolder:
         filesystem, base = self._resolve()
         return _present(filesystem, f"{base}/{name}")
 
+    def location(self, name: str) -> str:
+        return f"{self.url.rstrip('/')}/{name}"
+
     def write_new(self, name: str, data: bytes) -> str:
         filesystem, base = self._resolve()
         target = f"{base}/{name}"
@@ -103,7 +113,7 @@ class RemoteFolder:
             finally:
                 if _present(filesystem, temporary):
                     filesystem.delete_file(temporary)
-        return f"{self.url.rstrip('/')}/{name}"
+        return self.location(name)
 
     def read(self, name: str) -> bytes:
         filesystem, base = self._resolve()

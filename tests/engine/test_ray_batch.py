@@ -185,3 +185,22 @@ def test_the_command_runs_on_ray_into_a_url_and_reports_bad_and_failed_records(
     assert "Traceback" not in result.output
     assert read_png_metadata(out / "cat.png").prompt == "safe, cat"
     assert RemoteFolder(out.as_uri()).read("fox.png") == (out / "fox.png").read_bytes()
+
+
+def test_a_grid_on_ray_draws_the_sheets_of_the_run_in_this_process(
+    cluster: None, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    """A 2×3×2 grid: the cells and the two contact sheets are byte for byte those of the in-process run."""
+    axes = ["--x", "seed=1,2", "--y", "artist=@wlop,@ke-ta,@mika pikazo", "--z", "prompt=red,blue"]
+    args = ["grid", "safe, {artist}, red hair", *axes, "-W", "32", "-H", "32", "--steps", "2", "--cfg", "1"]
+    args += ["--dit", str(tiny_files.dit), "--text-encoder", str(tiny_files.text_encoder)]
+    args += ["--vae", str(tiny_files.vae), "--tokenizers", str(tiny_files.tokenizer_dir), "--no-lint"]
+    on_ray = CliRunner().invoke(
+        cli, [*args, "--device", "cpu", "--ray", "--workers", "2", "-o", str(tmp_path / "r")]
+    )
+    assert on_ray.exit_code == 0, on_ray.output
+    local = CliRunner().invoke(cli, [*args, "--device", "cpu", "-o", str(tmp_path / "l")])
+    assert local.exit_code == 0, local.output
+    assert len(on_ray.stdout.splitlines()) == 2 and "12 images in " in on_ray.stderr
+    ray_files, local_files = pngs(tmp_path / "r"), pngs(tmp_path / "l")
+    assert len(ray_files) == 14 and ray_files == local_files
