@@ -18,7 +18,7 @@ import click
 import torch
 
 from anima_engine.batch import BatchPlan, BatchSummary, CheckSettings, Executor, InProcess, run_batch
-from anima_engine.errors import AnimaEngineError
+from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.images import check_output_folder, save_numbered
 from anima_engine.jobs import Checked, Planned, Problem, check_entries, plan_jobs, render_job
 from anima_engine.loading import resolve_device
@@ -103,10 +103,11 @@ def run(
     out: str,
     ray: "RayOptions | None" = None,
 ) -> None:
-    """Run `anima generate`; raises `click.ClickException` (exit 1) for anything that stops it."""
+    """Run `anima generate`; raises `click.UsageError` (exit 2) for a wrong option, `click.ClickException`
+    (exit 1) for anything else that stops it."""
     device = _checked(lambda: resolve_device(settings.device, settings.dtype)[0])
     if settings.fp8 and device.type != "cuda" and ray is None:
-        raise click.ClickException(f"--fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
+        raise click.UsageError(f"--fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
     if prompt_file is None:
         if is_url(out):
             raise click.ClickException(f"an output URL needs --file (numbered names need a folder): {out}")
@@ -169,11 +170,14 @@ def executor_for(ray: "RayOptions | None") -> Executor:
 
 
 def batch_errors(action: Callable[[], T], spec: WorkerSpec) -> T:
-    """`action()`, with what stops a batch as one line (a missing model file: how to download it)."""
+    """`action()`, with what stops a batch as one line (a missing model file: how to download it); a wrong
+    option (the output folder) is a usage error."""
     try:
         return action()
     except ModelNotFoundError as error:
         raise click.ClickException(model_hint(error, spec.models.model_dir, spec.variant)) from None
+    except ConfigError as error:
+        raise click.UsageError(one_line(error)) from None
     except (AnimaEngineError, AnimaPromptError) as error:
         raise click.ClickException(one_line(error)) from None
 
@@ -258,8 +262,11 @@ def _run_prompts(
 
 
 def _checked(action: Callable[[], T]) -> T:
+    """`action()`, its errors about the options as usage errors (exit 2), others as failures (exit 1)."""
     try:
         return action()
+    except ConfigError as error:
+        raise click.UsageError(one_line(error)) from None
     except (AnimaEngineError, AnimaPromptError) as error:
         raise click.ClickException(one_line(error)) from None
 
@@ -272,6 +279,8 @@ def _report_prompts(checked: Checked) -> None:
         problem = checked.problems[0]
         if problem.request is not None:
             _show_findings(problem.location, problem.request, problem.findings)
+        if problem.setting:  # an option of the command line is wrong
+            raise click.UsageError(_problem_text(problem, full=True))
         raise click.ClickException(_problem_text(problem, full=True))
 
 

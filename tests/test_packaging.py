@@ -23,6 +23,51 @@ def test_anima_help_lists_the_group() -> None:
     assert "Anima" in result.output
 
 
+# Runs the `anima` group as the prompt-only install does: every module of the engine extra fails to import.
+WITHOUT_ENGINE = """
+import sys
+for name in ("torch", "huggingface_hub", "safetensors", "einops", "numpy", "PIL", "torchsde"):
+    sys.modules[name] = None
+from anima_prompt.cli import cli
+cli(sys.argv[1:], prog_name="anima")
+"""
+
+
+def run_without_engine(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", WITHOUT_ENGINE, *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args", [[], ["-h"], ["--help"]])
+def test_help_works_without_the_engine_and_lists_its_commands(args: list[str]) -> None:
+    result = run_without_engine(*args)
+    assert (result.returncode, result.stderr) == (0, "")
+    engine_note = "(needs the engine extra: pip install 'anima-toolkit[engine]')"
+    for command in ("generate", "models", "dev"):
+        assert f"  {command} " in result.stdout
+        line = next(line for line in result.stdout.splitlines() if line.startswith(f"  {command} "))
+        assert line.endswith(engine_note)
+    assert "  lint " in result.stdout and engine_note not in next(
+        line for line in result.stdout.splitlines() if line.startswith("  lint ")
+    )
+
+
+def test_info_and_prompt_commands_work_without_the_engine() -> None:
+    info = run_without_engine("info")
+    assert info.returncode == 0, info.stderr
+    assert "engine: not installed (pip install 'anima-toolkit[engine]')" in info.stdout
+    assert "tag index: " in info.stdout
+    fmt = run_without_engine("fmt", "Hatsune_Miku,  1girl")
+    assert (fmt.returncode, fmt.stdout) == (0, "hatsune miku, 1girl\n")
+
+
+def test_engine_commands_without_the_engine_say_what_to_install() -> None:
+    result = run_without_engine("generate", "safe, 1girl")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "anima generate: error: this command needs the engine extra: pip install 'anima-toolkit[engine]'\n"
+    )
+
+
 def test_python_dash_m_runs_the_same_group() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "anima_prompt", "--help"], capture_output=True, text=True, check=True

@@ -160,4 +160,4 @@ def test_the_command_draws_a_sheet_per_page_and_reuses_its_cells(
 def test_a_bad_axis_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["grid", "safe, cat", "--x", "cfg=3,high", "-o", str(tmp_path)])
     assert result.exit_code == 2
-    assert result.output.splitlines()[-1] == "Error: --x cfg: 'high' is not a number"
+    assert result.output.splitlines()[-1] == "anima grid: error: --x cfg: 'high' is not a number"

@@ -213,7 +213,7 @@ def test_prompts_from_standard_input_one_per_line(
 def test_a_missing_prompt_file_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["generate", "--file", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 1
-    assert result.output == f"Error: {tmp_path / 'none.jsonl'}: no such file\n"
+    assert result.output == f"anima generate: error: {tmp_path / 'none.jsonl'}: no such file\n"
 
 
 def test_records_sampled_together_give_the_bytes_of_the_same_job_anywhere(

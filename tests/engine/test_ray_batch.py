@@ -18,7 +18,6 @@ from anima_engine.render_worker import ModelPaths, Outcome, RunSettings, WorkerS
 from anima_engine.request import GenerationRequest
 from anima_engine.samplers import Step
 from anima_prompt.cli import cli
-from tests.conftest import USER_VARIABLES
 
 ray = pytest.importorskip("ray")
 
@@ -28,19 +27,10 @@ BASE = GenerationRequest(prompt="", width=32, height=32, steps=2, cfg=1.0, lint=
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Two CPUs, a small object store, the workers in an empty home like the tests (tests/conftest.py)."""
-    home = tmp_path_factory.mktemp("ray-home")
-    with pytest.MonkeyPatch.context() as patch:  # the workers inherit the environment Ray starts in
-        for name, value in (
-            ("HOME", home),
-            ("XDG_DATA_HOME", home / "data"),
-            ("XDG_CACHE_HOME", home / "cache"),
-        ):
-            patch.setenv(name, str(value))
-        for name in USER_VARIABLES:
-            patch.delenv(name, raising=False)
-        ray.init(num_cpus=2, object_store_memory=80 << 20, include_dashboard=False, log_to_driver=False)
+def cluster() -> Iterator[None]:
+    """Two CPUs and a small object store; the workers inherit the tests' own user folders
+    (tests/conftest.py sets them before any test runs)."""
+    ray.init(num_cpus=2, object_store_memory=80 << 20, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
