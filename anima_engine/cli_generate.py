@@ -9,7 +9,7 @@ second run skips what the first one wrote.
 """
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import torch
 
-from anima_engine.batch import BatchPlan, BatchSummary, CheckSettings, Executor, InProcess, run_batch
+from anima_engine.batch import BatchPlan, BatchSummary, CheckSettings, Executor, InProcess, Record, run_batch
 from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.images import check_output_folder, save_numbered
 from anima_engine.jobs import Checked, Planned, Problem, check_entries, plan_jobs, render_job
@@ -26,7 +26,7 @@ from anima_engine.locate import ModelNotFoundError
 from anima_engine.memory import free_memory, images_per_call
 from anima_engine.outputs import is_url, open_output
 from anima_engine.pipeline import Pipeline
-from anima_engine.prompt_files import STDIN, Entry, is_jsonl, record_lines
+from anima_engine.prompt_files import STDIN, Entry, RecordLine, is_jsonl, record_lines
 from anima_engine.render_worker import (
     ModelPaths,
     Outcome,
@@ -125,7 +125,7 @@ def _run_file(
     ray: "RayOptions | None",
 ) -> None:
     """A prompt file as a batch: in this process, or on Ray with `ray`."""
-    records: str | list[object]
+    records: str | list[RecordLine]
     if prompt_file == STDIN:
         text = sys.stdin.read().replace("\r\n", "\n").replace("\r", "\n")
         records, jsonl, stem = record_lines("<stdin>", text), is_jsonl("<stdin>", text), "stdin"
@@ -133,7 +133,7 @@ def _run_file(
         records, jsonl, stem = prompt_file, prompt_file.lower().endswith(".jsonl"), Path(prompt_file).stem
     variant = base.variant or "base"
     summary = run_records(
-        records,  # type: ignore[arg-type]
+        records,
         check=CheckSettings(base, jsonl, variant, stem, lint_tokenizers(models)),
         spec=WorkerSpec(models, settings, variant, images=0),
         out=out,
@@ -144,7 +144,12 @@ def _run_file(
 
 
 def run_records(
-    records: "str | list[Any]", *, check: CheckSettings, spec: WorkerSpec, out: str, ray: "RayOptions | None"
+    records: "str | Sequence[Record]",
+    *,
+    check: CheckSettings,
+    spec: WorkerSpec,
+    out: str,
+    ray: "RayOptions | None",
 ) -> BatchSummary:
     """Run a batch with the command line's reporting (paths on stdout, problems, progress and the
     summary on stderr), turning the errors that stop it into one line."""

@@ -16,6 +16,8 @@ from anima_engine.grid import AXIS_NAMES, Grid
 BACKGROUND = (255, 255, 255)
 INK = (0, 0, 0)
 MISSING = (200, 200, 200)
+EMPTY_CELL = 256
+"""Side of the cells of a page none of whose images was made."""
 LABEL_EMS = 10
 """Least width of the row labels' column, in font sizes."""
 SHEET_KEY = "anima-grid"
@@ -33,8 +35,8 @@ def contact_sheet(grid: Grid, page: int, images: Mapping[str, Image.Image]) -> I
     cells = [cell for cell in grid.cells if cell.place[2] == page]
     columns = len(x_axis.values) if x_axis is not None else 1
     rows = len(y_axis.values) if y_axis is not None else 1
-    width = max((image.width for image in images.values()), default=cells[0].entry.request.width or 256)
-    height = max((image.height for image in images.values()), default=cells[0].entry.request.height or 256)
+    width = max((image.width for image in images.values()), default=EMPTY_CELL)
+    height = max((image.height for image in images.values()), default=EMPTY_CELL)
     size = max(12, min(width, height) // 14)
     font = ImageFont.load_default(size=size)
     line = size + size // 2

@@ -20,6 +20,7 @@ import pickle
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -123,9 +124,7 @@ class OnRay:
         connect(self.options)
         if isinstance(records, str):
             _check_readable(records)
-            lines = ray.data.read_binary_files(records, include_paths=False).flat_map(
-                _numbered_lines, fn_kwargs={"name": records}
-            )
+            lines = ray.data.read_binary_files(records).flat_map(partial(_numbered_lines, name=records))
         else:
             rows = [{"ordinal": n, "item": pickle.dumps(record)} for n, record in enumerate(records)]
             lines = ray.data.from_items(rows) if rows else None
@@ -159,14 +158,14 @@ class OnRay:
         on_gpu = gpus > 0 and (spec.settings.device or "cuda").startswith("cuda")
         workers = self.options.workers or (gpus * self.options.per_gpu if on_gpu else 1)
         workers = min(workers, len(jobs))
-        share: dict[str, float] = {"num_gpus": 1 / self.options.per_gpu} if on_gpu else {"num_cpus": 1}
         rows = [{"job": pickle.dumps(job)} for job in jobs]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             RenderActor,
             fn_constructor_kwargs={"spec": spec, "output": output},
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=workers),
-            **share,
+            num_gpus=1 / self.options.per_gpu if on_gpu else None,
+            num_cpus=1,
         )
         iterator = iter(dataset.iter_rows())
         while True:
