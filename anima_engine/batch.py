@@ -281,15 +281,41 @@ def summarize(
     )
 
 
+def read_records(source: str) -> str:
+    """The text of a prompt file given by path or URL.
+
+    Raises:
+        PromptFileError: it cannot be read or is not UTF-8 text.
+    """
+    from anima_engine.outputs import is_url
+    from anima_engine.prompt_files import PromptFileError, read_text
+
+    if not is_url(source):
+        return read_text(source)[1]
+    from anima_engine.outputs import remote_filesystem
+    from anima_prompt.errors import AnimaPromptError
+    from anima_prompt.lint.inputs import decode
+
+    filesystem, path = remote_filesystem(source)
+    try:
+        with filesystem.open_input_stream(path) as stream:
+            data = stream.read()
+    except OSError as error:
+        raise PromptFileError(f"{source}: cannot read: {error}") from None
+    try:
+        return decode(data, source)
+    except AnimaPromptError as error:
+        raise PromptFileError(str(error)) from None
+
+
 class InProcess:
     """Both stages in this process: one pipeline on this machine's device."""
 
     def check(self, records: "str | Sequence[Record]", settings: CheckSettings) -> Checked:
-        from anima_engine.prompt_files import read_text, record_lines
+        from anima_engine.prompt_files import record_lines
 
         if isinstance(records, str):
-            name, text = read_text(records)
-            records = record_lines(name, text)
+            records = record_lines(records, read_records(records))
         checker = RecordChecker(settings)
         try:
             return claim_names(checker.check(record) for record in records)

@@ -19,7 +19,7 @@ import os
 import pickle
 import socket
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 from anima_engine.batch import BatchReporter, CheckSettings, Record, RecordChecker
 from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.jobs import Checked, Job, claim_names
-from anima_engine.outputs import Output, is_url
+from anima_engine.outputs import LocalFolder, Output, is_url
 from anima_engine.render_worker import Outcome, RenderWorker, WorkerSpec, lint_tokenizers, load_run_pipeline
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,10 @@ class OnRay:
         workers = self.options.workers or (gpus * self.options.per_gpu if on_gpu else 1)
         workers = min(workers, len(jobs))
         rows = [{"job": pickle.dumps(job)} for job in jobs]
+        # the actors may run in another folder (or on another machine): paths go as absolute paths
+        spec = replace(spec, models=spec.models.absolute())
+        if isinstance(output, LocalFolder):
+            output = LocalFolder(output.folder.absolute())
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             RenderActor,
             fn_constructor_kwargs={"spec": spec, "output": output},
@@ -211,7 +215,7 @@ def _numbered_lines(row: dict[str, Any], *, name: str) -> list[dict[str, Any]]:
     from anima_prompt.lint.inputs import decode
 
     try:
-        text = decode(bytes(row["bytes"]), name).replace("\r\n", "\n").replace("\r", "\n")
+        text = decode(bytes(row["bytes"]), name)
     except AnimaPromptError as error:
         return [{"ordinal": 0, "item": b"", "error": str(error)}]
     return [

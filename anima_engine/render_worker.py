@@ -48,6 +48,22 @@ class ModelPaths:
     comfyui: Path | None = None
     tokenizers: Path | None = None
 
+    def absolute(self) -> "ModelPaths":
+        """The same paths made absolute, for workers that do not share this process's folder."""
+        return ModelPaths(
+            *(
+                None if path is None else path.absolute()
+                for path in (
+                    self.dit,
+                    self.text_encoder,
+                    self.vae,
+                    self.model_dir,
+                    self.comfyui,
+                    self.tokenizers,
+                )
+            )
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RunSettings:

@@ -84,3 +84,18 @@ def test_the_summary_counts_each_planned_image_once() -> None:
     assert [(o.name, o.message) for o in summary.failed] == [("e.png", "no worker reported this image")]
     assert [(w.worker, w.images, w.per_second) for w in summary.workers] == [("w1", 1, 0.5), ("w2", 1, 1.0)]
     assert not summary.ok and summary.problems == plan.problems
+
+
+def test_a_prompt_file_by_url_is_checked_like_a_local_one(tmp_path: Path) -> None:
+    from anima_engine.batch import CheckSettings, InProcess
+
+    records = tmp_path / "p.jsonl"
+    records.write_text('{"prompt": "safe, cat", "seed": 3}\r\n{broken\r\n')
+    settings = CheckSettings(
+        GenerationRequest(prompt="", lint=False, steps=2), jsonl=True, variant="base", stem="p"
+    )
+    local = InProcess().check(str(records), settings)
+    remote = InProcess().check(records.as_uri(), settings)
+    assert [planned.names for planned, _ in local.work] == [planned.names for planned, _ in remote.work]
+    assert [problem.message for problem in remote.problems] == [problem.message for problem in local.problems]
+    assert remote.problems[0].location == f"{records.as_uri()}:2"
