@@ -81,16 +81,29 @@ class KillOne:
 
 
 def render_actor_pids() -> list[int]:
-    """The processes of this machine's render actors (Ray names an actor's process after its class)."""
+    """The processes of this cluster's render actors: Ray names an actor's process after its class, and
+    the cluster's processes descend from this one (other clusters on the machine are left alone)."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if entry.name.isdigit() and b"RenderActor" in command:
+        if entry.name.isdigit() and b"RenderActor" in command and descends_from_here(int(entry.name)):
             pids.append(int(entry.name))
     return sorted(pids)
+
+
+def descends_from_here(pid: int) -> bool:
+    while pid > 1:
+        if pid == os.getpid():
+            return True
+        try:
+            stat = (Path("/proc") / str(pid) / "stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the parent, after the command name and the state
+    return False
 
 
 def pngs(folder: Path) -> dict[str, bytes]:
