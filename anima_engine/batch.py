@@ -239,6 +239,7 @@ def run_batch(
                 first = time.perf_counter() - started
             outcomes.append(outcome)
             tell.outcome(outcome)
+        output.remove_leftovers([name for name, _ in plan.names])  # of workers killed while writing
     ended = time.perf_counter()
     return summarize(plan, outcomes, seconds=ended - started, rendering=ended - rendering, first_image=first)
 

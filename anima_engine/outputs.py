@@ -8,7 +8,10 @@ writers racing for one name there would write the same bytes, since names derive
 Outputs are plain values, so they travel to other processes (Ray workers) with the jobs.
 """
 
+import os
+import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
     import pyarrow.fs
 
 OBJECT_STORES = ("s3", "gcs")
+REMOTE_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{32}\.tmp")
+"""A remote temporary file: `.<name>.<uuid hex>.tmp` (its writer may be on any machine)."""
 """pyarrow filesystem types that publish an object only when it is complete."""
 
 
@@ -47,6 +52,11 @@ class Output(Protocol):
         """A file's content; raises `OSError` (`FileNotFoundError` when it is not there)."""
         ...
 
+    def remove_leftovers(self, names: Collection[str]) -> int:
+        """Remove the temporary files that writers of these names left when they were killed (called once
+        the run's workers are done); returns how many were removed."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class LocalFolder:
@@ -71,6 +81,16 @@ class LocalFolder:
 
     def read(self, name: str) -> bytes:
         return (self.folder / name).read_bytes()
+
+    def remove_leftovers(self, names: Collection[str]) -> int:
+        from anima_prompt.safewrite import remove_stale, temporary_target
+
+        wanted = set(names)
+        try:
+            targets = {temporary_target(entry.name) for entry in os.scandir(self.folder)} & wanted
+        except OSError:
+            return 0
+        return sum(len(remove_stale(self.folder / target)) for target in sorted(targets))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +139,23 @@ class RemoteFolder:
         filesystem, base = self._resolve()
         with filesystem.open_input_stream(f"{base}/{name}") as stream:
             return stream.read()
+
+    def remove_leftovers(self, names: Collection[str]) -> int:
+        import pyarrow.fs
+
+        filesystem, base = self._resolve()
+        wanted = set(names)
+        try:
+            found = filesystem.get_file_info(pyarrow.fs.FileSelector(base, allow_not_found=True))
+        except OSError:
+            return 0
+        removed = 0
+        for info in found:
+            match = REMOTE_TEMPORARY.fullmatch(info.base_name)
+            if match is not None and match["name"] in wanted:
+                filesystem.delete_file(info.path)
+                removed += 1
+        return removed
 
     def _resolve(self) -> "tuple[pyarrow.fs.FileSystem, str]":
         return remote_filesystem(self.url)

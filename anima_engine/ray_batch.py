@@ -29,12 +29,20 @@ from anima_engine.batch import BatchReporter, CheckSettings, Record, RecordCheck
 from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.jobs import Checked, Job, claim_names
 from anima_engine.outputs import LocalFolder, Output, is_url
-from anima_engine.render_worker import Outcome, RenderWorker, WorkerSpec, lint_tokenizers, load_run_pipeline
-
-logger = logging.getLogger(__name__)
+from anima_engine.render_worker import (
+    Outcome,
+    RenderWorker,
+    WorkerSpec,
+    lint_tokenizers,
+    load_run_pipeline,
+    locate_files,
+)
 
 RECORDS_PER_BLOCK = 256
 """Records per block of the checking stage (a block is one task for a checking actor)."""
+
+CHECKERS = 8
+"""Most checking actors by default: checking costs milliseconds a record, rendering seconds an image."""
 
 OBJECT_STORE_BYTES = 256 << 20
 """Object store of a cluster started here: the rows are small (jobs, outcomes), images go to the output."""
@@ -53,15 +61,20 @@ class RayOptions:
             cluster started in this process on this machine.
         workers: render actors; None: one per GPU (`per_gpu` per GPU), or one on a cluster without GPUs.
         per_gpu: actors sharing one GPU (2 with `--low-vram`).
-        checkers: most CPU actors checking records.
+        checkers: most CPU actors checking records; None: one per CPU of the cluster, up to `CHECKERS`.
         cpus: CPUs of a cluster started here (None: all of the machine's).
     """
 
     address: str | None = None
     workers: int | None = None
     per_gpu: int = 1
-    checkers: int = 2
+    checkers: int | None = None
     cpus: int | None = None
+
+    @property
+    def local(self) -> bool:
+        """Whether the cluster is started on this machine (no address given, none in the environment)."""
+        return self.address is None and "RAY_ADDRESS" not in os.environ
 
     def __post_init__(self) -> None:
         for name in ("workers", "per_gpu", "checkers", "cpus"):
@@ -85,9 +98,8 @@ def connect(options: RayOptions) -> None:
     # Ray Data's actors keep their constructor arguments in the object store, which Ray's core logs as
     # an error for every restartable actor: keep the terminal for this run's own lines
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
-    local = options.address is None and "RAY_ADDRESS" not in os.environ
     try:
-        if local:
+        if options.local:
             ray.init(
                 num_cpus=options.cpus,
                 object_store_memory=OBJECT_STORE_BYTES,
@@ -134,7 +146,7 @@ class OnRay:
             CheckActor,
             fn_constructor_kwargs={"settings": settings},
             batch_size=RECORDS_PER_BLOCK,
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=self.options.checkers),
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=self._checkers()),
             num_cpus=1,
         )
         rows = _run(lambda: checked.take_all())
@@ -146,6 +158,13 @@ class OnRay:
         results = sorted((row["ordinal"], pickle.loads(row["result"])) for row in rows)
         return claim_names(result for _, result in results)
 
+    def _checkers(self) -> int:
+        import ray
+
+        if self.options.checkers is not None:
+            return self.options.checkers
+        return max(1, min(CHECKERS, int(ray.cluster_resources().get("CPU", 1))))
+
     def render(
         self, jobs: Sequence[Job], spec: WorkerSpec, output: Output, progress: BatchReporter
     ) -> Iterator[Outcome]:
@@ -153,6 +172,8 @@ class OnRay:
         import ray.data
 
         connect(self.options)
+        if self.options.local:  # this machine is the cluster: a missing file is found before any actor starts
+            locate_files(spec.models, spec.variant)
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
         on_gpu = gpus > 0 and (spec.settings.device or "cuda").startswith("cuda")

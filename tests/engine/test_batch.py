@@ -99,3 +99,28 @@ def test_a_prompt_file_by_url_is_checked_like_a_local_one(tmp_path: Path) -> Non
     assert [planned.names for planned, _ in local.work] == [planned.names for planned, _ in remote.work]
     assert [problem.message for problem in remote.problems] == [problem.message for problem in local.problems]
     assert remote.problems[0].location == f"{records.as_uri()}:2"
+
+
+def test_leftovers_of_killed_writers_are_removed_for_the_run_names_only(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    dead = subprocess.Popen(["true"])  # a process that has ended: its pid runs nothing
+    dead.wait()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for name in (f".a.png.{dead.pid}.tmp", f".b.png.{os.getpid()}.tmp", f".c.png.{dead.pid}.tmp", "a.png"):
+        (folder / name).write_bytes(b"")
+    assert LocalFolder(folder).remove_leftovers(["a.png", "b.png"]) == 1
+    assert sorted(path.name for path in folder.iterdir()) == [
+        f".b.png.{os.getpid()}.tmp",
+        f".c.png.{dead.pid}.tmp",
+        "a.png",
+    ]
+
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    for name in (f".a.png.{'0' * 32}.tmp", f".c.png.{'f' * 32}.tmp", "a.png"):
+        (remote / name).write_bytes(b"")
+    assert RemoteFolder(remote.as_uri()).remove_leftovers(["a.png"]) == 1
+    assert sorted(path.name for path in remote.iterdir()) == [f".c.png.{'f' * 32}.tmp", "a.png"]

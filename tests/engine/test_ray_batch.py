@@ -207,3 +207,13 @@ def test_a_grid_on_ray_draws_the_sheets_of_the_run_in_this_process(
     assert len(on_ray.stdout.splitlines()) == 2 and "12 images in " in on_ray.stderr
     ray_files, local_files = pngs(tmp_path / "r"), pngs(tmp_path / "l")
     assert len(ray_files) == 14 and ray_files == local_files
+
+
+def test_missing_model_files_are_one_line_before_any_actor_starts(cluster: None, tmp_path: Path) -> None:
+    records = write_records(tmp_path / "p.jsonl", 2)
+    args = ["generate", "--file", str(records), "--model-dir", str(tmp_path / "nowhere"), "--no-lint"]
+    result = CliRunner().invoke(cli, [*args, "--device", "cpu", "--ray", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("anima generate: error: ") and "anima models download --model-dir" in line
+    assert render_actor_pids() == []
