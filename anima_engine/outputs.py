@@ -87,7 +87,7 @@ class LocalFolder:
 
         wanted = set(names)
         try:
-            targets = {temporary_target(entry.name) for entry in os.scandir(self.folder)} & wanted
+            targets = {temporary_target(entry.name) or "" for entry in os.scandir(self.folder)} & wanted
         except OSError:
             return 0
         return sum(len(remove_stale(self.folder / target)) for target in sorted(targets))
