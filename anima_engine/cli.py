@@ -1,7 +1,9 @@
 """Engine subcommands of the `anima` CLI; the group imports this module on first use."""
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -213,58 +215,89 @@ SHARED_OPTIONS = (
 how the pipeline runs, and where the images go."""
 
 
+@dataclass(frozen=True, slots=True)
+class SharedOptions:
+    """What the shared options say, as the values the engine takes.
+
+    Attributes:
+        request: the request every prompt starts from (its `prompt` is empty).
+        models: where the model files are.
+        settings: how the pipeline runs.
+        ray: where a batch runs on Ray, or None for this process.
+        out: the output folder or URL.
+    """
+
+    request: "GenerationRequest"
+    models: "ModelPaths"
+    settings: "RunSettings"
+    ray: "RayOptions | None"
+    out: str
+
+
 def shared_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Add `SHARED_OPTIONS` and the Ray options to a command, in help order."""
+    """Add `SHARED_OPTIONS` and the Ray options to a command, which gets their values as one
+    `SharedOptions` argument named `options`."""
+
+    @functools.wraps(command)
+    def collected(*args: object, **values: Any) -> None:
+        given = {name: values.pop(name) for name in SHARED_NAMES}
+        return command(*args, options=_shared(given), **values)
+
+    wrapped: Callable[..., None] = collected
     for option in reversed(SHARED_OPTIONS):
-        command = option(command)
-    return ray_options(command)
+        wrapped = option(wrapped)
+    return ray_options(wrapped)
 
 
-def request_from_options(params: Mapping[str, Any]) -> "GenerationRequest":
-    """The request every prompt of a command starts from, made of the shared options' values."""
+SHARED_NAMES = (
+    *("negative", "width", "height", "steps", "cfg", "sampler", "scheduler", "seed", "noise", "variant"),
+    *("model_dir", "dit", "text_encoder", "vae", "comfyui", "tokenizers", "db", "out", "lora_values"),
+    *("lora_dir", "low_vram", "compile_choice", "no_compile", "fp8", "no_lint", "no_normalize", "device"),
+    *("dtype", "ray_address", "workers"),
+)
+"""The parameter names of `SHARED_OPTIONS` and the Ray options (a test checks they agree)."""
+
+
+def _shared(values: Mapping[str, Any]) -> SharedOptions:
+    from anima_engine.render_worker import ModelPaths, RunSettings
     from anima_engine.request import GenerationRequest
 
-    return GenerationRequest(
+    request = GenerationRequest(
         prompt="",
-        negative=params["negative"],
-        width=params["width"],
-        height=params["height"],
-        steps=params["steps"],
-        cfg=params["cfg"],
-        sampler=params["sampler"],
-        scheduler=params["scheduler"],
-        seed=params["seed"],
-        noise=params["noise"],
-        variant=params["variant"],
-        loras=_lora_pairs(params["lora_values"]),
-        lora_dirs=params["lora_dir"],
-        comfyui=params["comfyui"],
-        lint=not params["no_lint"],
-        normalize=not params["no_normalize"],
-        tag_index=_tag_index(params["db"]),
+        negative=values["negative"],
+        width=values["width"],
+        height=values["height"],
+        steps=values["steps"],
+        cfg=values["cfg"],
+        sampler=values["sampler"],
+        scheduler=values["scheduler"],
+        seed=values["seed"],
+        noise=values["noise"],
+        variant=values["variant"],
+        loras=_lora_pairs(values["lora_values"]),
+        lora_dirs=values["lora_dir"],
+        comfyui=values["comfyui"],
+        lint=not values["no_lint"],
+        normalize=not values["no_normalize"],
+        tag_index=_tag_index(values["db"]),
     )
-
-
-def run_from_options(params: Mapping[str, Any]) -> "tuple[ModelPaths, RunSettings, RayOptions | None]":
-    """The model files, pipeline settings and Ray options given by the shared options."""
-    from anima_engine.render_worker import ModelPaths, RunSettings
-
     models = ModelPaths(
-        params["dit"],
-        params["text_encoder"],
-        params["vae"],
-        params["model_dir"],
-        params["comfyui"],
-        params["tokenizers"],
+        values["dit"],
+        values["text_encoder"],
+        values["vae"],
+        values["model_dir"],
+        values["comfyui"],
+        values["tokenizers"],
     )
     settings = RunSettings(
-        device=params["device"],
-        dtype=DTYPES[params["dtype"]] if params["dtype"] else None,
-        low_vram=params["low_vram"],
-        compile="never" if params["no_compile"] else params["compile_choice"],
-        fp8=params["fp8"],
+        device=values["device"],
+        dtype=DTYPES[values["dtype"]] if values["dtype"] else None,
+        low_vram=values["low_vram"],
+        compile="never" if values["no_compile"] else values["compile_choice"],
+        fp8=values["fp8"],
     )
-    return models, settings, ray_choice(params["ray_address"], params["workers"], low_vram=params["low_vram"])
+    ray = ray_choice(values["ray_address"], values["workers"], low_vram=values["low_vram"])
+    return SharedOptions(request, models, settings, ray, values["out"])
 
 
 @click.command("generate")
@@ -303,7 +336,7 @@ def generate(
     init_image: Path | None,
     strength: float | None,
     denoise: float | None,
-    **shared: Any,
+    options: SharedOptions,
 ) -> None:
     """Generate images from PROMPT (several prompts: several images), or from the prompts of --file.
 
@@ -326,24 +359,23 @@ def generate(
 
     if prompt_file is not None and (prompts or from_image is not None):
         raise click.UsageError("give prompts (or --from IMAGE) or --file, not both")
-    if prompt_file is None and shared["ray_address"] is not None:
+    if prompt_file is None and options.ray is not None:
         raise click.UsageError("--ray runs the records of --file FILE")
     request = dataclasses.replace(
-        request_from_options(shared), batch=batch, init_image=init_image, strength=strength, denoise=denoise
+        options.request, batch=batch, init_image=init_image, strength=strength, denoise=denoise
     )
     if from_image is not None:
         prompts, request = _from_image(ctx, from_image, prompts, request)
     if not prompts and prompt_file is None:
         raise click.UsageError("give a PROMPT, or --from IMAGE, or --file FILE")
-    models, settings, cluster = run_from_options(shared)
     run(
         request,
         prompts=prompts,
         prompt_file=prompt_file,
-        models=models,
-        settings=settings,
-        out=shared["out"],
-        ray=cluster,
+        models=options.models,
+        settings=options.settings,
+        out=options.out,
+        ray=options.ray,
     )
 
 

@@ -2,11 +2,10 @@
 
 import dataclasses
 import sys
-from typing import Any
 
 import click
 
-from anima_engine.cli import request_from_options, run_from_options, shared_options
+from anima_engine.cli import SharedOptions, shared_options
 from anima_engine.grid import KINDS, Axis, GridError, expand, parse_axis
 
 AXIS_HELP = f"KIND=VALUES, e.g. seed=1,2,3 or cfg=3,4.5 (kinds: {', '.join(KINDS)})."
@@ -20,7 +19,9 @@ AXIS_HELP = f"KIND=VALUES, e.g. seed=1,2,3 or cfg=3,4.5 (kinds: {', '.join(KINDS
     "--z", "z_spec", metavar="KIND=VALUES", help="The axis across pages: one contact sheet per value."
 )
 @shared_options
-def grid(template: str, x_spec: str | None, y_spec: str | None, z_spec: str | None, **shared: Any) -> None:
+def grid(
+    template: str, x_spec: str | None, y_spec: str | None, z_spec: str | None, options: SharedOptions
+) -> None:
     """Render TEMPLATE over axes (an X/Y/Z plot) and draw one labelled contact sheet per page.
 
     Each cell is TEMPLATE with the options, then the cell's value on each axis: a seed, steps, CFG,
@@ -36,24 +37,24 @@ def grid(template: str, x_spec: str | None, y_spec: str | None, z_spec: str | No
     from anima_engine.outputs import open_output
     from anima_engine.render_worker import WorkerSpec, lint_tokenizers
 
-    base = request_from_options(shared)
+    base = options.request
     try:
         axes = (_axis("x", x_spec), _axis("y", y_spec), _axis("z", z_spec))
         cells = expand(dataclasses.replace(base, prompt=template), axes)
     except GridError as error:
         raise click.UsageError(str(error)) from None
-    models, settings, cluster = run_from_options(shared)
     variant = base.variant or "base"
-    check = CheckSettings(base, jsonl=False, variant=variant, stem="grid", tokenizers=lint_tokenizers(models))
-    spec = WorkerSpec(models, settings, variant, images=0)
+    tokenizers = lint_tokenizers(options.models)
+    check = CheckSettings(base, jsonl=False, variant=variant, stem="grid", tokenizers=tokenizers)
+    spec = WorkerSpec(options.models, options.settings, variant, images=0)
     with LineReporter(paths=False) as reporter:
         result = batch_errors(
             lambda: run_grid(
                 cells,
                 check=check,
                 spec=spec,
-                output=open_output(shared["out"]),
-                executor=executor_for(cluster),
+                output=open_output(options.out),
+                executor=executor_for(options.ray),
                 reporter=reporter,
             ),
             spec,

@@ -161,3 +161,11 @@ def test_a_bad_axis_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["grid", "safe, cat", "--x", "cfg=3,high", "-o", str(tmp_path)])
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == "anima grid: error: --x cfg: 'high' is not a number"
+
+
+def test_the_shared_option_names_are_the_shared_options() -> None:
+    from anima_engine.cli import SHARED_NAMES, shared_options
+
+    command = shared_options(lambda options: None)
+    names = [param.name for param in command.__click_params__]  # type: ignore[attr-defined]
+    assert sorted(names) == sorted(SHARED_NAMES)
