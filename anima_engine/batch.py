@@ -334,7 +334,6 @@ class InProcess:
         tokenizers = lint_tokenizers(spec.models)
         worker = RenderWorker(pipe, output, name="local", tokenizers=tokenizers, retries=spec.retries)
         try:
-            for job in jobs:
-                yield from worker.render(job, callback=progress.step)
+            yield from worker.render_all(jobs, callback=progress.step)
         finally:
             worker.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from anima_engine.errors import AnimaEngineError, ConfigError, PromptLintError
-from anima_engine.generation import generate, sharing_key
+from anima_engine.generation import GeneratedImage, generate, sharing_key
 from anima_engine.images import GenerationRecord, png_bytes
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline
@@ -224,6 +224,19 @@ class Rendered:
     record: GenerationRecord
 
 
+def generate_job(
+    pipe: Pipeline,
+    job: Job,
+    *,
+    callback: StepCallback | None = None,
+    resources: PromptResources | None = None,
+) -> list[tuple[str, GeneratedImage]]:
+    """Every image of a job with its planned name, in order, not yet encoded as PNG."""
+    results = generate(pipe, [item.request for item in job.items], callback=callback, resources=resources)
+    names = [name for item in job.items for name in item.names]
+    return list(zip(names, results, strict=True))
+
+
 def render_job(
     pipe: Pipeline,
     job: Job,
@@ -232,9 +245,7 @@ def render_job(
     resources: PromptResources | None = None,
 ) -> list[Rendered]:
     """Every image of a job as PNG bytes with its planned name, in order."""
-    results = generate(pipe, [item.request for item in job.items], callback=callback, resources=resources)
-    names = [name for item in job.items for name in item.names]
     return [
         Rendered(name, png_bytes(result.image, result.record), result.record)
-        for name, result in zip(names, results, strict=True)
+        for name, result in generate_job(pipe, job, callback=callback, resources=resources)
     ]

@@ -4,10 +4,10 @@
   into numbered lines on a worker; records made in Python (grid cells) with `ray.data.from_items`.
 - Checking: `batch.RecordChecker` in a pool of CPU actors (each opens the linter and tag index once). The
   results come back here so that names are settled in file order (`jobs.claim_names`).
-- Rendering: one block per job through a pool of `RenderActor`s, each holding one pipeline: one actor per
-  GPU (two with `--low-vram`), or CPU actors on a cluster without GPUs. Ray Data restarts an actor that
-  dies and runs its unfinished jobs again; the worker skips the images already written, and
-  `batch.summarize` counts each image once.
+- Rendering: blocks of `JOBS_PER_CALL` jobs through a pool of `RenderActor`s, each holding one
+  pipeline: one actor per GPU (two with `--low-vram`), or CPU actors on a cluster without GPUs. Ray Data
+  restarts an actor that dies and runs its unfinished jobs again; the worker skips the images already
+  written, and `batch.summarize` counts each image once.
 
 Values cross processes pickled in a bytes column, so they arrive as the same dataclasses they left as.
 The installed package (and the model files, at the same paths, or on shared storage) must be on every
@@ -40,6 +40,10 @@ from anima_engine.render_worker import (
 
 RECORDS_PER_BLOCK = 256
 """Records per block of the checking stage (a block is one task for a checking actor)."""
+
+JOBS_PER_CALL = 4
+"""Jobs an actor gets at once: it encodes and writes one job's PNGs while the next samples, and an actor
+that dies loses (renders again) at most this many jobs' work."""
 
 CHECKERS = 8
 """Most checking actors by default: checking costs milliseconds a record, rendering seconds an image."""
@@ -180,14 +184,15 @@ class OnRay:
         workers = self.options.workers or (gpus * self.options.per_gpu if on_gpu else 1)
         workers = min(workers, len(jobs))
         rows = [{"job": pickle.dumps(job)} for job in jobs]
+        blocks = max(1, -(-len(rows) // JOBS_PER_CALL))
         # the actors may run in another folder (or on another machine): paths go as absolute paths
         spec = replace(spec, models=spec.models.absolute())
         if isinstance(output, LocalFolder):
             output = LocalFolder(output.folder.absolute())
-        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+        dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             RenderActor,
             fn_constructor_kwargs={"spec": spec, "output": output},
-            batch_size=1,
+            batch_size=JOBS_PER_CALL,
             compute=ray.data.ActorPoolStrategy(size=workers),
             num_gpus=1 / self.options.per_gpu if on_gpu else None,
             num_cpus=1,
@@ -277,5 +282,5 @@ class RenderActor:
         )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[bytes]]:
-        outcomes = [pickle.dumps(self.worker.render(pickle.loads(job))) for job in batch["job"]]
-        return {"outcomes": outcomes}
+        jobs = [pickle.loads(job) for job in batch["job"]]
+        return {"outcomes": [pickle.dumps(list(self.worker.render_all(jobs)))]}

@@ -2,14 +2,17 @@
 
 The same worker runs in the command's own process and in every Ray actor, so where a job is rendered
 changes nothing but the process: a job gives the same bytes on any worker of the same device type
-(`jobs.render_job`). A worker splits a job that holds more images than its device fits in one sampling
-call, re-renders a job whose files are only partly there (a batch's bytes depend on the whole batch),
-retries a failed job, and reports every image as written, already there or failed: never dropped.
+(`jobs.generate_job`, then `images.png_bytes` on a writer thread while the next job samples). A worker
+splits a job that holds more images than its device fits in one sampling call, re-renders a job whose
+files are only partly there (a batch's bytes depend on the whole batch), retries a failed job, and
+reports every image as written, already there or failed: never dropped.
 """
 
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -17,7 +20,9 @@ from typing import TypeVar
 import torch
 
 from anima_engine.errors import AnimaEngineError
-from anima_engine.jobs import Job, Rendered, render_job, split_job
+from anima_engine.generation import GeneratedImage
+from anima_engine.images import png_bytes
+from anima_engine.jobs import Job, generate_job, split_job
 from anima_engine.locate import ModelNotFoundError, locate_models, locate_tokenizers
 from anima_engine.memory import free_memory, images_per_call
 from anima_engine.outputs import Output
@@ -25,6 +30,7 @@ from anima_engine.pipeline import Pipeline, load_pipeline
 from anima_engine.request import PromptResources
 from anima_engine.samplers import StepCallback
 from anima_engine.speed import choose_speed, compiled_before
+from anima_engine.timing import timed
 from anima_prompt.errors import AnimaPromptError
 
 logger = logging.getLogger(__name__)
@@ -201,41 +207,60 @@ class RenderWorker:
 
     def render(self, job: Job, *, callback: StepCallback | None = None) -> list[Outcome]:
         """Render what of `job` is not in the output yet, and say what became of each of its images."""
-        outcomes: list[Outcome] = []
-        for part in split_job(job, self.capacity(job)):
-            outcomes += self._render_part(part, callback)
-        return outcomes
+        return list(self.render_all([job], callback=callback))
 
-    def _render_part(self, job: Job, callback: StepCallback | None) -> list[Outcome]:
+    def render_all(self, jobs: Iterable[Job], *, callback: StepCallback | None = None) -> Iterator[Outcome]:
+        """Render the jobs one after the other, each image's outcome in order; a job's PNGs are encoded
+        and written on a writer thread while the next job samples."""
+        with ThreadPoolExecutor(1, thread_name_prefix="anima-png") as writer:
+            pending: deque[Future[list[Outcome]]] = deque()
+            for job in jobs:
+                for part in split_job(job, self.capacity(job)):
+                    pending.append(writer.submit(self._sample(part, callback)))
+                    while pending and pending[0].done():
+                        yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+
+    def _sample(self, job: Job, callback: StepCallback | None) -> Callable[[], list[Outcome]]:
+        """Sample a job (unless its images are all there); returns what writes them and reports."""
         present = {name for item in job.items for name in item.names if self.output.exists(name)}
         owners = [(item.location, name) for item in job.items for name in item.names]
         if len(present) == len(owners):
-            return [self._outcome(location, name, "present") for location, name in owners]
+            return lambda: [self._outcome(location, name, "present") for location, name in owners]
         started = time.perf_counter()
-        rendered = self._attempt(
-            lambda: render_job(self.pipe, job, callback=callback, resources=self.resources)
+        images = self._attempt(
+            lambda: generate_job(self.pipe, job, callback=callback, resources=self.resources)
         )
-        if isinstance(rendered, BaseException):
-            message = one_line(rendered)
-            return [self._outcome(location, name, "failed", message=message) for location, name in owners]
+        if isinstance(images, BaseException):
+            message = one_line(images)
+            return lambda: [
+                self._outcome(location, name, "failed", message=message) for location, name in owners
+            ]
         share = (time.perf_counter() - started) / len(owners)
-        return [
-            self._outcome(location, image.name, "present")
-            if image.name in present
-            else self._write(location, image, share)
-            for (location, _), image in zip(owners, rendered, strict=True)
-        ]
 
-    def _write(self, location: str, image: Rendered, seconds: float) -> Outcome:
-        result = self._attempt(lambda: self.output.write_new(image.name, image.data))
+        def write() -> list[Outcome]:
+            return [
+                self._outcome(location, name, "present")
+                if name in present
+                else self._write(location, name, image, share)
+                for (location, _), (name, image) in zip(owners, images, strict=True)
+            ]
+
+        return write
+
+    def _write(self, location: str, name: str, image: GeneratedImage, seconds: float) -> Outcome:
+        with timed("PNG: encode and write"):
+            data = png_bytes(image.image, image.record)
+            result = self._attempt(lambda: self.output.write_new(name, data))
         if isinstance(result, FileExistsError):
-            return self._outcome(location, image.name, "present")
+            return self._outcome(location, name, "present")
         if isinstance(result, OSError):
-            message = f"cannot write {image.name}: {result.strerror or result}"
-            return self._outcome(location, image.name, "failed", message=message)
+            message = f"cannot write {name}: {result.strerror or result}"
+            return self._outcome(location, name, "failed", message=message)
         if isinstance(result, BaseException):
-            return self._outcome(location, image.name, "failed", message=one_line(result))
-        return self._outcome(location, image.name, "written", path=result, seconds=seconds)
+            return self._outcome(location, name, "failed", message=one_line(result))
+        return self._outcome(location, name, "written", path=result, seconds=seconds)
 
     def _attempt(self, action: Callable[[], T]) -> T | BaseException:
         """`action()`, tried again after a render error up to `retries` times; the last error if all fail

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "index": "anima_prompt.commands.index:index",
     "info": "anima_prompt.commands.info:info",
     "models": "anima_engine.cli_models:models",
+    "serve": "anima_prompt.serve.command:serve",
     "tags": "anima_prompt.commands.tags:tags",
 }
 

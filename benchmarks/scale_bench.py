@@ -12,8 +12,8 @@ each image's path as soon as it is written; this script timestamps those lines, 
 
   * first image: seconds from the start of the command (Ray start, loading, first job);
   * images/s: the steady rate, from the k-th image to the last, where k is the actors times the images
-    of a job (`memory.MAX_IMAGES_PER_CALL`): by then every actor has written its first job, loading and
-    warm-up included (images come in bursts of a job);
+    of a job (`memory.images_per_call`: one at 1024²): by then every actor has written its first job,
+    loading and warm-up included (images come in bursts of a job);
   * scaling efficiency: images/s on N GPUs ÷ (N × images/s on 1 GPU through Ray);
   * Ray overhead: 1 − (Ray on 1 GPU ÷ in-process), the "≤ 5 %" figure;
   * GPU utilisation: the mean of `nvidia-smi` samples (every 0.5 s) over the GPUs of the run, between
@@ -42,7 +42,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from anima_engine.memory import MAX_IMAGES_PER_CALL
+from anima_engine.memory import images_per_call
 
 REPO = Path(__file__).resolve().parent.parent
 SUBJECTS = ("hatsune miku, vocaloid", "cat ears, maid", "school uniform, cherry blossoms", "witch hat, night")
@@ -163,7 +163,8 @@ def run(args: argparse.Namespace, sampler: Sampler, name: str, gpus: int, extra:
         seconds = time.perf_counter() - begin
     if code != 0 or len(times) != images:
         sys.exit(f"{name}: exit {code}, {len(times)} of {images} images\n{''.join(errors)[-3000:]}")
-    warm = min(actors * MAX_IMAGES_PER_CALL, images - 1)  # every actor has written its first job
+    job = images_per_call(width=args.size, height=args.size, guided=True, free_bytes=None)
+    warm = min(actors * job, images - 1)  # every actor has written its first job
     steady = times[-1] - times[warm - 1] if warm > 0 else times[-1] - begin
     per_second = (images - warm) / steady if steady > 0 else 0.0
     utilisation = sampler.mean(gpus, times[warm - 1] if warm > 0 else begin, times[-1])

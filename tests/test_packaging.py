@@ -1,5 +1,6 @@
 """The distribution's promises: the prompt side imports without torch, and the console script runs."""
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -91,3 +92,23 @@ def test_wheel_ships_grammars_and_data(tmp_path: Path) -> None:
     assert any(name.startswith("anima_prompt/data/") for name in names)
     assert "anima_prompt/parser.py" in names
     assert not [name for name in names if name.startswith("tests/") or "reference" in name]
+    for asset in ("index.html", "playground.css", "playground.js"):
+        assert f"anima_prompt/serve/static/{asset}" in names
+
+
+@pytest.mark.parametrize("name", ["index.html", "playground.css"])
+def test_page_files_in_the_package_match_their_sources(name: str) -> None:
+    """`web/build.mjs` copies these into the package; a changed source needs `npm run build` in web/."""
+    repo = Path(__file__).resolve().parent.parent
+    source = repo / "web" / "src" / name
+    built = repo / "anima_prompt" / "serve" / "static" / name
+    assert built.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+
+
+def test_page_script_bundles_codemirror() -> None:
+    """The page's script is the built bundle, CodeMirror included, and loads nothing from elsewhere."""
+    repo = Path(__file__).resolve().parent.parent
+    script = (repo / "anima_prompt" / "serve" / "static" / "playground.js").read_text(encoding="utf-8")
+    assert "cm-tooltip-autocomplete" in script and "cm-lintRange" in script
+    assert "/api/complete" in script
+    assert not re.search(r"""(import|from)\s*["']https?://""", script)
