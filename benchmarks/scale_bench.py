@@ -12,8 +12,9 @@ each image's path as soon as it is written; this script timestamps those lines, 
 
   * first image: seconds from the start of the command (Ray start, loading, first job);
   * images/s: the steady rate, from the k-th image to the last, where k is the actors times the images
-    of a job (`memory.images_per_call`: one at 1024²): by then every actor has written its first job,
-    loading and warm-up included (images come in bursts of a job);
+    of a burst: the command prints a job's images together (`memory.images_per_call`: one at 1024²),
+    and a Ray actor's outcomes come back per call of `ray_batch.JOBS_PER_CALL` jobs; by then every actor
+    has loaded and delivered once (n/a when fewer than a burst of images are left after that);
   * scaling efficiency: images/s on N GPUs ÷ (N × images/s on 1 GPU through Ray);
   * Ray overhead: 1 − (Ray on 1 GPU ÷ in-process), the "≤ 5 %" figure;
   * GPU utilisation: the mean of `nvidia-smi` samples (every 0.5 s) over the GPUs of the run, between
@@ -43,6 +44,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from anima_engine.memory import images_per_call
+from anima_engine.ray_batch import JOBS_PER_CALL
 
 REPO = Path(__file__).resolve().parent.parent
 SUBJECTS = ("hatsune miku, vocaloid", "cat ears, maid", "school uniform, cherry blossoms", "witch hat, night")
@@ -59,7 +61,8 @@ class Row:
     images: int
     seconds: float
     first_image: float
-    per_second: float
+    per_second: float | None
+    """None when the run has too few images after the first job of each actor to time a steady rate."""
     utilisation: float | None
     efficiency: float | None = None
 
@@ -73,7 +76,7 @@ class Row:
             str(self.images),
             f"{self.seconds:.1f}",
             f"{self.first_image:.1f}",
-            f"{self.per_second:.3f}",
+            "n/a" if self.per_second is None else f"{self.per_second:.3f}",
             efficiency,
             utilisation,
         ]
@@ -163,13 +166,16 @@ def run(args: argparse.Namespace, sampler: Sampler, name: str, gpus: int, extra:
         seconds = time.perf_counter() - begin
     if code != 0 or len(times) != images:
         sys.exit(f"{name}: exit {code}, {len(times)} of {images} images\n{''.join(errors)[-3000:]}")
+    # images arrive in bursts: a job's in-process, a call's (JOBS_PER_CALL jobs) from a Ray actor
     job = images_per_call(width=args.size, height=args.size, guided=True, free_bytes=None)
-    warm = min(actors * job, images - 1)  # every actor has written its first job
+    burst = job * (JOBS_PER_CALL if "--ray" in extra else 1)
+    warm = min(actors * burst, images - 1)  # every actor has delivered its first burst
     steady = times[-1] - times[warm - 1] if warm > 0 else times[-1] - begin
-    per_second = (images - warm) / steady if steady > 0 else 0.0
+    per_second = (images - warm) / steady if images - warm >= burst and steady > 0 else None
     utilisation = sampler.mean(gpus, times[warm - 1] if warm > 0 else begin, times[-1])
     row = Row(name, gpus, actors, images, seconds, times[0] - begin, per_second, utilisation)
-    print(f"  {name}: {per_second:.3f} images/s, first image after {row.first_image:.1f} s", file=sys.stderr)
+    rate = "n/a" if per_second is None else f"{per_second:.3f}"
+    print(f"  {name}: {rate} images/s, first image after {row.first_image:.1f} s", file=sys.stderr)
     return row
 
 
@@ -227,7 +233,7 @@ def main() -> None:
     parser.add_argument("--tokenizers", type=Path, help="folder with qwen3/ and t5/ tokenizer.json")
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--images", type=int, default=12, help="images per GPU in each run [12]")
+    parser.add_argument("--images", type=int, default=16, help="images per GPU in each run [16]")
     parser.add_argument("--gpus", type=int, help="most GPUs to use [all]; runs 1, 2, 4, … up to it")
     parser.add_argument("--quick", action="store_true", help="no --low-vram runs")
     parser.add_argument("--compile", default="never", choices=("never", "auto", "always"))
@@ -252,12 +258,12 @@ def main() -> None:
     base = {row.actors // row.gpus: row for row in ray_rows if row.gpus == 1}
     for row in ray_rows:
         one = base.get(row.actors // row.gpus)
-        if one is not None and one.per_second > 0:
+        if one is not None and one.per_second and row.per_second is not None:
             row.efficiency = row.per_second / (row.gpus * one.per_second)
     rows += ray_rows
     one_gpu = base.get(1)
     print(table(rows))
-    if one_gpu is not None and local.per_second > 0:
+    if one_gpu is not None and one_gpu.per_second is not None and local.per_second:
         print(f"\nRay overhead on one GPU: {(1 - one_gpu.per_second / local.per_second) * 100:.1f} %")
     print(f"\n{args.size}², {args.steps} steps, --compile {args.compile}, {args.images} images per GPU")
     if args.json is not None:
