@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "generate": "anima_engine.cli:generate",
     "grid": "anima_engine.cli_grid:grid",
     "lint": "anima_prompt.commands.lint:lint_command",
+    "lsp": "anima_prompt.commands.lsp:lsp",
     "fmt": "anima_prompt.commands.fmt:fmt",
     "parse": "anima_prompt.commands.parse:parse_command",
     "index": "anima_prompt.commands.index:index",
