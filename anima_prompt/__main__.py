@@ -1,5 +1,5 @@
 """`python -m anima_prompt` runs the `anima` command."""
 
-from anima_prompt.cli import cli
+from anima_prompt.cli import main
 
-cli()
+main()

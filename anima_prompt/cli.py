@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from anima_prompt.commands.errors import ENGINE_EXTRA, EngineMissing, handled_errors
+from anima_prompt.process_end import end_process
 from anima_prompt.version import DISTRIBUTION
 
 # name -> "module:attribute" of a click command. Later stages add their lines here.
@@ -137,3 +138,13 @@ def cli(ctx: click.Context) -> None:
     """Prompt tools and inference engine for the Anima text-to-image model."""
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
+
+
+def main() -> None:
+    """The `anima` console script and `python -m anima_prompt`: run the command line, then end the process
+    (`process_end.end_process`: without torch's slow teardown once a command that used it is done)."""
+    try:
+        cli.main(prog_name="anima")
+    except SystemExit as done:
+        end_process(done.code)
+    end_process(0)

@@ -7,6 +7,7 @@
 import hashlib
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import cast
 
@@ -16,6 +17,9 @@ from anima_prompt.safewrite import write_bytes
 logger = logging.getLogger(__name__)
 
 CACHE_FILE = "sha256.json"
+
+_CACHE_WRITE = threading.Lock()
+"""Held while an entry is added, so threads hashing several files at once each keep theirs."""
 
 
 def file_sha256(path: str | Path) -> str:
@@ -39,8 +43,10 @@ def cached_file_sha256(path: str | Path, *, cache_dir: Path | None = None) -> st
     if all(entry.get(k) == v for k, v in stamp.items()) and isinstance(known := entry.get("sha256"), str):
         return known
     digest = file_sha256(path)
-    cache[str(path)] = {**stamp, "sha256": digest}
-    _write_cache(cache_file, cache)
+    with _CACHE_WRITE:  # read again: another thread may have added its file while this one hashed
+        cache = _read_cache(cache_file)
+        cache[str(path)] = {**stamp, "sha256": digest}
+        _write_cache(cache_file, cache)
     return digest
 
 

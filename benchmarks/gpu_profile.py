@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cold_start import PROMPT, child_env, machine, prompt_file  # this script's folder
 
 # Run inside a fresh interpreter: time the imports, log each engine stage (with its peak GPU memory) to
-# the file named by argv[1], run `anima` with the remaining arguments, note when it returned.
+# the file named by argv[1], run `anima` with the remaining arguments, note when it returned, then end as
+# the `anima` script does (`anima_prompt.cli.main`).
 WRAPPER = r"""
 import json, logging, sys, time
 events = open(sys.argv[1], "w")
@@ -74,7 +75,8 @@ try:
 except SystemExit as exit:
     code = exit.code or 0
 note("command returned", code=code)
-sys.exit(code)
+from anima_prompt.process_end import end_process
+end_process(code)
 """
 
 

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -434,3 +436,27 @@ def test_prompts_and_file_together_are_a_usage_error(runner: CliRunner, tmp_path
     assert (both.exit_code, neither.exit_code) == (2, 2)
     assert "give prompts (or --from IMAGE) or --file, not both" in both.output
     assert "give a PROMPT, or --from IMAGE, or --file FILE" in neither.output
+
+
+def test_the_command_ends_fast_with_its_images_and_output(tiny_files: TinyFiles, tmp_path: Path) -> None:
+    """As a user runs it (a process of its own, stdout a pipe): the paths printed, the files complete, the
+    exit status kept, on success and on failure."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "anima_prompt", "generate", *SMALL, *model_args(tiny_files)]
+    done = subprocess.run(
+        [*command, "safe, cat", "safe, dog", "--seed", "3", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    paths = [Path(line) for line in done.stdout.splitlines()]
+    assert [path.name for path in paths] == ["anima_00001_seed3.png", "anima_00002_seed3.png"]
+    for path in paths:
+        with Image.open(path) as image:
+            image.load()  # the whole file is there
+            assert image.size == (64, 48)
+    failed = subprocess.run(
+        [*command, "safe, cat", "--steps", "0", "-o", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert failed.returncode == 2 and "steps" in failed.stderr and failed.stdout == ""

@@ -3,6 +3,8 @@
 import hashlib
 import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,26 @@ def test_the_default_cache_is_the_user_cache_folder(tmp_path: Path) -> None:
     weights.write_bytes(b"abc")
     cached_file_sha256(weights)
     assert (hashing.user_cache_dir() / "sha256.json").read_text().count(str(weights.resolve())) == 1
+
+
+def test_files_hashed_at_the_same_time_all_stay_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three threads read the cache before any of them writes (as the pipeline hashes its three files):
+    every entry is kept, so the next run hashes nothing."""
+    files = [tmp_path / f"file{n}.bin" for n in range(3)]
+    for n, path in enumerate(files):
+        path.write_bytes(bytes([n]) * 1000)
+    all_read = threading.Barrier(len(files))
+    real = hashing.file_sha256
+
+    def hash_after_all_read(path: str | Path) -> str:
+        all_read.wait(timeout=10)
+        return real(path)
+
+    monkeypatch.setattr(hashing, "file_sha256", hash_after_all_read)
+    cache = tmp_path / "cache"
+    with ThreadPoolExecutor(len(files)) as pool:
+        list(pool.map(lambda path: cached_file_sha256(path, cache_dir=cache), files))
+    monkeypatch.setattr(hashing, "file_sha256", lambda path: pytest.fail(f"hashed {path} again"))
+    assert [cached_file_sha256(path, cache_dir=cache) for path in files] == [real(path) for path in files]
