@@ -21,6 +21,10 @@ full to `$OUT/gpu_profile/` (or `DIR/profile/` without `$OUT`).
 
     python benchmarks/gpu_profile.py DIR --tokenizers .gpu/tokenizers            # H200: 1024², 30 steps
     python benchmarks/gpu_profile.py DIR --tiny --device cpu --size 64 --steps 2  # CPU check of the script
+
+With `--final`, only issue 13's targets, each command with its timeline (`final_run.py`):
+
+    python benchmarks/gpu_profile.py /tmp/w --tokenizers .gpu/tokenizers --final
 """
 
 import argparse
@@ -671,6 +675,17 @@ def model_files(args: argparse.Namespace) -> None:
     args.tokenizers = Path(args.tokenizers).resolve()
 
 
+def final(args: argparse.Namespace, report: Report, budget: Budget, started: float) -> None:
+    """The `--final` run (`final_run.py`); the machine is named at the end, so that this process holds
+    no CUDA context while the commands run."""
+    from final_run import run_final
+
+    print(f"weights ready in {time.perf_counter() - started:.1f} s", flush=True)
+    lines = run_final(args, WRAPPER, report.details, budget.end)
+    lines += ["", f"{machine()}; total {time.perf_counter() - started:.1f} s; details in {report.details}"]
+    print("\n".join(lines), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -681,9 +696,10 @@ def main() -> None:
     parser.add_argument("--tokenizers", type=Path, help="folder with qwen3/ and t5/ tokenizer.json")
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--prompts", type=int, default=6, help="prompts in the compiled prompt-file run [6]")
+    parser.add_argument("--prompts", type=int, help="prompts in the prompt-file run [6; --final: 20]")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--budget", type=float, default=225, help="seconds for the whole run [225]")
+    parser.add_argument("--budget", type=float, help="seconds for the whole run [225; --final: 255]")
+    parser.add_argument("--final", action="store_true", help="issue 13's targets only (final_run.py)")
     parser.add_argument("--tiny", action="store_true", help="tiny random models (a CPU check of the script)")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--details", type=Path, help=argparse.SUPPRESS)
@@ -695,11 +711,15 @@ def main() -> None:
         args.files = {role: Path(path) for role, path in json.loads(args.files).items()}
         print(json.dumps(CHILDREN[args.child](args, args.details)))
         return
-    budget = Budget(args.budget)
+    args.prompts = args.prompts or (20 if args.final else 6)
+    budget = Budget(args.budget or (255 if args.final else 225))
     out = os.environ.get("OUT")
     report = Report(Path(out) / "gpu_profile" if out else args.directory / "profile")
     started = time.perf_counter()
     model_files(args)
+    if args.final:
+        final(args, report, budget, started)
+        return
     report.add(f"# gpu_profile: {machine()}; {args.size}², {args.steps} steps", "")
     report.add(f"weights ready in {time.perf_counter() - started:.1f} s; details in {report.details}")
     with tempfile.TemporaryDirectory() as scratch:
