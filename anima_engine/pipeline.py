@@ -21,7 +21,7 @@ from anima_engine.images import ModelFile
 from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_device
 from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoraTargets
-from anima_engine.speed import SpeedOptions, accelerate, default_options
+from anima_engine.speed import SpeedOptions, accelerate, default_options, import_compiler
 from anima_engine.text_encoder import TextEncoder
 from anima_engine.timing import timed
 from anima_engine.vae import VAE
@@ -148,23 +148,32 @@ def load_pipeline(
         "vae": lambda: load_vae(files.vae, params=vae_params, device=device, dtype=dtype),
     }
     paths = {"dit": files.dit, "text_encoder": files.text_encoder, "vae": files.vae}
-    with timed("load the three files in parallel", device):
-        loaded = _in_parallel(
-            {role: partial(_timed_load, role, paths[role], device, load) for role, load in loaders.items()}
-        )
-    model, encoder, decoder = loaded["dit"], loaded["text_encoder"], loaded["vae"]
-    _check_fit(encoder, model, vae_params, (files.dit, files.text_encoder, files.vae))
-    with timed("sha256 of the files (cached per file)"):
-        hashes = (
-            _in_parallel({role: partial(cached_file_sha256, path) for role, path in paths.items()})
-            if hash_files
-            else {}
-        )
+    if speed is None:
+        speed = default_options(device)
+    with ThreadPoolExecutor(1, thread_name_prefix="anima-compiler") as compiler:
+        # the compiler's import (3.7 s on an H200 host) mostly holds the GIL, the loads mostly do not
+        importing = compiler.submit(_timed_compiler_import) if speed.compile != "none" else None
+        with timed("load the three files in parallel", device):
+            loaded = _in_parallel(
+                {
+                    role: partial(_timed_load, role, paths[role], device, load)
+                    for role, load in loaders.items()
+                }
+            )
+        model, encoder, decoder = loaded["dit"], loaded["text_encoder"], loaded["vae"]
+        _check_fit(encoder, model, vae_params, (files.dit, files.text_encoder, files.vae))
+        with timed("sha256 of the files (cached per file)"):
+            hashes = (
+                _in_parallel({role: partial(cached_file_sha256, path) for role, path in paths.items()})
+                if hash_files
+                else {}
+            )
+        if importing is not None:
+            with timed("rest of the compiler's import"):
+                importing.result()
     models = tuple(
         ModelFile(role=role, name=path.name, sha256=hashes.get(role)) for role, path in paths.items()
     )
-    if speed is None:
-        speed = default_options(device)
     if low_vram and speed.cuda_graph:
         speed = dataclasses.replace(speed, cuda_graph=False)
     return Pipeline(
@@ -191,6 +200,11 @@ for CUDA to initialise the others parse tokenizers and headers."""
 def _timed_load(role: str, path: Path, device: torch.device, load: Callable[[], Any]) -> Any:
     with timed(f"{role} file", device, size=path.stat().st_size):
         return load()
+
+
+def _timed_compiler_import() -> None:
+    with timed("import the compiler (on a thread, while the files load)"):
+        import_compiler()
 
 
 def _in_parallel(tasks: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:

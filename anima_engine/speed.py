@@ -170,6 +170,14 @@ def attention_backend(name: str) -> Iterator[None]:
         yield
 
 
+def import_compiler() -> None:
+    """Import the parts of torch that compiling the DiT uses (dynamo, and inductor's compiler, which the
+    first compiled call would import: 3.7 s on an H200 host, issue 13). `load_pipeline` runs it on a thread
+    while the files load, most of which is spent outside the GIL."""
+    import torch._dynamo
+    import torch._inductor.compile_fx  # noqa: F401
+
+
 def _use_compile_cache(directory: Path) -> None:
     # Inductor reads the variable when it first compiles; an explicit user setting wins.
     directory.mkdir(parents=True, exist_ok=True)

@@ -213,3 +213,25 @@ print(sorted(name for name in sys.modules if name.startswith(("torch._dynamo", "
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_pipeline_to_compile_has_imported_the_compiler_while_loading(tiny_dir: Path) -> None:
+    """The compiler's import runs beside the file loads, logged as its own stage, and is done on return."""
+    script = f"""
+import logging, sys
+from anima_engine import load_pipeline
+from anima_engine.speed import SpeedOptions
+stages = []
+class Stages(logging.Handler):
+    def emit(self, record):
+        stages.append(record.getMessage().rsplit(":", 1)[0])
+timing = logging.getLogger("anima_engine.timing")
+timing.setLevel(logging.DEBUG)
+timing.addHandler(Stages())
+speed = SpeedOptions(attention="default", compile="blocks", cuda_graph=False)
+load_pipeline(model_dir={str(tiny_dir)!r}, device="cpu", hash_files=False, speed=speed)
+imported = "torch._inductor.compile_fx" in sys.modules
+print(imported, "import the compiler (on a thread, while the files load)" in stages, stages[-1])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True True rest of the compiler's import"
