@@ -170,6 +170,39 @@ def attention_backend(name: str) -> Iterator[None]:
         yield
 
 
+WARM_UP_HEAD_DIM = 128
+"""Head size of the attention the warm-up runs: the DiT's, the adapter's and Qwen3's."""
+
+
+def warm_up_kernels(device: torch.device, dtype: torch.dtype, *, attention: str = "auto") -> None:
+    """Use cuBLAS, cuBLASLt and cuDNN (matrix products, fused attention, a convolution) once on `device`,
+    so that their libraries load and initialise now: the first eager DiT call in a process took 0.49 s
+    against 0.09 s for the next ones on an H200 host (issue 13). `load_pipeline` calls it on the calling
+    thread (some of these libraries keep per-thread state) while the files load on others. Off CUDA it
+    does nothing; its results are thrown away."""
+    if device.type != "cuda":
+        return
+    run_warm_up(device, dtype, attention=attention)
+    torch.cuda.synchronize(device)
+
+
+def run_warm_up(device: torch.device, dtype: torch.dtype, *, attention: str = "auto") -> None:
+    """The operations of `warm_up_kernels`, on any device."""
+    import torch.nn.functional as F
+
+    with torch.inference_mode():
+        x = torch.randn(256, 1024, device=device, dtype=dtype)
+        weight = torch.randn(1024, 1024, device=device, dtype=dtype)
+        bias = torch.zeros(1024, device=device, dtype=dtype)
+        F.gelu(F.linear(F.layer_norm(x, (1024,)), weight, bias), approximate="tanh")
+        F.silu(F.rms_norm(F.linear(x, weight), (1024,)))
+        q = x.view(2, -1, 128, WARM_UP_HEAD_DIM)  # (B, Hd, L, 128)
+        with attention_backend(attention):
+            F.scaled_dot_product_attention(q, q, q)
+        image = x.view(1, 16, 128, 128)[:, :, :32, :32]
+        F.conv2d(image, weight.view(64, 16, 32, 32)[:, :, :3, :3].contiguous(), padding=1)
+
+
 def import_compiler() -> None:
     """Import the parts of torch that compiling the DiT uses (dynamo, and inductor's compiler, which the
     first compiled call would import: 3.7 s on an H200 host, issue 13). `load_pipeline` runs it on a thread

@@ -55,7 +55,7 @@ def test_the_final_run_completes_on_the_cpu_with_tiny_weights(tmp_path: Path) ->
     command += ["--device", "cpu", "--size", "64", "--steps", "1", "--prompts", "3", "--budget", "400"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    table = done.stdout[done.stdout.index("## Whole commands") :].splitlines()[4:]
+    table = done.stdout[done.stdout.index("## Whole commands") :].split("\n\n")[1].splitlines()[2:]
     assert len(table) == 7 and all(row.split(" | ")[1] != "—" for row in table), done.stdout
     assert "3 images in" in table[5]
     assert done.stdout.count("| process exited |") == 7

@@ -7,6 +7,7 @@ forward against float32 on every run.
 import pytest
 import torch
 
+import anima_engine.speed as speed
 from anima_engine._tiny import TINY_DIT, randomize
 from anima_engine.dit import DiT
 from anima_engine.errors import ConfigError
@@ -52,3 +53,14 @@ def test_math_attention_backend_gives_the_same_forward() -> None:
         got = dit(*inputs)
     with torch.no_grad():
         torch.testing.assert_close(got, dit(*inputs))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("attention", ["auto", "default"])
+def test_the_warm_up_operations_run_on_any_device(dtype: torch.dtype, attention: str) -> None:
+    speed.run_warm_up(torch.device("cpu"), dtype, attention=attention)
+
+
+def test_the_warm_up_is_for_cuda_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(speed, "run_warm_up", lambda *args, **kwargs: pytest.fail("warmed up the CPU"))
+    speed.warm_up_kernels(torch.device("cpu"), torch.float32)
