@@ -12,11 +12,13 @@ waits for the GPU at its end, so the stages' times are their own), in this order
 
 A command gets at most its own cap and what is left of `--budget`, and is killed with its process group
 when it runs over; a command that does not fit is skipped. Each result is printed as it comes; at the end
-the timelines, then the table against the targets (last, so a cut-off output keeps it). Everything is
-also written to `final.md` in the details folder.
+the timelines (but the warm-up's), then the table against the targets (last, so a cut-off output keeps
+it). Everything is also written to `final.md` in the details folder, with each command's events, stdout
+and stderr.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -101,10 +103,9 @@ def run_scenario(
         try:
             code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
             code = None
-    ended = time.time()
+        ended = time.time()
+        end_group(process)
     text = stderr.read_text(errors="replace")
     found = [json.loads(line) for line in events.read_text().splitlines()] if events.is_file() else []
     for event in found:
@@ -119,6 +120,14 @@ def run_scenario(
     else:
         result.wall = ended - started
     return result
+
+
+def end_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of the command's process group (all of it past its time; after a normal exit,
+    inductor's compile workers, which would otherwise linger into the next command for a second)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def timeline(events: list[dict[str, Any]], wall: float) -> list[list[str]]:
@@ -200,7 +209,7 @@ def run_final(args: argparse.Namespace, wrapper: str, details: Path, deadline: f
         print(f"{scenario.title}: {wall}  {result.reported}".rstrip(), flush=True)
     lines = ["", "## Timelines (seconds from the process start; stage log on)"]
     for result in results:
-        if result.rows:
+        if result.rows and result.scenario.name != "warm-up":  # its events stay in the details folder
             lines += ["", f"### {result.scenario.title}", ""]
             lines += markdown(["stage", "ended at", "took s", "peak GiB", ""], result.rows)
     lines += ["", f"## Whole commands, {args.size}², {args.steps} steps, files in the page cache", ""]
