@@ -4,6 +4,7 @@ import atexit
 import dataclasses
 import functools
 import gc
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -413,7 +414,7 @@ def _whole_prompt(prompt_file: str | None) -> tuple[str]:
         raise click.UsageError("--whole reads - (standard input) or --file FILE")
     if prompt_file.lower().endswith(".jsonl"):
         raise click.UsageError(f"--whole reads text, not JSONL records: {prompt_file}")
-    stdin_text = click.get_text_stream("stdin").read() if prompt_file == STDIN else None
+    stdin_text = sys.stdin.read() if prompt_file == STDIN else None
     try:
         name, text = read_text(prompt_file, stdin_text)
     except PromptFileError as error:
