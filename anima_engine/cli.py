@@ -19,6 +19,7 @@ from anima_engine.options import variant_options
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 from anima_engine.speed import COMPILE_CHOICES
+from anima_prompt.commands.cluster import ray_option
 from anima_prompt.variants import VARIANTS
 
 if TYPE_CHECKING:
@@ -95,15 +96,7 @@ def ray_options(command: Callable[..., None]) -> Callable[..., None]:
         type=click.IntRange(min=1),
         help="With --ray: render actors [one per GPU, two per GPU with --low-vram; one without GPUs].",
     )(command)
-    return click.option(
-        "--ray",
-        "ray_address",
-        is_flag=False,
-        flag_value="",
-        default=None,
-        metavar="[ADDRESS]",
-        help="Run on a Ray cluster: ADDRESS, $RAY_ADDRESS, or a cluster started on this machine.",
-    )(command)
+    return ray_option(command)
 
 
 def ray_choice(address: str | None, workers: int | None, *, low_vram: bool) -> "RayOptions | None":
