@@ -429,27 +429,23 @@ def _from_image(
     ctx: click.Context, path: Path, prompts: tuple[str, ...], request: "GenerationRequest"
 ) -> "tuple[tuple[str, ...], GenerationRequest]":
     """Fill what the command line left open from the image's settings; say once what is not reproduced."""
-    from anima_engine.from_image import reproduction
+    from anima_engine.from_image import OPTION_FIELDS, request_from_png
     from anima_prompt.errors import AnimaPromptError
-    from anima_prompt.imagemeta import settings_from_png
 
+    given = {
+        name
+        for name in (*OPTION_FIELDS, "negative")
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
     try:
-        found = reproduction(settings_from_png(path), init_image=request.init_image is not None)
+        found = request_from_png(path, request, keep=given)
     except AnimaPromptError as error:
         raise click.ClickException(str(error)) from None
-
-    def given(name: str) -> bool:
-        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-
-    changes: dict[str, object] = {name: value for name, value in found.options.items() if not given(name)}
-    if not given("negative") and found.negative is not None:
-        changes["negative"] = found.negative
-    changes["loras"] = (*_lora_pairs(found.loras), *request.loras)
     if found.notes:
         click.echo(f"{path}: not reproduced: {'; '.join(found.notes)}", err=True)
-    if not prompts and found.prompt is not None:
-        prompts = (found.prompt,)
-    return prompts, dataclasses.replace(request, **changes)  # type: ignore[arg-type]
+    if not prompts and found.request.prompt:
+        prompts = (found.request.prompt,)
+    return prompts, dataclasses.replace(found.request, prompt="")
 
 
 def engine_report(
