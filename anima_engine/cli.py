@@ -408,21 +408,16 @@ def generate(
 
 def _whole_prompt(prompt_file: str | None) -> tuple[str]:
     """The text of standard input or of a text prompt file, as one prompt (--whole)."""
-    from anima_engine.prompt_files import PromptFileError, read_text
+    from anima_engine.prompt_files import PromptFileError, read_whole
 
     if prompt_file is None:
         raise click.UsageError("--whole reads - (standard input) or --file FILE")
     if prompt_file.lower().endswith(".jsonl"):
         raise click.UsageError(f"--whole reads text, not JSONL records: {prompt_file}")
-    stdin_text = sys.stdin.read() if prompt_file == STDIN else None
     try:
-        name, text = read_text(prompt_file, stdin_text)
+        return (read_whole(prompt_file, sys.stdin.read() if prompt_file == STDIN else None),)
     except PromptFileError as error:
         raise click.ClickException(str(error)) from None
-    text = text.rstrip("\n")
-    if not text.strip():
-        raise click.ClickException(f"{name}: no prompt (the text is empty)")
-    return (text,)
 
 
 def _from_image(
