@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from anima_prompt.boundary import ends_sentence
 from anima_prompt.lint.analysis import Analysis, Item, Kind, count_sentences, word_count
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
@@ -269,12 +270,14 @@ def dataset_tag_misplaced(prompt: Analysis, ctx: RuleContext) -> Iterator[Findin
     fixable=True,
 )
 def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
-    """Line breaks in a tag-only prompt; a first line followed by a line break is the dataset-tag slot.
+    """Line breaks in a prompt of tags (one without sentences).
 
-    Anima's non-anime captions put a dataset tag on the first line; community tools advise keeping tag
-    prompts on one comma-separated line. The fix joins the lines with `, `.
+    Anima's non-anime captions put a dataset tag on the first line, so a first line followed by a line
+    break is the dataset-tag slot; community tools advise keeping tag prompts on one comma-separated line.
+    The fix joins the lines with `, `.
     """
-    if prompt.phrases or "\n" not in prompt.text.strip() or _is_dataset_line(prompt.text.split("\n")[0]):
+    sentences = any(ends_sentence(item.text) for item in prompt.phrases)  # descriptive phrases are no reason
+    if sentences or "\n" not in prompt.text.strip() or _is_dataset_line(prompt.text.split("\n")[0]):
         return
     for separator in prompt.separators:
         if "\n" in separator.text and separator.end < len(prompt.text.rstrip()) and separator.start > 0:
