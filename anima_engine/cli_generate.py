@@ -124,11 +124,12 @@ def run(
     models: ModelPaths,
     settings: RunSettings,
 ) -> None:
-    """Run `anima generate`; raises `click.ClickException` (exit 1) for anything that stops it."""
+    """Run `anima generate`; raises `click.UsageError` (exit 2) for a wrong option, `click.ClickException`
+    (exit 1) for anything else that stops it."""
     started = time.perf_counter()
     device = _checked(lambda: resolve_device(settings.device, settings.dtype)[0])
     if settings.fp8 and device.type != "cuda":
-        raise click.ClickException(f"--fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
+        raise click.UsageError(f"--fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
     _checked(lambda: check_output_folder(settings.out))
     if prompt_file is None:
         entries = [
@@ -169,8 +170,11 @@ T = TypeVar("T")
 
 
 def _checked(action: Callable[[], T]) -> T:
+    """`action()`, its errors about the options as usage errors (exit 2), others as failures (exit 1)."""
     try:
         return action()
+    except ConfigError as error:
+        raise click.UsageError(one_line(error)) from None
     except (AnimaEngineError, AnimaPromptError) as error:
         raise click.ClickException(one_line(error)) from None
 
@@ -183,6 +187,8 @@ def _report_prompts(checked: Checked) -> None:
         problem = checked.problems[0]
         if problem.request is not None:
             _show_findings(problem.location, problem.request, problem.findings)
+        if problem.setting:  # an option of the command line is wrong
+            raise click.UsageError(_problem_text(problem, full=True))
         raise click.ClickException(_problem_text(problem, full=True))
 
 

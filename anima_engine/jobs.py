@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from anima_engine.errors import AnimaEngineError, PromptLintError
+from anima_engine.errors import AnimaEngineError, ConfigError, PromptLintError
 from anima_engine.generation import generate, sharing_key
 from anima_engine.images import GenerationRecord, png_bytes
 from anima_engine.pipeline import Pipeline
@@ -92,6 +92,8 @@ class Problem:
     message: str
     findings: "tuple[Finding, ...]" = ()
     request: GenerationRequest | None = None
+    setting: bool = False
+    """The request's settings are invalid (`ConfigError`): on the command line, a usage error."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -118,6 +120,9 @@ def check_entries(
             prepared = prepare(entry.request, variant=variant, resources=resources)
         except PromptLintError as error:
             problems.append(Problem(entry.location, str(error), error.findings, entry.request))
+            continue
+        except ConfigError as error:
+            problems.append(Problem(entry.location, str(error).split("\n", 1)[0], setting=True))
             continue
         except (AnimaEngineError, AnimaPromptError) as error:
             problems.append(Problem(entry.location, str(error).split("\n", 1)[0]))

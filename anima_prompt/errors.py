@@ -123,3 +123,7 @@ class FixError(AnimaPromptError, RuntimeError):
 
 class ImageMetadataError(AnimaPromptError, ValueError):
     """An image is not a readable PNG, or carries no generation settings this toolkit can read."""
+
+
+class EditorInputError(AnimaPromptError, ValueError):
+    """An editor request names a position outside its text or an empty range."""

@@ -112,12 +112,21 @@ def weak_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     for group in _weighted_groups(prompt):
         weight = group.weight
         if 1.0 < weight <= ctx.config.weak_weight_max:
-            yield ctx.report(
-                "ANM-WGT-001",
-                (group.start, group.end),
-                f"weight {weight:g} has little visible effect on Anima",
-                suggestions=(f"({group.body.strip()}:1.5)",),
-            )
+            body, message = group.body.strip(), f"weight {weight:g} has little visible effect on Anima"
+            head, colon, tail = body.rpartition(":")
+            if colon and head.strip() and not group.explicit and not _is_number(tail):
+                # `(blue eyes:abc)`: ComfyUI reads no weight, so `:abc` is text and the group weighs 1.1
+                body = head.strip()
+                message += f"; `:{tail}` is not a number, so it is no weight and reaches the model as text"
+            yield ctx.report("ANM-WGT-001", (group.start, group.end), message, suggestions=(f"({body}:1.5)",))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @rule(
