@@ -211,6 +211,13 @@ def _is_title(words: list[str]) -> bool:
     return all(word[:1].isupper() or word[:1].isdigit() or word.lower() in _TITLE_LOWERCASE for word in words)
 
 
+def is_clause(text: str) -> bool:
+    """Whether prose holds a clause, not only a description: an auxiliary or modal verb, a personal
+    pronoun, or sentence punctuation at its end (`people are working`, `She waves`; not `a girl in red`)."""
+    shape = item_shape(text)
+    return shape.ends or any(word in _AUXILIARIES or word in _PRONOUNS for word in shape.words)
+
+
 def is_identifier(text: str) -> bool:
     """Whether `text` is written like a file or model name rather than words: no white space, and a
     capital inside a word (`EasyNegative`) or a version number (`bad_prompt_v2`, `badhandv4`,

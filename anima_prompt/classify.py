@@ -151,24 +151,32 @@ class Classifier:
         return tuple(assemble_sentences(nodes))
 
     def _settle_long_items(self, nodes: list[Node]) -> list[Node]:
-        """Long items without sentence words (`Reading.LONG`, read as tags so far) are prose when more items
-        of the sequence are prose than tags: descriptions in a prose prompt, tags in a tag list."""
-        longs = [
-            position
-            for position, node in enumerate(nodes)
-            if type(node) is Tag and node.qualifier is None and self.read(node.text) is Reading.LONG
-        ]
-        if not longs:
-            return nodes
-        prose = sum(isinstance(node, Phrase) for node in nodes)
-        tags = sum(isinstance(node, Tag | Artist | Weighted) for node in nodes) - len(longs)
-        if prose <= tags:
-            return nodes
+        """Long items without sentence words (`Reading.LONG`, read as tags so far) are prose when more of the
+        words on their line are prose than tags: descriptions in a prose prompt, tags in a tag list."""
         settled = list(nodes)
-        for position in longs:
-            node = settled[position]
-            settled[position] = Phrase(node.span, (Text(node.span, render(node)),))
+        line: list[int] = []
+        for position, node in enumerate([*nodes, None]):
+            if node is not None and not _breaks_line(node):
+                line.append(position)
+                continue
+            longs = [index for index in line if self._long(nodes[index])]
+            if longs:
+                prose = sum(_words(nodes[index]) for index in line if isinstance(nodes[index], Phrase))
+                tags = sum(
+                    _words(nodes[index])
+                    for index in line
+                    if isinstance(nodes[index], Tag | Artist | Weighted)
+                )
+                if prose > tags - sum(_words(nodes[index]) for index in longs):
+                    for index in longs:
+                        long_item = nodes[index]
+                        settled[index] = Phrase(long_item.span, (Text(long_item.span, render(long_item)),))
+            line = []
         return settled
+
+    def _long(self, node: Node) -> bool:
+        """Whether `node` is a tag read as `Reading.LONG` (a qualified tag is always a tag)."""
+        return isinstance(node, Tag) and node.qualifier is None and self.read(node.text) is Reading.LONG
 
     def _flush_item(self, item: Sequence[Atom], nodes: list[Node]) -> None:
         """Classify one item (atoms between separators), moving its edge white space into separators."""
@@ -569,6 +577,11 @@ def _title_line(nodes: list[Node]) -> list[Node]:
     if len(title) == 1 and isinstance(title[0], Phrase):
         return nodes
     return [first, newline, _phrase_of(title), *nodes[end:]]
+
+
+def _words(node: Node) -> int:
+    """How many words a node's text holds."""
+    return len(render(node).split())
 
 
 def _breaks_line(node: Node) -> bool:
