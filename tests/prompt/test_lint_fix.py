@@ -5,10 +5,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anima_prompt import TagIndex, fix, lint, parse
-from anima_prompt.lint import Linter, apply_fixes
+from anima_prompt import FixError, Span, TagIndex, fix, lint, parse
+from anima_prompt.lint import Linter, LintSettings, apply_fixes
 from anima_prompt.lint.analysis import Kind, analyse
-from anima_prompt.lint.findings import Fix
+from anima_prompt.lint.findings import Finding, Fix, Severity
 from tests.prompt import lint_support
 from tests.prompt.hybrid_prompts import hybrid_prompts
 
@@ -157,3 +157,21 @@ def test_fix_reaches_its_fixed_point_and_touches_only_tags_and_separators(linter
     fixed = linter.fix(text)
     assert linter.fix(fixed) == fixed
     assert kept_in_order(closed_texts(text, linter), fixed), (text, fixed)
+
+
+def test_fixes_that_never_settle_are_an_error_not_a_silent_cap() -> None:
+    class Oscillating(Linter):
+        """A linter whose one fix undoes itself: the text never reaches a fixed point."""
+
+        def lint(
+            self, text: str, *, negative: str | None = None, settings: LintSettings | None = None
+        ) -> tuple[Finding, ...]:
+            other = "b" if text == "a" else "a"
+            return (
+                Finding(
+                    "ANM-TAG-002", "uppercase-tag", Severity.INFO, Span(0, 1, 1, 1), "m", fix=Fix(0, 1, other)
+                ),
+            )
+
+    with pytest.raises(FixError, match="did not settle"):
+        Oscillating().fix("a")
