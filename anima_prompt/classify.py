@@ -3,10 +3,10 @@
 The grammar gives sequences of tokens and bracket groups; a `Classifier` turns one sequence into nodes:
 
 1. **Items.** The sequence splits at commas (`,` and the fullwidth `，`), line breaks, and sentence ends:
-   `.`, `…` or `。` followed by white space and more text (`2girls. smile`, `saber (fate). She waves.`),
-   `!` or `?` followed by white space and a capital. A period after a single letter or an abbreviation
-   (`Mr. Smith`, `a.i. voice`) ends no sentence, nor does one inside a tag the index knows
-   (`kimi no na wa.`).
+   `.` or `…` followed by white space and more text (`2girls. smile`, `saber (fate). She waves.`), `!` or
+   `?` followed by white space and a capital. A CJK sentence stays one item, read with its `。`. A period
+   after a single letter or an abbreviation (`Mr. Smith`, `a.i. voice`) ends no sentence, nor does one
+   inside a tag the index knows (`kimi no na wa.`).
 2. **Reading each item** (`boundary.read_item`, the tag/prose model): an item opening with `@` is an
    `Artist` (a bare `@` is an error); `score_9_up`, `rating_safe`, `source_anime` are Pony tags (`Foreign`,
    `pony`); `BREAK`, `__wildcard__` and `<lora:...>` are `Foreign`; tag words, one space or an underscore,
@@ -20,7 +20,8 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    starts at the segment's first item, and a segment of tag-like items is a sentence too (`... effects.
    Detailed illustration, cinematic lighting.`). Neighbouring sentences of prose form one `Phrase`. Tags
    before a sentence stay tags (`1girl, solo. She smiles.`), and a segment without end punctuation never
-   joins its items. A dataset caption's title line (the line after `deviantart` or `ye-pop`) is a `Phrase`.
+   joins its items. In a dataset caption (after `deviantart` or `ye-pop` alone on the first line) each line
+   of title and description is a `Phrase`.
 
 Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
 items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
@@ -81,10 +82,10 @@ _PONY = re.compile(
 _PONY_INITIALS = frozenset("sSrR")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
-_STOP_CHARACTERS = frozenset(".!?…。！？")
-# end punctuation after a letter, digit, closing bracket or quote, then white space (optional after the
-# CJK `。！？`) and more text; group 1 is the punctuation
-_STOP = re.compile(r"(?:(?<=[^\W_])|(?<=[)\]\"'”’]))([.…]+(?=\s)|[!?]+(?=\s)|[。！？]+)\s*(?=\S)")
+_STOP_CHARACTERS = frozenset(".!?…")
+# end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
+# the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
+_STOP = re.compile(r"(?:(?<=[^\W_])|(?<=[)\]\"'”’]))([.…]+|[!?]+)\s+(?=\S)")
 _CAPITAL_START = re.compile(r"[\"'“‘«(]?[A-Z]")
 _LEADING_STOP = re.compile(r"[.!?…。！？]+")
 # a period closing a tag, after a letter or digit
@@ -105,6 +106,7 @@ class Classifier:
         self.vocabulary = vocabulary
         # items repeat across prompts; the reading of a text depends on the text only
         self.read: Callable[[str], Reading] = lru_cache(maxsize=16384)(self._read)
+        self._plain_kind = lru_cache(maxsize=16384)(self._kind_of)
 
     def _read(self, text: str) -> Reading:
         return read_item(text, self.vocabulary)
@@ -147,12 +149,14 @@ class Classifier:
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes))
         if context == "top":
-            nodes = _title_line(nodes)
+            nodes = _dataset_caption(nodes)
         return tuple(assemble_sentences(nodes))
 
     def _settle_long_items(self, nodes: list[Node]) -> list[Node]:
         """Long items without sentence words (`Reading.LONG`, read as tags so far) are prose when more of the
         words on their line are prose than tags: descriptions in a prose prompt, tags in a tag list."""
+        if not any(self._long(node) for node in nodes):
+            return nodes  # the common case
         settled = list(nodes)
         line: list[int] = []
         for position, node in enumerate([*nodes, None]):
@@ -202,11 +206,17 @@ class Classifier:
 
     def _plain(self, span: Span, text: str) -> Node:
         """One TEXT token without end punctuation: a Pony tag, a phrase or a tag."""
-        if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
-            return Foreign(span, "pony", text)
-        if self.is_prose(text):
+        kind = self._plain_kind(text)
+        if kind is Tag:
+            return Tag(span, text)
+        if kind is Phrase:
             return Phrase(span, (Text(span, text),))
-        return Tag(span, text)
+        return Foreign(span, "pony", text)
+
+    def _kind_of(self, text: str) -> type[Tag | Phrase | Foreign]:
+        if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
+            return Foreign
+        return Phrase if self.is_prose(text) else Tag
 
     def _split_stops(self, atoms: Sequence[Atom]) -> list[list[Atom] | Separator]:
         """The item cut at its sentence ends (step 1 of the module docstring): parts and separators."""
@@ -404,9 +414,9 @@ def _is_stop(whole: str, match: re.Match[str], owners: list[Atom]) -> bool:
     before = whole[: match.start()]
     if not before.strip():
         return False
-    if match[1][0] in "!?！？":
-        return match[1][0] in "！？" or bool(_CAPITAL_START.match(whole, match.end()))
-    return match[1][0] in "…。" or _after_word(before)
+    if match[1][0] in "!?":
+        return bool(_CAPITAL_START.match(whole, match.end()))
+    return match[1][0] == "…" or _after_word(before)
 
 
 def _cut(
@@ -560,9 +570,10 @@ def _delimiters(atoms: Sequence[Atom], kind: str) -> list[int]:
 # ------------------------------------------------------------------------------------ sentences
 
 
-def _title_line(nodes: list[Node]) -> list[Node]:
-    """After a dataset tag alone on the first line (`deviantart`), the next line is the image's title: one
-    phrase, as the dataset's captions wrote it."""
+def _dataset_caption(nodes: list[Node]) -> list[Node]:
+    """After a dataset tag alone on the first line (`deviantart`, `ye-pop`), the caption is the image's title
+    and description, as the dataset wrote them: each following line is one phrase (the model card's caption
+    format: dataset tag, line break, title, line break, description)."""
     first, newline = (nodes[0], nodes[1]) if len(nodes) > 2 else (None, None)
     if not isinstance(first, Tag) or not isinstance(newline, Separator) or newline.role != "newline":
         return nodes
@@ -570,13 +581,18 @@ def _title_line(nodes: list[Node]) -> list[Node]:
     name = tags.spelling(first.text)
     if name is None or tags.group(name) != "dataset":
         return nodes
-    end = 2
-    while end < len(nodes) and not _breaks_line(nodes[end]):
-        end += 1
-    title = nodes[2:end]
-    if len(title) == 1 and isinstance(title[0], Phrase):
-        return nodes
-    return [first, newline, _phrase_of(title), *nodes[end:]]
+    result: list[Node] = [first, newline]
+    line: list[Node] = []
+    for node in [*nodes[2:], None]:
+        if node is not None and not _breaks_line(node):
+            line.append(node)
+            continue
+        if line:
+            result.append(line[0] if len(line) == 1 and isinstance(line[0], Phrase) else _phrase_of(line))
+        if node is not None:
+            result.append(node)
+        line = []
+    return result
 
 
 def _words(node: Node) -> int:

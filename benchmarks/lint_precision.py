@@ -8,7 +8,8 @@ chosen split with the full Danbooru index, the shared tokenizers and the record'
 2. findings with no label (they must be labelled before a figure is trusted) and findings labelled
    `correct` that the linter no longer gives (lost);
 3. fix damage: prompts whose `Linter.fix` output edits a `prose` unit (the text between units holds only
-   separators, brackets and weights), and prompts where fixing the fixed text changes it again;
+   separators, brackets and weights), and prompts where fixing the fixed text changes it again; and the
+   precision and recall of the unknown-tag suggestions (see `suggestion_figures`);
 4. boundary accuracy: per labelled unit, whether `parse()` gives it the matching node (tag/artist: a `Tag`/
    `Artist` covering exactly the unit; prose: inside a `Phrase`; syntax: inside a `Foreign`/`ForeignGroup`),
    with a confusion table; once for `parse()` (no index) and once for the linter's parser, which reads
@@ -254,6 +255,30 @@ def parsed_as(prompt: Prompt, unit: dict[str, Any]) -> str:
     return "prose" if isinstance(innermost, Phrase) else "syntax"
 
 
+def suggestion_figures(found: list[dict[str, Any]], labels: dict[Key, dict[str, Any]]) -> dict[str, Any]:
+    """How good the unknown-tag suggestions are: of the labelled findings that offer suggestions, how many
+    offer the tag the user meant (precision); of the findings whose user meant a tag, how many offer it
+    (recall). A finding that offers none although a tag was meant is labelled wrong with a reason that
+    starts with `misses`."""
+    offered = right = missed = 0
+    for entry in found:
+        label = label_of(entry, labels)
+        if entry["code"] != "ANM-TAG-004" or label is None:
+            continue
+        if entry["suggestions"]:
+            offered += 1
+            right += label["label"] == "correct"
+        elif label["label"] == "wrong" and label["reason"].startswith("misses"):
+            missed += 1
+    return {
+        "offered": offered,
+        "right": right,
+        "missed": missed,
+        "precision": ratio(right, offered),
+        "recall": ratio(right, right + missed),
+    }
+
+
 def boundary_counts(
     corpus: Corpus, records: Iterable[dict[str, Any]], read: Callable[[str], Prompt] = parse
 ) -> Counter[tuple[str, str]]:
@@ -324,6 +349,7 @@ def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
             "damaged": {name: item["damaged"] for name, item in fixes.items() if item["damaged"]},
             "unstable": sorted(name for name, item in fixes.items() if item["unstable"]),
         },
+        "suggestions": suggestion_figures(found, labels),
         "boundary": boundary_figures(boundary_counts(corpus, records)),
         "boundary_with_index": boundary_figures(boundary_counts(corpus, records, linter.parser.parse)),
     }
@@ -376,6 +402,12 @@ def print_report(result: dict[str, Any]) -> None:
         print(f"  damaged {name}: {', '.join(repr(text) for text in texts)}")
     for name in fix["unstable"]:
         print(f"  unstable {name}")
+    suggested = result["suggestions"]
+    print(
+        f"\nunknown-tag suggestions: offered by {suggested['offered']} findings, the meant tag in "
+        f"{suggested['right']} (precision {percent(suggested['precision'])}); the meant tag missing in "
+        f"{suggested['missed']} (recall {percent(suggested['recall'])})"
+    )
     for key, title in (
         ("boundary", "parse(), no index"),
         ("boundary_with_index", "the linter's parser, index"),

@@ -6,6 +6,7 @@ import pytest
 
 from anima_prompt import parse, render
 from anima_prompt.boundary import Reading, is_identifier, read_item
+from anima_prompt.lint.analysis import count_sentences
 from anima_prompt.nodes import Phrase, Separator, Tag
 from anima_prompt.parser import PromptParser
 
@@ -155,17 +156,24 @@ def test_long_items_follow_the_prompt_they_are_in() -> None:
     assert [kind for kind, _ in kinds(prose)] == ["phrase"] * 3
 
 
-def test_the_title_line_of_a_dataset_caption_is_prose() -> None:
+def test_the_title_and_description_lines_of_a_dataset_caption_are_prose() -> None:
     assert kinds("ye-pop\nOld Harbour\nBoats rest in the fog.") == [
         ("tag", "ye-pop"),
         ("phrase", "Old Harbour"),
         ("phrase", "Boats rest in the fog."),
+    ]
+    description = "Watercolour, boats, grey sky. Left: a red sail; right: gulls."
+    assert kinds(f"deviantart\nHarbour\n{description}") == [
+        ("tag", "deviantart"),
+        ("phrase", "Harbour"),
+        ("phrase", description),
     ]
 
 
 def test_fullwidth_commas_separate_tags_and_join_cjk_clauses() -> None:
     assert kinds("1girl，solo") == [("tag", "1girl"), ("tag", "solo")]
     assert kinds("少女，微笑，花园。") == [("phrase", "少女，微笑，花园。")]
+    assert kinds("少女在花园里。她穿着T恤。") == [("phrase", "少女在花园里。她穿着T恤。")]
 
 
 def test_a_qualifier_follows_a_space_or_an_underscore() -> None:
@@ -207,3 +215,9 @@ def test_phrases_keep_their_end_punctuation() -> None:
     (phrase,) = parse("She feeds the birds (gently:1.2).").items
     assert isinstance(phrase, Phrase)
     assert render(phrase).endswith(".")
+
+
+def test_cjk_full_stops_end_sentences_without_a_space() -> None:
+    assert count_sentences("少女在花园里。她穿着T恤。背景是粉色。") == 3
+    assert count_sentences("A girl waits. She smiles.") == 2
+    assert count_sentences("a girl with an umbrella, neon signs on the wet road") == 1
