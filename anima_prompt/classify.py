@@ -147,14 +147,15 @@ class Classifier:
             item = []
             nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
         self._flush_item(item, nodes)
-        nodes = self._settle_long_items(_merge_separators(nodes))
+        nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
         if context == "top":
             nodes = _dataset_caption(nodes)
         return tuple(assemble_sentences(nodes))
 
-    def _settle_long_items(self, nodes: list[Node]) -> list[Node]:
+    def _settle_long_items(self, nodes: list[Node], *, top: bool) -> list[Node]:
         """Long items without sentence words (`Reading.LONG`, read as tags so far) are prose when more of the
-        words on their line are prose than tags: descriptions in a prose prompt, tags in a tag list."""
+        words on their line are prose than tags, or no tag shares a line of the prompt: descriptions in a
+        prose prompt or on their own, tags in a tag list (a group's content is part of a list)."""
         if not any(self._long(node) for node in nodes):
             return nodes  # the common case
         settled = list(nodes)
@@ -171,7 +172,8 @@ class Classifier:
                     for index in line
                     if isinstance(nodes[index], Tag | Artist | Weighted)
                 )
-                if prose > tags - sum(_words(nodes[index]) for index in longs):
+                others = tags - sum(_words(nodes[index]) for index in longs)
+                if prose > others or (top and others == 0):  # alone on its line: a description
                     for index in longs:
                         long_item = nodes[index]
                         settled[index] = Phrase(long_item.span, (Text(long_item.span, render(long_item)),))
