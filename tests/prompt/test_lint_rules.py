@@ -36,6 +36,15 @@ CASES: list[tuple[str, Example, bool]] = [
     ("ANM-DS-002", Example("1girl, solo,\nsitting under a tree, umbrella, safe"), True),
     ("ANM-DS-002", Example("1girl, solo, safe\nShe waves at the crowd"), False),  # a clause: hybrid
     ("ANM-DS-002", Example("1girl, solo, safe\na dragon asleep on a pile of books"), False),  # a prose line
+    # a weight group around a comma-list item is an intended weight, even in a long list of them
+    (
+        "ANM-ESC-002",
+        Example(
+            "((misty:1.2), (old temple), (stone bridge), (glowing runes), (dragon rider), (pine forest))"
+        ),
+        False,
+    ),
+    ("ANM-TAG-003", Example("a girl in a red coat,a dog on the lawn"), True),  # between two phrases too
     ("ANM-TAG-005", Example("1girl, smiling, safe"), True),
     ("ANM-DUP-001", Example("1girl, 1girls, safe"), True),
     ("ANM-DUP-001", Example("1girl, safe", negative="worst quality, 1girl"), False),
