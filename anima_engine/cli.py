@@ -22,6 +22,7 @@ from anima_engine.prompt_files import STDIN
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 from anima_engine.speed import COMPILE_CHOICES
+from anima_prompt.commands.cluster import ray_option
 from anima_prompt.variants import VARIANTS
 
 if TYPE_CHECKING:
@@ -98,15 +99,7 @@ def ray_options(command: Callable[..., None]) -> Callable[..., None]:
         type=click.IntRange(min=1),
         help="With --ray: render actors [one per GPU, two per GPU with --low-vram; one without GPUs].",
     )(command)
-    return click.option(
-        "--ray",
-        "ray_address",
-        is_flag=False,
-        flag_value="",
-        default=None,
-        metavar="[ADDRESS]",
-        help="Run on a Ray cluster: ADDRESS, $RAY_ADDRESS, or a cluster started on this machine.",
-    )(command)
+    return ray_option(command)
 
 
 def ray_choice(address: str | None, workers: int | None, *, low_vram: bool) -> "RayOptions | None":
@@ -408,48 +401,39 @@ def generate(
 
 def _whole_prompt(prompt_file: str | None) -> tuple[str]:
     """The text of standard input or of a text prompt file, as one prompt (--whole)."""
-    from anima_engine.prompt_files import PromptFileError, read_text
+    from anima_engine.prompt_files import PromptFileError, read_whole
 
     if prompt_file is None:
         raise click.UsageError("--whole reads - (standard input) or --file FILE")
     if prompt_file.lower().endswith(".jsonl"):
         raise click.UsageError(f"--whole reads text, not JSONL records: {prompt_file}")
-    stdin_text = sys.stdin.read() if prompt_file == STDIN else None
     try:
-        name, text = read_text(prompt_file, stdin_text)
+        return (read_whole(prompt_file, sys.stdin.read() if prompt_file == STDIN else None),)
     except PromptFileError as error:
         raise click.ClickException(str(error)) from None
-    text = text.rstrip("\n")
-    if not text.strip():
-        raise click.ClickException(f"{name}: no prompt (the text is empty)")
-    return (text,)
 
 
 def _from_image(
     ctx: click.Context, path: Path, prompts: tuple[str, ...], request: "GenerationRequest"
 ) -> "tuple[tuple[str, ...], GenerationRequest]":
     """Fill what the command line left open from the image's settings; say once what is not reproduced."""
-    from anima_engine.from_image import reproduction
+    from anima_engine.from_image import OPTION_FIELDS, request_from_png
     from anima_prompt.errors import AnimaPromptError
-    from anima_prompt.imagemeta import settings_from_png
 
+    given = {
+        name
+        for name in (*OPTION_FIELDS, "negative")
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
     try:
-        found = reproduction(settings_from_png(path), init_image=request.init_image is not None)
+        found = request_from_png(path, request, keep=given)
     except AnimaPromptError as error:
         raise click.ClickException(str(error)) from None
-
-    def given(name: str) -> bool:
-        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-
-    changes: dict[str, object] = {name: value for name, value in found.options.items() if not given(name)}
-    if not given("negative") and found.negative is not None:
-        changes["negative"] = found.negative
-    changes["loras"] = (*_lora_pairs(found.loras), *request.loras)
     if found.notes:
         click.echo(f"{path}: not reproduced: {'; '.join(found.notes)}", err=True)
-    if not prompts and found.prompt is not None:
-        prompts = (found.prompt,)
-    return prompts, dataclasses.replace(request, **changes)  # type: ignore[arg-type]
+    if not prompts and found.request.prompt:
+        prompts = (found.request.prompt,)
+    return prompts, dataclasses.replace(found.request, prompt="")
 
 
 def engine_report(

@@ -14,7 +14,6 @@ The installed package (and the model files, at the same paths, or on shared stor
 node; `docs/scale.md` shows how to start a cluster.
 """
 
-import logging
 import os
 import pickle
 import socket
@@ -37,6 +36,7 @@ from anima_engine.render_worker import (
     load_run_pipeline,
     locate_files,
 )
+from anima_prompt.cluster import Cluster, failure
 
 RECORDS_PER_BLOCK = 256
 """Records per block of the checking stage (a block is one task for a checking actor)."""
@@ -47,9 +47,6 @@ that dies loses (renders again) at most this many jobs' work."""
 
 CHECKERS = 8
 """Most checking actors by default: checking costs milliseconds a record, rendering seconds an image."""
-
-OBJECT_STORE_BYTES = 256 << 20
-"""Object store of a cluster started here: the rows are small (jobs, outcomes), images go to the output."""
 
 
 class RayRunError(AnimaEngineError, RuntimeError):
@@ -76,9 +73,14 @@ class RayOptions:
     cpus: int | None = None
 
     @property
+    def cluster(self) -> Cluster:
+        """The cluster to join or start."""
+        return Cluster(address=self.address, cpus=self.cpus)
+
+    @property
     def local(self) -> bool:
         """Whether the cluster is started on this machine (no address given, none in the environment)."""
-        return self.address is None and "RAY_ADDRESS" not in os.environ
+        return self.cluster.local
 
     def __post_init__(self) -> None:
         for name in ("workers", "per_gpu", "checkers", "cpus"):
@@ -88,44 +90,19 @@ class RayOptions:
 
 
 def connect(options: RayOptions) -> None:
-    """Join the cluster, or start one on this machine, unless this process is connected already.
+    """Join the cluster, or start one on this machine, unless this process is connected already
+    (`anima_prompt.cluster.connect`).
 
     Raises:
         RayRunError: Ray is not installed, or the cluster cannot be reached.
     """
+    from anima_prompt.cluster import ClusterError
+    from anima_prompt.cluster import connect as join
+
     try:
-        import ray
-    except ImportError:
-        raise RayRunError("--ray needs Ray: pip install 'anima-toolkit[cluster]'") from None
-    if ray.is_initialized():
-        return
-    # Ray Data's actors keep their constructor arguments in the object store, which Ray's core logs as
-    # an error for every restartable actor: keep the terminal for this run's own lines
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
-    try:
-        if options.local:
-            ray.init(
-                num_cpus=options.cpus,
-                object_store_memory=OBJECT_STORE_BYTES,
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.WARNING,
-            )
-        else:
-            ray.init(address=options.address, log_to_driver=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        where = options.address or os.environ.get("RAY_ADDRESS", "")
-        raise RayRunError(f"cannot reach the Ray cluster {where}: {error}".replace("\n", " ")) from None
-    context = _data_context()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
-
-
-def _data_context() -> Any:
-    import ray.data
-
-    return ray.data.DataContext.get_current()
+        join(options.cluster)
+    except ClusterError as error:
+        raise RayRunError(str(error)) from None
 
 
 class OnRay:
@@ -212,11 +189,7 @@ def _run(action: Any) -> Any:
     except AnimaEngineError:
         raise
     except Exception as error:
-        cause = error
-        while cause.__cause__ is not None:
-            cause = cause.__cause__
-        first = str(cause).strip().split("\n")[-1] or type(cause).__name__
-        raise RayRunError(f"the run failed on the cluster: {first}") from None
+        raise RayRunError(f"the run failed on the cluster: {failure(error)}") from None
 
 
 def _check_readable(source: str) -> None:

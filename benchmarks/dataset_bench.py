@@ -5,9 +5,11 @@ files, each beside an empty `.png` (a character tag, a safety tag and 12 to 30 g
 most used Danbooru tags, Zipf-weighted as real captions are, some with raw underscores or typos), then
 times `anima lint --dataset DIR` as a subprocess with `--jobs 1` and `--jobs 2` (process start, index
 opening and output included; the summary only, then every finding as JSON), best of `--runs`. CPU is the
-command's user + system time, which the machine's other load changes less than the wall time.
+command's user + system time, which the machine's other load changes less than the wall time. With
+`--ray`, also `--ray` on a Ray cluster the command starts on this machine (the cluster's start included;
+wall time only: Ray's own processes are not the command's children).
 
-Usage: python benchmarks/dataset_bench.py [--data ../shared/data] [--db tags.sqlite] [--files 2000]
+Usage: python benchmarks/dataset_bench.py [--data ../shared/data] [--db tags.sqlite] [--files 2000] [--ray]
 """
 
 from __future__ import annotations
@@ -45,12 +47,18 @@ OUTPUTS = {"summary": ["--statistics"], "json": ["--format", "json"]}
 """The outputs timed: the summary only (`--statistics`), and every finding, tag and the summary as JSON."""
 
 
-def time_cli(folder: Path, db: Path, jobs: int, output: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one `anima lint --dataset` run."""
+def time_cli(folder: Path, db: Path, where: list[str], output: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one `anima lint --dataset` run (`where`: `--jobs N` or `--ray`)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     command = [sys.executable, "-m", "anima_prompt", "lint", "--dataset", str(folder), "--db", str(db)]
-    subprocess.run([*command, "--jobs", str(jobs), *output], stdout=subprocess.DEVNULL, check=False, cwd=ROOT)
+    subprocess.run(
+        [*command, *where, *output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        cwd=ROOT,
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -63,6 +71,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="tag index (default: built from --data into a temp folder)")
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ray", action="store_true", help="also time --ray (a cluster of this machine)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
@@ -72,13 +81,15 @@ def main() -> None:
         make_dataset(
             dataset, load_tags(args.data / "danbooru" / "danbooru_2025-05-01_pt25-ia-dd.csv"), args.files
         )
+        places = [["--jobs", "1"], ["--jobs", "2"]] + ([["--ray"]] if args.ray else [])
         for name, output in OUTPUTS.items():
-            for jobs in (1, 2):
-                runs = [time_cli(dataset, db, jobs, output) for _ in range(args.runs)]
+            for where in places:
+                runs = [time_cli(dataset, db, where, output) for _ in range(args.runs)]
                 wall, cpu = min(runs)
                 walls = ", ".join(f"{args.files / w:,.0f}" for w, _ in runs)
                 rate = f"{args.files / wall:,.0f} files/s best ({walls} in {args.runs} runs)"
-                print(f"{name}, --jobs {jobs}: {rate}; best {wall:.2f} s wall, {cpu:.2f} s CPU")
+                used = "" if where == ["--ray"] else f", {cpu:.2f} s CPU"
+                print(f"{name}, {' '.join(where)}: {rate}; best {wall:.2f} s wall{used}", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -126,3 +126,13 @@ def tag_index(tag_index_path: Path):  # type: ignore[no-untyped-def]
 
     with TagIndex.open(tag_index_path) as index:
         yield index
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    """A local Ray cluster of two CPUs and a small object store, one per test module (Ray starts slowly);
+    skips without Ray. The workers inherit the tests' own user folders (set above before any test runs)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, object_store_memory=80 << 20, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

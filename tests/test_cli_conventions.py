@@ -106,12 +106,12 @@ def test_lint_fix_of_standard_input_keeps_one_prompt_per_line() -> None:
 
 
 def test_an_unexpected_exception_is_one_line_unless_debugging(monkeypatch: pytest.MonkeyPatch) -> None:
-    import anima_prompt.commands.fmt as fmt_module
+    import anima_prompt.formatting as formatting
 
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(fmt_module, "render", broken)
+    monkeypatch.setattr(formatting, "render", broken)
     result = invoke("fmt", "1girl")
     assert result.exit_code == 1
     assert result.stderr == (
@@ -131,3 +131,16 @@ def test_library_warnings_are_shown_on_one_line(tmp_path: Path) -> None:
         f"anima index build: warning: {danbooru}: read as e621-csv, but the name says danbooru; "
         "if so, use --format danbooru-csv\n"
     )
+
+
+def test_a_nul_character_in_an_argument_is_a_usage_error() -> None:
+    """No shell passes one, but a Python caller can; the operating system would refuse it as a path."""
+    for command, args in (
+        ("fmt", ["fmt", "--file", "a\x00"]),
+        ("tags suggest", ["tags", "suggest", "x\x00"]),
+    ):
+        result = invoke(*args)
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"anima {command}: error: argument 3 holds a NUL character, which no path or prompt can\n",
+        )

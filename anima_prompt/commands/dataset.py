@@ -1,4 +1,5 @@
-"""`anima lint --dataset DIR`: lint every caption of a training dataset, then summarise its tags."""
+"""`anima lint --dataset DIR`: lint every caption of a training dataset (here, or on Ray with `--ray`), then
+summarise its tags."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from anima_prompt.cluster import Cluster
     from anima_prompt.lint.config import LintConfig
     from anima_prompt.lint.dataset import CaptionResult, Captions, DatasetSummary
 
@@ -19,7 +21,7 @@ TOP_TAGS = 30  # tags listed in the text summary; --format json lists them all
 
 @dataclass(frozen=True, slots=True)
 class DatasetRun:
-    """How to run: the configuration, index, fixing, processes and output."""
+    """How to run: the configuration, index, fixing, processes (or a Ray cluster) and output."""
 
     config: LintConfig
     index_path: Path | None
@@ -28,6 +30,7 @@ class DatasetRun:
     output_format: str
     statistics: bool = False
     colour: bool = False
+    cluster: Cluster | None = None
 
 
 def run_dataset(captions: Captions, run: DatasetRun) -> None:
@@ -35,14 +38,21 @@ def run_dataset(captions: Captions, run: DatasetRun) -> None:
     is at or above the fail level or a caption could not be read or written.
 
     Raises:
-        AnimaPromptError: the index cannot be opened.
+        AnimaPromptError: the index cannot be opened, or the cluster cannot be reached.
     """
     from anima_prompt.lint.batch import default_jobs
     from anima_prompt.lint.dataset import lint_dataset, summarize
 
     jobs = run.jobs or default_jobs(len(captions.paths))
     results = list(
-        lint_dataset(captions, config=run.config, index_path=run.index_path, jobs=jobs, fix=run.fix)
+        lint_dataset(
+            captions,
+            config=run.config,
+            index_path=run.index_path,
+            jobs=jobs,
+            fix=run.fix,
+            cluster=run.cluster,
+        )
     )
     summary = summarize(results)
     if run.output_format == "json":

@@ -157,6 +157,7 @@ def handled_errors(group: click.Group, args: Sequence[str] | None) -> Generator[
     argv = list(sys.argv[1:] if args is None else args)
     prefix = command_path(group, argv)
     try:
+        _no_nul(argv)
         with _sigterm_raises(), _warnings_on_stderr(prefix):
             yield
     except click.UsageError as error:
@@ -187,6 +188,14 @@ def handled_errors(group: click.Group, args: Sequence[str] | None) -> Generator[
         if os.environ.get(DEBUG_ENV):
             raise
         raise _fail(prefix, _internal(error), 1) from None
+
+
+def _no_nul(argv: Sequence[str]) -> None:
+    """A NUL character cannot be in a path or a prompt, and no shell passes one; a caller in Python can,
+    and the operating system would refuse it deep in a command (as a ValueError)."""
+    for number, value in enumerate(argv, 1):
+        if "\x00" in value:
+            raise click.UsageError(f"argument {number} holds a NUL character, which no path or prompt can")
 
 
 def _domain_errors() -> tuple[type[Exception], ...]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from anima_prompt.commands.cluster import cluster_choice, ray_option
 from anima_prompt.commands.dataset import DatasetRun
 from anima_prompt.commands.errors import usage_errors
 from anima_prompt.commands.sources import input_options, read_prompts
@@ -101,8 +102,13 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
     "--color/--no-color", default=None, help="Colour the output (default: when stdout is a terminal)."
 )
 @click.option(
-    "-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for files (0: automatic)."
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Worker processes for files; with --ray, actors (0: automatic; on Ray, one per CPU).",
 )
+@ray_option
 def lint_command(
     prompt: str | None,
     files: tuple[Path, ...],
@@ -131,12 +137,14 @@ def lint_command(
     list_rules: bool,
     color: bool | None,
     jobs: int,
+    ray_address: str | None,
 ) -> None:
     """Lint Anima prompts: PROMPT, '-' for standard input (one prompt per line), or --file.
 
     Exits 0 when nothing at or above --fail-on (default: warning) was found, 1 when something was, and 2 on
     usage errors. --fix prints the fixed PROMPT or standard input, rewrites files in place (keeping one
-    prompt per line, line endings and other JSONL fields), and reports what is left to fix.
+    prompt per line, line endings and other JSONL fields), and reports what is left to fix. --ray lints
+    the captions of --dataset on a Ray cluster, with the same results.
     """
     if explain is not None:
         _explain(explain)
@@ -146,6 +154,8 @@ def lint_command(
         return
     if output_format == "markdown":
         raise click.UsageError("--format markdown is only for --list-rules")
+    if ray_address is not None and dataset is None:
+        raise click.UsageError("--ray runs the captions of --dataset DIR")
     captions: Captions | None = None
     with usage_errors():
         config = _config(
@@ -169,7 +179,10 @@ def lint_command(
             loras=lora_values,
         )
     if captions is not None:
-        run = DatasetRun(config, None, apply_fix, jobs, output_format, statistics, _use_colour(color))
+        cluster = cluster_choice(ray_address, jobs or None)
+        run = DatasetRun(
+            config, None, apply_fix, jobs, output_format, statistics, _use_colour(color), cluster
+        )
         _dataset(captions, run, db)
         return
     index = _index(db, config.db)

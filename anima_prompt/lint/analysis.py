@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import anima_prompt.nodes as nodes
+from anima_prompt.boundary import is_cjk
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group
@@ -146,15 +147,17 @@ class Analysis:
         return kinds == {Kind.PHRASE}
 
 
-_SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)")
+# `.`, `!` and `?` end a sentence before white space; the CJK full stops need none (`好。她`)
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
 def count_sentences(prose: str) -> int:
-    """Sentences in `prose`: stretches of at least two words ended by `.`, `!`, `?` or the end of the text."""
+    """Sentences in `prose`: stretches of at least two words (or of CJK text) ended by `.`, `!`, `?`, `。`,
+    `！`, `？` or the end of the text."""
     count = 0
     for piece in _SENTENCE_END.split(prose):
-        if len(_WORD.findall(piece)) >= 2:
+        if len(_WORD.findall(piece)) >= 2 or is_cjk(piece):
             count += 1
     return count
 

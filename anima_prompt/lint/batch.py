@@ -83,7 +83,7 @@ def map_with_linter(
         TagIndexError: the index cannot be opened or queried.
     """
     if jobs <= 1 or len(items) < 2:
-        linter = _make_linter(config, index_path)
+        linter = make_linter(config, index_path)
         for item in items:
             yield item, work(linter, item), tuple(linter.notes)
         return
@@ -97,7 +97,12 @@ def map_with_linter(
                 yield item, result, notes
 
 
-def _make_linter(config: LintConfig, index_path: Path | None) -> Linter:
+def make_linter(config: LintConfig, index_path: Path | None) -> Linter:
+    """A linter with this configuration and the tag index at `index_path` (None: none), opened read-only.
+
+    Raises:
+        TagIndexError: the index cannot be opened.
+    """
     index = None
     if index_path is not None:
         from anima_prompt.index.query import TagIndex
@@ -115,7 +120,7 @@ def _init_worker(config: LintConfig, index_path: Path | None, work: Callable[[Li
     # Ctrl-C and SIGTERM are the parent's to handle: it stops the pool. A worker just ends, quietly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _worker = _make_linter(config, index_path)
+    _worker = make_linter(config, index_path)
     _work = work
 
 

@@ -6,7 +6,8 @@ are skipped and counted. Folders are searched at any depth, hidden ones (`.cache
 
 The work is split so that any scheduler can run it and get the same results: `check_caption` turns one
 caption file into a `CaptionResult` (with a `Linter` that the worker keeps), and `summarize` reduces
-results, in any order, to a `DatasetSummary`. `lint_dataset` runs them in local processes.
+results, in any order, to a `DatasetSummary`. `lint_dataset` runs them in local processes or on a Ray
+cluster (`anima_prompt.cluster`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from anima_prompt.lint.inputs import PromptRecord, read_file
 from anima_prompt.lint.rewrite import rewrite_file
 
 if TYPE_CHECKING:
+    from anima_prompt.cluster import Cluster
     from anima_prompt.lint import Linter
 
 IMAGE_SUFFIXES = frozenset(
@@ -222,16 +224,39 @@ def _ranked(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
 
 
 def lint_dataset(
-    captions: Captions, *, config: LintConfig, index_path: Path | None, jobs: int, fix: bool = False
+    captions: Captions,
+    *,
+    config: LintConfig,
+    index_path: Path | None,
+    jobs: int,
+    fix: bool = False,
+    cluster: Cluster | None = None,
 ) -> Iterator[CaptionResult]:
-    """`check_caption` for every caption, in `jobs` processes (1: this one); results in path order.
+    """`check_caption` for every caption, in `jobs` processes (1: this one) or on a Ray cluster; results in
+    path order, the same wherever they were made.
+
+    Args:
+        captions: the captions.
+        config: the configuration of every worker's linter.
+        index_path: the tag index every worker opens (on a cluster: at this path on every node), or None.
+        jobs: worker processes, without `cluster`.
+        fix: rewrite each caption with the automatic fixes first (`check_caption`).
+        cluster: run on this Ray cluster, one linter per actor; its files must be at the same paths there.
 
     Raises:
         TagIndexError: the index cannot be opened.
+        ClusterError: the cluster cannot be reached or its workers cannot start.
     """
+    work = partial(_check, root=captions.root, fix=fix)
+    if cluster is not None:
+        from anima_prompt.cluster import map_on_cluster
+        from anima_prompt.lint.batch import make_linter
+
+        state = partial(make_linter, config, index_path)
+        yield from map_on_cluster(work, captions.paths, state=state, cluster=cluster)
+        return
     from anima_prompt.lint.batch import map_with_linter
 
-    work = partial(_check, root=captions.root, fix=fix)
     for _, result, _ in map_with_linter(
         work, captions.paths, config=config, index_path=index_path, jobs=jobs
     ):

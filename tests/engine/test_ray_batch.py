@@ -1,10 +1,9 @@
 """Batch runs on a local Ray cluster of two CPUs: the same bytes as in-process, a worker killed mid-run,
-outputs by URL, retried then reported failures. One cluster for the module (Ray starts slowly)."""
+outputs by URL, retried then reported failures. One cluster for the module (`cluster`, tests/conftest.py)."""
 
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,6 @@ ray = pytest.importorskip("ray")
 from anima_engine.ray_batch import OnRay, RayOptions  # noqa: E402
 
 BASE = GenerationRequest(prompt="", width=32, height=32, steps=2, cfg=1.0, lint=False)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    """Two CPUs and a small object store; the workers inherit the tests' own user folders
-    (tests/conftest.py sets them before any test runs)."""
-    ray.init(num_cpus=2, object_store_memory=80 << 20, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def models(files: TinyFiles) -> ModelPaths:
