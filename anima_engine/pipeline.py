@@ -21,7 +21,7 @@ from anima_engine.images import ModelFile
 from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_device
 from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoraTargets
-from anima_engine.speed import SpeedOptions, accelerate, default_options, import_compiler
+from anima_engine.speed import SpeedOptions, accelerate, default_options, import_compiler, warm_up_kernels
 from anima_engine.text_encoder import TextEncoder
 from anima_engine.timing import timed
 from anima_engine.vae import VAE
@@ -150,27 +150,24 @@ def load_pipeline(
     paths = {"dit": files.dit, "text_encoder": files.text_encoder, "vae": files.vae}
     if speed is None:
         speed = default_options(device)
-    with ThreadPoolExecutor(1, thread_name_prefix="anima-compiler") as compiler:
-        # the compiler's import (3.7 s on an H200 host) mostly holds the GIL, the loads mostly do not
-        importing = compiler.submit(_timed_compiler_import) if speed.compile != "none" else None
-        with timed("load the three files in parallel", device):
-            loaded = _in_parallel(
-                {
-                    role: partial(_timed_load, role, paths[role], device, load)
-                    for role, load in loaders.items()
-                }
-            )
-        model, encoder, decoder = loaded["dit"], loaded["text_encoder"], loaded["vae"]
-        _check_fit(encoder, model, vae_params, (files.dit, files.text_encoder, files.vae))
-        with timed("sha256 of the files (cached per file)"):
-            hashes = (
-                _in_parallel({role: partial(cached_file_sha256, path) for role, path in paths.items()})
-                if hash_files
-                else {}
-            )
-        if importing is not None:
-            with timed("rest of the compiler's import"):
-                importing.result()
+    with timed("load the three files in parallel", device):
+        loaded = _in_parallel(
+            {role: partial(_timed_load, role, paths[role], device, load) for role, load in loaders.items()},
+            meanwhile=partial(_timed_warm_up, device, dtype, speed.attention),
+        )
+    model, encoder, decoder = loaded["dit"], loaded["text_encoder"], loaded["vae"]
+    _check_fit(encoder, model, vae_params, (files.dit, files.text_encoder, files.vae))
+    with timed("sha256 of the files (cached per file)"):
+        hashes = (
+            _in_parallel({role: partial(cached_file_sha256, path) for role, path in paths.items()})
+            if hash_files
+            else {}
+        )
+    if speed.compile != "none":
+        # after the loads, not beside them: the import holds the GIL, and on an H200 host the loads beside
+        # it took 8-10 s instead of 1.6 s (docs/benchmarks.md, issue 13)
+        with timed("import the compiler"):
+            import_compiler()
     models = tuple(
         ModelFile(role=role, name=path.name, sha256=hashes.get(role)) for role, path in paths.items()
     )
@@ -202,15 +199,25 @@ def _timed_load(role: str, path: Path, device: torch.device, load: Callable[[], 
         return load()
 
 
-def _timed_compiler_import() -> None:
-    with timed("import the compiler (on a thread, while the files load)"):
-        import_compiler()
+def _timed_warm_up(device: torch.device, dtype: torch.dtype, attention: str) -> None:
+    if device.type != "cuda":
+        return
+    with timed("warm up cuBLAS and cuDNN (while the files load)", device):
+        try:
+            warm_up_kernels(device, dtype, attention=attention)
+        except RuntimeError as error:  # only a lost head start: the first real call initialises them
+            logging.getLogger(__name__).warning("warming up the GPU libraries failed: %s", error)
 
 
-def _in_parallel(tasks: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run the tasks on `LOAD_THREADS` threads; the first failure in the mapping's order is raised."""
+def _in_parallel(
+    tasks: Mapping[str, Callable[[], Any]], *, meanwhile: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Run the tasks on `LOAD_THREADS` threads, and `meanwhile` on this one; the first failure in the
+    mapping's order is raised."""
     with ThreadPoolExecutor(max_workers=LOAD_THREADS, thread_name_prefix="anima-load") as pool:
         futures = {name: pool.submit(task) for name, task in tasks.items()}
+        if meanwhile is not None:
+            meanwhile()
         return {name: future.result() for name, future in futures.items()}
 
 

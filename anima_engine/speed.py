@@ -205,8 +205,8 @@ def run_warm_up(device: torch.device, dtype: torch.dtype, *, attention: str = "a
 
 def import_compiler() -> None:
     """Import the parts of torch that compiling the DiT uses (dynamo, and inductor's compiler, which the
-    first compiled call would import: 3.7 s on an H200 host, issue 13). `load_pipeline` runs it on a thread
-    while the files load, most of which is spent outside the GIL."""
+    first compiled call would import: 3.7 s on an H200 host, issue 13). `load_pipeline` runs it after the
+    files load: it holds the GIL, and the loads beside it were slowed several times over."""
     import torch._dynamo
     import torch._inductor.compile_fx  # noqa: F401
 
