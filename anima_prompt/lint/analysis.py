@@ -16,6 +16,7 @@ import anima_prompt.nodes as nodes
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group
+from anima_prompt.weights import inner_weight
 
 
 class Kind(enum.StrEnum):
@@ -39,6 +40,12 @@ class Group:
         explicit: whether the weight is written (`:w`).
         in_phrase: whether the group sits inside natural-language text.
         body: the group's text without the parentheses and the `:w` suffix.
+        total: the weight the group's content ends up with: nested levels multiply (`(((x)))` gives 1.33)
+            and a written weight replaces the product; a group that only wraps other groups has the
+            largest total of those.
+        core: the text the weight acts on: `body`, or for a group that only wraps another group, that
+            group's core (`x` for `((x))`).
+        wraps: whether the group's content is only other groups (`((x))`: the outer one).
     """
 
     start: int
@@ -47,6 +54,9 @@ class Group:
     explicit: bool
     in_phrase: bool = False
     body: str = ""
+    total: float = 1.0
+    core: str = ""
+    wraps: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,12 +258,21 @@ class _Builder:
                     self.visit(child, unit, weight, group, in_phrase=True)
         elif isinstance(node, nodes.Weighted):
             explicit = node.weight
+            effective = inner_weight(node, weight)
             body = self.source[start + 1 : end - 1 - len(node.weight_text)]
+            total, core = self._content(node, weight, body)
             own = Group(
-                start, end, 1.1 if explicit is None else explicit, explicit is not None, in_phrase, body
+                start,
+                end,
+                inner_weight(node, 1.0),
+                explicit is not None,
+                in_phrase,
+                body,
+                total,
+                core,
+                bool(_wrapped_groups(node)),
             )
             self.groups.append(own)
-            effective = weight * 1.1 if explicit is None else explicit
             for child in node.children:
                 if not isinstance(child, nodes.Separator | nodes.Text):
                     self.visit(child, unit, effective, own, in_phrase=in_phrase)
@@ -267,3 +286,37 @@ class _Builder:
                     Kind.ERROR, written, start, end, unit, weight, group, foreign=node.code, note=node.message
                 )
             )
+
+    def _content(self, group: nodes.Weighted, outer: float, body: str) -> tuple[float, str]:
+        """The total weight and core text of `group` at weight `outer` (see `Group.total`)."""
+        effective = inner_weight(group, outer)
+        wrapped = _wrapped_groups(group)
+        if not wrapped:
+            return effective, body
+        inner = [self._content(item, effective, self._body(item)) for item in wrapped]
+        total = max(weight for weight, _ in inner)
+        return total, inner[0][1] if len(inner) == 1 else body
+
+    def _body(self, group: nodes.Weighted) -> str:
+        return self.source[group.span.start + 1 : group.span.end - 1 - len(group.weight_text)]
+
+
+def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighted, ...]:
+    """The groups `group` holds when it holds nothing else (separators and white space aside), else `()`.
+
+    A phrase made only of groups (the classifier may read `((a long description))` as one) is looked into.
+    """
+    inner: list[nodes.Weighted] = []
+    for child in group.children:
+        if isinstance(child, nodes.Weighted):
+            inner.append(child)
+        elif isinstance(child, nodes.Phrase):
+            held = _wrapped_groups(child)
+            if not held:
+                return ()
+            inner.extend(held)
+        elif not isinstance(child, nodes.Separator) and not (
+            isinstance(child, nodes.Text) and not child.text.strip()
+        ):
+            return ()
+    return tuple(inner)

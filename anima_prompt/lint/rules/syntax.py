@@ -107,17 +107,24 @@ def weak_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     In ComfyUI, Anima's weights scale the LLM adapter's output rows linearly (one weight per T5 token), not
     the text encoder's attention as in SDXL, so small boosts hardly show. The card's own example is
-    `(chibi:2)`; try 1.5-2.
+    `(chibi:2)`; try 1.5-2. A group is judged by the weight its content ends up with: nested plain groups
+    multiply, so `((x))` (1.21) is weak on both levels and `(((x)))` (1.33) on none.
     """
     for group in _weighted_groups(prompt):
-        weight = group.weight
+        weight = group.total
         if 1.0 < weight <= ctx.config.weak_weight_max:
             yield ctx.report(
                 "ANM-WGT-001",
                 (group.start, group.end),
-                f"weight {weight:g} has little visible effect on Anima",
-                suggestions=(f"({group.body.strip()}:1.5)",),
+                f"weight {_weight_text(group)} has little visible effect on Anima",
+                suggestions=(f"({group.core.strip()}:1.5)",),
             )
+
+
+def _weight_text(group: Group) -> str:
+    """`1.2`, or `1.21 (nested groups multiply)` when levels combine."""
+    total = round(group.total, 2)
+    return f"{total:g}" if group.total == group.weight else f"{total:g} (nested groups multiply)"
 
 
 @rule(
@@ -131,17 +138,18 @@ def extreme_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """A weight above 3 or below 0, which breaks the image.
 
     Weights multiply conditioning vectors: large ones blow the adapter output out of the range the DiT was
-    trained on, and negative ones flip its direction (only meaningful with a NegPiP-style extension).
+    trained on, and negative ones flip its direction (only meaningful with a NegPiP-style extension). As
+    for ANM-WGT-001, a group is judged by the weight its content ends up with.
     """
     for group in _weighted_groups(prompt):
-        weight = group.weight
+        weight = group.total
         if weight > ctx.config.extreme_weight_max or weight < ctx.config.extreme_weight_min:
             yield ctx.report(
                 "ANM-WGT-002",
                 (group.start, group.end),
-                f"weight {weight:g} is outside {ctx.config.extreme_weight_min:g}-"
+                f"weight {_weight_text(group)} is outside {ctx.config.extreme_weight_min:g}-"
                 f"{ctx.config.extreme_weight_max:g} and can break the image",
-                suggestions=(f"({group.body.strip()}:2)",),
+                suggestions=(f"({group.core.strip()}:2)",),
             )
 
 

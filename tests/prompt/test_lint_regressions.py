@@ -1,0 +1,64 @@
+"""Regression tests for classes of wrong findings seen on real prompts (`tests/corpus/`).
+
+Each case is hand-written in the shape of a prompt that once got a wrong finding, so the shape stays fixed
+without depending on the corpus itself.
+"""
+
+import pytest
+
+from anima_prompt.lint import Finding, Linter
+from anima_prompt.lint.registry import Example
+from tests.prompt import lint_support
+from tests.prompt.lint_support import run_example
+
+small_index = lint_support.small_index
+
+
+def found(example: Example | str, code: str, index: object = None) -> list[Finding]:
+    case = example if isinstance(example, Example) else Example(example)
+    return [finding for finding in run_example(case, index) if finding.code == code]
+
+
+def spans(findings: list[Finding]) -> list[tuple[int, int]]:
+    return [(f.span.start, f.span.end) for f in findings if f.span is not None]
+
+
+# --- weights: nested groups are judged on the weight their content ends up with ---------------------------
+
+
+@pytest.mark.parametrize("text", ["(((full body)))", "((((black hair))))", "(((The girl is in the frame)))"])
+def test_three_nested_levels_are_not_weak(text: str) -> None:
+    assert found(f"safe, 1girl, {text}, smile", "ANM-WGT-001") == []
+
+
+def test_both_levels_of_a_double_group_are_weak_and_say_so() -> None:
+    prompt = "safe, 1girl, ((best quality)), smile"
+    weak = found(prompt, "ANM-WGT-001")
+    assert spans(weak) == [(13, 29), (14, 28)]
+    assert all("1.21 (nested groups multiply)" in f.message for f in weak)
+    assert [f.suggestions for f in weak] == [("(best quality:1.5)",), ("(best quality:1.5)",)]
+
+
+def test_a_written_weight_inside_plain_groups_sets_the_weight() -> None:
+    assert spans(found("safe, ((smile:1.2)), 1girl", "ANM-WGT-001")) == [(6, 19), (7, 18)]
+    assert found("safe, ((smile:1.4)), 1girl", "ANM-WGT-001") == []
+
+
+def test_a_wrapper_of_several_groups_takes_the_largest_content_weight() -> None:
+    assert found("safe, 1girl, ((a:1.6), (b:1.5))", "ANM-WGT-001") == []
+
+
+def test_many_nested_plain_groups_are_extreme() -> None:
+    deep = "(" * 13 + "smile" + ")" * 13  # 1.1 ** 13 = 3.45
+    extreme = found(f"safe, 1girl, {deep}", "ANM-WGT-002")
+    assert len(extreme) == 13 and "3.45 (nested groups multiply)" in extreme[0].message
+    assert found(f"safe, 1girl, {deep}", "ANM-WGT-001") == []
+
+
+def test_weak_and_extreme_never_meet_on_one_group() -> None:
+    linter = Linter()
+    for depth in range(1, 16):
+        text = "safe, 1girl, " + "(" * depth + "smile" + ")" * depth
+        codes = {(f.code, f.span.start) for f in linter.lint(text) if f.code.startswith("ANM-WGT")}
+        starts = [start for _, start in codes]
+        assert len(starts) == len(set(starts)), text
