@@ -30,9 +30,9 @@ from anima_prompt.variants import VARIANTS
 
 if TYPE_CHECKING:
     from anima_prompt import Prompt
+    from anima_prompt.index.query import TagIndex
     from anima_prompt.lint import Finding, Linter
     from anima_prompt.loras import LoraTag
-    from anima_prompt.index.query import TagIndex
 
 DEFAULT_SIZE = 1024
 DEFAULT_IMG2IMG_STRENGTH = 0.75
