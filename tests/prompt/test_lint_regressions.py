@@ -62,3 +62,58 @@ def test_weak_and_extreme_never_meet_on_one_group() -> None:
         codes = {(f.code, f.span.start) for f in linter.lint(text) if f.code.startswith("ANM-WGT")}
         starts = [start for _, start in codes]
         assert len(starts) == len(set(starts)), text
+
+
+# --- samplers and schedulers: every front end's spelling is known; the CFG allowance follows the name ---
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    ["Euler a", "euler a", "EulerA", "DPM++ 2M SDE", "DPM++ 2M Karras", "DPM++ SDE Karras", "res_2s"],
+)
+def test_front_end_sampler_names_are_known(sampler: str) -> None:
+    assert found(Example("safe, 1girl", settings={"sampler": sampler}), "ANM-SMP-001") == []
+
+
+def test_unknown_sampler_and_scheduler_are_reported_with_suggestions() -> None:
+    settings = {"sampler": "eular a", "scheduler": "karas"}
+    unknown = found(Example("safe, 1girl", settings=settings), "ANM-SMP-001")
+    assert [(f.message, f.suggestions[0]) for f in unknown] == [
+        ("unknown sampler 'eular a'", "Euler a"),
+        ("unknown scheduler 'karas'", "karras"),
+    ]
+    assert found(Example("safe, 1girl", settings={"scheduler": "Automatic"}), "ANM-SMP-001") == []
+
+
+@pytest.mark.parametrize("sampler", ["Euler a", "euler_a", "euler_ancestral", "EulerA"])
+def test_the_euler_a_cfg_allowance_applies_to_every_spelling(sampler: str) -> None:
+    assert found(Example("safe, 1girl", settings={"cfg": 7, "sampler": sampler}), "ANM-CFG-002") == []
+    (finding,) = found(Example("safe, 1girl", settings={"cfg": 7.5, "sampler": sampler}), "ANM-CFG-002")
+    assert finding.message == "CFG 7.5 is outside the recommended 4-7 for Anima base with euler_ancestral"
+
+
+@pytest.mark.parametrize(
+    ("settings", "messages"),
+    [
+        ({"sampler": "Euler a"}, ["`anima generate` calls the sampler `Euler a` `euler_ancestral`"]),
+        (
+            {"sampler": "DPM++ 2M Karras"},
+            [
+                "`anima generate` has no sampler `DPM++ 2M Karras` (`dpmpp_2m`); "
+                "the closest it has is `res_multistep`"
+            ],
+        ),
+        (
+            {"sampler": "res_2s", "scheduler": "beta57"},
+            [
+                "`anima generate` has no sampler `res_2s`; the closest it has is `er_sde`",
+                "`anima generate` has no scheduler `beta57`; the closest it has is `beta`",
+            ],
+        ),
+        ({"sampler": "er_sde", "scheduler": "simple"}, []),
+    ],
+)
+def test_anima_generate_names_its_equivalents(settings: dict[str, object], messages: list[str]) -> None:
+    example = Example("safe, 1girl", settings=settings, config={"front-end": "anima"})
+    assert [f.message for f in found(example, "ANM-SMP-002")] == messages
+    assert found(Example("safe, 1girl", settings=settings), "ANM-SMP-002") == []

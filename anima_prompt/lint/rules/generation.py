@@ -9,23 +9,19 @@ from anima_prompt.lint.findings import Finding, Severity
 from anima_prompt.lint.registry import Example, Scope, rule
 from anima_prompt.lint.settings import LintSettings, Variant
 from anima_prompt.loras import looks_like_turbo_lora, read_network_tag
+from anima_prompt.sampler_names import (
+    ResolvedSampler,
+    closest_sampler,
+    closest_scheduler,
+    is_front_end_default,
+    resolve_sampler,
+    resolve_scheduler,
+    sampler_spellings,
+    scheduler_spellings,
+)
 
-# Sampler names as ComfyUI's KSampler spells them (comfy/samplers.py KSAMPLER_NAMES), plus the spellings used
-# by A1111/Forge for the common ones. Unknown names are reported, never rejected.
-SAMPLERS = frozenset(
-    {
-        "euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cfg_pp", "heun", "heunpp2", "dpm_2",
-        "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral",
-        "dpmpp_2s_ancestral_cfg_pp",
-        "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_cfg_pp", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu",
-        "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm",
-        "ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_cfg_pp", "res_multistep_ancestral",
-        "res_multistep_ancestral_cfg_pp", "gradient_estimation", "gradient_estimation_cfg_pp", "er_sde",
-        "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece", "ddim", "uni_pc", "uni_pc_bh2",
-        "euler_a", "dpm++ 2m", "dpm++ 2m sde", "dpm++ sde", "dpm++ 2m karras", "dpm++ 2m sde karras",
-    }
-)  # fmt: skip
-_ANCESTRAL_EULER = frozenset({"euler_ancestral", "euler_a", "euler ancestral", "euler_ancestral_cfg_pp"})
+#: Samplers for which the card allows a somewhat higher CFG ("euler_a ... tolerates higher CFG").
+_ANCESTRAL_EULER = frozenset({"euler_ancestral", "euler_ancestral_cfg_pp"})
 
 
 def _settings_finding(
@@ -40,6 +36,11 @@ def _fmt(value: float) -> str:
 
 def _variant(settings: LintSettings) -> Variant:
     return settings.variant or Variant.BASE
+
+
+def _sampler(settings: LintSettings) -> ResolvedSampler | None:
+    """The settings' sampler as a canonical name, whatever front end's spelling it was written in."""
+    return resolve_sampler(settings.sampler) if settings.sampler else None
 
 
 def turbo_lora(ctx: RuleContext) -> str | None:
@@ -108,21 +109,24 @@ def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     The v1.0 card recommends CFG 4-5 for Base; a later revision says 4-6 and notes that Aesthetic runs at
     about 3. `euler_ancestral` tolerates a somewhat higher CFG, so its upper bound is raised by
-    `euler-a-cfg-bonus`. Turbo, and runs with a Turbo LoRA, are checked by ANM-CFG-003 instead; CFG above
-    `cfg-burn` by ANM-CFG-001.
+    `euler-a-cfg-bonus`, however the sampler is spelt (`euler_ancestral`, A1111's `Euler a`, `euler_a`).
+    Turbo, and runs with a Turbo LoRA, are checked by ANM-CFG-003 instead; CFG above `cfg-burn` by
+    ANM-CFG-001.
     """
     cfg, variant = ctx.settings.cfg, _variant(ctx.settings)
     if cfg is None or cfg > ctx.config.cfg_burn or _turbo(ctx) is not None:
         return
     low, high = ctx.config.cfg_aesthetic if variant is Variant.AESTHETIC else ctx.config.cfg_base
-    sampler = (ctx.settings.sampler or "").strip().lower()
-    if sampler in _ANCESTRAL_EULER:
+    sampler = _sampler(ctx.settings)
+    ancestral = sampler is not None and sampler.name in _ANCESTRAL_EULER
+    if ancestral:
         high += ctx.config.euler_a_cfg_bonus
     if not low <= cfg <= high:
+        which = f"Anima {variant.value}" + (" with euler_ancestral" if ancestral else "")
         yield _settings_finding(
             ctx,
             "ANM-CFG-002",
-            f"CFG {_fmt(cfg)} is outside the recommended {_fmt(low)}-{_fmt(high)} for Anima {variant.value}",
+            f"CFG {_fmt(cfg)} is outside the recommended {_fmt(low)}-{_fmt(high)} for {which}",
             suggestions=(_fmt(min(max(cfg, low), high)),),
         )
 
@@ -308,20 +312,88 @@ def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Findin
     Severity.WARNING,
     scope=Scope.SETTINGS,
     bad=Example("1girl, solo, safe", settings={"sampler": "eular_a"}),
-    good=Example("1girl, solo, safe", settings={"sampler": "euler_ancestral"}),
+    good=Example("1girl, solo, safe", settings={"sampler": "Euler a"}),
 )
 def unknown_sampler(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
-    """The sampler name is not one that ComfyUI, A1111 or Forge know.
+    """The sampler or scheduler name is not one that ComfyUI, A1111, Forge or RES4LYF know.
 
-    The card's recommendations are `er_sde` (the author's default: flat colours, sharp lines),
-    `euler_ancestral` (softer lines), `dpmpp_2m_sde_gpu` (more varied) and `euler` (for Turbo and Aesthetic).
+    Every front end's spelling is accepted: ComfyUI's names (`euler_ancestral`, `karras`), A1111/Forge
+    labels (`Euler a`, `DPM++ 2M SDE`, old labels with the schedule in them such as `DPM++ 2M Karras`, the
+    `Automatic` schedule) and RES4LYF's (`res_2s`, `beta57`), in any case and with spaces, `_` or `-`
+    (`data/sampler_names.toml`). The card's recommendations are `er_sde` (the author's default: flat
+    colours, sharp lines), `euler_ancestral` (softer lines), `dpmpp_2m_sde_gpu` (more varied) and `euler`
+    (for Turbo and Aesthetic).
     """
-    sampler = ctx.settings.sampler
-    if sampler is None:
-        return
-    key = sampler.strip().lower()
-    if key not in SAMPLERS:
-        import difflib
+    sampler, scheduler = ctx.settings.sampler, ctx.settings.scheduler
+    if sampler is not None and resolve_sampler(sampler) is None:
+        yield _settings_finding(
+            ctx,
+            "ANM-SMP-001",
+            f"unknown sampler {sampler!r}",
+            suggestions=_close(sampler, sampler_spellings(), ctx.config.suggestion_limit),
+        )
+    if scheduler is not None and resolve_scheduler(scheduler) is None and not is_front_end_default(scheduler):
+        yield _settings_finding(
+            ctx,
+            "ANM-SMP-001",
+            f"unknown scheduler {scheduler!r}",
+            suggestions=_close(scheduler, scheduler_spellings(), ctx.config.suggestion_limit),
+        )
 
-        close = tuple(difflib.get_close_matches(key, sorted(SAMPLERS), n=ctx.config.suggestion_limit))
-        yield _settings_finding(ctx, "ANM-SMP-001", f"unknown sampler {sampler!r}", suggestions=close)
+
+def _close(name: str, spellings: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """The spellings closest to `name`, compared in lower case."""
+    import difflib
+
+    by_key = {spelling.lower(): spelling for spelling in spellings}
+    close = difflib.get_close_matches(name.strip().lower(), list(by_key), n=limit)
+    return tuple(by_key[key] for key in close)
+
+
+@rule(
+    "ANM-SMP-002",
+    "sampler-for-anima-generate",
+    Severity.ERROR,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"sampler": "DPM++ 2M Karras"}, config={"front-end": "anima"}),
+    good=Example("1girl, solo, safe", settings={"sampler": "er_sde"}, config={"front-end": "anima"}),
+)
+def sampler_for_anima_generate(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """`anima generate` (`front-end = "anima"`) lacks this sampler or scheduler, or spells it otherwise.
+
+    The engine takes ComfyUI's names, and has a subset of ComfyUI's samplers (`data/sampler_names.toml`,
+    table `engine`); it stops on any other name. A label from another front end (`Euler a`, `Karras`) is
+    reported with the name `anima generate` uses (`euler_ancestral`, `karras`); a sampler it lacks with
+    its closest one: deterministic single-step solvers map to `euler` (DDIM is Euler on a flow model),
+    multistep ones such as `DPM++ 2M` to `res_multistep`, ancestral ones to `euler_ancestral`, SDE solvers
+    to `er_sde` or `dpmpp_2m_sde`; RES4LYF's `beta57` schedule to `beta`. With `front-end = "comfyui"`
+    (the default) the rule is silent: ComfyUI, A1111 and Forge run their own names.
+    """
+    if ctx.config.front_end != "anima":
+        return
+    settings = ctx.settings
+    sampler = _sampler(settings)
+    if settings.sampler is not None and sampler is not None:
+        message = _engine_name("sampler", settings.sampler, sampler.name, closest_sampler(sampler.name))
+        if message is not None:
+            yield _settings_finding(ctx, "ANM-SMP-002", message[0], suggestions=message[1])
+    written = settings.scheduler or (sampler.scheduler if sampler is not None else None)
+    scheduler = resolve_scheduler(written) if written is not None else None
+    if written is not None and scheduler is not None:
+        message = _engine_name("scheduler", written, scheduler, closest_scheduler(scheduler))
+        if message is not None:
+            yield _settings_finding(ctx, "ANM-SMP-002", message[0], suggestions=message[1])
+
+
+def _engine_name(
+    kind: str, written: str, name: str, closest: str | None
+) -> tuple[str, tuple[str, ...]] | None:
+    """The message and suggestion for a sampler or scheduler `anima generate` runs as `closest`, or None."""
+    if closest == name:
+        if written.strip() == name:
+            return None
+        return f"`anima generate` calls the {kind} `{written}` `{name}`", (name,)
+    spelt = f"`{name}`" if written.strip() == name else f"`{written}` (`{name}`)"
+    if closest is None:
+        return f"`anima generate` has no {kind} {spelt}", ()
+    return f"`anima generate` has no {kind} {spelt}; the closest it has is `{closest}`", (closest,)
