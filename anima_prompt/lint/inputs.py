@@ -185,7 +185,7 @@ def ignored_note(records: Iterable[PromptRecord]) -> list[str]:
             name = record.path or record.source
             keys.setdefault(name, {}).update(dict.fromkeys(record.ignored))
             counts[name] = counts.get(name, 0) + 1
-    notes = []
+    notes: list[str] = []
     for name, found in keys.items():
         records_text = f"{counts[name]} record" + ("s" if counts[name] != 1 else "")
         notes.append(f"{name}: ignored keys {', '.join(found)} (in {records_text})")
