@@ -117,3 +117,33 @@ def test_anima_generate_names_its_equivalents(settings: dict[str, object], messa
     example = Example("safe, 1girl", settings=settings, config={"front-end": "anima"})
     assert [f.message for f in found(example, "ANM-SMP-002")] == messages
     assert found(Example("safe, 1girl", settings=settings), "ANM-SMP-002") == []
+
+
+# --- SD emphasis inside prose is a weight, not brackets in a sentence ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "A girl reads a book, ((an extremely delicate and beautiful)), she sits by the window.",
+        "((The girl is in the center of the frame)), she smiles at the viewer and waves.",
+        "(masterpiece, a girl with a hat, (Chinese Taoism), (flowing robes), (dramatic pose), she smiles)",
+        "A girl reads. (masterpiece) She sits by the window with a cup of tea.",
+    ],
+)
+def test_emphasis_in_prose_is_a_weight(prompt: str) -> None:
+    assert found(prompt, "ANM-ESC-002") == []
+    assert found(prompt, "ANM-WGT-001") != []
+
+
+def test_brackets_continuing_a_sentence_are_still_reported() -> None:
+    prompt = "A girl reads a book in the library (at night) while it rains."
+    assert spans(found(prompt, "ANM-ESC-002")) == [(35, 45)]
+    assert found(prompt, "ANM-WGT-001") == []
+
+
+def test_a_group_in_a_run_of_tags_without_commas_is_a_weight() -> None:
+    negative = "lowres bad error fewer extra missing worst quality lowres (bad) text error fewer extra"
+    example = Example("safe, 1girl", negative=negative)
+    assert found(example, "ANM-ESC-002") == []
+    assert spans(found(example, "ANM-WGT-001")) == [(58, 63)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from anima_prompt.classify import PROSE_WORDS
 from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
@@ -54,11 +55,14 @@ def parentheses_in_sentence(prompt: Analysis, ctx: RuleContext) -> Iterator[Find
     """Parentheses inside a natural-language sentence are read as weight syntax.
 
     ComfyUI treats `( )` as a 1.1 weight everywhere, also in prose, and drops the brackets. Rephrase, or
-    escape them as `\\(` and `\\)` if the brackets are meant literally. Not fixed automatically, because a fix
+    escape them as `\\(` and `\\)` if the brackets are meant literally. Only a plain group that continues a
+    sentence (a word before it, a word or the sentence's end after it) reads as literal brackets; SD/A1111
+    emphasis such as `((a detailed face))`, a group that is a whole comma-separated item, or one standing
+    between sentences is an intended weight, checked by ANM-WGT-001. Not fixed automatically, because a fix
     must not change natural-language text.
     """
     for group in prompt.groups:
-        if group.in_phrase and not group.explicit:
+        if _reads_as_brackets(group, prompt):
             yield ctx.report(
                 "ANM-ESC-002",
                 (group.start, group.end),
@@ -89,9 +93,31 @@ def backslash_bracket(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+_SENTENCE_END = frozenset(".!?")
+
+
+def _reads_as_brackets(group: Group, prompt: Analysis) -> bool:
+    """Whether a group reads as literal brackets in a sentence rather than as emphasis (see ANM-ESC-002).
+
+    It must be a plain single-level group inside natural language that has the words of a sentence
+    (articles, pronouns, `is`, ...: `classify.PROSE_WORDS`; a run of tags without commas has none), after a
+    word and before a word or the sentence's end punctuation.
+    """
+    if group.explicit or group.wraps or not group.in_phrase:
+        return False
+    text = prompt.text
+    before = text[: group.start].rstrip()
+    after = text[group.end :].lstrip()
+    if not (before and before[-1].isalnum() and after and (after[0].isalnum() or after[0] in _SENTENCE_END)):
+        return False
+    phrase = next((item for item in prompt.phrases if item.start <= group.start < item.end), None)
+    return phrase is not None and any(word in PROSE_WORDS for word in phrase.text.lower().split())
+
+
 def _weighted_groups(prompt: Analysis) -> Iterator[Group]:
+    """The groups that act as weights: all but those that read as brackets in a sentence."""
     for group in prompt.groups:
-        if group.explicit or not group.in_phrase:
+        if not _reads_as_brackets(group, prompt):
             yield group
 
 
