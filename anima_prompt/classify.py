@@ -5,7 +5,8 @@ It splits the sequence into items at commas and line breaks, then reads each ite
 
 - an item opening with `@` is an `Artist` (a bare `@` is an error);
 - `score_9_up`, `rating_safe`, `source_anime` (also with spaces) are Pony tags (`Foreign`, `pony`);
-- `BREAK`, `__wildcard__` and `<lora:...>` are `Foreign`;
+- `BREAK`, Regional Prompter keywords, `__wildcard__`, `${variable}`, `embedding:name`, `<lora:...>`,
+  caption separators and sample-prompt options are `Foreign` (the post-lexer makes their tokens);
 - a tag word followed by a plain `( )` group of a few words (`saber (fate)`, `tracer_(overwatch)`) is one
   `Tag` whose `qualifier` marks the unescaped group;
 - prose is a `Phrase` (heuristics in `looks_like_prose`); a sentence continues across commas until its
@@ -45,7 +46,17 @@ Atom: TypeAlias = Token | Weighted | ForeignGroup
 
 _SEPARATORS = frozenset({"COMMA", "NEWLINE"})
 _TEXTISH = frozenset({"TEXT", "WS", "ESCAPED", "KAOMOJI", "LT", "AT", "COLON", "PIPE"})
-_FOREIGN_TOKENS = {"LORA": "lora", "WILDCARD": "wildcard", "BREAK": "break"}
+_FOREIGN_TOKENS = {
+    "LORA": "lora",
+    "WILDCARD": "wildcard",
+    "BREAK": "break",
+    "REGIONAL": "regional",
+    "VARIABLE": "variable",
+    "EMBEDDING": "embedding",
+    "SAMPLE_OPTION": "sample_option",
+    "CAPTION_SEPARATOR": "caption_separator",
+}
+_WORD_TOKENS = frozenset({"VARIABLE", "WILDCARD"})  # foreign syntax that stands for a word in place
 _ERRORS = {
     "UNCLOSED": ("unclosed-group", "'{text}' is never closed"),
     "UNMATCHED": ("unmatched-close", "'{text}' closes no open bracket"),
@@ -297,8 +308,8 @@ def _plain_text(atoms: Sequence[Atom]) -> str:
     parts: list[str] = []
     for atom in atoms:
         if isinstance(atom, Token):
-            # BREAK, a wildcard or a LoRA says nothing about prose
-            parts.append(str(atom) if atom.type in _TEXTISH else " ")
+            # a variable or wildcard stands for a word; BREAK or a LoRA says nothing about prose
+            parts.append(str(atom) if atom.type in _TEXTISH or atom.type in _WORD_TOKENS else " ")
         else:
             parts.append(" " + "".join(render(child) for child in atom.children) + " ")
     return "".join(parts)
@@ -355,7 +366,7 @@ def _flush_text(run: list[Token], children: list[Node]) -> None:
 
 
 def _token_node(token: Token) -> Node:
-    """A node for a token that stands for itself: LoRA, wildcard, BREAK."""
+    """A node for a token that stands for itself: LoRA, wildcard, BREAK, ... (`_FOREIGN_TOKENS`)."""
     return Foreign(atom_span(token), _FOREIGN_TOKENS[token.type], str(token))
 
 
@@ -457,9 +468,12 @@ def classify_square(open_token: Token, atoms: Sequence[Atom], close_token: Token
 
 
 def classify_brace(open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
-    """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random)."""
+    """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random); `{x}` without a
+    `|`: NovelAI emphasis."""
     span = atom_span(open_token).join(atom_span(close_token))
-    return ForeignGroup(span, "variants", "{", _split_parts(atoms, _delimiters(atoms, "PIPE")), "}")
+    pipes = _delimiters(atoms, "PIPE")
+    syntax = "variants" if pipes else "nai_emphasis"
+    return ForeignGroup(span, syntax, "{", _split_parts(atoms, pipes), "}")
 
 
 def _delimiters(atoms: Sequence[Atom], kind: str) -> list[int]:

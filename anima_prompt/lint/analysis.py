@@ -18,6 +18,9 @@ from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group
 from anima_prompt.weights import inner_weight
 
+#: Foreign syntax that starts a new region of a regional prompt.
+REGION_KEYWORDS = frozenset({"break", "regional"})
+
 
 class Kind(enum.StrEnum):
     """What an item of a prompt is."""
@@ -80,6 +83,8 @@ class Item:
         note: for `Kind.ERROR`, the parser's message.
         special: for a tag, its Anima special-tag group (`quality`, `score`, `year`, `period`, `meta`,
             `safety`, `dataset`), if any.
+        region: how many region keywords (`BREAK`, Regional Prompter's `ADDCOL`, ...) come before the item;
+            front ends with regional prompting give each region its own conditioning.
     """
 
     kind: Kind
@@ -95,6 +100,7 @@ class Item:
     qualifier: tuple[int, int] | None = None
     note: str = ""
     special: str | None = None
+    region: int = 0
 
     def __post_init__(self) -> None:
         if self.text_start < 0:
@@ -207,6 +213,7 @@ class _Builder:
         self.separators: list[Separator] = []
         self.groups: list[Group] = []
         self.units: list[tuple[int, int]] = []
+        self.region = 0
 
     def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
         start, end = node.span.start, node.span.end
@@ -225,6 +232,7 @@ class _Builder:
                     name=name,
                     text_start=start,
                     special=special_group(name),
+                    region=self.region,
                 )
             )
         elif isinstance(node, nodes.Tag | nodes.Artist):
@@ -234,7 +242,16 @@ class _Builder:
             name = tag_name(text)
             if artist:
                 item = Item(
-                    Kind.ARTIST, text, start, end, unit, weight, group, name=name, qualifier=qualifier
+                    Kind.ARTIST,
+                    text,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    name=name,
+                    qualifier=qualifier,
+                    region=self.region,
                 )
             else:
                 special = special_group(name)
@@ -249,10 +266,11 @@ class _Builder:
                     name=name,
                     qualifier=qualifier,
                     special=special,
+                    region=self.region,
                 )
             self.items.append(item)
         elif isinstance(node, nodes.Phrase):
-            self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group))
+            self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group, region=self.region))
             for child in node.children:
                 if not isinstance(child, nodes.Text | nodes.Separator):
                     self.visit(child, unit, weight, group, in_phrase=True)
@@ -278,12 +296,33 @@ class _Builder:
                     self.visit(child, unit, effective, own, in_phrase=in_phrase)
         elif isinstance(node, nodes.Foreign | nodes.ForeignGroup):
             self.items.append(
-                Item(Kind.FOREIGN, written, start, end, unit, weight, group, foreign=node.syntax)
+                Item(
+                    Kind.FOREIGN,
+                    written,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    foreign=node.syntax,
+                    region=self.region,
+                )
             )
+            if node.syntax in REGION_KEYWORDS:
+                self.region += 1
         elif isinstance(node, nodes.ErrorNode):
             self.items.append(
                 Item(
-                    Kind.ERROR, written, start, end, unit, weight, group, foreign=node.code, note=node.message
+                    Kind.ERROR,
+                    written,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    foreign=node.code,
+                    note=node.message,
+                    region=self.region,
                 )
             )
 

@@ -147,3 +147,55 @@ def test_a_group_in_a_run_of_tags_without_commas_is_a_weight() -> None:
     example = Example("safe, 1girl", negative=negative)
     assert found(example, "ANM-ESC-002") == []
     assert spans(found(example, "ANM-WGT-001")) == [(58, 63)]
+
+
+# --- other front ends' syntax is named, not read as tags ------------------------------------------------
+
+
+def test_regional_prompter_keywords_are_foreign_syntax() -> None:
+    prompt = "(blue sky:1.2) ADDCOL\ngreen hair, twintails ADDCOL\n(aquarium:1.3) ADDROW\nmessy desk"
+    findings = run_example(Example(prompt), None)
+    assert [f.message.split(" is ")[0] for f in findings if f.code == "ANM-SYN-001"] == [
+        "`ADDCOL`",
+        "`ADDCOL`",
+        "`ADDROW`",
+    ]
+    assert not [f for f in findings if f.code in ("ANM-TAG-002", "ANM-DS-002", "ANM-DUP-001")]
+
+
+def test_line_breaks_around_lora_lines_are_left_alone() -> None:
+    prompt = "safe, 1girl, red eyes,\nsmile, outdoors,\n<lora:style_v1:0.8>, <lora:detail:0.5>"
+    assert spans(found(prompt, "ANM-DS-002")) == [(21, 23)]
+
+
+def test_novelai_braces_are_named_and_weighted_suggestion_given() -> None:
+    (finding,) = found("safe, 1girl, {{{only five fingers}}}", "ANM-SYN-001")
+    assert "NovelAI emphasis" in finding.message
+    assert finding.suggestions == ("(only five fingers:1.5)",)
+    assert found("safe, 1girl, {red|blue} eyes", "ANM-SYN-001") == []
+
+
+def test_a_lora_glued_to_an_artist_does_not_hide_the_artist(small_index: object) -> None:
+    findings = run_example(Example("safe, 1girl, <lora:style:0.8>@ebifurrya"), small_index)
+    (unknown,) = [f for f in findings if f.code == "ANM-ART-002"]
+    assert unknown.suggestions[0] == "@ebifurya"
+    assert not [f for f in findings if f.code in ("ANM-TAG-004", "ANM-TAG-002")]
+
+
+def test_embeddings_and_variables_are_not_tags() -> None:
+    findings = run_example(
+        Example("In ${season}, 1girl, safe", negative="embedding:EasyNegative, lowres"), None
+    )
+    assert [f.code for f in findings if f.code.startswith("ANM-SYN")] == ["ANM-SYN-001", "ANM-SYN-005"]
+    assert not [f for f in findings if f.code == "ANM-TAG-002" and "Easy" in f.message]
+
+
+def test_sample_prompt_negative_part_is_not_ordered() -> None:
+    prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
+    assert found(prompt, "ANM-ORD-001") == []
+    assert len(found(prompt, "ANM-SYN-001")) == 3
+
+
+def test_a_tag_repeated_in_another_region_is_no_duplicate() -> None:
+    prompt = "safe, 1girl, dress, hair BREAK\n(red:1.7), dress BREAK\n(blond:1.7), hair, hair"
+    assert spans(found(prompt, "ANM-DUP-001")) == [(73, 77)]

@@ -9,7 +9,7 @@ from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
-from anima_prompt.lint.registry import rule
+from anima_prompt.lint.registry import Example, rule
 from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT
 from anima_prompt.loras import read_network_tag
 from anima_prompt.tagtext import escape_parens
@@ -188,7 +188,29 @@ _FOREIGN_MESSAGES = {
     "ComfyUI passes it to the model as text",
     "deemphasis": "`[x]` de-emphasis does not exist in ComfyUI; the brackets reach the model as text; "
     "use `(x:0.8)`",
+    "regional": "`{text}` is a Regional Prompter keyword (an A1111/Forge extension); ComfyUI passes it to "
+    "the model as the word {text}; lay out regions with area or mask conditioning",
+    "nai_emphasis": "`{text}` is NovelAI emphasis (x1.05 a brace); the ComfyUI front end reads braces as a "
+    "one-option choice and drops them, so no weight is applied",
+    "variable": "`{text}` is a dynamic-prompts variable; only the Dynamic Prompts extension fills it in, "
+    "ComfyUI passes it to the model as text",
+    "sample_option": "`{text}` is an option of a LoRA trainer's sample-prompt line (sd-scripts); in a prompt "
+    "it reaches the model as text",
+    "caption_separator": "`{text}` separates the parts of a LoRA training caption (sd-scripts); in a prompt "
+    "it reaches the model as text",
 }
+_NEGATIVE_OPTION = "--n"
+
+
+def _foreign_finding(syntax: str, text: str) -> tuple[str, tuple[str, ...]]:
+    """The message and suggestions for foreign syntax `syntax` written as `text`."""
+    message = _FOREIGN_MESSAGES[syntax].format(text=text)
+    if syntax == "sample_option" and text == _NEGATIVE_OPTION:
+        message += "; the text after it was the line's negative prompt"
+    if syntax == "nai_emphasis":
+        core = text.lstrip("{").rstrip("}").strip()
+        return message, (f"({core}:1.5)",)
+    return message, ()
 
 
 @rule(
@@ -203,14 +225,20 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     `BREAK` and `AND` (A1111), prompt editing `[a:b:0.5]`, alternation `[a|b]` and `[x]` de-emphasis are not
     part of ComfyUI's prompt language; Forge Neo implements editing and alternation for Anima. Qwen3 has
-    no 75-token chunks, so `BREAK` is a no-op everywhere.
+    no 75-token chunks, so `BREAK` is a no-op everywhere. Nor are Regional Prompter's `ADDCOL`, `ADDROW`,
+    `ADDBASE` and `ADDCOMM`, NovelAI's `{x}` emphasis (the ComfyUI front end drops the braces of a
+    one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the syntax of
+    LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and caption
+    separators (`|||`, `;;;`). Dynamic-prompts `{a|b}` and `__wildcards__` are left alone: the ComfyUI
+    front end and common extensions expand them.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
     if "AND" in prompt.text:
         found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
     for start, end, syntax in sorted(found):
         if syntax in _FOREIGN_MESSAGES:
-            yield ctx.report("ANM-SYN-001", (start, end), _FOREIGN_MESSAGES[syntax])
+            message, suggestions = _foreign_finding(syntax, prompt.text[start:end])
+            yield ctx.report("ANM-SYN-001", (start, end), message, suggestions=suggestions)
 
 
 @rule(
@@ -333,3 +361,28 @@ def syntax_error(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         if item.foreign == "lone-backslash" and prompt.text[item.end : item.end + 1] in ("[", "]"):
             continue
         yield ctx.report("ANM-SYN-004", (item.start, item.end), item.note or f"invalid syntax `{item.text}`")
+
+
+@rule(
+    "ANM-SYN-005",
+    "embedding-in-prompt",
+    S.INFO,
+    bad=Example("1girl, safe", negative="embedding:EasyNegative, worst quality"),
+    good=Example("1girl, safe", negative="worst quality, bad hands"),
+)
+def embedding_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """`embedding:name` loads a textual-inversion embedding, which must be made for Anima's text encoders.
+
+    ComfyUI looks the name up in its embeddings folder and uses the vectors only when they have the width of
+    the encoder reading them (1024 for Anima's Qwen3, 4096 for the T5 side); otherwise it logs a warning and
+    leaves the word out. Embeddings made for SD 1.5 or SDXL (`EasyNegative`, `badhandv4`) never fit, so they
+    do nothing on Anima; write what they stood for as tags (`worst quality`, `bad hands`).
+    """
+    for item in prompt.foreign:
+        if item.foreign == "embedding":
+            yield ctx.report(
+                "ANM-SYN-005",
+                (item.start, item.end),
+                f"`{item.text}` only works with an embedding made for Anima's text encoders; "
+                "SD 1.5 and SDXL embeddings are ignored",
+            )

@@ -205,12 +205,14 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Repeats over-weight a concept and can distort the image; the RDBT finetune card advises dropping
     redundant tokens so the encoder attends to the rest. Positive and negative prompts are checked
-    separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead.
+    separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead. The regions of a
+    regional prompt (separated by `BREAK`, `ADDCOL`, `ADDROW`, ...) are conditioned separately, so a tag
+    repeated in another region is not a duplicate.
     """
-    seen: dict[str, list[Item]] = defaultdict(list)
+    seen: dict[tuple[int, str], list[Item]] = defaultdict(list)
     for item in prompt.tag_like:
         if item.name:
-            seen[_canonical(item, ctx)].append(item)
+            seen[item.region, _canonical(item, ctx)].append(item)
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
