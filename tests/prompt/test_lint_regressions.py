@@ -199,3 +199,25 @@ def test_sample_prompt_negative_part_is_not_ordered() -> None:
 def test_a_tag_repeated_in_another_region_is_no_duplicate() -> None:
     prompt = "safe, 1girl, dress, hair BREAK\n(red:1.7), dress BREAK\n(blond:1.7), hair, hair"
     assert spans(found(prompt, "ANM-DUP-001")) == [(73, 77)]
+
+
+# --- settings and format rules that were too strict ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "reported"),
+    [(960, 960, False), (1024, 896, False), (1536, 640, False), (1216, 704, True), (768, 768, True)],
+)
+def test_about_one_megapixel_is_on_the_sweet_spot(width: int, height: int, reported: bool) -> None:
+    example = Example("safe, 1girl", settings={"width": width, "height": height})
+    assert bool(found(example, "ANM-RES-002")) is reported
+
+
+def test_labelled_prose_paragraphs_are_not_yaml() -> None:
+    prose = (
+        "Character: A girl with long silver hair stands on a windy hill.\n"
+        "Background: A quiet street at dusk, lit by paper lanterns.\n"
+        "Mood: Calm and a little sad."
+    )
+    assert found(prose, "ANM-FMT-001") == []
+    assert found("subject: 1girl\nhair: long hair, blue hair\nsafety: safe", "ANM-FMT-001") != []

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from anima_prompt.classify import ends_sentence, looks_like_prose
 from anima_prompt.lint.analysis import REGION_KEYWORDS, Analysis, Item, Kind, count_sentences, word_count
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
@@ -17,10 +18,14 @@ from anima_prompt.lint.sections import sections_of
 from anima_prompt.sections import Section
 from anima_prompt.vocab import special_tags
 
-_YAML_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Za-z_][\w ]{0,40}[\"']?\s*:(?:\s|$)", re.MULTILINE)
+_YAML_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Za-z_][\w ]{0,40}[\"']?\s*:(?:[ \t]+(.*)|\s*$)", re.MULTILINE)
 
 
 def _looks_structured(text: str) -> bool:
+    """JSON, or at least two `key: value` lines whose values are not prose (`hair: long hair`, `subject:`).
+
+    A labelled paragraph of natural language (`Background: A quiet street at dusk.`) is prose, not YAML.
+    """
     stripped = text.strip()
     if stripped[:1] in "{[" and stripped[-1:] in "}]":
         try:
@@ -29,7 +34,14 @@ def _looks_structured(text: str) -> bool:
             pass
         else:
             return isinstance(value, dict | list)
-    return len(_YAML_KEY.findall(text)) >= 2
+    values = (match.group(1) or "" for match in _YAML_KEY.finditer(text))
+    return sum(not _is_prose_value(value) for value in values) >= 2
+
+
+def _is_prose_value(value: str) -> bool:
+    """Whether the value of a `key:` line is natural language: a sentence, or text that reads as prose."""
+    value = value.strip()
+    return bool(value) and (ends_sentence(value) or looks_like_prose(value))
 
 
 @rule(
@@ -44,7 +56,8 @@ def structured_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Anima was trained on comma-separated tags and prose. Braces cannot be represented well by the T5 query
     tokenizer, newlines near the start have a trained meaning (the dataset-tag slot), and keys such as
-    `hair:` are not Danbooru tags. Write the values as tags or sentences.
+    `hair:` are not Danbooru tags. Write the values as tags or sentences. Paragraphs of natural language
+    that start with a label (`Background: A quiet street at dusk.`) are prose, not YAML.
     """
     if _looks_structured(prompt.text):
         yield ctx.report(
