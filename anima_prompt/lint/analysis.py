@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import anima_prompt.nodes as nodes
+from anima_prompt.classify import PROSE_WORDS
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group
@@ -49,6 +50,11 @@ class Group:
         core: the text the weight acts on: `body`, or for a group that only wraps another group, that
             group's core (`x` for `((x))`).
         wraps: whether the group's content is only other groups (`((x))`: the outer one).
+        brackets: whether the group reads as literal brackets in a sentence rather than as a weight: a plain
+            single-level group inside natural language that has the words of a sentence (articles,
+            pronouns, `is`, ...: `classify.PROSE_WORDS`; a run of tags without commas has none), after a
+            word and before a word or the sentence's end punctuation. SD/A1111 emphasis (`((x))`, a whole
+            comma item, a group between sentences) is a weight.
     """
 
     start: int
@@ -60,6 +66,7 @@ class Group:
     total: float = 1.0
     core: str = ""
     wraps: bool = False
+    brackets: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +201,7 @@ def analyse(prompt: Prompt) -> Analysis:
         if type(child) is nodes.Separator:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
             continue
-        builder.visit(child, unit, 1.0, None, in_phrase=False)
+        builder.visit(child, unit, 1.0, None, phrase=None)
         builder.units.append((child.span.start, child.span.end))
         unit += 1
     return Analysis(
@@ -215,7 +222,8 @@ class _Builder:
         self.units: list[tuple[int, int]] = []
         self.region = 0
 
-    def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
+    def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, phrase: str | None) -> None:
+        """Add the items and groups of `node`; `phrase` is the text of the phrase around it, if any."""
         start, end = node.span.start, node.span.end
         written = self.source[start:end]
         if type(node) is nodes.Tag and node.qualifier is None:  # the common case, spelt out for speed
@@ -273,27 +281,32 @@ class _Builder:
             self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group, region=self.region))
             for child in node.children:
                 if not isinstance(child, nodes.Text | nodes.Separator):
-                    self.visit(child, unit, weight, group, in_phrase=True)
+                    self.visit(child, unit, weight, group, phrase=written)
         elif isinstance(node, nodes.Weighted):
             explicit = node.weight
             effective = inner_weight(node, weight)
             body = self.source[start + 1 : end - 1 - len(node.weight_text)]
             total, core = self._content(node, weight, body)
+            wraps = bool(_wrapped_groups(node))
             own = Group(
                 start,
                 end,
                 inner_weight(node, 1.0),
                 explicit is not None,
-                in_phrase,
+                phrase is not None,
                 body,
                 total,
                 core,
-                bool(_wrapped_groups(node)),
+                wraps,
+                phrase is not None
+                and explicit is None
+                and not wraps
+                and _in_sentence(self.source, start, end, phrase),
             )
             self.groups.append(own)
             for child in node.children:
                 if not isinstance(child, nodes.Separator | nodes.Text):
-                    self.visit(child, unit, effective, own, in_phrase=in_phrase)
+                    self.visit(child, unit, effective, own, phrase=phrase)
         elif isinstance(node, nodes.Foreign | nodes.ForeignGroup):
             self.items.append(
                 Item(
@@ -338,6 +351,20 @@ class _Builder:
 
     def _body(self, group: nodes.Weighted) -> str:
         return self.source[group.span.start + 1 : group.span.end - 1 - len(group.weight_text)]
+
+
+_END_PUNCTUATION = frozenset(".!?")
+
+
+def _in_sentence(text: str, start: int, end: int, phrase: str) -> bool:
+    """Whether `text[start:end]` continues a sentence: a word before it, a word or end punctuation after it,
+    in a phrase with the words of a sentence (see `Group.brackets`)."""
+    before = text[:start].rstrip()
+    after = text[end:].lstrip()
+    continues = bool(after) and (after[0].isalnum() or after[0] in _END_PUNCTUATION)
+    if not (before and before[-1].isalnum() and continues):
+        return False
+    return any(word in PROSE_WORDS for word in phrase.lower().split())
 
 
 def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighted, ...]:

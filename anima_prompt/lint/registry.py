@@ -20,7 +20,19 @@ if TYPE_CHECKING:
     from anima_prompt.lint.analysis import Analysis
     from anima_prompt.lint.context import RuleContext
 
-RULE_MODULES = ("tags", "artists", "safety", "syntax", "structure", "generation", "loras")
+RULE_MODULES = (
+    "tags",
+    "special",
+    "characters",
+    "negatives",
+    "artists",
+    "safety",
+    "syntax",
+    "weights",
+    "structure",
+    "generation",
+    "loras",
+)
 
 
 class Scope(enum.StrEnum):

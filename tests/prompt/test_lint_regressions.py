@@ -221,3 +221,91 @@ def test_labelled_prose_paragraphs_are_not_yaml() -> None:
     )
     assert found(prose, "ANM-FMT-001") == []
     assert found("subject: 1girl\nhair: long hair, blue hair\nsafety: safe", "ANM-FMT-001") != []
+
+
+# --- misses: new rules --------------------------------------------------------------------------------
+
+
+def test_score_with_a_space_is_fixed_to_the_underscore_form() -> None:
+    from anima_prompt import fix
+
+    (finding,) = found("score 9, 1girl, safe", "ANM-SCORE-001")
+    assert finding.suggestions == ("score_9",)
+    assert fix("Score 9, score_8, safe, 1girl") == "score_9, score_8, safe, 1girl"
+    aesthetic = Example("score 9, 1girl, safe", settings={"variant": "aesthetic"})
+    assert found(aesthetic, "ANM-SCORE-001") == [] and found(aesthetic, "ANM-VAR-001") != []
+
+
+def test_two_different_years_contradict() -> None:
+    (finding,) = found("year 2025, 1girl, year_2024, year 2025, safe", "ANM-YEAR-002")
+    assert finding.message == "`year_2024` contradicts `year 2025`: an image has one year"
+    assert found(Example("year 2025, 1girl, safe", negative="year 2005, year 2006"), "ANM-YEAR-002") == []
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message", "fixed"),
+    [
+        (
+            "safe, 1girl, (smile):1.5, solo",
+            "the weight `:1.5` comes after `(smile)`: ComfyUI reads the group as 1.1 and `:1.5` as text",
+            "safe, 1girl, (smile:1.5), solo",
+        ),
+        (
+            "safe, 1girl, (smile:1.5)):, solo",
+            "stray `):` after `(smile:1.5)` reaches the model as text",
+            None,
+        ),
+        ("safe, 1girl, (smile:1.5):, solo", "stray `:` after `(smile:1.5)` reaches the model as text", None),
+    ],
+)
+def test_a_weight_or_colon_after_a_group(prompt: str, message: str, fixed: str | None) -> None:
+    from anima_prompt import fix
+
+    (finding,) = found(prompt, "ANM-WGT-003")
+    assert finding.message == message
+    assert fix(prompt) == (fixed or "safe, 1girl, (smile:1.5), solo")
+
+
+def test_nested_groups_and_prompt_editing_have_no_stray_colon() -> None:
+    assert [f.span.start for f in found("safe, ((smile)):1.5, 1girl", "ANM-WGT-003") if f.span] == [6]
+    assert found("safe, [(white background:1.5)::5], 1girl", "ANM-WGT-003") == []
+    assert found("safe, (style): watercolor and ink, 1girl", "ANM-WGT-003") == []
+
+
+def test_drawing_error_tags_weighted_up_in_the_positive() -> None:
+    example = Example("safe, 1girl, smile, (bad hands:1.2), ((extra digits))", negative="(bad anatomy:1.3)")
+    findings = run_example(example, None)
+    assert [render_span(example.prompt, f) for f in findings if f.code == "ANM-NEG-002"] == [
+        "(bad hands:1.2)",
+        "(extra digits)",
+    ]
+    # the weight rules do not ask to raise those weights, which would ask for more of the error
+    assert [f.target.value for f in findings if f.code == "ANM-WGT-001"] == ["negative"]
+    assert found("safe, 1girl, bad hands", "ANM-NEG-002") == []
+
+
+def render_span(text: str, finding: Finding) -> str:
+    assert finding.span is not None
+    return text[finding.span.start : finding.span.end]
+
+
+def test_a_character_needs_its_series(small_index: object) -> None:
+    assert found("safe, 1girl, saber \\(fate\\), smile", "ANM-CHR-001", small_index)[0].suggestions == (
+        "fate \\(series\\)",
+    )
+    for covered in (
+        "safe, 1girl, saber \\(fate\\), fate \\(series\\)",
+        "safe, 1girl, saber \\(fate\\). She stands in a Fate battlefield at night.",
+        "safe, 1girl, hatsune miku, smile",
+    ):
+        assert found(covered, "ANM-CHR-001", small_index) == [], covered
+
+
+def test_slash_escapes_are_fixed_and_not_read_as_weights() -> None:
+    from anima_prompt import fix
+
+    prompt = "safe, 1girl, oil painting /(medium/)"
+    (finding,) = found(prompt, "ANM-ESC-004")
+    assert finding.suggestions == ("\\(medium\\)",)
+    assert found(prompt, "ANM-WGT-001") == []
+    assert fix(prompt) == "safe, 1girl, oil painting \\(medium\\)"

@@ -1,16 +1,15 @@
-"""Syntax rules: escaping (ANM-ESC), weights (ANM-WGT), parse errors and foreign syntax (ANM-SYN)."""
+"""Syntax rules: escaping (ANM-ESC), parse errors and foreign syntax (ANM-SYN)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from anima_prompt.classify import PROSE_WORDS
-from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
+from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
-from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT
+from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT, SLASH_ESCAPE
 from anima_prompt.loras import read_network_tag
 from anima_prompt.tagtext import escape_parens
 
@@ -62,7 +61,7 @@ def parentheses_in_sentence(prompt: Analysis, ctx: RuleContext) -> Iterator[Find
     must not change natural-language text.
     """
     for group in prompt.groups:
-        if _reads_as_brackets(group, prompt):
+        if group.brackets:
             yield ctx.report(
                 "ANM-ESC-002",
                 (group.start, group.end),
@@ -93,90 +92,29 @@ def backslash_bracket(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-_SENTENCE_END = frozenset(".!?")
-
-
-def _reads_as_brackets(group: Group, prompt: Analysis) -> bool:
-    """Whether a group reads as literal brackets in a sentence rather than as emphasis (see ANM-ESC-002).
-
-    It must be a plain single-level group inside natural language that has the words of a sentence
-    (articles, pronouns, `is`, ...: `classify.PROSE_WORDS`; a run of tags without commas has none), after a
-    word and before a word or the sentence's end punctuation.
-    """
-    if group.explicit or group.wraps or not group.in_phrase:
-        return False
-    text = prompt.text
-    before = text[: group.start].rstrip()
-    after = text[group.end :].lstrip()
-    if not (before and before[-1].isalnum() and after and (after[0].isalnum() or after[0] in _SENTENCE_END)):
-        return False
-    phrase = next((item for item in prompt.phrases if item.start <= group.start < item.end), None)
-    return phrase is not None and any(word in PROSE_WORDS for word in phrase.text.lower().split())
-
-
-def _weighted_groups(prompt: Analysis) -> Iterator[Group]:
-    """The groups that act as weights: all but those that read as brackets in a sentence."""
-    for group in prompt.groups:
-        if not _reads_as_brackets(group, prompt):
-            yield group
-
-
 @rule(
-    "ANM-WGT-001",
-    "weak-weight",
-    S.INFO,
-    bad="1girl, (smile:1.2), safe",
-    good="1girl, (smile:1.6), safe",
-)
-def weak_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
-    """A weight between 1.0 and 1.3 that barely changes an Anima image.
-
-    In ComfyUI, Anima's weights scale the LLM adapter's output rows linearly (one weight per T5 token), not
-    the text encoder's attention as in SDXL, so small boosts hardly show. The card's own example is
-    `(chibi:2)`; try 1.5-2. A group is judged by the weight its content ends up with: nested plain groups
-    multiply, so `((x))` (1.21) is weak on both levels and `(((x)))` (1.33) on none.
-    """
-    for group in _weighted_groups(prompt):
-        weight = group.total
-        if 1.0 < weight <= ctx.config.weak_weight_max:
-            yield ctx.report(
-                "ANM-WGT-001",
-                (group.start, group.end),
-                f"weight {_weight_text(group)} has little visible effect on Anima",
-                suggestions=(f"({group.core.strip()}:1.5)",),
-            )
-
-
-def _weight_text(group: Group) -> str:
-    """`1.2`, or `1.21 (nested groups multiply)` when levels combine."""
-    total = round(group.total, 2)
-    return f"{total:g}" if group.total == group.weight else f"{total:g} (nested groups multiply)"
-
-
-@rule(
-    "ANM-WGT-002",
-    "extreme-weight",
+    "ANM-ESC-004",
+    "slash-escape",
     S.WARNING,
-    bad="1girl, (smile:4), safe",
-    good="1girl, (smile:2), safe",
+    bad="1girl, oil painting /(medium/), safe",
+    good="1girl, oil painting \\(medium\\), safe",
+    fixable=True,
 )
-def extreme_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
-    """A weight above 3 or below 0, which breaks the image.
+def slash_escape(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A qualifier "escaped" with forward slashes, `/(medium/)`, which ComfyUI reads as a weight group.
 
-    Weights multiply conditioning vectors: large ones blow the adapter output out of the range the DiT was
-    trained on, and negative ones flip its direction (only meaningful with a NegPiP-style extension). As
-    for ANM-WGT-001, a group is judged by the weight its content ends up with.
+    Only a backslash escapes a bracket (`\\(medium\\)`); `/(medium/)` is a 1.1 weight on `medium/`, and the
+    slashes reach the model as text. The fix turns the slashes into backslashes.
     """
-    for group in _weighted_groups(prompt):
-        weight = group.total
-        if weight > ctx.config.extreme_weight_max or weight < ctx.config.extreme_weight_min:
-            yield ctx.report(
-                "ANM-WGT-002",
-                (group.start, group.end),
-                f"weight {_weight_text(group)} is outside {ctx.config.extreme_weight_min:g}-"
-                f"{ctx.config.extreme_weight_max:g} and can break the image",
-                suggestions=(f"({group.core.strip()}:2)",),
-            )
+    for match in SLASH_ESCAPE.finditer(prompt.text):
+        fixed = f"\\({match.group(1)}\\)"
+        yield ctx.report(
+            "ANM-ESC-004",
+            match.span(),
+            f"`{match.group()}` is not an escape: ComfyUI reads a weight group; write `{fixed}`",
+            suggestions=(fixed,),
+            fix=Fix(*match.span(), fixed),
+        )
 
 
 _FOREIGN_MESSAGES = {
