@@ -92,6 +92,10 @@ class Linter:
         )
         self._prompt_checks = self._checks(Scope.EACH, Scope.POSITIVE)
         self._negative_checks = self._checks(Scope.EACH)
+        # At CFG 1 the negative prompt cannot change the image: only what would stop the run is checked.
+        self._unused_negative_checks = tuple(
+            rule.check for rule in self.active if rule.scope is Scope.EACH and rule.stops_run
+        )
         self._settings_checks = self._checks(Scope.SETTINGS)
         # Negative prompts repeat across a file: their analyses and findings are kept per text.
         self._analyses = lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._analyse)
@@ -141,11 +145,13 @@ class Linter:
         """The findings of the rules that check each prompt separately, on the negative prompt.
 
         Those rules see only the negative prompt, the settings, the configuration and the index, so their
-        findings are kept per negative prompt and settings.
+        findings are kept per negative prompt and settings. Where the negative prompt cannot change the image
+        (CFG 1, ANM-CFG-004), only the rules that report what stops the run check it.
         """
         context = replace(run.context, target=Target.NEGATIVE)
         negative = self.analyse(run.text)
-        return tuple(finding for check in self._negative_checks for finding in check(negative, context))
+        checks = self._negative_checks if run.settings.negative_used else self._unused_negative_checks
+        return tuple(finding for check in checks for finding in check(negative, context))
 
     def analyse(self, text: str) -> Analysis:
         """The parsed and analysed prompt; the last few hundred texts are kept (negatives repeat)."""

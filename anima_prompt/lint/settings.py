@@ -93,6 +93,12 @@ class LintSettings:
         )
 
     @property
+    def negative_used(self) -> bool:
+        """Whether the negative prompt can change the image: not at CFG 1, where guidance
+        `neg + cfg * (pos - neg)` is the positive prediction alone and samplers skip the negative pass."""
+        return self.cfg != 1
+
+    @property
     def is_empty(self) -> bool:
         """Whether no setting is known."""
         return not self.loras and all(

@@ -309,3 +309,51 @@ def test_slash_escapes_are_fixed_and_not_read_as_weights() -> None:
     assert finding.suggestions == ("\\(medium\\)",)
     assert found(prompt, "ANM-WGT-001") == []
     assert fix(prompt) == "safe, 1girl, oil painting \\(medium\\)"
+
+
+# --- rules that contradicted each other ---------------------------------------------------------------
+
+
+def test_at_cfg_1_the_negative_prompt_is_not_checked() -> None:
+    negative = "worst_quality, safe, <lora:detail:1>"
+    findings = run_example(Example("safe, 1girl, smile", negative=negative, settings={"cfg": 1}), None)
+    assert [f.code for f in findings if f.target.value == "negative"] == []
+    assert "ANM-CFG-004" in {f.code for f in findings}
+    anima = Example("safe, 1girl", negative=negative, settings={"cfg": 1}, config={"front-end": "anima"})
+    negative_codes = [f.code for f in run_example(anima, None) if f.target.value == "negative"]
+    assert negative_codes == ["ANM-SYN-003"]  # it stops anima generate whatever the CFG
+    at_five = run_example(Example("safe, 1girl", negative=negative, settings={"cfg": 5}), None)
+    assert {"ANM-TAG-001", "ANM-SAFE-003", "ANM-SAFE-004"} <= {f.code for f in at_five}
+
+
+def test_a_turbo_lora_tag_counts_only_where_it_is_loaded() -> None:
+    prompt = "safe, 1girl, <lora:anima_turbo_v1:1>"
+    settings = {"cfg": 4.5, "steps": 30}
+    comfyui = run_example(Example(prompt, settings=settings), None)
+    assert "ANM-CFG-003" not in {f.code for f in comfyui}
+    assert any("is not loaded by ComfyUI" in f.message for f in comfyui if f.code == "ANM-SYN-003")
+    anima = run_example(Example(prompt, settings=settings, config={"front-end": "anima"}), None)
+    assert [f.code for f in anima if f.code.startswith(("ANM-CFG", "ANM-STP"))] == [
+        "ANM-CFG-003",
+        "ANM-CFG-003",
+    ]
+
+
+def test_burning_cfg_on_turbo_suggests_turbos_cfg() -> None:
+    (finding,) = found(Example("safe, 1girl", settings={"cfg": 12, "variant": "turbo"}), "ANM-CFG-001")
+    assert finding.suggestions == ("1",)
+    assert found(Example("safe, 1girl", settings={"cfg": 12}), "ANM-CFG-001")[0].suggestions == ("6",)
+
+
+def test_rounding_to_a_multiple_of_16_goes_towards_the_sweet_spot() -> None:
+    large = found(Example("safe, 1girl", settings={"width": 1530, "height": 1530}), "ANM-RES-003")
+    small = found(Example("safe, 1girl", settings={"width": 530, "height": 530}), "ANM-RES-003")
+    on_spot = found(Example("safe, 1girl", settings={"width": 1000, "height": 1000}), "ANM-RES-003")
+    assert [f.suggestions[0] for f in (*large, *small, *on_spot)] == [
+        "1520",
+        "1520",
+        "544",
+        "544",
+        "992",
+        "992",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from anima_prompt.lint.context import RuleContext
@@ -38,6 +39,15 @@ def _variant(settings: LintSettings) -> Variant:
     return settings.variant or Variant.BASE
 
 
+def _cfg_range(ctx: RuleContext) -> tuple[float, float]:
+    """The recommended CFG range of the run: Turbo's (also with a Turbo LoRA), Aesthetic's or Base's."""
+    if _turbo(ctx) is not None:
+        return ctx.config.cfg_turbo, ctx.config.cfg_turbo
+    if _variant(ctx.settings) is Variant.AESTHETIC:
+        return ctx.config.cfg_aesthetic
+    return ctx.config.cfg_base
+
+
 def _sampler(settings: LintSettings) -> ResolvedSampler | None:
     """The settings' sampler as a canonical name, whatever front end's spelling it was written in."""
     return resolve_sampler(settings.sampler) if settings.sampler else None
@@ -45,10 +55,13 @@ def _sampler(settings: LintSettings) -> ResolvedSampler | None:
 
 def turbo_lora(ctx: RuleContext) -> str | None:
     """The name of an active Turbo LoRA (strength above 0): from the settings' LoRAs, then the prompt's
-    `<lora:...>` tags; `None` when there is none."""
+    `<lora:...>` tags where the front end loads them (`front-end = "anima"`; ComfyUI core passes them to the
+    encoder as text, see ANM-SYN-003); `None` when there is none."""
     for name, strength in ctx.settings.loras:
         if strength > 0 and looks_like_turbo_lora(name):
             return name
+    if ctx.config.front_end != "anima":
+        return None
     for item in ctx.positive.foreign:
         tag = read_network_tag(item.text) if item.foreign == "lora" else None
         if tag is not None and tag.is_lora and looks_like_turbo_lora(tag.name) and _active(tag.strength):
@@ -84,7 +97,7 @@ def cfg_burns(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     The model card recommends CFG 4-5 (a later revision 4-6) for Base and Aesthetic; community reports say
     Anima burns more easily than SDXL anime models. Above `cfg-burn` (10) the image is almost certainly
-    damaged, whatever the sampler. Lower the CFG.
+    damaged, whatever the sampler. Lower the CFG to the top of the run's recommended range (1 on Turbo).
     """
     cfg = ctx.settings.cfg
     if cfg is not None and cfg > ctx.config.cfg_burn:
@@ -92,7 +105,7 @@ def cfg_burns(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
             ctx,
             "ANM-CFG-001",
             f"CFG {_fmt(cfg)} is above {_fmt(ctx.config.cfg_burn)} and will burn Anima images",
-            suggestions=(_fmt(ctx.config.cfg_base[1]),),
+            suggestions=(_fmt(_cfg_range(ctx)[1]),),
         )
 
 
@@ -116,7 +129,7 @@ def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     cfg, variant = ctx.settings.cfg, _variant(ctx.settings)
     if cfg is None or cfg > ctx.config.cfg_burn or _turbo(ctx) is not None:
         return
-    low, high = ctx.config.cfg_aesthetic if variant is Variant.AESTHETIC else ctx.config.cfg_base
+    low, high = _cfg_range(ctx)
     sampler = _sampler(ctx.settings)
     ancestral = sampler is not None and sampler.name in _ANCESTRAL_EULER
     if ancestral:
@@ -145,8 +158,8 @@ def turbo_settings(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     The model card says to run Turbo at CFG 1 with 8-12 steps; the same holds for the Turbo LoRA on Base.
     A higher CFG overcooks the distilled model, and more steps only cost time. A Turbo LoRA is one whose
     file name contains "turbo", applied with a strength above 0: in the settings' LoRAs
-    (`anima generate --lora`) or as a `<lora:...>` tag in the prompt. (At CFG 1 the negative prompt is not
-    used at all; see ANM-CFG-004.)
+    (`anima generate --lora`) or, with `front-end = "anima"`, as a `<lora:...>` tag in the prompt (ComfyUI
+    core does not load those). (At CFG 1 the negative prompt is not used at all; see ANM-CFG-004.)
     """
     source = _turbo(ctx)
     if source is None:
@@ -182,9 +195,11 @@ def negative_ignored(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     Classifier-free guidance mixes the positive and negative predictions as
     `neg + cfg * (pos - neg)`; at CFG 1 this is the positive prediction alone, and samplers skip the negative
-    pass. This is expected with Anima Turbo; remove the negative prompt or raise the CFG.
+    pass. This is expected with Anima Turbo; remove the negative prompt or raise the CFG. The negative
+    prompt's other findings are left out at CFG 1, since no change to it can change the image; only what
+    stops `anima generate` is still reported (a LoRA tag in it, ANM-SYN-003).
     """
-    if ctx.settings.cfg == 1 and ctx.negative is not None and ctx.negative.text.strip():
+    if not ctx.settings.negative_used and ctx.negative is not None and ctx.negative.text.strip():
         yield _settings_finding(ctx, "ANM-CFG-004", "at CFG 1 the negative prompt has no effect")
 
 
@@ -302,13 +317,21 @@ def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Findin
     """Width or height is not a multiple of 16.
 
     The VAE downsamples by 8 and the DiT patchifies 2x2 latents, so sides must be multiples of 16; front ends
-    crop or pad other sizes.
+    crop or pad other sizes. The suggestion is the nearest multiple, or, when the image area is off the
+    sweet spot (ANM-RES-002), the nearest multiple towards it.
     """
     multiple = ctx.config.size_multiple
+    size = _size(ctx.settings)
+    toward = 0  # -1: round down, 1: round up, 0: to the nearest
+    if size is not None:
+        low, high = _sweet_pixels(ctx)
+        toward = -1 if size[0] * size[1] > high else 1 if size[0] * size[1] < low else 0
     for name in ("width", "height"):
         value = getattr(ctx.settings, name)
         if value is not None and value % multiple:
-            nearest = max(multiple, round(value / multiple) * multiple)
+            steps = value / multiple
+            rounded = math.floor(steps) if toward < 0 else math.ceil(steps) if toward > 0 else round(steps)
+            nearest = max(multiple, rounded * multiple)
             yield _settings_finding(
                 ctx,
                 "ANM-RES-003",

@@ -209,6 +209,7 @@ def dynamic_prompt_at(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     S.INFO,
     bad="1girl, <lora:anima_style:0.8>, safe",
     good="1girl, safe",
+    stops_run=True,
 )
 def lora_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """`<lora:name:w>` in a prompt: whether the LoRA is loaded depends on the front end (`front-end`).
@@ -219,9 +220,12 @@ def lora_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     `anima generate` loads `<lora:name:w>` and `<lyco:...>` from the prompt, so only an unreadable strength
     (it stops on it: an error) or an unusual one is reported; it refuses LoRA tags in the negative prompt
     (an error), and passes other `<name:...>` tags, such as hypernetworks, to the encoder as text. The LoRA
-    name is never checked as a tag. A strength outside 0-2 is unusual for a style LoRA.
+    name is never checked as a tag. A strength outside 0-2 is unusual for a style LoRA. Because a LoRA tag
+    in the negative prompt stops `anima generate`, that is reported even at CFG 1.
     """
     anima = ctx.config.front_end == "anima"
+    if ctx.target is Target.NEGATIVE and not anima and not ctx.settings.negative_used:
+        return  # ComfyUI passes the tag as text, and at CFG 1 the negative prompt has no effect
     for item in prompt.foreign:
         if item.foreign != "lora":
             continue

@@ -342,16 +342,17 @@ def quality_tag_on_aesthetic(prompt: Analysis, ctx: RuleContext) -> Iterator[Fin
 def pony_vocabulary(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """Pony Diffusion vocabulary (`score_9_up`, `source_anime`, `rating_safe`) that Anima never learned.
 
-    Anima's score tags are `score_1` ... `score_9` without `_up`, and its safety tags are `safe`,
-    `sensitive`, `nsfw` and `explicit`. Pony's `source_*` tags have no Anima equivalent.
+    Anima's score tags are `score_1` ... `score_9` without `_up` (not suggested on Anima-Aesthetic, which
+    should get no score tags), and its safety tags are `safe`, `sensitive`, `nsfw` and `explicit`. Pony's
+    `source_*` tags have no Anima equivalent.
     """
     for item in prompt.items:
         if not _is_pony(item):
             continue
         text = item.text.strip().lower()
         replacement: tuple[str, ...] = ()
-        if text.startswith("score_"):
-            replacement = (text.removesuffix("_up"),)
+        if text.startswith("score_") and ctx.settings.variant is not Variant.AESTHETIC:
+            replacement = (text.removesuffix("_up"),)  # on Aesthetic score tags go altogether (ANM-VAR-001)
         elif text.startswith("rating_"):
             rating = text.removeprefix("rating_")
             mapped = {"safe": "safe", "general": "safe", "sensitive": "sensitive", "questionable": "nsfw"}
