@@ -29,6 +29,7 @@ from anima_engine.text_encoder import QWEN_PAD_TOKEN, T5_EOS_TOKEN
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import checkpoint_layout
 from anima_prompt.places import TOKENIZER_FILES
+from anima_prompt.safewrite import replacing
 
 # Head dim 24, so the RoPE split (t, h, w) = (8, 8, 8) is non-trivial.
 TINY_DIT = DiTParams(
@@ -84,10 +85,6 @@ def write_tiny_vae(
     Every temporal kernel slice (also the ones images never use) and every `time_conv` is random, so a
     loader that picked the wrong slice or kept a dropped tensor would change the numbers.
     """
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(seed)
     with torch.device("meta"):
         layout = checkpoint_layout(VAE(params))
@@ -95,8 +92,7 @@ def write_tiny_vae(
         name: _random_vae_tensor(name, shape, generator).to(dtype)
         for name, shape in sorted(layout.file_shapes().items())
     }
-    save_file(tensors, str(path))
-    return path
+    return _save(tensors, Path(path), dtype)
 
 
 # The VAE of `write_tiny_model`: 16 latent channels and the real ×8 spatial ratio, so it fits the tiny DiT.
@@ -137,7 +133,10 @@ def _save(tensors: dict[str, Tensor], path: Path, dtype: torch.dtype) -> Path:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({key: value.detach().to(dtype).contiguous() for key, value in tensors.items()}, str(path))
+    with replacing(path) as temporary:
+        save_file(
+            {key: value.detach().to(dtype).contiguous() for key, value in tensors.items()}, str(temporary)
+        )
     return path
 
 
@@ -202,17 +201,30 @@ def write_tiny_tokenizers(directory: str | Path) -> Path:
 
     for tokenizer, relative in ((qwen, TOKENIZER_FILES["qwen3"]), (t5, TOKENIZER_FILES["t5"])):
         (directory / relative).parent.mkdir(parents=True, exist_ok=True)
-        tokenizer.save(str(directory / relative))
+        with replacing(directory / relative) as temporary:
+            tokenizer.save(str(temporary))
     return directory
+
+
+def tiny_model_files(directory: str | Path) -> tuple[Path, ...]:
+    """Every file `write_tiny_model(directory)` writes."""
+    directory = Path(directory)
+    return (
+        directory / "diffusion_models" / "anima-tiny.safetensors",
+        directory / "text_encoders" / TEXT_ENCODER_FILE,
+        directory / "tokenizers" / TOKENIZER_FILES["qwen3"],
+        directory / "tokenizers" / TOKENIZER_FILES["t5"],
+        directory / "vae" / VAE_FILE,
+    )
 
 
 def write_tiny_model(directory: str | Path, *, seed: int = 0) -> TinyFiles:
     """Write a tiny DiT, text encoder, VAE and tokenizers under `directory` (see the module doc), where
     `load_pipeline(model_dir=directory)` finds them."""
-    directory = Path(directory)
+    dit, text_encoder, _qwen, _t5, vae = tiny_model_files(directory)
     return TinyFiles(
-        dit=write_tiny_dit(directory / "diffusion_models" / "anima-tiny.safetensors", seed=seed),
-        text_encoder=write_tiny_text_encoder(directory / "text_encoders" / TEXT_ENCODER_FILE, seed=seed + 2),
-        tokenizer_dir=write_tiny_tokenizers(directory / "tokenizers"),
-        vae=write_tiny_vae(directory / "vae" / VAE_FILE, TINY_PIPELINE_VAE, seed + 3),
+        dit=write_tiny_dit(dit, seed=seed),
+        text_encoder=write_tiny_text_encoder(text_encoder, seed=seed + 2),
+        tokenizer_dir=write_tiny_tokenizers(Path(directory) / "tokenizers"),
+        vae=write_tiny_vae(vae, TINY_PIPELINE_VAE, seed + 3),
     )

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from anima_engine.attention import apply_rope, attention, rope_1d
 from anima_engine.config import AdapterParams
 from anima_engine.text_encoder import TextFeatures
+from anima_engine.weights import Embedding
 
 
 class AdapterAttention(nn.Module):
@@ -67,7 +68,7 @@ class LLMAdapter(nn.Module):
     def __init__(self, params: AdapterParams) -> None:
         super().__init__()
         self.params = params
-        self.embed = nn.Embedding(params.vocab_size, params.target_dim)
+        self.embed = Embedding(params.vocab_size, params.target_dim)
         self.blocks = nn.ModuleList(AdapterBlock(params) for _ in range(params.num_blocks))
         self.out_proj = nn.Linear(params.model_dim, params.target_dim)
         self.norm = nn.RMSNorm(params.target_dim, eps=params.norm_eps)

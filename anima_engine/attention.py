@@ -75,9 +75,14 @@ def apply_rope(x: Tensor, table: Tensor) -> Tensor:
 
     Rotate-half pairing: out₁ = x₁·cos − x₂·sin, out₂ = x₂·cos + x₁·sin, with x₁, x₂ the two halves of the
     head. ComfyUI rotates in float32 with explicit 2×2 matrices; diffusers uses the same convention.
+
+    Four kernels: the cosine product (x times the float32 table promotes to float32), a multiply-add into
+    each half, and the cast back. Eagerly this moves about half the bytes of upcasting x, concatenating
+    the rotated halves and adding the products (docs/benchmarks.md); compiled, it fuses into one kernel.
     """
+    half = x.shape[-1] // 2
     cos, sin = table[0], table[1]
-    x32 = x.float()
-    x1, x2 = x32.chunk(2, dim=-1)
-    rotated = torch.cat([-x2, x1], dim=-1)
-    return (x32 * cos + rotated * sin).to(x.dtype)
+    out = x * cos  # float32
+    out[..., :half].addcmul_(x[..., half:], sin[..., :half], value=-1)
+    out[..., half:].addcmul_(x[..., :half], sin[..., half:])
+    return out.to(x.dtype)

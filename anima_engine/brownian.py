@@ -31,20 +31,23 @@ class BrownianNoise:
     """
 
     def __init__(self, x: Tensor, sigmas: Tensor, seed: int, *, on_cpu: bool) -> None:
+        self.device, self.dtype = x.device, x.dtype
+        self.tree_device = torch.device("cpu") if on_cpu else x.device
         t0, t1 = sigmas[sigmas > 0].min(), sigmas.max()
-        w0 = torch.zeros_like(x)
+        w0 = torch.zeros_like(x, device=self.tree_device)
         self.on_cpu = on_cpu
-        if on_cpu:
-            t0, w0, t1 = t0.detach().cpu(), w0.detach().cpu(), t1.detach().cpu()
+        t0, t1 = t0.detach().to(self.tree_device), t1.detach().to(self.tree_device)
         self.tree = torchsde.BrownianTree(t0, w0, t1, entropy=seed)
 
     def __call__(self, sigma: Tensor, sigma_next: Tensor) -> Tensor:
         low, high, sign = (sigma, sigma_next, 1) if sigma < sigma_next else (sigma_next, sigma, -1)
-        device, dtype = low.device, low.dtype
-        query_low, query_high = (low.cpu().float(), high.cpu().float()) if self.on_cpu else (low, high)
+        if self.on_cpu:
+            query_low, query_high = low.cpu().float(), high.cpu().float()
+        else:
+            query_low, query_high = low.to(self.tree_device), high.to(self.tree_device)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_END_POINT_WARNING)
             # A tensor: the tuples of torchsde's signature come only with `return_U`/`return_A`.
             increment = cast(Tensor, self.tree(query_low, query_high))
-        increment = increment.to(device=device, dtype=dtype) * sign
+        increment = increment.to(device=self.device, dtype=self.dtype) * sign
         return increment / (high - low).sqrt()

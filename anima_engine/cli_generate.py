@@ -9,7 +9,9 @@ so a second run skips what the first one wrote.
 
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,16 +20,17 @@ import click
 import torch
 
 from anima_engine.errors import AnimaEngineError, ConfigError
-from anima_engine.images import check_output_folder, save_numbered, write_new_file
+from anima_engine.generation import GeneratedImage
+from anima_engine.images import check_output_folder, png_bytes, save_numbered, write_new_file
 from anima_engine.jobs import (
     Checked,
     Job,
     Planned,
     Problem,
     check_entries,
+    generate_job,
     missing_images,
     plan_jobs,
-    render_job,
     unfinished,
 )
 from anima_engine.loading import resolve_device
@@ -38,6 +41,7 @@ from anima_engine.prompt_files import STDIN, Entry, read_entries, read_text
 from anima_engine.request import GenerationRequest, PreparedRequest, PromptResources
 from anima_engine.samplers import Step
 from anima_engine.speed import choose_speed, compiled_before
+from anima_engine.timing import timed
 from anima_prompt.errors import AnimaPromptError
 from anima_prompt.places import find_tokenizers
 
@@ -124,11 +128,12 @@ def run(
     models: ModelPaths,
     settings: RunSettings,
 ) -> None:
-    """Run `anima generate`; raises `click.ClickException` (exit 1) for anything that stops it."""
+    """Run `anima generate`; raises `click.UsageError` (exit 2) for a wrong option, `click.ClickException`
+    (exit 1) for anything else that stops it."""
     started = time.perf_counter()
     device = _checked(lambda: resolve_device(settings.device, settings.dtype)[0])
     if settings.fp8 and device.type != "cuda":
-        raise click.ClickException(f"--fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
+        raise click.UsageError(f"--fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
     _checked(lambda: check_output_folder(settings.out))
     if prompt_file is None:
         entries = [
@@ -169,8 +174,11 @@ T = TypeVar("T")
 
 
 def _checked(action: Callable[[], T]) -> T:
+    """`action()`, its errors about the options as usage errors (exit 2), others as failures (exit 1)."""
     try:
         return action()
+    except ConfigError as error:
+        raise click.UsageError(one_line(error)) from None
     except (AnimaEngineError, AnimaPromptError) as error:
         raise click.ClickException(one_line(error)) from None
 
@@ -183,6 +191,8 @@ def _report_prompts(checked: Checked) -> None:
         problem = checked.problems[0]
         if problem.request is not None:
             _show_findings(problem.location, problem.request, problem.findings)
+        if problem.setting:  # an option of the command line is wrong
+            raise click.UsageError(_problem_text(problem, full=True))
         raise click.ClickException(_problem_text(problem, full=True))
 
 
@@ -273,7 +283,11 @@ def _render(
     numbered: bool,
     resources: PromptResources,
 ) -> int:
-    """Render every job, writing each image as soon as its job is done; returns the images written."""
+    """Render every job, writing each image as soon as its job is done; returns the images written.
+
+    PNG encoding (about 0.2 s for a 1024² image) and writing happen on one writer thread, in order, while
+    the next job samples; the paths are printed in order as their files are written.
+    """
     free = free_memory(pipe.device)
 
     def capacity(prepared: PreparedRequest) -> int:
@@ -286,11 +300,12 @@ def _render(
     if not numbered:
         jobs = unfinished(jobs, out)
     total = sum(job.images for job in jobs)
-    written = done = 0
-    with Progress(total) as progress:
+    done = written = 0
+    writes: deque[Future[Path | None]] = deque()
+    with Progress(total) as progress, ThreadPoolExecutor(1, thread_name_prefix="anima-png") as writer:
         for job in jobs:
             try:
-                rendered = render_job(pipe, job, callback=progress.step, resources=resources)
+                images = generate_job(pipe, job, callback=progress.step, resources=resources)
             except (AnimaEngineError, AnimaPromptError) as error:
                 if numbered:
                     raise click.ClickException(one_line(error)) from None
@@ -298,12 +313,27 @@ def _render(
                 continue
             done += job.images
             progress.finished(done)
-            for image in rendered:
-                path = _write(image.data, image.record.seed, out / image.name, numbered=numbered)
-                if path is not None:
-                    click.echo(path)
-                    written += 1
+            for name, result in images:
+                writes.append(writer.submit(_encode_and_write, result, out / name, numbered=numbered))
+            written += _report_writes(writes, wait=False)
+        return written + _report_writes(writes, wait=True)
+
+
+def _report_writes(writes: "deque[Future[Path | None]]", *, wait: bool) -> int:
+    """Print the paths of the finished writes at the front of `writes` (all of them with `wait`), in
+    order; a failed write raises its error here. Returns how many files were written."""
+    written = 0
+    while writes and (wait or writes[0].done()):
+        path = writes.popleft().result()
+        if path is not None:
+            click.echo(path)
+            written += 1
     return written
+
+
+def _encode_and_write(result: GeneratedImage, path: Path, *, numbered: bool) -> Path | None:
+    with timed("PNG: encode and write"):
+        return _write(png_bytes(result.image, result.record), result.record.seed, path, numbered=numbered)
 
 
 def _job_failed(job: Job, error: BaseException) -> None:

@@ -9,6 +9,7 @@ from anima_engine.errors import AnimaEngineError
 from anima_engine.hub import hub_endpoint
 from anima_engine.model_download import download_source, select_sources
 from anima_engine.model_manifest import PARTS, load_model_manifest
+from anima_prompt.commands.errors import usage_errors
 from anima_prompt.progress import download_bar, format_bytes
 from anima_prompt.variants import VARIANTS
 
@@ -54,8 +55,9 @@ def download(model_dir: Path | None, variant: str, what: str) -> None:
     Hub files come from $HF_ENDPOINT when set (a mirror), with $HF_TOKEN (or your `hf auth login` token).
     """
     folder = _model_dir(model_dir)
-    try:
+    with usage_errors():
         sources = select_sources(load_model_manifest(), variant=variant, parts=_parts(what))
+    try:
         for source in sources:
             with download_bar(source.target, source.size) as advance:
                 result = download_source(source, folder, progress=advance)

@@ -20,7 +20,7 @@ from anima_engine.errors import ConfigError
 from anima_engine.guidance import cfg as guided
 from anima_engine.images import GenerationRecord, from_pil, to_pil
 from anima_engine.lora import LoadedLora, load_choices, merged
-from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory
+from anima_engine.memory import MemoryPlan, free_memory, place, plan_memory, visiting
 from anima_engine.noise import NoiseSource, StackedNoise, latent_shape, make_noise, noised
 from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline, lora_targets
@@ -28,6 +28,7 @@ from anima_engine.request import EncoderText, GenerationRequest, PreparedRequest
 from anima_engine.samplers import DISCARD_PENULTIMATE_SIGMA, SAMPLERS, StepCallback
 from anima_engine.schedules import denoise_sigmas, make_sigmas, strength_sigmas
 from anima_engine.text_encoder import TextFeatures
+from anima_engine.timing import timed
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -115,11 +116,11 @@ def _generate_group(
     with merged(lora_targets(pipe), loaded), torch.inference_mode():
         # 1. texts -> Qwen3 features (weights on the T5 tokens), each distinct text once
         texts = [p.prompt for p in group] + ([p.negative for p in group] if guide else [])
-        features = encode_texts(pipe, texts, plan)
-        place(pipe.dit, pipe.device, "DiT")
-        place(pipe.adapter, pipe.device, "adapter")
+        with timed("encode (Qwen3)", pipe.device):
+            features = encode_texts(pipe, texts, plan)
         # 2. features -> contexts (1, L, D) per prompt, shared by its images
-        contexts = {key: adapt(pipe.adapter, value) for key, value in features.items()}
+        with timed("adapter", pipe.device):
+            contexts = {key: adapt(pipe.adapter, value) for key, value in features.items()}
         units = [
             _Unit(p, contexts[p.prompt.segments], contexts[p.negative.segments] if guide else None)
             for p in group
@@ -129,12 +130,11 @@ def _generate_group(
         if first.init_image is not None:
             init = pipe.vae.encode(from_pil(first.init_image, options.width, options.height).to(pipe.device))
         # 4. noise, schedule, sampler with CFG, one batch per context shape (zero padding is not exact)
-        latents = sample_batches(pipe, units, options, init, callback)
-        # 5. decode image by image, the DiT out of the way when memory is short
-        if plan.offload_dit:
-            place(pipe.dit, pipe.offload_device, "DiT")
-            place(pipe.adapter, pipe.offload_device, "adapter")
-        pictures = [to_pil(pipe.vae.decode(z[None], tile=plan.vae_tile))[0] for z in latents]
+        with timed(f"sample {sum(unit.images for unit in units)} image(s)", pipe.device):
+            latents = sample_batches(pipe, units, options, init, callback)
+        # 5. decode image by image (in tiles when memory is short)
+        with timed(f"decode {len(latents)} image(s) and convert to PIL", pipe.device):
+            pictures = [to_pil(pipe.vae.decode(z[None], tile=plan.vae_tile))[0] for z in latents]
     records = [_record(pipe, unit.prepared, index, loaded) for unit in units for index in range(unit.images)]
     return [GeneratedImage(picture, record) for picture, record in zip(pictures, records, strict=True)]
 
@@ -142,14 +142,16 @@ def _generate_group(
 def encode_texts(
     pipe: Pipeline, texts: Sequence[EncoderText], plan: MemoryPlan
 ) -> dict[tuple[tuple[str, float], ...], TextFeatures]:
-    """Qwen3 features of each distinct text (by segments); the encoder may leave the device afterwards."""
-    place(pipe.text_encoder.model, pipe.device, "text encoder")
+    """Qwen3 features of each distinct text (by segments). The encoder runs on the device; when the plan
+    says so it then lives on the offload device, and visits the device for later encodes."""
+    model = pipe.text_encoder.model
     features = {}
-    for text in texts:
-        if text.segments not in features:
-            features[text.segments] = pipe.text_encoder.encode(text.segments)
+    with visiting(model, pipe.device, "text encoder"):
+        for text in texts:
+            if text.segments not in features:
+                features[text.segments] = pipe.text_encoder.encode(text.segments)
     if plan.offload_text_encoder:
-        place(pipe.text_encoder.model, pipe.offload_device, "text encoder")
+        place(model, pipe.offload_device, "text encoder")
     return features
 
 

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from anima_engine.errors import AnimaEngineError, PromptLintError
-from anima_engine.generation import generate, sharing_key
+from anima_engine.errors import AnimaEngineError, ConfigError, PromptLintError
+from anima_engine.generation import GeneratedImage, generate, sharing_key
 from anima_engine.images import GenerationRecord, png_bytes
 from anima_engine.pipeline import Pipeline
 from anima_engine.prompt_files import Entry
@@ -92,6 +92,8 @@ class Problem:
     message: str
     findings: "tuple[Finding, ...]" = ()
     request: GenerationRequest | None = None
+    setting: bool = False
+    """The request's settings are invalid (`ConfigError`): on the command line, a usage error."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -118,6 +120,9 @@ def check_entries(
             prepared = prepare(entry.request, variant=variant, resources=resources)
         except PromptLintError as error:
             problems.append(Problem(entry.location, str(error), error.findings, entry.request))
+            continue
+        except ConfigError as error:
+            problems.append(Problem(entry.location, str(error).split("\n", 1)[0], setting=True))
             continue
         except (AnimaEngineError, AnimaPromptError) as error:
             problems.append(Problem(entry.location, str(error).split("\n", 1)[0]))
@@ -175,6 +180,19 @@ class Rendered:
     record: GenerationRecord
 
 
+def generate_job(
+    pipe: Pipeline,
+    job: Job,
+    *,
+    callback: StepCallback | None = None,
+    resources: PromptResources | None = None,
+) -> list[tuple[str, GeneratedImage]]:
+    """Every image of a job with its planned name, in order, not yet encoded as PNG."""
+    results = generate(pipe, [item.request for item in job.items], callback=callback, resources=resources)
+    names = [name for item in job.items for name in item.names]
+    return list(zip(names, results, strict=True))
+
+
 def render_job(
     pipe: Pipeline,
     job: Job,
@@ -183,9 +201,7 @@ def render_job(
     resources: PromptResources | None = None,
 ) -> list[Rendered]:
     """Every image of a job as PNG bytes with its planned name, in order."""
-    results = generate(pipe, [item.request for item in job.items], callback=callback, resources=resources)
-    names = [name for item in job.items for name in item.names]
     return [
         Rendered(name, png_bytes(result.image, result.record), result.record)
-        for name, result in zip(names, results, strict=True)
+        for name, result in generate_job(pipe, job, callback=callback, resources=resources)
     ]

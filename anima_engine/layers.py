@@ -76,8 +76,13 @@ def adaln_modulation(dim: int, lora_dim: int, chunks: int) -> nn.Sequential:
 
 
 def modulate(x: Tensor, shift: Tensor, scale: Tensor, eps: float) -> Tensor:
-    """LayerNorm without affine parameters, then x·(1 + scale) + shift."""
-    return F.layer_norm(x, x.shape[-1:], eps=eps) * (1 + scale) + shift
+    """LayerNorm without affine parameters, then x·(1 + scale) + shift (one multiply-add kernel)."""
+    return torch.addcmul(shift, F.layer_norm(x, x.shape[-1:], eps=eps), 1 + scale)
+
+
+def gated(x: Tensor, gate: Tensor, update: Tensor) -> Tensor:
+    """The gated residual x + gate·update, as one multiply-add kernel."""
+    return torch.addcmul(x, gate, update)
 
 
 class Attention(nn.Module):
@@ -140,13 +145,13 @@ class Block(nn.Module):
         """x (B, N, D); emb (B, 1, D); adaln_lora (B, 1, 3D); context (B, L, Dc); rope (2, N, 1, Dh)."""
         # 1. self-attention (RoPE on q and k)
         shift, scale, gate = (self.adaln_modulation_self_attn(emb) + adaln_lora).chunk(3, dim=-1)
-        x = x + gate * self.self_attn(modulate(x, shift, scale, self.eps), rope=rope)
+        x = gated(x, gate, self.self_attn(modulate(x, shift, scale, self.eps), rope=rope))
         # 2. cross-attention to the text context (no RoPE, no mask)
         shift, scale, gate = (self.adaln_modulation_cross_attn(emb) + adaln_lora).chunk(3, dim=-1)
-        x = x + gate * self.cross_attn(modulate(x, shift, scale, self.eps), context=context)
+        x = gated(x, gate, self.cross_attn(modulate(x, shift, scale, self.eps), context=context))
         # 3. MLP
         shift, scale, gate = (self.adaln_modulation_mlp(emb) + adaln_lora).chunk(3, dim=-1)
-        return x + gate * self.mlp(modulate(x, shift, scale, self.eps))
+        return gated(x, gate, self.mlp(modulate(x, shift, scale, self.eps)))
 
 
 class FinalLayer(nn.Module):

@@ -8,6 +8,7 @@ code. Default precision: bfloat16 on CUDA, float32 on CPU.
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,7 +20,8 @@ from anima_engine.config import PRESETS, AdapterParams, DiTParams, TextEncoderPa
 from anima_engine.dit import DiT
 from anima_engine.errors import CheckpointError, ConfigError
 from anima_engine.qwen3 import Qwen3
-from anima_engine.text_encoder import TextEncoder, load_tokenizers
+from anima_engine.text_encoder import TextEncoder, Tokenizers, load_tokenizers
+from anima_engine.timing import timed
 from anima_engine.weights import (
     DIT_PREFIXES,
     assign_state_dicts,
@@ -257,19 +259,21 @@ def load_text_encoder(
     """
     path = Path(path)
     device, dtype = resolve_device(device, dtype)
-    tokenizers = load_tokenizers(tokenizer_dir)
     shapes = _header_shapes(path)
     require_kind(path, shapes, "text_encoder")
     prefix, shapes = strip_found_prefix(shapes, (TEXT_ENCODER_PREFIX,))
     params = text_encoder_params(shapes, PRESETS["anima"].text_encoder, path)
+    # The tokenizers (0.4 s for Qwen's) are read while the weights stream in.
+    with ThreadPoolExecutor(1, thread_name_prefix="anima-tokenizers") as pool:
+        reading = pool.submit(_timed_tokenizers, tokenizer_dir)
+        tensors = load_tensors(path, device=device)
+        tokenizers = reading.result()
     vocab_needed = tokenizers.qwen.get_vocab_size(with_added_tokens=True)
     if vocab_needed > params.vocab_size:
         raise CheckpointError(
             f"{path}: embedding table has {params.vocab_size} rows, "
             f"the Qwen tokenizer in {tokenizer_dir} needs {vocab_needed}"
         )
-
-    tensors = load_tensors(path, device=device)
     tensors = {key: value for key, value in tensors.items() if key not in _IGNORED_TEXT_ENCODER_KEYS}
     outside = _outside(tensors, prefix)
     _, tensors = strip_found_prefix(tensors, (TEXT_ENCODER_PREFIX,))
@@ -278,3 +282,8 @@ def load_text_encoder(
     parts = [(prefix, model, tensors), ("", nn.Module(), outside)]
     assign_state_dicts(parts, path=path, what="the Qwen3 text encoder layout", dtype=dtype)
     return TextEncoder(model=model.eval().requires_grad_(False), tokenizers=tokenizers, params=params)
+
+
+def _timed_tokenizers(directory: str | Path) -> Tokenizers:
+    with timed("tokenizers"):
+        return load_tokenizers(directory)

@@ -94,7 +94,7 @@ def download_source(
     timeout: float = 30.0,
 ) -> Downloaded:
     """Fetch one file into `model_dir` (resuming, verified); a file already there that passes the local
-    checks is kept.
+    checks is kept, one that fails them is left alone and reported.
 
     Args:
         source: the manifest entry.
@@ -108,10 +108,10 @@ def download_source(
     """
     target = Path(model_dir) / source.target
     expected = Expected(source.sha256, source.size, lambda path: check_content(path, source.kind))
-    found = kept(target, expected)
-    if found is not None:
-        return found
     try:
+        found = kept(target, expected)
+        if found is not None:
+            return found
         if source.on_hub:
             return fetch_hub_file(
                 source.repo,

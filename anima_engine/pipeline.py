@@ -23,6 +23,7 @@ from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoraTargets
 from anima_engine.speed import SpeedOptions, accelerate, default_options
 from anima_engine.text_encoder import TextEncoder
+from anima_engine.timing import timed
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
 from anima_prompt.hashing import cached_file_sha256
@@ -43,7 +44,8 @@ class Pipeline:
         device: where sampling runs; `dtype` is the networks' weight dtype.
         models: the files loaded, with their sha256 (for the image metadata).
         variant: the DiT variant (`base`, `aesthetic`, `turbo`), recorded in the metadata.
-        low_vram: offload the text encoder and DiT between stages and decode in tiles (`memory`).
+        low_vram: keep the text encoder off the device except while it encodes, and decode in tiles
+            (`memory`).
         offload_device: where offloaded networks wait.
         velocity: the DiT's forward as sampling runs it (`speed.accelerate`); None runs `dit` plainly.
         hash_files: record the sha256 of model and LoRA files in the image metadata.
@@ -114,11 +116,10 @@ def load_pipeline(
         variant: which DiT to look for and whose defaults apply: `base`, `aesthetic` or `turbo`.
         device: default CUDA when available, else CPU.
         dtype: weight dtype; default bf16 on CUDA, fp32 on CPU.
-        low_vram: keep the text encoder on the CPU except while it encodes, offload the DiT during the
-            VAE decode, and decode in tiles.
+        low_vram: keep the text encoder on the CPU except while it encodes, and decode in tiles.
         hash_files: record each file's sha256 (cached per file) in the image metadata.
         speed: how the DiT runs (`speed.SpeedOptions`); default on CUDA: cuDNN attention, compiled blocks
-            and a CUDA graph (not with `low_vram`, whose offloading moves the weights the graph reads);
+            and a CUDA graph (not with `low_vram`: the graph's memory pool stays reserved after sampling);
             on the CPU: plain.
 
     Raises:
@@ -147,14 +148,18 @@ def load_pipeline(
         "vae": lambda: load_vae(files.vae, params=vae_params, device=device, dtype=dtype),
     }
     paths = {"dit": files.dit, "text_encoder": files.text_encoder, "vae": files.vae}
-    loaded = _in_parallel(loaders)
+    with timed("load the three files in parallel", device):
+        loaded = _in_parallel(
+            {role: partial(_timed_load, role, paths[role], device, load) for role, load in loaders.items()}
+        )
     model, encoder, decoder = loaded["dit"], loaded["text_encoder"], loaded["vae"]
     _check_fit(encoder, model, vae_params, (files.dit, files.text_encoder, files.vae))
-    hashes = (
-        _in_parallel({role: partial(cached_file_sha256, path) for role, path in paths.items()})
-        if hash_files
-        else {}
-    )
+    with timed("sha256 of the files (cached per file)"):
+        hashes = (
+            _in_parallel({role: partial(cached_file_sha256, path) for role, path in paths.items()})
+            if hash_files
+            else {}
+        )
     models = tuple(
         ModelFile(role=role, name=path.name, sha256=hashes.get(role)) for role, path in paths.items()
     )
@@ -181,6 +186,11 @@ def load_pipeline(
 LOAD_THREADS = 3
 """Files loaded at the same time: reading and device copies release the GIL, and while one loader waits
 for CUDA to initialise the others parse tokenizers and headers."""
+
+
+def _timed_load(role: str, path: Path, device: torch.device, load: Callable[[], Any]) -> Any:
+    with timed(f"{role} file", device, size=path.stat().st_size):
+        return load()
 
 
 def _in_parallel(tasks: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from anima_engine.attention import rope_angles
 from anima_engine.config import TextEncoderParams
+from anima_engine.weights import Embedding
 
 
 class RMSNorm(nn.Module):
@@ -109,7 +110,7 @@ class Qwen3(nn.Module):
     def __init__(self, params: TextEncoderParams) -> None:
         super().__init__()
         self.params = params
-        self.embed_tokens = nn.Embedding(params.vocab_size, params.hidden_size)
+        self.embed_tokens = Embedding(params.vocab_size, params.hidden_size)
         self.layers = nn.ModuleList(DecoderLayer(params) for _ in range(params.num_layers))
         self.norm = RMSNorm(params.hidden_size, params.norm_eps)
 

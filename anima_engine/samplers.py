@@ -68,13 +68,16 @@ class Sampler(Protocol):
 
 
 def _prepare(x: Tensor, sigmas: Tensor) -> tuple[Tensor, Tensor]:
-    # Sampler state in at least float32 (engine-spec §1.4); sigmas in the same dtype, on x's device.
+    # Sampler state in at least float32 (engine-spec §1.4); sigmas in the same dtype, kept on the CPU: the
+    # per-step arithmetic on σ and the branches on it (σ_next = 0, the callback's floats) then never wait
+    # for the accelerator, which keeps queueing the model's kernels ahead of the one running.
     dtype = torch.promote_types(x.dtype, torch.float32)
-    return x.to(dtype), sigmas.to(device=x.device, dtype=dtype)
+    return x.to(dtype), sigmas.to(device="cpu", dtype=dtype)
 
 
 def _denoise(denoise: DenoiseFn, x: Tensor, sigma: Tensor) -> Tensor:
-    return denoise(x, sigma.expand(x.shape[0])).to(x.dtype)
+    # The one σ the model needs on x's device; copied without waiting for the device.
+    return denoise(x, sigma.to(x.device, non_blocking=True).expand(x.shape[0])).to(x.dtype)
 
 
 def _report(callback: StepCallback | None, i: int, sigmas: Tensor, x: Tensor, denoised: Tensor) -> None:
@@ -265,7 +268,7 @@ def sample_er_sde(
     step_noise = _step_noise(noise, x, sigmas, None)
     sigmas = _offset_first_sigma(sigmas)
     er_lambdas = sigmas / (1 - sigmas)
-    points = torch.arange(ER_SDE_INTEGRATION_POINTS, device=x.device, dtype=x.dtype)
+    points = torch.arange(ER_SDE_INTEGRATION_POINTS, dtype=sigmas.dtype)
     old_denoised: Tensor | None = None
     old_denoised_d: Tensor | None = None
     for i in range(len(sigmas) - 1):

@@ -78,31 +78,26 @@ class SpeedOptions:
 
 PLAIN = SpeedOptions(attention="default", compile="none", cuda_graph=False)
 EAGER = SpeedOptions(compile="none", cuda_graph=False)
-"""On CUDA without compiling: the preferred attention kernels only."""
+"""On CUDA without compiling: the preferred attention kernels only. The eager forward is not replayed as
+a CUDA graph: on an H200 a two-image run took 0.9 s longer with the graph (19.0 against 18.1 s, issue 13)
+and a replay only removes launch gaps, which the eager forward already hides behind its GPU time."""
 
 COMPILE_CHOICES = ("auto", "always", "never")
 
-COMPILE_MIN_IMAGES_COLD = 15
-"""`auto` compiles the DiT for runs of at least this many images while the compile cache is cold.
+COMPILE_MIN_IMAGES_WARM = 5
+"""`auto` compiles the DiT for runs of at least this many images once this machine has compiled it with
+this torch before (the kernels are cached).
 
-On an H200 (issue 13, torch 2.11): a 30-step 1024² image samples in about 2.1 s compiled with a CUDA graph
-and about 3.0 s eagerly (97 against 62.5 ms per CFG step, docs/benchmarks.md), a gain of about 0.9 s per
-image; the whole one-image command took 12.9 s longer with a cold cache than without compiling, so
-compiling pays from about 14 images. To set it: the one-image rows of `benchmarks/cold_start.py` give
-the fixed cost of a cold compile (`always, cold cache` minus `never`), and `--sweep 4,8,16,32` the
-per-image gain (`never` against `always`, images/s after loading); the threshold is where the saving
-reaches the cost."""
+From `benchmarks/cold_start.py --sweep 4,8,16` on an H200 (torch 2.11, 1024², 30 steps, warm cache,
+docs/benchmarks.md): least-squares lines through the wall times of N-prompt files are 12.4 s + 2.98 s per
+image without compiling and 16.9 s + 1.99 s per image compiled, so compiling costs 4.6 s once and saves
+0.98 s per image; it pays from 5 images. The benchmark prints this fit after a sweep."""
 
-COMPILE_MIN_IMAGES_WARM = 10
-"""As `COMPILE_MIN_IMAGES_COLD` once this machine has compiled the DiT before (the kernels are cached):
-the one-image command was still 8.5 s slower with a warm cache than without compiling (dynamo tracing
-and loading the cached kernels), so it pays from about 10 images. Measured the same way, with the warm
-cache (`always, warm cache` minus `never`)."""
-
-GRAPH_MIN_IMAGES = 2
-"""Without compiling, `auto` still replays the eager DiT as a CUDA graph from this many images: capturing
-costs about three forwards, and replays save the launch gaps between the forward's ~600 kernels. To set
-it: `--compile never` against `auto` for 1–4 images (`benchmarks/cold_start.py --graph`)."""
+COMPILE_MIN_IMAGES_COLD = 11
+"""As `COMPILE_MIN_IMAGES_WARM` while the compile cache is cold: the one-image command took 5.5 s longer
+with a cold cache than with a warm one (23.6 against 18.1 s), so compiling costs 10.1 s once and pays
+from 11 images. Both were measured before the faster eager forward of issue 13's speed work, which
+lowers the saving per image: re-measure with the sweep."""
 
 
 def default_options(device: torch.device) -> SpeedOptions:
@@ -133,13 +128,8 @@ def choose_speed(
     if device.type != "cuda":
         return PLAIN
     threshold = COMPILE_MIN_IMAGES_WARM if cache_warm else COMPILE_MIN_IMAGES_COLD
-    if choice == "always" or (choice == "auto" and images >= threshold):
-        options = SpeedOptions()
-    elif choice == "auto" and images >= GRAPH_MIN_IMAGES:
-        options = dataclasses.replace(EAGER, cuda_graph=True)
-    else:
-        options = EAGER
-    return dataclasses.replace(options, fp8=fp8)
+    compiled = choice == "always" or (choice == "auto" and images >= threshold)
+    return dataclasses.replace(SpeedOptions() if compiled else EAGER, fp8=fp8)
 
 
 def compile_cache_dir() -> Path:
@@ -243,9 +233,10 @@ def accelerate(dit: DiT, options: SpeedOptions) -> VelocityFn:
     if options.compile != "none":
         _use_compile_cache(options.cache_dir or compile_cache_dir())
         if options.compile == "blocks":
+            # The final layer runs once per forward for well under a millisecond; compiling it too would
+            # add a second graph to trace and load at every start.
             for block in dit.blocks:
                 block.compile(fullgraph=True, dynamic=False, mode=options.mode)
-            dit.final_layer.compile(fullgraph=True, dynamic=False, mode=options.mode)
         else:
             forward = torch.compile(dit, fullgraph=True, dynamic=False, mode=options.mode)
 

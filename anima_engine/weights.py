@@ -5,11 +5,15 @@ tensors. A file is validated (header length, JSON header, data extent) before an
 truncated or corrupt download gets a one-line `CheckpointError` naming the file and the problem.
 """
 
+import bisect
 import contextlib
-import io
+import itertools
 import json
+import os
 import struct
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -103,8 +107,16 @@ def load_tensors(path: str | Path, *, device: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"{path}: unreadable safetensors file ({error})") from None
 
 
-STAGING_BYTES = 64 << 20
-"""Size of each of the two pinned host buffers a file is streamed through on its way to a GPU."""
+STAGING_BYTES = 32 << 20
+"""Size of each of the two pinned host buffers a reader streams its part of a file through to a GPU."""
+
+PART_BYTES = 512 << 20
+"""A file's data is split into parts of about this size, read by separate threads (at most
+`MAX_READERS`): one thread copies from the page cache at about 5 GB/s (the 4 GB DiT took 0.8 s on an
+H200 host, docs/benchmarks.md), well below what host memory and the GPU's copy engines sustain."""
+
+MAX_READERS = 4
+"""Most threads reading one file; the three model files load at the same time (`pipeline`)."""
 
 SAFETENSORS_DTYPES = {
     "F64": torch.float64,
@@ -121,21 +133,26 @@ SAFETENSORS_DTYPES = {
     "F8_E5M2": torch.float8_e5m2,
 }
 
+Target = tuple[int, int, Tensor]
+"""`(start, end, byte view)`: where a tensor's bytes lie in the data section, and the tensor's bytes."""
+
 
 def read_to_device(
     path: Path, header: Mapping[str, Mapping[str, object]], device: torch.device
 ) -> dict[str, Tensor]:
     """Every tensor of a validated safetensors file, read straight onto `device` in its stored dtype.
 
-    The data section is read in `STAGING_BYTES` chunks into two alternating pinned buffers (plain ones
-    off CUDA); while one chunk is read, the previous one is copied asynchronously into the tensors it
-    overlaps. Each tensor gets its own storage, so replacing a module later frees its memory.
+    The data section is split into parts (`PART_BYTES`, at most `MAX_READERS`, at most one per CPU), each
+    read by its own thread in `STAGING_BYTES` chunks into two alternating pinned buffers (plain ones off
+    CUDA); while one chunk is read, the previous one is copied asynchronously, on the thread's own stream,
+    into the tensors it overlaps. Each tensor gets its own storage, so replacing a module later frees its
+    memory. Returns once every copy has finished.
 
     Raises:
         CheckpointError: an unknown dtype or a file shorter than its header says.
     """
     tensors: dict[str, Tensor] = {}
-    targets: list[tuple[int, int, Tensor]] = []
+    targets: list[Target] = []
     for name, info in header.items():
         dtype = SAFETENSORS_DTYPES.get(str(info["dtype"]))
         if dtype is None:
@@ -149,10 +166,17 @@ def read_to_device(
         if end > start:
             targets.append((start, end, _bytes_of(tensors[name])))
     targets.sort(key=lambda target: target[0])
-    with path.open("rb", buffering=0) as file:
+    total = targets[-1][1] if targets else 0
+    with path.open("rb") as file:
         (header_len,) = struct.unpack("<Q", file.read(8))
-        file.seek(8 + header_len)
-        _stream_into(file, targets, path)
+    parts = _parts(total, min(MAX_READERS, os.cpu_count() or 1))
+    read = partial(_stream_part, path, 8 + header_len, targets)
+    if len(parts) == 1:
+        read(*parts[0])
+    else:
+        with ThreadPoolExecutor(len(parts), thread_name_prefix="anima-read") as pool:
+            for done in [pool.submit(read, low, high) for low, high in parts]:
+                done.result()
     return tensors
 
 
@@ -160,40 +184,74 @@ def _bytes_of(tensor: Tensor) -> Tensor:
     return tensor.reshape(-1).view(torch.uint8)
 
 
-def _stream_into(file: io.FileIO, targets: list[tuple[int, int, Tensor]], path: Path) -> None:
-    """Fill each `(start, end, byte view)` target, sorted by start, from the data section of `file`."""
-    total = targets[-1][1] if targets else 0
-    cuda = bool(targets) and targets[0][2].is_cuda
-    size = min(STAGING_BYTES, max(total, 1))
+def _parts(total: int, readers: int) -> list[tuple[int, int]]:
+    """[low, high) byte ranges covering [0, total): about `PART_BYTES` each, at most `readers` of them."""
+    count = max(1, min(readers, -(-total // PART_BYTES)))
+    bounds = [total * k // count for k in range(count + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _stream_part(path: Path, data_start: int, targets: Sequence[Target], low: int, high: int) -> None:
+    """Fill the bytes in [low, high) of the data section of `path` into the `targets` overlapping it."""
+    if high <= low:
+        return
+    cuda = targets[0][2].is_cuda
+    size = min(STAGING_BYTES, high - low)
     staging = [torch.empty(size, dtype=torch.uint8, pin_memory=cuda) for _ in range(2)]
     stream = torch.cuda.Stream(targets[0][2].device) if cuda else None
     done: list[torch.cuda.Event | None] = [None, None]
-    first = 0  # the first target not yet completely filled
-    for chunk, offset in enumerate(range(0, total, size)):
-        slot = chunk % 2
-        if done[slot] is not None:
-            done[slot].synchronize()  # type: ignore[union-attr]
-        length = min(size, total - offset)
-        buffer = staging[slot][:length]
-        if file.readinto(buffer.numpy().data) != length:
-            raise CheckpointError(f"{path}: truncated while reading")
-        with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
-            index = first
-            while index < len(targets) and targets[index][0] < offset + length:
-                start, end, target = targets[index]
-                low, high = max(start, offset), min(end, offset + length)
-                if low < high:
-                    target[low - start : high - start].copy_(
-                        buffer[low - offset : high - offset], non_blocking=cuda
-                    )
-                if end <= offset + length and index == first:
-                    first += 1
-                index += 1
-            if stream is not None:
-                done[slot] = torch.cuda.Event()
-                done[slot].record(stream)  # type: ignore[union-attr]
+    first = bisect.bisect_right([end for _, end, _ in targets], low)  # the first target ending after low
+    with path.open("rb", buffering=0) as file:
+        file.seek(data_start + low)
+        for chunk, offset in enumerate(range(low, high, size)):
+            slot = chunk % 2
+            if done[slot] is not None:
+                done[slot].synchronize()  # type: ignore[union-attr]
+            length = min(size, high - offset)
+            buffer = staging[slot][:length]
+            if file.readinto(buffer.numpy().data) != length:
+                raise CheckpointError(f"{path}: truncated while reading")
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                first = _copy_chunk(buffer, offset, targets, first, non_blocking=cuda)
+                if stream is not None:
+                    done[slot] = torch.cuda.Event()
+                    done[slot].record(stream)  # type: ignore[union-attr]
     if stream is not None:
         stream.synchronize()
+
+
+def _copy_chunk(
+    buffer: Tensor, offset: int, targets: Sequence[Target], first: int, *, non_blocking: bool
+) -> int:
+    """Copy the chunk holding data bytes [offset, offset + len(buffer)) into the targets it overlaps,
+    starting at target `first`; returns the first target that still needs later bytes."""
+    end_of_chunk = offset + len(buffer)
+    index = first
+    while index < len(targets) and targets[index][0] < end_of_chunk:
+        start, end, target = targets[index]
+        low, high = max(start, offset), min(end, end_of_chunk)
+        if low < high:
+            target[low - start : high - start].copy_(
+                buffer[low - offset : high - offset], non_blocking=non_blocking
+            )
+        if end <= end_of_chunk and index == first:
+            first += 1
+        index += 1
+    return first
+
+
+class Embedding(nn.Embedding):
+    """`nn.Embedding` that leaves its weight uninitialised on the meta device, where there are no values.
+
+    Loading builds every network on the meta device and assigns the file's tensors. There `nn.Embedding`'s
+    random initialisation runs torch's meta `normal_`, whose first call imports `torch._dynamo`: 3.5 s,
+    which were most of the text encoder's 4 s load on an H200 host (issue 13). Off the meta device it
+    initialises as `nn.Embedding` does.
+    """
+
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
 
 
 def strip_prefix(tensors: Mapping[str, V], prefixes: Iterable[str]) -> dict[str, V]:

@@ -119,3 +119,7 @@ class LintInputError(AnimaPromptError, ValueError):
 
 class ImageMetadataError(AnimaPromptError, ValueError):
     """An image is not a readable PNG, or carries no generation settings this toolkit can read."""
+
+
+class EditorInputError(AnimaPromptError, ValueError):
+    """An editor request names a position outside its text or an empty range."""

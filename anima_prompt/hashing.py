@@ -7,11 +7,11 @@
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import cast
 
 from anima_prompt.places import user_cache_dir
+from anima_prompt.safewrite import write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def cached_file_sha256(path: str | Path, *, cache_dir: Path | None = None) -> st
 def _read_cache(cache_file: Path) -> dict[str, object]:
     try:
         return _table(json.loads(cache_file.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, nested too deep: start afresh
         return {}
 
 
@@ -60,8 +60,6 @@ def _write_cache(cache_file: Path, cache: dict[str, object]) -> None:
     """Write the cache through a temporary file in the same folder, renamed into place."""
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-        partial.write_text(json.dumps(cache, indent=0), encoding="utf-8")
-        os.replace(partial, cache_file)
+        write_bytes(cache_file, json.dumps(cache, indent=0).encode("utf-8"))
     except OSError as exc:
         logger.warning("could not write the hash cache %s: %s", cache_file, exc)

@@ -12,6 +12,7 @@ A name is resolved in the LoRA folders (`places.lora_folders`), in order. In a f
 sub-folders), the shallowest first.
 """
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -246,21 +247,26 @@ def parse_lora_option(value: str) -> tuple[str, float]:
         (path or name, strength).
 
     Raises:
-        LoraReferenceError: the value is empty.
+        LoraReferenceError: the value is empty, or its strength is not a finite number (`x:abc`).
 
     Example:
         >>> parse_lora_option("styles/ink.safetensors:0.7")
         ('styles/ink.safetensors', 0.7)
     """
-    head, sep, tail = value.rpartition(":")
-    if sep and head:
-        try:
-            return head, float(tail)
-        except ValueError:
-            pass
     if not value.strip():
         raise LoraReferenceError("--lora needs a path or a name")
-    return value, 1.0
+    head, sep, tail = value.rpartition(":")
+    if not sep or not head or any(mark in tail for mark in "/\\"):  # no strength, or a drive letter
+        return value, 1.0
+    try:
+        strength = float(tail)
+    except ValueError:
+        strength = math.nan
+    if not math.isfinite(strength):
+        raise LoraReferenceError(
+            f"--lora {value}: the strength {tail!r} is not a number; write PATH:STRENGTH, e.g. {head}:0.8"
+        )
+    return head, strength
 
 
 def _file_name(name: str) -> str:

@@ -8,7 +8,6 @@ sits under the final name. Files on the Hugging Face hub are fetched by the engi
 """
 
 import http.client
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from anima_prompt.errors import DownloadError
 from anima_prompt.hashing import file_sha256
+from anima_prompt.safewrite import install
 
 CHUNK_BYTES = 1 << 16
 USER_AGENT = "anima-toolkit"
@@ -93,19 +93,27 @@ def verify(path: Path, expected: Expected) -> tuple[str, ...]:
 
 
 def kept(target: Path, expected: Expected) -> Downloaded | None:
-    """`target` as a `Downloaded` when it exists and passes the checks that need no server, else None.
+    """`target` as a `Downloaded` when it exists and passes the checks that need no server; None when there
+    is no file there.
 
-    A pinned sha256 is checked; without one, the size and the content check.
+    A pinned sha256 is checked; without one, the size and the content check. A file that fails them was not
+    put there by a download (only verified files take their final names), so it is not replaced.
+
+    Raises:
+        DownloadError: a file is there and fails the checks; it is left alone.
     """
-    if not target.is_file():
+    if not target.exists():
         return None
     local = Expected(
         expected.sha256, expected.size, None if expected.sha256 else expected.check, expected.pinned
     )
     try:
         checks = verify(target, local)
-    except DownloadError:
-        return None
+    except DownloadError as error:
+        raise DownloadError(
+            f"{target} is there but is not the file to download ({error}); it is left alone: move it away "
+            "and run again"
+        ) from None
     return Downloaded(target, target.stat().st_size, checks, fetched=False)
 
 
@@ -120,7 +128,7 @@ def move_into_place(url: str, partial: Path, target: Path, expected: Expected) -
     except DownloadError as error:
         partial.unlink(missing_ok=True)
         raise DownloadError(f"{url}: {error}; the file was discarded") from None
-    os.replace(partial, target)
+    install(partial, target)
     return Downloaded(target, target.stat().st_size, checks, fetched=True)
 
 

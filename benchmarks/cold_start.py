@@ -7,9 +7,9 @@ by later runs), then times `python -m anima_prompt generate` as a user runs it, 
   * one image: `--compile never`, the default `auto`, `always` with an empty compile cache (cold), `always`
     again (warm), `--low-vram`;
   * a prompt file of 20 prompts (images/s, as reported by the command and from the wall time);
-  * `--sweep 1,4,8,16`: prompt files of N prompts with `--compile always` (warm cache) against `never`,
-    the measurement behind `speed.COMPILE_MIN_IMAGES_*`; `--graph`: 2 prompts, `never` against `auto`
-    (eager + CUDA graph), behind `speed.GRAPH_MIN_IMAGES`.
+  * `--sweep 4,8,16`: prompt files of N prompts with `--compile always` (warm cache) against `never`,
+    the measurement behind `speed.COMPILE_MIN_IMAGES_*`: a least-squares line through each choice's wall
+    times gives its fixed cost and its seconds per image, and where the lines cross is printed.
 
 Then, in one more fresh process, the stages of one image: import torch, CUDA init, tokenizers, each file,
 encode, sample, decode, PNG, and a second image in the same process (the in-process image time). The
@@ -139,12 +139,6 @@ def whole_commands(args: argparse.Namespace, tokenizers: Path) -> list[Row]:
         count = args.prompts
         file = prompt_file(Path(scratch), count)
         rows.append(run(f"{count}-prompt file, --compile auto", ["--file", str(file)], "always", count))
-        if args.graph:
-            two = prompt_file(Path(scratch), 2)
-            rows.append(
-                run("2-prompt file, --compile never", ["--file", str(two), "--compile", "never"], "none", 2)
-            )
-            rows.append(run("2-prompt file, auto (CUDA graph)", ["--file", str(two)], "none", 2))
         for count in args.sweep:
             file = prompt_file(Path(scratch), count)
             for choice in ("never", "always"):
@@ -157,6 +151,35 @@ def whole_commands(args: argparse.Namespace, tokenizers: Path) -> list[Row]:
                     )
                 )
     return rows
+
+
+def line_fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares (intercept, slope) of y against x."""
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+    return mean_y - slope * mean_x, slope
+
+
+def break_even(rows: list[Row], counts: list[int]) -> str:
+    """The sweep as two lines (fixed s + s per image) and the image count from which compiling pays."""
+    fits = {}
+    for choice in ("never", "always"):
+        points = [
+            (count, row.seconds)
+            for count in counts
+            for row in rows
+            if row.scenario == f"{count}-prompt file, --compile {choice}"
+        ]
+        fits[choice] = line_fit(points)
+    (fixed_never, per_never), (fixed_always, per_always) = fits["never"], fits["always"]
+    text = (
+        f"\nSweep fit: never {fixed_never:.1f} s + {per_never:.2f} s/image; "
+        f"always (warm cache) {fixed_always:.1f} s + {per_always:.2f} s/image"
+    )
+    if per_always < per_never:
+        text += f"; compiling pays from {(fixed_always - fixed_never) / (per_never - per_always):.1f} images"
+    return text
 
 
 def stages_child(args: argparse.Namespace) -> None:
@@ -267,7 +290,6 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=20, help="prompts in the prompt-file run [20]")
     parser.add_argument("--device", help="torch device [cuda if available]")
     parser.add_argument("--quick", action="store_true", help="skip the cold-cache compile run")
-    parser.add_argument("--graph", action="store_true", help="also 2 images with and without a CUDA graph")
     parser.add_argument("--sweep", default="", help="comma-separated prompt counts to time compiled and not")
     parser.add_argument("--stages-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -293,6 +315,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row.cells()) + " |")
+    if len(args.sweep) >= 2:
+        print(break_even(rows, args.sweep))
     print("\nStages of one image in a fresh process (`--compile auto` for one image)\n")
     print("| stage | s |")
     print("|---|---|")

@@ -1,54 +1,91 @@
-"""Fixtures shared by every test suite."""
+"""Fixtures shared by every test suite, and the isolation of the tests from the user's own files."""
 
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support.realdata import CACHE_NAME, pinned_downloads, real_files, shared_data_dir
+
+RealData = Callable[..., Path]
 
 
-def shared_data_dir() -> Path:
-    """The real tag lists and tokenizer files; `ANIMA_SHARED_DATA` points elsewhere than `../shared/data`."""
-    return Path(os.environ.get("ANIMA_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+ISOLATED_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+"""Pointed into a temporary folder for the whole run, so nothing reads or writes the user's cache, data or
+configuration folders (the hash cache, the default tag index, compiled kernels), subprocesses included."""
+CLEARED_VARIABLES = (
+    "ANIMA_TAG_INDEX",
+    "ANIMA_MODEL_DIR",
+    "ANIMA_TOKENIZERS",
+    "ANIMA_COMPILE_CACHE",
+    "ANIMA_LORA_DIR",
+    "ANIMA_DEBUG",
+    "COMFYUI_PATH",
+    "HF_ENDPOINT",
+    "HF_TOKEN",
+    "HF_HOME",
+)
+"""Settings of the user's shell that would change what the toolkit finds."""
+USER_FOLDERS: dict[str, str | None] = {}
+"""The isolated variables as they were before the run (for the test that checks the isolation)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = Path(tempfile.mkdtemp(prefix="anima-tests-home-"))
+    config.stash[_ISOLATED_ROOT] = root
+    for name in ISOLATED_VARIABLES:
+        USER_FOLDERS[name] = os.environ.get(name)
+    (root / "home").mkdir()
+    os.environ["HOME"] = str(root / "home")
+    for name in ISOLATED_VARIABLES[1:]:
+        os.environ[name] = str(root / name.lower())
+    for name in CLEARED_VARIABLES:
+        os.environ.pop(name, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    root = config.stash.get(_ISOLATED_ROOT, None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_ISOLATED_ROOT = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = shared_data_dir()
-    if not path.is_dir():
-        pytest.fail(f"shared test data not found at {path}; set ANIMA_SHARED_DATA")
-    return path
+def real_data(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RealData:
+    """`real_data(*paths)`: a folder holding these real files (`danbooru/...`, `tokenizers/...`), from the
+    local copy or downloaded from the toolkit's pins (`tests/realdata.py`); the test skips, saying why, when
+    neither works."""
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    folder = cache.mkdir(CACHE_NAME) if cache is not None else tmp_path_factory.mktemp(CACHE_NAME)
+    fetches = pinned_downloads()
+    outcomes: dict[tuple[str, ...], Path | str] = {}
 
+    def get(*relatives: str) -> Path:
+        if relatives not in outcomes:
+            outcomes[relatives] = real_files(
+                relatives, local=shared_data_dir(), cache=folder, fetches=fetches
+            )
+        found = outcomes[relatives]
+        if isinstance(found, str):
+            pytest.skip(found)
+        return found
 
-USER_VARIABLES = (
-    "ANIMA_LORA_DIR",
-    "COMFYUI_PATH",
-    "ANIMA_MODEL_DIR",
-    "ANIMA_TOKENIZERS",
-    "ANIMA_TAG_INDEX",
-    "HF_TOKEN",
-    "HF_ENDPOINT",
-)
-"""Variables that point the toolkit at the user's own folders, index or accounts."""
-
-
-@pytest.fixture(autouse=True)
-def no_user_folders(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Tests see only the folders they set up: an empty home, user data and cache folders of their own
-    (so no tag index, hash cache or ComfyUI installation of the user's), and none of the shell's model,
-    tokenizer, index, LoRA, ComfyUI or hub variables."""
-    home = tmp_path_factory.getbasetemp() / "home"
-    monkeypatch.setenv("HOME", str(home))
-    for name, sub in (("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config")):
-        monkeypatch.setenv(name, str(home / sub))
-    for name in USER_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    return get
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite the golden files under tests/*/golden/"
+    )
+    parser.addoption(
+        "--update-reliability",
+        action="store_true",
+        help="rewrite docs/reliability.md from the fault-injection suite's runs (tests/faults)",
     )
 
 

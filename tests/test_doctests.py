@@ -18,6 +18,7 @@ MODULES = [
     "anima_prompt.index.records",
     "anima_prompt.loras",
     "anima_prompt.lint",
+    "anima_prompt.editor.services",
 ]
 
 

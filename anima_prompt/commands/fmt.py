@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from anima_prompt.commands.sources import PromptInput, input_options, read_prompts
+from anima_prompt.commands.sources import input_options, read_prompts
 from anima_prompt.errors import PromptSyntaxError
+from anima_prompt.lint.inputs import PromptRecord
 from anima_prompt.nodes import Prompt
 from anima_prompt.normalize import normalize
 from anima_prompt.parser import parse
@@ -23,7 +24,7 @@ from anima_prompt.render import render
 def fmt(
     prompt: str | None,
     files: tuple[Path, ...],
-    lines: bool | None,
+    whole: bool,
     check: bool,
     show_diff: bool,
     as_json: bool,
@@ -36,48 +37,48 @@ def fmt(
     are reported on standard error and the text around them is kept.
     """
     changed = 0
-    for item in read_prompts(prompt, files, lines=lines):
+    for item in read_prompts(prompt, files, whole=whole):
         parsed = _parse(item, strict=strict)
         formatted = render(normalize(parsed))
-        changed += formatted != item.text
+        changed += formatted != item.prompt
         if not as_json:
             for diagnostic in parsed.diagnostics:
-                where = f"{item.origin}:{diagnostic.span.line}:{diagnostic.span.column}"
+                where = f"{item.source}:{diagnostic.span.line}:{diagnostic.span.column}"
                 click.echo(f"{where}: {diagnostic.message}", err=True)
         if as_json:
             record = {
-                "origin": item.origin,
-                "source": item.text,
+                "origin": item.source,
+                "source": item.prompt,
                 "formatted": formatted,
-                "changed": formatted != item.text,
+                "changed": formatted != item.prompt,
                 "diagnostics": [diagnostic.to_dict() for diagnostic in parsed.diagnostics],
             }
             click.echo(json.dumps(record, ensure_ascii=False))
         elif show_diff:
             click.echo(_diff(item, formatted), nl=False)
         elif check:
-            if formatted != item.text:
-                click.echo(f"would reformat {item.origin}", err=True)
+            if formatted != item.prompt:
+                click.echo(f"would reformat {item.source}", err=True)
         else:
             click.echo(formatted)
     if check and changed:
         raise SystemExit(1)
 
 
-def _parse(item: PromptInput, *, strict: bool) -> Prompt:
+def _parse(item: PromptRecord, *, strict: bool) -> Prompt:
     try:
-        return parse(item.text, strict=strict)
+        return parse(item.prompt, strict=strict)
     except PromptSyntaxError as error:
-        raise click.ClickException(f"{item.origin}: {error.one_line()}") from None
+        raise click.ClickException(f"{item.source}: {error.one_line()}") from None
 
 
-def _diff(item: PromptInput, formatted: str) -> str:
-    if formatted == item.text:
+def _diff(item: PromptRecord, formatted: str) -> str:
+    if formatted == item.prompt:
         return ""
     lines = difflib.unified_diff(
-        item.text.splitlines(keepends=True),
+        item.prompt.splitlines(keepends=True),
         formatted.splitlines(keepends=True),
-        fromfile=item.origin,
-        tofile=f"{item.origin} (formatted)",
+        fromfile=item.source,
+        tofile=f"{item.source} (formatted)",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

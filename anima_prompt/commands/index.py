@@ -7,13 +7,19 @@ from pathlib import Path
 
 import click
 
+from anima_prompt.commands.errors import usage_errors
 from anima_prompt.commands.tags import DB_OPTION, JSON_OPTION, open_index
 from anima_prompt.download import PinnedSource, fetch, load_manifest
-from anima_prompt.errors import AnimaPromptError
+from anima_prompt.errors import TagIndexError
+from anima_prompt.index.build import check_target
 from anima_prompt.index.query import TagIndex, default_index_path
 from anima_prompt.index.sources import FORMATS, load_source
 from anima_prompt.places import user_cache_dir
 from anima_prompt.progress import download_bar
+
+FORCE_OPTION = click.option(
+    "--force", is_flag=True, help="Replace the --db file even when it is not a tag index."
+)
 
 
 @click.group()
@@ -21,16 +27,24 @@ def index() -> None:
     """Build, download and describe the tag index."""
 
 
-def _build(paths: list[Path], formats: list[str | None], db: Path | None, vocab: bool) -> None:
+def _target(db: Path | None, *, force: bool) -> Path:
+    """The index file to write: `--db` (its folder must exist) or the default; refuses foreign files early."""
+    if db is not None and not db.parent.is_dir():
+        raise click.UsageError(f"--db {db}: the folder {db.parent} does not exist; create it first")
     target = db or default_index_path()
-    started = time.perf_counter()
     try:
-        loaded = [load_source(path, fmt) for path, fmt in zip(paths, formats, strict=True)]
-        built = TagIndex.build(loaded, target, include_vocab=vocab)
-        counts = built.info().counts
-        built.close()
-    except AnimaPromptError as error:
-        raise click.ClickException(str(error)) from None
+        check_target(target, overwrite=force)
+    except TagIndexError as error:
+        raise click.UsageError(str(error)) from None
+    return target
+
+
+def _build(paths: list[Path], formats: list[str | None], target: Path, vocab: bool, force: bool) -> None:
+    started = time.perf_counter()
+    loaded = [load_source(path, fmt) for path, fmt in zip(paths, formats, strict=True)]
+    built = TagIndex.build(loaded, target, include_vocab=vocab, overwrite=force)
+    counts = built.info().counts
+    built.close()
     click.echo(
         f"built {target}: {counts['tags']} tags, {counts['aliases']} aliases, {counts['implications']} "
         f"implications in {time.perf_counter() - started:.1f} s"
@@ -57,7 +71,10 @@ def _build(paths: list[Path], formats: list[str | None], db: Path | None, vocab:
     "--no-vocab", is_flag=True, help="Leave out Anima's own vocabulary (quality, score, year, ...)."
 )
 @DB_OPTION
-def build(sources: tuple[Path, ...], formats: tuple[str, ...], no_vocab: bool, db: Path | None) -> None:
+@FORCE_OPTION
+def build(
+    sources: tuple[Path, ...], formats: tuple[str, ...], no_vocab: bool, db: Path | None, force: bool
+) -> None:
     """Build the index from local files (written to a temporary file, then swapped in)."""
     if len(formats) not in (0, 1, len(sources)):
         raise click.UsageError(
@@ -66,7 +83,8 @@ def build(sources: tuple[Path, ...], formats: tuple[str, ...], no_vocab: bool, d
     per_source: list[str | None] = (
         list(formats) if len(formats) == len(sources) else [*formats] * len(sources)
     )
-    _build(list(sources), per_source or [None] * len(sources), db, not no_vocab)
+    target = _target(db, force=force)
+    _build(list(sources), per_source or [None] * len(sources), target, not no_vocab, force)
 
 
 @index.command()
@@ -85,6 +103,7 @@ def build(sources: tuple[Path, ...], formats: tuple[str, ...], no_vocab: bool, d
 )
 @click.option("--no-build", is_flag=True, help="Only download; do not build the index.")
 @DB_OPTION
+@FORCE_OPTION
 def download(
     names: tuple[str, ...],
     everything: bool,
@@ -95,38 +114,38 @@ def download(
     directory: Path | None,
     no_build: bool,
     db: Path | None,
+    force: bool,
 ) -> None:
     """Download pinned public tag lists (verified by sha256, resumable) and build the index from them."""
-    try:
-        manifest = load_manifest()
-        if list_only:
-            for pin in manifest:
-                marker = "*" if pin.default else " "
-                click.echo(f"{marker} {pin.name}\t{pin.format}\t{pin.url}")
-            return
-        if url is not None:
-            if sha256 is None or fmt is None:
-                raise click.UsageError("--url needs --sha256 and --format")
-            filename = url.rstrip("/").rsplit("/", 1)[-1] or "source"
+    manifest = load_manifest()
+    if list_only:
+        for pin in manifest:
+            marker = "*" if pin.default else " "
+            click.echo(f"{marker} {pin.name}\t{pin.format}\t{pin.url}")
+        return
+    if url is not None:
+        if sha256 is None or fmt is None:
+            raise click.UsageError("--url needs --sha256 and --format")
+        filename = url.rstrip("/").rsplit("/", 1)[-1] or "source"
+        with usage_errors():
             chosen = [PinnedSource("url", url, filename, sha256.lower(), None, fmt)]
-        else:
-            by_name = {pin.name: pin for pin in manifest}
-            unknown = [name for name in names if name not in by_name]
-            if unknown:
-                raise click.UsageError(f"unknown source {unknown[0]!r}; known: {', '.join(by_name)}")
-            chosen = (
-                list(manifest)
-                if everything
-                else [by_name[n] for n in names] or [p for p in manifest if p.default]
-            )
-        folder = directory or _cache_dir()
-        paths = [_fetch_with_bar(pin, folder) for pin in chosen]
-    except AnimaPromptError as error:
-        raise click.ClickException(str(error)) from None
+    else:
+        by_name = {pin.name: pin for pin in manifest}
+        unknown = [name for name in names if name not in by_name]
+        if unknown:
+            raise click.UsageError(f"unknown source {unknown[0]!r}; known: {', '.join(by_name)}")
+        chosen = (
+            list(manifest)
+            if everything
+            else [by_name[n] for n in names] or [p for p in manifest if p.default]
+        )
+    target = None if no_build else _target(db, force=force)
+    folder = directory or _cache_dir()
+    paths = [_fetch_with_bar(pin, folder) for pin in chosen]
     for path in paths:
         click.echo(f"verified {path}")
-    if not no_build:
-        _build(paths, [pin.format for pin in chosen], db, True)
+    if target is not None:
+        _build(paths, [pin.format for pin in chosen], target, True, force)
 
 
 def _cache_dir() -> Path:
@@ -143,10 +162,7 @@ def _fetch_with_bar(pin: PinnedSource, folder: Path) -> Path:
 @JSON_OPTION
 def info(db: Path | None, as_json: bool) -> None:
     """Show the index's metadata: schema version, build time, sources with sha256 and dates, counts."""
-    try:
-        details = open_index(db).info()
-    except AnimaPromptError as error:
-        raise click.ClickException(str(error)) from None
+    details = open_index(db).info()
     if as_json:
         click.echo(json.dumps(asdict(details), ensure_ascii=False))
         return

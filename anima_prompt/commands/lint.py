@@ -8,12 +8,15 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from anima_prompt.errors import AnimaPromptError
+from anima_prompt.commands.errors import usage_errors
+from anima_prompt.commands.sources import input_options, read_prompts
+from anima_prompt.commands.tags import DB_OPTION, open_index
 from anima_prompt.lint.findings import Finding, Severity
+from anima_prompt.lint.inputs import STDIN
 
 if TYPE_CHECKING:
     from anima_prompt.index.query import TagIndex
@@ -29,37 +32,12 @@ INDEX_HINT = (
 )
 
 
-class LintUsageError(click.ClickException):
-    """A usage problem reported on one line, with exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"anima lint: error: {self.format_message()}", err=True)
-
-
-class LintCommand(click.Command):
-    """Reports click's own parsing errors (bad option values, unknown options) on one line."""
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as error:
-            raise LintUsageError(error.format_message()) from None
-
-
-def _fail(message: str) -> NoReturn:
-    raise LintUsageError(message)
-
-
 def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(code.strip().upper() for value in values for code in value.split(",") if code.strip())
 
 
-@click.command("lint", cls=LintCommand)
-@click.argument("prompt", required=False)
+@click.command("lint")
+@input_options
 @click.option("-n", "--negative", help="Negative prompt, checked separately and against the prompt.")
 @click.option("--cfg", type=float, help="CFG scale used for generation.")
 @click.option("--steps", type=int, help="Sampling steps.")
@@ -87,8 +65,6 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
     type=click.Choice(["comfyui", "anima"]),
     help="Where the prompts run: ComfyUI core or anima generate [config front-end: comfyui].",
 )
-@click.option("-f", "--file", "files", multiple=True, help="Prompt file: .txt (one prompt), .jsonl records.")
-@click.option("--per-line", is_flag=True, help="Read one prompt per line from --file text files.")
 @click.option(
     "--format",
     "output_format",
@@ -108,7 +84,7 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option(
     "--fail-on", type=click.Choice(["info", "warning", "error"]), help="Lowest severity that exits 1."
 )
-@click.option("--db", help="Tag index to use (default: $ANIMA_TAG_INDEX or the user data directory).")
+@DB_OPTION
 @click.option(
     "--config", "config_path", help="Configuration file (default: found from the current directory)."
 )
@@ -122,6 +98,8 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 def lint_command(
     prompt: str | None,
+    files: tuple[Path, ...],
+    whole: bool,
     negative: str | None,
     cfg: float | None,
     steps: int | None,
@@ -134,25 +112,24 @@ def lint_command(
     lora_dirs: tuple[str, ...],
     comfyui: str | None,
     front_end: str | None,
-    files: tuple[str, ...],
-    per_line: bool,
     output_format: str,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     apply_fix: bool,
     statistics: bool,
     fail_on: str | None,
-    db: str | None,
+    db: Path | None,
     config_path: str | None,
     explain: str | None,
     list_rules: bool,
     color: bool | None,
     jobs: int,
 ) -> None:
-    """Lint Anima prompts: PROMPT, `-` for standard input, or --file.
+    """Lint Anima prompts: PROMPT, '-' for standard input (one prompt per line), or --file.
 
     Exits 0 when nothing at or above --fail-on (default: warning) was found, 1 when something was, and 2 on
-    usage errors.
+    usage errors. --fix prints the fixed PROMPT or standard input, rewrites files in place (keeping one
+    prompt per line, line endings and other JSONL fields), and reports what is left to fix.
     """
     if explain is not None:
         _explain(explain)
@@ -161,8 +138,8 @@ def lint_command(
         _list_rules(output_format)
         return
     if output_format == "markdown":
-        _fail("--format markdown is only for --list-rules")
-    try:
+        raise click.UsageError("--format markdown is only for --list-rules")
+    with usage_errors():
         config = _config(
             config_path,
             select=select,
@@ -182,11 +159,11 @@ def lint_command(
             variant=variant,
             loras=lora_values,
         )
-        records = _records(prompt, files, negative=negative, settings=settings, per_line=per_line)
-        output = _Output(output_format, statistics=statistics, colour=_use_colour(color))
-        _run(records, config=config, db=db, apply_fix=apply_fix, jobs=jobs, output=output)
-    except AnimaPromptError as error:
-        _fail(str(error).split("\n", 1)[0])
+    index = _index(db, config.db)
+    records = _records(prompt, files, whole=whole, negative=negative, settings=settings)
+    output = _Output(output_format, statistics=statistics, colour=_use_colour(color))
+    fix = _Fix(whole) if apply_fix else None
+    _run(records, config=config, index=index, fix=fix, jobs=jobs, output=output)
 
 
 def _explain(code: str) -> None:
@@ -196,7 +173,7 @@ def _explain(code: str) -> None:
     rules = all_rules()
     rule = rules.get(code.strip().upper())
     if rule is None:
-        _fail(f"unknown rule id {code!r}; `anima lint --list-rules` lists them")
+        raise click.UsageError(f"unknown rule id {code!r}; `anima lint --list-rules` lists them")
     click.echo(explain(rule), nl=False)
 
 
@@ -249,7 +226,7 @@ def _config(
     config = dataclasses.replace(config, **changes)
     for code in (*config.select, *config.ignore, *(code for code, _ in config.severity)):
         if unknown_codes([code]):
-            _fail(f"unknown rule id {code!r}; `anima lint --list-rules` lists them")
+            raise click.UsageError(f"unknown rule id {code!r}; `anima lint --list-rules` lists them")
     return config
 
 
@@ -281,51 +258,35 @@ def _settings(
     return None if settings.is_empty else settings
 
 
-def _index(db: str | None, config_db: str | None) -> TagIndex | None:
-    from anima_prompt.index.query import TagIndex, default_index_path
+def _index(db: Path | None, config_db: str | None) -> TagIndex | None:
+    """`--db` (which must exist), else the configured or default index when it was built, else None."""
+    from anima_prompt.index.query import default_index_path
 
     if db is not None:
-        return TagIndex.open(db)
+        return open_index(db)
     path = Path(config_db).expanduser() if config_db else default_index_path()
-    if not path.is_file():
-        return None
-    return TagIndex.open(path)
+    return open_index(path) if path.is_file() else None
 
 
 def _records(
     prompt: str | None,
-    files: tuple[str, ...],
+    files: tuple[Path, ...],
     *,
+    whole: bool,
     negative: str | None,
     settings: LintSettings | None,
-    per_line: bool,
 ) -> list[PromptRecord]:
-    """The prompts to lint: the argument (or standard input), else every record of every file.
-
-    `negative` and `settings` apply to file records that do not give their own.
-    """
-    from anima_prompt.lint.inputs import PromptRecord, check_prompt_size, decode, read_file
-
-    if prompt is not None and files:
-        _fail("give a PROMPT or --file, not both")
-    if prompt is None and not files:
-        _fail("nothing to lint: give a PROMPT, `-` for standard input, or --file PATH")
-    records: list[PromptRecord] = []
-    if prompt is not None:
-        source = "<prompt>"
-        if prompt == "-":
-            source = "<stdin>"
-            prompt = decode(sys.stdin.buffer.read(), "standard input")
-            prompt = prompt.removesuffix("\n")
-        check_prompt_size(prompt, source)
-        records.append(PromptRecord(source, prompt, negative, settings))
-    for name in files:
-        for record in read_file(Path(name), per_line=per_line):
-            if record.negative is None and negative is not None:
-                record = dataclasses.replace(record, negative=negative)
-            if record.settings is None and settings is not None:
-                record = dataclasses.replace(record, settings=settings)
-            records.append(record)
+    """The prompts to lint; `negative` and `settings` apply to the records that do not give their own."""
+    records = read_prompts(prompt, files, whole=whole)
+    changes: dict[str, Any] = {}
+    for index, record in enumerate(records):
+        changes.clear()
+        if record.negative is None and negative is not None:
+            changes["negative"] = negative
+        if record.settings is None and settings is not None:
+            changes["settings"] = settings
+        if changes:
+            records[index] = dataclasses.replace(record, **changes)
     return records
 
 
@@ -338,12 +299,19 @@ class _Output:
     colour: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Fix:
+    """`--fix` was given; `whole` says how text files were read (one prompt each, or one per line)."""
+
+    whole: bool
+
+
 def _run(
     records: list[PromptRecord],
     *,
     config: LintConfig,
-    db: str | None,
-    apply_fix: bool,
+    index: Any,
+    fix: _Fix | None,
     jobs: int,
     output: _Output,
 ) -> None:
@@ -354,15 +322,12 @@ def _run(
 
     for note in ignored_note(records):
         click.echo(f"note: {note}", err=True)
-    index = _index(db, config.db)
     linter = Linter(config=config, index=index)
     if index is None and linter.skipped_for_index:
         click.echo(INDEX_HINT.format(count=len(linter.skipped_for_index)), err=True)
-    if apply_fix:
-        fixed = _apply_fixes(linter, records)
-        if fixed is None:
-            return
-        records = fixed
+    printed_fixes = False
+    if fix is not None:
+        records, printed_fixes = _apply_fixes(linter, records, whole=fix.whole)
     from anima_prompt.lint.batch import default_jobs, lint_records
 
     jobs = jobs or default_jobs(len(records))
@@ -381,7 +346,8 @@ def _run(
     notes.update(dict.fromkeys(linter.notes))
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    _print(results, linter, output)
+    # With fixed prompts on standard output, what is left to fix goes to standard error.
+    _print(results, linter, output, err=printed_fixes)
     worst = max((finding.severity for result in results for finding in result.findings), default=None)
     if worst is not None and worst >= config.fail_on:
         sys.exit(1)
@@ -391,51 +357,34 @@ def _lint(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
     return linter.lint(record.prompt, negative=record.negative, settings=record.settings)
 
 
-def _apply_fixes(linter: Linter, records: list[PromptRecord]) -> list[PromptRecord] | None:
-    """Fix argument prompts (printed; returns None) or files (rewritten; returns the fixed records)."""
-    if records and records[0].path is None:
-        record = records[0]
-        fixed = linter.fix(record.prompt, negative=record.negative, settings=record.settings)
-        click.echo(fixed)
-        remaining = linter.lint(fixed, negative=record.negative, settings=record.settings)
-        if any(finding.severity >= linter.config.fail_on for finding in remaining):
-            sys.exit(1)
-        return None
-    fixed_records = [
+def _apply_fixes(
+    linter: Linter, records: list[PromptRecord], *, whole: bool
+) -> tuple[list[PromptRecord], bool]:
+    """Fix every record: print the fixed PROMPT and standard input, rewrite changed files in place.
+
+    Returns the fixed records and whether fixed prompts were printed on standard output.
+    """
+    from anima_prompt.lint.rewrite import rewrite_file
+
+    fixed = [
         dataclasses.replace(
             record, prompt=linter.fix(record.prompt, negative=record.negative, settings=record.settings)
         )
         for record in records
     ]
-    by_path: dict[str, list[tuple[PromptRecord, PromptRecord]]] = {}
-    for old, new in zip(records, fixed_records, strict=True):
-        by_path.setdefault(old.path or old.source, []).append((old, new))
-    changed = 0
-    for path, pairs in by_path.items():
-        if all(old.prompt == new.prompt for old, new in pairs):
-            continue
-        _rewrite(Path(path), pairs)
-        changed += 1
-    click.echo(f"fixed {changed} file(s)", err=True)
-    return fixed_records
-
-
-def _rewrite(path: Path, pairs: list[tuple[PromptRecord, PromptRecord]]) -> None:
-    text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if path.suffix.lower() == ".jsonl":
-        for old, new in pairs:
-            fields: dict[str, object] = json.loads(lines[old.line_offset])
-            fields["prompt"] = new.prompt
-            lines[old.line_offset] = json.dumps(fields, ensure_ascii=False)
-        text = "\n".join(lines)
-    elif len(pairs) == 1 and pairs[0][0].source == str(path):
-        text = pairs[0][1].prompt + ("\n" if text.endswith("\n") else "")
-    else:
-        for old, new in pairs:
-            lines[old.line_offset] = new.prompt
-        text = "\n".join(lines)
-    path.write_text(text, encoding="utf-8")
+    printed = False
+    by_path: dict[str, list[tuple[PromptRecord, str]]] = {}
+    for old, new in zip(records, fixed, strict=True):
+        if old.path is None or old.path == STDIN:
+            click.echo(new.prompt)
+            printed = True
+        elif new.prompt != old.prompt:
+            by_path.setdefault(old.path, []).append((old, new.prompt))
+    for path, changes in by_path.items():
+        rewrite_file(Path(path), changes, whole=whole)
+    if by_path or not printed:
+        click.echo(f"fixed {len(by_path)} file(s)", err=True)
+    return fixed, printed
 
 
 def _use_colour(option: bool | None) -> bool:
@@ -444,16 +393,16 @@ def _use_colour(option: bool | None) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _print(results: list[LintResult], linter: Linter, output: _Output) -> None:
+def _print(results: list[LintResult], linter: Linter, output: _Output, *, err: bool = False) -> None:
     from anima_prompt.lint.output import format_json, format_sarif, format_statistics, format_text
 
     if output.statistics:
-        click.echo(format_statistics(results), nl=False)
+        click.echo(format_statistics(results), nl=False, err=err)
     elif output.format == "json":
-        click.echo(format_json(results), nl=False)
+        click.echo(format_json(results), nl=False, err=err)
     elif output.format == "sarif":
         from anima_prompt.version import toolkit_version
 
-        click.echo(format_sarif(results, linter.rules, version=toolkit_version()), nl=False)
+        click.echo(format_sarif(results, linter.rules, version=toolkit_version()), nl=False, err=err)
     else:
-        click.echo(format_text(results, colour=output.colour), nl=False, color=output.colour)
+        click.echo(format_text(results, colour=output.colour), nl=False, color=output.colour, err=err)

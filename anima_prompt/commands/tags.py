@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from anima_prompt.errors import AnimaPromptError
 from anima_prompt.index.query import TagIndex
 from anima_prompt.index.records import TagInfo
+from anima_prompt.tagtext import danbooru_name
 
 DB_OPTION = click.option(
     "--db",
@@ -20,11 +20,17 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 
 def open_index(db: Path | None) -> TagIndex:
-    """Open the index for a command, turning errors into one-line messages."""
-    try:
-        return TagIndex.open(db)
-    except AnimaPromptError as error:
-        raise click.ClickException(str(error)) from None
+    """Open the index for a command: `--db` (a usage error when it does not exist), else the default.
+
+    Raises:
+        click.UsageError: `--db` names no file.
+        TagIndexError: the default index is missing, or the file is not a tag index.
+    """
+    if db is not None and not db.exists():
+        raise click.UsageError(
+            f"--db {db}: no such file; build an index there with `anima index build --source PATH --db {db}`"
+        )
+    return TagIndex.open(db)
 
 
 def tag_json(info: TagInfo) -> dict[str, object]:
@@ -48,15 +54,12 @@ def tags() -> None:
 def show(name: str, db: Path | None, as_json: bool) -> None:
     """Show the tag NAME (any spelling: `Hatsune Miku`, `@wlop`, an alias)."""
     index = open_index(db)
-    try:
-        info = index.lookup(name)
-        if info is None:
-            hints = [s.name for s in index.suggest(name, limit=3)]
-            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
-            raise click.ClickException(f"no tag {name!r} in the index{hint}")
-        implies = index.implies(info.name)
-    except AnimaPromptError as error:
-        raise click.ClickException(str(error)) from None
+    info = index.lookup(name)
+    if info is None:
+        hints = [s.name for s in index.suggest(name, limit=3)]
+        hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+        raise click.ClickException(f"no tag {name!r} in the index{hint}")
+    implies = index.implies(info.name)
     if as_json:
         click.echo(json.dumps({**tag_json(info), "implies": list(implies)}, ensure_ascii=False))
         return
@@ -82,17 +85,20 @@ def show(name: str, db: Path | None, as_json: bool) -> None:
 @DB_OPTION
 @JSON_OPTION
 def search(prefix: str, category: str | None, limit: int, db: Path | None, as_json: bool) -> None:
-    """List tags starting with PREFIX (also at a later word), most posts first."""
+    """List tags starting with PREFIX (also at a later word), most posts first; exit 1 when none does."""
+    _check_text("PREFIX", prefix)
     wanted: int | str | None = int(category) if category is not None and category.isdigit() else category
-    try:
-        found = open_index(db).search(prefix, category=wanted, limit=limit)
-    except AnimaPromptError as error:
-        raise click.ClickException(str(error)) from None
+    index = open_index(db)
+    found = index.search(prefix, category=wanted, limit=limit)
+    if not found and wanted is not None:
+        _check_category(index, wanted)
     if as_json:
         click.echo(json.dumps([tag_json(info) for info in found], ensure_ascii=False))
-        return
-    for info in found:
+    for info in () if as_json else found:
         click.echo(_tag_line(info))
+    if not found:
+        within = f" in category {category}" if category is not None else ""
+        raise click.ClickException(f"no tag starts with {prefix!r}{within}")
 
 
 @tags.command()
@@ -101,13 +107,26 @@ def search(prefix: str, category: str | None, limit: int, db: Path | None, as_js
 @DB_OPTION
 @JSON_OPTION
 def suggest(text: str, limit: int, db: Path | None, as_json: bool) -> None:
-    """Suggest the tags TEXT probably means (typos, spacing, word order, missing qualifier)."""
-    try:
-        found = open_index(db).suggest(text, limit=limit)
-    except AnimaPromptError as error:
-        raise click.ClickException(str(error)) from None
+    """Suggest the tags TEXT probably means (typos, spacing, word order, missing qualifier); exit 1 when
+    nothing is close."""
+    _check_text("TEXT", text)
+    found = open_index(db).suggest(text, limit=limit)
     if as_json:
         click.echo(json.dumps([asdict(item) for item in found], ensure_ascii=False))
-        return
-    for item in found:
+    for item in () if as_json else found:
         click.echo(f"{item.name}\t{item.score:g}\t{item.reason}")
+    if not found:
+        hint = "" if text.isascii() else "; tags are written in English or romaji, e.g. hatsune miku"
+        raise click.ClickException(f"no tag close to {text!r} in the index{hint}")
+
+
+def _check_text(name: str, text: str) -> None:
+    if not danbooru_name(text):
+        raise click.UsageError(f"{name} {text!r} holds no tag text; give (the start of) a tag name")
+
+
+def _check_category(index: TagIndex, wanted: int | str) -> None:
+    categories = index.categories()
+    if not any(wanted in (number, name) for number, name in categories):
+        known = ", ".join(f"{name} ({number})" for number, name in categories)
+        raise click.UsageError(f"unknown category {wanted!r}; this index has {known}")

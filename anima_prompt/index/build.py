@@ -1,16 +1,16 @@
 """Writes a tag index with sqlite-utils: the body of `TagIndex.build`.
 
-The database is written to a temporary file next to the target and moved over it with `os.replace`, so an
-interrupted build never leaves a half-written index behind. Tables, indexes and rows go through
-sqlite-utils' API (`Table.create`, `Table.insert_all`, `Table.create_index`) following `schema.TABLES`; the
-only raw SQL is the pragmas of the temporary file. The reading side (`query.py`) uses the standard
-library's `sqlite3`.
+The database is written to a temporary file next to the target and renamed over it (`safewrite.replacing`),
+so an interrupted build never leaves a half-written index behind, and the next build removes the temporary
+file a killed one left. A file that is not a tag index is not replaced unless asked (`check_target`).
+Tables, indexes and rows go through sqlite-utils' API (`Table.create`, `Table.insert_all`,
+`Table.create_index`) following `schema.TABLES`; the only raw SQL is the pragmas of the temporary file.
+The reading side (`query.py`) uses the standard library's `sqlite3`.
 """
 
 import dataclasses
 import json
 import logging
-import os
 import sqlite3
 import time
 from collections import defaultdict, deque
@@ -39,6 +39,7 @@ from anima_prompt.index.schema import (
     pack_ids,
 )
 from anima_prompt.index.sources import CATEGORY_NAMES, LoadedSource
+from anima_prompt.safewrite import replacing
 from anima_prompt.tagtext import (
     compact_key,
     danbooru_name,
@@ -54,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 MAX_WORD_ENTRIES = 6  # later-word search keys per tag
 ANIMA_VOCAB_CATEGORY = 5  # Anima's own tags sit with Danbooru's meta tags
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_HEADER_BYTES = 100  # the application id is bytes 68-71, big-endian
 BATCH_SIZE = 100_000  # rows per insert_all batch; sqlite-utils caps it at 999 bound values per statement
 
 NameEntry = tuple[str, NameKind, int]
@@ -114,33 +117,68 @@ class _Tables:
         return row
 
 
-def build_database(sources: Sequence[LoadedSource], target: Path, *, include_vocab: bool = True) -> None:
-    """Write an index of `sources` to `target` through a temporary file and an atomic rename.
+def check_target(target: Path, *, overwrite: bool = False) -> None:
+    """Refuse to build over a file the toolkit did not write: anything but a tag index or an empty file.
 
     Raises:
-        TagIndexError: no source holds tags, or the target directory cannot be written.
+        TagIndexError: `target` is a folder, or a non-empty file that is not a tag index (unless
+            `overwrite`).
     """
+    if target.is_dir():
+        raise TagIndexError(f"{target} is a folder; give the path of the index file to write")
+    if overwrite or not target.exists():
+        return
+    try:
+        with target.open("rb") as stream:
+            header = stream.read(_SQLITE_HEADER_BYTES)
+    except OSError as error:
+        raise TagIndexError(f"cannot read {target}: {error.strerror}") from None
+    ours = header.startswith(_SQLITE_MAGIC) and len(header) == _SQLITE_HEADER_BYTES
+    if header and not (ours and int.from_bytes(header[68:72], "big") == APPLICATION_ID):
+        raise TagIndexError(
+            f"{target} exists and is not a tag index; give another path, or pass --force to replace it"
+        )
+
+
+def build_database(
+    sources: Sequence[LoadedSource], target: Path, *, include_vocab: bool = True, overwrite: bool = False
+) -> None:
+    """Write an index of `sources` to `target` through a temporary file and an atomic rename.
+
+    Args:
+        sources: the loaded tag sources.
+        target: the index file; its folder is created.
+        include_vocab: add Anima's own vocabulary.
+        overwrite: replace `target` even when it is not a tag index (`check_target`).
+
+    Raises:
+        TagIndexError: no source holds tags, `target` is a file the toolkit did not write, or it cannot be
+            written.
+    """
+    check_target(target, overwrite=overwrite)
     if not any(source.info.kind in ("tags", "artists") for source in sources):
         raise TagIndexError("no tag list among the sources; give a tag CSV or an artist list with --source")
     started = time.perf_counter()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise TagIndexError(f"cannot create {target.parent}: {error}") from None
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
-    try:
-        db = Database(temporary, recursive_triggers=False, execute_plugins=False)
-        try:
-            _write(db, sources, include_vocab, started)
-        finally:
-            db.close()
-        os.replace(temporary, target)
-    except sqlite3.Error as error:
-        raise TagIndexError(f"cannot write the tag index {target}: {error}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+        with replacing(target) as temporary:
+            db = Database(temporary, recursive_triggers=False, execute_plugins=False)
+            try:
+                _write(db, sources, include_vocab, started)
+            finally:
+                db.close()
+    except (sqlite3.Error, OSError) as error:
+        raise TagIndexError(
+            f"cannot write the tag index {target}: {_reason(error)}; check the free space and the folder's "
+            "permissions, then run again (the previous index is unchanged)"
+        ) from None
     logger.info("built %s in %.1f s", target, time.perf_counter() - started)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
 
 
 def _insert(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -163,6 +163,7 @@ class TagIndex:
         path: Path | str | None = None,
         *,
         include_vocab: bool = True,
+        overwrite: bool = False,
     ) -> "TagIndex":
         """Build an index from tag sources (written with sqlite-utils) into a temporary file, then swap it in.
 
@@ -171,19 +172,21 @@ class TagIndex:
                 artist lists, in any order.
             path: the database to write; None means `default_index_path()`.
             include_vocab: add Anima's own vocabulary (quality, score, year, … tags).
+            overwrite: replace `path` even when it is a file that is not a tag index.
 
         Returns:
             The new index, opened read-only.
 
         Raises:
-            TagIndexError: a source is missing or malformed, or no source holds tags.
+            TagIndexError: a source is missing or malformed, no source holds tags, or `path` is a file
+                that is not a tag index (and not `overwrite`).
         """
         from anima_prompt.index.build import build_database  # sqlite-utils only when writing
         from anima_prompt.index.sources import load_source
 
         loaded = [source if not isinstance(source, Path) else load_source(source) for source in sources]
         target = Path(path) if path is not None else default_index_path()
-        build_database(loaded, target, include_vocab=include_vocab)
+        build_database(loaded, target, include_vocab=include_vocab, overwrite=overwrite)
         return cls(target)
 
     # -- connections -----------------------------------------------------------------------------
@@ -329,6 +332,10 @@ class TagIndex:
             if hit.name not in results and len(results) < limit:
                 results[hit.name] = hit.info()
         return tuple(results.values())
+
+    def categories(self) -> tuple[tuple[int, str], ...]:
+        """The (number, name) categories the index's tags use, sorted."""
+        return tuple(sorted(self._query("SELECT DISTINCT category, category_name FROM tags")))
 
     def implies(self, text: str, *, transitive: bool = True) -> tuple[str, ...]:
         """Tags that `text` implies through active implications (`very long hair` → `long_hair`, …).

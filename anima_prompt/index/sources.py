@@ -18,7 +18,10 @@ import csv
 import gzip
 import io
 import json
+import logging
 import re
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -60,7 +63,13 @@ FORMATS: dict[str, tuple[Site, Kind]] = {
     "artist-list": ("danbooru", "artists"),
 }
 
+logger = logging.getLogger(__name__)
+
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+E621_ONLY_CATEGORIES = frozenset({2, 7, 8})
+"""e621 categories Danbooru does not have (contributor, meta, lore): every real e621 list holds some."""
+SITE_CHECK_ROWS = 1000
+"""A list declared as e621 with this many rows and no e621-only category is probably Danbooru's."""
 _E621_HEADER = ["id", "antecedent_name", "consequent_name", "created_at", "status"]
 _COMMENT_PREFIXES = ("#", "//", ";")
 
@@ -112,8 +121,39 @@ def _first_line(path: Path) -> str:
     try:
         with _open_text(path) as stream:
             return stream.readline(4096)
-    except (OSError, UnicodeDecodeError) as error:
-        raise TagIndexError(f"{path}: cannot read: {error}") from None
+    except _READ_ERRORS as error:
+        raise TagIndexError(f"{path}: {read_problem(error)}") from None
+
+
+_READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error)
+
+
+def read_problem(error: Exception) -> str:
+    """What went wrong reading a source file, and what to do, for one of `_READ_ERRORS`."""
+    if isinstance(error, EOFError):
+        return "the compressed file is cut short; download it again"
+    if isinstance(error, gzip.BadGzipFile | zlib.error):
+        return f"not a valid gzip file ({error}); download it again"
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+    if isinstance(error, csv.Error):
+        return f"malformed CSV: {error}"
+    if isinstance(error, OSError):
+        return f"cannot read: {error.strerror or error}"
+    return str(error)
+
+
+def _complete_lines(path: Path, stream: Iterable[str]) -> Iterator[str]:
+    """The lines of `stream`; the last must end with a line break, else the file was cut short."""
+    number, last = 0, "\n"
+    for line in stream:
+        number, last = number + 1, line
+        yield line
+    if not last.endswith(("\n", "\r")):
+        raise TagIndexError(
+            f"{path}:{number}: the last line has no line break, so the file looks cut short; "
+            "download it again (or end the file with a line break)"
+        )
 
 
 def detect_format(path: Path) -> str:
@@ -172,12 +212,19 @@ def read_tag_csv(path: Path, site: Site) -> tuple[TagRow, ...]:
     categories = CATEGORY_NAMES[site]
     rows: list[TagRow] = []
     with _open_text(path) as stream:
-        for line_number, row in enumerate(csv.reader(stream), start=1):
+        for line_number, row in enumerate(csv.reader(_complete_lines(path, stream), strict=True), start=1):
             if not row:
                 continue
             if len(row) < 3:
                 raise TagIndexError(f"{path}:{line_number}: expected name,category,post_count[,aliases]")
             name, category_text, count_text = row[0], row[1], row[2]
+            if not name.strip():  # e621's list has a row without a name
+                continue
+            if not name.isprintable():
+                raise TagIndexError(
+                    f"{path}:{line_number}: {name!r} is not a tag name (control characters); "
+                    "is this a tag list?"
+                )
             try:
                 category, post_count = int(category_text), int(count_text)
             except ValueError:
@@ -191,7 +238,24 @@ def read_tag_csv(path: Path, site: Site) -> tuple[TagRow, ...]:
                 tuple(a for a in (part.strip() for part in row[3].split(",")) if a) if len(row) > 3 else ()
             )
             rows.append(TagRow(name.strip(), category, post_count, aliases))
+    if site == "e621":
+        _check_e621(path, rows)
     return tuple(rows)
+
+
+def _check_e621(path: Path, rows: list[TagRow]) -> None:
+    """Warn when a list read as e621 looks like Danbooru's (the category numbers mean different things)."""
+    if "danbooru" in path.name.lower():
+        logger.warning(
+            "%s: read as e621-csv, but the name says danbooru; if so, use --format danbooru-csv", path
+        )
+    elif len(rows) >= SITE_CHECK_ROWS and not any(row.category in E621_ONLY_CATEGORIES for row in rows):
+        logger.warning(
+            "%s: read as e621-csv, but none of its %d rows has an e621-only category (2, 7, 8), so it looks "
+            "like a Danbooru list; if so, use --format danbooru-csv",
+            path,
+            len(rows),
+        )
 
 
 def read_danbooru_relations(path: Path) -> tuple[Relation, ...]:
@@ -237,7 +301,7 @@ def read_e621_relations(path: Path) -> tuple[Relation, ...]:
     relations: list[Relation] = []
     seen: set[str] = set()
     with _open_text(path) as stream:
-        reader = csv.reader(stream)
+        reader = csv.reader(_complete_lines(path, stream), strict=True)
         header = [column.strip() for column in next(reader, list[str]())]
         if header[:3] != _E621_HEADER[:3] or "status" not in header:
             raise TagIndexError(f"{path}:1: expected the header {','.join(_E621_HEADER)}")
@@ -298,22 +362,26 @@ def load_source(path: Path, fmt: str | None = None) -> LoadedSource:
     tags: tuple[TagRow, ...] = ()
     relations: tuple[Relation, ...] = ()
     artists: tuple[ArtistEntry, ...] = ()
-    if kind == "tags":
-        tags = read_tag_csv(path, site)
-    elif kind == "artists":
-        artists = read_artist_list(path)
-    elif fmt.endswith("-json"):
-        relations = read_danbooru_relations(path)
-    else:
-        relations = read_e621_relations(path)
+    try:
+        if kind == "tags":
+            tags = read_tag_csv(path, site)
+        elif kind == "artists":
+            artists = read_artist_list(path)
+        elif fmt.endswith("-json"):
+            relations = read_danbooru_relations(path)
+        else:
+            relations = read_e621_relations(path)
+        sha256, size = file_sha256(path), path.stat().st_size
+    except _READ_ERRORS as error:
+        raise TagIndexError(f"{path}: {read_problem(error)}") from None
     date = _DATE.search(path.name)
     info = SourceInfo(
         path=str(path),
         format=fmt,
         site=site,
         kind=kind,
-        sha256=file_sha256(path),
-        size=path.stat().st_size,
+        sha256=sha256,
+        size=size,
         date=date.group(1) if date else None,
         records=len(tags) + len(relations) + len(artists),
     )

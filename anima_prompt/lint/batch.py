@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def lint_records(
     size = max(1, len(records) // (jobs * CHUNKS_PER_JOB))
     chunks = [records[start : start + size] for start in range(0, len(records), size)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with multiprocessing.get_context(method).Pool(jobs, _init_worker, (config, index_path)) as pool:
+    workers = min(jobs, len(chunks))
+    with multiprocessing.get_context(method).Pool(workers, _init_worker, (config, index_path)) as pool:
         for chunk, (results, notes) in zip(chunks, pool.imap(_lint_chunk, chunks), strict=True):
             for record, findings in zip(chunk, results, strict=True):
                 yield record, findings, notes
@@ -82,6 +84,9 @@ def _lint_one(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
 
 def _init_worker(config: LintConfig, index_path: Path | None) -> None:
     global _worker
+    # Ctrl-C and SIGTERM are the parent's to handle: it stops the pool. A worker just ends, quietly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker = _make_linter(config, index_path)
 
 

@@ -15,7 +15,9 @@ Example `anima.toml`::
     [lint.severity]
     "ANM-ART-004" = "warning"
 
-Relative `lora-dirs` and `comfyui` paths in a configuration file are relative to the file's folder.
+Relative `lora-dirs` and `comfyui` paths in a configuration file are relative to the file's folder. A table
+in the wrong place (`[tool.anima.lint]` in `anima.toml`), an unknown option and an out-of-range value are
+errors that name the file, never silently ignored.
 """
 
 from __future__ import annotations
@@ -36,6 +38,36 @@ from anima_prompt.variants import Variant, recommended
 ARTIST_PLACEMENTS = ("card", "first", "off")
 FRONT_ENDS = ("comfyui", "anima")
 """Where the prompts run: `comfyui` (ComfyUI core's CLIPTextEncode) or `anima` (`anima generate`)."""
+MINIMUMS: dict[str, float] = {
+    "max_lines": 1,
+    "max_paragraphs": 1,
+    "max_t5_tokens": 1,
+    "max_qwen3_tokens": 1,
+    "max_general_tags": 1,
+    "safety_short_tags": 0,
+    "safety_short_sentences": 0,
+    "artists_info": 0,
+    "artists_warn": 0,
+    "weak_weight_max": 0,
+    "extreme_weight_max": 0,
+    "cfg_burn": 0,
+    "cfg_base": 0,
+    "cfg_aesthetic": 0,
+    "cfg_turbo": 0,
+    "euler_a_cfg_bonus": 0,
+    "steps_base": 1,
+    "steps_turbo": 1,
+    "min_pixels": 1,
+    "max_pixels": 1,
+    "sweet_megapixels": 0,
+    "size_multiple": 1,
+    "quoted_max_words": 0,
+    "quoted_max_chars": 0,
+    "nl_min_sentences": 0,
+    "cutoff_year": 0,
+    "suggestion_limit": 0,
+}
+"""The smallest value each numeric option takes (counts, thresholds, [low, high] pairs alike)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +179,14 @@ class LintConfig:
             low, high = getattr(self, name)
             if low > high:
                 raise LintConfigError(f"{name.replace('_', '-')} must be [low, high], got [{low}, {high}]")
+        for name, minimum in MINIMUMS.items():
+            value: float | tuple[float, float] = getattr(self, name)
+            numbers: tuple[float, ...] = value if isinstance(value, tuple) else (value,)
+            for number in numbers:
+                if not number >= minimum:  # also false for NaN
+                    raise LintConfigError(
+                        f"{name.replace('_', '-')} must be at least {minimum:g}, got {number!r}"
+                    )
         if not 0 <= self.sweet_tolerance < 1:
             raise LintConfigError(
                 f"sweet-tolerance must be a fraction from 0 to below 1, got {self.sweet_tolerance}"
@@ -234,17 +274,44 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> LintC
         raise LintConfigError(f"{found}: cannot read configuration: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise LintConfigError(f"{found}: invalid TOML: {error}") from None
-    keys = ("lint",) if found.name == "anima.toml" else ("tool", "anima", "lint")
-    options: dict[str, object] | None = document
-    for key in keys:
-        options = table(options.get(key, {})) if options is not None else None
-    if options is None:
-        raise LintConfigError(f"{found}: the lint table must be a table")
+    try:
+        options = _lint_table(document, anima_toml=found.name == "anima.toml")
+    except LintConfigError as error:
+        raise LintConfigError(f"{found}: {error}") from None
     try:
         config = config_from_mapping(options)
     except LintConfigError as error:
         raise LintConfigError(f"{found}: {error}") from None
     return _relative_to(config, found.parent)
+
+
+def _lint_table(document: dict[str, object], *, anima_toml: bool) -> dict[str, object]:
+    """The lint options of a parsed `anima.toml` (`[lint]`) or `pyproject.toml` (`[tool.anima.lint]`).
+
+    Raises:
+        LintConfigError: the file holds a table this toolkit does not read where it reads its own, so that
+            a misplaced table is reported instead of silently ignored.
+    """
+    if anima_toml:
+        unknown = [key for key in document if key != "lint"]
+        if "tool" in unknown:
+            raise LintConfigError("[tool.anima.lint] is the pyproject.toml form; in anima.toml write [lint]")
+        if unknown:
+            raise LintConfigError(f"unknown table or key {unknown[0]!r}; anima.toml holds a [lint] table")
+        options, name = table(document.get("lint", {})), "[lint]"
+    else:
+        ours = table((table(document.get("tool", {})) or {}).get("anima", {}))
+        if ours is None:
+            raise LintConfigError("[tool.anima] must be a table")
+        unknown = [key for key in ours if key != "lint"]
+        if unknown:
+            raise LintConfigError(
+                f"unknown table or key 'tool.anima.{unknown[0]}'; the linter reads [tool.anima.lint]"
+            )
+        options, name = table(ours.get("lint", {})), "[tool.anima.lint]"
+    if options is None:
+        raise LintConfigError(f"{name} must be a table")
+    return options
 
 
 def _relative_to(config: LintConfig, folder: Path) -> LintConfig:

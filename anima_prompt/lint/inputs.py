@@ -1,7 +1,10 @@
-"""Reading prompts to lint from files: one prompt per `.txt` file, one per line, or JSONL records.
+"""Reading prompts from files and standard input, the same way for every command.
 
-Every problem with a file (missing, a folder, binary, not UTF-8, too large, a malformed JSONL record) raises
-`LintInputError` with a one-line message that names the file and, for JSONL, the line.
+Text (a file or standard input) holds one prompt per line, blank lines skipped; with `whole` it is one prompt
+(multi-line and multi-paragraph prompts), its final line break not part of it. A `.jsonl` file holds one
+JSON record per line (`prompt`, optional `negative` and `settings`). Every problem with a file (missing, a
+folder, binary, not UTF-8, too large, a malformed JSONL record) raises `LintInputError` with a one-line
+message that names the file and the line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ RECORD_KEYS = frozenset({"prompt", "negative", "settings", "loras", "model"})
 #: Keys of `anima generate` prompt files that say nothing to the linter; skipped without a note.
 GENERATION_ONLY = frozenset({"seed", "out"})
 GENERATION_ONLY_SETTINGS = frozenset({"batch", "noise", "strength", "denoise"})
+ARGUMENT = "<prompt>"
+"""The source name of a prompt given on the command line."""
+STDIN = "<stdin>"
+"""The source (and path) name of prompts read from standard input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +36,11 @@ class PromptRecord:
     """One prompt to lint and where it came from.
 
     Attributes:
-        source: `path`, `path:line` or `<argument>`/`<stdin>`, used in output.
+        source: `path`, `path:line`, `<stdin>:line` or `<prompt>`, used in output.
         prompt: the positive prompt.
         negative: the negative prompt, if any.
         settings: generation settings, if any.
-        path: the file the prompt was read from, if any.
+        path: the file the prompt was read from (`<stdin>` for standard input), if any.
         line_offset: the line of `path` on which the prompt starts, minus one.
         in_file_positions: whether line and column inside the prompt are also positions in `path` (false for
             JSONL records, whose prompt is a JSON string).
@@ -77,8 +84,8 @@ def check_prompt_size(text: str, source: str) -> None:
         )
 
 
-def read_file(path: Path, *, per_line: bool = False) -> Iterator[PromptRecord]:
-    """The prompts in `path`: JSONL records for `.jsonl`, one per non-empty line if `per_line`, else one.
+def read_file(path: Path, *, whole: bool = False) -> Iterator[PromptRecord]:
+    """The prompts in `path`: JSONL records for `.jsonl`, else one per non-empty line, or one if `whole`.
 
     JSONL records are objects with `prompt` (string), optional `negative` (string), optional `settings`
     (object with `cfg`, `steps`, `width`, `height`, `sampler`, `scheduler`, `variant`, `model`, `loras`)
@@ -91,9 +98,9 @@ def read_file(path: Path, *, per_line: bool = False) -> Iterator[PromptRecord]:
     """
     source = str(path)
     try:
-        size = path.stat().st_size
         if path.is_dir():
             raise LintInputError(f"{source}: is a folder, not a prompt file")
+        size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise LintInputError(
                 f"{source}: file is {size / 2**20:.0f} MiB, more than the 64 MiB the linter reads"
@@ -108,14 +115,25 @@ def read_file(path: Path, *, per_line: bool = False) -> Iterator[PromptRecord]:
     text = decode(data, source)
     if path.suffix.lower() == ".jsonl":
         yield from _jsonl(text, source)
-    elif per_line:
-        for number, line in enumerate(text.split("\n"), start=1):
-            if line.strip():
-                check_prompt_size(line, f"{source}:{number}")
-                yield PromptRecord(f"{source}:{number}", line, path=source, line_offset=number - 1)
     else:
+        yield from read_text(text, source, whole=whole)
+
+
+def read_text(text: str, source: str, *, whole: bool = False) -> Iterator[PromptRecord]:
+    """The prompts of `text` (decoded, `\n` line breaks) read from `source`: one per non-empty line, or
+    the whole text as one prompt (without its final line break) if `whole`.
+
+    Raises:
+        LintInputError: a prompt is longer than `MAX_PROMPT_CHARS`.
+    """
+    if whole:
         check_prompt_size(text, source)
         yield PromptRecord(source, text.removesuffix("\n"), path=source)
+        return
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            check_prompt_size(line, f"{source}:{number}")
+            yield PromptRecord(f"{source}:{number}", line, path=source, line_offset=number - 1)
 
 
 def _jsonl(text: str, source: str) -> Iterator[PromptRecord]:

@@ -156,7 +156,8 @@ def _lora_list(value: object) -> tuple[tuple[str, float], ...]:
             try:
                 name, strength = parse_lora_option(entry)
             except LoraReferenceError:
-                raise LintInputError(f"loras: {entry!r} names no LoRA") from None
+                problem = "has a strength that is not a number" if entry.strip() else "names no LoRA"
+                raise LintInputError(f"loras: {entry!r} {problem}") from None
         elif fields is not None and set(fields) <= {"name", "strength"} and "name" in fields:
             name, strength = fields["name"], fields.get("strength", 1.0)
             if (

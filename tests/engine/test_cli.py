@@ -1,5 +1,7 @@
 """`anima dev make-tiny` writes files that the public loaders accept and `generate --model-dir` finds."""
 
+import os
+import stat
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -39,3 +41,29 @@ def test_generate_finds_what_make_tiny_wrote(tmp_path: Path) -> None:
 def test_dev_group_help() -> None:
     result = CliRunner().invoke(cli, ["dev", "--help"], catch_exceptions=False)
     assert result.exit_code == 0 and "make-tiny" in result.output
+
+
+def test_make_tiny_files_have_the_usual_permissions_and_replace_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "tiny"
+    previous = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(cli, ["dev", "make-tiny", str(folder)])
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    written = [path for path in folder.rglob("*") if path.is_file()]
+    assert len(written) == 5
+    assert {stat.S_IMODE(path.stat().st_mode) for path in written} == {0o644}
+
+    tokenizer = folder / "tokenizers" / "qwen3" / "tokenizer.json"
+    tokenizer.write_text("the real tokenizer", encoding="utf-8")
+    again = CliRunner().invoke(cli, ["dev", "make-tiny", str(folder)])
+    assert again.exit_code == 2
+    assert again.stderr.startswith("anima dev make-tiny: error: ")
+    assert again.stderr.endswith(
+        "already exists; pass --force to replace it with a tiny random-weight file\n"
+    )
+    assert tokenizer.read_text(encoding="utf-8") == "the real tokenizer"
+    forced = CliRunner().invoke(cli, ["dev", "make-tiny", str(folder), "--force"])
+    assert forced.exit_code == 0
+    assert tokenizer.read_text(encoding="utf-8") != "the real tokenizer"

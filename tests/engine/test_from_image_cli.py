@@ -77,7 +77,8 @@ def test_info_on_an_image_without_settings_is_one_line(runner: CliRunner, tmp_pa
     result = runner.invoke(cli, ["info", str(image)])
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: {image}: no generation settings: expected a text chunk 'anima', 'prompt', 'workflow', "
+        f"anima info: error: {image}: no generation settings: expected a text chunk "
+        f"'anima', 'prompt', 'workflow', "
         "'parameters' (found: Software)\n"
     )
 

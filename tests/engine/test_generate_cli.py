@@ -134,7 +134,9 @@ def test_lint_error_refuses_with_the_finding_shown(
     assert result.exit_code == 1
     assert "<prompt>:1:7: ANM-SYN-004 error: '(' is never closed" in result.stderr
     assert "1 | safe, (cat" in result.stderr
-    assert result.stderr.endswith("Error: the prompt has 1 lint error; fix it or pass --no-lint\n")
+    assert result.stderr.endswith(
+        "anima generate: error: the prompt has 1 lint error; fix it or pass --no-lint\n"
+    )
     assert not out.exists()
 
 
@@ -170,7 +172,8 @@ def test_missing_model_file_is_a_one_line_error(
     result = runner.invoke(cli, [*args, *SMALL, "--no-lint"])
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: DiT file anima-base-v1.0.safetensors not found; looked in: {empty} (--model-dir); "
+        "anima generate: error: DiT file anima-base-v1.0.safetensors not found; "
+        f"looked in: {empty} (--model-dir); "
         f"{empty}/diffusion_models (--model-dir); {empty}/split_files/diffusion_models (--model-dir); "
         "pass --model-dir, --comfyui or --dit; "
         f"to download the official files: anima models download --model-dir {empty}\n"
@@ -185,14 +188,15 @@ def test_missing_explicit_file_names_the_option(
     args[args.index("--vae") + 1] = str(missing)
     result = runner.invoke(cli, ["generate", "safe, cat", *SMALL, *args])
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == f"Error: VAE file not found: {missing} (given by --vae)"
+    last = result.stderr.splitlines()[-1]
+    assert last == f"anima generate: error: VAE file not found: {missing} (given by --vae)"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-W", "100"], "Error: `width` must be a multiple of 16, got 100\n"),
-        (["--strength", "0.5"], "Error: `strength` 0.5 needs an init image (img2img)\n"),
+        (["-W", "100"], "anima generate: error: `width` must be a multiple of 16, got 100\n"),
+        (["--strength", "0.5"], "anima generate: error: `strength` 0.5 needs an init image (img2img)\n"),
     ],
 )
 def test_bad_settings_are_one_line_errors(
@@ -201,7 +205,7 @@ def test_bad_settings_are_one_line_errors(
     result = runner.invoke(
         cli, ["generate", "safe, cat", "--no-lint", *SMALL, *args, *model_args(tiny_files)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.endswith(message)
 
 
@@ -214,8 +218,8 @@ def test_img2img_from_the_command_line(runner: CliRunner, tiny_files: TinyFiles,
     record = read_png_metadata(Path(result.stdout.strip()))
     assert (record.width, record.height, record.strength) == (64, 48, 0.75)  # size from the image
     bad = runner.invoke(cli, [*args, "--no-lint", "--strength", "1.5"])
-    assert bad.exit_code == 1
-    assert bad.output.endswith("Error: `strength` must be in (0, 1], got 1.5\n")
+    assert bad.exit_code == 2
+    assert bad.output.endswith("anima generate: error: `strength` must be in (0, 1], got 1.5\n")
 
 
 def test_turbo_variant_uses_its_model_card_defaults(
@@ -233,8 +237,9 @@ def test_info_reports_what_it_found(runner: CliRunner, tiny_files: TinyFiles) ->
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("anima-toolkit ")
-    assert lines[1].startswith("python ") and "torch " in lines[1]
-    assert lines[2].startswith("device: ")
+    assert lines[1].startswith("python ")
+    assert lines[2].startswith("torch ")
+    assert lines[3].startswith("device: ")
     assert f"tokenizers: {tiny_files.tokenizer_dir}" in lines
     assert any(
         line.startswith("tag index: ") and line.endswith("(not built: anima index build)") for line in lines
@@ -246,8 +251,11 @@ def test_fp8_on_the_cpu_is_refused_before_loading(
 ) -> None:
     args = ["generate", "safe, cat", "--fp8", "--device", "cpu", *SMALL, *model_args(tiny_files)]
     result = runner.invoke(cli, [*args, "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1
-    assert result.output == "Error: --fp8 needs a CUDA GPU (Hopper or newer); the device is cpu\n"
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == "anima generate: error: --fp8 needs a CUDA GPU (Hopper or newer); the device is cpu\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -292,24 +300,33 @@ def no_loading(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "status", "message"),
     [
         (
             ["--device", "banana"],
-            "Error: device 'banana' is not a torch device; expected cpu, cuda or cuda:N\n",
+            2,
+            "anima generate: error: device 'banana' is not a torch device; expected cpu, cuda or cuda:N\n",
         ),
-        (["--device", "meta"], "Error: device 'meta': only cpu, cuda and mps devices are supported\n"),
-        (["-W", "100"], "Error: `width` must be a multiple of 16, got 100\n"),
-        (["--lora", "missing.safetensors"], "Error: LoRA 'missing.safetensors' not found; looked in: "),
+        (
+            ["--device", "meta"],
+            2,
+            "anima generate: error: device 'meta': only cpu, cuda and mps devices are supported\n",
+        ),
+        (["-W", "100"], 2, "anima generate: error: `width` must be a multiple of 16, got 100\n"),
+        (
+            ["--lora", "missing.safetensors"],
+            1,
+            "anima generate: error: LoRA 'missing.safetensors' not found; looked in: ",
+        ),
     ],
 )
 def test_bad_arguments_stop_before_any_weights_load(
-    runner: CliRunner, tiny_files: TinyFiles, no_loading: None, args: list[str], message: str
+    runner: CliRunner, tiny_files: TinyFiles, no_loading: None, args: list[str], status: int, message: str
 ) -> None:
     result = runner.invoke(
         cli, ["generate", "safe, cat", "--no-lint", *SMALL, *model_args(tiny_files), *args]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == status
     assert result.output.startswith(message) and result.output.count("\n") == 1
 
 
@@ -317,8 +334,11 @@ def test_cuda_without_cuda_is_one_line(runner: CliRunner, tiny_files: TinyFiles,
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     result = runner.invoke(cli, ["generate", "safe, cat", "--device", "cuda", *model_args(tiny_files)])
-    assert result.exit_code == 1
-    assert result.output == "Error: device 'cuda': CUDA is not available on this machine; use --device cpu\n"
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == "anima generate: error: device 'cuda': CUDA is not available on this machine; use --device cpu\n"
+    )
 
 
 def test_an_output_folder_that_cannot_exist_stops_before_loading(
@@ -329,8 +349,11 @@ def test_an_output_folder_that_cannot_exist_stops_before_loading(
     result = runner.invoke(
         cli, ["generate", "safe, cat", *SMALL, *model_args(tiny_files), "-o", str(afile / "sub")]
     )
-    assert result.exit_code == 1
-    assert result.output == f"Error: output folder {afile / 'sub'}: {afile} is a file, not a folder\n"
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == f"anima generate: error: output folder {afile / 'sub'}: {afile} is a file, not a folder\n"
+    )
     assert afile.read_text() == "keep"
 
 
@@ -347,8 +370,8 @@ def test_an_unwritable_output_folder_stops_before_loading(
         )
     finally:
         locked.chmod(0o700)
-    assert result.exit_code == 1
-    assert result.output == f"Error: output folder {locked} is not writable\n"
+    assert result.exit_code == 2
+    assert result.output == f"anima generate: error: output folder {locked} is not writable\n"
 
 
 def test_make_tiny_then_generate_with_model_dir(runner: CliRunner, tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 """Tiny official-layout files through the public loaders; every kind of broken file gets a one-line error."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,16 @@ def test_non_numeric_block_key_is_unexpected(tiny_files: TinyFiles, tmp_path: Pa
     edit = {"net.blocks.extra.weight": torch.zeros(1)}
     path = _rewrite(tiny_files.dit, tmp_path / "odd.safetensors", edit)  # type: ignore[arg-type]
     assert _one_line_error(path).unexpected == ("net.blocks.extra.weight",)
+
+
+def test_loading_and_generating_never_import_the_compiler(tiny_dir: Path) -> None:
+    """Importing torch._dynamo takes seconds; only compiling may pay for it (`weights.Embedding`)."""
+    script = f"""
+import sys
+from anima_engine import GenerationRequest, generate, load_pipeline
+pipe = load_pipeline(model_dir={str(tiny_dir)!r}, device="cpu", hash_files=False)
+generate(pipe, GenerationRequest(prompt="safe, cat", width=64, height=64, steps=1, lint=False))
+print(sorted(name for name in sys.modules if name.startswith(("torch._dynamo", "torch._inductor"))))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

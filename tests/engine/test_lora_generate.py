@@ -115,7 +115,7 @@ def test_lora_errors_are_one_line(
         ["generate", "1girl, <lora:nothing:1>", "--lora-dir", str(lora_dir), *_args(tiny_files, tmp_path)],
     )
     assert missing.exit_code == 1
-    assert missing.output == f"Error: LoRA 'nothing' not found; looked in: {lora_dir}\n"
+    assert missing.output == f"anima generate: error: LoRA 'nothing' not found; looked in: {lora_dir}\n"
 
     foreign = tmp_path / "sdxl.safetensors"
     stem = "lora_unet_down_blocks_0_attentions_0_proj_in"
@@ -125,7 +125,7 @@ def test_lora_errors_are_one_line(
     refused = runner.invoke(cli, ["generate", "1girl", "--lora", str(foreign), *_args(tiny_files, tmp_path)])
     assert refused.exit_code == 1
     assert refused.output == (
-        f"Error: {foreign}: this is a LoRA for Stable Diffusion 1.x/2.x, not Anima "
+        f"anima generate: error: {foreign}: this is a LoRA for Stable Diffusion 1.x/2.x, not Anima "
         "(key 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight')\n"
     )
     negative = runner.invoke(
@@ -140,10 +140,10 @@ def test_lora_errors_are_one_line(
             *_args(tiny_files, tmp_path),
         ],
     )
-    assert negative.exit_code == 1
+    assert negative.exit_code == 2
     assert (
-        negative.output
-        == "Error: the negative prompt holds a LoRA tag; put LoRAs in the prompt or use --lora\n"
+        negative.output == "anima generate: error: the negative prompt holds a LoRA tag; "
+        "put LoRAs in the prompt or use --lora\n"
     )
 
 
@@ -198,7 +198,9 @@ def test_the_lint_gate_knows_the_loras(
     )
     assert missing.exit_code == 1
     assert f"ANM-LORA-001 error: LoRA `nothing` not found in {lora_dir}" in missing.stderr
-    assert missing.stderr.endswith("Error: the prompt has 1 lint error; fix it or pass --no-lint\n")
+    assert missing.stderr.endswith(
+        "anima generate: error: the prompt has 1 lint error; fix it or pass --no-lint\n"
+    )
 
     turbo = tmp_path / "anima_turbo_lora.safetensors"
     turbo.write_bytes((lora_dir / "ink.safetensors").read_bytes())

@@ -12,6 +12,7 @@ from anima_engine.errors import ConfigError, ModelDownloadError
 from anima_engine.hub import STAGING_DIR, hub_endpoint, hub_token
 from anima_engine.model_download import check_content, download_models, select_sources
 from anima_engine.model_manifest import load_model_manifest
+from tests.conftest import RealData
 from tests.engine.hub_helpers import HUB_FILES, QWEN_TOKENIZER, env_for, manifest_for, sha256
 from tests.support.fileserver import FileServer, closed_port
 
@@ -161,14 +162,15 @@ def test_the_manifest_lists_the_official_files() -> None:
     ]
 
 
-def test_tokenizer_pins_match_the_published_files(shared_data: Path) -> None:
-    # The shared copies are byte-identical to the official files the manifest pins.
+def test_tokenizer_pins_match_the_published_files(real_data: RealData) -> None:
+    # The local copies are byte-identical to the official files the manifest pins.
     pins = {source.target: source for source in load_model_manifest() if source.part == "tokenizers"}
+    root = real_data("tokenizers/qwen3/tokenizer.json", "tokenizers/t5/tokenizer.json")
     for relative in ("qwen3/tokenizer.json", "t5/tokenizer.json"):
-        data = (shared_data / "tokenizers" / relative).read_bytes()
+        data = (root / "tokenizers" / relative).read_bytes()
         pin = pins[f"tokenizers/{relative}"]
         assert (pin.sha256, pin.size) == (sha256(data), len(data))
-        assert check_content(shared_data / "tokenizers" / relative, pin.kind) is None
+        assert check_content(root / "tokenizers" / relative, pin.kind) is None
 
 
 def test_endpoint_and_token_come_from_the_environment() -> None:

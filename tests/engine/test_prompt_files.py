@@ -211,7 +211,7 @@ def test_prompts_from_standard_input_one_per_line(
 def test_a_missing_prompt_file_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["generate", "--file", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 1
-    assert result.output == f"Error: {tmp_path / 'none.jsonl'}: no such file\n"
+    assert result.output == f"anima generate: error: {tmp_path / 'none.jsonl'}: no such file\n"
 
 
 def test_records_sampled_together_give_the_bytes_of_the_same_job_anywhere(
@@ -250,5 +250,8 @@ def test_a_failing_write_is_one_line_and_leaves_no_partial_file(
     args = ["generate", "--file", str(prompts), *SMALL, *model_args(tiny_files), "-o", str(out), "--no-lint"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == f"Error: cannot write {out / 'cat.png'}: No space left on device"
+    assert (
+        result.output.splitlines()[-1]
+        == f"anima generate: error: cannot write {out / 'cat.png'}: No space left on device"
+    )
     assert "Traceback" not in result.output and not list(out.glob("*"))

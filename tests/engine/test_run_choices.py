@@ -15,7 +15,6 @@ from anima_engine.speed import (
     COMPILE_MIN_IMAGES_COLD,
     COMPILE_MIN_IMAGES_WARM,
     EAGER,
-    GRAPH_MIN_IMAGES,
     PLAIN,
     SpeedOptions,
     choose_speed,
@@ -32,9 +31,9 @@ CUDA = torch.device("cuda")
         ("never", 100, True, EAGER),
         ("always", 1, False, SpeedOptions()),
         ("auto", 1, True, EAGER),
-        ("auto", GRAPH_MIN_IMAGES, False, SpeedOptions(compile="none")),
+        ("auto", COMPILE_MIN_IMAGES_WARM - 1, True, EAGER),
         ("auto", COMPILE_MIN_IMAGES_WARM, True, SpeedOptions()),
-        ("auto", COMPILE_MIN_IMAGES_WARM, False, SpeedOptions(compile="none")),
+        ("auto", COMPILE_MIN_IMAGES_WARM, False, EAGER),
         ("auto", COMPILE_MIN_IMAGES_COLD, False, SpeedOptions()),
     ],
 )
@@ -74,9 +73,12 @@ def test_a_finished_compile_is_remembered(tmp_path: Path, monkeypatch: pytest.Mo
 @pytest.mark.parametrize(
     ("size", "guided", "free", "expected"),
     [
-        (1024, True, None, MAX_IMAGES_PER_CALL),
-        (1024, True, 80 << 30, MAX_IMAGES_PER_CALL),
-        (1024, True, 2 << 30, 3),  # 1.2 GiB left after the decode's 0.8 GiB; 0.375 GiB per image
+        (1024, True, None, 1),  # one image with CFG already fills an H200
+        (1024, True, 80 << 30, 1),
+        (512, True, None, 2),
+        (512, False, 80 << 30, 4),
+        (256, True, 80 << 30, MAX_IMAGES_PER_CALL),
+        (512, False, 300 << 20, 2),  # 100 MiB left after the decode's 200 MiB; 48 MiB per image
         (1024, False, 1 << 30, 1),
         (2048, True, 1 << 30, 1),  # never less than one
     ],
@@ -94,8 +96,9 @@ def test_devices_are_checked_without_initialising_cuda() -> None:
             check_device("cuda:0")
 
 
+@pytest.mark.parametrize("part_bytes", [1 << 20, 40, 7])  # one reader; parts splitting tensors
 def test_streamed_reading_gives_every_tensor_in_its_stored_dtype(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part_bytes: int
 ) -> None:
     tensors = {
         "a": torch.randn(3, 5).to(torch.bfloat16),
@@ -107,6 +110,8 @@ def test_streamed_reading_gives_every_tensor_in_its_stored_dtype(
     path = tmp_path / "w.safetensors"
     save_file(tensors, str(path))
     monkeypatch.setattr("anima_engine.weights.STAGING_BYTES", 16)  # many chunks, both staging buffers
+    monkeypatch.setattr("anima_engine.weights.PART_BYTES", part_bytes)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
     streamed = read_to_device(path, read_header(path), torch.device("cpu"))
     expected = load_file(str(path))
     assert set(streamed) == set(expected)

@@ -9,11 +9,14 @@ from anima_engine._tiny import TinyFiles
 from anima_engine.errors import CheckpointError
 from anima_engine.loading import load_text_encoder
 from anima_engine.text_encoder import Tokenizers, load_tokenizers, tokenize
+from tests.conftest import RealData
 
 
 @pytest.fixture(scope="module")
-def tokenizers(shared_data: Path) -> Tokenizers:
-    return load_tokenizers(shared_data / "tokenizers")
+def tokenizers(real_data: RealData) -> Tokenizers:
+    return load_tokenizers(
+        real_data("tokenizers/qwen3/tokenizer.json", "tokenizers/t5/tokenizer.json") / "tokenizers"
+    )
 
 
 def test_special_ids_come_from_the_files(tokenizers: Tokenizers) -> None:

@@ -28,20 +28,21 @@ def test_fmt_stdin_whole() -> None:
     assert (code, out) == (0, "deviantart\nFlame\nA dragon.\n")
 
 
-def test_fmt_file_holds_one_prompt_unless_lines(tmp_path: Path) -> None:
+def test_fmt_file_holds_one_prompt_per_line_unless_whole(tmp_path: Path) -> None:
     path = tmp_path / "prompt.txt"
     path.write_text("1girl,smile\n(x:2.0)\n", encoding="utf-8")
     assert run("fmt", "--file", str(path))[1] == "1girl, smile\n(x:2)\n"
-    assert run("fmt", "--lines", "-f", str(path))[1] == "1girl, smile\n(x:2)\n"
-    code, out, _ = run("fmt", "--lines", "-f", str(path), "--json")
+    code, out, _ = run("fmt", "-f", str(path), "--json")
     assert code == 0
     assert [json.loads(line)["origin"] for line in out.splitlines()] == [f"{path}:1", f"{path}:2"]
+    code, out, _ = run("fmt", "--whole", "-f", str(path), "--json")
+    assert [json.loads(line)["origin"] for line in out.splitlines()] == [str(path)]
 
 
 def test_fmt_check_exit_codes() -> None:
     assert run("fmt", "--check", "1girl, smile")[0] == 0
     code, out, err = run("fmt", "--check", "1girl,smile")
-    assert (code, out, err) == (1, "", "would reformat <argument>\n")
+    assert (code, out, err) == (1, "", "would reformat <prompt>\n")
 
 
 def test_fmt_diff() -> None:
@@ -63,13 +64,13 @@ def test_fmt_json() -> None:
 def test_fmt_reports_syntax_problems_on_stderr() -> None:
     code, out, err = run("fmt", "1girl, (smile")
     assert (code, out) == (0, "1girl, (smile\n")
-    assert err == "<argument>:1:8: '(' is never closed\n"
+    assert err == "<prompt>:1:8: '(' is never closed\n"
 
 
 def test_fmt_strict_fails_with_one_line() -> None:
     code, _, err = run("fmt", "--strict", "1girl, (smile")
     assert code == 1
-    assert err == "Error: <argument>: line 1, column 8: '(' is never closed\n"
+    assert err == "anima fmt: error: <prompt>: line 1, column 8: '(' is never closed\n"
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -108,7 +109,7 @@ def test_parse_json_gives_kinds_and_spans() -> None:
 
 
 def test_parse_several_prompts_from_stdin() -> None:
-    code, out, _ = run("parse", stdin="a\nb\n")
+    code, out, _ = run("parse", "-", stdin="a\nb\n")
     assert code == 0
     assert out.splitlines() == ["# <stdin>:1", "tag 1:1 'a'", "", "# <stdin>:2", "tag 1:1 'b'"]
 
@@ -116,4 +117,4 @@ def test_parse_several_prompts_from_stdin() -> None:
 def test_parse_strict() -> None:
     code, _, err = run("parse", "--strict", "a \\ b")
     assert code == 1
-    assert err.startswith("Error: <argument>: line 1, column 3: '\\' escapes only")
+    assert err.startswith("anima parse: error: <prompt>: line 1, column 3: '\\' escapes only")

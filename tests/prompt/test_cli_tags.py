@@ -37,14 +37,22 @@ def test_show_unknown_tag_suggests(tag_index_path: Path) -> None:
     code, out, err = run("tags", "show", "hatsnue miku", "--db", str(tag_index_path))
     assert code == 1
     assert out == ""
-    assert err == "Error: no tag 'hatsnue miku' in the index; did you mean hatsune_miku?\n"
+    assert err == "anima tags show: error: no tag 'hatsnue miku' in the index; did you mean hatsune_miku?\n"
 
 
-def test_missing_index_is_one_line(tmp_path: Path) -> None:
-    code, _, err = run("tags", "search", "a", "--db", str(tmp_path / "none.sqlite"))
+def test_missing_index_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "none.sqlite"
+    code, _, err = run("tags", "search", "a", "--db", str(missing))
+    assert code == 2
+    assert err == (
+        f"anima tags search: error: --db {missing}: no such file; "
+        f"build an index there with `anima index build --source PATH --db {missing}`\n"
+    )
+    monkeypatch.setenv("ANIMA_TAG_INDEX", str(missing))
+    code, _, err = run("tags", "search", "a")
     assert code == 1
     assert err == (
-        f"Error: no tag index at {tmp_path / 'none.sqlite'}; "
+        f"anima tags search: error: no tag index at {missing}; "
         "build one with `anima index build --source PATH` "
         "or fetch the pinned lists with `anima index download`\n"
     )
@@ -85,7 +93,7 @@ def test_bad_option_is_a_usage_error(tag_index_path: Path) -> None:
 
 
 def test_index_build_and_info(tmp_path: Path) -> None:
-    db = tmp_path / "sub" / "tags.sqlite"
+    db = tmp_path / "tags.sqlite"
     args = [arg for source in SMALL_TAG_SOURCES for arg in ("--source", str(source))]
     code, out, _ = run("index", "build", *args, "--db", str(db))
     assert code == 0
@@ -107,7 +115,8 @@ def test_index_build_with_explicit_format(tmp_path: Path) -> None:
     code, _, err = run("index", "build", "--source", str(source), "--db", str(db))
     assert code == 1
     assert (
-        err == f"Error: {source}:1: expected an @artist line, got '1girl,0,6000000,\"1girls,sole_female\"'\n"
+        err == f"anima index build: error: {source}:1: expected an @artist line, "
+        "got '1girl,0,6000000,\"1girls,sole_female\"'\n"
     )
     code, _, _ = run("index", "build", "--source", str(source), "--format", "danbooru-csv", "--db", str(db))
     assert code == 0
@@ -159,7 +168,9 @@ def test_index_download_from_a_pinned_url_builds_the_index(tmp_path: Path) -> No
         common = ["--url", url, "--format", "danbooru-csv", "--dir", str(tmp_path / "cache"), "--db", str(db)]
         code, _, err = run("index", "download", *common, "--sha256", "1" * 64)
         assert code == 1
-        assert err.startswith(f"Error: {url}: sha256 {digest} does not match the pinned {'1' * 64}")
+        assert err.startswith(
+            f"anima index download: error: {url}: sha256 {digest} does not match the pinned {'1' * 64}"
+        )
         assert not db.exists()
         code, out, _ = run("index", "download", *common, "--sha256", digest)
         assert code == 0
@@ -169,3 +180,36 @@ def test_index_download_from_a_pinned_url_builds_the_index(tmp_path: Path) -> No
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (
+            ["search", "a", "--category", "99"],
+            2,
+            "unknown category 99; this index has general (0), artist (1), copyright (3), character (4)",
+        ),
+        (
+            ["search", "a", "--category", "nonsense"],
+            2,
+            "unknown category 'nonsense'; this index has general (0)",
+        ),
+        (["search", ""], 2, "PREFIX '' holds no tag text; give (the start of) a tag name"),
+        (["search", "zzzz"], 1, "no tag starts with 'zzzz'"),
+        (["search", "hat", "--category", "artist"], 1, "no tag starts with 'hat' in category artist"),
+        (["suggest", "  "], 2, "TEXT '  ' holds no tag text; give (the start of) a tag name"),
+        (
+            ["suggest", "初音ミク"],
+            1,
+            "no tag close to '初音ミク' in the index; tags are written in English or romaji",
+        ),
+    ],
+)
+def test_searches_that_find_nothing_say_so(
+    tag_index_path: Path, args: list[str], status: int, message: str
+) -> None:
+    code, out, err = run("tags", *args, "--db", str(tag_index_path))
+    assert (code, out) == (status, "")
+    assert err.startswith(f"anima tags {args[0]}: error: {message}")
+    assert err.count("\n") == 1

@@ -7,6 +7,7 @@ import pytest
 from anima_prompt.download import PinnedSource, fetch, load_manifest
 from anima_prompt.errors import TagIndexError
 from anima_prompt.index.sources import FORMATS
+from tests.conftest import RealData
 from tests.support.fileserver import FileServer, file_server
 
 PAYLOAD = b"".join(b"tag_%05d,0,%d,\n" % (i, 1000 - i) for i in range(2000))
@@ -115,9 +116,10 @@ def test_manifest_pins_the_danbooru_list() -> None:
     assert all(p.format in FORMATS and p.licence for p in pins.values())
 
 
-def test_manifest_matches_the_shared_files(shared_data: Path) -> None:
-    # The shared copies are byte-identical to the pinned upstream files.
+def test_manifest_matches_the_shared_files(real_data: RealData) -> None:
+    # The local copies are byte-identical to the pinned upstream files.
     for source in load_manifest():
-        local = next(shared_data.rglob(source.filename))
+        relative = f"{FORMATS[source.format][0]}/{source.filename}"
+        local = real_data(relative) / relative
         assert hashlib.sha256(local.read_bytes()).hexdigest() == source.sha256
         assert local.stat().st_size == source.size

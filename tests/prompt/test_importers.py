@@ -13,7 +13,7 @@ from anima_prompt.index.sources import (
     read_e621_relations,
     read_tag_csv,
 )
-from tests.conftest import TEST_DATA
+from tests.conftest import TEST_DATA, RealData
 
 
 def test_tag_csv_rows_and_aliases() -> None:
@@ -126,7 +126,9 @@ def test_load_source_missing_file(tmp_path: Path) -> None:
         load_source(tmp_path / "none.csv")
 
 
-def test_real_dumps(shared_data: Path) -> None:
+def test_real_dumps(real_data: RealData) -> None:
+    names = ("danbooru/tag_aliases_2025-05-01.json.gz", "e621/e621_2026-04-01_pt20-ia-ed.csv")
+    shared_data = real_data(*names)
     aliases = load_source(shared_data / "danbooru" / "tag_aliases_2025-05-01.json.gz")
     assert aliases.info.format == "danbooru-aliases-json"
     assert aliases.info.date == "2025-05-01"

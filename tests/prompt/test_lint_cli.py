@@ -130,12 +130,20 @@ def test_fix_prints_the_fixed_prompt() -> None:
     assert again.stdout == result.stdout
 
 
+def test_fix_names_what_it_could_not_fix() -> None:
+    result = invoke("safe, 1girl,long_hair, (smile:5)", "--fix")
+    assert result.exit_code == 1
+    assert result.stdout == "safe, 1girl, long hair, (smile:5)\n"
+    assert "<prompt>:1:25: ANM-WGT-002 warning: " in result.stderr
+    assert "ANM-TAG-001" not in result.stderr
+
+
 def test_fix_rewrites_files(tmp_path: Path) -> None:
     lines = tmp_path / "prompts.lst"
     lines.write_text("safe, 1girl,solo\nsafe, 1girl, long_hair\n", encoding="utf-8")
     records = tmp_path / "prompts.jsonl"
     records.write_text(json.dumps({"prompt": "safe, 1girl, long_hair", "seed": 3}) + "\n", encoding="utf-8")
-    result = invoke("--file", str(lines), "--per-line", "--file", str(records), "--fix")
+    result = invoke("--file", str(lines), "--file", str(records), "--fix")
     assert result.exit_code == 0, result.output
     assert lines.read_text(encoding="utf-8") == "safe, 1girl, solo\nsafe, 1girl, long hair\n"
     assert json.loads(records.read_text(encoding="utf-8")) == {"prompt": "safe, 1girl, long hair", "seed": 3}
@@ -175,17 +183,23 @@ def test_explain_and_list_rules() -> None:
             ["--ignore", "ANM-XYZ-009", "x"],
             "unknown rule id 'ANM-XYZ-009'; `anima lint --list-rules` lists them",
         ),
-        ([], "nothing to lint: give a PROMPT, `-` for standard input, or --file PATH"),
-        (["--file", "nope.txt"], "nope.txt: no such file"),
-        (["--cfg", "abc", "x"], "Invalid value for '--cfg': 'abc' is not a valid float."),
+        ([], "nothing to read: give a PROMPT, '-' for standard input, or --file PATH"),
+        (
+            ["--file", "nope.txt"],
+            "Invalid value for '--file' / '-f': File 'nope.txt' does not exist. (see 'anima lint --help')",
+        ),
+        (
+            ["--cfg", "abc", "x"],
+            "Invalid value for '--cfg': 'abc' is not a valid float. (see 'anima lint --help')",
+        ),
         (["--cfg", "nan", "x"], "cfg must be a finite number >= 0, got nan"),
         (["--width", "-5", "x"], "width must be between 1 and 1000000, got -5"),
         (["--variant", "sdxl", "x"], "unknown model variant 'sdxl'; expected base, aesthetic or turbo"),
         (["--format", "markdown", "x"], "--format markdown is only for --list-rules"),
         (
             ["--db", "missing.db", "x"],
-            "no tag index at missing.db; build one with `anima index build --source PATH` "
-            "or fetch the pinned lists with `anima index download`",
+            "--db missing.db: no such file; build an index there with "
+            "`anima index build --source PATH --db missing.db`",
         ),
     ],
 )
@@ -228,7 +242,7 @@ def test_parallel_jobs_give_the_same_findings_in_order(tmp_path: Path, small_ind
     prompts = tmp_path / "many.lst"
     lines = [f"1girl,long_hair, ebifurya, tag{n}" if n % 2 else "safe, 1girl, solo" for n in range(40)]
     prompts.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    common = ["--file", str(prompts), "--per-line", "--format", "json", "--db", str(small_index.path)]  # type: ignore[attr-defined]
+    common = ["--file", str(prompts), "--format", "json", "--db", str(small_index.path)]  # type: ignore[attr-defined]
     serial = invoke(*common, "--jobs", "1")
     parallel = invoke(*common, "--jobs", "2")
     assert serial.exit_code == parallel.exit_code == 1

@@ -55,7 +55,7 @@ def test_broken_files(tmp_path: Path, name: str, content: bytes, message: str) -
     path = tmp_path / name
     path.write_bytes(content)
     result = lint_file(path)
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr == f"anima lint: error: {tmp_path / message}\n"
 
 
@@ -92,16 +92,24 @@ def test_record_settings_read_scheduler_model_and_loras(tmp_path: Path) -> None:
     assert (settings.sampler, settings.scheduler) == ("Euler a", "Karras")
 
 
-def test_folder_is_an_error(tmp_path: Path) -> None:
+def test_folder_is_a_usage_error(tmp_path: Path) -> None:
     result = lint_file(tmp_path)
     assert result.exit_code == 2
-    assert result.stderr == f"anima lint: error: {tmp_path}: is a folder, not a prompt file\n"
+    assert result.stderr == (
+        f"anima lint: error: Invalid value for '--file' / '-f': File '{tmp_path}' is a directory. "
+        "(see 'anima lint --help')\n"
+    )
+    with pytest.raises(LintInputError, match="is a folder, not a prompt file"):
+        list(read_file(tmp_path))
 
 
-def test_empty_file_is_an_empty_prompt_finding(tmp_path: Path) -> None:
+def test_empty_file_holds_no_prompt_unless_whole(tmp_path: Path) -> None:
     path = tmp_path / "empty.txt"
-    path.write_bytes(b"")
+    path.write_bytes(b"\n")
     result = lint_file(path, "--format", "json")
+    assert (result.exit_code, result.stdout) == (0, "[]\n")
+    assert result.stderr.startswith(f"note: {path}: no prompt in it\n")
+    result = lint_file(path, "--format", "json", "--whole")
     assert result.exit_code == 1
     assert '"ANM-FMT-002"' in result.stdout
 
@@ -117,8 +125,8 @@ def test_empty_jsonl_lints_nothing(tmp_path: Path) -> None:
 def test_huge_prompt_is_a_one_line_error(tmp_path: Path) -> None:
     path = tmp_path / "huge.txt"
     path.write_text("1girl, " * (MAX_PROMPT_CHARS // 7 + 10), encoding="utf-8")
-    result = lint_file(path)
-    assert result.exit_code == 2
+    result = lint_file(path, "--whole")
+    assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert "more than the 100,000 the linter reads" in result.stderr
 
@@ -126,7 +134,7 @@ def test_huge_prompt_is_a_one_line_error(tmp_path: Path) -> None:
 def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "windows.txt"
     path.write_bytes("\ufeffsafe, 1girl\r\nsafe, 1boy\r\n".encode())
-    (first, second) = read_file(path, per_line=True)
+    (first, second) = read_file(path)
     assert (first.prompt, second.prompt, second.source) == ("safe, 1girl", "safe, 1boy", f"{path}:2")
 
 
@@ -202,3 +210,35 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path.write_text("[lint\n", encoding="utf-8")
     with pytest.raises(LintConfigError, match=r"anima.toml: invalid TOML"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "message"),
+    [
+        (
+            "anima.toml",
+            "[tool.anima.lint]\nmax-lines = 3\n",
+            "[tool.anima.lint] is the pyproject.toml form; in anima.toml write [lint]",
+        ),
+        (
+            "anima.toml",
+            "[lnt]\nmax-lines = 3\n",
+            "unknown table or key 'lnt'; anima.toml holds a [lint] table",
+        ),
+        (
+            "pyproject.toml",
+            "[tool.anima.lnt]\nmax-lines = 3\n",
+            "unknown table or key 'tool.anima.lnt'; the linter reads [tool.anima.lint]",
+        ),
+        ("anima.toml", "[lint]\nmax-lines = -5\n", "max-lines must be at least 1, got -5"),
+        ("anima.toml", "[lint]\ncfg-base = [-1, 4]\n", "cfg-base must be at least 0, got -1.0"),
+        ("anima.toml", "[lint]\nweak-weight-max = nan\n", "option 'weak-weight-max' must be finite, got nan"),
+    ],
+)
+def test_misplaced_tables_and_bad_values_are_named(
+    tmp_path: Path, file: str, content: str, message: str
+) -> None:
+    (tmp_path / file).write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lint", "safe, 1girl"])
+    assert result.exit_code == 2
+    assert result.stderr == f"anima lint: error: {tmp_path / file}: {message}\n"

@@ -211,7 +211,8 @@ def test_settings_loras_from_mapping() -> None:
         ([{"name": "a", "strength": "x"}], "loras: {'name': 'a', 'strength': 'x'} needs a string name"),
         ([" "], "loras: ' ' names no LoRA"),
         ([{"name": "a", "strength": 10**400}], "loras: strength of"),
-        (["a:1e999"], "loras must be (name, strength) pairs"),
+        (["a:1e999"], "loras: 'a:1e999' has a strength that is not a number"),
+        (["a:abc"], "loras: 'a:abc' has a strength that is not a number"),
     ],
 )
 def test_bad_settings_loras_are_one_line_errors(loras: object, message: str) -> None:
@@ -285,5 +286,5 @@ def test_cli_jsonl_settings_loras(runner: CliRunner, tmp_path: Path) -> None:
     ]
     path.write_text(json.dumps({"prompt": "safe", "settings": {"loras": "x"}}) + "\n")
     result = runner.invoke(cli, ["lint", "--file", str(path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr == f"anima lint: error: {path}:1: loras must be a list, got 'x'\n"

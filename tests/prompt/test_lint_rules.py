@@ -3,8 +3,9 @@ plus further trigger / near-miss cases per rule."""
 
 import pytest
 
-from anima_prompt.lint import LintConfig, Severity
+from anima_prompt.lint import LintConfig, Severity, lint
 from anima_prompt.lint.registry import Example, all_rules
+from tests.conftest import RealData
 from tests.prompt import lint_support
 from tests.prompt.lint_support import run_example
 
@@ -106,8 +107,9 @@ CASES: list[tuple[str, Example, bool]] = [
 
 
 @pytest.fixture(autouse=True)
-def tokenizers(shared_data, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("ANIMA_TOKENIZERS", str(shared_data / "tokenizers"))
+def tokenizers(real_data: RealData, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = real_data("tokenizers/qwen3/tokenizer.json", "tokenizers/t5/tokenizer.json")
+    monkeypatch.setenv("ANIMA_TOKENIZERS", str(root / "tokenizers"))
 
 
 def codes(findings: tuple) -> list[str]:
@@ -212,8 +214,9 @@ def test_several_artists_with_a_zero_threshold_and_no_artist() -> None:
     ]
 
 
-def test_token_counts_use_the_real_tokenizers(shared_data, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("ANIMA_TOKENIZERS", str(shared_data / "tokenizers"))
+def test_token_counts_use_the_real_tokenizers(real_data: RealData, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = real_data("tokenizers/qwen3/tokenizer.json", "tokenizers/t5/tokenizer.json")
+    monkeypatch.setenv("ANIMA_TOKENIZERS", str(root / "tokenizers"))
     long_prompt = RULES["ANM-LEN-003"].bad
     (finding,) = [f for f in run_example(long_prompt, None) if f.code == "ANM-LEN-003"]
     assert "T5 tokens" in finding.message
@@ -235,3 +238,9 @@ def test_unknown_tag_suggests_the_closest_tags(small_index: object) -> None:
     findings = run_example(Example("1girl, blue hiar, safe"), small_index)
     (finding,) = [f for f in findings if f.code == "ANM-TAG-004"]
     assert finding.suggestions[0] == "blue hair"
+
+
+def test_a_word_after_the_colon_is_not_kept_in_the_weight_suggestion() -> None:
+    (finding,) = [item for item in lint("safe, 1girl, (blue eyes:abc)") if item.code == "ANM-WGT-001"]
+    assert finding.suggestions == ("(blue eyes:1.5)",)
+    assert "`:abc` is not a number, so it is no weight and reaches the model as text" in finding.message

@@ -118,6 +118,12 @@ def test_lora_option(value: str, expected: tuple[str, float]) -> None:
     assert parse_lora_option(value) == expected
 
 
+@pytest.mark.parametrize("value", ["x.safetensors:abc", "ink:nan", "ink:inf", "C:\\loras\\x.safetensors:1,5"])
+def test_a_strength_that_is_no_number_is_named(value: str) -> None:
+    with pytest.raises(LoraReferenceError, match="is not a number; write PATH:STRENGTH"):
+        parse_lora_option(value)
+
+
 def test_names_resolve_directly_then_in_sub_folders(tmp_path: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     files = ("deep/er/ink", "x/ink", "styles/pencil")

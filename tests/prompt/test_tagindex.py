@@ -7,7 +7,7 @@ import pytest
 
 from anima_prompt.errors import TagIndexError
 from anima_prompt.index.query import ENV_VAR, TagIndex, default_index_path
-from tests.conftest import TEST_DATA
+from tests.conftest import TEST_DATA, RealData
 
 
 @pytest.mark.parametrize(
@@ -215,14 +215,15 @@ def test_default_path_honours_the_environment(monkeypatch: pytest.MonkeyPatch, t
 
 
 @pytest.mark.slow
-def test_full_danbooru_index(shared_data: Path, tmp_path: Path) -> None:
+def test_full_danbooru_index(real_data: RealData, tmp_path: Path) -> None:
     """The acceptance checks on the real Danbooru files: build time and size, lookups, implications."""
-    danbooru = shared_data / "danbooru"
-    sources = [
-        danbooru / "danbooru_2025-05-01_pt25-ia-dd.csv",
-        danbooru / "tag_aliases_2025-05-01.json.gz",
-        danbooru / "tag_implications_2025-05-01.json.gz",
-    ]
+    names = (
+        "danbooru/danbooru_2025-05-01_pt25-ia-dd.csv",
+        "danbooru/tag_aliases_2025-05-01.json.gz",
+        "danbooru/tag_implications_2025-05-01.json.gz",
+    )
+    root = real_data(*names)
+    sources = [root / name for name in names]
     started = time.process_time()
     index = TagIndex.build(sources, tmp_path / "tags.sqlite")
     assert time.process_time() - started < 60

@@ -67,11 +67,27 @@ def test_kept_needs_no_server(tmp_path: Path) -> None:
     assert kept(tmp_path / "f", Expected(DIGEST)) is None
     (tmp_path / "f").write_bytes(BODY)
     assert kept(tmp_path / "f", Expected(DIGEST)) is not None
-    assert kept(tmp_path / "f", Expected("0" * 64)) is None
     # Without a pinned digest the content check decides.
-    assert kept(tmp_path / "f", Expected(check=lambda path: "foreign")) is None
     found = kept(tmp_path / "f", Expected(check=lambda path: None))
     assert found is not None and (found.fetched, found.checks) == (False, ("content",))
+
+
+@pytest.mark.parametrize(
+    ("expected", "reason"),
+    [
+        (Expected("0" * 64), "does not match the pinned"),
+        (Expected(check=lambda path: "a VAE, not a DiT"), "a VAE"),
+    ],
+)
+def test_a_file_that_is_not_the_download_is_left_alone(
+    tmp_path: Path, expected: Expected, reason: str
+) -> None:
+    (tmp_path / "f").write_bytes(b"the user's own file")
+    with pytest.raises(
+        DownloadError, match=rf"f is there but is not the file to download \(.*{reason}.*\); it is left"
+    ):
+        kept(tmp_path / "f", expected)
+    assert (tmp_path / "f").read_bytes() == b"the user's own file"
 
 
 def test_redirects_are_followed(server: FileServer, tmp_path: Path) -> None:

@@ -1,14 +1,17 @@
 """A small HTTP file server on 127.0.0.1 for download tests: it serves bytes from memory, honours `Range`,
 answers `HEAD`, speaks enough of the Hugging Face hub's file API for `huggingface_hub` (with `HF_ENDPOINT`
-pointing at it), can break a transfer off, and records each request."""
+pointing at it), can break a transfer off, serve slowly, stall or announce the wrong length, and records
+each request."""
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+CHUNK_BYTES = 16 * 1024
 HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 """The commit every hub file of the server claims to come from (`X-Repo-Commit`)."""
 
@@ -33,6 +36,10 @@ class FileServer:
     status: dict[str, int] = field(default_factory=dict)  # path -> an error status to answer with
     cut_after: int | None = None  # close the next file response after this many body bytes
     honour_range: bool = True  # False: answer every request with the whole file (200)
+    chunk_delay: float = 0.0  # seconds to wait after each CHUNK_BYTES of a body (a slow server)
+    stall_after: int | None = None  # stop sending after this many body bytes of the next response ...
+    stall_seconds: float = 0.0  # ... for this long, then close the connection
+    length_offset: int = 0  # added to the Content-Length announced (the body sent stays the file)
     requests: list[Request] = field(default_factory=list)
 
     def serve_like_the_hub(self, repo_path: str, body: bytes, *, etag: str, size: int | None = None) -> None:
@@ -106,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
         for name, value in state.headers.get(self.path, {}).items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data) - start))
+        self.send_header("Content-Length", str(len(data) - start + state.length_offset))
         self.end_headers()
         if not body:
             return
@@ -115,7 +122,18 @@ class _Handler(BaseHTTPRequestHandler):
             state.cut_after = None
             self.close_connection = True
             return
-        self.wfile.write(data[start:])
+        payload = data[start:]
+        for offset in range(0, len(payload), CHUNK_BYTES):
+            if state.stall_after is not None and offset >= state.stall_after:
+                state.stall_after = None
+                time.sleep(state.stall_seconds)
+                self.close_connection = True
+                return
+            self.wfile.write(payload[offset : offset + CHUNK_BYTES])
+            self.wfile.flush()
+            time.sleep(state.chunk_delay)
+        if state.length_offset:
+            self.close_connection = True
 
     def log_message(self, format: str, *args: object) -> None:
         pass

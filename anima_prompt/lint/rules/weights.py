@@ -56,12 +56,24 @@ def weak_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     for group in weighted_groups(prompt):
         weight = group.total
         if 1.0 < weight <= ctx.config.weak_weight_max and not _holds_flaw(group, prompt, ctx):
-            yield ctx.report(
-                "ANM-WGT-001",
-                (group.start, group.end),
+            body, message = (
+                group.core.strip(),
                 f"weight {_weight_text(group)} has little visible effect on Anima",
-                suggestions=(f"({group.core.strip()}:1.5)",),
             )
+            head, colon, tail = body.rpartition(":")
+            if colon and head.strip() and not group.explicit and not _is_number(tail):
+                # `(blue eyes:abc)`: ComfyUI reads no weight, so `:abc` is text and the group weighs 1.1
+                body = head.strip()
+                message += f"; `:{tail}` is not a number, so it is no weight and reaches the model as text"
+            yield ctx.report("ANM-WGT-001", (group.start, group.end), message, suggestions=(f"({body}:1.5)",))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _weight_text(group: Group) -> str:
