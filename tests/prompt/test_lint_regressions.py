@@ -357,3 +357,18 @@ def test_rounding_to_a_multiple_of_16_goes_towards_the_sweet_spot() -> None:
         "992",
         "992",
     ]
+
+
+# --- qualifiers and artists ---------------------------------------------------------------------------
+
+
+def test_brackets_glued_to_a_word_are_a_qualifier_only_when_the_index_says_so(small_index: object) -> None:
+    assert found("safe, 1girl, detailed background(plain white)", "ANM-ESC-001", small_index) == []
+    assert found("safe, 1girl, saber(fate)", "ANM-ESC-001", small_index) != []
+    assert found("safe, 1girl, saber (fate)", "ANM-ESC-001", small_index) != []
+    assert found("safe, 1girl, tracer (overwatch)", "ANM-ESC-001", small_index) != []
+
+
+def test_an_artist_alias_suggests_the_name_the_model_learned(small_index: object) -> None:
+    (finding,) = found("safe, 1girl, aenobas", "ANM-ART-001", small_index)  # an alias in tests/data
+    assert finding.fix is None and finding.suggestions == ("@hammer \\(sunset beach\\)",)

@@ -27,10 +27,16 @@ def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]
 
     `saber (fate)` reaches the model as `saber fate` with `fate` weighted 1.1 (ComfyUI `sd1_clip.py`; the
     same failure is reported for stable-diffusion.cpp, issue #1492). Literal brackets must be escaped:
-    `saber \\(fate\\)`; weighted, `(saber \\(fate\\):1.2)`. The fix adds the backslashes.
+    `saber \\(fate\\)`; weighted, `(saber \\(fate\\):1.2)`. The fix adds the backslashes. Danbooru writes a
+    qualifier after a space or `_`; one glued to the word before it (`detailed background(plain white)`) is
+    more often SD emphasis, so it is reported only when the tag index knows the qualified tag
+    (`saber(fate)`) or the qualifier names a series.
     """
     for item in prompt.items:
         if item.qualifier is None:
+            continue
+        glued = prompt.text[item.qualifier[0] - 1 : item.qualifier[0]].isalnum()
+        if glued and not _known_qualifier(item, ctx):
             continue
         written = prompt.text[item.qualifier[0] : item.qualifier[1]]
         escaped = escape_parens(written)
@@ -41,6 +47,18 @@ def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]
             suggestions=(escape_parens(item.text),),
             fix=Fix(*item.qualifier, escaped),
         )
+
+
+def _known_qualifier(item: Item, ctx: RuleContext) -> bool:
+    """Whether the index knows `head_(qualifier)` as a tag, or the qualifier as a series tag."""
+    if ctx.index is None or item.qualifier is None:
+        return False
+    start = item.qualifier[0] - item.text_start
+    head, qualifier = item.text[:start], item.text[start + 1 : -1]
+    if ctx.index.lookup(f"{head}_({qualifier})") is not None:
+        return True
+    info = ctx.index.lookup(qualifier)
+    return info is not None and info.category_name == "copyright"
 
 
 @rule(
