@@ -31,14 +31,14 @@ _KEYWORDS = re.compile(
     r"|(?P<CAPTION_SEPARATOR>;;;)"
     r"|(?P<WILDCARD>__(?!_)[\w@~*/.\-]+?__)"
 )
-_KEYWORD_MARKS = ("BREAK", "ADD", "--", ";;;", "__")
+_KEYWORD_HINT = re.compile("BREAK|ADD|--|;;;|__")  # a quick test before `_KEYWORDS`
 _EMBEDDING = re.compile(r"(?:^|(?<=\s))embedding$")
 _EMBEDDING_NAME = re.compile(r"[^\s]+")
 _HORIZONTAL_SPACE = (
     " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 )
 _CAPTION_PIPES = 3
-_JOIN_ENDS = ("$", "g")  # the last characters of TEXT before `{` of a variable and of `embedding`
+_JOIN_ENDS = ("$", "embedding")  # how TEXT ends before the `{` of a variable, and before `:name`
 _SEPARATING = frozenset({"WS", "COMMA", "NEWLINE"})
 
 
@@ -48,14 +48,26 @@ class PromptPostLex(PostLex):
     always_accept = ()
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        return iter(pair_brackets(join_references(split_keywords(stream))))
+        tokens, joinable = split_keywords(stream)
+        return iter(pair_brackets(join_references(tokens) if joinable else tokens))
 
 
-def split_keywords(tokens: Iterator[Token]) -> list[Token]:
-    """Cut keywords (`BREAK`, `ADDCOL`, `__wildcards__`, `;;;`, `--n`) out of TEXT tokens."""
+def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
+    """Cut keywords (`BREAK`, `ADDCOL`, `__wildcards__`, `;;;`, `--n`) out of TEXT tokens.
+
+    Returns the tokens and whether `join_references` may find something to join (a `|` or a TEXT ending
+    like the start of a variable or `embedding`), so that the common prompt skips that pass.
+    """
     result: list[Token] = []
+    joinable = False
     for token in tokens:
-        if token.type != "TEXT" or not any(mark in token for mark in _KEYWORD_MARKS):
+        kind = token.type
+        if kind != "TEXT":
+            joinable = joinable or kind == "PIPE"
+            result.append(token)
+            continue
+        joinable = joinable or token.endswith(_JOIN_ENDS)
+        if _KEYWORD_HINT.search(token) is None:
             result.append(token)
             continue
         position = 0
@@ -64,24 +76,17 @@ def split_keywords(tokens: Iterator[Token]) -> list[Token]:
             result.append(_piece(token, match.lastgroup or "TEXT", match.start(), match.end()))
             position = match.end()
         _append_text(result, token, position, len(token))
-    return result
+    return result, joinable
 
 
 def join_references(tokens: list[Token]) -> list[Token]:
     """Join `$` `{` name `}` into VARIABLE, `embedding` `:` name into EMBEDDING and `|||` into
-    CAPTION_SEPARATOR. Returns `tokens` itself when there is nothing to join (the common case)."""
-    if not any(
-        token.type == "PIPE" or (token.type == "TEXT" and token[-1:] in ("$", "g")) for token in tokens
-    ):
-        return tokens
+    CAPTION_SEPARATOR."""
     result: list[Token] = []
     index = 0
     while index < len(tokens):
-        joined = (
-            _variable(tokens, index, result)
-            or _embedding(tokens, index, result)
-            or _pipes(tokens, index, result)
-        )
+        joined = _variable(tokens, index, result)
+        joined = joined or _embedding(tokens, index, result) or _pipes(tokens, index, result)
         if joined:
             index += joined
         else:
