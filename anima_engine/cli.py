@@ -2,9 +2,12 @@
 
 import atexit
 import dataclasses
+import functools
 import gc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import torch
@@ -19,6 +22,8 @@ from anima_engine.speed import COMPILE_CHOICES
 from anima_prompt.variants import VARIANTS
 
 if TYPE_CHECKING:
+    from anima_engine.ray_batch import RayOptions
+    from anima_engine.render_worker import ModelPaths, RunSettings
     from anima_engine.request import GenerationRequest
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -83,6 +88,220 @@ def _by_variant(setting: str) -> str:
     )
 
 
+def ray_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that send a batch to a Ray cluster (`anima generate --file`, `anima grid`)."""
+    command = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="With --ray: render actors [one per GPU, two per GPU with --low-vram; one without GPUs].",
+    )(command)
+    return click.option(
+        "--ray",
+        "ray_address",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[ADDRESS]",
+        help="Run on a Ray cluster: ADDRESS, $RAY_ADDRESS, or a cluster started on this machine.",
+    )(command)
+
+
+def ray_choice(address: str | None, workers: int | None, *, low_vram: bool) -> "RayOptions | None":
+    """The Ray options of a command, or None when it runs in this process."""
+    if address is None:
+        if workers is not None:
+            raise click.UsageError("--workers needs --ray")
+        return None
+    from anima_engine.ray_batch import RayOptions
+
+    return RayOptions(address=address or None, workers=workers, per_gpu=2 if low_vram else 1)
+
+
+SHARED_OPTIONS = (
+    click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1)."),
+    click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024]."),
+    click.option(
+        "-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024]."
+    ),
+    click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}]."),
+    click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}]."),
+    click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}]."),
+    click.option(
+        "--scheduler",
+        type=click.Choice(list(SCHEDULES)),
+        default="simple",
+        show_default=True,
+        help="Sigma schedule.",
+    ),
+    click.option(
+        "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
+    ),
+    click.option(
+        "--noise",
+        type=click.Choice(NOISE_CONVENTIONS),
+        default=DEFAULT_NOISE,
+        show_default=True,
+        help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
+    ),
+    click.option(
+        "--variant",
+        type=click.Choice(VARIANTS),
+        default="base",
+        show_default=True,
+        help="DiT variant to load; its model-card settings are the defaults.",
+    ),
+    click.option(
+        "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
+    ),
+    click.option("--dit", type=click.Path(dir_okay=False, path_type=Path), help="DiT file."),
+    click.option(
+        "--text-encoder", type=click.Path(dir_okay=False, path_type=Path), help="Qwen3 text-encoder file."
+    ),
+    click.option("--vae", type=click.Path(dir_okay=False, path_type=Path), help="VAE file."),
+    click.option(
+        "--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation."
+    ),
+    click.option(
+        "--tokenizers",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder with qwen3/ and t5/ tokenizer.json [$ANIMA_TOKENIZERS].",
+    ),
+    click.option(
+        "--db", type=click.Path(dir_okay=False, path_type=Path), help="Tag index for lint and normalise."
+    ),
+    click.option(
+        "-o",
+        "--out",
+        default="outputs",
+        show_default=True,
+        help="Output folder, or with --file any URL pyarrow or fsspec reaches (s3://bucket/images); existing "
+        "files are never overwritten.",
+    ),
+    click.option(
+        "--lora",
+        "lora_values",
+        metavar="PATH[:STRENGTH]",
+        multiple=True,
+        help="Apply a LoRA (a file, or a name in the LoRA folders) at STRENGTH [1]; repeatable.",
+    ),
+    click.option(
+        "--lora-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        multiple=True,
+        help="Folder for <lora:name> and --lora names [$ANIMA_LORA_DIR, ComfyUI's models/loras]; repeatable.",
+    ),
+    click.option("--low-vram", is_flag=True, help="Offload between stages and decode in tiles."),
+    click.option(
+        "--compile",
+        "compile_choice",
+        type=click.Choice(COMPILE_CHOICES),
+        default="auto",
+        show_default=True,
+        help="Compile the DiT on CUDA (kernels cached between runs): auto does when the run makes enough "
+        "images for it to pay.",
+    ),
+    click.option("--no-compile", is_flag=True, help="Same as --compile never."),
+    click.option(
+        "--fp8", is_flag=True, help="Run the DiT's large linears in fp8 (Hopper GPUs; faster, less exact)."
+    ),
+    click.option("--no-lint", is_flag=True, help="Generate even when the linter reports errors."),
+    click.option(
+        "--no-normalize", is_flag=True, help="Encode the prompt as written (LoRA tags are still taken out)."
+    ),
+    click.option("--device", help="torch device, e.g. cuda, cuda:1, cpu [cuda if available]."),
+    click.option(
+        "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
+    ),
+)
+"""Options of every command that generates (`generate`, `grid`): what the images are, the model files,
+how the pipeline runs, and where the images go."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedOptions:
+    """What the shared options say, as the values the engine takes.
+
+    Attributes:
+        request: the request every prompt starts from (its `prompt` is empty).
+        models: where the model files are.
+        settings: how the pipeline runs.
+        ray: where a batch runs on Ray, or None for this process.
+        out: the output folder or URL.
+    """
+
+    request: "GenerationRequest"
+    models: "ModelPaths"
+    settings: "RunSettings"
+    ray: "RayOptions | None"
+    out: str
+
+
+def shared_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add `SHARED_OPTIONS` and the Ray options to a command, which gets their values as one
+    `SharedOptions` argument named `options`."""
+
+    @functools.wraps(command)
+    def collected(*args: object, **values: Any) -> None:
+        given = {name: values.pop(name) for name in SHARED_NAMES}
+        return command(*args, options=_shared(given), **values)
+
+    wrapped: Callable[..., None] = collected
+    for option in reversed(SHARED_OPTIONS):
+        wrapped = option(wrapped)
+    return ray_options(wrapped)
+
+
+SHARED_NAMES = (
+    *("negative", "width", "height", "steps", "cfg", "sampler", "scheduler", "seed", "noise", "variant"),
+    *("model_dir", "dit", "text_encoder", "vae", "comfyui", "tokenizers", "db", "out", "lora_values"),
+    *("lora_dir", "low_vram", "compile_choice", "no_compile", "fp8", "no_lint", "no_normalize", "device"),
+    *("dtype", "ray_address", "workers"),
+)
+"""The parameter names of `SHARED_OPTIONS` and the Ray options (a test checks they agree)."""
+
+
+def _shared(values: Mapping[str, Any]) -> SharedOptions:
+    from anima_engine.render_worker import ModelPaths, RunSettings
+    from anima_engine.request import GenerationRequest
+
+    request = GenerationRequest(
+        prompt="",
+        negative=values["negative"],
+        width=values["width"],
+        height=values["height"],
+        steps=values["steps"],
+        cfg=values["cfg"],
+        sampler=values["sampler"],
+        scheduler=values["scheduler"],
+        seed=values["seed"],
+        noise=values["noise"],
+        variant=values["variant"],
+        loras=_lora_pairs(values["lora_values"]),
+        lora_dirs=values["lora_dir"],
+        comfyui=values["comfyui"],
+        lint=not values["no_lint"],
+        normalize=not values["no_normalize"],
+        tag_index=_tag_index(values["db"]),
+    )
+    models = ModelPaths(
+        values["dit"],
+        values["text_encoder"],
+        values["vae"],
+        values["model_dir"],
+        values["comfyui"],
+        values["tokenizers"],
+    )
+    settings = RunSettings(
+        device=values["device"],
+        dtype=DTYPES[values["dtype"]] if values["dtype"] else None,
+        low_vram=values["low_vram"],
+        compile="never" if values["no_compile"] else values["compile_choice"],
+        fp8=values["fp8"],
+    )
+    ray = ray_choice(values["ray_address"], values["workers"], low_vram=values["low_vram"])
+    return SharedOptions(request, models, settings, ray, values["out"])
+
+
 @click.command("generate")
 @click.argument("prompts", metavar="[PROMPT]...", nargs=-1)
 @click.option(
@@ -92,68 +311,13 @@ def _by_variant(setting: str) -> str:
     metavar="FILE",
     help="Prompts from FILE: JSONL records or one prompt per line; - reads standard input.",
 )
-@click.option("-n", "--negative", default="", help="Negative prompt (unused at CFG 1).")
 @click.option(
     "--from",
     "from_image",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Take prompt and settings from an image's metadata (ours, ComfyUI, A1111/Forge); options given win.",
 )
-@click.option("-W", "--width", type=click.IntRange(min=16), help="Image width, a multiple of 16 [1024].")
-@click.option("-H", "--height", type=click.IntRange(min=16), help="Image height, a multiple of 16 [1024].")
-@click.option("--steps", type=click.IntRange(min=1), help=f"Sampling steps [{_by_variant('steps')}].")
-@click.option("--cfg", type=click.FloatRange(min=0), help=f"Guidance scale [{_by_variant('cfg')}].")
-@click.option("--sampler", type=click.Choice(list(SAMPLERS)), help=f"Sampler [{_by_variant('sampler')}].")
-@click.option(
-    "--scheduler",
-    type=click.Choice(list(SCHEDULES)),
-    default="simple",
-    show_default=True,
-    help="Sigma schedule.",
-)
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the first image."
-)
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per prompt.")
-@click.option(
-    "--noise",
-    type=click.Choice(NOISE_CONVENTIONS),
-    default=DEFAULT_NOISE,
-    show_default=True,
-    help="How the seed becomes noise: as ComfyUI draws it, or anima (image k uses seed+k).",
-)
-@click.option(
-    "--variant",
-    type=click.Choice(VARIANTS),
-    default="base",
-    show_default=True,
-    help="DiT variant to load; its model-card settings are the defaults.",
-)
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder with the model files."
-)
-@click.option("--dit", type=click.Path(dir_okay=False, path_type=Path), help="DiT file.")
-@click.option(
-    "--text-encoder", type=click.Path(dir_okay=False, path_type=Path), help="Qwen3 text-encoder file."
-)
-@click.option("--vae", type=click.Path(dir_okay=False, path_type=Path), help="VAE file.")
-@click.option("--comfyui", type=click.Path(file_okay=False, path_type=Path), help="A ComfyUI installation.")
-@click.option(
-    "--tokenizers",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder with qwen3/ and t5/ tokenizer.json [$ANIMA_TOKENIZERS].",
-)
-@click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), help="Tag index for lint and normalise."
-)
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("outputs"),
-    show_default=True,
-    help="Output folder; existing files are never overwritten.",
-)
 @click.option(
     "--init-image", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="img2img input."
 )
@@ -163,79 +327,18 @@ def _by_variant(setting: str) -> str:
 @click.option(
     "--denoise", type=float, help="img2img denoise in (0, 1] as ComfyUI's KSampler (all steps are run)."
 )
-@click.option(
-    "--lora",
-    "lora_values",
-    metavar="PATH[:STRENGTH]",
-    multiple=True,
-    help="Apply a LoRA (a file, or a name in the LoRA folders) at STRENGTH [1]; repeatable.",
-)
-@click.option(
-    "--lora-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    multiple=True,
-    help="Folder for <lora:name> and --lora names [$ANIMA_LORA_DIR, ComfyUI's models/loras]; repeatable.",
-)
-@click.option("--low-vram", is_flag=True, help="Offload between stages and decode in tiles.")
-@click.option(
-    "--compile",
-    "compile_choice",
-    type=click.Choice(COMPILE_CHOICES),
-    default="auto",
-    show_default=True,
-    help="Compile the DiT on CUDA (kernels cached between runs): auto does when the run makes enough "
-    "images for it to pay.",
-)
-@click.option("--no-compile", is_flag=True, help="Same as --compile never.")
-@click.option(
-    "--fp8", is_flag=True, help="Run the DiT's large linears in fp8 (Hopper GPUs; faster, less exact)."
-)
-@click.option("--no-lint", is_flag=True, help="Generate even when the linter reports errors.")
-@click.option(
-    "--no-normalize", is_flag=True, help="Encode the prompt as written (LoRA tags are still taken out)."
-)
-@click.option("--device", help="torch device, e.g. cuda, cuda:1, cpu [cuda if available].")
-@click.option(
-    "--dtype", type=click.Choice(list(DTYPES)), help="Weight dtype [bfloat16 on CUDA, else float32]."
-)
+@shared_options
 @click.pass_context
 def generate(
     ctx: click.Context,
     prompts: tuple[str, ...],
     prompt_file: str | None,
-    negative: str,
     from_image: Path | None,
-    width: int | None,
-    height: int | None,
-    steps: int | None,
-    cfg: float | None,
-    sampler: str | None,
-    scheduler: str,
-    seed: int,
     batch: int,
-    noise: str,
-    variant: str,
-    model_dir: Path | None,
-    dit: Path | None,
-    text_encoder: Path | None,
-    vae: Path | None,
-    comfyui: Path | None,
-    tokenizers: Path | None,
-    db: Path | None,
-    out: Path,
     init_image: Path | None,
     strength: float | None,
     denoise: float | None,
-    lora_values: tuple[str, ...],
-    lora_dir: tuple[Path, ...],
-    low_vram: bool,
-    compile_choice: str,
-    no_compile: bool,
-    fp8: bool,
-    no_lint: bool,
-    no_normalize: bool,
-    device: str | None,
-    dtype: str | None,
+    options: SharedOptions,
 ) -> None:
     """Generate images from PROMPT (several prompts: several images), or from the prompts of --file.
 
@@ -250,9 +353,11 @@ def generate(
     With --file, the models load once; a record with a problem is reported (file:line) and skipped, and
     the command exits 1 at the end. Images are named after their records (or a record's "out"), and
     images already in the output folder are not made again, so an interrupted run resumes.
+
+    With --file and --ray, records are checked on the CPU workers of a Ray cluster and rendered by
+    actors holding one pipeline each (one per GPU, two with --low-vram); the images are the same.
     """
-    from anima_engine.cli_generate import ModelPaths, RunSettings, run
-    from anima_engine.request import GenerationRequest
+    from anima_engine.cli_generate import run
 
     # The process ends with this command: spare the interpreter's shutdown its garbage collections, which
     # walk every object torch created (`gc.freeze` took the exit after a tiny-model generate on a 2-core
@@ -261,43 +366,24 @@ def generate(
 
     if prompt_file is not None and (prompts or from_image is not None):
         raise click.UsageError("give prompts (or --from IMAGE) or --file, not both")
-    request = GenerationRequest(
-        prompt="",
-        negative=negative,
-        width=width,
-        height=height,
-        steps=steps,
-        cfg=cfg,
-        sampler=sampler,
-        scheduler=scheduler,
-        seed=seed,
-        batch=batch,
-        noise=noise,
-        variant=variant,
-        init_image=init_image,
-        strength=strength,
-        denoise=denoise,
-        loras=_lora_pairs(lora_values),
-        lora_dirs=lora_dir,
-        comfyui=comfyui,
-        lint=not no_lint,
-        normalize=not no_normalize,
-        tag_index=_tag_index(db),
+    if prompt_file is None and options.ray is not None:
+        raise click.UsageError("--ray runs the records of --file FILE")
+    request = dataclasses.replace(
+        options.request, batch=batch, init_image=init_image, strength=strength, denoise=denoise
     )
     if from_image is not None:
         prompts, request = _from_image(ctx, from_image, prompts, request)
     if not prompts and prompt_file is None:
         raise click.UsageError("give a PROMPT, or --from IMAGE, or --file FILE")
-    models = ModelPaths(dit, text_encoder, vae, model_dir, comfyui, tokenizers)
-    settings = RunSettings(
-        out=out,
-        device=device,
-        dtype=DTYPES[dtype] if dtype else None,
-        low_vram=low_vram,
-        compile="never" if no_compile else compile_choice,
-        fp8=fp8,
+    run(
+        request,
+        prompts=prompts,
+        prompt_file=prompt_file,
+        models=options.models,
+        settings=options.settings,
+        out=options.out,
+        ray=options.ray,
     )
-    run(request, prompts=prompts, prompt_file=prompt_file, models=models, settings=settings)
 
 
 def _from_image(

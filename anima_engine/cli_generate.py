@@ -1,76 +1,57 @@
 """What `anima generate` does between its arguments and the terminal: check everything, load once, render.
 
-Order ("check before compute"): the device, the output folder, every prompt or record (settings, lint
-gate, LoRA files, init image) and the model files are checked before any weights load. Prompts given as
-arguments stop the command at the first bad one; records of a prompt file are reported one line each and
-the others still run (exit 1 at the end). Images of a prompt file get names derived from their requests,
-so a second run skips what the first one wrote.
+Order ("check before compute"): the device, the output, every prompt or record (settings, lint gate, LoRA
+files, init image) and the model files are checked before any weights load. Prompts given as arguments
+stop the command at the first bad one and get numbered names. A prompt file runs as a batch
+(`batch.run_batch`, in this process or with `--ray` on a cluster): bad records are reported one line
+each and the others still run (exit 1 at the end); images get names derived from their requests, so a
+second run skips what the first one wrote.
 """
 
 import sys
-import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import torch
 
+from anima_engine.batch import BatchPlan, BatchSummary, CheckSettings, Executor, InProcess, Record, run_batch
 from anima_engine.errors import AnimaEngineError, ConfigError
 from anima_engine.generation import GeneratedImage
-from anima_engine.images import check_output_folder, png_bytes, save_numbered, write_new_file
-from anima_engine.jobs import (
-    Checked,
-    Job,
-    Planned,
-    Problem,
-    check_entries,
-    generate_job,
-    missing_images,
-    plan_jobs,
-    unfinished,
-)
+from anima_engine.images import check_output_folder, png_bytes, save_numbered
+from anima_engine.jobs import Checked, Planned, Problem, check_entries, generate_job, plan_jobs
 from anima_engine.loading import resolve_device
-from anima_engine.locate import ModelNotFoundError, locate_models, locate_tokenizers
+from anima_engine.locate import ModelNotFoundError
 from anima_engine.memory import free_memory, images_per_call
-from anima_engine.pipeline import Pipeline, load_pipeline
-from anima_engine.prompt_files import STDIN, Entry, read_entries, read_text
+from anima_engine.outputs import is_url, open_output
+from anima_engine.pipeline import Pipeline
+from anima_engine.prompt_files import STDIN, Entry, RecordLine, is_jsonl, record_lines
+from anima_engine.render_worker import (
+    ModelPaths,
+    Outcome,
+    RunSettings,
+    WorkerSpec,
+    lint_tokenizers,
+    load_run_pipeline,
+    model_hint,
+    one_line,
+)
 from anima_engine.request import GenerationRequest, PreparedRequest, PromptResources
 from anima_engine.samplers import Step
-from anima_engine.speed import choose_speed, compiled_before
 from anima_engine.timing import timed
 from anima_prompt.errors import AnimaPromptError
-from anima_prompt.places import find_tokenizers
+
+if TYPE_CHECKING:
+    from anima_engine.ray_batch import RayOptions
+
+T = TypeVar("T")
 
 PROGRESS_UNITS = 1000
 """Progress-bar units per image: images advance by fractions, one sampler step at a time."""
-
-
-@dataclass(frozen=True, slots=True)
-class ModelPaths:
-    """Where the model files and tokenizers are, as the options give them."""
-
-    dit: Path | None = None
-    text_encoder: Path | None = None
-    vae: Path | None = None
-    model_dir: Path | None = None
-    comfyui: Path | None = None
-    tokenizers: Path | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """How the command runs, besides what each image is."""
-
-    out: Path
-    device: str | None = None
-    dtype: torch.dtype | None = None
-    low_vram: bool = False
-    compile: str = "auto"
-    fp8: bool = False
 
 
 class Progress:
@@ -116,10 +97,6 @@ class Progress:
         self.shown = units
 
 
-def one_line(error: BaseException) -> str:
-    return str(error).split("\n", 1)[0]
-
-
 def run(
     base: GenerationRequest,
     *,
@@ -127,50 +104,170 @@ def run(
     prompt_file: str | None,
     models: ModelPaths,
     settings: RunSettings,
+    out: str,
+    ray: "RayOptions | None" = None,
 ) -> None:
     """Run `anima generate`; raises `click.UsageError` (exit 2) for a wrong option, `click.ClickException`
     (exit 1) for anything else that stops it."""
-    started = time.perf_counter()
     device = _checked(lambda: resolve_device(settings.device, settings.dtype)[0])
-    if settings.fp8 and device.type != "cuda":
+    if settings.fp8 and device.type != "cuda" and ray is None:
         raise click.UsageError(f"--fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
-    _checked(lambda: check_output_folder(settings.out))
     if prompt_file is None:
-        entries = [
-            Entry("<prompt>" if len(prompts) == 1 else f"<prompt {number}>", replace(base, prompt=text))
-            for number, text in enumerate(prompts, 1)
-        ]
-        stem = "anima"
+        if is_url(out):
+            raise click.ClickException(f"an output URL needs --file (numbered names need a folder): {out}")
+        _run_prompts(base, prompts, models, settings, device, Path(out))
     else:
-        stdin = sys.stdin.read() if prompt_file == STDIN else None
-        name, text = _checked(lambda: read_text(prompt_file, stdin))
-        entries = read_entries(name, text, base)
-        stem = "stdin" if prompt_file == STDIN else Path(prompt_file).stem
-    tokenizers = find_tokenizers(models.tokenizers, model_dir=models.model_dir, comfyui=models.comfyui)
-    with PromptResources(tokenizers=tokenizers) as resources:
-        checked = check_entries(entries, variant=base.variant or "base", stem=stem, resources=resources)
-        work = list(checked.work)
-        total = sum(len(planned.names) for planned, _ in work)
-        if prompt_file is None:
-            _report_prompts(checked)
-            missing = total
-        else:
-            _report_records(checked)
-            missing = missing_images(work, settings.out)
-        written, rendering = 0, 0.0
-        if missing:
-            pipe = _load(models, settings, device, base.variant or "base", missing)
-            loaded = time.perf_counter()
-            written = _render(pipe, work, settings.out, numbered=prompt_file is None, resources=resources)
-            rendering = time.perf_counter() - loaded
-    if prompt_file is not None:
-        elapsed = time.perf_counter() - started
-        _summary(written, total - missing, checked.problems, elapsed, rendering)
-    if checked.problems:
+        _run_file(base, prompt_file, models, settings, out, ray)
+
+
+def _run_file(
+    base: GenerationRequest,
+    prompt_file: str,
+    models: ModelPaths,
+    settings: RunSettings,
+    out: str,
+    ray: "RayOptions | None",
+) -> None:
+    """A prompt file as a batch: in this process, or on Ray with `ray`."""
+    records: str | list[RecordLine]
+    if prompt_file == STDIN:
+        text = sys.stdin.read().replace("\r\n", "\n").replace("\r", "\n")
+        records, jsonl, stem = record_lines("<stdin>", text), is_jsonl("<stdin>", text), "stdin"
+    else:
+        records, jsonl, stem = prompt_file, prompt_file.lower().endswith(".jsonl"), Path(prompt_file).stem
+    variant = base.variant or "base"
+    summary = run_records(
+        records,
+        check=CheckSettings(base, jsonl, variant, stem, lint_tokenizers(models)),
+        spec=WorkerSpec(models, settings, variant, images=0),
+        out=out,
+        ray=ray,
+    )
+    if not summary.ok:
         sys.exit(1)
 
 
-T = TypeVar("T")
+def run_records(
+    records: "str | Sequence[Record]",
+    *,
+    check: CheckSettings,
+    spec: WorkerSpec,
+    out: str,
+    ray: "RayOptions | None",
+) -> BatchSummary:
+    """Run a batch with the command line's reporting (paths on stdout, problems, progress and the
+    summary on stderr), turning the errors that stop it into one line."""
+    output, executor = open_output(out), executor_for(ray)
+    with LineReporter(paths=True) as reporter:
+        summary = batch_errors(
+            lambda: run_batch(
+                records, check=check, spec=spec, output=output, executor=executor, reporter=reporter
+            ),
+            spec,
+        )
+    show_summary(summary)
+    return summary
+
+
+def executor_for(ray: "RayOptions | None") -> Executor:
+    """This process, or the Ray cluster of `ray`."""
+    if ray is None:
+        return InProcess()
+    from anima_engine.ray_batch import OnRay
+
+    return OnRay(ray)
+
+
+def batch_errors(action: Callable[[], T], spec: WorkerSpec) -> T:
+    """`action()`, with what stops a batch as one line (a missing model file: how to download it); a wrong
+    option (the output folder) is a usage error."""
+    try:
+        return action()
+    except ModelNotFoundError as error:
+        raise click.ClickException(model_hint(error, spec.models.model_dir, spec.variant)) from None
+    except ConfigError as error:
+        raise click.UsageError(one_line(error)) from None
+    except (AnimaEngineError, AnimaPromptError) as error:
+        raise click.ClickException(one_line(error)) from None
+
+
+class LineReporter:
+    """Reports a batch on the terminal: bad records and failed images one line each on stderr, written
+    paths on stdout (with `paths`), a progress bar over the images to make."""
+
+    def __init__(self, *, paths: bool) -> None:
+        self.paths = paths
+        self.progress: Progress | None = None
+        self.done = 0
+
+    def __enter__(self) -> "LineReporter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+
+    def checked(self, plan: BatchPlan) -> None:
+        for problem in plan.problems:
+            click.echo(f"{problem.location}: {_problem_text(problem, full=False)}", err=True)
+        self.progress = Progress(plan.missing)
+
+    def step(self, step: Step) -> None:
+        if self.progress is not None:
+            self.progress.step(step)
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress.finished(self.done)
+        if outcome.status == "written" and self.paths:
+            click.echo(outcome.path)
+        elif outcome.status == "failed":
+            click.echo(f"{outcome.location}: {outcome.message}", err=True)
+
+
+def show_summary(summary: BatchSummary) -> None:
+    """The last lines of a batch: images/s per worker when several rendered, then the totals."""
+    if len(summary.workers) > 1:
+        for rate in summary.workers:
+            click.echo(f"  {rate.worker}: {rate.images} images, {rate.per_second:.2f} images/s", err=True)
+    written = summary.written
+    rate = f"{written / summary.seconds:.2f} images/s" if summary.seconds > 0 else "-"
+    if summary.first_image is not None:
+        rate += f"; first image after {summary.first_image:.1f} s"
+    parts = [f"{written} image{'s' if written != 1 else ''} in {summary.seconds:.1f} s ({rate})"]
+    if summary.present:
+        parts.append(f"{summary.present} already there")
+    if summary.failed:
+        parts.append(f"{len(summary.failed)} failed")
+    if summary.problems:
+        count = len(summary.problems)
+        parts.append(f"{count} bad record{'s' if count != 1 else ''}")
+    click.echo("; ".join(parts), err=True)
+
+
+def _run_prompts(
+    base: GenerationRequest,
+    prompts: tuple[str, ...],
+    models: ModelPaths,
+    settings: RunSettings,
+    device: torch.device,
+    out: Path,
+) -> None:
+    """Prompts given as arguments: every finding shown, the first bad prompt stops the command, images
+    numbered after the folder's highest."""
+    _checked(lambda: check_output_folder(out))
+    entries = [
+        Entry("<prompt>" if len(prompts) == 1 else f"<prompt {number}>", replace(base, prompt=text))
+        for number, text in enumerate(prompts, 1)
+    ]
+    with PromptResources(tokenizers=lint_tokenizers(models)) as resources:
+        checked = check_entries(entries, variant=base.variant or "base", stem="anima", resources=resources)
+        _report_prompts(checked)
+        work = list(checked.work)
+        images = sum(len(planned.names) for planned, _ in work)
+        pipe = _load(WorkerSpec(models, settings, base.variant or "base", images), device)
+        _render_numbered(pipe, work, out, resources=resources)
 
 
 def _checked(action: Callable[[], T]) -> T:
@@ -196,12 +293,6 @@ def _report_prompts(checked: Checked) -> None:
         raise click.ClickException(_problem_text(problem, full=True))
 
 
-def _report_records(checked: Checked) -> None:
-    """A prompt file: one line per bad record; warnings are left to `anima lint --file`."""
-    for problem in checked.problems:
-        click.echo(f"{problem.location}: {_problem_text(problem, full=False)}", err=True)
-
-
 def _problem_text(problem: Problem, *, full: bool) -> str:
     if not problem.findings:
         return problem.message
@@ -223,67 +314,20 @@ def _show_findings(location: str, request: GenerationRequest, findings: tuple[ob
     click.echo(format_text([LintResult(record, findings)]), err=True, nl=False)  # type: ignore[arg-type]
 
 
-def _load(
-    models: ModelPaths, settings: RunSettings, device: torch.device, variant: str, images: int
-) -> Pipeline:
+def _load(spec: WorkerSpec, device: torch.device) -> Pipeline:
     """Find the files (a missing one: where it looked and how to download it), then load them once."""
     try:
-        files = locate_models(
-            dit=models.dit,
-            text_encoder=models.text_encoder,
-            vae=models.vae,
-            model_dir=models.model_dir,
-            comfyui=models.comfyui,
-            variant=variant,
-        )
-        tokenizers = locate_tokenizers(models.tokenizers, model_dir=models.model_dir, comfyui=models.comfyui)
+        return load_run_pipeline(spec, device)
     except ModelNotFoundError as error:
-        if not error.searched:
-            raise click.ClickException(str(error)) from None
-        raise click.ClickException(f"{error}; {download_hint(models.model_dir, variant)}") from None
-    speed = _checked(
-        lambda: choose_speed(
-            settings.compile, device=device, images=images, fp8=settings.fp8, cache_warm=compiled_before()
-        )
-    )
-    return _checked(
-        lambda: load_pipeline(
-            dit=files.dit,
-            text_encoder=files.text_encoder,
-            vae=files.vae,
-            tokenizer_dir=tokenizers,
-            variant=variant,
-            device=device,
-            dtype=settings.dtype,
-            low_vram=settings.low_vram,
-            speed=speed,
-        )
-    )
+        raise click.ClickException(model_hint(error, spec.models.model_dir, spec.variant)) from None
+    except (AnimaEngineError, AnimaPromptError) as error:
+        raise click.ClickException(one_line(error)) from None
 
 
-def download_hint(model_dir: Path | None, variant: str) -> str:
-    """How to get the official files for `variant`, or where to fetch a DiT no download is known for."""
-    from anima_engine.model_download import select_sources
-    from anima_engine.model_manifest import load_model_manifest
-
-    try:
-        select_sources(load_model_manifest(), variant=variant, parts=("dit",))
-    except ConfigError as error:
-        return str(error)
-    folder = model_dir if model_dir is not None else "DIR"
-    variant_option = "" if variant == "base" else f" --variant {variant}"
-    return f"to download the official files: anima models download --model-dir {folder}{variant_option}"
-
-
-def _render(
-    pipe: Pipeline,
-    work: list[tuple[Planned, PreparedRequest]],
-    out: Path,
-    *,
-    numbered: bool,
-    resources: PromptResources,
-) -> int:
-    """Render every job, writing each image as soon as its job is done; returns the images written.
+def _render_numbered(
+    pipe: Pipeline, work: list[tuple[Planned, PreparedRequest]], out: Path, *, resources: PromptResources
+) -> None:
+    """Render every prompt's images, each written under the next free number as soon as its job is done.
 
     PNG encoding (about 0.2 s for a 1024² image) and writing happen on one writer thread, in order, while
     the next job samples; the paths are printed in order as their files are written.
@@ -297,76 +341,31 @@ def _render(
         )
 
     jobs = plan_jobs(work, capacity)
-    if not numbered:
-        jobs = unfinished(jobs, out)
-    total = sum(job.images for job in jobs)
-    done = written = 0
-    writes: deque[Future[Path | None]] = deque()
-    with Progress(total) as progress, ThreadPoolExecutor(1, thread_name_prefix="anima-png") as writer:
+    done = 0
+    writes: deque[Future[Path]] = deque()
+    with Progress(sum(job.images for job in jobs)) as progress, ThreadPoolExecutor(1) as writer:
         for job in jobs:
-            try:
-                images = generate_job(pipe, job, callback=progress.step, resources=resources)
-            except (AnimaEngineError, AnimaPromptError) as error:
-                if numbered:
-                    raise click.ClickException(one_line(error)) from None
-                _job_failed(job, error)
-                continue
+            images = _checked(
+                lambda job=job: generate_job(pipe, job, callback=progress.step, resources=resources)
+            )
             done += job.images
             progress.finished(done)
-            for name, result in images:
-                writes.append(writer.submit(_encode_and_write, result, out / name, numbered=numbered))
-            written += _report_writes(writes, wait=False)
-        return written + _report_writes(writes, wait=True)
+            writes.extend(writer.submit(_encode_and_number, image, out) for _, image in images)
+            _report_writes(writes, out, wait=False)
+        _report_writes(writes, out, wait=True)
 
 
-def _report_writes(writes: "deque[Future[Path | None]]", *, wait: bool) -> int:
-    """Print the paths of the finished writes at the front of `writes` (all of them with `wait`), in
-    order; a failed write raises its error here. Returns how many files were written."""
-    written = 0
-    while writes and (wait or writes[0].done()):
-        path = writes.popleft().result()
-        if path is not None:
-            click.echo(path)
-            written += 1
-    return written
-
-
-def _encode_and_write(result: GeneratedImage, path: Path, *, numbered: bool) -> Path | None:
+def _encode_and_number(image: GeneratedImage, out: Path) -> Path:
     with timed("PNG: encode and write"):
-        return _write(png_bytes(result.image, result.record), result.record.seed, path, numbered=numbered)
+        return save_numbered(png_bytes(image.image, image.record), image.record.seed, out)
 
 
-def _job_failed(job: Job, error: BaseException) -> None:
-    for item in job.items:
-        click.echo(f"{item.location}: {one_line(error)}", err=True)
-
-
-def _write(data: bytes, seed: int, path: Path, *, numbered: bool) -> Path | None:
-    """Write one PNG (numbered after the folder's highest, or under its planned name); None if the name
-    is taken already (another run wrote it meanwhile)."""
-    try:
-        if numbered:
-            return save_numbered(data, seed, path.parent)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_new_file(path, data)
-        return path
-    except FileExistsError:
-        return None
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise click.ClickException(f"cannot write {path}: {reason}") from None
-
-
-def _summary(
-    written: int, existing: int, problems: tuple[Problem, ...], elapsed: float, rendering: float
-) -> None:
-    """The last line of a prompt-file run: images made, images/s (whole command, and once loaded)."""
-    rate = f"{written / elapsed:.2f} images/s"
-    if rendering > 0:
-        rate += f"; {written / rendering:.2f} images/s after loading"
-    parts = [f"{written} image{'s' if written != 1 else ''} in {elapsed:.1f} s ({rate})"]
-    if existing:
-        parts.append(f"{existing} already there")
-    if problems:
-        parts.append(f"{len(problems)} bad record{'s' if len(problems) != 1 else ''}")
-    click.echo("; ".join(parts), err=True)
+def _report_writes(writes: "deque[Future[Path]]", out: Path, *, wait: bool) -> None:
+    """Print the paths of the finished writes at the front of `writes` (all of them with `wait`), in
+    order; a failed write stops the command."""
+    while writes and (wait or writes[0].done()):
+        try:
+            click.echo(writes.popleft().result())
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise click.ClickException(f"cannot write into {out}: {reason}") from None

@@ -9,7 +9,7 @@ rendered with the same model files, software and device type, so jobs can be han
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from anima_engine.errors import AnimaEngineError, ConfigError, PromptLintError
 from anima_engine.generation import GeneratedImage, generate, sharing_key
 from anima_engine.images import GenerationRecord, png_bytes
+from anima_engine.options import SamplingOptions
 from anima_engine.pipeline import Pipeline
 from anima_engine.prompt_files import Entry
 from anima_engine.request import GenerationRequest, PreparedRequest, PromptResources, prepare
@@ -37,13 +38,21 @@ class Planned:
     location: str
     request: GenerationRequest
     names: tuple[str, ...]
+    out: str | None = None
+    """The output name the record gave (`out`), or None when the names derive from the request."""
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """Requests rendered together: their images are sampled in one call when their contexts allow."""
+    """Requests rendered together: their images are sampled in one call when their contexts allow.
+
+    Attributes:
+        items: the requests, in file order.
+        options: the sampling options of the first (the others share all but seed and batch).
+    """
 
     items: tuple[Planned, ...]
+    options: SamplingOptions
 
     @property
     def images(self) -> int:
@@ -104,38 +113,57 @@ class Checked:
     problems: tuple[Problem, ...]
 
 
-def check_entries(
-    entries: Sequence[Entry], *, variant: str, stem: str, resources: PromptResources
-) -> Checked:
-    """Prepare every record (presets, lint gate, LoRAs, init image) and name its images, before any model
-    loads; a record that fails becomes a `Problem` and the others go on."""
+def check_entry(
+    entry: Entry, *, variant: str, stem: str, resources: PromptResources
+) -> tuple[Planned, PreparedRequest] | Problem:
+    """Prepare one record (presets, lint gate, LoRAs, init image) and name its images, without any model;
+    a record that cannot be rendered becomes a `Problem`. Records are independent here, so this step can
+    run on any worker; `claim_names` then settles names between records, in file order."""
+    if entry.request is None:
+        return Problem(entry.location, entry.error or "unreadable record")
+    try:
+        prepared = prepare(entry.request, variant=variant, resources=resources)
+    except PromptLintError as error:
+        return Problem(entry.location, str(error), error.findings, entry.request)
+    except ConfigError as error:
+        return Problem(entry.location, str(error).split("\n", 1)[0], setting=True)
+    except (AnimaEngineError, AnimaPromptError) as error:
+        return Problem(entry.location, str(error).split("\n", 1)[0])
+    names = image_names(prepared, stem=stem, out=entry.out)
+    return Planned(entry.location, entry.request, names, entry.out), prepared
+
+
+def claim_names(results: Iterable[tuple[Planned, PreparedRequest] | Problem]) -> Checked:
+    """The checked records in file order, each image name owned by its first record: a record naming its
+    `out` after one taken earlier is a `Problem`; a request identical to an earlier one makes the same
+    images, so it is rendered once."""
     work: list[tuple[Planned, PreparedRequest]] = []
     problems: list[Problem] = []
     owners: dict[str, str] = {}
-    for entry in entries:
-        if entry.request is None:
-            problems.append(Problem(entry.location, entry.error or "unreadable record"))
+    for result in results:
+        if isinstance(result, Problem):
+            problems.append(result)
             continue
-        try:
-            prepared = prepare(entry.request, variant=variant, resources=resources)
-        except PromptLintError as error:
-            problems.append(Problem(entry.location, str(error), error.findings, entry.request))
+        planned = result[0]
+        taken = next((owners[name] for name in planned.names if name in owners), None)
+        if taken is not None and planned.out is not None:
+            message = f"output name {planned.out!r} is already used by {taken}"
+            problems.append(Problem(planned.location, message))
             continue
-        except ConfigError as error:
-            problems.append(Problem(entry.location, str(error).split("\n", 1)[0], setting=True))
-            continue
-        except (AnimaEngineError, AnimaPromptError) as error:
-            problems.append(Problem(entry.location, str(error).split("\n", 1)[0]))
-            continue
-        names = image_names(prepared, stem=stem, out=entry.out)
-        taken = next((owners[name] for name in names if name in owners), None)
-        if taken is not None and entry.out is not None:
-            problems.append(Problem(entry.location, f"output name {entry.out!r} is already used by {taken}"))
-            continue
-        if taken is None:  # an identical request twice makes the same images: render them once
-            owners |= dict.fromkeys(names, entry.location)
-            work.append((Planned(entry.location, entry.request, names), prepared))
+        if taken is None:
+            owners |= dict.fromkeys(planned.names, planned.location)
+            work.append(result)
     return Checked(tuple(work), tuple(problems))
+
+
+def check_entries(
+    entries: Sequence[Entry], *, variant: str, stem: str, resources: PromptResources
+) -> Checked:
+    """Check every record (`check_entry`) and settle their names (`claim_names`), before any model loads;
+    a record that fails becomes a `Problem` and the others go on."""
+    return claim_names(
+        check_entry(entry, variant=variant, stem=stem, resources=resources) for entry in entries
+    )
 
 
 def missing_images(work: Sequence[tuple[Planned, PreparedRequest]], folder: Path) -> int:
@@ -156,19 +184,35 @@ def plan_jobs(
 ) -> list[Job]:
     """Consecutive requests that can share a sampling call, grouped up to `capacity(prepared)` images per
     job (the first request of a job decides; a request with more images than that is a job of its own)."""
-    jobs: list[list[Planned]] = []
+    jobs: list[tuple[list[Planned], SamplingOptions]] = []
     previous: object = None
     limit = filled = 0
     for planned, prepared in work:
         key = sharing_key(prepared)
         images = len(planned.names)
         if not jobs or key != previous or filled + images > limit:
-            jobs.append([])
+            jobs.append(([], prepared.options))
             filled, limit = 0, capacity(prepared)
-        jobs[-1].append(planned)
+        jobs[-1][0].append(planned)
         filled += images
         previous = key
-    return [Job(tuple(items)) for items in jobs]
+    return [Job(tuple(items), options) for items, options in jobs]
+
+
+def split_job(job: Job, capacity: int) -> list[Job]:
+    """`job` in consecutive parts of at most `capacity` images (a request with more is a part of its own),
+    for a device that samples fewer images in one call than the job holds."""
+    if job.images <= capacity:
+        return [job]
+    parts: list[list[Planned]] = [[]]
+    filled = 0
+    for item in job.items:
+        if parts[-1] and filled + len(item.names) > capacity:
+            parts.append([])
+            filled = 0
+        parts[-1].append(item)
+        filled += len(item.names)
+    return [Job(tuple(items), job.options) for items in parts]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

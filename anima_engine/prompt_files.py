@@ -100,22 +100,42 @@ def read_entries(name: str, text: str, base: GenerationRequest, *, jsonl: bool |
             standard input, from the first non-blank character.
     """
     if jsonl is None:
-        jsonl = name.lower().endswith(".jsonl") or (name == "<stdin>" and text.lstrip().startswith("{"))
-    entries = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        location = f"{name}:{number}"
-        try:
-            if jsonl:
-                request, out = _json_record(line, base)
-            else:
-                request, out = replace(base, prompt=line), None
-        except (AnimaEngineError, AnimaPromptError) as error:
-            entries.append(Entry(location, None, error=str(error)))
-            continue
-        entries.append(Entry(location, request, out))
-    return entries
+        jsonl = is_jsonl(name, text)
+    return [read_entry(line, base, jsonl=jsonl) for line in record_lines(name, text)]
+
+
+def is_jsonl(name: str, text: str) -> bool:
+    """Whether a prompt file holds JSON lines: a `.jsonl` name, or standard input starting with `{`."""
+    return name.lower().endswith(".jsonl") or (name == "<stdin>" and text.lstrip().startswith("{"))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLine:
+    """One non-blank line of a prompt file and where it is (`file:line`)."""
+
+    location: str
+    text: str
+
+
+def record_lines(name: str, text: str) -> list[RecordLine]:
+    """The non-blank lines of a prompt file, each with its location."""
+    return [
+        RecordLine(f"{name}:{number}", line)
+        for number, line in enumerate(text.split("\n"), start=1)
+        if line.strip()
+    ]
+
+
+def read_entry(line: RecordLine, base: GenerationRequest, *, jsonl: bool) -> Entry:
+    """One record as a request (`base` with the record's fields), or an `Entry` naming what is wrong."""
+    try:
+        if jsonl:
+            request, out = _json_record(line.text, base)
+        else:
+            request, out = replace(base, prompt=line.text), None
+    except (AnimaEngineError, AnimaPromptError) as error:
+        return Entry(line.location, None, error=str(error))
+    return Entry(line.location, request, out)
 
 
 def _json_record(line: str, base: GenerationRequest) -> tuple[GenerationRequest, str | None]:

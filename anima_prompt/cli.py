@@ -21,7 +21,9 @@ from anima_prompt.version import DISTRIBUTION
 COMMANDS: dict[str, str] = {
     "dev": "anima_engine.cli:dev",
     "generate": "anima_engine.cli:generate",
+    "grid": "anima_engine.cli_grid:grid",
     "lint": "anima_prompt.commands.lint:lint_command",
+    "lsp": "anima_prompt.commands.lsp:lsp",
     "fmt": "anima_prompt.commands.fmt:fmt",
     "parse": "anima_prompt.commands.parse:parse_command",
     "index": "anima_prompt.commands.index:index",

@@ -35,6 +35,12 @@ def temporary_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
 
+def temporary_target(name: str) -> str | None:
+    """The name of the target a temporary file name (`.<name>.<pid>[-<token>].tmp`) belongs to, or None."""
+    match = _TEMPORARY.fullmatch(name)
+    return match["name"] if match is not None else None
+
+
 def remove_stale(target: Path) -> list[Path]:
     """Remove the temporary files of `target` whose writing process has ended; returns what was removed.
 

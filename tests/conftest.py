@@ -87,6 +87,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite docs/reliability.md from the fault-injection suite's runs (tests/faults)",
     )
+    parser.addoption(
+        "--update-screenshot",
+        action="store_true",
+        help="save the browser test's screenshot of the playground as docs/playground.png",
+    )
 
 
 @pytest.fixture(scope="session")

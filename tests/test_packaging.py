@@ -78,7 +78,8 @@ def test_python_dash_m_runs_the_same_group() -> None:
 
 @pytest.mark.slow
 def test_wheel_ships_grammars_and_data(tmp_path: Path) -> None:
-    """`pip wheel` builds the distribution with the grammar and data folders inside the package."""
+    """`pip wheel` builds the distribution with the grammar and data folders and the rule reference inside
+    the package."""
     repo = Path(__file__).resolve().parent.parent
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
     subprocess.run(
@@ -91,6 +92,7 @@ def test_wheel_ships_grammars_and_data(tmp_path: Path) -> None:
     assert "anima_prompt/grammars/anima.lark" in names
     assert any(name.startswith("anima_prompt/data/") for name in names)
     assert "anima_prompt/parser.py" in names
+    assert "anima_prompt/docs/rules.md" in names  # the rule reference language-server diagnostics link to
     assert not [name for name in names if name.startswith("tests/") or "reference" in name]
     for asset in ("index.html", "playground.css", "playground.js"):
         assert f"anima_prompt/serve/static/{asset}" in names

@@ -8,6 +8,7 @@ import click
 
 from anima_prompt.commands.sources import input_options, read_prompts
 from anima_prompt.errors import PromptSyntaxError
+from anima_prompt.lint.dataset import find_captions
 from anima_prompt.lint.inputs import PromptRecord
 from anima_prompt.nodes import Prompt
 from anima_prompt.normalize import normalize
@@ -21,6 +22,11 @@ from anima_prompt.render import render
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the prompts.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per prompt.")
 @click.option("--strict", is_flag=True, help="Fail on the first syntax error instead of keeping it as is.")
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Format the captions of a training dataset (each .txt beside an image); --check and --diff report.",
+)
 def fmt(
     prompt: str | None,
     files: tuple[Path, ...],
@@ -29,6 +35,7 @@ def fmt(
     show_diff: bool,
     as_json: bool,
     strict: bool,
+    dataset: Path | None,
 ) -> None:
     """Format PROMPT (or '-' for standard input, one prompt per line) in Anima's canonical form.
 
@@ -36,6 +43,13 @@ def fmt(
     followed by one space, weights are written shortest; prose is kept as written. Syntax problems
     are reported on standard error and the text around them is kept.
     """
+    if dataset is not None:
+        if prompt is not None or files:
+            raise click.UsageError("give --dataset DIR alone, not with a PROMPT or --file")
+        files = find_captions(dataset).paths
+        if not files:
+            return
+        whole = True  # a caption is one prompt
     changed = 0
     for item in read_prompts(prompt, files, whole=whole):
         parsed = _parse(item, strict=strict)

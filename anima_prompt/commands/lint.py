@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from anima_prompt.commands.dataset import DatasetRun
 from anima_prompt.commands.errors import usage_errors
 from anima_prompt.commands.sources import input_options, read_prompts
 from anima_prompt.commands.tags import DB_OPTION, open_index
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from anima_prompt.index.query import TagIndex
     from anima_prompt.lint import Linter
     from anima_prompt.lint.config import LintConfig
+    from anima_prompt.lint.dataset import Captions
     from anima_prompt.lint.inputs import PromptRecord
     from anima_prompt.lint.output import LintResult
     from anima_prompt.lint.settings import LintSettings
@@ -64,6 +66,12 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
     "--front-end",
     type=click.Choice(["comfyui", "anima"]),
     help="Where the prompts run: ComfyUI core or anima generate [config front-end: comfyui].",
+)
+@click.option(
+    "--dataset",
+    metavar="DIR",
+    help="Lint a training dataset: each .txt caption beside an image is one prompt; ends with a summary of "
+    "tag frequencies and unknown tags.",
 )
 @click.option(
     "--format",
@@ -112,6 +120,7 @@ def lint_command(
     lora_dirs: tuple[str, ...],
     comfyui: str | None,
     front_end: str | None,
+    dataset: str | None,
     output_format: str,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -139,6 +148,7 @@ def lint_command(
         return
     if output_format == "markdown":
         raise click.UsageError("--format markdown is only for --list-rules")
+    captions: Captions | None = None
     with usage_errors():
         config = _config(
             config_path,
@@ -149,6 +159,8 @@ def lint_command(
             comfyui=comfyui,
             front_end=front_end,
         )
+        if dataset is not None:
+            captions = _captions(dataset, prompt, files, config, output_format)
         settings = _settings(
             cfg=cfg,
             steps=steps,
@@ -159,11 +171,41 @@ def lint_command(
             variant=variant,
             loras=lora_values,
         )
+    if captions is not None:
+        run = DatasetRun(config, None, apply_fix, jobs, output_format, statistics, _use_colour(color))
+        _dataset(captions, run, db)
+        return
     index = _index(db, config.db)
     records = _records(prompt, files, whole=whole, negative=negative, settings=settings)
     output = _Output(output_format, statistics=statistics, colour=_use_colour(color))
     fix = _Fix(whole) if apply_fix else None
     _run(records, config=config, index=index, fix=fix, jobs=jobs, output=output)
+
+
+def _captions(
+    root: str, prompt: str | None, files: tuple[Path, ...], config: LintConfig, output_format: str
+) -> Captions:
+    """The captions of `--dataset DIR`; a usage error when other prompts are given too or DIR is no folder."""
+    from anima_prompt.lint.dataset import find_captions
+
+    if prompt is not None or files:
+        raise click.UsageError("give --dataset DIR alone, not with a PROMPT or --file")
+    if output_format == "sarif":
+        raise click.UsageError("--dataset prints text or --format json")
+    return find_captions(Path(root), wildcards=config.wildcards)
+
+
+def _dataset(captions: Captions, run: DatasetRun, db: Path | None) -> None:
+    """Lint the captions in worker processes, each opening the index that `--db` or the configuration
+    names (checked here first)."""
+    from anima_prompt.commands.dataset import run_dataset
+
+    index = _index(db, run.config.db)
+    if index is None:
+        click.echo(INDEX_HINT.format(count="the"), err=True)
+    else:
+        index.close()
+    run_dataset(captions, dataclasses.replace(run, index_path=index.path if index is not None else None))
 
 
 def _explain(code: str) -> None:

@@ -107,11 +107,17 @@ class TagCompleter:
             items += [item for item in self._fuzzy(typed, artist, limit) if item.insert not in seen]
         return Completions(start, end, tuple(items[:limit]))
 
-    def warm(self) -> None:
-        """Compute and keep the answers for every one- and two-character prefix (a second or two)."""
+    def warm(self, stop: threading.Event | None = None) -> None:
+        """Compute and keep the answers for every one- and two-character prefix (a second or two).
+
+        Args:
+            stop: when set (from another thread), warming ends after the prefix being computed.
+        """
         for artist in (False, True):
             for length in range(1, WARM_KEY + 1):
                 for letters in itertools.product(SHORT_KEY_ALPHABET, repeat=length):
+                    if stop is not None and stop.is_set():
+                        return
                     self._prefixed("".join(letters), artist, self.fetch)
 
     def _prefixed(self, key: str, artist: bool, limit: int) -> tuple[TagInfo, ...]:

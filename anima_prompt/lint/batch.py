@@ -1,4 +1,4 @@
-"""Linting many prompt records, in several processes when there are enough of them.
+"""Linting many prompt records (or caption files), in several processes when there are enough of them.
 
 Each worker process opens its own read-only tag index and keeps one `Linter` (and so one set of lookup
 caches) for all the chunks it is given; results come back in input order.
@@ -9,8 +9,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from anima_prompt.lint import Linter
 from anima_prompt.lint.config import LintConfig
@@ -22,6 +23,9 @@ PARALLEL_MIN_CPUS = 4
 CHUNKS_PER_JOB = 8
 
 _worker: Linter | None = None  # the Linter of a worker process, made by `_init_worker`
+_work: Callable[[Linter, Any], Any] | None = None  # what a worker process does with each item
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def default_jobs(count: int) -> int:
@@ -54,19 +58,43 @@ def lint_records(
         TagIndexError: the index cannot be opened or queried.
         LintInputError: a prompt is too long.
     """
-    if jobs <= 1 or len(records) < 2:
+    return map_with_linter(_lint_one, records, config=config, index_path=index_path, jobs=jobs)
+
+
+def map_with_linter(
+    work: Callable[[Linter, Item], Result],
+    items: Sequence[Item],
+    *,
+    config: LintConfig,
+    index_path: Path | None,
+    jobs: int,
+) -> Iterator[tuple[Item, Result, tuple[str, ...]]]:
+    """`work(linter, item)` for every item, with one `Linter` per process; yields `(item, result, notes)` in
+    input order.
+
+    Args:
+        work: a module-level function (or a `functools.partial` of one), so worker processes can receive it.
+        items: what to work on.
+        config: the configuration of every process's linter.
+        index_path: the tag index each process opens, or `None` to lint without one.
+        jobs: worker processes; 1 works in this process.
+
+    Raises:
+        TagIndexError: the index cannot be opened or queried.
+    """
+    if jobs <= 1 or len(items) < 2:
         linter = _make_linter(config, index_path)
-        for record in records:
-            yield record, _lint_one(linter, record), tuple(linter.notes)
+        for item in items:
+            yield item, work(linter, item), tuple(linter.notes)
         return
-    size = max(1, len(records) // (jobs * CHUNKS_PER_JOB))
-    chunks = [records[start : start + size] for start in range(0, len(records), size)]
+    size = max(1, len(items) // (jobs * CHUNKS_PER_JOB))
+    chunks = [items[start : start + size] for start in range(0, len(items), size)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     workers = min(jobs, len(chunks))
-    with multiprocessing.get_context(method).Pool(workers, _init_worker, (config, index_path)) as pool:
-        for chunk, (results, notes) in zip(chunks, pool.imap(_lint_chunk, chunks), strict=True):
-            for record, findings in zip(chunk, results, strict=True):
-                yield record, findings, notes
+    with multiprocessing.get_context(method).Pool(workers, _init_worker, (config, index_path, work)) as pool:
+        for chunk, (results, notes) in zip(chunks, pool.imap(_work_chunk, chunks), strict=True):
+            for item, result in zip(chunk, results, strict=True):
+                yield item, result, notes
 
 
 def _make_linter(config: LintConfig, index_path: Path | None) -> Linter:
@@ -82,14 +110,15 @@ def _lint_one(linter: Linter, record: PromptRecord) -> tuple[Finding, ...]:
     return linter.lint(record.prompt, negative=record.negative, settings=record.settings)
 
 
-def _init_worker(config: LintConfig, index_path: Path | None) -> None:
-    global _worker
+def _init_worker(config: LintConfig, index_path: Path | None, work: Callable[[Linter, Any], Any]) -> None:
+    global _worker, _work
     # Ctrl-C and SIGTERM are the parent's to handle: it stops the pool. A worker just ends, quietly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker = _make_linter(config, index_path)
+    _work = work
 
 
-def _lint_chunk(chunk: Sequence[PromptRecord]) -> tuple[list[tuple[Finding, ...]], tuple[str, ...]]:
-    assert _worker is not None, "the pool's initializer makes the worker's Linter"
-    return [_lint_one(_worker, record) for record in chunk], tuple(_worker.notes)
+def _work_chunk(chunk: Sequence[Any]) -> tuple[list[Any], tuple[str, ...]]:
+    assert _worker is not None and _work is not None, "the pool's initializer makes the worker's Linter"
+    return [_work(_worker, item) for item in chunk], tuple(_worker.notes)

@@ -90,6 +90,9 @@ class LintConfig:
         lora_dirs: folders `<lora:name>` is looked up in, before `$ANIMA_LORA_DIR`.
         comfyui: a ComfyUI installation whose `models/loras/` is searched too; `None` uses `$COMFYUI_PATH`
             and the common install folders, as `anima generate` does (`places.lora_folders`).
+        wildcards: glob patterns of `.txt` files that hold one prompt per line (wildcard files), besides
+            those in a `wildcards` folder (`editor.documents.is_wildcard_file`); relative to the
+            configuration file's folder.
         max_lines: non-empty lines above which a prompt is called long (seed claim; no primary source).
         max_paragraphs: blank-line separated paragraphs above which a prompt is called long.
         max_t5_tokens: T5 tokens above which the prompt exceeds the adapter's 512 padded positions.
@@ -132,6 +135,7 @@ class LintConfig:
     front_end: str = "comfyui"
     lora_dirs: tuple[str, ...] = ()
     comfyui: str | None = None
+    wildcards: tuple[str, ...] = ()
     max_lines: int = 15
     max_paragraphs: int = 3
     max_t5_tokens: int = 512
@@ -315,7 +319,7 @@ def _lint_table(document: dict[str, object], *, anima_toml: bool) -> dict[str, o
 
 
 def _relative_to(config: LintConfig, folder: Path) -> LintConfig:
-    """`config` with its relative LoRA folder and ComfyUI paths taken relative to `folder`."""
+    """`config` with its relative LoRA folder, ComfyUI and wildcard paths taken relative to `folder`."""
 
     def absolute(path: str) -> str:
         candidate = Path(path).expanduser()
@@ -325,6 +329,7 @@ def _relative_to(config: LintConfig, folder: Path) -> LintConfig:
         config,
         lora_dirs=tuple(absolute(path) for path in config.lora_dirs),
         comfyui=absolute(config.comfyui) if config.comfyui else None,
+        wildcards=tuple(absolute(pattern) for pattern in config.wildcards),
     )
 
 
@@ -355,11 +360,11 @@ def _convert(raw_key: str, key: str, value: object, default: object) -> object:
         if codes is None:
             raise fail("a list of rule ids")
         return tuple(code.strip().upper() for code in codes)
-    if key == "lora_dirs":
-        folders = [value] if isinstance(value, str) else strings(value)
-        if folders is None or not all(folders):
-            raise fail("a list of folders")
-        return tuple(folders)
+    if key in {"lora_dirs", "wildcards"}:
+        values = [value] if isinstance(value, str) else strings(value)
+        if values is None or not all(values):
+            raise fail("a list of folders" if key == "lora_dirs" else "a list of glob patterns")
+        return tuple(values)
     if key == "fail_on":
         if not isinstance(value, str):
             raise fail("info, warning or error")

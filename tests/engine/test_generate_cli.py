@@ -296,7 +296,7 @@ def no_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(**kwargs: object) -> None:
         raise AssertionError("weights were loaded before the arguments were checked")
 
-    monkeypatch.setattr("anima_engine.cli_generate.load_pipeline", refuse)
+    monkeypatch.setattr("anima_engine.render_worker.load_pipeline", refuse)
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,9 @@ def test_a_bad_record_is_one_line_and_the_others_still_run(
 def test_only_bad_records_load_no_weights(
     runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("anima_engine.cli_generate.load_pipeline", lambda **kw: pytest.fail("loaded weights"))
+    monkeypatch.setattr(
+        "anima_engine.render_worker.load_pipeline", lambda **kw: pytest.fail("loaded weights")
+    )
     prompts = jsonl(tmp_path / "p.jsonl", ["{broken"])
     result = runner.invoke(
         cli, ["generate", "--file", str(prompts), *model_args(tiny_files), "-o", str(tmp_path)]
@@ -236,22 +238,25 @@ def test_records_sampled_together_give_the_bytes_of_the_same_job_anywhere(
     assert outputs[0] == outputs[1] and len(outputs[0]) == 3
 
 
-def test_a_failing_write_is_one_line_and_leaves_no_partial_file(
+def test_a_failing_write_is_retried_then_one_line_and_leaves_no_partial_file(
     runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import errno
 
+    tries: list[Path] = []
+
     def full(path: Path, data: bytes) -> None:
+        tries.append(path)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("anima_engine.cli_generate.write_new_file", full)
-    prompts = jsonl(tmp_path / "p.jsonl", [{"prompt": "safe, cat", "out": "cat"}])
+    monkeypatch.setattr("anima_engine.outputs.write_new_file", full)
+    prompts = jsonl(tmp_path / "p.jsonl", [{"prompt": "safe, cat", "out": "cat"}, {"prompt": "safe, dog"}])
     out = tmp_path / "out"
     args = ["generate", "--file", str(prompts), *SMALL, *model_args(tiny_files), "-o", str(out), "--no-lint"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
-    assert (
-        result.output.splitlines()[-1]
-        == f"anima generate: error: cannot write {out / 'cat.png'}: No space left on device"
-    )
+    assert len(tries) == 6  # each image tried three times
+    lines = result.stderr.splitlines()
+    assert f"{prompts}:1: cannot write cat.png: No space left on device" in lines
+    assert lines[-1].startswith("0 images in ") and lines[-1].endswith("; 2 failed")
     assert "Traceback" not in result.output and not list(out.glob("*"))

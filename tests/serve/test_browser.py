@@ -2,8 +2,8 @@
 
 The server runs as `anima serve` in a subprocess with the small tag index and the tiny random models on
 the CPU. The test types like a user: squiggles and their messages, the completion popup and its keys, a
-quick fix, format, the tag browser, and a generation that lands in the gallery. It saves the screenshot
-shown in the README (`docs/playground.png`).
+quick fix, format, the tag browser, and a generation that lands in the gallery. It takes the screenshot
+shown in the README, which `pytest --update-screenshot` saves as `docs/playground.png`.
 """
 
 import os
@@ -105,7 +105,9 @@ def hover_text(page, container: str, text: str) -> None:  # type: ignore[no-unty
     page.mouse.move(box["x"], box["y"])
 
 
-def test_squiggles_completion_quick_fix_and_format(page) -> None:  # type: ignore[no-untyped-def]
+def test_squiggles_completion_quick_fix_and_format(  # type: ignore[no-untyped-def]
+    page, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     expect = playwright_api.expect
     page.click("#prompt .cm-content")
     page.keyboard.type("safe, 1girl, long_hair, saber (fate), wlop, hats", delay=15)
@@ -113,8 +115,8 @@ def test_squiggles_completion_quick_fix_and_format(page) -> None:  # type: ignor
     expect(popup).to_contain_text("hatsune miku")
     expect(page.locator("#prompt .cm-lintRange-warning")).to_have_count(1)
     expect(page.locator("#prompt .cm-lintRange-error")).to_have_count(2)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    update = bool(request.config.getoption("--update-screenshot"))
+    page.screenshot(path=str(SCREENSHOT if update else tmp_path / SCREENSHOT.name))
 
     # Keyboard: arrows move the selection, Esc closes, Enter accepts the canonical form.
     options = popup.locator("li")
