@@ -10,7 +10,7 @@ message that names the file and the line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,6 +170,12 @@ def _jsonl(text: str, source: str) -> Iterator[PromptRecord]:
         )
 
 
+def known_settings(values: Mapping[str, object]) -> dict[str, object]:
+    """The keys of a record's `settings` that `LintSettings` reads; the others (`batch`, `seed`, a typo)
+    are skipped, as `anima lint --file` skips them."""
+    return {key: value for key, value in values.items() if key in SETTING_KEYS}
+
+
 def _record_settings(record: dict[str, object]) -> tuple[LintSettings | None, tuple[str, ...]]:
     """The settings of a JSONL record (its `settings` with its own `loras` and `model`) and the keys skipped.
 
@@ -180,7 +186,7 @@ def _record_settings(record: dict[str, object]) -> tuple[LintSettings | None, tu
     nested = table(raw)
     if raw is not None and nested is None:
         raise LintInputError("'settings' must be an object")
-    values = {key: value for key, value in (nested or {}).items() if key in SETTING_KEYS}
+    values = known_settings(nested or {})
     for key in ("loras", "model"):
         if key in record:
             if key in values:
