@@ -47,6 +47,8 @@ class NameTables:
         closest_samplers: a sampler the engine lacks -> the engine's sampler most like it.
         closest_schedulers: a scheduler the engine lacks -> the engine's scheduler most like it.
         default_schedulers: "Schedule type" labels (folded) that leave the choice to the front end.
+        aliases: other spellings front ends accept (A1111's `k_euler_a`, stable-diffusion.cpp's
+            `ddim_trailing`, folded) -> ComfyUI name.
     """
 
     samplers: MappingProxyType[str, str]
@@ -61,6 +63,7 @@ class NameTables:
     closest_samplers: MappingProxyType[str, str]
     closest_schedulers: MappingProxyType[str, str]
     default_schedulers: frozenset[str]
+    aliases: MappingProxyType[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,15 +124,16 @@ def name_tables() -> NameTables:
         closest_samplers=MappingProxyType(dict(data["closest"]["samplers"])),
         closest_schedulers=MappingProxyType(dict(data["closest"]["schedulers"])),
         default_schedulers=frozenset(_fold(label) for label in data["front_end_default"]["schedulers"]),
+        aliases=folded("aliases"),
     )
 
 
 @cache
 def _sampler_keys() -> dict[str, str]:
-    """Squeezed spelling -> canonical sampler name: canonical names first, then A1111 labels."""
+    """Squeezed spelling -> canonical sampler name: canonical names first, then A1111 labels and aliases."""
     tables = name_tables()
     keys = {_squeeze(name): name for name in sorted(tables.known_samplers)}
-    for label, name in tables.samplers.items():
+    for label, name in (*tables.samplers.items(), *tables.aliases.items()):
         keys.setdefault(_squeeze(label), name)
     return keys
 
@@ -173,7 +177,8 @@ def split_legacy_sampler(label: str) -> tuple[str | None, str | None]:
 
 def resolve_sampler(text: str) -> ResolvedSampler | None:
     """The canonical sampler of any spelling: a ComfyUI or RES4LYF name, an A1111/Forge label (also an old
-    one ending with its schedule), in any case and with spaces, `_` or `-` alike; None when unknown.
+    one ending with its schedule) or another front end's alias (`k_euler_a`), in any case and with spaces,
+    `_` or `-` alike; None when unknown.
 
     Example:
         >>> resolve_sampler("DPM++ 2S a Karras")

@@ -1,5 +1,7 @@
 """The sampler and scheduler name table: spellings resolve; each name the engine lacks has a closest one."""
 
+import re
+
 import pytest
 
 from anima_prompt.sampler_names import (
@@ -27,6 +29,10 @@ from anima_prompt.sampler_names import (
         ("res_2s", ResolvedSampler("res_2s")),
         ("RES_3M", ResolvedSampler("res_3m")),
         ("UniPC", ResolvedSampler("uni_pc")),
+        ("k_euler_a", ResolvedSampler("euler_ancestral")),
+        ("k_dpmpp_2m", ResolvedSampler("dpmpp_2m")),
+        ("ddim_trailing", ResolvedSampler("ddim")),
+        ("dpm++2m", ResolvedSampler("dpmpp_2m")),
         ("eular_a", None),
         ("Frobnicate Karras", None),
     ],
@@ -61,3 +67,14 @@ def test_every_a1111_label_names_a_known_sampler() -> None:
     tables = name_tables()
     assert set(tables.samplers.values()) <= tables.known_samplers
     assert set(tables.schedulers.values()) <= tables.known_schedulers
+
+
+def test_every_alias_names_a_known_sampler_that_no_label_already_matches() -> None:
+    tables = name_tables()
+    assert set(tables.aliases.values()) <= tables.known_samplers
+
+    def squeeze(text: str) -> str:
+        return re.sub(r"[\s_\-]+", "", text.casefold())
+
+    labels = {squeeze(name) for name in (*tables.known_samplers, *tables.samplers)}
+    assert not [alias for alias in tables.aliases if squeeze(alias) in labels]
