@@ -1,29 +1,43 @@
 """Decide what each run of tokens is: tag, @artist, natural-language phrase, qualifier, foreign syntax.
 
-The grammar gives sequences of tokens and bracket groups; this module turns one sequence into nodes.
-It splits the sequence into items at commas and line breaks, then reads each item:
+The grammar gives sequences of tokens and bracket groups; a `Classifier` turns one sequence into nodes:
 
-- an item opening with `@` is an `Artist` (a bare `@` is an error);
-- `score_9_up`, `rating_safe`, `source_anime` (also with spaces) are Pony tags (`Foreign`, `pony`);
-- `BREAK`, Regional Prompter keywords, `__wildcard__`, `${variable}`, `embedding:name`, `<lora:...>`,
-  caption separators and sample-prompt options are `Foreign` (the post-lexer makes their tokens);
-- a tag word followed by a plain `( )` group of a few words (`saber (fate)`, `tracer_(overwatch)`) is one
-  `Tag` whose `qualifier` marks the unescaped group;
-- prose is a `Phrase` (heuristics in `looks_like_prose`); a sentence continues across commas until its
-  end punctuation, and a tag written before a sentence (`long hair. She smiles.`) is split off;
-- anything else is a `Tag`.
+1. **Items.** The sequence splits at commas (`,` and the fullwidth `，`), line breaks, and sentence ends:
+   `.` or `…` followed by white space and more text (`2girls. smile`, `saber (fate). She waves.`), `!` or
+   `?` followed by white space and a capital. A CJK sentence stays one item, read with its `。`. A period
+   after a single letter or an abbreviation (`Mr. Smith`, `a.i. voice`) ends no sentence, nor does one
+   inside a tag the index knows (`kimi no na wa.`).
+2. **Reading each item** (`boundary.read_item`, the tag/prose model): an item opening with `@` is an
+   `Artist` (a bare `@` is an error); `score_9_up`, `rating_safe`, `source_anime` are Pony tags (`Foreign`,
+   `pony`); `BREAK`, Regional Prompter keywords, `__wildcard__`, `${variable}`, `embedding:name`,
+   `<lora:...>`, caption separators and sample-prompt options are `Foreign` (the post-lexer makes their
+   tokens); tag words, one space or an underscore, then a plain `( )` group of a few words (`saber (fate)`,
+   `tracer_(overwatch)`) make one `Tag` whose `qualifier` marks the unescaped group (`word(x)`, without
+   the space, is a tag and a weight group); prose is a `Phrase`; anything else is a `Tag`. A tag's closing
+   period is a separator (`long hair.`).
+3. **Sentences.** Items joined by commas up to a sentence end form a *segment*. When a segment ends with end
+   punctuation and holds prose, one `Phrase` runs from its first prose item to that end across at most
+   `MAX_SENTENCE_GAP` tag-like items in a row (`She wears a red dress, white gloves, black boots, and a
+   hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital) it
+   starts at the segment's first item, and a segment of tag-like items is a sentence too (`... effects.
+   Detailed illustration, cinematic lighting.`). Neighbouring sentences of prose form one `Phrase`. Tags
+   before a sentence stay tags (`1girl, solo. She smiles.`), and a segment without end punctuation never
+   joins its items. In a dataset caption (after `deviantart` or `ye-pop` alone on the first line) each line
+   of title and description is a `Phrase`.
 
-Classification never canonicalises text; `normalize` does.
+Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
+items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import pairwise
 from typing import TypeAlias
 
 from lark import Token
 
+from anima_prompt.boundary import ABBREVIATIONS, Reading, TagVocabulary, ends_sentence, is_cjk, read_item
 from anima_prompt.nodes import (
     Artist,
     ErrorNode,
@@ -36,11 +50,16 @@ from anima_prompt.nodes import (
     Tag,
     Text,
     Weighted,
+    line_breaks,
 )
 from anima_prompt.render import render
+from anima_prompt.tagtext import danbooru_name
+from anima_prompt.vocab import special_tags
 
 #: Brackets nested deeper than this are reported and read as text, which bounds the tree's depth.
 MAX_NESTING = 32
+#: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
+MAX_SENTENCE_GAP = 3
 
 Atom: TypeAlias = Token | Weighted | ForeignGroup
 
@@ -75,67 +94,271 @@ _PONY = re.compile(
 _PONY_INITIALS = frozenset("sSrR")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
-# end of a sentence: punctuation after a letter, optionally followed by closing quotes or brackets
-_SENTENCE_END = re.compile(r"[^\W\d_][.!?…]+[\"'”’»)\]]*\s*$")
-# a sentence boundary inside one item: end punctuation, space, then a capital (or an opening quote)
-_BOUNDARY = re.compile(r"(?<=[^\W\d_])[.!?…]+\s+(?=[\"'“‘«(]?[A-Z])")
-_END_CHARACTERS = frozenset(".!?…\"'”’»)]")
-_WORD_EDGE = re.compile(r"^[^\w]+|[^\w]+$")
+_STOP_CHARACTERS = frozenset(".!?…")
+# end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
+# the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
+_STOP = re.compile(r"(?:(?<=[^\W_])|(?<=[)\]\"'”’]))([.…]+|[!?]+)\s+(?=\S)")
+_CAPITAL_START = re.compile(r"[\"'“‘«(]?[A-Z]")
+_LEADING_STOP = re.compile(r"[.!?…。！？]+")
+# a period closing a tag, after a letter or digit
+_CLOSING_PERIOD = re.compile(r"(?<=[^\W_])[.。]+$")
+_LAST_WORD = re.compile(r"[^\W_][\w.'\-]*$")
 
-#: Words that are common in English prose and (almost) never part of a Danbooru tag.
-_PROSE_WORDS_TEXT = """
-a an is are was were be been being am she he they we you it its it's her his their them him our
-this these those there here who whom whose which what where when while because although though
-and but or so then than has have had does did do will would can could should shall may might must
-very just also not don't doesn't isn't aren't she's he's they're there's
-"""
-PROSE_WORDS = frozenset(_PROSE_WORDS_TEXT.split())
-_MAX_QUALIFIER_WORDS = 5
-_MAX_SENTENCE_ITEMS = 8
+ReadText: TypeAlias = Callable[[str], bool]
 
 
-def looks_like_prose(text: str) -> bool:
-    """Whether an item reads as natural language rather than a tag.
-
-    Danbooru tags are short, lowercase noun phrases without articles, pronouns or verbs like `is`, and
-    never end a sentence. An item is prose when any of these holds:
-
-    1. it ends with sentence punctuation (`.`, `!`, `?`, `…`) right after a letter, and has at least two
-       words or starts with a capital (`She smiles.`; the tags `!?` and `...` are not prose);
-    2. it starts with a capital and has at least three words one of which is a prose word (`a`, `is`,
-       `her`, … see `PROSE_WORDS`), or at least four words two of which start lowercase
-       (`An anime girl with long hair`, `Girl sitting on bench`; not `Hatsune Miku`,
-       `The Legend of Zelda`);
-    3. it has at least three words of which at least two different ones are prose words
-       (`she is smiling`);
-    4. it has ten words or more.
+class Classifier:
+    """Turns the token sequences of the grammar into nodes (the steps of the module docstring).
 
     Args:
-        text: the item's text, groups replaced by their content.
-
-    Returns:
-        True for prose.
+        vocabulary: the tag index to read items with, or None for the index-free model.
     """
-    stripped = text.strip()
-    if not stripped or (
-        len(stripped.split(None, 2)) < 3 and not stripped[0].isupper() and stripped[-1] not in _END_CHARACTERS
-    ):
-        return False  # the common case: a tag of one or two lowercase words
-    words = stripped.split()
-    count = len(words)
-    capital = stripped[0].isupper()
-    if _SENTENCE_END.search(stripped) and (count >= 2 or capital):
-        return True
-    prose = {_WORD_EDGE.sub("", word.lower()) for word in words} & PROSE_WORDS
-    lowercase = sum(word[0].islower() for word in words[1:])
-    if capital and ((count >= 3 and prose) or (count >= 4 and lowercase >= 2)):
-        return True
-    return (count >= 3 and len(prose) >= 2) or count >= 10
+
+    def __init__(self, vocabulary: TagVocabulary | None = None) -> None:
+        self.vocabulary = vocabulary
+        # items repeat across prompts; the reading of a text depends on the text only
+        self.read: Callable[[str], Reading] = lru_cache(maxsize=16384)(self._read)
+        self._plain_kind = lru_cache(maxsize=16384)(self._kind_of)
+
+    def _read(self, text: str) -> Reading:
+        return read_item(text, self.vocabulary)
+
+    def is_prose(self, text: str) -> bool:
+        """Whether `text` reads as prose by itself (`Reading.PROSE`)."""
+        return self.read(text) is Reading.PROSE
+
+    def known(self, text: str) -> bool:
+        """Whether the vocabulary knows `text` (any spelling) as a tag; False without a vocabulary."""
+        if self.vocabulary is None:
+            return False
+        name = danbooru_name(text)
+        return bool(name) and self.vocabulary.is_tag(name)
+
+    def sequence(self, atoms: Sequence[Atom], context: str = "top") -> tuple[Node, ...]:
+        """Turn the atoms of one sequence (the prompt, or a group's content) into nodes.
+
+        Args:
+            atoms: tokens and already-built group nodes, in source order.
+            context: `top`, `paren` (a weight group: a `:` before something number-like is reported),
+                `square` or `brace`.
+
+        Returns:
+            Items and `Separator` nodes covering every atom, in order; no two separators are neighbours.
+        """
+        if context == "paren":
+            atoms = _mark_stray_colon(atoms)
+        nodes: list[Node] = []
+        item: list[Atom] = []
+        for atom in atoms:
+            kind = atom.type if isinstance(atom, Token) else None
+            if kind is None or (kind not in _SEPARATORS and kind not in _ERRORS):
+                item.append(atom)
+                continue
+            assert isinstance(atom, Token)
+            self._flush_item(item, nodes)
+            item = []
+            nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
+        self._flush_item(item, nodes)
+        nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
+        if context == "top":
+            nodes = _dataset_caption(nodes)
+        return tuple(assemble_sentences(nodes))
+
+    def _settle_long_items(self, nodes: list[Node], *, top: bool) -> list[Node]:
+        """Long items without sentence words (`Reading.LONG`, read as tags so far) are prose when more of the
+        words on their line are prose than tags, or no tag shares a line of the prompt: descriptions in a
+        prose prompt or on their own, tags in a tag list (a group's content is part of a list)."""
+        if not any(self._long(node) for node in nodes):
+            return nodes  # the common case
+        settled = list(nodes)
+        line: list[int] = []
+        for position, node in enumerate([*nodes, None]):
+            if node is not None and not _breaks_line(node):
+                line.append(position)
+                continue
+            longs = [index for index in line if self._long(nodes[index])]
+            if longs:
+                prose = sum(_words(nodes[index]) for index in line if isinstance(nodes[index], Phrase))
+                tags = sum(
+                    _words(nodes[index])
+                    for index in line
+                    if isinstance(nodes[index], Tag | Artist | Weighted)
+                )
+                others = tags - sum(_words(nodes[index]) for index in longs)
+                if prose > others or (top and others == 0):  # alone on its line: a description
+                    for index in longs:
+                        long_item = nodes[index]
+                        settled[index] = Phrase(long_item.span, (Text(long_item.span, render(long_item)),))
+            line = []
+        return settled
+
+    def _long(self, node: Node) -> bool:
+        """Whether `node` is a tag read as `Reading.LONG` (a qualified tag is always a tag)."""
+        return isinstance(node, Tag) and node.qualifier is None and self.read(node.text) is Reading.LONG
+
+    def _flush_item(self, item: Sequence[Atom], nodes: list[Node]) -> None:
+        """Classify one item (atoms between separators), moving its edge white space into separators."""
+        if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
+            token = item[0]
+            if _STOP_CHARACTERS.isdisjoint(token):
+                # the common case: one tag or phrase without end punctuation (never an artist: no AT token)
+                nodes.append(self._plain(token_span(token), str(token)))
+                return
+        start, end = 0, len(item)
+        while start < end and _is_ws(item[start]):
+            start += 1
+        while end > start and _is_ws(item[end - 1]):
+            end -= 1
+        nodes.extend(Separator(atom_span(atom), str(atom)) for atom in item[:start])
+        if start < end:
+            for part in self._split_stops(item[start:end]):
+                if isinstance(part, Separator):
+                    nodes.append(part)
+                else:
+                    nodes.extend(self._classify_item(part))
+        nodes.extend(Separator(atom_span(atom), str(atom)) for atom in item[end:])
+
+    def _plain(self, span: Span, text: str) -> Node:
+        """One TEXT token without end punctuation: a Pony tag, a phrase or a tag."""
+        kind = self._plain_kind(text)
+        if kind is Tag:
+            return Tag(span, text)
+        if kind is Phrase:
+            return Phrase(span, (Text(span, text),))
+        return Foreign(span, "pony", text)
+
+    def _kind_of(self, text: str) -> type[Tag | Phrase | Foreign]:
+        if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
+            return Foreign
+        return Phrase if self.is_prose(text) else Tag
+
+    def _split_stops(self, atoms: Sequence[Atom]) -> list[list[Atom] | Separator]:
+        """The item cut at its sentence ends (step 1 of the module docstring): parts and separators."""
+        if all(
+            _STOP_CHARACTERS.isdisjoint(atom)
+            for atom in atoms
+            if isinstance(atom, Token) and atom.type == "TEXT"
+        ):
+            return [list(atoms)]
+        written = [str(atom) if isinstance(atom, Token) else render(atom) for atom in atoms]
+        whole = "".join(written)
+        if self.known(whole):
+            return [list(atoms)]
+        owners = [index for index, text in enumerate(written) for _ in text]  # the atom of each character
+        cuts = [
+            (match.start(), match.end())
+            for match in _STOP.finditer(whole)
+            if _is_stop(whole, match, [atoms[owners[at]] for at in range(match.start(), match.end())])
+        ]
+        return _cut(atoms, written, cuts) if cuts else [list(atoms)]
+
+    def _classify_item(self, atoms: Sequence[Atom]) -> list[Node]:
+        first = atoms[0]
+        if len(atoms) == 1 and not isinstance(first, Token):
+            return [first]  # a group alone is the item; its content was read inside it
+        tokens = [atom for atom in atoms if isinstance(atom, Token) and atom.type in _TEXTISH]
+        if len(tokens) == len(atoms):
+            return self._text_item(tokens)
+        closing = _closing_period_atom(atoms)
+        body = atoms[:-1] if closing is not None else atoms
+        if closing is not None and len(body) == 1 and not isinstance(first, Token):
+            return [first, closing]  # `(x).`: the group, then the end of its sentence
+        qualified = _qualified_tag(body, self.is_prose)
+        if qualified is not None:
+            return [qualified] if closing is None else [qualified, closing]
+        if self.is_prose(_leading_text(atoms)) or (
+            not isinstance(atoms[0], Token) and self.is_prose(_plain_text(atoms))
+        ):
+            # a sentence that runs through its groups: `She has ((a detailed face)) and smiles.`
+            return [Phrase(atom_span(atoms[0]).join(atom_span(atoms[-1])), _phrase_children(atoms))]
+        return self._split_item(body) if closing is None else [*self._split_item(body), closing]
+
+    def _text_item(self, tokens: Sequence[Token]) -> list[Node]:
+        """A tag, artist, Pony tag, phrase or empty-artist error from a run of text tokens."""
+        first = token_span(tokens[0])
+        text = "".join(tokens)
+        span = first if len(tokens) == 1 else _sub_span(first, 0, len(text))
+        if text.startswith("@") and tokens[0].type == "AT":
+            if not text[1:].strip():
+                return [ErrorNode(span, text, "empty-artist", "'@' without an artist name")]
+            return self._closing_period(Artist(span, text))
+        if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
+            return [Foreign(span, "pony", text)]
+        if self.is_prose(text):
+            return [Phrase(span, (Text(span, text),))]
+        return self._closing_period(Tag(span, text))
+
+    def _closing_period(self, node: Tag | Artist) -> list[Node]:
+        """The tag with its closing period as a separator (`long hair.`), unless the period is part of the
+        tag: an abbreviation (`a.i.`, `bros.`) or a tag the vocabulary knows (`kimi no na wa.`)."""
+        text = node.text
+        match = _CLOSING_PERIOD.search(text)
+        if match is None or not _after_word(text[: match.start()]) or self.known(text):
+            return [node]
+        span = node.span
+        body = Span(span.start, span.start + match.start(), span.line, span.column)
+        kept = type(node)(body, text[: match.start()])
+        return [kept, Separator(_sub_span(span, match.start(), len(text)), match.group())]
+
+    def _split_item(self, atoms: Sequence[Atom]) -> list[Node]:
+        """An item mixing tags and groups without commas (`1girl (smile:1.2)`): one node per part."""
+        nodes: list[Node] = []
+        run: list[Atom] = []
+        for atom in atoms:
+            if isinstance(atom, Token) and atom.type in _TEXTISH:
+                run.append(atom)
+            elif isinstance(atom, ForeignGroup) and len(run) == 1 and _is_at(run[0]):
+                # Forge's `@[a|b]`: the `@` belongs to the alternation
+                span = atom_span(run[0]).join(atom.span)
+                nodes.append(ForeignGroup(span, atom.syntax, "@" + atom.open, atom.children, atom.close))
+                run = []
+            else:
+                self._flush_item(run, nodes)
+                run = []
+                nodes.append(_token_node(atom) if isinstance(atom, Token) else atom)
+        self._flush_item(run, nodes)
+        return nodes
+
+    def square(self, open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
+        """`[a|b]` alternation, `[a:b:0.5]` prompt editing, otherwise `[x]` de-emphasis (all A1111 syntax)."""
+        span = atom_span(open_token).join(atom_span(close_token))
+        pipes = _delimiters(atoms, "PIPE")
+        colons = _delimiters(atoms, "COLON")
+        if pipes:
+            return ForeignGroup(span, "alternation", "[", self._split_parts(atoms, pipes), "]")
+        if colons and _NUMBER.fullmatch("".join(str(atom) for atom in atoms[colons[-1] + 1 :])):
+            parts = self._split_parts(atoms, colons, number_last=True)
+            return ForeignGroup(span, "prompt_editing", "[", parts, "]")
+        return ForeignGroup(span, "deemphasis", "[", self.sequence(atoms, "square"), "]")
+
+    def brace(self, open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
+        """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random); `{x}` without
+        a `|`: NovelAI emphasis."""
+        span = atom_span(open_token).join(atom_span(close_token))
+        pipes = _delimiters(atoms, "PIPE")
+        syntax = "variants" if pipes else "nai_emphasis"
+        return ForeignGroup(span, syntax, "{", self._split_parts(atoms, pipes), "}")
+
+    def _split_parts(
+        self, atoms: Sequence[Atom], cuts: list[int], *, number_last: bool = False
+    ) -> tuple[Node, ...]:
+        """The parts between delimiters, each classified, with the delimiters as separators."""
+        children: list[Node] = []
+        bounds = [-1, *cuts, len(atoms)]
+        for number, (left, right) in enumerate(pairwise(bounds)):
+            if left >= 0:
+                delimiter = atoms[left]
+                assert isinstance(delimiter, Token)
+                children.append(Separator(atom_span(delimiter), str(delimiter)))
+            part = atoms[left + 1 : right]
+            if number_last and number == len(cuts) and part:
+                children.append(Text(atom_span(part[0]).join(atom_span(part[-1])), "".join(map(str, part))))
+            else:
+                children.extend(self.sequence(part, "square"))
+        return tuple(children)
 
 
-def ends_sentence(text: str) -> bool:
-    """Whether `text` ends with sentence punctuation after a letter."""
-    return bool(_SENTENCE_END.search(text))
+# ---------------------------------------------------------------------------------------- tokens
 
 
 def atom_span(atom: Atom) -> Span:
@@ -150,6 +373,15 @@ def token_span(token: Token) -> Span:
     return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
+def sub_token(token: Token, kind: str, start: int, end: int) -> Token:
+    """`token[start:end]` as a token of type `kind`, with its positions (a token never spans a line break)."""
+    base = token.start_pos or 0
+    column = (token.column or 1) + start
+    return Token(
+        kind, token[start:end], base + start, token.line, column, token.line, column + end - start, base + end
+    )
+
+
 def error_node(token: Token) -> ErrorNode:
     """The `ErrorNode` for a token the post-lexer marked as an error."""
     code, template = _ERRORS[token.type]
@@ -157,32 +389,17 @@ def error_node(token: Token) -> ErrorNode:
     return ErrorNode(atom_span(token), str(token), code, template.format(text=str(token), codes=codes))
 
 
-def classify_sequence(atoms: Sequence[Atom], context: str = "top") -> tuple[Node, ...]:
-    """Turn the atoms of one sequence (the prompt, or a group's content) into nodes.
+def _is_ws(atom: Atom) -> bool:
+    return isinstance(atom, Token) and atom.type == "WS"
 
-    Args:
-        atoms: tokens and already-built group nodes, in source order.
-        context: `top`, `paren` (a weight group: a `:` before something number-like is reported),
-            `square` or `brace`.
 
-    Returns:
-        Items and `Separator` nodes covering every atom, in order.
-    """
-    if context == "paren":
-        atoms = _mark_stray_colon(atoms)
-    nodes: list[Node] = []
-    item: list[Atom] = []
-    for atom in atoms:
-        kind = atom.type if isinstance(atom, Token) else None
-        if kind is None or (kind not in _SEPARATORS and kind not in _ERRORS):
-            item.append(atom)
-            continue
-        assert isinstance(atom, Token)
-        _flush_item(item, nodes)
-        item = []
-        nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
-    _flush_item(item, nodes)
-    return tuple(_merge_sentences(_merge_separators(nodes)))
+def _is_at(atom: Atom) -> bool:
+    return isinstance(atom, Token) and atom.type == "AT"
+
+
+def _sub_span(first: Span, start: int, end: int) -> Span:
+    """A span inside one line of text that starts at `first` (items never contain line breaks)."""
+    return Span(first.start + start, first.start + end, first.line, first.column + start)
 
 
 def _mark_stray_colon(atoms: Sequence[Atom]) -> list[Atom]:
@@ -198,109 +415,89 @@ def _mark_stray_colon(atoms: Sequence[Atom]) -> list[Atom]:
     return result
 
 
-# what one TEXT token standing alone as an item is (see `_plain_kind`)
-_PLAIN_TAG, _PLAIN_PHRASE, _PLAIN_PONY, _PLAIN_SPLIT = range(4)
+# -------------------------------------------------------------------------------- sentence ends
 
 
-@lru_cache(maxsize=16384)
-def _plain_kind(text: str) -> int:
-    """`_text_item`'s decision for one TEXT token, which depends on its text only; cached, as tags repeat.
-
-    `_PLAIN_SPLIT` means the text holds a sentence boundary and goes through `_classify_text`.
-    """
-    if _BOUNDARY.search(text) is not None:
-        return _PLAIN_SPLIT
-    if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
-        return _PLAIN_PONY
-    if looks_like_prose(text):
-        return _PLAIN_PHRASE
-    return _PLAIN_TAG
-
-
-def _flush_item(item: Sequence[Atom], nodes: list[Node]) -> None:
-    """Classify one item (atoms between separators), moving its edge white space into separators."""
-    if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
-        # the common case: one plain tag (a TEXT token never starts an artist: that takes an AT token)
-        token = item[0]
-        text = str(token)
-        kind = _plain_kind(text)
-        if kind == _PLAIN_TAG:
-            nodes.append(Tag(token_span(token), text))
-        elif kind == _PLAIN_PHRASE:
-            span = token_span(token)
-            nodes.append(Phrase(span, (Text(span, text),)))
-        elif kind == _PLAIN_PONY:
-            nodes.append(Foreign(token_span(token), "pony", text))
-        else:
-            nodes.extend(_classify_text([token]))
-        return
-    start, end = 0, len(item)
-    while start < end and _is_ws(item[start]):
-        start += 1
-    while end > start and _is_ws(item[end - 1]):
-        end -= 1
-    nodes.extend(Separator(atom_span(atom), str(atom)) for atom in item[:start])
-    if start < end:
-        nodes.extend(_classify_item(item[start:end]))
-    nodes.extend(Separator(atom_span(atom), str(atom)) for atom in item[end:])
+def _is_stop(whole: str, match: re.Match[str], owners: list[Atom]) -> bool:
+    """Whether the punctuation and white space of `match` in an item's text `whole` end a sentence: they
+    are text (not inside a group), some text comes before them in the item, a period follows a word that
+    is no abbreviation, and `!` or `?` are followed by a capital (`k-on! smile` is one tag)."""
+    punctuation = len(match[1])
+    tokens = [atom for atom in owners if isinstance(atom, Token)]
+    if len(tokens) < len(owners):
+        return False
+    if any(token.type != "TEXT" for token in tokens[:punctuation]):
+        return False  # an escaped bracket, a colon, a face
+    before = whole[: match.start()]
+    if not before.strip():
+        return False
+    if match[1][0] in "!?":
+        return bool(_CAPITAL_START.match(whole, match.end()))
+    return match[1][0] == "…" or _after_word(before)
 
 
-def _is_ws(atom: Atom) -> bool:
-    return isinstance(atom, Token) and atom.type == "WS"
-
-
-def _classify_item(atoms: Sequence[Atom]) -> list[Node]:
-    tokens = [atom for atom in atoms if isinstance(atom, Token) and atom.type in _TEXTISH]
-    if len(tokens) == len(atoms):
-        return _classify_text(tokens)
-    qualified = _qualified_tag(atoms)
-    if qualified is not None:
-        return [qualified]
-    if looks_like_prose(_plain_text(atoms)):
-        return [Phrase(atom_span(atoms[0]).join(atom_span(atoms[-1])), _phrase_children(atoms))]
-    return _split_item(atoms)
-
-
-def _classify_text(tokens: Sequence[Token]) -> list[Node]:
-    """A run of text tokens (no groups): split off tags written before a sentence, then read the rest."""
-    first = atom_span(tokens[0])
-    if len(tokens) == 1:
-        text = str(tokens[0])
-        if _BOUNDARY.search(text) is None:
-            return [_text_item(tokens, text, first)]  # one token: its span is the item's
-    else:
-        text = "".join(tokens)
-        if _BOUNDARY.search(text) is None:
-            return [_text_item(tokens, text, _sub_span(first, 0, len(text)))]
-    nodes: list[Node] = []
+def _cut(
+    atoms: Sequence[Atom], written: list[str], cuts: list[tuple[int, int]]
+) -> list[list[Atom] | Separator]:
+    """The atoms split at the character ranges `cuts` of their text, each range a separator."""
+    parts: list[list[Atom] | Separator] = []
+    current: list[Atom] = []
+    stop: list[Token] = []  # the pieces of the separator being cut
+    pending = iter(cuts)
+    cut = next(pending, None)
     offset = 0
-    for boundary in _BOUNDARY.finditer(text):
-        head, rest = text[offset : boundary.start()], text[boundary.end() :]
-        if head[:1].isupper() or looks_like_prose(head) or not looks_like_prose(rest):
-            break  # a capitalised head starts the prose (`She smiles. He waves.`)
-        nodes.append(_text_item(tokens, head, _sub_span(first, offset, boundary.start())))
-        nodes.append(Separator(_sub_span(first, boundary.start(), boundary.end()), boundary.group()))
-        offset = boundary.end()
-    nodes.append(_text_item(tokens, text[offset:], _sub_span(first, offset, len(text))))
-    return nodes
+    for atom, text in zip(atoms, written, strict=True):
+        start, end = offset, offset + len(text)
+        offset = end
+        if not isinstance(atom, Token) or cut is None or cut[0] >= end:
+            current.append(atom)
+            continue
+        position = start
+        while cut is not None and cut[0] < end:
+            if cut[0] > position:
+                current.append(sub_token(atom, atom.type, position - start, cut[0] - start))
+                position = cut[0]
+            piece_end = min(cut[1], end)
+            stop.append(sub_token(atom, atom.type, position - start, piece_end - start))
+            position = piece_end
+            if piece_end < cut[1]:
+                break  # the separator goes on in the next atom
+            if current:
+                parts.append(current)
+            span = token_span(stop[0]).join(token_span(stop[-1]))
+            parts.append(Separator(span, "".join(stop)))
+            current, stop = [], []
+            cut = next(pending, None)
+        if position < end:
+            current.append(
+                atom if position == start else sub_token(atom, atom.type, position - start, len(text))
+            )
+    if current:
+        parts.append(current)
+    return parts
 
 
-def _sub_span(first: Span, start: int, end: int) -> Span:
-    """A span inside one line of text that starts at `first` (items never contain line breaks)."""
-    return Span(first.start + start, first.start + end, first.line, first.column + start)
+def _after_word(before: str) -> bool:
+    """Whether a period after `before` can end a sentence: it follows a word that is no abbreviation (`Mr.`,
+    `a.i.`, a single letter), or a closing bracket or quote."""
+    match = _LAST_WORD.search(before)
+    if match is None:
+        return before[-1:] in ")]\"'”’"
+    word = match.group()
+    return len(word) > 1 and "." not in word and word.lower() not in ABBREVIATIONS
 
 
-def _text_item(tokens: Sequence[Token], text: str, span: Span) -> Node:
-    """A tag, artist, Pony tag, phrase or empty-artist error from plain text."""
-    if text.startswith("@") and tokens[0].type == "AT":
-        if not text[1:].strip():
-            return ErrorNode(span, text, "empty-artist", "'@' without an artist name")
-        return Artist(span, text)
-    if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
-        return Foreign(span, "pony", text)
-    if looks_like_prose(text):
-        return Phrase(span, (Text(span, text),))
-    return Tag(span, text)
+def _closing_period_atom(atoms: Sequence[Atom]) -> Separator | None:
+    """The last atom as a separator when it is a period closing an item that ends with a group."""
+    last = atoms[-1]
+    if len(atoms) < 2 or not isinstance(last, Token) or last.type != "TEXT":
+        return None
+    if isinstance(atoms[-2], Token) or set(str(last)) - {".", "。"}:
+        return None
+    return Separator(token_span(last), str(last))
+
+
+# ------------------------------------------------------------------------------ items with groups
 
 
 def _plain_text(atoms: Sequence[Atom]) -> str:
@@ -315,8 +512,19 @@ def _plain_text(atoms: Sequence[Atom]) -> str:
     return "".join(parts)
 
 
-def _qualified_tag(atoms: Sequence[Atom]) -> Tag | Artist | None:
-    """`saber (fate)`: tag words, at most one space, then a plain group of a few words closing the item."""
+def _leading_text(atoms: Sequence[Atom]) -> str:
+    """The text before the first group or foreign token of an item (`sfw` in `sfw (8k:1.3) a girl`)."""
+    parts: list[str] = []
+    for atom in atoms:
+        if not isinstance(atom, Token) or atom.type not in _TEXTISH:
+            break
+        parts.append(str(atom))
+    return "".join(parts)
+
+
+def _qualified_tag(atoms: Sequence[Atom], is_prose: ReadText) -> Tag | Artist | None:
+    """`saber (fate)`, `tracer_(overwatch)`: tag words, one space or an underscore, then a plain group of a
+    few words closing the item. Danbooru writes qualifiers after `_`, so `word(x)` is no qualifier."""
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
         return None
@@ -324,23 +532,25 @@ def _qualified_tag(atoms: Sequence[Atom]) -> Tag | Artist | None:
     if len(content) != 1 or not isinstance(content[0], Tag):
         return None
     inner = content[0]
-    if inner.qualifier is not None or len(inner.text.split()) > _MAX_QUALIFIER_WORDS:
+    if inner.qualifier is not None or is_prose(inner.text):
         return None
-    head = atoms[:-1]
+    head = list(atoms[:-1])
     if _is_ws(head[-1]):
-        head = head[:-1]
-        if not head or str(atoms[-2]) != " ":
+        if str(head[-1]) != " ":
             return None
-    if not all(isinstance(atom, Token) and atom.type in _TEXTISH for atom in head):
+        head.pop()
+    elif not str(head[-1]).endswith("_"):
+        return None
+    if not head or not all(isinstance(atom, Token) and atom.type in _TEXTISH for atom in head):
         return None
     head_text = "".join(str(atom) for atom in head)
     if head_text.startswith("@") and not head_text[1:].strip():
         return None
-    if looks_like_prose(head_text) or not (head_text[-1].isalnum() or head_text[-1] in "_\\)"):
+    if is_prose(head_text) or not (head_text[-1].isalnum() or head_text[-1] in "_\\)"):
         return None
     span = atom_span(atoms[0]).join(group.span)
     text = "".join(str(atom) if isinstance(atom, Token) else render(atom) for atom in atoms)
-    if isinstance(head[0], Token) and head[0].type == "AT":
+    if _is_at(head[0]):
         return Artist(span, text, group.span)
     return Tag(span, text, group.span)
 
@@ -370,27 +580,45 @@ def _token_node(token: Token) -> Node:
     return Foreign(atom_span(token), _FOREIGN_TOKENS[token.type], str(token))
 
 
-def _split_item(atoms: Sequence[Atom]) -> list[Node]:
-    """An item mixing tags and groups without commas (`1girl (smile:1.2)`): one node per part."""
-    nodes: list[Node] = []
-    run: list[Token] = []
-    index = 0
-    while index < len(atoms):
-        atom = atoms[index]
-        if isinstance(atom, Token) and atom.type in _TEXTISH:
-            run.append(atom)
-        elif isinstance(atom, ForeignGroup) and len(run) == 1 and run[0].type == "AT":
-            # Forge's `@[a|b]`: the `@` belongs to the alternation
-            span = atom_span(run[0]).join(atom.span)
-            nodes.append(ForeignGroup(span, atom.syntax, "@" + atom.open, atom.children, atom.close))
-            run = []
-        else:
-            _flush_item(run, nodes)
-            run = []
-            nodes.append(_token_node(atom) if isinstance(atom, Token) else atom)
-        index += 1
-    _flush_item(run, nodes)
-    return nodes
+def _delimiters(atoms: Sequence[Atom], kind: str) -> list[int]:
+    return [i for i, atom in enumerate(atoms) if isinstance(atom, Token) and atom.type == kind]
+
+
+# ------------------------------------------------------------------------------------ sentences
+
+
+def _dataset_caption(nodes: list[Node]) -> list[Node]:
+    """After a dataset tag alone on the first line (`deviantart`, `ye-pop`), the caption is the image's title
+    and description, as the dataset wrote them: each following line is one phrase (the model card's caption
+    format: dataset tag, line break, title, line break, description)."""
+    first, newline = (nodes[0], nodes[1]) if len(nodes) > 2 else (None, None)
+    if not isinstance(first, Tag) or not isinstance(newline, Separator) or newline.role != "newline":
+        return nodes
+    tags = special_tags()
+    name = tags.spelling(first.text)
+    if name is None or tags.group(name) != "dataset":
+        return nodes
+    result: list[Node] = [first, newline]
+    line: list[Node] = []
+    for node in [*nodes[2:], None]:
+        if node is not None and not _breaks_line(node):
+            line.append(node)
+            continue
+        if line:
+            result.append(line[0] if len(line) == 1 and isinstance(line[0], Phrase) else _phrase_of(line))
+        if node is not None:
+            result.append(node)
+        line = []
+    return result
+
+
+def _words(node: Node) -> int:
+    """How many words a node's text holds."""
+    return len(render(node).split())
+
+
+def _breaks_line(node: Node) -> bool:
+    return isinstance(node, Separator) and line_breaks(node.text) > 0
 
 
 def _merge_separators(nodes: list[Node]) -> list[Node]:
@@ -398,51 +626,170 @@ def _merge_separators(nodes: list[Node]) -> list[Node]:
     merged: list[Node] = []
     for node in nodes:
         previous = merged[-1] if merged else None
-        if isinstance(node, Separator) and isinstance(previous, Separator) and previous.role != "sentence":
+        if isinstance(node, Separator) and isinstance(previous, Separator):
             merged[-1] = Separator(previous.span.join(node.span), previous.text + node.text)
         else:
             merged.append(node)
     return merged
 
 
-def _merge_sentences(nodes: list[Node]) -> list[Node]:
-    """A phrase without end punctuation continues over commas up to the item that ends the sentence."""
-    if Phrase not in map(type, nodes):
+def _joins(node: Node | None) -> bool:
+    """Whether a separator continues a segment (a comma or white space between items)."""
+    return isinstance(node, Separator) and node.role in ("comma", "space")
+
+
+def _closes(item: Node, after: Node | None) -> bool:
+    """Whether the segment ends with end punctuation after `item`: in the separator or in the item."""
+    if isinstance(after, Separator) and after.text.lstrip()[:1] in _STOP_CHARACTERS:
+        return True
+    return isinstance(item, Phrase) and ends_sentence(render(item))
+
+
+def _mergeable(node: Node) -> bool:
+    """Whether a sentence may run across `node`: prose, or a tag-like item without a qualifier."""
+    return isinstance(node, Phrase) or (isinstance(node, Tag) and node.qualifier is None)
+
+
+def assemble_sentences(nodes: list[Node]) -> list[Node]:
+    """Join the items of each sentence into one `Phrase` (step 3 of the module docstring).
+
+    Args:
+        nodes: items and separators of one sequence, no two separators neighbours.
+
+    Returns:
+        The same nodes, with the items and separators of each sentence replaced by one phrase.
+    """
+    if not any(type(node) is Phrase for node in nodes):
         return nodes  # tags only: nothing to join
-    result: list[Node] = []
-    index = 0
-    while index < len(nodes):
-        node = nodes[index]
-        end = _sentence_end(nodes, index) if isinstance(node, Phrase) else None
-        if end is None:
-            result.append(node)
-            index += 1
+    runs: list[tuple[int, int]] = []  # (first, last) node positions of each phrase to build
+    after_prose = False  # the previous segment was a sentence of prose ending on this line
+    for segment, closed in _segments(nodes):
+        running = after_prose and _capitalised(nodes[segment[0]])
+        run = _sentence_run(nodes, segment, closed, running=running) if closed else None
+        if run is not None:
+            runs.append(run)
+        last = segment[-1]
+        after = nodes[last + 1] if last + 1 < len(nodes) else None
+        ends_prose = isinstance(nodes[last], Phrase) or (run is not None and run[1] == last)
+        after_prose = closed and ends_prose and isinstance(after, Separator) and after.role == "sentence"
+    return _join_sentences(_apply_runs(nodes, runs))
+
+
+def _segments(nodes: list[Node]) -> list[tuple[list[int], bool]]:
+    """The segments of a sequence: the positions of items joined by commas, and whether end punctuation
+    closes them."""
+    segments: list[tuple[list[int], bool]] = []
+    current: list[int] = []
+    for position, node in enumerate(nodes):
+        if isinstance(node, Separator):
             continue
-        result.append(_joined_phrase(nodes[index : end + 1]))
-        index = end + 1
-    return result
+        current.append(position)
+        after = nodes[position + 1] if position + 1 < len(nodes) else None
+        closed = _closes(node, after)
+        if closed or not _joins(after) or position + 2 >= len(nodes):
+            segments.append((current, closed))
+            current = []
+    return segments
 
 
-def _sentence_end(nodes: list[Node], index: int) -> int | None:
-    """Index of the phrase that ends the sentence begun at `index`, or None when it ends there."""
-    if ends_sentence(render(nodes[index])):
+def _capitalised(node: Node) -> bool:
+    return render(node).lstrip("\"'“‘«(")[:1].isupper()
+
+
+def _sentence_run(
+    nodes: list[Node], segment: list[int], closed: bool, *, running: bool
+) -> tuple[int, int] | None:
+    """The first and last node position of the phrase a closed segment forms, or None when it forms none."""
+    prose = [position for position in segment if isinstance(nodes[position], Phrase)]
+    if not closed or len(segment) < 2:
         return None
-    items = 0
-    position = index + 1
-    while position + 1 < len(nodes) and items < _MAX_SENTENCE_ITEMS:
-        separator, item = nodes[position], nodes[position + 1]
-        if not isinstance(separator, Separator) or separator.role != "comma":
-            return None
-        if isinstance(item, Phrase) and ends_sentence(render(item)):
-            return position + 1
-        if not (isinstance(item, Phrase) or (isinstance(item, Tag) and item.qualifier is None)):
-            return None
-        items += 1
-        position += 2
+    if all(is_cjk(render(nodes[position])) for position in segment):
+        # `，` joins the clauses of a Chinese or Japanese sentence up to its `。`
+        return (segment[0], segment[-1]) if prose else None
+    if not prose:
+        # in running text, a capitalised list closed by a period is a sentence (`... effects. Detailed
+        # illustration, cinematic lighting, soft rim light.`)
+        whole = running and all(_mergeable(nodes[position]) for position in segment)
+        return (segment[0], segment[-1]) if whole else None
+    starts = [segment[0], prose[0]] if running and segment[0] != prose[0] else [prose[0]]
+    for start in starts:
+        end = _reach(nodes, segment[segment.index(start) :])
+        if end is not None and end > start:
+            return start, end
     return None
 
 
-def _joined_phrase(nodes: Sequence[Node]) -> Phrase:
+def _reach(nodes: list[Node], positions: list[int]) -> int | None:
+    """The last item a sentence starting at `positions[0]` reaches: the segment's end if every gap of
+    tag-like items is at most `MAX_SENTENCE_GAP`, else the last prose item before the gap (or None)."""
+    gap = 0
+    last_prose: int | None = None
+    for position in positions:
+        node = nodes[position]
+        if not _mergeable(node):
+            return last_prose
+        if isinstance(node, Phrase):
+            gap = 0
+            last_prose = position
+        else:
+            gap += 1
+            if gap > MAX_SENTENCE_GAP:
+                return last_prose
+    return positions[-1]
+
+
+def _apply_runs(nodes: list[Node], runs: list[tuple[int, int]]) -> list[Node]:
+    """Replace each run of nodes by one phrase; a closing period in the separator after it joins it."""
+    if not runs:
+        return nodes
+    result: list[Node] = []
+    position = 0
+    for first, last in runs:
+        result.extend(nodes[position:first])
+        members = list(nodes[first : last + 1])
+        position = last + 1
+        after = nodes[position] if position < len(nodes) else None
+        if isinstance(after, Separator):
+            stop = _LEADING_STOP.match(after.text)
+            if stop is not None and not ends_sentence(render(members[-1])):
+                members.append(Separator(_sub_span(after.span, 0, stop.end()), stop.group()))
+                rest = after.text[stop.end() :]
+                position += 1
+                if rest:
+                    result.append(_phrase_of(members))
+                    result.append(Separator(_sub_span(after.span, stop.end(), len(after.text)), rest))
+                    continue
+        result.append(_phrase_of(members))
+    result.extend(nodes[position:])
+    return result
+
+
+def _join_sentences(nodes: list[Node]) -> list[Node]:
+    """Neighbouring phrases separated by a sentence end become one phrase (`She smiles. He waves.`)."""
+    result: list[Node] = []
+    for node in nodes:
+        if (
+            isinstance(node, Phrase)
+            and len(result) >= 2
+            and isinstance(result[-1], Separator)
+            and isinstance(result[-2], Phrase)
+            and _between_sentences(result[-2], result[-1])
+        ):
+            separator = result.pop()
+            previous = result.pop()
+            result.append(_phrase_of([previous, separator, node]))
+        else:
+            result.append(node)
+    return result
+
+
+def _between_sentences(phrase: Phrase, separator: Separator) -> bool:
+    """Whether `separator` ends the sentence of `phrase` (`. `) or follows its end punctuation (` `)."""
+    return separator.role == "sentence" or (separator.role == "space" and ends_sentence(render(phrase)))
+
+
+def _phrase_of(nodes: Sequence[Node]) -> Phrase:
+    """One phrase holding `nodes`: their text as `Text` children, groups inside phrases kept."""
     children: list[Node] = []
     for node in nodes:
         parts = node.children if isinstance(node, Phrase) else (Text(node.span, render(node)),)
@@ -453,45 +800,3 @@ def _joined_phrase(nodes: Sequence[Node]) -> Phrase:
             else:
                 children.append(part)
     return Phrase(nodes[0].span.join(nodes[-1].span), tuple(children))
-
-
-def classify_square(open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
-    """`[a|b]` alternation, `[a:b:0.5]` prompt editing, otherwise `[x]` de-emphasis (all A1111 syntax)."""
-    span = atom_span(open_token).join(atom_span(close_token))
-    pipes = _delimiters(atoms, "PIPE")
-    colons = _delimiters(atoms, "COLON")
-    if pipes:
-        return ForeignGroup(span, "alternation", "[", _split_parts(atoms, pipes), "]")
-    if colons and _NUMBER.fullmatch("".join(str(atom) for atom in atoms[colons[-1] + 1 :])):
-        return ForeignGroup(span, "prompt_editing", "[", _split_parts(atoms, colons, number_last=True), "]")
-    return ForeignGroup(span, "deemphasis", "[", classify_sequence(atoms, "square"), "]")
-
-
-def classify_brace(open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
-    """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random); `{x}` without a
-    `|`: NovelAI emphasis."""
-    span = atom_span(open_token).join(atom_span(close_token))
-    pipes = _delimiters(atoms, "PIPE")
-    syntax = "variants" if pipes else "nai_emphasis"
-    return ForeignGroup(span, syntax, "{", _split_parts(atoms, pipes), "}")
-
-
-def _delimiters(atoms: Sequence[Atom], kind: str) -> list[int]:
-    return [i for i, atom in enumerate(atoms) if isinstance(atom, Token) and atom.type == kind]
-
-
-def _split_parts(atoms: Sequence[Atom], cuts: list[int], *, number_last: bool = False) -> tuple[Node, ...]:
-    """The parts between delimiters, each classified, with the delimiters as separators."""
-    children: list[Node] = []
-    bounds = [-1, *cuts, len(atoms)]
-    for number, (left, right) in enumerate(pairwise(bounds)):
-        if left >= 0:
-            delimiter = atoms[left]
-            assert isinstance(delimiter, Token)
-            children.append(Separator(atom_span(delimiter), str(delimiter)))
-        part = atoms[left + 1 : right]
-        if number_last and number == len(cuts) and part:
-            children.append(Text(atom_span(part[0]).join(atom_span(part[-1])), "".join(map(str, part))))
-        else:
-            children.extend(classify_sequence(part, "square"))
-    return tuple(children)

@@ -117,6 +117,10 @@ class LintInputError(AnimaPromptError, ValueError):
     """A prompt file or generation setting given to the linter cannot be read or is out of range."""
 
 
+class FixError(AnimaPromptError, RuntimeError):
+    """The automatic fixes of a prompt did not settle: a defect of a rule's fix, never of the prompt."""
+
+
 class ImageMetadataError(AnimaPromptError, ValueError):
     """An image is not a readable PNG, or carries no generation settings this toolkit can read."""
 

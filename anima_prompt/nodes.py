@@ -89,8 +89,8 @@ class Separator:
 
     Attributes:
         span: source span.
-        text: the separator as written, e.g. `", "`, `" ,"`, `"\\n\\n"`, `". "`; inside foreign groups
-            also `":"` and `"|"`.
+        text: the separator as written, e.g. `", "`, `" ,"`, `"，"`, `"\\n\\n"`, `". "`, `"."` (a period
+            closing a tag); inside foreign groups also `":"` and `"|"`.
     """
 
     span: Span
@@ -106,7 +106,7 @@ class Separator:
             return "paragraph"
         if breaks == 1:
             return "newline"
-        if "," in self.text:
+        if self.commas:
             return "comma"
         stripped = self.text.strip()
         if stripped == ":":
@@ -119,8 +119,8 @@ class Separator:
 
     @property
     def commas(self) -> int:
-        """How many commas the separator holds (more than one means an empty item)."""
-        return self.text.count(",")
+        """How many commas (`,` or fullwidth `，`) the separator holds; more than one means an empty item."""
+        return self.text.count(",") + self.text.count("\uff0c")
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from anima_prompt.sections import Section, tag_section
 from anima_prompt.tagtext import danbooru_name, prompt_form
 
 _FACE_START = re.compile(r"(?:^|\s)>?[:;=][-']?$")
+_STOP = re.compile(r"[.!?…。！？]+")
 
 
 class TagLookup(Protocol):
@@ -119,7 +120,17 @@ def _sequence(nodes: tuple[Node, ...], index: TagLookup | None) -> tuple[Node, .
             result.append(separator)
         result.append(item)
         gap = []
+    stop = _closing_stop(gap) if result else None
+    if stop is not None:
+        result.append(stop)
     return tuple(result)
+
+
+def _closing_stop(gap: list[Separator]) -> Separator | None:
+    """The period that closes a sequence (`long hair.`), kept without the white space around it."""
+    text = "".join(separator.text for separator in gap).strip()
+    stop = _STOP.match(text)
+    return Separator(gap[0].span.join(gap[-1].span), stop.group()) if stop else None
 
 
 def _item(node: Node, index: TagLookup | None) -> Node:
@@ -174,9 +185,13 @@ def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:
     text = "".join(separator.text for separator in gap)
     breaks = line_breaks(text)
     stripped = text.strip()
+    commas = any(separator.commas for separator in gap)
+    stop = _STOP.match(stripped)
     if breaks:
-        canonical = ("," if "," in text else "") + ("\n\n" if breaks >= 2 else "\n")
-    elif "," in text:
+        # a sentence's end stays at the end of its line (`She smiles.\n`)
+        lead = stop.group() if stop else "," if commas else ""
+        canonical = lead + ("\n\n" if breaks >= 2 else "\n")
+    elif commas:
         canonical = ", "
     elif stripped:
         canonical = stripped + " "  # the end of a sentence before prose

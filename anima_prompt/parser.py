@@ -1,9 +1,11 @@
 """Parse prompt text: `parse(text) -> Prompt`, and `parse_tree(text) -> lark.Tree` for the raw parse.
 
 There is one parser: the grammar `grammars/anima.lark`, read by Lark's basic lexer, the post-lexer
-(`postlex.PromptPostLex`) and Lark's LALR parser, built once per process (`functools.lru_cache`). `parse`
-has Lark call `transform.PromptBuilder` as each rule reduces, so no tree is built; `parse_tree` asks Lark
-for the tree, and `to_prompt` hands it to the same transformer, giving the same `Prompt`.
+(`postlex.PromptPostLex`) and Lark's LALR parser. `parse` has Lark call `transform.PromptBuilder` as each
+rule reduces, so no tree is built; `parse_tree` asks Lark for the tree, and `to_prompt` hands it to the same
+transformer, giving the same `Prompt`. `parse` uses one index-free `PromptParser`, `default_parser()`, built
+once per process; a `PromptParser` made with a tag vocabulary (the linter's) reads items with what the index
+knows.
 
 Parsing never fails on a `str`: problems become `ErrorNode`s with `Diagnostic`s; `strict=True` raises the
 first as a `PromptSyntaxError`.
@@ -14,6 +16,8 @@ from typing import Protocol, cast
 
 from lark import Lark, Token, Tree
 
+from anima_prompt.boundary import TagVocabulary
+from anima_prompt.classify import Classifier
 from anima_prompt.errors import SYNTAX_ERRORS
 from anima_prompt.nodes import (
     Diagnostic,
@@ -53,10 +57,28 @@ def _lark(transformer: PromptBuilder | None) -> _Parser:
     )
 
 
+class PromptParser:
+    """The grammar's parser with the transformer inline and one `Classifier`.
+
+    Args:
+        vocabulary: a tag vocabulary (the linter's tag index) the classification reads items with, or None
+            for the index-free model that `parse` uses.
+    """
+
+    def __init__(self, vocabulary: TagVocabulary | None = None) -> None:
+        self._lark = _lark(PromptBuilder(Classifier(vocabulary)))
+
+    def parse(self, text: str, *, strict: bool = False) -> Prompt:
+        """Parse `text` (see `parse`)."""
+        # Lark types `parse` as returning a tree; with a transformer inline it returns what `start` returns.
+        children = cast(tuple[Node, ...], self._lark.parse(text))
+        return build_prompt(text, children, strict=strict)
+
+
 @lru_cache(maxsize=1)
-def _prompt_parser() -> _Parser:
-    """The parser with the transformer inline: `parse` gets the top-level nodes, not a tree."""
-    return _lark(PromptBuilder())
+def default_parser() -> PromptParser:
+    """The index-free parser `parse` uses, built on first use."""
+    return PromptParser()
 
 
 @lru_cache(maxsize=1)
@@ -96,9 +118,7 @@ def parse(text: str, *, strict: bool = False) -> Prompt:
         >>> [node.kind for node in parse("1girl, @wlop, (smile:1.2)").items]
         ['tag', 'artist', 'weighted']
     """
-    # Lark types `parse` as returning a tree; with a transformer inline it returns what `start` returns.
-    children = cast(tuple[Node, ...], _prompt_parser().parse(text))
-    return build_prompt(text, children, strict=strict)
+    return default_parser().parse(text, strict=strict)
 
 
 def to_prompt(tree: Tree[Token], text: str, *, strict: bool = False) -> Prompt:

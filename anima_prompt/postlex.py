@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from lark import Token
 from lark.lark import PostLex
 
-from anima_prompt.classify import MAX_NESTING
+from anima_prompt.classify import MAX_NESTING, sub_token
 
 _OPENS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSES = frozenset(_OPENS.values())
@@ -73,7 +73,7 @@ def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
         position = 0
         for match in _KEYWORDS.finditer(token):
             _append_text(result, token, position, match.start())
-            result.append(_piece(token, match.lastgroup or "TEXT", match.start(), match.end()))
+            result.append(sub_token(token, match.lastgroup or "TEXT", match.start(), match.end()))
             position = match.end()
         _append_text(result, token, position, len(token))
     return result, joinable
@@ -121,7 +121,7 @@ def _embedding(tokens: list[Token], index: int, result: list[Token]) -> int:
     if name is None:
         return 0
     _append_text(result, token, 0, match.start())
-    result.append(_joined("EMBEDDING", [token, colon, _piece(rest, "TEXT", 0, name.end())], match.start()))
+    result.append(_joined("EMBEDDING", [token, colon, sub_token(rest, "TEXT", 0, name.end())], match.start()))
     _append_text(result, rest, name.end(), len(rest))
     return 3
 
@@ -159,19 +159,11 @@ def _append_text(result: list[Token], token: Token, start: int, end: int) -> Non
     body = piece.strip(_HORIZONTAL_SPACE)
     lead = piece.index(body) if body else len(piece)
     if lead:
-        result.append(_piece(token, "WS", start, start + lead))
+        result.append(sub_token(token, "WS", start, start + lead))
     if body:
-        result.append(_piece(token, "TEXT", start + lead, start + lead + len(body)))
+        result.append(sub_token(token, "TEXT", start + lead, start + lead + len(body)))
     if start + lead + len(body) < end:
-        result.append(_piece(token, "WS", start + lead + len(body), end))
-
-
-def _piece(token: Token, kind: str, start: int, end: int) -> Token:
-    base = token.start_pos or 0
-    column = (token.column or 1) + start
-    return Token(
-        kind, token[start:end], base + start, token.line, column, token.line, column + end - start, base + end
-    )
+        result.append(sub_token(token, "WS", start + lead + len(body), end))
 
 
 def pair_brackets(tokens: list[Token]) -> list[Token]:

@@ -8,14 +8,18 @@ chosen split with the full Danbooru index, the shared tokenizers and the record'
 2. findings with no label (they must be labelled before a figure is trusted) and findings labelled
    `correct` that the linter no longer gives (lost);
 3. fix damage: prompts whose `Linter.fix` output edits a `prose` unit (the text between units holds only
-   separators, brackets and weights), and prompts where fixing the fixed text changes it again;
+   separators, brackets and weights), and prompts where fixing the fixed text changes it again; and the
+   precision and recall of the unknown-tag suggestions (see `suggestion_figures`);
 4. boundary accuracy: per labelled unit, whether `parse()` gives it the matching node (tag/artist: a `Tag`/
    `Artist` covering exactly the unit; prose: inside a `Phrase`; syntax: inside a `Foreign`/`ForeignGroup`),
-   with a confusion table.
+   with a confusion table; once for `parse()` (no index) and once for the linter's parser, which reads
+   items with the tag index.
 
 A finding is matched to its label by (id, target, code, start, end, text): offsets into the prompt or the
 negative prompt, and the source text they cover (settings findings have no span; start, end and text are
-null). `--unlabelled FILE` writes the unlabelled findings as JSONL records ready to be labelled.
+null). A label that also records the suggestions it judged (`suggestions`, as unknown-tag labels do) holds
+only while the finding makes the same suggestions; otherwise the finding counts as unlabelled until it is
+labelled again. `--unlabelled FILE` writes the unlabelled findings as JSONL records ready to be labelled.
 
 Usage: python benchmarks/lint_precision.py [--db tags.sqlite] [--data ../shared/data]
        [--split dev|holdout|all] [--json] [--unlabelled FILE]
@@ -26,13 +30,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +91,15 @@ def label_key(entry: dict[str, Any]) -> Key:
     return (entry["id"], entry["target"], entry["code"], entry["start"], entry["end"], entry["text"])
 
 
+def label_of(entry: dict[str, Any], labels: dict[Key, dict[str, Any]]) -> dict[str, Any] | None:
+    """The label of a reported finding, or None when it has none or its label is stale: the label records
+    the suggestions it judged and the finding now makes others."""
+    label = labels.get(label_key(entry))
+    if label is None or ("suggestions" in label and label["suggestions"] != entry["suggestions"]):
+        return None
+    return label
+
+
 def load_corpus(folder: Path = CORPUS) -> Corpus:
     """Read `prompts.jsonl`, `boundary.jsonl` and `findings.jsonl` from `folder`."""
     records = tuple(read_jsonl(folder / "prompts.jsonl"))
@@ -98,7 +112,11 @@ def tag_index(db: Path | None, data: Path) -> Path:
     """`db`, or an index built once from the shared Danbooru files into a cache folder."""
     if db is not None:
         return db
-    path = Path(tempfile.gettempdir()) / "anima-lint-precision" / "tags.sqlite"
+    # named after the code that writes the index, so a change of it builds a new cache
+    writer = hashlib.sha1()
+    for module in ("build.py", "schema.py", "sources.py"):
+        writer.update((ROOT / "anima_prompt" / "index" / module).read_bytes())
+    path = Path(tempfile.gettempdir()) / "anima-lint-precision" / f"tags-{writer.hexdigest()[:8]}.sqlite"
     if path.is_file():
         return path
     danbooru = data / "danbooru"
@@ -173,7 +191,7 @@ def precision_table(
     table: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in found:
         name = entry["code"] if group is None else group[entry["id"]]
-        label = labels.get(label_key(entry))
+        label = label_of(entry, labels)
         table[name][label["label"] if label else "unlabelled"] += 1
     return {
         name: {
@@ -237,14 +255,58 @@ def parsed_as(prompt: Prompt, unit: dict[str, Any]) -> str:
     return "prose" if isinstance(innermost, Phrase) else "syntax"
 
 
-def boundary_counts(corpus: Corpus, records: Iterable[dict[str, Any]]) -> Counter[tuple[str, str]]:
-    """(label, what the parser made of it) for every labelled unit of `records`."""
+def suggestion_figures(found: list[dict[str, Any]], labels: dict[Key, dict[str, Any]]) -> dict[str, Any]:
+    """How good the unknown-tag suggestions are: of the labelled findings that offer suggestions, how many
+    offer the tag the user meant (precision); of the findings whose user meant a tag, how many offer it
+    (recall). A finding that offers none although a tag was meant is labelled wrong with a reason that
+    starts with `misses`."""
+    offered = right = missed = 0
+    for entry in found:
+        label = label_of(entry, labels)
+        if entry["code"] != "ANM-TAG-004" or label is None:
+            continue
+        if entry["suggestions"]:
+            offered += 1
+            right += label["label"] == "correct"
+        elif label["label"] == "wrong" and label["reason"].startswith("misses"):
+            missed += 1
+    return {
+        "offered": offered,
+        "right": right,
+        "missed": missed,
+        "precision": ratio(right, offered),
+        "recall": ratio(right, right + missed),
+    }
+
+
+def boundary_counts(
+    corpus: Corpus, records: Iterable[dict[str, Any]], read: Callable[[str], Prompt] = parse
+) -> Counter[tuple[str, str]]:
+    """(label, what the parser made of it) for every labelled unit of `records`, parsed by `read`."""
     counts: Counter[tuple[str, str]] = Counter()
     for record in records:
-        prompt = parse(record["prompt"])
+        prompt = read(record["prompt"])
         for unit in corpus.units[record["id"]]:
             counts[unit["label"], parsed_as(prompt, unit)] += 1
     return counts
+
+
+def boundary_figures(confusion: Counter[tuple[str, str]]) -> dict[str, Any]:
+    """Accuracy per unit label and overall, and the confusion table, from `boundary_counts`."""
+    per_label = {
+        label: {
+            "units": sum(count for (name, _), count in confusion.items() if name == label),
+            "matched": confusion[label, label],
+        }
+        for label in LABELS
+    }
+    for entry in per_label.values():
+        entry["accuracy"] = ratio(entry["matched"], entry["units"])
+    return {
+        "per_label": per_label,
+        "accuracy": ratio(sum(entry["matched"] for entry in per_label.values()), sum(confusion.values())),
+        "confusion": {f"{label} -> {parsed}": count for (label, parsed), count in sorted(confusion.items())},
+    }
 
 
 def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
@@ -258,19 +320,10 @@ def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
     labels = corpus.labels
     kinds = {record["id"]: record["kind"] for record in records}
     splits = {record["id"]: record["split"] for record in records}
-    counted = [entry for entry in found if label_key(entry) in labels]
-    correct = sum(labels[label_key(entry)]["label"] == "correct" for entry in counted)
+    judged = [(entry, label_of(entry, labels)) for entry in found]
+    counted = [label for _, label in judged if label is not None]
+    correct = sum(label["label"] == "correct" for label in counted)
     fixes = {record["id"]: fix_check(linter, record, corpus.units[record["id"]]) for record in records}
-    confusion = boundary_counts(corpus, records)
-    per_label = {
-        label: {
-            "units": sum(count for (name, _), count in confusion.items() if name == label),
-            "matched": confusion[label, label],
-        }
-        for label in LABELS
-    }
-    for entry in per_label.values():
-        entry["accuracy"] = ratio(entry["matched"], entry["units"])
     return {
         "split": split,
         "records": len(records),
@@ -285,7 +338,7 @@ def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
         "per_rule": precision_table(found, labels, None),
         "per_kind": precision_table(found, labels, kinds),
         "per_split": precision_table(found, labels, splits),
-        "unlabelled": [entry for entry in found if label_key(entry) not in labels],
+        "unlabelled": [entry for entry, label in judged if label is None],
         "lost": [
             entry
             for key, entry in labels.items()
@@ -296,13 +349,9 @@ def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
             "damaged": {name: item["damaged"] for name, item in fixes.items() if item["damaged"]},
             "unstable": sorted(name for name, item in fixes.items() if item["unstable"]),
         },
-        "boundary": {
-            "per_label": per_label,
-            "accuracy": ratio(sum(entry["matched"] for entry in per_label.values()), sum(confusion.values())),
-            "confusion": {
-                f"{label} -> {parsed}": count for (label, parsed), count in sorted(confusion.items())
-            },
-        },
+        "suggestions": suggestion_figures(found, labels),
+        "boundary": boundary_figures(boundary_counts(corpus, records)),
+        "boundary_with_index": boundary_figures(boundary_counts(corpus, records, linter.parser.parse)),
     }
 
 
@@ -339,7 +388,8 @@ def print_report(result: dict[str, Any]) -> None:
     print_table("split", result["per_split"])
     print(f"\nunlabelled findings: {len(result['unlabelled'])}")
     for entry in result["unlabelled"]:
-        print(f"  {where(entry)} {entry['message']}")
+        suggested = f" (suggests {', '.join(entry['suggestions'])})" if entry["suggestions"] else ""
+        print(f"  {where(entry)} {entry['message']}{suggested}")
     print(f"lost correct findings: {len(result['lost'])}")
     for entry in result["lost"]:
         print(f"  {where(entry)} {entry['text']!r}")
@@ -352,8 +402,21 @@ def print_report(result: dict[str, Any]) -> None:
         print(f"  damaged {name}: {', '.join(repr(text) for text in texts)}")
     for name in fix["unstable"]:
         print(f"  unstable {name}")
-    boundary = result["boundary"]
-    print(f"\nboundary accuracy {percent(boundary['accuracy'])}")
+    suggested = result["suggestions"]
+    print(
+        f"\nunknown-tag suggestions: offered by {suggested['offered']} findings, the meant tag in "
+        f"{suggested['right']} (precision {percent(suggested['precision'])}); the meant tag missing in "
+        f"{suggested['missed']} (recall {percent(suggested['recall'])})"
+    )
+    for key, title in (
+        ("boundary", "parse(), no index"),
+        ("boundary_with_index", "the linter's parser, index"),
+    ):
+        print_boundary(title, result[key])
+
+
+def print_boundary(title: str, boundary: dict[str, Any]) -> None:
+    print(f"\nboundary accuracy ({title}) {percent(boundary['accuracy'])}")
     for label, entry in boundary["per_label"].items():
         print(
             f"  {label:<7} {entry['matched']:>5} of {entry['units']:>5} units  {percent(entry['accuracy'])}"

@@ -11,6 +11,7 @@ The reading side (`query.py`) uses the standard library's `sqlite3`.
 import dataclasses
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections import defaultdict, deque
@@ -32,6 +33,8 @@ from anima_prompt.index.schema import (
     SCHEMA_VERSION,
     SPECS,
     TABLES,
+    WORD_CATEGORIES,
+    WORDS_TABLE,
     NameKind,
     StoredTag,
     TableSpec,
@@ -39,6 +42,7 @@ from anima_prompt.index.schema import (
     pack_ids,
 )
 from anima_prompt.index.sources import CATEGORY_NAMES, LoadedSource
+from anima_prompt.index.suggest import ANIMA_VOCAB_PRIOR
 from anima_prompt.safewrite import replacing
 from anima_prompt.tagtext import (
     compact_key,
@@ -58,6 +62,9 @@ ANIMA_VOCAB_CATEGORY = 5  # Anima's own tags sit with Danbooru's meta tags
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SQLITE_HEADER_BYTES = 100  # the application id is bytes 68-71, big-endian
 BATCH_SIZE = 100_000  # rows per insert_all batch; sqlite-utils caps it at 999 bound values per statement
+
+COSPLAY_SUFFIX = "_(cosplay)"  # Danbooru files `character_(cosplay)` as a general tag
+_QUALIFIERS = re.compile(r"_?\([^()]*\)")
 
 NameEntry = tuple[str, NameKind, int]
 """A row of the `names` table: (key, kind, tag id)."""
@@ -208,6 +215,7 @@ def _write(db: Database, sources: Sequence[LoadedSource], vocab: bool, started: 
     _insert(db, CLOSURE_TABLE, ("antecedent", "source", "consequent", "depth"), closure)
     _insert(db, "names", ("key", "kind", "tag_id"), ((key, int(kind), tag_id) for key, kind, tag_id in names))
     _write_spellings(db, names)
+    _insert(db, WORDS_TABLE, ("word", "posts"), sorted(_tag_words(tables).items()))
     for spec in TABLES:
         _create_indexes(db, spec)
     db.analyze()
@@ -285,6 +293,28 @@ def _closure(implications: dict[tuple[str, str, str], str]) -> Iterator[tuple[st
         del depths[start]
         for implied, depth in depths.items():
             yield start, site, implied, depth
+
+
+def _tag_words(tables: _Tables) -> dict[str, int]:
+    """Every word of the general and meta tags' names (qualifiers left out), with the posts of those tags.
+
+    The vocabulary of tag words: `long` and `hair` from `long_hair`, `text` from `english_text`, and the
+    words of Anima's own tags (`worst`, `quality`). A word with many posts is one users write on purpose, not
+    a misspelling of a neighbouring tag. `X_(cosplay)` tags are general tags that name characters, so they
+    are left out with the other names.
+    """
+    posts: dict[str, int] = defaultdict(int)
+    for row in tables.tags.values():
+        if row.source == "anima":
+            count = ANIMA_VOCAB_PRIOR  # Anima's own tags have no post count but appear in most prompts
+        elif row.category_name in WORD_CATEGORIES and not row.name.endswith(COSPLAY_SUFFIX):
+            count = row.post_count
+        else:
+            continue
+        for word in set(_QUALIFIERS.sub("", row.name).split("_")):
+            if word:
+                posts[word] += count
+    return posts
 
 
 def _names(tables: _Tables) -> Iterator[NameEntry]:

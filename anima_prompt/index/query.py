@@ -27,11 +27,13 @@ from anima_prompt.index.records import IndexInfo, SourceInfo, Spelling, Suggesti
 from anima_prompt.index.schema import (
     APPLICATION_ID,
     CLOSURE_TABLE,
+    LAYOUT_TABLES,
     LIVE_ALIAS_STATUSES,
     SCHEMA_VERSION,
     SOURCE_PRIORITY,
     SPECS,
     UNRANKED_SOURCE,
+    WORDS_TABLE,
     NameKind,
     StoredTag,
     deletion_hashes,
@@ -245,9 +247,14 @@ class TagIndex:
             if app_id != APPLICATION_ID:
                 raise TagIndexError(f"{foreign}; build one with `anima index build --source PATH`")
             row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            current = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (CLOSURE_TABLE,)
-            ).fetchone()
+            present = {
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+                    f"({', '.join('?' * len(LAYOUT_TABLES))})",
+                    LAYOUT_TABLES,
+                )
+            }
         except sqlite3.DatabaseError as error:
             raise TagIndexError(f"{foreign} ({error}); rebuild it with `anima index build`") from None
         found = "none" if row is None else str(row[0])
@@ -256,9 +263,10 @@ class TagIndex:
                 f"{self.path} has index schema {found}, this version reads {SCHEMA_VERSION}; "
                 "rebuild it with `anima index build`"
             )
-        if current is None:
+        missing = [name for name in LAYOUT_TABLES if name not in present]
+        if missing:
             raise TagIndexError(
-                f"{self.path} was built by an earlier development version (no {CLOSURE_TABLE} table); "
+                f"{self.path} was built by an earlier development version (no {missing[0]} table); "
                 "rebuild it with `anima index build`"
             )
 
@@ -285,6 +293,12 @@ class TagIndex:
             (key,),
         )
         return min(hits, key=_Hit.rank).info() if hits else None
+
+    def word_posts(self, word: str) -> int:
+        """The posts of the general and meta tags whose name holds `word` (`hair` → 28 million; 0 for a
+        word no such tag has): how common the word is in Danbooru's descriptive vocabulary."""
+        rows = self._query(f"SELECT posts FROM {WORDS_TABLE} WHERE word = ?", (word,))
+        return int(rows[0][0]) if rows else 0
 
     def is_artist(self, text: str) -> bool:
         """Whether `text` (any spelling, `@` optional) resolves to an artist tag."""

@@ -20,7 +20,12 @@ from anima_prompt.index.records import SourceInfo
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x416E6D31  # "Anm1": marks the file as an anima tag index
-CLOSURE_TABLE = "implication_closure"  # written by builds of this layout; older files lack it
+CLOSURE_TABLE = "implication_closure"
+WORDS_TABLE = "tag_words"
+#: Tables added to schema 1 during its development: files built before them lack them and are refused.
+LAYOUT_TABLES = (CLOSURE_TABLE, WORDS_TABLE)
+#: The categories whose tags make up the vocabulary of tag words (`tag_words`): the descriptive tags.
+WORD_CATEGORIES = frozenset({"general", "meta"})
 FUZZY_PREFIX = 7  # characters of each compact key that carry the deletion neighbourhood
 FUZZY_DISTANCE = 2  # deletions stored per prefix
 HASH_MASK = (1 << 28) - 1  # 28-bit keys fit a 4-byte rowid; rare collisions only add candidates
@@ -165,6 +170,7 @@ TABLES: tuple[TableSpec, ...] = (
         indexes=(("compact",), ("base",), ("word_order",), ("prefix_id", "length")),
     ),
     TableSpec("fuzzy_keys", {"hash": int, "prefix_ids": bytes}, pk="hash"),
+    TableSpec(WORDS_TABLE, {"word": str, "posts": int}, pk="word", without_rowid=True),
 )
 SPECS = {spec.name: spec for spec in TABLES}
 

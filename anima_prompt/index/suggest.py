@@ -21,7 +21,15 @@ from typing import Literal, Protocol
 from anima_prompt.index.records import Spelling, Suggestion
 from anima_prompt.tagtext import compact_key, danbooru_name, split_qualifier, word_order_key
 
-__all__ = ["COSTS", "Candidates", "Suggestion", "max_distance_for", "plural_variants", "suggest"]
+__all__ = [
+    "COSTS",
+    "Candidates",
+    "Suggestion",
+    "edit_distance",
+    "max_distance_for",
+    "plural_variants",
+    "suggest",
+]
 
 # Costs of the exact-key reasons, in edit units.
 COSTS: dict[str, float] = {
@@ -66,6 +74,13 @@ class _Candidate:
     spelling: Spelling
     cost: float
     reason: str
+
+
+def edit_distance(first: str, second: str) -> int:
+    """The Damerau-Levenshtein distance of two strings (a transposition is one edit)."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    return DamerauLevenshtein.distance(first, second)
 
 
 def max_distance_for(length: int) -> int:

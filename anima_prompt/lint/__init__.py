@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from anima_prompt.lint.analysis import Analysis, analyse
+from anima_prompt.errors import FixError
+from anima_prompt.lint.analysis import Analysis, Item, Kind, analyse
 from anima_prompt.lint.config import LintConfig, load_config
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Severity, Target
@@ -28,7 +29,7 @@ from anima_prompt.lint.lorafiles import LoraFiles
 from anima_prompt.lint.registry import RuleCheck, Scope, all_rules
 from anima_prompt.lint.settings import LintSettings, Variant
 from anima_prompt.lint.tokens import token_counter
-from anima_prompt.parser import parse
+from anima_prompt.parser import PromptParser, default_parser
 
 if TYPE_CHECKING:
     from anima_prompt.index.query import TagIndex
@@ -48,7 +49,8 @@ __all__ = [
     "load_config",
 ]
 
-MAX_FIX_ROUNDS = 8
+#: Fix rounds before `fix` gives up with `FixError`; the rules' fixes settle in a few.
+MAX_FIX_ROUNDS = 16
 ANALYSIS_CACHE_SIZE = 256
 _TARGET_ORDER = {Target.PROMPT: 0, Target.NEGATIVE: 1, Target.SETTINGS: 2}
 
@@ -71,12 +73,15 @@ class Linter:
 
     Attributes:
         notes: one-line remarks about checks that were skipped (e.g. no tokenizers), each given once.
+        parser: the parser of the prompts; with an index it reads items with what the index knows (known
+            tags are never prose), else it is `parse`'s index-free one.
     """
 
     def __init__(self, *, config: LintConfig | None = None, index: TagIndex | None = None) -> None:
         self.config = config or LintConfig()
         self.rules = all_rules()
         self.index = CachedIndex(index) if index is not None else None
+        self.parser = PromptParser(self.index) if self.index is not None else default_parser()
         self.tokens = token_counter(self.config.tokenizer_dir())
         self.loras = LoraFiles(self.config.lora_folders())
         self.notes: list[str] = []
@@ -157,9 +162,8 @@ class Linter:
         """The parsed and analysed prompt; the last few hundred texts are kept (negatives repeat)."""
         return self._analyses(text)
 
-    @staticmethod
-    def _analyse(text: str) -> Analysis:
-        return analyse(parse(text))
+    def _analyse(self, text: str) -> Analysis:
+        return analyse(self.parser.parse(text))
 
     def _note_tokens(self, text: str) -> None:
         if self.tokens is not None or not self.config.enabled("ANM-LEN-003"):
@@ -173,24 +177,49 @@ class Linter:
             self.notes.append(note)
 
     def fix(self, text: str, *, negative: str | None = None, settings: LintSettings | None = None) -> str:
-        """`text` with every automatic fix applied, repeated until nothing changes.
+        """`text` with every automatic fix applied, at a fixed point: fixing the result changes nothing.
 
-        Fixes never touch natural-language phrases; applying `fix` to its own output changes nothing.
+        A fix applies only where it cannot change what the prompt says: inside tags and `@artists` and in
+        the separators between items, never in natural-language phrases, the syntax of other front ends
+        (LoRA tags, `[a|b]`, `{a|b}`, wildcards) or text with words that could not be parsed. Each round
+        applies the fixes of one lint pass that do not overlap (the earliest wins), and the rounds repeat
+        until nothing changes: every fix writes its span in a form no rule fixes again, so a few rounds
+        settle any prompt.
+
+        Raises:
+            LintInputError: a prompt is too long to lint.
+            FixError: the fixes did not settle within `MAX_FIX_ROUNDS` rounds, a defect of a rule's fix.
         """
         for _ in range(MAX_FIX_ROUNDS):
             findings = self.lint(text, negative=negative, settings=settings)
-            phrases = [(item.start, item.end) for item in self.analyse(text).phrases]
             fixes = [
                 finding.fix
                 for finding in findings
                 if finding.fix is not None and finding.target is Target.PROMPT
             ]
-            safe = [item for item in fixes if not any(_overlaps(item, start, end) for start, end in phrases)]
-            fixed = apply_fixes(text, safe)
+            fixed = apply_fixes(text, safe_fixes(self.analyse(text), fixes))
             if fixed == text:
                 return text
             text = fixed
-        return text
+        raise FixError(
+            f"the automatic fixes did not settle after {MAX_FIX_ROUNDS} rounds; last text: {text!r}"
+        )
+
+
+def safe_fixes(prompt: Analysis, fixes: Iterable[Fix]) -> list[Fix]:
+    """The fixes that touch only tags, `@artists` and separators: none inside a phrase, foreign syntax or an
+    unparsable piece of `prompt` that holds words (an insertion at an item's edge is outside it). A stray
+    bracket or colon says nothing, so a fix may remove it (ANM-WGT-003's `):`)."""
+    closed = [(item.start, item.end) for item in prompt.items if not _open_to_fixes(item)]
+    return [item for item in fixes if not any(_overlaps(item, start, end) for start, end in closed)]
+
+
+def _open_to_fixes(item: Item) -> bool:
+    """Whether fixes may change `item`: a tag, an `@artist`, or an unparsable piece without letters or
+    digits."""
+    if item.kind is Kind.ERROR:
+        return not any(char.isalnum() for char in item.text)
+    return item.kind in (Kind.TAG, Kind.ARTIST)
 
 
 def _overlaps(fix: Fix, start: int, end: int) -> bool:
@@ -265,7 +294,7 @@ def fix(
 ) -> str:
     """`text` with every safe automatic fix applied (underscores, escapes, `@`, comma spacing, ...).
 
-    Natural-language phrases are never changed, and `fix(fix(text)) == fix(text)`.
+    Only tags, `@artists` and separators change (see `Linter.fix`), and `fix(fix(text)) == fix(text)`.
 
     Example:
         >>> fix("1girl,long_hair, saber (fate)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import anima_prompt.nodes as nodes
-from anima_prompt.classify import PROSE_WORDS
+from anima_prompt.boundary import SENTENCE_WORDS, is_cjk, item_shape
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group
@@ -52,7 +52,7 @@ class Group:
         wraps: whether the group's content is only other groups (`((x))`: the outer one).
         brackets: whether the group reads as literal brackets in a sentence rather than as a weight: a plain
             single-level group inside natural language that has the words of a sentence (articles,
-            pronouns, `is`, ...: `classify.PROSE_WORDS`; a run of tags without commas has none), after a
+            pronouns, `is`, ...: `boundary.SENTENCE_WORDS`; a run of tags without commas has none), after a
             word and before a word or the sentence's end punctuation. SD/A1111 emphasis (`((x))`, a whole
             comma item, a group between sentences) is a weight.
     """
@@ -169,15 +169,17 @@ class Analysis:
         return kinds == {Kind.PHRASE}
 
 
-_SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)")
+# `.`, `!` and `?` end a sentence before white space; the CJK full stops need none (`好。她`)
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
 def count_sentences(prose: str) -> int:
-    """Sentences in `prose`: stretches of at least two words ended by `.`, `!`, `?` or the end of the text."""
+    """Sentences in `prose`: stretches of at least two words (or of CJK text) ended by `.`, `!`, `?`, `。`,
+    `！`, `？` or the end of the text."""
     count = 0
     for piece in _SENTENCE_END.split(prose):
-        if len(_WORD.findall(piece)) >= 2:
+        if len(_WORD.findall(piece)) >= 2 or is_cjk(piece):
             count += 1
     return count
 
@@ -364,7 +366,7 @@ def _in_sentence(text: str, start: int, end: int, phrase: str) -> bool:
     continues = bool(after) and (after[0].isalnum() or after[0] in _END_PUNCTUATION)
     if not (before and before[-1].isalnum() and continues):
         return False
-    return any(word in PROSE_WORDS for word in phrase.lower().split())
+    return any(word in SENTENCE_WORDS for word in item_shape(phrase).words)
 
 
 def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighted, ...]:

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from anima_prompt.index.plausible import plausible
 from anima_prompt.index.records import TagInfo
 from anima_prompt.lint.analysis import tag_name
 from anima_prompt.sections import Section, tag_section
+from anima_prompt.tagtext import compact_key
 
 if TYPE_CHECKING:
     from anima_prompt.index.query import TagIndex
@@ -35,6 +37,7 @@ class CachedIndex:
         lookup: the index entry for a tag written in any form, or `None` when the index does not know it.
         implies: the Danbooru names that a tag (a Danbooru name) implies, transitively, without itself.
         section: the card section of a tag (a Danbooru name), see `sections.tag_section`.
+        word_posts: the posts of the descriptive tags holding a word (`TagIndex.word_posts`).
     """
 
     def __init__(self, index: TagIndex) -> None:
@@ -44,6 +47,16 @@ class CachedIndex:
         self.lookup: Callable[[str], TagInfo | None] = lru_cache(maxsize=CACHE_LIMIT)(self._lookup_text)
         self.implies: Callable[[str], frozenset[str]] = lru_cache(maxsize=CACHE_LIMIT)(self._implies)
         self.section: Callable[[str], Section | None] = lru_cache(maxsize=CACHE_LIMIT)(self._section)
+        self.word_posts: Callable[[str], int] = lru_cache(maxsize=CACHE_LIMIT)(index.word_posts)
+        self._qualified_base = lru_cache(maxsize=CACHE_LIMIT)(self._is_qualified_base)
+
+    def is_tag(self, name: str) -> bool:
+        """Whether `name` (a Danbooru name) is a known tag or alias, or a qualified tag's name without its
+        qualifier (`noelle`): the linter's parser reads items with it (`boundary.TagVocabulary`)."""
+        return self._by_name(name) is not None or self._qualified_base(name)
+
+    def _is_qualified_base(self, name: str) -> bool:
+        return bool(self.index.spellings_where("base", [compact_key(name)]))
 
     def _lookup_text(self, text: str) -> TagInfo | None:
         return self._by_name(tag_name(text))  # spellings of one tag share one index query
@@ -52,13 +65,17 @@ class CachedIndex:
         return self.index.lookup(name) if name else None
 
     def suggest(self, text: str, limit: int, *, artists: bool = False) -> tuple[str, ...]:
-        """Danbooru names close to `text`, best first; only artist tags when `artists`."""
+        """Danbooru names the user plausibly meant by `text`, best first (`index.plausible`); with
+        `artists`, the artist tags close to it."""
         return self._suggested(tag_name(text), limit, artists)
 
     def _suggest_names(self, name: str, limit: int, artists: bool) -> tuple[str, ...]:
         names: list[str] = []
-        for suggestion in self.index.suggest(name, limit=limit * 4 if artists else limit):
-            if artists and suggestion.category_name != "artist":
+        for suggestion in self.index.suggest(name, limit=limit * 4):
+            if artists:
+                if suggestion.category_name != "artist":
+                    continue
+            elif not plausible(name, suggestion, self.word_posts):
                 continue
             if suggestion.name not in names:
                 names.append(suggestion.name)

@@ -137,7 +137,9 @@ def test_findings_are_keyed_and_labelled(by_id: dict[str, dict[str, Any]]) -> No
     keys = set()
     for entry in read("findings.jsonl"):
         where = (entry.get("id"), entry.get("code"), entry.get("start"))
-        assert set(entry) == FINDING_FIELDS, where
+        assert set(entry) - {"suggestions"} == FINDING_FIELDS, where
+        suggestions = entry.get("suggestions", [])
+        assert isinstance(suggestions, list) and all(isinstance(item, str) for item in suggestions), where
         assert entry["id"] in by_id, where
         assert entry["code"] in codes, where
         assert entry["label"] in {"correct", "wrong"}, where

@@ -92,3 +92,28 @@ def test_measure_matches_findings_to_labels(bench: ModuleType) -> None:
     assert [bench.label_key(entry) for entry in result["lost"]] == [bench.label_key(gone)]
     assert len(result["unlabelled"]) == len(found) - 2
     assert bench.measure(corpus, linter, "holdout")["records"] == 1
+
+
+def test_suggestion_figures_count_offered_right_and_missed(bench: ModuleType) -> None:
+    def entry(text: str, suggestions: list[str]) -> dict[str, object]:
+        return {
+            "id": "p1",
+            "target": "prompt",
+            "code": "ANM-TAG-004",
+            "start": 0,
+            "end": len(text),
+            "text": text,
+            "suggestions": suggestions,
+        }
+
+    found = [entry("a", ["b"]), entry("c", ["d"]), entry("e", []), entry("f", [])]
+    labels = {
+        bench.label_key(found[0]): {**found[0], "label": "correct", "reason": "the suggestion is right"},
+        bench.label_key(found[1]): {**found[1], "label": "wrong", "reason": "suggests something else"},
+        bench.label_key(found[2]): {**found[2], "label": "wrong", "reason": "misses the tag meant"},
+        bench.label_key(found[3]): {**found[3], "label": "correct", "reason": "no tag meant"},
+    }
+    figures = bench.suggestion_figures(found, labels)
+    assert figures == {"offered": 2, "right": 1, "missed": 1, "precision": 0.5, "recall": 0.5}
+    stale = {**labels[bench.label_key(found[0])], "suggestions": ["x"]}
+    assert bench.label_of(found[0], {bench.label_key(found[0]): stale}) is None

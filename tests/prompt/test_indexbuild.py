@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from anima_prompt.errors import TagIndexError
 from anima_prompt.index.query import TagIndex
-from anima_prompt.index.schema import CLOSURE_TABLE, TABLES
+from anima_prompt.index.schema import CLOSURE_TABLE, LAYOUT_TABLES, TABLES
 from tests.conftest import TEST_DATA
 
 
@@ -110,16 +110,17 @@ def test_lookup_and_implies_are_one_query_each(tag_index: TagIndex) -> None:
     assert len(_statements(tag_index, lambda: tag_index.search("long", limit=3))) == 1
 
 
-def test_index_of_an_earlier_layout_is_refused(tag_index_path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("table", LAYOUT_TABLES)
+def test_index_of_an_earlier_layout_is_refused(tag_index_path: Path, tmp_path: Path, table: str) -> None:
     path = tmp_path / "old.sqlite"
     shutil.copy(tag_index_path, path)
     with sqlite3.connect(path) as connection:
-        connection.execute(f"DROP TABLE {CLOSURE_TABLE}")
+        connection.execute(f"DROP TABLE {table}")
     connection.close()
     with pytest.raises(TagIndexError) as error:
         TagIndex.open(path)
     assert str(error.value) == (
-        f"{path} was built by an earlier development version (no {CLOSURE_TABLE} table); "
+        f"{path} was built by an earlier development version (no {table} table); "
         "rebuild it with `anima index build`"
     )
 
@@ -127,3 +128,25 @@ def test_index_of_an_earlier_layout_is_refused(tag_index_path: Path, tmp_path: P
 def test_build_leaves_no_temporary_file(tmp_path: Path) -> None:
     TagIndex.build([TEST_DATA / "tags_small.csv"], tmp_path / "tags.sqlite").close()
     assert [p.name for p in tmp_path.iterdir()] == ["tags.sqlite"]
+
+
+def test_the_word_table_holds_the_words_of_descriptive_tags(tag_index: TagIndex) -> None:
+    # long_hair, very_long_hair and absurdly_long_hair: 4,000,000 + 1,500,000 + 50,000 posts
+    assert tag_index.word_posts("hair") == 5_550_000
+    assert tag_index.word_posts("eyes") == 1_900_000
+    assert tag_index.word_posts("bracer") == 3_000
+    # names are no words of the vocabulary: characters, series, artists, and qualifiers
+    assert [tag_index.word_posts(word) for word in ("hatsune", "tracer", "vocaloid", "wlop", "(fate)")] == [
+        0
+    ] * 5
+    assert tag_index.word_posts("quality") > 0  # Anima's own tags count: `best quality`
+
+
+def test_cosplay_tags_are_names_not_words(tmp_path: Path) -> None:
+    source = tmp_path / "tags.csv"
+    source.write_text("zorbina_(cosplay),0,900,\nkite,0,500,\n", encoding="utf-8")
+    index = TagIndex.build([source], tmp_path / "tags.sqlite", include_vocab=False)
+    try:
+        assert (index.word_posts("zorbina"), index.word_posts("kite")) == (0, 500)
+    finally:
+        index.close()

@@ -364,7 +364,9 @@ def test_rounding_to_a_multiple_of_16_goes_towards_the_sweet_spot() -> None:
 
 def test_brackets_glued_to_a_word_are_a_qualifier_only_when_the_index_says_so(small_index: object) -> None:
     assert found("safe, 1girl, detailed background(plain white)", "ANM-ESC-001", small_index) == []
-    assert found("safe, 1girl, saber(fate)", "ANM-ESC-001", small_index) != []
+    (glued,) = found("safe, 1girl, saber(fate)", "ANM-ESC-001", small_index)
+    assert glued.suggestions == ("saber \\(fate\\)",)
+    assert Linter(index=small_index).fix("safe, 1girl, saber(fate)") == "safe, 1girl, saber \\(fate\\)"  # type: ignore[arg-type]
     assert found("safe, 1girl, saber (fate)", "ANM-ESC-001", small_index) != []
     assert found("safe, 1girl, tracer (overwatch)", "ANM-ESC-001", small_index) != []
 

@@ -3,7 +3,7 @@ plus further trigger / near-miss cases per rule."""
 
 import pytest
 
-from anima_prompt.lint import LintConfig, Severity, lint
+from anima_prompt.lint import Finding, LintConfig, Severity, lint
 from anima_prompt.lint.registry import Example, all_rules
 from tests.conftest import RealData
 from tests.prompt import lint_support
@@ -27,6 +27,24 @@ CASES: list[tuple[str, Example, bool]] = [
     ("ANM-TAG-005", Example("1girl, 1girls, safe"), True),
     ("ANM-TAG-004", Example("1girl, masterpiece, score_7, year 2024, safe"), False),
     ("ANM-TAG-004", Example("1girl, smilling, safe"), True),
+    ("ANM-TAG-004", Example("1girl, a dragon asleep on a pile of books, safe"), False),  # prose
+    ("ANM-TAG-004", Example("1girl, rain falling on the old harbour, safe"), False),
+    ("ANM-TAG-004", Example("1girl, GoodNegative, safe"), True),  # an embedding name is no tag either
+    ("ANM-TAG-002", Example("1girl, GoodNegative, safe"), False),  # but its capitals are its name
+    ("ANM-TAG-001", Example("1girl, neg_embed_v3, safe"), False),
+    ("ANM-TAG-002", Example('1girl, a shop sign that says "Moon & Sun", safe'), False),  # text to draw
+    ("ANM-DS-002", Example("1girl, solo,\nsitting under a tree, umbrella, safe"), True),
+    ("ANM-DS-002", Example("1girl, solo, safe\nShe waves at the crowd"), False),  # a clause: hybrid
+    ("ANM-DS-002", Example("1girl, solo, safe\na dragon asleep on a pile of books"), False),  # a prose line
+    # a weight group around a comma-list item is an intended weight, even in a long list of them
+    (
+        "ANM-ESC-002",
+        Example(
+            "((misty:1.2), (old temple), (stone bridge), (glowing runes), (dragon rider), (pine forest))"
+        ),
+        False,
+    ),
+    ("ANM-TAG-003", Example("a girl in a red coat,a dog on the lawn"), True),  # between two phrases too
     ("ANM-TAG-005", Example("1girl, smiling, safe"), True),
     ("ANM-DUP-001", Example("1girl, 1girls, safe"), True),
     ("ANM-DUP-001", Example("1girl, safe", negative="worst quality, 1girl"), False),
@@ -244,3 +262,28 @@ def test_a_word_after_the_colon_is_not_kept_in_the_weight_suggestion() -> None:
     (finding,) = [item for item in lint("safe, 1girl, (blue eyes:abc)") if item.code == "ANM-WGT-001"]
     assert finding.suggestions == ("(blue eyes:1.5)",)
     assert "`:abc` is not a number, so it is no weight and reaches the model as text" in finding.message
+
+
+def spanned(text: str, finding: Finding) -> str:
+    assert finding.span is not None
+    return text[finding.span.start : finding.span.end]
+
+
+def test_unknown_tags_suggest_only_what_was_plausibly_meant(small_index: object) -> None:
+    text = "1girl, umbrela, long, smiles, safe"
+    findings = run_example(Example(text), small_index)
+    suggested = {spanned(text, f): f.suggestions for f in findings if f.code == "ANM-TAG-004"}
+    assert suggested == {"umbrela": ("umbrella",), "long": (), "smiles": ("smile",)}
+
+
+def test_case_and_underscore_fixes_rewrite_only_known_tags(small_index: object) -> None:
+    text = "1girl, Umbrella, Glitter Moon, long_hair, glitter_moon, safe"
+    findings = run_example(Example(text), small_index)
+    codes = ("ANM-TAG-001", "ANM-TAG-002")
+    fixes = {(f.code, spanned(text, f)): f.fix is not None for f in findings if f.code in codes}
+    assert fixes == {
+        ("ANM-TAG-002", "Umbrella"): True,
+        ("ANM-TAG-002", "Glitter Moon"): False,
+        ("ANM-TAG-001", "long_hair"): True,
+        ("ANM-TAG-001", "glitter_moon"): False,
+    }

@@ -6,8 +6,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from anima_prompt import PromptSyntaxError, parse, parse_tree, render, to_prompt
+from anima_prompt.nodes import Foreign, ForeignGroup, Phrase
 from anima_prompt.normalize import normalize
 from anima_prompt.weights import plain_text, weighted_segments
+from tests.prompt.hybrid_prompts import hybrid_prompts
 
 # prompt syntax is dense in punctuation: bias the alphabet towards it, plus anything at all
 _SYNTAX = "()[]{}<>\\:|,.@_^;!?'\"- \n\t\r\x00\x7f\u3000\u00a0"
@@ -61,7 +63,10 @@ def test_parse_builds_the_same_prompt_as_the_lark_tree(text: str) -> None:
 
 
 @_SETTINGS
-@given(_TEXT)
+@given(st.one_of(_TEXT, hybrid_prompts))
+@example("0(0,)")  # normalised to `0(0)`, which once read as a qualified tag and was escaped
+@example("1girl, saber (fate). She waves.")
+@example("{red|blue} eyes, tag. Tag.\nShe smiles (happily:1.2).")
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(parse(text))
     assert render(normalize(once)) == render(once)
@@ -105,3 +110,15 @@ def test_plain_text_is_the_segments_joined(text: str) -> None:
     segments = weighted_segments(prompt)
     assert "".join(segment.text for segment in segments) == plain_text(prompt)
     assert all(segment.text for segment in segments)
+
+
+@_SETTINGS
+@given(hybrid_prompts)
+def test_normalize_keeps_foreign_syntax_and_phrases_as_written(text: str) -> None:
+    kept = [render(node) for node in parse(text).items if isinstance(node, Foreign | ForeignGroup | Phrase)]
+    formatted = render(normalize(parse(text)))
+    position = 0
+    for piece in kept:
+        found = formatted.find(piece, position)
+        assert found >= 0, (text, formatted, piece)
+        position = found + len(piece)

@@ -3,7 +3,6 @@
 import pytest
 
 from anima_prompt import parse, render
-from anima_prompt.classify import looks_like_prose
 from anima_prompt.nodes import Artist, ForeignGroup, Phrase, Separator, Span, Tag, Weighted
 
 
@@ -125,23 +124,3 @@ def test_phrase_children_are_text() -> None:
     (phrase,) = parse("She smiles.").children
     assert isinstance(phrase, Phrase)
     assert render(phrase) == "She smiles."
-
-
-@pytest.mark.parametrize(
-    ("text", "prose"),
-    [
-        ("long hair", False),
-        ("looking at viewer", False),
-        ("hair between eyes", False),
-        ("Hatsune Miku", False),
-        ("She smiles.", True),
-        ("An anime girl with long hair", True),
-        ("Girl sitting on park bench", True),
-        ("she is smiling", True),
-        ("one two three four five six seven eight nine ten", True),
-        ("!?", False),
-        ("", False),
-    ],
-)
-def test_looks_like_prose(text: str, prose: bool) -> None:
-    assert looks_like_prose(text) is prose

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 
-from anima_prompt.classify import ends_sentence, looks_like_prose
+from anima_prompt.boundary import Reading, ends_sentence, is_clause, read_item
 from anima_prompt.lint.analysis import REGION_KEYWORDS, Analysis, Item, Kind, count_sentences, word_count
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
@@ -41,7 +41,7 @@ def _looks_structured(text: str) -> bool:
 def _is_prose_value(value: str) -> bool:
     """Whether the value of a `key:` line is natural language: a sentence, or text that reads as prose."""
     value = value.strip()
-    return bool(value) and (ends_sentence(value) or looks_like_prose(value))
+    return bool(value) and (ends_sentence(value) or read_item(value) is not Reading.TAG)
 
 
 @rule(
@@ -282,15 +282,18 @@ def dataset_tag_misplaced(prompt: Analysis, ctx: RuleContext) -> Iterator[Findin
     fixable=True,
 )
 def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
-    """Line breaks in a tag-only prompt; a first line followed by a line break is the dataset-tag slot.
+    """Line breaks in a prompt of tags (prose, if any, only as short descriptions among the tags).
 
-    Anima's non-anime captions put a dataset tag on the first line; community tools advise keeping tag
-    prompts on one comma-separated line. Line breaks that lay out the regions of a regional prompt (next to
+    Anima's non-anime captions put a dataset tag on the first line, so a first line followed by a line
+    break is the dataset-tag slot; community tools advise keeping tag prompts on one comma-separated line.
+    Line breaks that lay out the regions of a regional prompt (next to
     `BREAK` or `ADDCOL`, `ADDROW`, ...) or that put LoRA tags or other front-end syntax on a line of their
     own are left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003). The fix joins
     the lines with `, `.
     """
-    if prompt.phrases or "\n" not in prompt.text.strip() or _is_dataset_line(prompt.text.split("\n")[0]):
+    if any(is_clause(item.text) or _alone_on_line(prompt.text, item) for item in prompt.phrases):
+        return  # lines of prose; descriptive phrases among the tags (`sitting under a tree`) are no reason
+    if "\n" not in prompt.text.strip() or _is_dataset_line(prompt.text.split("\n")[0]):
         return
     for separator in prompt.separators:
         if "\n" in separator.text and separator.end < len(prompt.text.rstrip()) and separator.start > 0:
@@ -329,6 +332,14 @@ def _before_negative_option(items: tuple[Item, ...]) -> tuple[Item, ...]:
         if item.foreign == "sample_option" and item.text == "--n":
             return items[:position]
     return items
+
+
+def _alone_on_line(text: str, item: Item) -> bool:
+    """Whether `item` is the only thing on its line of `text`."""
+    line_start = text.rfind("\n", 0, item.start) + 1
+    line_end = text.find("\n", item.end)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    return line.strip(" ,") == item.text.strip()
 
 
 def _order_fix(prompt: Analysis, sections: list[Section], units: list[list[Item]]) -> Fix | None:

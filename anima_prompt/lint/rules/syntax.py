@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from anima_prompt.lint.analysis import Analysis, Item, Kind
+from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
@@ -28,33 +28,45 @@ def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]
     `saber (fate)` reaches the model as `saber fate` with `fate` weighted 1.1 (ComfyUI `sd1_clip.py`; the
     same failure is reported for stable-diffusion.cpp, issue #1492). Literal brackets must be escaped:
     `saber \\(fate\\)`; weighted, `(saber \\(fate\\):1.2)`. The fix adds the backslashes. Danbooru writes a
-    qualifier after a space or `_`; one glued to the word before it (`detailed background(plain white)`) is
-    more often SD emphasis, so it is reported only when the tag index knows the qualified tag
-    (`saber(fate)`) or the qualifier names a series.
+    qualifier after a space or `_`; a group glued to the word before it (`detailed background(plain white)`)
+    is more often SD emphasis, so it is reported only when the tag index knows the qualified tag
+    (`saber(fate)`) or the group names a series; the fix then writes the qualifier after a space.
     """
     for item in prompt.items:
-        if item.qualifier is None:
-            continue
-        glued = prompt.text[item.qualifier[0] - 1 : item.qualifier[0]].isalnum()
-        if glued and not _known_qualifier(item, ctx):
-            continue
-        written = prompt.text[item.qualifier[0] : item.qualifier[1]]
-        escaped = escape_parens(written)
-        yield ctx.report(
-            "ANM-ESC-001",
-            item.qualifier,
-            f"`{written}` in `{item.text}` is read as a 1.1 weight and the brackets are dropped",
-            suggestions=(escape_parens(item.text),),
-            fix=Fix(*item.qualifier, escaped),
-        )
+        if item.qualifier is not None:
+            written = prompt.text[item.qualifier[0] : item.qualifier[1]]
+            yield ctx.report(
+                "ANM-ESC-001",
+                item.qualifier,
+                f"`{written}` in `{item.text}` is read as a 1.1 weight and the brackets are dropped",
+                suggestions=(escape_parens(item.text),),
+                fix=Fix(*item.qualifier, escape_parens(written)),
+            )
+    for head, group in _glued_groups(prompt):
+        if _known_qualifier(head.text, group.body, ctx):
+            written = prompt.text[group.start : group.end]
+            yield ctx.report(
+                "ANM-ESC-001",
+                (group.start, group.end),
+                f"`{written}` after `{head.text}` is read as a 1.1 weight and the brackets are dropped",
+                suggestions=(f"{head.text} {escape_parens(written)}",),
+                fix=Fix(group.start, group.end, " " + escape_parens(written)),
+            )
 
 
-def _known_qualifier(item: Item, ctx: RuleContext) -> bool:
+def _glued_groups(prompt: Analysis) -> Iterator[tuple[Item, Group]]:
+    """Plain single-level groups written right after a tag, without a space (`saber(fate)`)."""
+    ends = {item.end: item for item in prompt.items if item.kind is Kind.TAG and item.group is None}
+    for group in prompt.groups:
+        head = ends.get(group.start)
+        if head is not None and not group.explicit and not group.wraps:
+            yield head, group
+
+
+def _known_qualifier(head: str, qualifier: str, ctx: RuleContext) -> bool:
     """Whether the index knows `head_(qualifier)` as a tag, or the qualifier as a series tag."""
-    if ctx.index is None or item.qualifier is None:
+    if ctx.index is None:
         return False
-    start = item.qualifier[0] - item.text_start
-    head, qualifier = item.text[:start], item.text[start + 1 : -1]
     if ctx.index.lookup(f"{head}_({qualifier})") is not None:
         return True
     info = ctx.index.lookup(qualifier)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from anima_prompt.boundary import is_identifier
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
@@ -36,11 +37,13 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """A tag is written with underscores; Anima was trained on tags with spaces.
 
     The model card: tags are lowercase with spaces instead of underscores, and `score_N` is the only
-    exception. Kaomoji such as `^_^` keep their underscores; wildcards (`__name__`) and LoRA names are not
-    tags and are left alone. The fix replaces the underscores with spaces.
+    exception. Kaomoji such as `^_^` keep their underscores; wildcards (`__name__`), LoRA names and names
+    written like files (`bad_prompt_v2`, an embedding) are not tags and are left alone. The fix replaces the
+    underscores with spaces; with a tag index, only in tags it knows (a LoRA's trigger word keeps the
+    spelling it was trained with).
     """
     for item in prompt.tag_like:
-        if "_" not in item.text or keeps_underscores(item.text):
+        if "_" not in item.text or keeps_underscores(item.text) or is_identifier(item.text):
             continue
         fixed = item.text.replace("_", " ")
         yield ctx.report(
@@ -48,8 +51,16 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             _text_span(item),
             f"`{item.text}` uses underscores; Anima tags use spaces (only score_N keeps `_`)",
             suggestions=(fixed,),
-            fix=Fix(*_text_span(item), fixed),
+            fix=_rewrite(item, fixed, ctx),
         )
+
+
+def _rewrite(item: Item, fixed: str, ctx: RuleContext) -> Fix | None:
+    """The fix writing a tag as `fixed`: with an index only for a tag it knows, so an unknown name (a
+    trigger word, a proper noun) is reported but never rewritten."""
+    if ctx.index is not None and ctx.index.lookup(item.text) is None:
+        return None
+    return Fix(*_text_span(item), fixed)
 
 
 @rule(
@@ -64,17 +75,18 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """A tag contains uppercase letters; Danbooru tags, and Anima's training captions, are lowercase.
 
     Only tags are checked: natural-language sentences keep normal English capitalisation (the card asks for
-    capitalised character and series names in prose). The fix lowercases the tag.
+    capitalised character and series names in prose), and names written like files (`EasyNegative`, an
+    embedding) keep theirs. The fix lowercases the tag; with a tag index, only a tag it knows.
     """
     for item in prompt.tag_like:
-        if item.text != item.text.lower() and not _is_pony(item):
+        if item.text != item.text.lower() and not _is_pony(item) and not is_identifier(item.text):
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
                 _text_span(item),
                 f"`{item.text}` has uppercase letters; tags are lowercase",
                 suggestions=(fixed,),
-                fix=Fix(*_text_span(item), fixed),
+                fix=_rewrite(item, fixed, ctx),
             )
 
 
@@ -90,20 +102,14 @@ def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """Tags are not separated by exactly `, ` (comma and one space).
 
     Qwen3's vocabulary has merged tokens such as `,a`, so `a,b` and `a, b` encode differently (discussion
-    184 on the model card). Anima's captions use `, `. Separators that contain a line break, and commas
-    between two natural-language phrases, are left alone. The fix rewrites the separator as `, `.
+    184 on the model card). Anima's captions use `, `. Separators that contain a line break are left alone,
+    and so are the commas inside a sentence, which belong to its phrase. The fix rewrites the separator as
+    `, `.
     """
-    kinds: dict[int, Kind] = {}
-    for item in prompt.items:
-        kinds.setdefault(item.unit, item.kind)
-    units = sorted(kinds)
-    for position, separator in enumerate(prompt.separators):
+    for separator in prompt.separators:
         if "," not in separator.text or "\n" in separator.text or separator.text == ", ":
             continue
         if separator.text.strip() != "," or separator.end >= len(prompt.text):
-            continue
-        neighbours = [kinds[unit] for unit in units[position : position + 2]]
-        if all(kind is Kind.PHRASE for kind in neighbours):
             continue
         yield ctx.report(
             "ANM-TAG-003",
@@ -139,7 +145,10 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """A tag is neither a Danbooru tag nor one of Anima's special tags (quality, score, year, safety, ...).
 
     Anima learned Danbooru tags; an invented or misspelt tag is read as plain words at best. The finding
-    suggests the closest known tags. Write descriptions that are not tags as natural-language sentences.
+    suggests the tags the user plausibly meant (a misspelling, another spacing or word order, a plural,
+    a missing qualifier; see `anima_prompt.index.plausible`), and none when no tag is that close. Natural
+    language is not reported: the parser reads it as prose. Write descriptions that are not tags as
+    natural-language sentences.
     """
     assert ctx.index is not None
     for item in prompt.tags:

@@ -1,0 +1,223 @@
+"""The tag/prose boundary: `boundary.read_item` reads one item, `parse` assembles items into sentences."""
+
+from itertools import pairwise
+
+import pytest
+
+from anima_prompt import parse, render
+from anima_prompt.boundary import Reading, is_identifier, read_item
+from anima_prompt.lint.analysis import count_sentences
+from anima_prompt.nodes import Phrase, Separator, Tag
+from anima_prompt.parser import PromptParser
+
+
+class Vocabulary:
+    """A tag vocabulary of a few names, as the tag index would answer."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+
+    def is_tag(self, name: str) -> bool:
+        return name in self.names
+
+
+def kinds(text: str, parser: PromptParser | None = None) -> list[tuple[str, str]]:
+    prompt = parser.parse(text) if parser is not None else parse(text)
+    return [(node.kind, render(node)) for node in prompt.items]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "long hair",
+        "looking at viewer",
+        "hair between eyes",
+        "holding umbrella",
+        "Hatsune Miku",
+        "The Legend of Zelda",
+        "the idolm@ster",
+        "character a",
+        "world war i",
+        "more than 2 fingers",
+        "blue_sky_with_a_cloud",
+        "saber \\(fate\\)",
+        "!?",
+        "...",
+        "初音ミク",
+        "soft ambient lighting",
+    ],
+)
+def test_tag_shaped_items_read_as_tags(text: str) -> None:
+    assert read_item(text) is Reading.TAG
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a dog asleep on a rug",
+        "she waves",
+        "the old lighthouse keeper",
+        "everything melting slowly",
+        "is running",
+        "with a paper crown",
+        "and tall grass",
+        "in narrow alleys",
+        "Rivers under snow",
+        "Dogs bark.",
+        'a shop sign that says "CLOSED"',
+        'title "Moon & Sun"',
+        "猫が窓辺で眠っている。",
+    ],
+)
+def test_sentence_shaped_items_read_as_prose(text: str) -> None:
+    assert read_item(text) is Reading.PROSE
+
+
+@pytest.mark.parametrize(
+    "text", ["one arm holding more than three small flags", "bright red kite and long tail"]
+)
+def test_long_items_without_sentence_words_depend_on_their_neighbours(text: str) -> None:
+    assert read_item(text) is Reading.LONG
+
+
+def test_a_known_tag_is_never_prose_and_a_title_must_be_known() -> None:
+    vocabulary = Vocabulary("looking_to_the_side", "the_king_of_fighters")
+    assert read_item("looking to the side") is Reading.PROSE
+    assert read_item("looking to the side", vocabulary) is Reading.TAG
+    assert read_item("The King of Fighters", vocabulary) is Reading.TAG
+    assert read_item("The Lost Harbour of Nowhere") is Reading.TAG  # a name, without an index
+    assert read_item("The Lost Harbour of Nowhere", vocabulary) is Reading.PROSE
+
+
+def test_identifiers_are_file_names_not_words() -> None:
+    assert [is_identifier(t) for t in ("GoodNegative", "neg_embed_v3", "style_version2", "badfacev1")] == [
+        True
+    ] * 4
+    assert not any(is_identifier(t) for t in ("1girl", "long_hair", "Blue Hair", "3d", "mp5", "k-on!"))
+
+
+def test_a_tag_glued_to_a_sentence_by_a_period_stays_a_tag() -> None:
+    prompt = parse("1girl, rin (fate). She waves.")
+    assert [(node.kind, render(node)) for node in prompt.children] == [
+        ("tag", "1girl"),
+        ("separator", ", "),
+        ("tag", "rin (fate)"),
+        ("separator", ". "),
+        ("phrase", "She waves."),
+    ]
+    tag = prompt.children[2]
+    assert isinstance(tag, Tag) and tag.qualifier is not None
+
+
+def test_tags_joined_by_periods_are_tags() -> None:
+    assert kinds("3girls. grin. night.") == [("tag", "3girls"), ("tag", "grin"), ("tag", "night")]
+    assert kinds("solo, red scarf.") == [("tag", "solo"), ("tag", "red scarf")]
+
+
+def test_periods_of_abbreviations_and_known_tags_end_no_sentence() -> None:
+    assert kinds("Dr. Jones, a.i. voice") == [("tag", "Dr. Jones"), ("tag", "a.i. voice")]
+    parser = PromptParser(Vocabulary("tokyo_drift."))
+    assert kinds("tokyo drift., 1girl", parser) == [("tag", "tokyo drift."), ("tag", "1girl")]
+    assert kinds("tokyo drift., 1girl") == [("tag", "tokyo drift"), ("tag", "1girl")]
+
+
+def test_descriptive_items_split_at_commas_are_prose() -> None:
+    assert kinds("masterpiece, a dog asleep on a rug, warm light from the window, 1boy") == [
+        ("tag", "masterpiece"),
+        ("phrase", "a dog asleep on a rug"),
+        ("phrase", "warm light from the window"),
+        ("tag", "1boy"),
+    ]
+
+
+def test_a_sentence_runs_across_commas_and_short_lists_to_its_end() -> None:
+    text = "The fox, with its tail curled up, naps on a stone, grey, mossy and cold. 1other"
+    assert kinds(text) == [
+        ("phrase", "The fox, with its tail curled up, naps on a stone, grey, mossy and cold."),
+        ("tag", "1other"),
+    ]
+
+
+def test_a_sentence_never_swallows_a_long_run_of_tags() -> None:
+    text = "a boy with a kite, smile, blue sky, cloud, grass, wind, standing."
+    assert [kind for kind, _ in kinds(text)] == ["phrase", *["tag"] * 6]
+
+
+def test_running_text_continues_into_a_capitalised_list() -> None:
+    text = "A boy flies a kite over the hill. Bright colours, soft light, wide angle."
+    assert kinds(text) == [("phrase", text)]
+    assert [kind for kind, _ in kinds("1boy. Bright colours, soft light.")] == ["tag", "tag", "tag"]
+
+
+def test_long_items_follow_the_prompt_they_are_in() -> None:
+    tags = "1boy, kite, one arm holding more than three small flags, sky"
+    assert [kind for kind, _ in kinds(tags)] == ["tag"] * 4
+    prose = "a boy on a hill, one arm holding more than three small flags, the wind in his hair"
+    assert [kind for kind, _ in kinds(prose)] == ["phrase"] * 3
+
+
+def test_the_title_and_description_lines_of_a_dataset_caption_are_prose() -> None:
+    assert kinds("ye-pop\nOld Harbour\nBoats rest in the fog.") == [
+        ("tag", "ye-pop"),
+        ("phrase", "Old Harbour"),
+        ("phrase", "Boats rest in the fog."),
+    ]
+    description = "Watercolour, boats, grey sky. Left: a red sail; right: gulls."
+    assert kinds(f"deviantart\nHarbour\n{description}") == [
+        ("tag", "deviantart"),
+        ("phrase", "Harbour"),
+        ("phrase", description),
+    ]
+
+
+def test_fullwidth_commas_separate_tags_and_join_cjk_clauses() -> None:
+    assert kinds("1girl，solo") == [("tag", "1girl"), ("tag", "solo")]
+    assert kinds("少女，微笑，花园。") == [("phrase", "少女，微笑，花园。")]
+    assert kinds("少女在花园里。她穿着T恤。") == [("phrase", "少女在花园里。她穿着T恤。")]
+
+
+def test_a_qualifier_follows_a_space_or_an_underscore() -> None:
+    (tag,) = parse("rin_(fate)").items
+    assert isinstance(tag, Tag) and tag.qualifier is not None
+    assert kinds("rin(fate)") == [("tag", "rin"), ("weighted", "(fate)")]
+
+
+def test_a_group_alone_stays_a_group_even_with_prose_inside() -> None:
+    (group,) = parse("(a dog asleep on the rug)").items
+    assert group.kind == "weighted"
+    assert [node.kind for node in group.children] == ["phrase"]  # type: ignore[union-attr]
+
+
+def test_a_sentence_through_its_groups_is_one_phrase_but_tags_before_groups_are_not() -> None:
+    assert kinds("She has ((bright eyes)) and smiles.") == [("phrase", "She has ((bright eyes)) and smiles.")]
+    assert kinds("sfw (best quality:1.2) a boy") == [
+        ("tag", "sfw"),
+        ("weighted", "(best quality:1.2)"),
+        ("phrase", "a boy"),
+    ]
+
+
+def test_an_artist_after_a_lora_tag_is_an_artist() -> None:
+    assert kinds("<lora:ink:1>@some painter") == [("foreign", "<lora:ink:1>"), ("artist", "@some painter")]
+
+
+def test_separators_between_items_alternate_with_them() -> None:
+    for text in ("a. b, c", "x (y). Z is here.", "p，q。r", "1girl.\n\nShe waves."):
+        children = parse(text).children
+        assert not any(
+            isinstance(first, Separator) and isinstance(second, Separator)
+            for first, second in pairwise(children)
+        ), text
+        assert render(parse(text)) == text
+
+
+def test_phrases_keep_their_end_punctuation() -> None:
+    (phrase,) = parse("She feeds the birds (gently:1.2).").items
+    assert isinstance(phrase, Phrase)
+    assert render(phrase).endswith(".")
+
+
+def test_cjk_full_stops_end_sentences_without_a_space() -> None:
+    assert count_sentences("少女在花园里。她穿着T恤。背景是粉色。") == 3
+    assert count_sentences("A girl waits. She smiles.") == 2
+    assert count_sentences("a girl with an umbrella, neon signs on the wet road") == 1

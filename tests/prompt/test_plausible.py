@@ -1,0 +1,85 @@
+"""Which suggestions the linter shows: `index.plausible`, on hand-made suggestions and a word table."""
+
+import pytest
+
+from anima_prompt.index.plausible import plausible, typo_edits
+from anima_prompt.index.records import Suggestion
+
+# the vocabulary of tag words: posts of the descriptive tags holding each word
+WORDS = {
+    "hair": 28_000_000,
+    "blue": 4_000_000,
+    "text": 400_000,
+    "sign": 90_000,
+    "kite": 2_000,
+    "moon": 30_000,
+}
+
+
+def word_posts(word: str) -> int:
+    return WORDS.get(word, 0)
+
+
+def meant(text: str, name: str, reason: str, *, category: str = "general", posts: int = 50_000) -> bool:
+    return plausible(text, Suggestion(name, 80.0, reason, name, posts, category), word_posts)
+
+
+@pytest.mark.parametrize("reason", ["exact", "alias", "spacing", "word_order"])
+def test_the_same_words_written_otherwise_are_plausible(reason: str) -> None:
+    assert meant("kite moon", "moon_kite", reason)
+
+
+def test_an_artist_is_never_meant_for_a_tag() -> None:
+    assert not meant("kites", "kitez", "fuzzy", category="artist")
+
+
+def test_plurals_of_descriptive_tags_only() -> None:
+    assert meant("blue kites", "blue_kite", "plural")
+    assert not meant("kites", "kites", "plural", category="character")
+
+
+@pytest.mark.parametrize(
+    ("text", "tag", "expected"),
+    [
+        ("moonlit", "moonlight", False),  # another word, not an inflection
+        ("glitte", "glitter", False),  # `r` is no inflection
+        ("sparkl", "sparkly", True),
+        ("fold", "folded", True),
+        ("text", "texting", False),  # a word of the vocabulary is meant as written
+        ("kite", "kite_flying", False),  # a new word makes another tag
+    ],
+)
+def test_a_prefix_is_plausible_when_it_only_inflects_a_cut_word(text: str, tag: str, expected: bool) -> None:
+    assert meant(text, tag, "prefix") is expected
+
+
+def test_a_qualifier_names_a_character_only_for_a_name() -> None:
+    assert meant("zorbina", "zorbina_(some_game)", "qualifier", category="character")
+    assert not meant("moon", "moon_(some_game)", "qualifier", category="character")
+    assert meant("moon", "moon_(sky)", "qualifier")
+
+
+@pytest.mark.parametrize(
+    ("text", "tag", "expected"),
+    [
+        ("blue hiar", "blue_hair", True),  # a transposition in a non-word
+        ("bleu hair", "blue_hair", True),
+        ("text", "tent", False),  # `text` is a word Danbooru's tags use
+        ("kitte", "kitten", False),  # `kitten` is no common tag word here
+        ("hiar", "hair", True),
+        ("hir", "hair", False),  # three letters: no edit tolerated
+        ("bluhair", "blue_hair", True),  # spacing and a typo at once
+        ("hair bluue", "blue_hair", False),  # the words differ by more than a typo each
+    ],
+)
+def test_a_misspelling_turns_a_non_word_into_a_common_tag_word(text: str, tag: str, expected: bool) -> None:
+    assert meant(text, tag, "fuzzy") is expected
+
+
+def test_a_misspelt_popular_name_is_plausible() -> None:
+    assert meant("zorbnia", "zorbina", "fuzzy", category="character", posts=20_000)
+    assert not meant("zorbnia", "zorbina", "fuzzy", category="character", posts=200)
+
+
+def test_typo_edits_grow_with_the_word() -> None:
+    assert [typo_edits(length) for length in (3, 4, 8, 9, 20)] == [0, 1, 1, 2, 2]
