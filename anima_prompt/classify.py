@@ -97,7 +97,8 @@ _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _STOP_CHARACTERS = frozenset(".!?…")
 # end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
 # the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
-_STOP = re.compile(r"(?:(?<=[^\W_])|(?<=[)\]\"'”’]))([.…]+|[!?]+)\s+(?=\S)")
+_CLOSERS = ")]}\"'”’"  # closing brackets and quotes, after which a period ends a sentence
+_STOP = re.compile(rf"(?:(?<=[^\W_])|(?<=[{re.escape(_CLOSERS)}]))([.…]+|[!?]+)\s+(?=\S)")
 _CAPITAL_START = re.compile(r"[\"'“‘«(]?[A-Z]")
 _LEADING_STOP = re.compile(r"[.!?…。！？]+")
 # a period closing a tag, after a letter or digit
@@ -482,7 +483,7 @@ def _after_word(before: str) -> bool:
     `a.i.`, a single letter), or a closing bracket or quote."""
     match = _LAST_WORD.search(before)
     if match is None:
-        return before[-1:] in ")]\"'”’"
+        return before[-1:] in _CLOSERS
     word = match.group()
     return len(word) > 1 and "." not in word and word.lower() not in ABBREVIATIONS
 

@@ -16,8 +16,10 @@ What changes:
   orders comma-separated runs of tags as the model card recommends.
 
 What stays as written: natural-language phrases, syntax of other front ends (`[a|b]`, `{a|b}`,
-`__wildcard__`, `<lora:...>`, `BREAK`, Pony tags), error nodes and weight groups holding one, and
-after a dataset tag line (`deviantart`, `ye-pop`) the title and description lines.
+`__wildcard__`, `<lora:...>`, `BREAK`, Pony tags), error nodes and weight groups holding one, a tag
+whose canonical spelling would read as something else (`smile._long_hair` would become `smile. long hair`,
+two items; `_@x` an artist), and after a dataset tag line (`deviantart`, `ye-pop`) the title and description
+lines.
 Normalising twice changes nothing.
 Nodes keep the spans of the source text they came from.
 """
@@ -45,6 +47,7 @@ from anima_prompt.nodes import (
     Weighted,
     line_breaks,
 )
+from anima_prompt.parser import parse
 from anima_prompt.sections import Section, tag_section
 from anima_prompt.tagtext import danbooru_name, prompt_form
 
@@ -155,19 +158,15 @@ def _tag(node: Tag | Artist, index: TagLookup | None) -> Tag | Artist:
     artist = isinstance(node, Artist)
     if index is None:
         text = _canonical(node.text, artist)
-        if not text or text == node.text or (not artist and text.startswith("@")):
-            return node  # canonical already, nothing left, or a tag that would read as an artist
-        return Artist(node.span, text) if artist else Tag(node.span, text)
-    name = danbooru_name(node.text)
-    if not name:
-        return node
-    info = index.lookup(name)
-    if info is not None:
-        name = info.name
-        artist = artist or info.is_artist
-    text = unicodedata.normalize("NFC", prompt_form(name, artist=artist))
-    if not artist and text.startswith("@"):
-        return node
+    else:
+        name = danbooru_name(node.text)
+        info = index.lookup(name) if name else None
+        if info is not None:
+            name = info.name
+            artist = artist or info.is_artist
+        text = unicodedata.normalize("NFC", prompt_form(name, artist=artist)) if name else ""
+    if not text or text == node.text or not _reads_as_one(text, artist):
+        return node  # canonical already, nothing left, or a spelling that would read as something else
     return Artist(node.span, text) if artist else Tag(node.span, text)
 
 
@@ -176,6 +175,17 @@ def _canonical(text: str, artist: bool) -> str:
     """The canonical form of a tag as written, or `""` when nothing of it is left (`_`)."""
     name = danbooru_name(text)
     return unicodedata.normalize("NFC", prompt_form(name, artist=artist)) if name else ""
+
+
+@lru_cache(maxsize=16384)
+def _reads_as_one(text: str, artist: bool) -> bool:
+    """Whether a canonical spelling reads back as the one item it spells: an artist stays an artist; a tag
+    stays one tag, or one phrase (spaces for underscores may make a description of it: `a cat sleeping`),
+    and becomes no artist (`_@x`), no sentence end (`cat._dog` would be `cat. dog`: a tag, then another)."""
+    children = parse(text).children
+    if len(children) != 1:
+        return False
+    return isinstance(children[0], Artist) if artist else isinstance(children[0], Tag | Phrase)
 
 
 def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:

@@ -49,6 +49,12 @@ def fmt(text: str, index: TagLookup | None = None, *, reorder: bool = False) -> 
             "deviantart\nFlame Of The_Sun\nDigital painting.",
         ),
         ("Ｃafé", "ｃafé"),
+        # spaces for underscores would end a sentence inside the tag (`smile. long hair`): kept as written
+        ("smile._Long_Hair, 1girl", "smile._Long_Hair, 1girl"),
+        # the fullwidth comma separates a face or an artist like the comma does
+        (":)，@Wlop，1girl", ":\\), @wlop, 1girl"),
+        # a period after a brace group ends its sentence, like one after `)` or `]`
+        ("{red|blue}. (smile)", "{red|blue}. (smile)"),
     ],
 )
 def test_canonical_form(text: str, expected: str) -> None:
@@ -63,6 +69,9 @@ def test_canonical_form(text: str, expected: str) -> None:
         "(a, (b:1.20), [c]), {d|e}\n\nSome prose here.",
         "(; ), 0(0 )",
         "BREAK ;)",
+        "smile._long hair",
+        ":)，x",
+        "{a|b}. (x)",
     ],
 )
 def test_normalising_twice_changes_nothing(text: str) -> None:

@@ -67,6 +67,9 @@ def test_parse_builds_the_same_prompt_as_the_lark_tree(text: str) -> None:
 @example("0(0,)")  # normalised to `0(0)`, which once read as a qualified tag and was escaped
 @example("1girl, saber (fate). She waves.")
 @example("{red|blue} eyes, tag. Tag.\nShe smiles (happily:1.2).")
+@example("smile._o o")  # once `smile. o o`, two items, the second then the face `o_o`
+@example(":)，")  # a face before a fullwidth comma once read as `:` and an unmatched `)`
+@example("{}. ()")  # a period after a brace group once read as a tag `.`
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(parse(text))
     assert render(normalize(once)) == render(once)
