@@ -371,6 +371,13 @@ def test_brackets_glued_to_a_word_are_a_qualifier_only_when_the_index_says_so(sm
     assert found("safe, 1girl, tracer (overwatch)", "ANM-ESC-001", small_index) != []
 
 
+def test_a_common_word_that_is_only_an_alias_of_a_series_is_a_general_tag(small_index: object) -> None:
+    # `love` is an alias of a series whose name shares no word with it; `vocaloid` is the series itself
+    assert found("safe, 1girl, smile, love", "ANM-ORD-001", small_index) == []
+    (late,) = found("safe, 1girl, smile, vocaloid", "ANM-ORD-001", small_index)
+    assert late.span is not None and late.span.start == 20
+
+
 def test_an_artist_alias_suggests_the_name_the_model_learned(small_index: object) -> None:
     (finding,) = found("safe, 1girl, aenobas", "ANM-ART-001", small_index)  # an alias in tests/data
     assert finding.fix is None and finding.suggestions == ("@hammer \\(sunset beach\\)",)
