@@ -18,6 +18,7 @@ from anima_engine.errors import (
     ModelDownloadError,
     PromptLintError,
 )
+from anima_engine.from_image import ImageRequest, request_from_png
 from anima_engine.generation import GeneratedImage, generate
 from anima_engine.images import GenerationRecord, read_png_metadata, save_png
 from anima_engine.loading import load_dit, load_text_encoder
@@ -39,6 +40,7 @@ __all__ = [
     "GeneratedImage",
     "GenerationRecord",
     "GenerationRequest",
+    "ImageRequest",
     "ModelDownloadError",
     "ModelNotFoundError",
     "Pipeline",
@@ -52,6 +54,7 @@ __all__ = [
     "load_text_encoder",
     "prepare",
     "read_png_metadata",
+    "request_from_png",
     "save_png",
     "variant_options",
 ]

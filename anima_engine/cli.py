@@ -4,6 +4,7 @@ import atexit
 import dataclasses
 import functools
 import gc
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from anima_engine.errors import AnimaEngineError
 from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.noise import DEFAULT_NOISE, NOISE_CONVENTIONS
 from anima_engine.options import variant_options
+from anima_engine.outputs import is_url
+from anima_engine.prompt_files import STDIN
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
 from anima_engine.speed import COMPILE_CHOICES
@@ -312,6 +315,11 @@ def _shared(values: Mapping[str, Any]) -> SharedOptions:
     help="Prompts from FILE: JSONL records or one prompt per line; - reads standard input.",
 )
 @click.option(
+    "--whole",
+    is_flag=True,
+    help="Read standard input (-) or a text --file as one prompt (default: one prompt per line).",
+)
+@click.option(
     "--from",
     "from_image",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -333,6 +341,7 @@ def generate(
     ctx: click.Context,
     prompts: tuple[str, ...],
     prompt_file: str | None,
+    whole: bool,
     from_image: Path | None,
     batch: int,
     init_image: Path | None,
@@ -341,6 +350,9 @@ def generate(
     options: SharedOptions,
 ) -> None:
     """Generate images from PROMPT (several prompts: several images), or from the prompts of --file.
+
+    PROMPT `-` reads standard input as --file - does: one prompt (or JSONL record) per line, or the
+    whole text as one prompt with --whole.
 
     Each prompt is linted first: errors stop it (unless --no-lint), warnings are shown. It is then
     normalised (unless --no-normalize) and sampled, and each image is written as a PNG whose metadata
@@ -364,8 +376,16 @@ def generate(
     # CPU from 1.2-2.0 s to about 0.4 s; docs/benchmarks.md). Objects are still released by refcount.
     atexit.register(gc.freeze)
 
+    if STDIN in prompts:
+        if len(prompts) > 1 or prompt_file is not None:
+            raise click.UsageError("- (standard input) is the only PROMPT when given, without --file")
+        prompts, prompt_file = (), STDIN
     if prompt_file is not None and (prompts or from_image is not None):
         raise click.UsageError("give prompts (or --from IMAGE) or --file, not both")
+    if prompt_file not in (None, STDIN) and not is_url(prompt_file) and not Path(prompt_file).exists():
+        raise click.UsageError(f"--file: no such file: {prompt_file}")
+    if whole:
+        prompts, prompt_file = _whole_prompt(prompt_file), None
     if prompt_file is None and options.ray is not None:
         raise click.UsageError("--ray runs the records of --file FILE")
     request = dataclasses.replace(
@@ -386,31 +406,41 @@ def generate(
     )
 
 
+def _whole_prompt(prompt_file: str | None) -> tuple[str]:
+    """The text of standard input or of a text prompt file, as one prompt (--whole)."""
+    from anima_engine.prompt_files import PromptFileError, read_whole
+
+    if prompt_file is None:
+        raise click.UsageError("--whole reads - (standard input) or --file FILE")
+    if prompt_file.lower().endswith(".jsonl"):
+        raise click.UsageError(f"--whole reads text, not JSONL records: {prompt_file}")
+    try:
+        return (read_whole(prompt_file, sys.stdin.read() if prompt_file == STDIN else None),)
+    except PromptFileError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _from_image(
     ctx: click.Context, path: Path, prompts: tuple[str, ...], request: "GenerationRequest"
 ) -> "tuple[tuple[str, ...], GenerationRequest]":
     """Fill what the command line left open from the image's settings; say once what is not reproduced."""
-    from anima_engine.from_image import reproduction
+    from anima_engine.from_image import OPTION_FIELDS, request_from_png
     from anima_prompt.errors import AnimaPromptError
-    from anima_prompt.imagemeta import settings_from_png
 
+    given = {
+        name
+        for name in (*OPTION_FIELDS, "negative")
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
     try:
-        found = reproduction(settings_from_png(path), init_image=request.init_image is not None)
+        found = request_from_png(path, request, keep=given)
     except AnimaPromptError as error:
         raise click.ClickException(str(error)) from None
-
-    def given(name: str) -> bool:
-        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-
-    changes: dict[str, object] = {name: value for name, value in found.options.items() if not given(name)}
-    if not given("negative") and found.negative is not None:
-        changes["negative"] = found.negative
-    changes["loras"] = (*_lora_pairs(found.loras), *request.loras)
     if found.notes:
         click.echo(f"{path}: not reproduced: {'; '.join(found.notes)}", err=True)
-    if not prompts and found.prompt is not None:
-        prompts = (found.prompt,)
-    return prompts, dataclasses.replace(request, **changes)  # type: ignore[arg-type]
+    if not prompts and found.request.prompt:
+        prompts = (found.request.prompt,)
+    return prompts, dataclasses.replace(found.request, prompt="")
 
 
 def engine_report(

@@ -2,12 +2,17 @@
 
 `reproduction` says which `SamplingOptions` fields, texts and LoRAs the image fixes, and lists, as notes,
 what it cannot reproduce: the graph parts the reader could not map, and settings that name things the
-engine does not load by name (the model file, ComfyUI's img2img input image).
+engine does not load by name (the model file, ComfyUI's img2img input image). `request_from_png` applies
+it to a `GenerationRequest` (`anima generate --from IMAGE`).
 """
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from anima_prompt.imagemeta import ImageSettings
+from anima_engine.request import GenerationRequest
+from anima_prompt.imagemeta import ImageSettings, settings_from_png
+from anima_prompt.loras import parse_lora_option
 
 OPTION_FIELDS = (
     "width",
@@ -62,3 +67,37 @@ def reproduction(settings: ImageSettings, *, init_image: bool) -> Reproduction:
         notes.append(f"img2img input {settings.init_image!r} (give it with --init-image)")
     loras = tuple(f"{lora.name}:{lora.strength:g}" for lora in settings.loras)
     return Reproduction(options, settings.prompt, settings.negative, loras, tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRequest:
+    """A request that reproduces an image, and what it cannot reproduce (`Reproduction.notes`)."""
+
+    request: GenerationRequest
+    notes: tuple[str, ...]
+
+
+def request_from_png(
+    path: Path, base: GenerationRequest | None = None, *, keep: Collection[str] = ()
+) -> ImageRequest:
+    """The request that makes the image at `path` again, from its metadata (ours, ComfyUI, A1111/Forge).
+
+    Args:
+        base: the request the image's settings are applied to (its LoRAs come after the image's);
+            None: `GenerationRequest(prompt="")`. Its prompt is kept when the image has none.
+        keep: fields of `base` the image must not change (options a user gave), e.g. `{"seed"}`.
+
+    Raises:
+        AnimaPromptError: the file is not a PNG, holds no generation settings, or a LoRA strength in
+            them is not a number (`ImageMetadataError` and the LoRA option's error).
+    """
+    base = GenerationRequest(prompt="") if base is None else base
+    found = reproduction(settings_from_png(path), init_image=base.init_image is not None)
+    changes: dict[str, object] = {name: value for name, value in found.options.items() if name not in keep}
+    for name in ("prompt", "negative"):
+        value = getattr(found, name)
+        if value is not None and name not in keep:
+            changes[name] = value
+    if "loras" not in keep:
+        changes["loras"] = (*(parse_lora_option(value) for value in found.loras), *base.loras)
+    return ImageRequest(replace(base, **changes), found.notes)  # type: ignore[arg-type]

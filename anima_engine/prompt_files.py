@@ -89,6 +89,18 @@ def read_text(source: str, stdin_text: str | None = None) -> tuple[str, str]:
         raise PromptFileError(str(error)) from None
 
 
+def read_whole(source: str, stdin_text: str | None = None) -> str:
+    """A prompt file or standard input (`-`) as one prompt, without its final line breaks.
+
+    Raises:
+        PromptFileError: it cannot be read, is not UTF-8 text, or holds no prompt.
+    """
+    name, text = read_text(source, stdin_text)
+    if not text.strip():
+        raise PromptFileError(f"{name}: no prompt (the text is empty)")
+    return text.rstrip("\n")
+
+
 def read_entries(name: str, text: str, base: GenerationRequest, *, jsonl: bool | None = None) -> list[Entry]:
     """The records of a prompt file as requests: `base` with each record's fields.
 

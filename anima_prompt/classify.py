@@ -99,11 +99,13 @@ _STOP_CHARACTERS = frozenset(".!?…")
 # the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
 _CLOSERS = ")]}\"'”’"  # closing brackets and quotes, after which a period ends a sentence
 _STOP = re.compile(rf"(?:(?<=[^\W_])|(?<=[{re.escape(_CLOSERS)}]))([.…]+|[!?]+)\s+(?=\S)")
-_CAPITAL_START = re.compile(r"[\"'“‘«(]?[A-Z]")
+# a capital opening a sentence, or a quotation; not one in a group, whose tags `fmt` lowercases
+_CAPITAL_START = re.compile(r"[\"'“‘«]?[A-Z]")
 _LEADING_STOP = re.compile(r"[.!?…。！？]+")
 # a period closing a tag, after a letter or digit
 _CLOSING_PERIOD = re.compile(r"(?<=[^\W_])[.。]+$")
-_LAST_WORD = re.compile(r"[^\W_][\w.'\-]*$")
+# the last word before a period; an underscore separates words, as the space it stands for does
+_LAST_WORD = re.compile(r"[^\W_](?:[^\W_]|[.'\-])*$")
 
 ReadText: TypeAlias = Callable[[str], bool]
 

@@ -7,14 +7,14 @@ Runs the command as a user does, each time in a fresh process that starts its ow
   * the same with `--low-vram` (two actors per GPU), unless `--quick`.
 
 Each run renders `--images` images per GPU (1024², 30 steps by default) from full-size random weights in
-the official layout (`benchmarks/full_size.py`, written into DIR once and reused). The command prints
-each image's path as soon as it is written; this script timestamps those lines, so:
+the official layout (`benchmarks/full_size.py`, written into DIR once and reused). Each image is timed
+by its file's modification time, the moment its PNG was written (the printed paths come late and in
+bursts from Ray: a call of several jobs at a time, sometimes held back until a later call is done), so:
 
-  * first image: seconds from the start of the command (Ray start, loading, first job);
-  * images/s: the steady rate, from the k-th image to the last, where k is the actors times the images
-    of a burst: the command prints a job's images together (`memory.images_per_call`: one at 1024²),
-    and a Ray actor's outcomes come back per call of `ray_batch.JOBS_PER_CALL` jobs; by then every actor
-    has loaded and delivered once (n/a when fewer than a burst of images are left after that);
+  * first image: seconds from the start of the command (Ray start, loading, first job) to the first file;
+  * images/s: the steady rate, from the k-th file to the last, where k is the actors times the images of
+    a job (`memory.images_per_call`: one at 1024²), about when every actor has written its first job
+    (n/a when fewer images than actors follow);
   * scaling efficiency: images/s on N GPUs ÷ (N × images/s on 1 GPU through Ray);
   * Ray overhead: 1 − (Ray on 1 GPU ÷ in-process), the "≤ 5 %" figure;
   * GPU utilisation: the mean of `nvidia-smi` samples (every 0.5 s) over the GPUs of the run, between
@@ -44,7 +44,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from anima_engine.memory import images_per_call
-from anima_engine.ray_batch import JOBS_PER_CALL
 
 REPO = Path(__file__).resolve().parent.parent
 SUBJECTS = ("hatsune miku, vocaloid", "cat ears, maid", "school uniform, cherry blossoms", "witch hat, night")
@@ -153,6 +152,7 @@ def run(args: argparse.Namespace, sampler: Sampler, name: str, gpus: int, extra:
         if "--ray" in extra and args.device == "cpu":
             command += ["--workers", str(actors)]
         begin = time.perf_counter()
+        clock = time.time() - begin  # file times (wall clock) to this script's perf_counter times
         child = subprocess.Popen(
             command, env=child_env(args, gpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -160,20 +160,23 @@ def run(args: argparse.Namespace, sampler: Sampler, name: str, gpus: int, extra:
         errors: list[str] = []
         reader = threading.Thread(target=lambda: errors.extend(child.stderr), daemon=True)  # type: ignore[union-attr]
         reader.start()
-        times = [time.perf_counter() for line in child.stdout if line.strip()]
+        printed = sum(1 for line in child.stdout if line.strip())
         code = child.wait()
         reader.join()
         seconds = time.perf_counter() - begin
-    if code != 0 or len(times) != images:
-        sys.exit(f"{name}: exit {code}, {len(times)} of {images} images\n{''.join(errors)[-3000:]}")
-    # images arrive in bursts: a job's in-process, a call's (JOBS_PER_CALL jobs) from a Ray actor
-    job = images_per_call(width=args.size, height=args.size, guided=True, free_bytes=None)
-    burst = job * (JOBS_PER_CALL if "--ray" in extra else 1)
-    warm = min(actors * burst, images - 1)  # every actor has delivered its first burst
-    steady = times[-1] - times[warm - 1] if warm > 0 else times[-1] - begin
-    per_second = (images - warm) / steady if images - warm >= burst and steady > 0 else None
-    utilisation = sampler.mean(gpus, times[warm - 1] if warm > 0 else begin, times[-1])
-    row = Row(name, gpus, actors, images, seconds, times[0] - begin, per_second, utilisation)
+        written = sorted(path.stat().st_mtime - clock for path in (Path(scratch) / "out").rglob("*.png"))
+    if code != 0 or printed != images or len(written) != images:
+        sys.exit(f"{name}: exit {code}, {len(written)} of {images} images\n{''.join(errors)[-3000:]}")
+    # Each image is timed when its file was written, not when the command printed it: a Ray actor's
+    # images reach the driver a call of several jobs at a time, and Ray Data may hold a call's
+    # results back until a later one is done, so printed lines come in late bursts.
+    warm = min(
+        actors * images_per_call(width=args.size, height=args.size, guided=True, free_bytes=None), images
+    )
+    steady = written[-1] - written[warm - 1]  # from the time every actor has written its first job
+    per_second = (images - warm) / steady if images - warm >= actors and steady > 0 else None
+    utilisation = sampler.mean(gpus, written[warm - 1], written[-1])
+    row = Row(name, gpus, actors, images, seconds, written[0] - begin, per_second, utilisation)
     rate = "n/a" if per_second is None else f"{per_second:.3f}"
     print(f"  {name}: {rate} images/s, first image after {row.first_image:.1f} s", file=sys.stderr)
     return row

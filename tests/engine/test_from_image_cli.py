@@ -3,13 +3,16 @@
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from PIL import Image, PngImagePlugin
 
+from anima_engine import GenerationRequest, request_from_png
 from anima_engine._tiny import TinyFiles
 from anima_engine.from_image import reproduction
 from anima_engine.images import read_png_metadata
 from anima_prompt.cli import cli
+from anima_prompt.errors import AnimaPromptError
 from anima_prompt.imagemeta import ImageSettings, LoraSetting
 from tests.engine.test_generate_cli import model_args, runner  # noqa: F401  (the fixture)
 
@@ -159,3 +162,26 @@ def test_reproduction_leaves_img2img_amounts_to_an_init_image() -> None:
     )
     assert without.loras == ("a.safetensors:0.5",)
     assert reproduction(settings, init_image=True).options == {"steps": 20, "denoise": 0.6}
+
+
+def test_request_from_png_is_the_python_form_of_from(tmp_path: Path) -> None:
+    """The API builds the request `--from` builds: the image's settings, the user's fields kept."""
+    image = png_with(tmp_path / "comfy.png", prompt=json.dumps(COMFY_PROMPT))
+    base = GenerationRequest(prompt="", seed=5, loras=(("mine.safetensors", 1.0),))
+    found = request_from_png(image, base, keep={"seed"})
+    request = found.request
+    assert (request.prompt, request.negative, request.seed, request.steps, request.cfg) == (
+        "safe, 1girl, smile", "worst quality", 5, 2, 3.5
+    )  # fmt: skip
+    assert (request.sampler, request.scheduler, request.width, request.height, request.batch) == (
+        "euler_ancestral", "sgm_uniform", 64, 48, 2
+    )  # fmt: skip
+    assert request.loras == (("mine.safetensors", 1.0),)
+    assert any("model file" in note for note in found.notes)
+    assert request_from_png(image).request.seed == 11
+
+
+def test_request_from_png_of_an_image_without_settings_raises(tmp_path: Path) -> None:
+    image = png_with(tmp_path / "plain.png")
+    with pytest.raises(AnimaPromptError):
+        request_from_png(image)

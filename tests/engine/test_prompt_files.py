@@ -210,10 +210,59 @@ def test_prompts_from_standard_input_one_per_line(
     assert [read_png_metadata(p).prompt for p in paths] == ["safe, cat", "safe, dog"]
 
 
-def test_a_missing_prompt_file_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
+def test_prompt_dash_reads_standard_input_one_prompt_per_line(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    """`anima generate -` reads standard input as every command does, not the prompt "-"."""
+    out = tmp_path / "out"
+    args = ["generate", "-", *SMALL, *model_args(tiny_files), "-o", str(out), "--no-lint"]
+    result = runner.invoke(cli, args, input="safe, cat\n\nsafe, dog\n")
+    assert result.exit_code == 0, result.output
+    paths = [Path(line) for line in result.stdout.splitlines()]
+    assert [read_png_metadata(p).prompt for p in paths] == ["safe, cat", "safe, dog"]
+
+
+def test_whole_reads_standard_input_as_one_prompt(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = ["generate", "-", "--whole", *SMALL, *model_args(tiny_files), "-o", str(out), "--no-lint"]
+    result = runner.invoke(cli, args, input="safe, 1girl.\n\nShe waves.\n")
+    assert result.exit_code == 0, result.output
+    (path,) = [Path(line) for line in result.stdout.splitlines()]
+    assert read_png_metadata(path).prompt == "safe, 1girl.\n\nShe waves."
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "message"),
+    [
+        (["-", "safe, cat"], "", 2, "- (standard input) is the only PROMPT when given, without --file"),
+        (["safe, cat", "--whole"], "", 2, "--whole reads - (standard input) or --file FILE"),
+        (["-", "--whole"], " \n\n", 1, "<stdin>: no prompt (the text is empty)"),
+        (["--file", "x.jsonl", "--whole"], "", 2, "--whole reads text, not JSONL records: x.jsonl"),
+    ],
+)
+def test_wrong_uses_of_dash_and_whole_are_one_line(
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    stdin: str,
+    code: int,
+    message: str,
+) -> None:
+    (tmp_path / "x.jsonl").write_text('{"prompt": "safe, cat"}\n')
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["generate", *args], input=stdin)
+    assert result.exit_code == code
+    assert result.output.splitlines()[0] == f"anima generate: error: {message}"
+
+
+def test_a_missing_prompt_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    """A named file that does not exist is a usage error (exit 2), as in every command."""
     result = runner.invoke(cli, ["generate", "--file", str(tmp_path / "none.jsonl")])
-    assert result.exit_code == 1
-    assert result.output == f"anima generate: error: {tmp_path / 'none.jsonl'}: no such file\n"
+    assert result.exit_code == 2
+    assert result.output == f"anima generate: error: --file: no such file: {tmp_path / 'none.jsonl'}\n"
 
 
 def test_records_sampled_together_give_the_bytes_of_the_same_job_anywhere(

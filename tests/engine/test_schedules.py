@@ -212,8 +212,13 @@ COMFYUI_7_STEPS = {
 
 
 @pytest.mark.parametrize("name", sorted(COMFYUI_7_STEPS))
-def test_new_schedules_equal_comfyui_bit_for_bit(name: str) -> None:
-    assert make_sigmas(name, 7).tolist() == COMFYUI_7_STEPS[name]
+def test_new_schedules_equal_comfyui_to_one_ulp(name: str) -> None:
+    # float32 exp, tan and atan are not correctly rounded: torch's vectorised kernels differ by one ulp
+    # between CPUs (an AMD EPYC and an Intel Xeon give different last bits), so ComfyUI's own values
+    # vary the same way. One float32 ulp of relative error is the bound, no absolute slack.
+    sigmas = make_sigmas(name, 7).double()
+    expected = torch.tensor(COMFYUI_7_STEPS[name], dtype=torch.float64)
+    torch.testing.assert_close(sigmas, expected, rtol=2.0**-23, atol=0.0)
 
 
 SIGMA_MIN = shift3(0.001)

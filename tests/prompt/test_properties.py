@@ -70,6 +70,8 @@ def test_parse_builds_the_same_prompt_as_the_lark_tree(text: str) -> None:
 @example("smile._o o")  # once `smile. o o`, two items, the second then the face `o_o`
 @example(":)，")  # a face before a fullwidth comma once read as `:` and an unmatched `)`
 @example("{}. ()")  # a period after a brace group once read as a tag `.`
+@example("ab_cd_e.()")  # once `ab cd e. ()`, where the single letter `e.` keeps its period
+@example("Rain falls! (Long Hair)")  # `!` once ended a sentence before a capital that fmt lowercases
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(parse(text))
     assert render(normalize(once)) == render(once)
