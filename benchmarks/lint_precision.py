@@ -19,10 +19,11 @@ A finding is matched to its label by (id, target, code, start, end, text): offse
 negative prompt, and the source text they cover (settings findings have no span; start, end and text are
 null). A label that also records the suggestions it judged (`suggestions`, as unknown-tag labels do) holds
 only while the finding makes the same suggestions; otherwise the finding counts as unlabelled until it is
-labelled again. `--unlabelled FILE` writes the unlabelled findings as JSONL records ready to be labelled.
+labelled again. `--unlabelled FILE` writes the unlabelled findings as JSONL records ready to be labelled;
+`--wrong` lists the findings labelled wrong, by prompt kind, with each label's reason.
 
 Usage: python benchmarks/lint_precision.py [--db tags.sqlite] [--data ../shared/data]
-       [--split dev|holdout|all] [--json] [--unlabelled FILE]
+       [--split dev|holdout|all] [--json] [--unlabelled FILE] [--wrong]
 """
 
 from __future__ import annotations
@@ -339,6 +340,11 @@ def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
         "per_kind": precision_table(found, labels, kinds),
         "per_split": precision_table(found, labels, splits),
         "unlabelled": [entry for entry, label in judged if label is None],
+        "wrong": [
+            {**entry, "reason": label["reason"]}
+            for entry, label in judged
+            if label is not None and label["label"] == "wrong"
+        ],
         "lost": [
             entry
             for key, entry in labels.items()
@@ -371,6 +377,17 @@ def print_table(title: str, table: dict[str, dict[str, Any]]) -> None:
             f"{name:<16} {row['correct']:>8} {row['wrong']:>6} {row['unlabelled']:>7} "
             f"{percent(row['precision']):>10}"
         )
+
+
+def print_wrong(result: dict[str, Any], kinds: dict[str, str]) -> None:
+    """The findings labelled wrong, by prompt kind, each with its label's reason."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in result["wrong"]:
+        by_kind[kinds[entry["id"]]].append(entry)
+    for kind, entries in sorted(by_kind.items()):
+        print(f"\nwrong findings on {kind} prompts: {len(entries)}")
+        for entry in entries:
+            print(f"  {where(entry)} {entry['text']!r}: {entry['reason']}")
 
 
 def print_report(result: dict[str, Any]) -> None:
@@ -433,6 +450,7 @@ def main() -> None:
     parser.add_argument("--split", choices=SPLITS, default="all")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--unlabelled", type=Path, help="write the unlabelled findings to this JSONL file")
+    parser.add_argument("--wrong", action="store_true", help="also list the findings labelled wrong, by kind")
     args = parser.parse_args()
 
     corpus = load_corpus()
@@ -445,6 +463,8 @@ def main() -> None:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
         print_report(result)
+    if args.wrong:
+        print_wrong(result, {record["id"]: record["kind"] for record in corpus.records})
 
 
 if __name__ == "__main__":

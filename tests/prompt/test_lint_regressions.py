@@ -381,3 +381,22 @@ def test_a_common_word_that_is_only_an_alias_of_a_series_is_a_general_tag(small_
 def test_an_artist_alias_suggests_the_name_the_model_learned(small_index: object) -> None:
     (finding,) = found("safe, 1girl, aenobas", "ANM-ART-001", small_index)  # an alias in tests/data
     assert finding.fix is None and finding.suggestions == ("@hammer \\(sunset beach\\)",)
+
+
+# --- descriptions in natural-language prompts, and trigger words ------------------------------------------
+
+
+def test_descriptive_verb_phrases_in_a_prose_prompt_are_not_unknown_tags(small_index: object) -> None:
+    prompt = "safe, a quiet harbour at dawn, wearing a straw hat, framed by old stone walls on both sides"
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    prompt = (
+        "safe, an old lighthouse on a cliff, surrounded by tall dark waves, dressed in long oilskin coats"
+    )
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+
+
+def test_a_coined_trigger_word_in_capitals_keeps_its_spelling(small_index: object) -> None:
+    prompt = "safe, FLORSKY style, a fox resting under a maple tree"
+    assert found(prompt, "ANM-TAG-002", small_index) == []
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    assert found("safe, 1girl, Long Hair", "ANM-TAG-002", small_index) != []
