@@ -22,7 +22,8 @@ only while the finding makes the same suggestions; otherwise the finding counts 
 labelled again. A correct label whose rule now gives the same warning at another span (a rule that reports
 once per prompt anchoring it elsewhere) names that span in `same_as`; it counts as moved, not lost, while
 that finding is given and labelled correct. `--unlabelled FILE` writes the unlabelled findings as JSONL
-records ready to be labelled; `--wrong` lists the findings labelled wrong, by prompt kind, with each label's reason.
+records ready to be labelled; `--wrong` lists the findings labelled wrong, by prompt kind, with each
+label's reason.
 
 Usage: python benchmarks/lint_precision.py [--db tags.sqlite] [--data ../shared/data]
        [--split dev|holdout|all] [--json] [--unlabelled FILE] [--wrong]
