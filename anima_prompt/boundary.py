@@ -27,10 +27,13 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      opening a sentence: `The fox`, not `the idolm@ster`), a personal or indefinite pronoun (`she`, `them`,
      `everything`), an auxiliary or modal verb (`is`, `has`, `would`), a subordinator (`while`, `which`);
    - the first word is a coordinating conjunction, `with`, `including` or `featuring` (`and lavender`,
-     `with a military cap`): such items continue a sentence (no general tag opens with them but one with
-     `and`);
+     `with a military cap`), or a verb that describes a picture rather than names what is in it
+     (`wearing`, `depicting`; tags name the garment: `blue shirt`): such items continue a sentence (no
+     general tag opens with them but one with `and`);
    - a sentence in form: a capital first letter and end punctuation (`Houses fall.`);
-   - three words or more opening with a preposition (`in rainy street`), or three words or more in
+   - three words or more opening with a preposition (`in rainy street`), four words or more opening with
+     a participle and a preposition (`surrounded by pine trees`; 29 of the 32,545 general tags, all known
+     to the index, such as `standing on one leg`), or three words or more in
      sentence case (a capital first letter, not a title) with a preposition before another word (`Wings
      on fire`; not `Floating airship above`);
 6. long without any of those → `Reading.LONG`: six words or more, or five with a preposition or
@@ -104,8 +107,13 @@ PREPOSITIONS = _words(
     during like for to"""
 )
 _CONJUNCTIONS = _words("and or but nor")
+#: Verbs that describe what a picture shows rather than name it; no general tag opens with them (tags name
+#: the garment, not the wearing: `blue shirt`, not `wearing blue shirt`).
+_DESCRIBING_VERBS = _words("wearing wears depicting creating using")
 #: Words that open the continuation of a sentence; no general tag opens with them, but one with `and`.
-_CONTINUATION_STARTS = _CONJUNCTIONS | _words("with including featuring")
+_CONTINUATION_STARTS = _CONJUNCTIONS | _words("with including featuring") | _DESCRIBING_VERBS
+#: Participles: with a preposition after them they open a description (`surrounded by pine trees`).
+_PARTICIPLE = re.compile(r"[a-z]{2,}(?:ing|ed)")
 #: Function words a title keeps lowercase (`The Legend of Zelda`).
 _TITLE_LOWERCASE = _DETERMINERS | PREPOSITIONS | _CONJUNCTIONS | _words("no wa ga wo")
 #: Abbreviations whose period ends no sentence (`Mr. Smith`, `super smash bros.`).
@@ -114,6 +122,8 @@ ABBREVIATIONS = _words("mr mrs ms dr st jr sr vs vol no inc bros ft mt etc appro
 LONG_ITEM_WORDS = 6  # six words or more: long (0.4 % of general tags are that long)
 PREPOSITION_ITEM_WORDS = 5  # five words with a preposition or conjunction: long
 PREPOSITION_START_WORDS = 3  # a phrase of three words opening with a preposition: prose (`in rainy street`)
+PARTICIPLE_START_WORDS = 4  # four words opening with a participle and a preposition: prose
+_CAPITAL_NAME_LETTERS = 5  # a word this long in capitals is a coined name, not an acronym (`HDR`, `DSLR`)
 SENTENCE_CASE_WORDS = 3  # a capitalised phrase of three words with a preposition: prose (`Wings on fire`)
 
 _WORD = re.compile(r"[^\W_]+(?:['’.\-@][^\W_]+)*", re.UNICODE)
@@ -178,6 +188,12 @@ class ItemShape:
             return Reading.PROSE
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
             return Reading.PROSE
+        if (
+            count >= PARTICIPLE_START_WORDS
+            and self.words[1] in PREPOSITIONS
+            and _PARTICIPLE.fullmatch(self.words[0])
+        ):
+            return Reading.PROSE
         # a preposition takes an object: `airship above` uses `above` as an adverb
         preposition = any(word in PREPOSITIONS for word in self.words[:-1])
         if self.capital and not self.title and preposition and count >= SENTENCE_CASE_WORDS:
@@ -236,6 +252,16 @@ def is_identifier(text: str) -> bool:
     return (
         bool(stripped) and not any(char.isspace() for char in stripped) and bool(_IDENTIFIER.search(stripped))
     )
+
+
+def is_coined_name(text: str) -> bool:
+    """Whether `text` pairs a word of five letters or more written in capitals with lowercase words
+    (`GHIBSKY style`): a LoRA trigger or other coined name, spelt as it was trained. Danbooru tags are
+    lowercase, and an item shouted in capitals throughout (`BEAUTIFUL GIRL`) has no lowercase word."""
+    words = _WORD.findall(text)
+    return any(
+        len(word) >= _CAPITAL_NAME_LETTERS and word.isalpha() and word.isupper() for word in words
+    ) and any(word.islower() for word in words)
 
 
 def is_cjk(text: str) -> bool:

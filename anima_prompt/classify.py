@@ -9,10 +9,12 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    inside a tag the index knows (`kimi no na wa.`).
 2. **Reading each item** (`boundary.read_item`, the tag/prose model): an item opening with `@` is an
    `Artist` (a bare `@` is an error); `score_9_up`, `rating_safe`, `source_anime` are Pony tags (`Foreign`,
-   `pony`); `BREAK`, `__wildcard__` and `<lora:...>` are `Foreign`; tag words, one space or an underscore,
-   then a plain `( )` group of a few words (`saber (fate)`, `tracer_(overwatch)`) make one `Tag` whose
-   `qualifier` marks the unescaped group (`word(x)`, without the space, is a tag and a weight group);
-   prose is a `Phrase`; anything else is a `Tag`. A tag's closing period is a separator (`long hair.`).
+   `pony`); `BREAK`, Regional Prompter keywords, `__wildcard__`, `${variable}`, `embedding:name`,
+   `<lora:...>`, caption separators and sample-prompt options are `Foreign` (the post-lexer makes their
+   tokens); tag words, one space or an underscore, then a plain `( )` group of a few words (`saber (fate)`,
+   `tracer_(overwatch)`) make one `Tag` whose `qualifier` marks the unescaped group (`word(x)`, without
+   the space, is a tag and a weight group); prose is a `Phrase`; anything else is a `Tag`. A tag's closing
+   period is a separator (`long hair.`).
 3. **Sentences.** Items joined by commas up to a sentence end form a *segment*. When a segment ends with end
    punctuation and holds prose, one `Phrase` runs from its first prose item to that end across at most
    `MAX_SENTENCE_GAP` tag-like items in a row (`She wears a red dress, white gloves, black boots, and a
@@ -63,7 +65,17 @@ Atom: TypeAlias = Token | Weighted | ForeignGroup
 
 _SEPARATORS = frozenset({"COMMA", "NEWLINE"})
 _TEXTISH = frozenset({"TEXT", "WS", "ESCAPED", "KAOMOJI", "LT", "AT", "COLON", "PIPE"})
-_FOREIGN_TOKENS = {"LORA": "lora", "WILDCARD": "wildcard", "BREAK": "break"}
+_FOREIGN_TOKENS = {
+    "LORA": "lora",
+    "WILDCARD": "wildcard",
+    "BREAK": "break",
+    "REGIONAL": "regional",
+    "VARIABLE": "variable",
+    "EMBEDDING": "embedding",
+    "SAMPLE_OPTION": "sample_option",
+    "CAPTION_SEPARATOR": "caption_separator",
+}
+_WORD_TOKENS = frozenset({"VARIABLE", "WILDCARD"})  # foreign syntax that stands for a word in place
 _ERRORS = {
     "UNCLOSED": ("unclosed-group", "'{text}' is never closed"),
     "UNMATCHED": ("unmatched-close", "'{text}' closes no open bracket"),
@@ -323,9 +335,12 @@ class Classifier:
         return ForeignGroup(span, "deemphasis", "[", self.sequence(atoms, "square"), "]")
 
     def brace(self, open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
-        """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random)."""
+        """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random); `{x}` without
+        a `|`: NovelAI emphasis."""
         span = atom_span(open_token).join(atom_span(close_token))
-        return ForeignGroup(span, "variants", "{", self._split_parts(atoms, _delimiters(atoms, "PIPE")), "}")
+        pipes = _delimiters(atoms, "PIPE")
+        syntax = "variants" if pipes else "nai_emphasis"
+        return ForeignGroup(span, syntax, "{", self._split_parts(atoms, pipes), "}")
 
     def _split_parts(
         self, atoms: Sequence[Atom], cuts: list[int], *, number_last: bool = False
@@ -493,8 +508,8 @@ def _plain_text(atoms: Sequence[Atom]) -> str:
     parts: list[str] = []
     for atom in atoms:
         if isinstance(atom, Token):
-            # BREAK, a wildcard or a LoRA says nothing about prose
-            parts.append(str(atom) if atom.type in _TEXTISH else " ")
+            # a variable or wildcard stands for a word; BREAK or a LoRA says nothing about prose
+            parts.append(str(atom) if atom.type in _TEXTISH or atom.type in _WORD_TOKENS else " ")
         else:
             parts.append(" " + "".join(render(child) for child in atom.children) + " ")
     return "".join(parts)
@@ -564,7 +579,7 @@ def _flush_text(run: list[Token], children: list[Node]) -> None:
 
 
 def _token_node(token: Token) -> Node:
-    """A node for a token that stands for itself: LoRA, wildcard, BREAK."""
+    """A node for a token that stands for itself: LoRA, wildcard, BREAK, ... (`_FOREIGN_TOKENS`)."""
     return Foreign(atom_span(token), _FOREIGN_TOKENS[token.type], str(token))
 
 

@@ -21,13 +21,25 @@ from anima_prompt.tagtext import danbooru_name
 #: Sub-kinds of `Foreign` and `ForeignGroup`: syntax of other front ends, kept verbatim.
 FOREIGN_SYNTAXES = (
     "break",  # A1111 `BREAK`
+    "regional",  # Regional Prompter `ADDCOL`, `ADDROW`, `ADDBASE`, `ADDCOMM`
     "prompt_editing",  # A1111 `[a:b:0.5]`, `[a:0.5]`, `[a::0.5]`
     "alternation",  # A1111 `[a|b]`
-    "deemphasis",  # A1111 `[x]` (divides by 1.1 there; literal text in ComfyUI)
+    "deemphasis",  # A1111 and NovelAI `[x]` (divides by 1.1 or 1.05 there; literal text in ComfyUI)
+    "nai_emphasis",  # NovelAI `{x}` (multiplies by 1.05; the ComfyUI front end drops the braces)
     "variants",  # dynamic prompts / ComfyUI front end `{a|b}`
     "wildcard",  # dynamic prompts `__name__`
-    "lora",  # `<lora:name:0.8>`
+    "variable",  # dynamic prompts `${name}`
+    "lora",  # `<lora:name:0.8>`, `<lyco:name:0.8>`
+    "embedding",  # ComfyUI `embedding:name`
     "pony",  # Pony Diffusion tags `score_9_up`, `rating_safe`, `source_anime`
+    "sample_option",  # sample-prompt options of LoRA trainers: `--n` (negative follows), `--w 576`
+    "caption_separator",  # LoRA training captions: `|||` (keep tokens), `;;;` (secondary separator)
+)
+
+#: Foreign syntax that stands for text in place or sits between words like one (`__color__ hair`,
+#: `smile BREAK sky`): the white space around it stays a space when a prompt is formatted.
+INLINE_SYNTAXES = frozenset(
+    {"break", "regional", "wildcard", "variable", "embedding", "sample_option", "caption_separator"}
 )
 
 #: Roles of a `Separator`.
@@ -216,7 +228,8 @@ class ForeignGroup:
 
     Attributes:
         span: source span, brackets included.
-        syntax: one of `FOREIGN_SYNTAXES` (`prompt_editing`, `alternation`, `deemphasis`, `variants`).
+        syntax: one of `FOREIGN_SYNTAXES` (`prompt_editing`, `alternation`, `deemphasis`, `nai_emphasis`,
+            `variants`).
         open: the opening bracket.
         children: the content; `:` and `|` delimiters are `Separator` nodes, numbers are `Text`.
         close: the closing bracket.
@@ -236,7 +249,8 @@ class Foreign:
 
     Attributes:
         span: source span.
-        syntax: one of `FOREIGN_SYNTAXES` (`break`, `wildcard`, `lora`, `pony`).
+        syntax: one of `FOREIGN_SYNTAXES` (`break`, `regional`, `wildcard`, `variable`, `lora`, `embedding`,
+            `pony`, `sample_option`, `caption_separator`).
         text: the text as written.
     """
 

@@ -33,6 +33,7 @@ from typing import Protocol
 
 from anima_prompt.index.records import TagInfo
 from anima_prompt.nodes import (
+    INLINE_SYNTAXES,
     Artist,
     ErrorNode,
     Foreign,
@@ -216,7 +217,7 @@ def _spaced(node: Node) -> bool:
     that stands for text in place (`__color__ hair`, `[red|blue] hair`, `{a|b}`) or between spaces (`BREAK`).
     """
     if isinstance(node, Foreign):
-        return node.syntax in ("break", "wildcard")
+        return node.syntax in INLINE_SYNTAXES
     return isinstance(node, Phrase | ErrorNode | ForeignGroup)
 
 

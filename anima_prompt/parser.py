@@ -1,25 +1,23 @@
 """Parse prompt text: `parse(text) -> Prompt`, and `parse_tree(text) -> lark.Tree` for the raw parse.
 
-There is one parser: the grammar `grammars/anima.lark`, read by Lark's basic lexer, the post-lexer below and
-Lark's LALR parser. `parse` has Lark call `transform.PromptBuilder` as each rule reduces, so no tree is
-built; `parse_tree` asks Lark for the tree, and `to_prompt` hands it to the same transformer, giving the same
-`Prompt`. `parse` uses one index-free `PromptParser`, `default_parser()`, built once per process; a
-`PromptParser` made with a tag vocabulary (the linter's) reads items with what the index knows.
+There is one parser: the grammar `grammars/anima.lark`, read by Lark's basic lexer, the post-lexer
+(`postlex.PromptPostLex`) and Lark's LALR parser. `parse` has Lark call `transform.PromptBuilder` as each
+rule reduces, so no tree is built; `parse_tree` asks Lark for the tree, and `to_prompt` hands it to the same
+transformer, giving the same `Prompt`. `parse` uses one index-free `PromptParser`, `default_parser()`, built
+once per process; a `PromptParser` made with a tag vocabulary (the linter's) reads items with what the index
+knows.
 
 Parsing never fails on a `str`: problems become `ErrorNode`s with `Diagnostic`s; `strict=True` raises the
 first as a `PromptSyntaxError`.
 """
 
-import re
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Protocol, cast
 
 from lark import Lark, Token, Tree
-from lark.lark import PostLex
 
 from anima_prompt.boundary import TagVocabulary
-from anima_prompt.classify import MAX_NESTING, Classifier, sub_token
+from anima_prompt.classify import Classifier
 from anima_prompt.errors import SYNTAX_ERRORS
 from anima_prompt.nodes import (
     Diagnostic,
@@ -33,92 +31,12 @@ from anima_prompt.nodes import (
     Tag,
     Weighted,
 )
+from anima_prompt.postlex import PromptPostLex
 from anima_prompt.resources import grammar_path
 from anima_prompt.transform import PromptBuilder
 from anima_prompt.vocab import special_tags
 
-_OPENS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
-_CLOSES = frozenset(_OPENS.values())
-_KEYWORDS = re.compile(r"(?<!\S)BREAK(?!\S)|__(?!_)[\w@~*/.\-]+?__")
 _EXCERPT_WIDTH = 60
-
-
-class PromptPostLex(PostLex):
-    """Between lexer and parser: pair brackets, bound their depth, split keywords out of text runs."""
-
-    always_accept = ()
-
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        return iter(pair_brackets(split_keywords(stream)))
-
-
-def split_keywords(tokens: Iterator[Token]) -> list[Token]:
-    """Cut `BREAK` and `__wildcards__` out of TEXT tokens (a TEXT run may hold several words)."""
-    result: list[Token] = []
-    for token in tokens:
-        if token.type != "TEXT" or ("BREAK" not in token and "__" not in token):
-            result.append(token)
-            continue
-        position = 0
-        for match in _KEYWORDS.finditer(token):
-            _append_text(result, token, position, match.start())
-            kind = "BREAK" if match.group() == "BREAK" else "WILDCARD"
-            result.append(sub_token(token, kind, match.start(), match.end()))
-            position = match.end()
-        _append_text(result, token, position, len(token))
-    return result
-
-
-def _append_text(result: list[Token], token: Token, start: int, end: int) -> None:
-    """Append `token[start:end]` as TEXT, with white space at its edges as WS tokens."""
-    piece = token[start:end]
-    if not piece:
-        return
-    body = piece.strip(
-        " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
-    )
-    lead = piece.index(body) if body else len(piece)
-    if lead:
-        result.append(sub_token(token, "WS", start, start + lead))
-    if body:
-        result.append(sub_token(token, "TEXT", start + lead, start + lead + len(body)))
-    if start + lead + len(body) < end:
-        result.append(sub_token(token, "WS", start + lead + len(body), end))
-
-
-def pair_brackets(tokens: list[Token]) -> list[Token]:
-    """Retype brackets without a partner (UNCLOSED, UNMATCHED), too deep (TOO_DEEP), stray weights.
-
-    Returns `tokens` itself when nothing needs retyping (the common case), else a new list.
-    """
-    retyped: dict[int, str] = {}
-    stack: list[int] = []
-    weights: list[int] = []
-    for index, token in enumerate(tokens):
-        kind = token.type
-        if kind in _OPENS:
-            stack.append(index)
-        elif kind in _CLOSES:
-            if stack and _OPENS[tokens[stack[-1]].type] == kind:
-                opened = stack.pop()
-                if len(stack) >= MAX_NESTING:
-                    retyped[opened] = retyped[index] = "TOO_DEEP"
-            else:
-                retyped[index] = "UNMATCHED"
-        elif kind == "WEIGHT":
-            weights.append(index)
-    for opened in stack:
-        retyped[opened] = "UNCLOSED"
-    for index in weights:
-        following = index + 1
-        if following == len(tokens) or retyped.get(following, tokens[following].type) != "RPAR":
-            retyped[index] = "STRAY_WEIGHT"
-    if not retyped:
-        return tokens
-    result = list(tokens)
-    for index, kind in retyped.items():
-        result[index] = Token.new_borrow_pos(kind, str(tokens[index]), tokens[index])
-    return result
 
 
 class _Parser(Protocol):

@@ -89,14 +89,26 @@ def plain_text(prompt: Prompt | Node) -> str:
     return "".join(segment.text for segment in weighted_segments(prompt))
 
 
+def inner_weight(group: Weighted, outer: float) -> float:
+    """The weight of a group's content when the group sits at weight `outer`: `outer × 1.1` for `(x)`,
+    the written weight for `(x:w)`.
+
+    Example:
+        >>> from anima_prompt import parse
+        >>> round(inner_weight(parse("((x))").children[0], 1.1), 2)
+        1.21
+    """
+    explicit = group.weight
+    return outer * EMPHASIS if explicit is None else explicit
+
+
 def _collect(node: Prompt | Node, weight: float, pieces: list[WeightedText]) -> None:
     if isinstance(node, Tag | Artist) and node.qualifier is not None:
         _qualified(node, weight, pieces)
     elif isinstance(node, Tag | Artist | Separator | Text | Foreign | ErrorNode):
         pieces.append(WeightedText(unescape_parens(node.text), weight, node.span))
     elif isinstance(node, Weighted):
-        explicit = node.weight
-        inner = weight * EMPHASIS if explicit is None else explicit
+        inner = inner_weight(node, weight)
         for child in node.children:
             _collect(child, inner, pieces)
     elif isinstance(node, ForeignGroup):

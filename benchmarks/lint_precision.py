@@ -19,10 +19,14 @@ A finding is matched to its label by (id, target, code, start, end, text): offse
 negative prompt, and the source text they cover (settings findings have no span; start, end and text are
 null). A label that also records the suggestions it judged (`suggestions`, as unknown-tag labels do) holds
 only while the finding makes the same suggestions; otherwise the finding counts as unlabelled until it is
-labelled again. `--unlabelled FILE` writes the unlabelled findings as JSONL records ready to be labelled.
+labelled again. A correct label whose rule now gives the same warning at another span (a rule that reports
+once per prompt anchoring it elsewhere) names that span in `same_as`; it counts as moved, not lost, while
+that finding is given and labelled correct. `--unlabelled FILE` writes the unlabelled findings as JSONL
+records ready to be labelled; `--wrong` lists the findings labelled wrong, by prompt kind, with each
+label's reason.
 
 Usage: python benchmarks/lint_precision.py [--db tags.sqlite] [--data ../shared/data]
-       [--split dev|holdout|all] [--json] [--unlabelled FILE]
+       [--split dev|holdout|all] [--json] [--unlabelled FILE] [--wrong]
 """
 
 from __future__ import annotations
@@ -98,6 +102,15 @@ def label_of(entry: dict[str, Any], labels: dict[Key, dict[str, Any]]) -> dict[s
     if label is None or ("suggestions" in label and label["suggestions"] != entry["suggestions"]):
         return None
     return label
+
+
+def successor_key(entry: dict[str, Any]) -> Key | None:
+    """The key of the finding a label's `same_as` names (the same warning, now given at another span of the
+    same rule, record and target), or None when the label has no `same_as`."""
+    moved = entry.get("same_as")
+    if moved is None:
+        return None
+    return (entry["id"], entry["target"], entry["code"], moved["start"], moved["end"], moved["text"])
 
 
 def load_corpus(folder: Path = CORPUS) -> Corpus:
@@ -339,10 +352,23 @@ def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
         "per_kind": precision_table(found, labels, kinds),
         "per_split": precision_table(found, labels, splits),
         "unlabelled": [entry for entry, label in judged if label is None],
+        "wrong": [
+            {**entry, "reason": label.get("reason", "")}
+            for entry, label in judged
+            if label is not None and label["label"] == "wrong"
+        ],
         "lost": [
             entry
             for key, entry in labels.items()
-            if entry["label"] == "correct" and entry["id"] in ids and key not in produced
+            if entry["label"] == "correct"
+            and entry["id"] in ids
+            and key not in produced
+            and not moved(entry, produced, labels)
+        ],
+        "moved": [
+            entry
+            for key, entry in labels.items()
+            if entry["id"] in ids and key not in produced and moved(entry, produced, labels)
         ],
         "fix": {
             "changed": sum(item["changed"] for item in fixes.values()),
@@ -353,6 +379,13 @@ def measure(corpus: Corpus, linter: Linter, split: str) -> dict[str, Any]:
         "boundary": boundary_figures(boundary_counts(corpus, records)),
         "boundary_with_index": boundary_figures(boundary_counts(corpus, records, linter.parser.parse)),
     }
+
+
+def moved(entry: dict[str, Any], produced: set[Key], labels: dict[Key, dict[str, Any]]) -> bool:
+    """Whether a correct label's warning is given at its `same_as` span, and that finding is labelled
+    correct too."""
+    key = successor_key(entry)
+    return key is not None and key in produced and labels.get(key, {}).get("label") == "correct"
 
 
 def where(entry: dict[str, Any]) -> str:
@@ -371,6 +404,17 @@ def print_table(title: str, table: dict[str, dict[str, Any]]) -> None:
             f"{name:<16} {row['correct']:>8} {row['wrong']:>6} {row['unlabelled']:>7} "
             f"{percent(row['precision']):>10}"
         )
+
+
+def print_wrong(result: dict[str, Any], kinds: dict[str, str]) -> None:
+    """The findings labelled wrong, by prompt kind, each with its label's reason."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in result["wrong"]:
+        by_kind[kinds[entry["id"]]].append(entry)
+    for kind, entries in sorted(by_kind.items()):
+        print(f"\nwrong findings on {kind} prompts: {len(entries)}")
+        for entry in entries:
+            print(f"  {where(entry)} {entry['text']!r}: {entry['reason']}")
 
 
 def print_report(result: dict[str, Any]) -> None:
@@ -393,6 +437,9 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"lost correct findings: {len(result['lost'])}")
     for entry in result["lost"]:
         print(f"  {where(entry)} {entry['text']!r}")
+    print(f"moved correct findings (the same warning at the label's `same_as` span): {len(result['moved'])}")
+    for entry in result["moved"]:
+        print(f"  {where(entry)} {entry['text']!r} -> {entry['same_as']['text']!r}")
     fix = result["fix"]
     print(
         f"\nfix: {fix['changed']} of {result['records']} prompts changed; {len(fix['damaged'])} with prose "
@@ -433,6 +480,7 @@ def main() -> None:
     parser.add_argument("--split", choices=SPLITS, default="all")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--unlabelled", type=Path, help="write the unlabelled findings to this JSONL file")
+    parser.add_argument("--wrong", action="store_true", help="also list the findings labelled wrong, by kind")
     args = parser.parse_args()
 
     corpus = load_corpus()
@@ -445,6 +493,8 @@ def main() -> None:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
         print_report(result)
+    if args.wrong:
+        print_wrong(result, {record["id"]: record["kind"] for record in corpus.records})
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--steps", type=int, help="Sampling steps.")
 @click.option("--width", type=int, help="Image width in pixels.")
 @click.option("--height", type=int, help="Image height in pixels.")
-@click.option("--sampler", help="Sampler name (er_sde, euler_ancestral, ...).")
+@click.option("--sampler", help="Sampler name in any front end's spelling (er_sde, Euler a, res_2s, ...).")
+@click.option("--scheduler", help="Scheduler name in any front end's spelling (simple, Karras, beta57, ...).")
 @click.option("--variant", help="Model variant: base, aesthetic, turbo (or a checkpoint file name).")
 @click.option(
     "--lora",
@@ -119,6 +120,7 @@ def lint_command(
     width: int | None,
     height: int | None,
     sampler: str | None,
+    scheduler: str | None,
     variant: str | None,
     lora_values: tuple[str, ...],
     lora_dirs: tuple[str, ...],
@@ -175,6 +177,7 @@ def lint_command(
             width=width,
             height=height,
             sampler=sampler,
+            scheduler=scheduler,
             variant=variant,
             loras=lora_values,
         )
@@ -289,6 +292,7 @@ def _settings(
     width: int | None,
     height: int | None,
     sampler: str | None,
+    scheduler: str | None,
     variant: str | None,
     loras: tuple[str, ...],
 ) -> LintSettings | None:
@@ -302,6 +306,7 @@ def _settings(
         width=width,
         height=height,
         sampler=sampler,
+        scheduler=scheduler,
         variant=Variant.parse(variant) if variant else None,
         loras=tuple(parse_lora_option(value) for value in loras),
     )
@@ -367,8 +372,11 @@ def _run(
 ) -> None:
     """Lint (or fix) `records`, print the findings and exit 1 when one is at or above the fail level."""
     from anima_prompt.lint import Linter
+    from anima_prompt.lint.inputs import ignored_note
     from anima_prompt.lint.output import LintResult
 
+    for note in ignored_note(records):
+        click.echo(f"note: {note}", err=True)
     linter = Linter(config=config, index=index)
     if index is None and linter.skipped_for_index:
         click.echo(INDEX_HINT.format(count=len(linter.skipped_for_index)), err=True)

@@ -15,6 +15,7 @@ from anima_prompt.editor.results import Action, Completions, Edit, Hover, Proble
 from anima_prompt.editor.services import EditorServices
 from anima_prompt.errors import AnimaPromptError
 from anima_prompt.lint import LintSettings
+from anima_prompt.lint.inputs import known_settings
 
 FIX_ALL_TITLE = "Fix all auto-fixable problems"
 CACHE_ENTRIES = 4096  # entries whose problems and fixes are kept: a JSONL file re-lints only changed records
@@ -200,4 +201,5 @@ def _settings(entry: Entry) -> LintSettings | None:
     Raises:
         LintInputError: a setting is invalid.
     """
-    return LintSettings.from_mapping(entry.settings) if entry.settings else None
+    values = known_settings(entry.settings) if entry.settings else None
+    return LintSettings.from_mapping(values) if values else None

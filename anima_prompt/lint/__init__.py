@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from anima_prompt.errors import FixError
-from anima_prompt.lint.analysis import Analysis, Kind, analyse
+from anima_prompt.lint.analysis import Analysis, Item, Kind, analyse
 from anima_prompt.lint.config import LintConfig, load_config
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Severity, Target
@@ -97,6 +97,10 @@ class Linter:
         )
         self._prompt_checks = self._checks(Scope.EACH, Scope.POSITIVE)
         self._negative_checks = self._checks(Scope.EACH)
+        # At CFG 1 the negative prompt cannot change the image: only what would stop the run is checked.
+        self._unused_negative_checks = tuple(
+            rule.check for rule in self.active if rule.scope is Scope.EACH and rule.stops_run
+        )
         self._settings_checks = self._checks(Scope.SETTINGS)
         # Negative prompts repeat across a file: their analyses and findings are kept per text.
         self._analyses = lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._analyse)
@@ -146,11 +150,13 @@ class Linter:
         """The findings of the rules that check each prompt separately, on the negative prompt.
 
         Those rules see only the negative prompt, the settings, the configuration and the index, so their
-        findings are kept per negative prompt and settings.
+        findings are kept per negative prompt and settings. Where the negative prompt cannot change the image
+        (CFG 1, ANM-CFG-004), only the rules that report what stops the run check it.
         """
         context = replace(run.context, target=Target.NEGATIVE)
         negative = self.analyse(run.text)
-        return tuple(finding for check in self._negative_checks for finding in check(negative, context))
+        checks = self._negative_checks if run.settings.negative_used else self._unused_negative_checks
+        return tuple(finding for check in checks for finding in check(negative, context))
 
     def analyse(self, text: str) -> Analysis:
         """The parsed and analysed prompt; the last few hundred texts are kept (negatives repeat)."""
@@ -175,9 +181,10 @@ class Linter:
 
         A fix applies only where it cannot change what the prompt says: inside tags and `@artists` and in
         the separators between items, never in natural-language phrases, the syntax of other front ends
-        (LoRA tags, `[a|b]`, `{a|b}`, wildcards) or text that could not be parsed. Each round applies the
-        fixes of one lint pass that do not overlap (the earliest wins), and the rounds repeat until nothing
-        changes: every fix writes its span in a form no rule fixes again, so a few rounds settle any prompt.
+        (LoRA tags, `[a|b]`, `{a|b}`, wildcards) or text with words that could not be parsed. Each round
+        applies the fixes of one lint pass that do not overlap (the earliest wins), and the rounds repeat
+        until nothing changes: every fix writes its span in a form no rule fixes again, so a few rounds
+        settle any prompt.
 
         Raises:
             LintInputError: a prompt is too long to lint.
@@ -201,9 +208,18 @@ class Linter:
 
 def safe_fixes(prompt: Analysis, fixes: Iterable[Fix]) -> list[Fix]:
     """The fixes that touch only tags, `@artists` and separators: none inside a phrase, foreign syntax or an
-    unparsable piece of `prompt` (an insertion at an item's edge is outside it)."""
-    closed = [(item.start, item.end) for item in prompt.items if item.kind not in (Kind.TAG, Kind.ARTIST)]
+    unparsable piece of `prompt` that holds words (an insertion at an item's edge is outside it). A stray
+    bracket or colon says nothing, so a fix may remove it (ANM-WGT-003's `):`)."""
+    closed = [(item.start, item.end) for item in prompt.items if not _open_to_fixes(item)]
     return [item for item in fixes if not any(_overlaps(item, start, end) for start, end in closed)]
+
+
+def _open_to_fixes(item: Item) -> bool:
+    """Whether fixes may change `item`: a tag, an `@artist`, or an unparsable piece without letters or
+    digits."""
+    if item.kind is Kind.ERROR:
+        return not any(char.isalnum() for char in item.text)
+    return item.kind in (Kind.TAG, Kind.ARTIST)
 
 
 def _overlaps(fix: Fix, start: int, end: int) -> bool:

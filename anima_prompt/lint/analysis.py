@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import anima_prompt.nodes as nodes
-from anima_prompt.boundary import is_cjk
+from anima_prompt.boundary import SENTENCE_WORDS, is_cjk, item_shape
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group
+from anima_prompt.weights import inner_weight
+
+#: Foreign syntax that starts a new region of a regional prompt.
+REGION_KEYWORDS = frozenset({"break", "regional"})
 
 
 class Kind(enum.StrEnum):
@@ -40,6 +44,17 @@ class Group:
         explicit: whether the weight is written (`:w`).
         in_phrase: whether the group sits inside natural-language text.
         body: the group's text without the parentheses and the `:w` suffix.
+        total: the weight the group's content ends up with: nested levels multiply (`(((x)))` gives 1.33)
+            and a written weight replaces the product; a group that only wraps other groups has the
+            largest total of those.
+        core: the text the weight acts on: `body`, or for a group that only wraps another group, that
+            group's core (`x` for `((x))`).
+        wraps: whether the group's content is only other groups (`((x))`: the outer one).
+        brackets: whether the group reads as literal brackets in a sentence rather than as a weight: a plain
+            single-level group inside natural language that has the words of a sentence (articles,
+            pronouns, `is`, ...: `boundary.SENTENCE_WORDS`; a run of tags without commas has none), after a
+            word and before a word or the sentence's end punctuation. SD/A1111 emphasis (`((x))`, a whole
+            comma item, a group between sentences) is a weight.
     """
 
     start: int
@@ -48,6 +63,10 @@ class Group:
     explicit: bool
     in_phrase: bool = False
     body: str = ""
+    total: float = 1.0
+    core: str = ""
+    wraps: bool = False
+    brackets: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +90,8 @@ class Item:
         note: for `Kind.ERROR`, the parser's message.
         special: for a tag, its Anima special-tag group (`quality`, `score`, `year`, `period`, `meta`,
             `safety`, `dataset`), if any.
+        region: how many region keywords (`BREAK`, Regional Prompter's `ADDCOL`, ...) come before the item;
+            front ends with regional prompting give each region its own conditioning.
     """
 
     kind: Kind
@@ -86,6 +107,7 @@ class Item:
     qualifier: tuple[int, int] | None = None
     note: str = ""
     special: str | None = None
+    region: int = 0
 
     def __post_init__(self) -> None:
         if self.text_start < 0:
@@ -181,7 +203,7 @@ def analyse(prompt: Prompt) -> Analysis:
         if type(child) is nodes.Separator:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
             continue
-        builder.visit(child, unit, 1.0, None, in_phrase=False)
+        builder.visit(child, unit, 1.0, None, phrase=None)
         builder.units.append((child.span.start, child.span.end))
         unit += 1
     return Analysis(
@@ -200,8 +222,10 @@ class _Builder:
         self.separators: list[Separator] = []
         self.groups: list[Group] = []
         self.units: list[tuple[int, int]] = []
+        self.region = 0
 
-    def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, in_phrase: bool) -> None:
+    def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, phrase: str | None) -> None:
+        """Add the items and groups of `node`; `phrase` is the text of the phrase around it, if any."""
         start, end = node.span.start, node.span.end
         written = self.source[start:end]
         if type(node) is nodes.Tag and node.qualifier is None:  # the common case, spelt out for speed
@@ -218,6 +242,7 @@ class _Builder:
                     name=name,
                     text_start=start,
                     special=special_group(name),
+                    region=self.region,
                 )
             )
         elif isinstance(node, nodes.Tag | nodes.Artist):
@@ -227,7 +252,16 @@ class _Builder:
             name = tag_name(text)
             if artist:
                 item = Item(
-                    Kind.ARTIST, text, start, end, unit, weight, group, name=name, qualifier=qualifier
+                    Kind.ARTIST,
+                    text,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    name=name,
+                    qualifier=qualifier,
+                    region=self.region,
                 )
             else:
                 special = special_group(name)
@@ -242,31 +276,115 @@ class _Builder:
                     name=name,
                     qualifier=qualifier,
                     special=special,
+                    region=self.region,
                 )
             self.items.append(item)
         elif isinstance(node, nodes.Phrase):
-            self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group))
+            self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group, region=self.region))
             for child in node.children:
                 if not isinstance(child, nodes.Text | nodes.Separator):
-                    self.visit(child, unit, weight, group, in_phrase=True)
+                    self.visit(child, unit, weight, group, phrase=written)
         elif isinstance(node, nodes.Weighted):
             explicit = node.weight
+            effective = inner_weight(node, weight)
             body = self.source[start + 1 : end - 1 - len(node.weight_text)]
+            total, core = self._content(node, weight, body)
+            wraps = bool(_wrapped_groups(node))
             own = Group(
-                start, end, 1.1 if explicit is None else explicit, explicit is not None, in_phrase, body
+                start,
+                end,
+                inner_weight(node, 1.0),
+                explicit is not None,
+                phrase is not None,
+                body,
+                total,
+                core,
+                wraps,
+                phrase is not None
+                and explicit is None
+                and not wraps
+                and _in_sentence(self.source, start, end, phrase),
             )
             self.groups.append(own)
-            effective = weight * 1.1 if explicit is None else explicit
             for child in node.children:
                 if not isinstance(child, nodes.Separator | nodes.Text):
-                    self.visit(child, unit, effective, own, in_phrase=in_phrase)
+                    self.visit(child, unit, effective, own, phrase=phrase)
         elif isinstance(node, nodes.Foreign | nodes.ForeignGroup):
             self.items.append(
-                Item(Kind.FOREIGN, written, start, end, unit, weight, group, foreign=node.syntax)
+                Item(
+                    Kind.FOREIGN,
+                    written,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    foreign=node.syntax,
+                    region=self.region,
+                )
             )
+            if node.syntax in REGION_KEYWORDS:
+                self.region += 1
         elif isinstance(node, nodes.ErrorNode):
             self.items.append(
                 Item(
-                    Kind.ERROR, written, start, end, unit, weight, group, foreign=node.code, note=node.message
+                    Kind.ERROR,
+                    written,
+                    start,
+                    end,
+                    unit,
+                    weight,
+                    group,
+                    foreign=node.code,
+                    note=node.message,
+                    region=self.region,
                 )
             )
+
+    def _content(self, group: nodes.Weighted, outer: float, body: str) -> tuple[float, str]:
+        """The total weight and core text of `group` at weight `outer` (see `Group.total`)."""
+        effective = inner_weight(group, outer)
+        wrapped = _wrapped_groups(group)
+        if not wrapped:
+            return effective, body
+        inner = [self._content(item, effective, self._body(item)) for item in wrapped]
+        total = max(weight for weight, _ in inner)
+        return total, inner[0][1] if len(inner) == 1 else body
+
+    def _body(self, group: nodes.Weighted) -> str:
+        return self.source[group.span.start + 1 : group.span.end - 1 - len(group.weight_text)]
+
+
+_END_PUNCTUATION = frozenset(".!?")
+
+
+def _in_sentence(text: str, start: int, end: int, phrase: str) -> bool:
+    """Whether `text[start:end]` continues a sentence: a word before it, a word or end punctuation after it,
+    in a phrase with the words of a sentence (see `Group.brackets`)."""
+    before = text[:start].rstrip()
+    after = text[end:].lstrip()
+    continues = bool(after) and (after[0].isalnum() or after[0] in _END_PUNCTUATION)
+    if not (before and before[-1].isalnum() and continues):
+        return False
+    return any(word in SENTENCE_WORDS for word in item_shape(phrase).words)
+
+
+def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighted, ...]:
+    """The groups `group` holds when it holds nothing else (separators and white space aside), else `()`.
+
+    A phrase made only of groups (the classifier may read `((a long description))` as one) is looked into.
+    """
+    inner: list[nodes.Weighted] = []
+    for child in group.children:
+        if isinstance(child, nodes.Weighted):
+            inner.append(child)
+        elif isinstance(child, nodes.Phrase):
+            held = _wrapped_groups(child)
+            if not held:
+                return ()
+            inner.extend(held)
+        elif not isinstance(child, nodes.Separator) and not (
+            isinstance(child, nodes.Text) and not child.text.strip()
+        ):
+            return ()
+    return tuple(inner)

@@ -115,6 +115,8 @@ class LintConfig:
         min_pixels: fewest pixels (width x height) Anima works at (512²).
         max_pixels: most pixels Anima works at (1536²).
         sweet_megapixels: megapixel range that gives the best results, inclusive.
+        sweet_tolerance: how far (a fraction) an area may lie outside `sweet_megapixels` and still count as on
+            it: the card's "about 1 MP" sizes and the usual 64-pixel aspect buckets lie within 10 % of 1 MP.
         size_multiple: width and height must be multiples of this (patch 2 x VAE 8).
         quoted_max_words: quoted text with more words than this will not render.
         quoted_max_chars: ... or with more characters than this.
@@ -158,6 +160,7 @@ class LintConfig:
     min_pixels: int = 512 * 512
     max_pixels: int = 1536 * 1536
     sweet_megapixels: tuple[float, float] = (1.0, 2.0)
+    sweet_tolerance: float = 0.1
     size_multiple: int = 16
     quoted_max_words: int = 2
     quoted_max_chars: int = 15
@@ -188,6 +191,10 @@ class LintConfig:
                     raise LintConfigError(
                         f"{name.replace('_', '-')} must be at least {minimum:g}, got {number!r}"
                     )
+        if not 0 <= self.sweet_tolerance < 1:
+            raise LintConfigError(
+                f"sweet-tolerance must be a fraction from 0 to below 1, got {self.sweet_tolerance}"
+            )
         self._overrides.update(self.severity)
 
     def severity_of(self, code: str, default: Severity) -> Severity:

@@ -10,16 +10,21 @@ message that names the file and the line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from anima_prompt.errors import LintInputError
-from anima_prompt.lint.settings import LintSettings
+from anima_prompt.lint.settings import SETTING_KEYS, LintSettings
 from anima_prompt.shapes import table
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_PROMPT_CHARS = 100_000
+#: Keys of a JSONL record the linter reads; `loras` and `model` may also be given in `settings`.
+RECORD_KEYS = frozenset({"prompt", "negative", "settings", "loras", "model"})
+#: Keys of `anima generate` prompt files that say nothing to the linter; skipped without a note.
+GENERATION_ONLY = frozenset({"seed", "out"})
+GENERATION_ONLY_SETTINGS = frozenset({"batch", "noise", "strength", "denoise"})
 ARGUMENT = "<prompt>"
 """The source name of a prompt given on the command line."""
 STDIN = "<stdin>"
@@ -39,6 +44,7 @@ class PromptRecord:
         line_offset: the line of `path` on which the prompt starts, minus one.
         in_file_positions: whether line and column inside the prompt are also positions in `path` (false for
             JSONL records, whose prompt is a JSON string).
+        ignored: keys of a JSONL record the linter does not know and skipped (`id`, `settings.seed`).
     """
 
     source: str
@@ -48,6 +54,7 @@ class PromptRecord:
     path: str | None = None
     line_offset: int = 0
     in_file_positions: bool = True
+    ignored: tuple[str, ...] = ()
 
 
 def decode(data: bytes, source: str) -> str:
@@ -80,8 +87,11 @@ def check_prompt_size(text: str, source: str) -> None:
 def read_file(path: Path, *, whole: bool = False) -> Iterator[PromptRecord]:
     """The prompts in `path`: JSONL records for `.jsonl`, else one per non-empty line, or one if `whole`.
 
-    JSONL records are objects with `prompt` (string), optional `negative` (string) and optional `settings`
-    (object with `cfg`, `steps`, `width`, `height`, `sampler`, `variant`).
+    JSONL records are objects with `prompt` (string), optional `negative` (string), optional `settings`
+    (object with `cfg`, `steps`, `width`, `height`, `sampler`, `scheduler`, `variant`, `model`, `loras`)
+    and optional `loras` and `model` (as in `settings`). Other keys are skipped and listed in the record's
+    `ignored` (`ignored_note` words them); the keys of `anima generate` prompt files that do not concern the
+    linter (`seed`, `out`, `batch`, ...) are skipped silently.
 
     Raises:
         LintInputError: the file cannot be read or a record is malformed.
@@ -138,19 +148,69 @@ def _jsonl(text: str, source: str) -> Iterator[PromptRecord]:
         if record is None:
             raise LintInputError(f"{where}: expected a JSON object with a 'prompt' field")
         prompt, negative = record.get("prompt"), record.get("negative")
-        raw_settings = table(record.get("settings"))
         if not isinstance(prompt, str):
             raise LintInputError(f"{where}: 'prompt' must be a string")
         if negative is not None and not isinstance(negative, str):
             raise LintInputError(f"{where}: 'negative' must be a string")
-        if record.get("settings") is not None and raw_settings is None:
-            raise LintInputError(f"{where}: 'settings' must be an object")
         check_prompt_size(prompt, where)
         check_prompt_size(negative or "", where)
         try:
-            settings = LintSettings.from_mapping(raw_settings) if raw_settings else None
+            settings, ignored = _record_settings(record)
         except LintInputError as error:
             raise LintInputError(f"{where}: {error}") from None
         yield PromptRecord(
-            where, prompt, negative, settings, path=source, line_offset=number - 1, in_file_positions=False
+            where,
+            prompt,
+            negative,
+            settings,
+            path=source,
+            line_offset=number - 1,
+            in_file_positions=False,
+            ignored=ignored,
         )
+
+
+def known_settings(values: Mapping[str, object]) -> dict[str, object]:
+    """The keys of a record's `settings` that `LintSettings` reads; the others (`batch`, `seed`, a typo)
+    are skipped, as `anima lint --file` skips them."""
+    return {key: value for key, value in values.items() if key in SETTING_KEYS}
+
+
+def _record_settings(record: dict[str, object]) -> tuple[LintSettings | None, tuple[str, ...]]:
+    """The settings of a JSONL record (its `settings` with its own `loras` and `model`) and the keys skipped.
+
+    Raises:
+        LintInputError: `settings` is not an object, a key is given twice or a value is malformed.
+    """
+    raw = record.get("settings")
+    nested = table(raw)
+    if raw is not None and nested is None:
+        raise LintInputError("'settings' must be an object")
+    values = known_settings(nested or {})
+    for key in ("loras", "model"):
+        if key in record:
+            if key in values:
+                raise LintInputError(f"'{key}' is given twice (in the record and in its settings)")
+            values[key] = record[key]
+    ignored = tuple(
+        [key for key in record if key not in RECORD_KEYS | GENERATION_ONLY]
+        + [f"settings.{key}" for key in nested or {} if key not in SETTING_KEYS | GENERATION_ONLY_SETTINGS]
+    )
+    return (LintSettings.from_mapping(values) if values else None), ignored
+
+
+def ignored_note(records: Iterable[PromptRecord]) -> list[str]:
+    """One note per file naming the JSONL keys that were skipped, e.g.
+    `prompts.jsonl: ignored keys id, kind (in 232 records)`; none when nothing was skipped."""
+    keys: dict[str, dict[str, None]] = {}
+    counts: dict[str, int] = {}
+    for record in records:
+        if record.ignored:
+            name = record.path or record.source
+            keys.setdefault(name, {}).update(dict.fromkeys(record.ignored))
+            counts[name] = counts.get(name, 0) + 1
+    notes: list[str] = []
+    for name, found in keys.items():
+        records_text = f"{counts[name]} record" + ("s" if counts[name] != 1 else "")
+        notes.append(f"{name}: ignored keys {', '.join(found)} (in {records_text})")
+    return notes

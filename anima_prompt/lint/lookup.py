@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from anima_prompt.index.plausible import plausible
+from anima_prompt.index.plausible import COMMON_WORD_POSTS, plausible
 from anima_prompt.index.records import TagInfo
 from anima_prompt.lint.analysis import tag_name
 from anima_prompt.sections import Section, tag_section
@@ -36,7 +36,8 @@ class CachedIndex:
     Attributes:
         lookup: the index entry for a tag written in any form, or `None` when the index does not know it.
         implies: the Danbooru names that a tag (a Danbooru name) implies, transitively, without itself.
-        section: the card section of a tag (a Danbooru name), see `sections.tag_section`.
+        section: the card section of a tag (a Danbooru name), see `sections.tag_section`; an alias of a
+            character or series that is only common words and shares none with it is a general tag.
         word_posts: the posts of the descriptive tags holding a word (`TagIndex.word_posts`).
     """
 
@@ -87,4 +88,19 @@ class CachedIndex:
         return frozenset(self.index.implies(name)) - {name}
 
     def _section(self, name: str) -> Section | None:
-        return tag_section(name, self.lookup)
+        section = tag_section(name, self.lookup)
+        if section in (Section.CHARACTER, Section.SERIES) and self._word_for_a_name(name):
+            return Section.GENERAL
+        return section
+
+    def _word_for_a_name(self, name: str) -> bool:
+        """Whether `name` is an alias of a character or series that shares no word with it and is made of
+        common words of the descriptive tags (`love`, an alias of `chuunibyou_demo_koi_ga_shitai!`): such
+        text means the words, not the name (`saber` for `saber_(fate)` shares its word and stays a name)."""
+        info = self.lookup(name)
+        if info is None or info.name == name:
+            return False
+        written = name.split("_")
+        return not set(written) & set(info.name.replace("(", "").replace(")", "").split("_")) and all(
+            self.word_posts(word) >= COMMON_WORD_POSTS for word in written
+        )

@@ -20,7 +20,19 @@ if TYPE_CHECKING:
     from anima_prompt.lint.analysis import Analysis
     from anima_prompt.lint.context import RuleContext
 
-RULE_MODULES = ("tags", "artists", "safety", "syntax", "structure", "generation", "loras")
+RULE_MODULES = (
+    "tags",
+    "special",
+    "characters",
+    "negatives",
+    "artists",
+    "safety",
+    "syntax",
+    "weights",
+    "structure",
+    "generation",
+    "loras",
+)
 
 
 class Scope(enum.StrEnum):
@@ -63,6 +75,8 @@ class Rule:
         good: a close example that does not.
         needs_index: whether the rule needs the tag index (skipped without one).
         fixable: whether the rule offers automatic fixes.
+        stops_run: whether the rule reports what stops `anima generate` from running; such rules check the
+            negative prompt even where it cannot change the image (at CFG 1), when the others skip it.
     """
 
     code: str
@@ -74,6 +88,7 @@ class Rule:
     good: Example
     needs_index: bool = False
     fixable: bool = False
+    stops_run: bool = False
 
     @property
     def family(self) -> str:
@@ -104,6 +119,7 @@ def rule(
     scope: Scope = Scope.EACH,
     needs_index: bool = False,
     fixable: bool = False,
+    stops_run: bool = False,
 ) -> Callable[[RuleCheck], RuleCheck]:
     """Register the decorated function as lint rule `code`."""
 
@@ -120,6 +136,7 @@ def rule(
             good=good if isinstance(good, Example) else Example(good),
             needs_index=needs_index,
             fixable=fixable,
+            stops_run=stops_run,
         )
         return check
 

@@ -1,7 +1,7 @@
 """Regular expressions over raw prompt text for syntax the parse tree keeps as plain text.
 
-`AND`, quoted text, `{@` and `\\[` are about how a front end reads the raw characters, whatever the parser
-makes of them.
+`AND`, quoted text, `{@`, `\\[`, `/(x/)` and a weight written after its group are about how a front end
+reads the raw characters, whatever the parser makes of them.
 """
 
 import re
@@ -10,3 +10,7 @@ QUOTED = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|「([^」\n]+)」")
 AND = re.compile(r"(?<![\w\\])AND(?!\w)")
 DYNAMIC_AT = re.compile(r"(?<!\\)\{@|__@")
 BACKSLASH_BRACKET = re.compile(r"\\[\[\]]")
+#: `/(medium/)`: a qualifier "escaped" with forward slashes, which ComfyUI reads as a weight group.
+SLASH_ESCAPE = re.compile(r"/\(([^()\n]*)/\)")
+#: What may follow a group's `)` when its weight was written outside it: `):1.5`, `)):`, `) : 2`.
+AFTER_GROUP = re.compile(r"(\)*)[ \t]*:(?:[ \t]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)))?")

@@ -1,4 +1,5 @@
-"""Generation settings the linter checks alongside a prompt: CFG, steps, size, sampler, variant, LoRAs."""
+"""Generation settings the linter checks alongside a prompt: CFG, steps, size, sampler, scheduler, model
+variant, LoRAs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from anima_prompt.errors import LintInputError
 from anima_prompt.shapes import items, table
 from anima_prompt.variants import Variant
 
+SETTING_KEYS = frozenset(
+    {"cfg", "steps", "width", "height", "sampler", "scheduler", "variant", "model", "loras"}
+)
+"""The keys `LintSettings.from_mapping` reads."""
+
 
 @dataclass(frozen=True, slots=True)
 class LintSettings:
@@ -20,8 +26,11 @@ class LintSettings:
         steps: sampling steps.
         width: image width in pixels.
         height: image height in pixels.
-        sampler: the sampler name as the front end spells it (`er_sde`, `euler_ancestral`, ...).
+        sampler: the sampler name as the front end spells it (`er_sde`, `Euler a`, `DPM++ 2M Karras`, ...).
+        scheduler: the scheduler name as the front end spells it (`simple`, `Karras`, `beta57`, ...).
         variant: which Anima checkpoint runs the prompt.
+        model: the checkpoint (file) name, when known; it gives the variant when `variant` is not set and
+            the name contains `base`, `aesthetic` or `turbo`.
         loras: LoRAs applied besides the prompt's `<lora:...>` tags (`anima generate --lora`), as
             `(name or path, strength)` pairs in order.
 
@@ -34,7 +43,9 @@ class LintSettings:
     width: int | None = None
     height: int | None = None
     sampler: str | None = None
+    scheduler: str | None = None
     variant: Variant | None = None
+    model: str | None = None
     loras: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
@@ -56,31 +67,36 @@ class LintSettings:
 
         Integral floats such as `1024.0` are accepted for whole-number fields; `None` means unknown.
         `loras` is a list of `"NAME_OR_PATH[:STRENGTH]"` strings (as `anima generate --lora` takes them)
-        or of `{"name": ..., "strength": ...}` objects.
+        or of `{"name": ..., "strength": ...}` objects. A `model` that names a variant
+        (`anima-turbo.safetensors`) sets the variant when `variant` is absent.
 
         Raises:
-            LintInputError: an unknown key or a value of the wrong type.
+            LintInputError: an unknown key (see `SETTING_KEYS`) or a value of the wrong type.
         """
-        known = {"cfg", "steps", "width", "height", "sampler", "variant", "loras"}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - SETTING_KEYS)
         if unknown:
             raise LintInputError(
-                f"unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}"
+                f"unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(SETTING_KEYS))}"
             )
-        sampler, variant, loras = values.get("sampler"), values.get("variant"), values.get("loras")
-        if sampler is not None and not isinstance(sampler, str):
-            raise LintInputError(f"sampler must be a string, got {sampler!r}")
-        if variant is not None and not isinstance(variant, str):
-            raise LintInputError(f"variant must be a string, got {variant!r}")
+        texts = {name: _text(values, name) for name in ("sampler", "scheduler", "variant", "model")}
+        variant, model, loras = texts["variant"], texts["model"], values.get("loras")
         return cls(
             cfg=_number(values.get("cfg")),
             steps=_whole(values, "steps"),
             width=_whole(values, "width"),
             height=_whole(values, "height"),
-            sampler=sampler,
-            variant=None if variant is None else Variant.parse(variant),
+            sampler=texts["sampler"],
+            scheduler=texts["scheduler"],
+            variant=Variant.parse(variant) if variant is not None else _named_variant(model),
+            model=model,
             loras=() if loras is None else _lora_list(loras),
         )
+
+    @property
+    def negative_used(self) -> bool:
+        """Whether the negative prompt can change the image: not at CFG 1, where guidance
+        `neg + cfg * (pos - neg)` is the positive prediction alone and samplers skip the negative pass."""
+        return self.cfg != 1
 
     @property
     def is_empty(self) -> bool:
@@ -88,6 +104,23 @@ class LintSettings:
         return not self.loras and all(
             getattr(self, name) is None for name in self.__slots__ if name != "loras"
         )
+
+
+def _text(values: Mapping[str, object], name: str) -> str | None:
+    value = values.get(name)
+    if value is not None and not isinstance(value, str):
+        raise LintInputError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _named_variant(model: str | None) -> Variant | None:
+    """The variant a checkpoint name names, or None (also for a name of another model)."""
+    if model is None:
+        return None
+    try:
+        return Variant.parse(model)
+    except LintInputError:
+        return None
 
 
 def _number(value: object) -> float | None:

@@ -137,7 +137,7 @@ def test_findings_are_keyed_and_labelled(by_id: dict[str, dict[str, Any]]) -> No
     keys = set()
     for entry in read("findings.jsonl"):
         where = (entry.get("id"), entry.get("code"), entry.get("start"))
-        assert set(entry) - {"suggestions"} == FINDING_FIELDS, where
+        assert set(entry) - {"suggestions", "same_as"} == FINDING_FIELDS, where
         suggestions = entry.get("suggestions", [])
         assert isinstance(suggestions, list) and all(isinstance(item, str) for item in suggestions), where
         assert entry["id"] in by_id, where
@@ -156,3 +156,24 @@ def test_findings_are_keyed_and_labelled(by_id: dict[str, dict[str, Any]]) -> No
         key = (entry["id"], entry["target"], entry["code"], entry["start"], entry["end"], entry["text"])
         assert key not in keys, where
         keys.add(key)
+
+
+def test_a_moved_label_names_a_correct_label_of_the_same_rule() -> None:
+    entries = list(read("findings.jsonl"))
+    labels = {(e["id"], e["target"], e["code"], e["start"], e["end"], e["text"]): e for e in entries}
+    for entry in entries:
+        moved = entry.get("same_as")
+        if moved is None:
+            continue
+        where = (entry["id"], entry["code"], entry["start"])
+        assert entry["label"] == "correct" and set(moved) == {"start", "end", "text"}, where
+        key = (entry["id"], entry["target"], entry["code"], moved["start"], moved["end"], moved["text"])
+        assert key != (
+            entry["id"],
+            entry["target"],
+            entry["code"],
+            entry["start"],
+            entry["end"],
+            entry["text"],
+        )
+        assert labels[key]["label"] == "correct", where

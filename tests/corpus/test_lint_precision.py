@@ -94,6 +94,24 @@ def test_measure_matches_findings_to_labels(bench: ModuleType) -> None:
     assert bench.measure(corpus, linter, "holdout")["records"] == 1
 
 
+def test_a_label_whose_warning_moved_counts_as_moved_not_lost(bench: ModuleType) -> None:
+    linter = Linter()
+    records = (record("p1", "1girl,solo,long_hair"),)
+    (given, *_) = bench.lint_all(linter, records)
+    labels = {bench.label_key(given): {**given, "label": "correct"}}
+    span = {"start": given["start"], "end": given["end"], "text": given["text"]}
+    earlier = {**given, "start": 99, "end": 99, "text": "", "label": "correct", "same_as": span}
+    labels[bench.label_key(earlier)] = earlier
+    units = {"p1": (unit(records[0]["prompt"], records[0]["prompt"], "tag"),)}
+
+    result = bench.measure(bench.Corpus(records, units, labels), linter, "all")
+    assert result["lost"] == [] and [entry["start"] for entry in result["moved"]] == [99]
+
+    labels[bench.label_key(given)] = {**given, "label": "wrong"}  # the new finding must be right too
+    result = bench.measure(bench.Corpus(records, units, labels), linter, "all")
+    assert [bench.label_key(entry) for entry in result["lost"]] == [bench.label_key(earlier)]
+
+
 def test_suggestion_figures_count_offered_right_and_missed(bench: ModuleType) -> None:
     def entry(text: str, suggestions: list[str]) -> dict[str, object]:
         return {

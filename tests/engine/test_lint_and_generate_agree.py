@@ -85,3 +85,23 @@ def test_the_generate_defaults_are_what_the_linter_recommends(variant: str) -> N
     assert lint("safe, 1girl, solo", settings=settings, config=config) == ()
     off = dataclasses.replace(settings, steps=options.steps + 25, cfg=options.cfg + 3)
     assert {finding.code for finding in lint("safe, 1girl, solo", settings=off, config=config)}
+
+
+def test_the_name_table_lists_the_engines_samplers_and_schedulers() -> None:
+    from anima_engine.samplers import SAMPLERS
+    from anima_engine.schedules import SCHEDULES
+    from anima_prompt.sampler_names import name_tables
+
+    tables = name_tables()
+    assert tables.engine_samplers == set(SAMPLERS)
+    assert tables.engine_schedulers == set(SCHEDULES)
+
+
+def test_prompt_file_keys_are_read_or_knowingly_skipped_by_the_linter() -> None:
+    from anima_engine.prompt_files import RECORD_KEYS, SETTINGS
+    from anima_prompt.lint.inputs import GENERATION_ONLY, GENERATION_ONLY_SETTINGS
+    from anima_prompt.lint.inputs import RECORD_KEYS as LINT_RECORD_KEYS
+    from anima_prompt.lint.settings import SETTING_KEYS
+
+    assert set(RECORD_KEYS) <= LINT_RECORD_KEYS | GENERATION_ONLY
+    assert set(SETTINGS) | {"loras"} <= SETTING_KEYS | GENERATION_ONLY_SETTINGS

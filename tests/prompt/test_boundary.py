@@ -5,7 +5,7 @@ from itertools import pairwise
 import pytest
 
 from anima_prompt import parse, render
-from anima_prompt.boundary import Reading, is_identifier, read_item
+from anima_prompt.boundary import Reading, is_coined_name, is_identifier, read_item
 from anima_prompt.lint.analysis import count_sentences
 from anima_prompt.nodes import Phrase, Separator, Tag
 from anima_prompt.parser import PromptParser
@@ -64,6 +64,10 @@ def test_tag_shaped_items_read_as_tags(text: str) -> None:
         "in narrow alleys",
         "Rivers under snow",
         "Dogs bark.",
+        "dressed in a long grey cape",
+        "scattered among tall reeds",
+        "wearing red boots",
+        "depicting rolling hills",
         'a shop sign that says "CLOSED"',
         'title "Moon & Sun"',
         "猫が窓辺で眠っている。",
@@ -94,6 +98,17 @@ def test_identifiers_are_file_names_not_words() -> None:
         True
     ] * 4
     assert not any(is_identifier(t) for t in ("1girl", "long_hair", "Blue Hair", "3d", "mp5", "k-on!"))
+
+
+def test_a_participle_and_a_preposition_open_prose_only_in_four_words_or_more() -> None:
+    assert read_item("lying on grass") is Reading.TAG  # like `sitting on lap`
+    assert read_item("lying on soft grass") is Reading.PROSE
+    assert read_item("standing on one leg", Vocabulary("standing_on_one_leg")) is Reading.TAG
+
+
+def test_coined_names_pair_a_word_in_capitals_with_lowercase_words() -> None:
+    assert all(is_coined_name(t) for t in ("FLORSKY style", "style of MOONVALE"))
+    assert not any(is_coined_name(t) for t in ("8K HDR", "DSLR photo", "NSFW", "BRIGHT MOON", "Blue Sky"))
 
 
 def test_a_tag_glued_to_a_sentence_by_a_period_stays_a_tag() -> None:

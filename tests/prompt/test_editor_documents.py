@@ -170,6 +170,14 @@ def test_jsonl_problems_are_the_records_findings_placed_in_the_file(
     assert text[settings_problem.start : settings_problem.end] == '{"cfg": 12}'
 
 
+def test_jsonl_settings_the_linter_has_no_use_for_are_skipped_as_lint_file_does(
+    files: DocumentServices,
+) -> None:
+    record = {"prompt": "safe, 1girl", "settings": {"cfg": 12, "batch": 4, "scheduler": "Karras", "shift": 3}}
+    problems = files.diagnose(Document.parse(json.dumps(record) + "\n", DocumentKind.JSONL))
+    assert [(p.code, p.target) for p in problems if p.target == "settings"] == [("ANM-CFG-001", "settings")]
+
+
 def test_fix_all_and_format_give_what_the_cli_gives(files: DocumentServices, tag_index) -> None:  # type: ignore[no-untyped-def]
     prompts = ["1girl,long_hair, saber (fate)", "smile , Blue_Eyes"]
     text = "\n".join(json.dumps({"prompt": prompt}, ensure_ascii=True) for prompt in prompts) + "\n"

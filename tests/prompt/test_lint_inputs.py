@@ -45,10 +45,9 @@ def lint_file(path: Path, *extra: str):  # type: ignore[no-untyped-def]
             "settings.jsonl:1: cfg must be a number, got 'high'",
         ),
         (
-            "unknown.jsonl",
-            b'{"prompt": "1girl", "settings": {"seed": 1}}\n',
-            "unknown.jsonl:1: unknown setting 'seed'; "
-            "expected one of cfg, height, loras, sampler, steps, variant, width",
+            "twice.jsonl",
+            b'{"prompt": "1girl", "loras": ["a"], "settings": {"loras": ["b"]}}\n',
+            "twice.jsonl:1: 'loras' is given twice (in the record and in its settings)",
         ),
     ],
 )
@@ -58,6 +57,39 @@ def test_broken_files(tmp_path: Path, name: str, content: bytes, message: str) -
     result = lint_file(path)
     assert result.exit_code == 1
     assert result.stderr == f"anima lint: error: {tmp_path / message}\n"
+
+
+def test_unknown_record_keys_are_skipped_with_one_note(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    records = [
+        '{"id": "p1", "prompt": "safe, 1girl", "settings": {"cfg": 4.5, "shift": 3, "seed": 1}}',
+        '{"id": "p2", "kind": "tags", "prompt": "safe, 1boy", "seed": 7, "out": "x"}',
+        '{"prompt": "safe, 1other"}',
+    ]
+    path.write_text("\n".join(records) + "\n", encoding="utf-8")
+    result = lint_file(path)
+    assert result.exit_code == 0, result.output
+    notes = result.stderr.splitlines()
+    assert notes[0] == f"note: {path}: ignored keys id, settings.shift, settings.seed, kind (in 2 records)"
+    assert len([line for line in notes if "ignored keys" in line]) == 1
+
+
+def test_record_settings_read_scheduler_model_and_loras(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    path.write_text(
+        '{"prompt": "safe, 1girl", "model": "anima-turbo-v1.safetensors", "loras": ["style.safetensors:0.5"],'
+        ' "settings": {"sampler": "Euler a", "scheduler": "Karras", "cfg": 1}}\n',
+        encoding="utf-8",
+    )
+    (record,) = read_file(path)
+    settings = record.settings
+    assert settings is not None and record.ignored == ()
+    assert (settings.variant.value, settings.model, settings.loras) == (
+        "turbo",
+        "anima-turbo-v1.safetensors",
+        (("style.safetensors", 0.5),),
+    )
+    assert (settings.sampler, settings.scheduler) == ("Euler a", "Karras")
 
 
 def test_folder_is_a_usage_error(tmp_path: Path) -> None:

@@ -118,12 +118,17 @@ TURBO_TAG = "safe, 1girl, <lora:anima-turbo-lora:1>"
 
 
 def test_turbo_lora_in_the_prompt_wants_cfg_1_and_few_steps() -> None:
-    found = findings(TURBO_TAG, "ANM-CFG-003", settings={"cfg": 4, "steps": 30})
+    found = findings(TURBO_TAG, "ANM-CFG-003", settings={"cfg": 4, "steps": 30}, front_end="anima")
     assert [finding.message for finding in found] == [
         "the Turbo LoRA `anima-turbo-lora` runs at CFG 1; CFG 4 will overcook it",
         "the Turbo LoRA `anima-turbo-lora` wants 8-12 steps, got 30",
     ]
-    assert findings(TURBO_TAG, "ANM-CFG-003", settings={"cfg": 1, "steps": 10}) == []
+    assert findings(TURBO_TAG, "ANM-CFG-003", settings={"cfg": 1, "steps": 10}, front_end="anima") == []
+
+
+def test_turbo_lora_tag_is_not_loaded_by_comfyui() -> None:
+    assert findings(TURBO_TAG, "ANM-CFG-003", settings={"cfg": 4, "steps": 30}) == []
+    assert len(findings(TURBO_TAG, "ANM-CFG-002", settings={"cfg": 1, "steps": 30})) == 1
 
 
 def test_turbo_lora_in_the_settings() -> None:
@@ -134,16 +139,17 @@ def test_turbo_lora_in_the_settings() -> None:
 
 
 def test_turbo_lora_at_strength_0_or_a_plain_lora_is_not_turbo() -> None:
-    assert findings("safe, <lora:anima-turbo:0>", "ANM-CFG-003", settings={"cfg": 4, "steps": 30}) == []
-    assert findings("safe, <lora:ink_style:1>", "ANM-CFG-003", settings={"cfg": 4, "steps": 30}) == []
-    settings = {"cfg": 4, "steps": 30, "loras": ["turbo.safetensors:0"]}
-    assert findings("safe", "ANM-CFG-003", settings=settings) == []
+    settings = {"cfg": 4, "steps": 30}
+    assert findings("safe, <lora:anima-turbo:0>", "ANM-CFG-003", settings=settings, front_end="anima") == []
+    assert findings("safe, <lora:ink_style:1>", "ANM-CFG-003", settings=settings, front_end="anima") == []
+    with_lora = {"cfg": 4, "steps": 30, "loras": ["turbo.safetensors:0"]}
+    assert findings("safe", "ANM-CFG-003", settings=with_lora) == []
 
 
 def test_turbo_lora_settings_are_not_also_base_range_findings() -> None:
     settings = {"cfg": 1, "steps": 10, "variant": "base"}
-    assert findings(TURBO_TAG, "ANM-CFG-002", settings=settings) == []
-    assert findings(TURBO_TAG, "ANM-STP-001", settings=settings) == []
+    assert findings(TURBO_TAG, "ANM-CFG-002", settings=settings, front_end="anima") == []
+    assert findings(TURBO_TAG, "ANM-STP-001", settings=settings, front_end="anima") == []
     assert len(findings("safe, 1girl", "ANM-CFG-002", settings=settings)) == 1
     assert len(findings("safe, 1girl", "ANM-STP-001", settings=settings)) == 1
 

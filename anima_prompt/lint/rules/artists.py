@@ -28,12 +28,23 @@ def artist_without_at(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     The model card: artist tags must carry an `@` prefix (`@big chungus`); without it the style barely
     shows. Tags inside weight groups are checked too: `(ebifurya:1.2)` becomes `(@ebifurya:1.2)`. The fix
-    inserts the `@`.
+    inserts the `@`. An alias of an artist (`nadegata`) is reported with the artist's own name, which is
+    what the model learned (`@gishiki \\(gshk\\)`), and not fixed automatically.
     """
     assert ctx.index is not None
     for item in prompt.tags:
         info = ctx.index.lookup(item.text)
         if info is None or not info.is_artist:
+            continue
+        if info.matched == "alias":
+            canonical = prompt_form(info.name, artist=True)
+            yield ctx.report(
+                "ANM-ART-001",
+                (item.start, item.end),
+                f"`{item.text}` is the artist `{canonical}` under another name, without `@`; "
+                "the style will be very weak",
+                suggestions=(canonical,),
+            )
             continue
         yield ctx.report(
             "ANM-ART-001",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from anima_prompt.lint.context import RuleContext
@@ -9,23 +10,19 @@ from anima_prompt.lint.findings import Finding, Severity
 from anima_prompt.lint.registry import Example, Scope, rule
 from anima_prompt.lint.settings import LintSettings, Variant
 from anima_prompt.loras import looks_like_turbo_lora, read_network_tag
+from anima_prompt.sampler_names import (
+    ResolvedSampler,
+    closest_sampler,
+    closest_scheduler,
+    is_front_end_default,
+    resolve_sampler,
+    resolve_scheduler,
+    sampler_spellings,
+    scheduler_spellings,
+)
 
-# Sampler names as ComfyUI's KSampler spells them (comfy/samplers.py KSAMPLER_NAMES), plus the spellings used
-# by A1111/Forge for the common ones. Unknown names are reported, never rejected.
-SAMPLERS = frozenset(
-    {
-        "euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cfg_pp", "heun", "heunpp2", "dpm_2",
-        "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral",
-        "dpmpp_2s_ancestral_cfg_pp",
-        "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_cfg_pp", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu",
-        "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm",
-        "ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_cfg_pp", "res_multistep_ancestral",
-        "res_multistep_ancestral_cfg_pp", "gradient_estimation", "gradient_estimation_cfg_pp", "er_sde",
-        "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece", "ddim", "uni_pc", "uni_pc_bh2",
-        "euler_a", "dpm++ 2m", "dpm++ 2m sde", "dpm++ sde", "dpm++ 2m karras", "dpm++ 2m sde karras",
-    }
-)  # fmt: skip
-_ANCESTRAL_EULER = frozenset({"euler_ancestral", "euler_a", "euler ancestral", "euler_ancestral_cfg_pp"})
+#: Samplers for which the card allows a somewhat higher CFG ("euler_a ... tolerates higher CFG").
+_ANCESTRAL_EULER = frozenset({"euler_ancestral", "euler_ancestral_cfg_pp"})
 
 
 def _settings_finding(
@@ -42,12 +39,29 @@ def _variant(settings: LintSettings) -> Variant:
     return settings.variant or Variant.BASE
 
 
+def _cfg_range(ctx: RuleContext) -> tuple[float, float]:
+    """The recommended CFG range of the run: Turbo's (also with a Turbo LoRA), Aesthetic's or Base's."""
+    if _turbo(ctx) is not None:
+        return ctx.config.cfg_turbo, ctx.config.cfg_turbo
+    if _variant(ctx.settings) is Variant.AESTHETIC:
+        return ctx.config.cfg_aesthetic
+    return ctx.config.cfg_base
+
+
+def _sampler(settings: LintSettings) -> ResolvedSampler | None:
+    """The settings' sampler as a canonical name, whatever front end's spelling it was written in."""
+    return resolve_sampler(settings.sampler) if settings.sampler else None
+
+
 def turbo_lora(ctx: RuleContext) -> str | None:
     """The name of an active Turbo LoRA (strength above 0): from the settings' LoRAs, then the prompt's
-    `<lora:...>` tags; `None` when there is none."""
+    `<lora:...>` tags where the front end loads them (`front-end = "anima"`; ComfyUI core passes them to the
+    encoder as text, see ANM-SYN-003); `None` when there is none."""
     for name, strength in ctx.settings.loras:
         if strength > 0 and looks_like_turbo_lora(name):
             return name
+    if ctx.config.front_end != "anima":
+        return None
     for item in ctx.positive.foreign:
         tag = read_network_tag(item.text) if item.foreign == "lora" else None
         if tag is not None and tag.is_lora and looks_like_turbo_lora(tag.name) and _active(tag.strength):
@@ -83,7 +97,7 @@ def cfg_burns(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     The model card recommends CFG 4-5 (a later revision 4-6) for Base and Aesthetic; community reports say
     Anima burns more easily than SDXL anime models. Above `cfg-burn` (10) the image is almost certainly
-    damaged, whatever the sampler. Lower the CFG.
+    damaged, whatever the sampler. Lower the CFG to the top of the run's recommended range (1 on Turbo).
     """
     cfg = ctx.settings.cfg
     if cfg is not None and cfg > ctx.config.cfg_burn:
@@ -91,7 +105,7 @@ def cfg_burns(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
             ctx,
             "ANM-CFG-001",
             f"CFG {_fmt(cfg)} is above {_fmt(ctx.config.cfg_burn)} and will burn Anima images",
-            suggestions=(_fmt(ctx.config.cfg_base[1]),),
+            suggestions=(_fmt(_cfg_range(ctx)[1]),),
         )
 
 
@@ -108,21 +122,24 @@ def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     The v1.0 card recommends CFG 4-5 for Base; a later revision says 4-6 and notes that Aesthetic runs at
     about 3. `euler_ancestral` tolerates a somewhat higher CFG, so its upper bound is raised by
-    `euler-a-cfg-bonus`. Turbo, and runs with a Turbo LoRA, are checked by ANM-CFG-003 instead; CFG above
-    `cfg-burn` by ANM-CFG-001.
+    `euler-a-cfg-bonus`, however the sampler is spelt (`euler_ancestral`, A1111's `Euler a`, `euler_a`).
+    Turbo, and runs with a Turbo LoRA, are checked by ANM-CFG-003 instead; CFG above `cfg-burn` by
+    ANM-CFG-001.
     """
     cfg, variant = ctx.settings.cfg, _variant(ctx.settings)
     if cfg is None or cfg > ctx.config.cfg_burn or _turbo(ctx) is not None:
         return
-    low, high = ctx.config.cfg_aesthetic if variant is Variant.AESTHETIC else ctx.config.cfg_base
-    sampler = (ctx.settings.sampler or "").strip().lower()
-    if sampler in _ANCESTRAL_EULER:
+    low, high = _cfg_range(ctx)
+    sampler = _sampler(ctx.settings)
+    ancestral = sampler is not None and sampler.name in _ANCESTRAL_EULER
+    if ancestral:
         high += ctx.config.euler_a_cfg_bonus
     if not low <= cfg <= high:
+        which = f"Anima {variant.value}" + (" with euler_ancestral" if ancestral else "")
         yield _settings_finding(
             ctx,
             "ANM-CFG-002",
-            f"CFG {_fmt(cfg)} is outside the recommended {_fmt(low)}-{_fmt(high)} for Anima {variant.value}",
+            f"CFG {_fmt(cfg)} is outside the recommended {_fmt(low)}-{_fmt(high)} for {which}",
             suggestions=(_fmt(min(max(cfg, low), high)),),
         )
 
@@ -141,8 +158,8 @@ def turbo_settings(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     The model card says to run Turbo at CFG 1 with 8-12 steps; the same holds for the Turbo LoRA on Base.
     A higher CFG overcooks the distilled model, and more steps only cost time. A Turbo LoRA is one whose
     file name contains "turbo", applied with a strength above 0: in the settings' LoRAs
-    (`anima generate --lora`) or as a `<lora:...>` tag in the prompt. (At CFG 1 the negative prompt is not
-    used at all; see ANM-CFG-004.)
+    (`anima generate --lora`) or, with `front-end = "anima"`, as a `<lora:...>` tag in the prompt (ComfyUI
+    core does not load those). (At CFG 1 the negative prompt is not used at all; see ANM-CFG-004.)
     """
     source = _turbo(ctx)
     if source is None:
@@ -178,9 +195,11 @@ def negative_ignored(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     Classifier-free guidance mixes the positive and negative predictions as
     `neg + cfg * (pos - neg)`; at CFG 1 this is the positive prediction alone, and samplers skip the negative
-    pass. This is expected with Anima Turbo; remove the negative prompt or raise the CFG.
+    pass. This is expected with Anima Turbo; remove the negative prompt or raise the CFG. The negative
+    prompt's other findings are left out at CFG 1, since no change to it can change the image; only what
+    stops `anima generate` is still reported (a LoRA tag in it, ANM-SYN-003).
     """
-    if ctx.settings.cfg == 1 and ctx.negative is not None and ctx.negative.text.strip():
+    if not ctx.settings.negative_used and ctx.negative is not None and ctx.negative.text.strip():
         yield _settings_finding(ctx, "ANM-CFG-004", "at CFG 1 the negative prompt has no effect")
 
 
@@ -257,22 +276,33 @@ def resolution_off_sweet_spot(prompt: object, ctx: RuleContext) -> Iterator[Find
     """Image area inside Anima's range but away from the 1-2 megapixel sweet spot.
 
     The preview card recommends about 1 MP (1024x1024, 896x1152, 1152x896); results are best between 1 and
-    2 MP. Areas outside the hard range are reported by ANM-RES-001 instead.
+    2 MP. "About" is taken as `sweet-tolerance` (10 %): the card's own examples are 1.03-1.05 MP, and the
+    aspect-ratio buckets anime models are trained and run at step their sides by 64 pixels, which keeps
+    them within 10 % of 1 MP (1024x896 is 0.92 MP, 1536x640 0.98 MP), so 0.9-2.2 MP counts as on the spot.
+    Areas outside the hard range are reported by ANM-RES-001 instead.
     """
     size = _size(ctx.settings)
     if size is None:
         return
     pixels = size[0] * size[1]
-    low, high = ctx.config.sweet_megapixels
+    low, high = _sweet_pixels(ctx)
     inside_hard = ctx.config.min_pixels <= pixels <= ctx.config.max_pixels
-    if inside_hard and not low * 1e6 * 0.999 <= pixels <= high * 1e6 * 1.05:
+    if inside_hard and not low <= pixels <= high:
+        sweet_low, sweet_high = ctx.config.sweet_megapixels
         yield _settings_finding(
             ctx,
             "ANM-RES-002",
             f"{size[0]}x{size[1]} = {pixels / 1e6:.2f} MP; "
-            f"Anima gives its best results at {_fmt(low)}-{_fmt(high)} MP",
+            f"Anima gives its best results at about {_fmt(sweet_low)}-{_fmt(sweet_high)} MP",
             suggestions=("1024x1024", "896x1152", "1152x896"),
         )
+
+
+def _sweet_pixels(ctx: RuleContext) -> tuple[float, float]:
+    """The pixel counts that count as on the sweet spot (`sweet-megapixels` widened by `sweet-tolerance`)."""
+    low, high = ctx.config.sweet_megapixels
+    tolerance = ctx.config.sweet_tolerance
+    return low * 1e6 * (1 - tolerance), high * 1e6 * (1 + tolerance)
 
 
 @rule(
@@ -287,13 +317,21 @@ def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Findin
     """Width or height is not a multiple of 16.
 
     The VAE downsamples by 8 and the DiT patchifies 2x2 latents, so sides must be multiples of 16; front ends
-    crop or pad other sizes.
+    crop or pad other sizes. The suggestion is the nearest multiple, or, when the image area is off the
+    sweet spot (ANM-RES-002), the nearest multiple towards it.
     """
     multiple = ctx.config.size_multiple
+    size = _size(ctx.settings)
+    toward = 0  # -1: round down, 1: round up, 0: to the nearest
+    if size is not None:
+        low, high = _sweet_pixels(ctx)
+        toward = -1 if size[0] * size[1] > high else 1 if size[0] * size[1] < low else 0
     for name in ("width", "height"):
         value = getattr(ctx.settings, name)
         if value is not None and value % multiple:
-            nearest = max(multiple, round(value / multiple) * multiple)
+            steps = value / multiple
+            rounded = math.floor(steps) if toward < 0 else math.ceil(steps) if toward > 0 else round(steps)
+            nearest = max(multiple, rounded * multiple)
             yield _settings_finding(
                 ctx,
                 "ANM-RES-003",
@@ -308,20 +346,88 @@ def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Findin
     Severity.WARNING,
     scope=Scope.SETTINGS,
     bad=Example("1girl, solo, safe", settings={"sampler": "eular_a"}),
-    good=Example("1girl, solo, safe", settings={"sampler": "euler_ancestral"}),
+    good=Example("1girl, solo, safe", settings={"sampler": "Euler a"}),
 )
 def unknown_sampler(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
-    """The sampler name is not one that ComfyUI, A1111 or Forge know.
+    """The sampler or scheduler name is not one that ComfyUI, A1111, Forge or RES4LYF know.
 
-    The card's recommendations are `er_sde` (the author's default: flat colours, sharp lines),
-    `euler_ancestral` (softer lines), `dpmpp_2m_sde_gpu` (more varied) and `euler` (for Turbo and Aesthetic).
+    Every front end's spelling is accepted: ComfyUI's names (`euler_ancestral`, `karras`), A1111/Forge
+    labels (`Euler a`, `DPM++ 2M SDE`, old labels with the schedule in them such as `DPM++ 2M Karras`, the
+    `Automatic` schedule) and RES4LYF's (`res_2s`, `beta57`), in any case and with spaces, `_` or `-`
+    (`data/sampler_names.toml`). The card's recommendations are `er_sde` (the author's default: flat
+    colours, sharp lines), `euler_ancestral` (softer lines), `dpmpp_2m_sde_gpu` (more varied) and `euler`
+    (for Turbo and Aesthetic).
     """
-    sampler = ctx.settings.sampler
-    if sampler is None:
-        return
-    key = sampler.strip().lower()
-    if key not in SAMPLERS:
-        import difflib
+    sampler, scheduler = ctx.settings.sampler, ctx.settings.scheduler
+    if sampler is not None and resolve_sampler(sampler) is None:
+        yield _settings_finding(
+            ctx,
+            "ANM-SMP-001",
+            f"unknown sampler {sampler!r}",
+            suggestions=_close(sampler, sampler_spellings(), ctx.config.suggestion_limit),
+        )
+    if scheduler is not None and resolve_scheduler(scheduler) is None and not is_front_end_default(scheduler):
+        yield _settings_finding(
+            ctx,
+            "ANM-SMP-001",
+            f"unknown scheduler {scheduler!r}",
+            suggestions=_close(scheduler, scheduler_spellings(), ctx.config.suggestion_limit),
+        )
 
-        close = tuple(difflib.get_close_matches(key, sorted(SAMPLERS), n=ctx.config.suggestion_limit))
-        yield _settings_finding(ctx, "ANM-SMP-001", f"unknown sampler {sampler!r}", suggestions=close)
+
+def _close(name: str, spellings: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """The spellings closest to `name`, compared in lower case."""
+    import difflib
+
+    by_key = {spelling.lower(): spelling for spelling in spellings}
+    close = difflib.get_close_matches(name.strip().lower(), list(by_key), n=limit)
+    return tuple(by_key[key] for key in close)
+
+
+@rule(
+    "ANM-SMP-002",
+    "sampler-for-anima-generate",
+    Severity.ERROR,
+    scope=Scope.SETTINGS,
+    bad=Example("1girl, solo, safe", settings={"sampler": "DPM++ 2M Karras"}, config={"front-end": "anima"}),
+    good=Example("1girl, solo, safe", settings={"sampler": "er_sde"}, config={"front-end": "anima"}),
+)
+def sampler_for_anima_generate(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
+    """`anima generate` (`front-end = "anima"`) lacks this sampler or scheduler, or spells it otherwise.
+
+    The engine takes ComfyUI's names, and has a subset of ComfyUI's samplers (`data/sampler_names.toml`,
+    table `engine`); it stops on any other name. A label from another front end (`Euler a`, `Karras`) is
+    reported with the name `anima generate` uses (`euler_ancestral`, `karras`); a sampler it lacks with
+    its closest one: deterministic single-step solvers map to `euler` (DDIM is Euler on a flow model),
+    multistep ones such as `DPM++ 2M` to `res_multistep`, ancestral ones to `euler_ancestral`, SDE solvers
+    to `er_sde` or `dpmpp_2m_sde`; RES4LYF's `beta57` schedule to `beta`. With `front-end = "comfyui"`
+    (the default) the rule is silent: ComfyUI, A1111 and Forge run their own names.
+    """
+    if ctx.config.front_end != "anima":
+        return
+    settings = ctx.settings
+    sampler = _sampler(settings)
+    if settings.sampler is not None and sampler is not None:
+        message = _engine_name("sampler", settings.sampler, sampler.name, closest_sampler(sampler.name))
+        if message is not None:
+            yield _settings_finding(ctx, "ANM-SMP-002", message[0], suggestions=message[1])
+    written = settings.scheduler or (sampler.scheduler if sampler is not None else None)
+    scheduler = resolve_scheduler(written) if written is not None else None
+    if written is not None and scheduler is not None:
+        message = _engine_name("scheduler", written, scheduler, closest_scheduler(scheduler))
+        if message is not None:
+            yield _settings_finding(ctx, "ANM-SMP-002", message[0], suggestions=message[1])
+
+
+def _engine_name(
+    kind: str, written: str, name: str, closest: str | None
+) -> tuple[str, tuple[str, ...]] | None:
+    """The message and suggestion for a sampler or scheduler `anima generate` runs as `closest`, or None."""
+    if closest == name:
+        if written.strip() == name:
+            return None
+        return f"`anima generate` calls the {kind} `{written}` `{name}`", (name,)
+    spelt = f"`{name}`" if written.strip() == name else f"`{written}` (`{name}`)"
+    if closest is None:
+        return f"`anima generate` has no {kind} {spelt}", ()
+    return f"`anima generate` has no {kind} {spelt}; the closest it has is `{closest}`", (closest,)

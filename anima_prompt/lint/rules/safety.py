@@ -91,9 +91,10 @@ def safety_tag_in_both(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """The same safety tag is in the positive and the negative prompt.
 
     Guidance pushes towards the positive and away from the negative; the same tag on both sides cancels
-    out, so the rating is left to chance. Put the opposite ratings in the negative.
+    out, so the rating is left to chance. Put the opposite ratings in the negative. Not reported at CFG 1,
+    where the negative prompt has no effect (ANM-CFG-004).
     """
-    if ctx.negative is None:
+    if ctx.negative is None or not ctx.settings.negative_used:
         return
     positive = {_key(item) for item in safety_items(prompt)}
     for item in safety_items(ctx.negative):
@@ -118,9 +119,9 @@ def safe_without_negative(prompt: Analysis, ctx: RuleContext) -> Iterator[Findin
     """The positive is `safe` but the negative prompt has neither `nsfw` nor `explicit`.
 
     The model card recommends safety tags in both prompts to avoid unwanted content, especially when the
-    prompt is short or vague.
+    prompt is short or vague. Not reported at CFG 1, where the negative prompt has no effect (ANM-CFG-004).
     """
-    if ctx.negative is None:
+    if ctx.negative is None or not ctx.settings.negative_used:
         return
     positive = [item for item in safety_items(prompt) if _key(item) == "safe"]
     negative = {_key(item) for item in safety_items(ctx.negative)}

@@ -7,8 +7,8 @@ import json
 import re
 from collections.abc import Iterator
 
-from anima_prompt.boundary import is_clause
-from anima_prompt.lint.analysis import Analysis, Item, Kind, count_sentences, word_count
+from anima_prompt.boundary import Reading, ends_sentence, is_clause, read_item
+from anima_prompt.lint.analysis import REGION_KEYWORDS, Analysis, Item, Kind, count_sentences, word_count
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
@@ -18,10 +18,14 @@ from anima_prompt.lint.sections import sections_of
 from anima_prompt.sections import Section
 from anima_prompt.vocab import special_tags
 
-_YAML_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Za-z_][\w ]{0,40}[\"']?\s*:(?:\s|$)", re.MULTILINE)
+_YAML_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Za-z_][\w ]{0,40}[\"']?\s*:(?:[ \t]+(.*)|\s*$)", re.MULTILINE)
 
 
 def _looks_structured(text: str) -> bool:
+    """JSON, or at least two `key: value` lines whose values are not prose (`hair: long hair`, `subject:`).
+
+    A labelled paragraph of natural language (`Background: A quiet street at dusk.`) is prose, not YAML.
+    """
     stripped = text.strip()
     if stripped[:1] in "{[" and stripped[-1:] in "}]":
         try:
@@ -30,7 +34,14 @@ def _looks_structured(text: str) -> bool:
             pass
         else:
             return isinstance(value, dict | list)
-    return len(_YAML_KEY.findall(text)) >= 2
+    values = (match.group(1) or "" for match in _YAML_KEY.finditer(text))
+    return sum(not _is_prose_value(value) for value in values) >= 2
+
+
+def _is_prose_value(value: str) -> bool:
+    """Whether the value of a `key:` line is natural language: a sentence, or text that reads as prose."""
+    value = value.strip()
+    return bool(value) and (ends_sentence(value) or read_item(value) is not Reading.TAG)
 
 
 @rule(
@@ -45,7 +56,8 @@ def structured_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Anima was trained on comma-separated tags and prose. Braces cannot be represented well by the T5 query
     tokenizer, newlines near the start have a trained meaning (the dataset-tag slot), and keys such as
-    `hair:` are not Danbooru tags. Write the values as tags or sentences.
+    `hair:` are not Danbooru tags. Write the values as tags or sentences. Paragraphs of natural language
+    that start with a label (`Background: A quiet street at dusk.`) are prose, not YAML.
     """
     if _looks_structured(prompt.text):
         yield ctx.report(
@@ -274,7 +286,10 @@ def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Anima's non-anime captions put a dataset tag on the first line, so a first line followed by a line
     break is the dataset-tag slot; community tools advise keeping tag prompts on one comma-separated line.
-    The fix joins the lines with `, `.
+    Line breaks that lay out the regions of a regional prompt (next to
+    `BREAK` or `ADDCOL`, `ADDROW`, ...) or that put LoRA tags or other front-end syntax on a line of their
+    own are left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003). The fix joins
+    the lines with `, `.
     """
     if any(is_clause(item.text) or _alone_on_line(prompt.text, item) for item in prompt.phrases):
         return  # lines of prose; descriptive phrases among the tags (`sitting under a tree`) are no reason
@@ -282,12 +297,41 @@ def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         return
     for separator in prompt.separators:
         if "\n" in separator.text and separator.end < len(prompt.text.rstrip()) and separator.start > 0:
+            if _keeps_syntax_apart(prompt, separator.start, separator.end):
+                continue
             yield ctx.report(
                 "ANM-DS-002",
                 (separator.start, separator.end),
                 "line break in a tag prompt; keep tags on one line",
                 fix=Fix(separator.start, separator.end, ", "),
             )
+
+
+def _keeps_syntax_apart(prompt: Analysis, start: int, end: int) -> bool:
+    """Whether the line break at `[start, end)` sits next to a region keyword, or next to a line that holds
+    only front-end syntax (`<lora:...>` tags, ...)."""
+    text = prompt.text
+    line_start = text.rfind("\n", 0, start) + 1
+    next_break = text.find("\n", end)
+    line_end = len(text) if next_break < 0 else next_break
+    before = [item for item in prompt.items if line_start <= item.start < start]
+    after = [item for item in prompt.items if end <= item.start < line_end]
+    for line, edge in ((before, -1), (after, 0)):
+        if not line:
+            continue
+        if line[edge].kind is Kind.FOREIGN and line[edge].foreign in REGION_KEYWORDS:
+            return True
+        if all(item.kind is Kind.FOREIGN for item in line):
+            return True
+    return False
+
+
+def _before_negative_option(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """The items before a sample-prompt line's `--n` (after it comes that line's negative prompt)."""
+    for position, item in enumerate(items):
+        if item.foreign == "sample_option" and item.text == "--n":
+            return items[:position]
+    return items
 
 
 def _alone_on_line(text: str, item: Item) -> bool:
@@ -329,13 +373,15 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     order within a section does not matter, the order of sections does. Natural language may go anywhere;
     artists are checked by ANM-ART-003. Without the tag index only quality/meta/year/safety and count tags
     are placed. When the prompt is one line of plain tags the fix reorders it (stably, within sections).
+    In a LoRA trainer's sample-prompt line, the tags after `--n` are its negative prompt and are not placed.
     """
-    item_sections = sections_of(prompt.items, ctx.index)
+    items = _before_negative_option(prompt.items)
+    item_sections = sections_of(items, ctx.index)
     if ctx.config.artist_placement == "first":  # the artist then belongs with the count tags
         item_sections = [Section.COUNT if s is Section.ARTIST else s for s in item_sections]
     units: list[list[Item]] = []  # items in order, grouped by top-level unit (units only ascend)
     unit_sections: list[list[Section | None]] = []
-    for item, item_section in zip(prompt.items, item_sections, strict=True):
+    for item, item_section in zip(items, item_sections, strict=True):
         if units and units[-1][0].unit == item.unit:
             units[-1].append(item)
             unit_sections[-1].append(item_section)

@@ -1,4 +1,4 @@
-"""Syntax rules: escaping (ANM-ESC), weights (ANM-WGT), parse errors and foreign syntax (ANM-SYN)."""
+"""Syntax rules: escaping (ANM-ESC), parse errors and foreign syntax (ANM-SYN)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
-from anima_prompt.lint.registry import rule
-from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT
+from anima_prompt.lint.registry import Example, rule
+from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT, SLASH_ESCAPE
 from anima_prompt.loras import read_network_tag
 from anima_prompt.tagtext import escape_parens
 
@@ -27,20 +27,50 @@ def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]
 
     `saber (fate)` reaches the model as `saber fate` with `fate` weighted 1.1 (ComfyUI `sd1_clip.py`; the
     same failure is reported for stable-diffusion.cpp, issue #1492). Literal brackets must be escaped:
-    `saber \\(fate\\)`; weighted, `(saber \\(fate\\):1.2)`. The fix adds the backslashes.
+    `saber \\(fate\\)`; weighted, `(saber \\(fate\\):1.2)`. The fix adds the backslashes. Danbooru writes a
+    qualifier after a space or `_`; a group glued to the word before it (`detailed background(plain white)`)
+    is more often SD emphasis, so it is reported only when the tag index knows the qualified tag
+    (`saber(fate)`) or the group names a series; the fix then writes the qualifier after a space.
     """
     for item in prompt.items:
-        if item.qualifier is None:
-            continue
-        written = prompt.text[item.qualifier[0] : item.qualifier[1]]
-        escaped = escape_parens(written)
-        yield ctx.report(
-            "ANM-ESC-001",
-            item.qualifier,
-            f"`{written}` in `{item.text}` is read as a 1.1 weight and the brackets are dropped",
-            suggestions=(escape_parens(item.text),),
-            fix=Fix(*item.qualifier, escaped),
-        )
+        if item.qualifier is not None:
+            written = prompt.text[item.qualifier[0] : item.qualifier[1]]
+            yield ctx.report(
+                "ANM-ESC-001",
+                item.qualifier,
+                f"`{written}` in `{item.text}` is read as a 1.1 weight and the brackets are dropped",
+                suggestions=(escape_parens(item.text),),
+                fix=Fix(*item.qualifier, escape_parens(written)),
+            )
+    for head, group in _glued_groups(prompt):
+        if _known_qualifier(head.text, group.body, ctx):
+            written = prompt.text[group.start : group.end]
+            yield ctx.report(
+                "ANM-ESC-001",
+                (group.start, group.end),
+                f"`{written}` after `{head.text}` is read as a 1.1 weight and the brackets are dropped",
+                suggestions=(f"{head.text} {escape_parens(written)}",),
+                fix=Fix(group.start, group.end, " " + escape_parens(written)),
+            )
+
+
+def _glued_groups(prompt: Analysis) -> Iterator[tuple[Item, Group]]:
+    """Plain single-level groups written right after a tag, without a space (`saber(fate)`)."""
+    ends = {item.end: item for item in prompt.items if item.kind is Kind.TAG and item.group is None}
+    for group in prompt.groups:
+        head = ends.get(group.start)
+        if head is not None and not group.explicit and not group.wraps:
+            yield head, group
+
+
+def _known_qualifier(head: str, qualifier: str, ctx: RuleContext) -> bool:
+    """Whether the index knows `head_(qualifier)` as a tag, or the qualifier as a series tag."""
+    if ctx.index is None:
+        return False
+    if ctx.index.lookup(f"{head}_({qualifier})") is not None:
+        return True
+    info = ctx.index.lookup(qualifier)
+    return info is not None and info.category_name == "copyright"
 
 
 @rule(
@@ -54,11 +84,14 @@ def parentheses_in_sentence(prompt: Analysis, ctx: RuleContext) -> Iterator[Find
     """Parentheses inside a natural-language sentence are read as weight syntax.
 
     ComfyUI treats `( )` as a 1.1 weight everywhere, also in prose, and drops the brackets. Rephrase, or
-    escape them as `\\(` and `\\)` if the brackets are meant literally. Not fixed automatically, because a fix
+    escape them as `\\(` and `\\)` if the brackets are meant literally. Only a plain group that continues a
+    sentence (a word before it, a word or the sentence's end after it) reads as literal brackets; SD/A1111
+    emphasis such as `((a detailed face))`, a group that is a whole comma-separated item, or one standing
+    between sentences is an intended weight, checked by ANM-WGT-001. Not fixed automatically, because a fix
     must not change natural-language text.
     """
     for group in prompt.groups:
-        if group.in_phrase and not group.explicit:
+        if group.brackets:
             yield ctx.report(
                 "ANM-ESC-002",
                 (group.start, group.end),
@@ -89,69 +122,29 @@ def backslash_bracket(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-def _weighted_groups(prompt: Analysis) -> Iterator[Group]:
-    for group in prompt.groups:
-        if group.explicit or not group.in_phrase:
-            yield group
-
-
 @rule(
-    "ANM-WGT-001",
-    "weak-weight",
-    S.INFO,
-    bad="1girl, (smile:1.2), safe",
-    good="1girl, (smile:1.6), safe",
-)
-def weak_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
-    """A weight between 1.0 and 1.3 that barely changes an Anima image.
-
-    In ComfyUI, Anima's weights scale the LLM adapter's output rows linearly (one weight per T5 token), not
-    the text encoder's attention as in SDXL, so small boosts hardly show. The card's own example is
-    `(chibi:2)`; try 1.5-2.
-    """
-    for group in _weighted_groups(prompt):
-        weight = group.weight
-        if 1.0 < weight <= ctx.config.weak_weight_max:
-            body, message = group.body.strip(), f"weight {weight:g} has little visible effect on Anima"
-            head, colon, tail = body.rpartition(":")
-            if colon and head.strip() and not group.explicit and not _is_number(tail):
-                # `(blue eyes:abc)`: ComfyUI reads no weight, so `:abc` is text and the group weighs 1.1
-                body = head.strip()
-                message += f"; `:{tail}` is not a number, so it is no weight and reaches the model as text"
-            yield ctx.report("ANM-WGT-001", (group.start, group.end), message, suggestions=(f"({body}:1.5)",))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-@rule(
-    "ANM-WGT-002",
-    "extreme-weight",
+    "ANM-ESC-004",
+    "slash-escape",
     S.WARNING,
-    bad="1girl, (smile:4), safe",
-    good="1girl, (smile:2), safe",
+    bad="1girl, oil painting /(medium/), safe",
+    good="1girl, oil painting \\(medium\\), safe",
+    fixable=True,
 )
-def extreme_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
-    """A weight above 3 or below 0, which breaks the image.
+def slash_escape(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """A qualifier "escaped" with forward slashes, `/(medium/)`, which ComfyUI reads as a weight group.
 
-    Weights multiply conditioning vectors: large ones blow the adapter output out of the range the DiT was
-    trained on, and negative ones flip its direction (only meaningful with a NegPiP-style extension).
+    Only a backslash escapes a bracket (`\\(medium\\)`); `/(medium/)` is a 1.1 weight on `medium/`, and the
+    slashes reach the model as text. The fix turns the slashes into backslashes.
     """
-    for group in _weighted_groups(prompt):
-        weight = group.weight
-        if weight > ctx.config.extreme_weight_max or weight < ctx.config.extreme_weight_min:
-            yield ctx.report(
-                "ANM-WGT-002",
-                (group.start, group.end),
-                f"weight {weight:g} is outside {ctx.config.extreme_weight_min:g}-"
-                f"{ctx.config.extreme_weight_max:g} and can break the image",
-                suggestions=(f"({group.body.strip()}:2)",),
-            )
+    for match in SLASH_ESCAPE.finditer(prompt.text):
+        fixed = f"\\({match.group(1)}\\)"
+        yield ctx.report(
+            "ANM-ESC-004",
+            match.span(),
+            f"`{match.group()}` is not an escape: ComfyUI reads a weight group; write `{fixed}`",
+            suggestions=(fixed,),
+            fix=Fix(*match.span(), fixed),
+        )
 
 
 _FOREIGN_MESSAGES = {
@@ -163,7 +156,29 @@ _FOREIGN_MESSAGES = {
     "ComfyUI passes it to the model as text",
     "deemphasis": "`[x]` de-emphasis does not exist in ComfyUI; the brackets reach the model as text; "
     "use `(x:0.8)`",
+    "regional": "`{text}` is a Regional Prompter keyword (an A1111/Forge extension); ComfyUI passes it to "
+    "the model as the word {text}; lay out regions with area or mask conditioning",
+    "nai_emphasis": "`{text}` is NovelAI emphasis (x1.05 a brace); the ComfyUI front end reads braces as a "
+    "one-option choice and drops them, so no weight is applied",
+    "variable": "`{text}` is a dynamic-prompts variable; only the Dynamic Prompts extension fills it in, "
+    "ComfyUI passes it to the model as text",
+    "sample_option": "`{text}` is an option of a LoRA trainer's sample-prompt line (sd-scripts); in a prompt "
+    "it reaches the model as text",
+    "caption_separator": "`{text}` separates the parts of a LoRA training caption (sd-scripts); in a prompt "
+    "it reaches the model as text",
 }
+_NEGATIVE_OPTION = "--n"
+
+
+def _foreign_finding(syntax: str, text: str) -> tuple[str, tuple[str, ...]]:
+    """The message and suggestions for foreign syntax `syntax` written as `text`."""
+    message = _FOREIGN_MESSAGES[syntax].format(text=text)
+    if syntax == "sample_option" and text == _NEGATIVE_OPTION:
+        message += "; the text after it was the line's negative prompt"
+    if syntax == "nai_emphasis":
+        core = text.lstrip("{").rstrip("}").strip()
+        return message, (f"({core}:1.5)",)
+    return message, ()
 
 
 @rule(
@@ -178,14 +193,20 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     `BREAK` and `AND` (A1111), prompt editing `[a:b:0.5]`, alternation `[a|b]` and `[x]` de-emphasis are not
     part of ComfyUI's prompt language; Forge Neo implements editing and alternation for Anima. Qwen3 has
-    no 75-token chunks, so `BREAK` is a no-op everywhere.
+    no 75-token chunks, so `BREAK` is a no-op everywhere. Nor are Regional Prompter's `ADDCOL`, `ADDROW`,
+    `ADDBASE` and `ADDCOMM`, NovelAI's `{x}` emphasis (the ComfyUI front end drops the braces of a
+    one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the syntax of
+    LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and caption
+    separators (`|||`, `;;;`). Dynamic-prompts `{a|b}` and `__wildcards__` are left alone: the ComfyUI
+    front end and common extensions expand them.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
     if "AND" in prompt.text:
         found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
     for start, end, syntax in sorted(found):
         if syntax in _FOREIGN_MESSAGES:
-            yield ctx.report("ANM-SYN-001", (start, end), _FOREIGN_MESSAGES[syntax])
+            message, suggestions = _foreign_finding(syntax, prompt.text[start:end])
+            yield ctx.report("ANM-SYN-001", (start, end), message, suggestions=suggestions)
 
 
 @rule(
@@ -218,6 +239,7 @@ def dynamic_prompt_at(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     S.INFO,
     bad="1girl, <lora:anima_style:0.8>, safe",
     good="1girl, safe",
+    stops_run=True,
 )
 def lora_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """`<lora:name:w>` in a prompt: whether the LoRA is loaded depends on the front end (`front-end`).
@@ -228,9 +250,12 @@ def lora_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     `anima generate` loads `<lora:name:w>` and `<lyco:...>` from the prompt, so only an unreadable strength
     (it stops on it: an error) or an unusual one is reported; it refuses LoRA tags in the negative prompt
     (an error), and passes other `<name:...>` tags, such as hypernetworks, to the encoder as text. The LoRA
-    name is never checked as a tag. A strength outside 0-2 is unusual for a style LoRA.
+    name is never checked as a tag. A strength outside 0-2 is unusual for a style LoRA. Because a LoRA tag
+    in the negative prompt stops `anima generate`, that is reported even at CFG 1.
     """
     anima = ctx.config.front_end == "anima"
+    if ctx.target is Target.NEGATIVE and not anima and not ctx.settings.negative_used:
+        return  # ComfyUI passes the tag as text, and at CFG 1 the negative prompt has no effect
     for item in prompt.foreign:
         if item.foreign != "lora":
             continue
@@ -308,3 +333,28 @@ def syntax_error(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         if item.foreign == "lone-backslash" and prompt.text[item.end : item.end + 1] in ("[", "]"):
             continue
         yield ctx.report("ANM-SYN-004", (item.start, item.end), item.note or f"invalid syntax `{item.text}`")
+
+
+@rule(
+    "ANM-SYN-005",
+    "embedding-in-prompt",
+    S.INFO,
+    bad=Example("1girl, safe", negative="embedding:EasyNegative, worst quality"),
+    good=Example("1girl, safe", negative="worst quality, bad hands"),
+)
+def embedding_in_prompt(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
+    """`embedding:name` loads a textual-inversion embedding, which must be made for Anima's text encoders.
+
+    ComfyUI looks the name up in its embeddings folder and uses the vectors only when they have the width of
+    the encoder reading them (1024 for Anima's Qwen3, 4096 for the T5 side); otherwise it logs a warning and
+    leaves the word out. Embeddings made for SD 1.5 or SDXL (`EasyNegative`, `badhandv4`) never fit, so they
+    do nothing on Anima; write what they stood for as tags (`worst quality`, `bad hands`).
+    """
+    for item in prompt.foreign:
+        if item.foreign == "embedding":
+            yield ctx.report(
+                "ANM-SYN-005",
+                (item.start, item.end),
+                f"`{item.text}` only works with an embedding made for Anima's text encoders; "
+                "SD 1.5 and SDXL embeddings are ignored",
+            )

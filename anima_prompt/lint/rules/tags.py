@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from anima_prompt.boundary import is_identifier
+from anima_prompt.boundary import is_coined_name, is_identifier
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
@@ -23,6 +23,12 @@ def _text_span(item: Item) -> tuple[int, int]:
 
 def _is_pony(item: Item) -> bool:
     return item.foreign == "pony"
+
+
+def _spelt_as_trained(text: str) -> bool:
+    """Whether `text` is a name whose spelling is what an embedding or LoRA was trained with: written like
+    a file (`EasyNegative`, `bad_prompt_v2`) or a coined word in capitals (`GHIBSKY style`)."""
+    return is_identifier(text) or is_coined_name(text)
 
 
 @rule(
@@ -43,7 +49,7 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     spelling it was trained with).
     """
     for item in prompt.tag_like:
-        if "_" not in item.text or keeps_underscores(item.text) or is_identifier(item.text):
+        if "_" not in item.text or keeps_underscores(item.text) or _spelt_as_trained(item.text):
             continue
         fixed = item.text.replace("_", " ")
         yield ctx.report(
@@ -76,10 +82,11 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Only tags are checked: natural-language sentences keep normal English capitalisation (the card asks for
     capitalised character and series names in prose), and names written like files (`EasyNegative`, an
-    embedding) keep theirs. The fix lowercases the tag; with a tag index, only a tag it knows.
+    embedding) or with a coined word in capitals (`GHIBSKY style`, a LoRA trigger) keep theirs. The fix
+    lowercases the tag; with a tag index, only a tag it knows.
     """
     for item in prompt.tag_like:
-        if item.text != item.text.lower() and not _is_pony(item) and not is_identifier(item.text):
+        if item.text != item.text.lower() and not _is_pony(item) and not _spelt_as_trained(item.text):
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
@@ -130,6 +137,7 @@ def _skip_unknown(item: Item) -> bool:
         or is_kaomoji(item.text)
         or _is_pony(item)
         or not item.name
+        or is_coined_name(item.text)
     )
 
 
@@ -147,8 +155,9 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     Anima learned Danbooru tags; an invented or misspelt tag is read as plain words at best. The finding
     suggests the tags the user plausibly meant (a misspelling, another spacing or word order, a plural,
     a missing qualifier; see `anima_prompt.index.plausible`), and none when no tag is that close. Natural
-    language is not reported: the parser reads it as prose. Write descriptions that are not tags as
-    natural-language sentences.
+    language is not reported: the parser reads it as prose; nor is a coined word in capitals beside lowercase
+    words (`GHIBSKY style`), a LoRA's trigger that the base model does not know on purpose. Write
+    descriptions that are not tags as natural-language sentences.
     """
     assert ctx.index is not None
     for item in prompt.tags:
@@ -214,12 +223,14 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Repeats over-weight a concept and can distort the image; the RDBT finetune card advises dropping
     redundant tokens so the encoder attends to the rest. Positive and negative prompts are checked
-    separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead.
+    separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead. The regions of a
+    regional prompt (separated by `BREAK`, `ADDCOL`, `ADDROW`, ...) are conditioned separately, so a tag
+    repeated in another region is not a duplicate.
     """
-    seen: dict[str, list[Item]] = defaultdict(list)
+    seen: dict[tuple[int, str], list[Item]] = defaultdict(list)
     for item in prompt.tag_like:
         if item.name:
-            seen[_canonical(item, ctx)].append(item)
+            seen[item.region, _canonical(item, ctx)].append(item)
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
@@ -349,16 +360,17 @@ def quality_tag_on_aesthetic(prompt: Analysis, ctx: RuleContext) -> Iterator[Fin
 def pony_vocabulary(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """Pony Diffusion vocabulary (`score_9_up`, `source_anime`, `rating_safe`) that Anima never learned.
 
-    Anima's score tags are `score_1` ... `score_9` without `_up`, and its safety tags are `safe`,
-    `sensitive`, `nsfw` and `explicit`. Pony's `source_*` tags have no Anima equivalent.
+    Anima's score tags are `score_1` ... `score_9` without `_up` (not suggested on Anima-Aesthetic, which
+    should get no score tags), and its safety tags are `safe`, `sensitive`, `nsfw` and `explicit`. Pony's
+    `source_*` tags have no Anima equivalent.
     """
     for item in prompt.items:
         if not _is_pony(item):
             continue
         text = item.text.strip().lower()
         replacement: tuple[str, ...] = ()
-        if text.startswith("score_"):
-            replacement = (text.removesuffix("_up"),)
+        if text.startswith("score_") and ctx.settings.variant is not Variant.AESTHETIC:
+            replacement = (text.removesuffix("_up"),)  # on Aesthetic score tags go altogether (ANM-VAR-001)
         elif text.startswith("rating_"):
             rating = text.removeprefix("rating_")
             mapped = {"safe": "safe", "general": "safe", "sensitive": "sensitive", "questionable": "nsfw"}

@@ -1,0 +1,201 @@
+"""The post-lexer: between Lark's lexer and its parser, for syntax no context-free terminal can express.
+
+`grammars/anima.lark` names the terminals; this module runs three passes over the token list:
+
+1. `split_keywords` cuts keywords out of TEXT runs (a run may hold several words): A1111's `BREAK`,
+   Regional Prompter's `ADDCOL`/`ADDROW`/`ADDBASE`/`ADDCOMM`, dynamic-prompts `__wildcards__`, the `;;;`
+   caption separator of LoRA training captions and the `--n` / `--w 576` options of sample-prompt lines;
+2. `join_references` joins tokens that only together are one piece of syntax: a dynamic-prompts variable
+   `${name}`, a ComfyUI `embedding:name`, and the `|||` caption separator;
+3. `pair_brackets` pairs brackets with a stack: a bracket without partner becomes UNCLOSED or UNMATCHED, one
+   nested deeper than `MAX_NESTING` becomes TOO_DEEP, and a WEIGHT that does not close a matched `(`
+   becomes STRAY_WEIGHT, so the parser never sees unbalanced input and the tree depth is bounded.
+
+`classify` turns the keyword tokens into `Foreign` nodes (`nodes.FOREIGN_SYNTAXES`).
+"""
+
+import re
+from collections.abc import Iterator
+
+from lark import Token
+from lark.lark import PostLex
+
+from anima_prompt.classify import MAX_NESTING, sub_token
+
+_OPENS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_CLOSES = frozenset(_OPENS.values())
+_KEYWORDS = re.compile(
+    r"(?P<BREAK>(?<!\S)BREAK(?!\S))"
+    r"|(?P<REGIONAL>(?<!\S)ADD(?:COL|ROW|BASE|COMM)(?!\S))"
+    r"|(?P<SAMPLE_OPTION>(?<!\S)--(?:n|[whdls][ \t]+[+-]?\d+(?:\.\d+)?)(?!\S))"
+    r"|(?P<CAPTION_SEPARATOR>;;;)"
+    r"|(?P<WILDCARD>__(?!_)[\w@~*/.\-]+?__)"
+)
+_KEYWORD_HINT = re.compile("BREAK|ADD|--|;;;|__")  # a quick test before `_KEYWORDS`
+_EMBEDDING = re.compile(r"(?:^|(?<=\s))embedding$")
+_EMBEDDING_NAME = re.compile(r"[^\s]+")
+_HORIZONTAL_SPACE = (
+    " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
+_CAPTION_PIPES = 3
+_JOIN_ENDS = ("$", "embedding")  # how TEXT ends before the `{` of a variable, and before `:name`
+_SEPARATING = frozenset({"WS", "COMMA", "NEWLINE"})
+
+
+class PromptPostLex(PostLex):
+    """Between lexer and parser: split keywords out of text runs, join references, pair brackets."""
+
+    always_accept = ()
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        tokens, joinable = split_keywords(stream)
+        return iter(pair_brackets(join_references(tokens) if joinable else tokens))
+
+
+def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
+    """Cut keywords (`BREAK`, `ADDCOL`, `__wildcards__`, `;;;`, `--n`) out of TEXT tokens.
+
+    Returns the tokens and whether `join_references` may find something to join (a `|` or a TEXT ending
+    like the start of a variable or `embedding`), so that the common prompt skips that pass.
+    """
+    result: list[Token] = []
+    joinable = False
+    for token in tokens:
+        kind = token.type
+        if kind != "TEXT":
+            joinable = joinable or kind == "PIPE"
+            result.append(token)
+            continue
+        joinable = joinable or token.endswith(_JOIN_ENDS)
+        if _KEYWORD_HINT.search(token) is None:
+            result.append(token)
+            continue
+        position = 0
+        for match in _KEYWORDS.finditer(token):
+            _append_text(result, token, position, match.start())
+            result.append(sub_token(token, match.lastgroup or "TEXT", match.start(), match.end()))
+            position = match.end()
+        _append_text(result, token, position, len(token))
+    return result, joinable
+
+
+def join_references(tokens: list[Token]) -> list[Token]:
+    """Join `$` `{` name `}` into VARIABLE, `embedding` `:` name into EMBEDDING and `|||` into
+    CAPTION_SEPARATOR."""
+    result: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        joined = _variable(tokens, index, result)
+        joined = joined or _embedding(tokens, index, result) or _pipes(tokens, index, result)
+        if joined:
+            index += joined
+        else:
+            result.append(tokens[index])
+            index += 1
+    return result
+
+
+def _variable(tokens: list[Token], index: int, result: list[Token]) -> int:
+    """`${name}` (dynamic prompts): TEXT ending in `$`, `{`, TEXT, `}`; appends and returns tokens used."""
+    token = tokens[index]
+    if token.type != "TEXT" or not token.endswith("$") or index + 3 >= len(tokens):
+        return 0
+    opening, name, closing = tokens[index + 1 : index + 4]
+    if (opening.type, name.type, closing.type) != ("LBRACE", "TEXT", "RBRACE"):
+        return 0
+    _append_text(result, token, 0, len(token) - 1)
+    result.append(_joined("VARIABLE", [token, opening, name, closing], len(token) - 1))
+    return 4
+
+
+def _embedding(tokens: list[Token], index: int, result: list[Token]) -> int:
+    """`embedding:name` (ComfyUI): TEXT ending in the word `embedding`, `:`, TEXT starting with the name."""
+    token = tokens[index]
+    if token.type != "TEXT" or index + 2 >= len(tokens) or not token.endswith("embedding"):
+        return 0
+    match = _EMBEDDING.search(token)
+    colon, rest = tokens[index + 1 : index + 3]
+    if match is None or colon.type != "COLON" or rest.type != "TEXT":
+        return 0
+    name = _EMBEDDING_NAME.match(rest)
+    if name is None:
+        return 0
+    _append_text(result, token, 0, match.start())
+    result.append(_joined("EMBEDDING", [token, colon, sub_token(rest, "TEXT", 0, name.end())], match.start()))
+    _append_text(result, rest, name.end(), len(rest))
+    return 3
+
+
+def _pipes(tokens: list[Token], index: int, result: list[Token]) -> int:
+    """`|||` (the keep-tokens separator of LoRA training captions) between white space or separators."""
+    end = index
+    while end < len(tokens) and tokens[end].type == "PIPE":
+        end += 1
+    if end - index != _CAPTION_PIPES:
+        return 0
+    if (index > 0 and tokens[index - 1].type not in _SEPARATING) or (
+        end < len(tokens) and tokens[end].type not in _SEPARATING
+    ):
+        return 0
+    result.append(_joined("CAPTION_SEPARATOR", tokens[index:end]))
+    return end - index
+
+
+def _joined(kind: str, pieces: list[Token], offset: int = 0) -> Token:
+    """One token of `kind` made of contiguous `pieces` on one line, from `offset` into the first."""
+    first, last = pieces[0], pieces[-1]
+    start = (first.start_pos or 0) + offset
+    end = last.end_pos or 0
+    column = (first.column or 1) + offset
+    text = first[offset:] + "".join(pieces[1:])
+    return Token(kind, text, start, first.line, column, first.line, column + end - start, end)
+
+
+def _append_text(result: list[Token], token: Token, start: int, end: int) -> None:
+    """Append `token[start:end]` as TEXT, with white space at its edges as WS tokens."""
+    piece = token[start:end]
+    if not piece:
+        return
+    body = piece.strip(_HORIZONTAL_SPACE)
+    lead = piece.index(body) if body else len(piece)
+    if lead:
+        result.append(sub_token(token, "WS", start, start + lead))
+    if body:
+        result.append(sub_token(token, "TEXT", start + lead, start + lead + len(body)))
+    if start + lead + len(body) < end:
+        result.append(sub_token(token, "WS", start + lead + len(body), end))
+
+
+def pair_brackets(tokens: list[Token]) -> list[Token]:
+    """Retype brackets without a partner (UNCLOSED, UNMATCHED), too deep (TOO_DEEP), stray weights.
+
+    Returns `tokens` itself when nothing needs retyping (the common case), else a new list.
+    """
+    retyped: dict[int, str] = {}
+    stack: list[int] = []
+    weights: list[int] = []
+    for index, token in enumerate(tokens):
+        kind = token.type
+        if kind in _OPENS:
+            stack.append(index)
+        elif kind in _CLOSES:
+            if stack and _OPENS[tokens[stack[-1]].type] == kind:
+                opened = stack.pop()
+                if len(stack) >= MAX_NESTING:
+                    retyped[opened] = retyped[index] = "TOO_DEEP"
+            else:
+                retyped[index] = "UNMATCHED"
+        elif kind == "WEIGHT":
+            weights.append(index)
+    for opened in stack:
+        retyped[opened] = "UNCLOSED"
+    for index in weights:
+        following = index + 1
+        if following == len(tokens) or retyped.get(following, tokens[following].type) != "RPAR":
+            retyped[index] = "STRAY_WEIGHT"
+    if not retyped:
+        return tokens
+    result = list(tokens)
+    for index, kind in retyped.items():
+        result[index] = Token.new_borrow_pos(kind, str(tokens[index]), tokens[index])
+    return result

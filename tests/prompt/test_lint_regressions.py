@@ -1,0 +1,402 @@
+"""Regression tests for classes of wrong findings seen on real prompts (`tests/corpus/`).
+
+Each case is hand-written in the shape of a prompt that once got a wrong finding, so the shape stays fixed
+without depending on the corpus itself.
+"""
+
+import pytest
+
+from anima_prompt.lint import Finding, Linter
+from anima_prompt.lint.registry import Example
+from tests.prompt import lint_support
+from tests.prompt.lint_support import run_example
+
+small_index = lint_support.small_index
+
+
+def found(example: Example | str, code: str, index: object = None) -> list[Finding]:
+    case = example if isinstance(example, Example) else Example(example)
+    return [finding for finding in run_example(case, index) if finding.code == code]
+
+
+def spans(findings: list[Finding]) -> list[tuple[int, int]]:
+    return [(f.span.start, f.span.end) for f in findings if f.span is not None]
+
+
+# --- weights: nested groups are judged on the weight their content ends up with ---------------------------
+
+
+@pytest.mark.parametrize("text", ["(((full body)))", "((((black hair))))", "(((The girl is in the frame)))"])
+def test_three_nested_levels_are_not_weak(text: str) -> None:
+    assert found(f"safe, 1girl, {text}, smile", "ANM-WGT-001") == []
+
+
+def test_both_levels_of_a_double_group_are_weak_and_say_so() -> None:
+    prompt = "safe, 1girl, ((best quality)), smile"
+    weak = found(prompt, "ANM-WGT-001")
+    assert spans(weak) == [(13, 29), (14, 28)]
+    assert all("1.21 (nested groups multiply)" in f.message for f in weak)
+    assert [f.suggestions for f in weak] == [("(best quality:1.5)",), ("(best quality:1.5)",)]
+
+
+def test_a_written_weight_inside_plain_groups_sets_the_weight() -> None:
+    assert spans(found("safe, ((smile:1.2)), 1girl", "ANM-WGT-001")) == [(6, 19), (7, 18)]
+    assert found("safe, ((smile:1.4)), 1girl", "ANM-WGT-001") == []
+
+
+def test_a_wrapper_of_several_groups_takes_the_largest_content_weight() -> None:
+    assert found("safe, 1girl, ((a:1.6), (b:1.5))", "ANM-WGT-001") == []
+
+
+def test_many_nested_plain_groups_are_extreme() -> None:
+    deep = "(" * 13 + "smile" + ")" * 13  # 1.1 ** 13 = 3.45
+    extreme = found(f"safe, 1girl, {deep}", "ANM-WGT-002")
+    assert len(extreme) == 13 and "3.45 (nested groups multiply)" in extreme[0].message
+    assert found(f"safe, 1girl, {deep}", "ANM-WGT-001") == []
+
+
+def test_weak_and_extreme_never_meet_on_one_group() -> None:
+    linter = Linter()
+    for depth in range(1, 16):
+        text = "safe, 1girl, " + "(" * depth + "smile" + ")" * depth
+        codes = {(f.code, f.span.start) for f in linter.lint(text) if f.code.startswith("ANM-WGT")}
+        starts = [start for _, start in codes]
+        assert len(starts) == len(set(starts)), text
+
+
+# --- samplers and schedulers: every front end's spelling is known; the CFG allowance follows the name ---
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    ["Euler a", "euler a", "EulerA", "DPM++ 2M SDE", "DPM++ 2M Karras", "DPM++ SDE Karras", "res_2s"],
+)
+def test_front_end_sampler_names_are_known(sampler: str) -> None:
+    assert found(Example("safe, 1girl", settings={"sampler": sampler}), "ANM-SMP-001") == []
+
+
+def test_unknown_sampler_and_scheduler_are_reported_with_suggestions() -> None:
+    settings = {"sampler": "eular a", "scheduler": "karas"}
+    unknown = found(Example("safe, 1girl", settings=settings), "ANM-SMP-001")
+    assert [(f.message, f.suggestions[0]) for f in unknown] == [
+        ("unknown sampler 'eular a'", "Euler a"),
+        ("unknown scheduler 'karas'", "karras"),
+    ]
+    assert found(Example("safe, 1girl", settings={"scheduler": "Automatic"}), "ANM-SMP-001") == []
+
+
+@pytest.mark.parametrize("sampler", ["Euler a", "euler_a", "euler_ancestral", "EulerA"])
+def test_the_euler_a_cfg_allowance_applies_to_every_spelling(sampler: str) -> None:
+    assert found(Example("safe, 1girl", settings={"cfg": 7, "sampler": sampler}), "ANM-CFG-002") == []
+    (finding,) = found(Example("safe, 1girl", settings={"cfg": 7.5, "sampler": sampler}), "ANM-CFG-002")
+    assert finding.message == "CFG 7.5 is outside the recommended 4-7 for Anima base with euler_ancestral"
+
+
+@pytest.mark.parametrize(
+    ("settings", "messages"),
+    [
+        ({"sampler": "Euler a"}, ["`anima generate` calls the sampler `Euler a` `euler_ancestral`"]),
+        (
+            {"sampler": "DPM++ 2M Karras"},
+            [
+                "`anima generate` has no sampler `DPM++ 2M Karras` (`dpmpp_2m`); "
+                "the closest it has is `res_multistep`"
+            ],
+        ),
+        (
+            {"sampler": "res_2s", "scheduler": "beta57"},
+            [
+                "`anima generate` has no sampler `res_2s`; the closest it has is `er_sde`",
+                "`anima generate` has no scheduler `beta57`; the closest it has is `beta`",
+            ],
+        ),
+        ({"sampler": "er_sde", "scheduler": "simple"}, []),
+    ],
+)
+def test_anima_generate_names_its_equivalents(settings: dict[str, object], messages: list[str]) -> None:
+    example = Example("safe, 1girl", settings=settings, config={"front-end": "anima"})
+    assert [f.message for f in found(example, "ANM-SMP-002")] == messages
+    assert found(Example("safe, 1girl", settings=settings), "ANM-SMP-002") == []
+
+
+# --- SD emphasis inside prose is a weight, not brackets in a sentence ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "A girl reads a book, ((an extremely delicate and beautiful)), she sits by the window.",
+        "((The girl is in the center of the frame)), she smiles at the viewer and waves.",
+        "(masterpiece, a girl with a hat, (Chinese Taoism), (flowing robes), (dramatic pose), she smiles)",
+        "A girl reads. (masterpiece) She sits by the window with a cup of tea.",
+    ],
+)
+def test_emphasis_in_prose_is_a_weight(prompt: str) -> None:
+    assert found(prompt, "ANM-ESC-002") == []
+    assert found(prompt, "ANM-WGT-001") != []
+
+
+def test_brackets_continuing_a_sentence_are_still_reported() -> None:
+    prompt = "A girl reads a book in the library (at night) while it rains."
+    assert spans(found(prompt, "ANM-ESC-002")) == [(35, 45)]
+    assert found(prompt, "ANM-WGT-001") == []
+
+
+def test_a_group_in_a_run_of_tags_without_commas_is_a_weight() -> None:
+    negative = "lowres bad error fewer extra missing worst quality lowres (bad) text error fewer extra"
+    example = Example("safe, 1girl", negative=negative)
+    assert found(example, "ANM-ESC-002") == []
+    assert spans(found(example, "ANM-WGT-001")) == [(58, 63)]
+
+
+# --- other front ends' syntax is named, not read as tags ------------------------------------------------
+
+
+def test_regional_prompter_keywords_are_foreign_syntax() -> None:
+    prompt = "(blue sky:1.2) ADDCOL\ngreen hair, twintails ADDCOL\n(aquarium:1.3) ADDROW\nmessy desk"
+    findings = run_example(Example(prompt), None)
+    assert [f.message.split(" is ")[0] for f in findings if f.code == "ANM-SYN-001"] == [
+        "`ADDCOL`",
+        "`ADDCOL`",
+        "`ADDROW`",
+    ]
+    assert not [f for f in findings if f.code in ("ANM-TAG-002", "ANM-DS-002", "ANM-DUP-001")]
+
+
+def test_line_breaks_around_lora_lines_are_left_alone() -> None:
+    prompt = "safe, 1girl, red eyes,\nsmile, outdoors,\n<lora:style_v1:0.8>, <lora:detail:0.5>"
+    assert spans(found(prompt, "ANM-DS-002")) == [(21, 23)]
+
+
+def test_novelai_braces_are_named_and_weighted_suggestion_given() -> None:
+    (finding,) = found("safe, 1girl, {{{only five fingers}}}", "ANM-SYN-001")
+    assert "NovelAI emphasis" in finding.message
+    assert finding.suggestions == ("(only five fingers:1.5)",)
+    assert found("safe, 1girl, {red|blue} eyes", "ANM-SYN-001") == []
+
+
+def test_a_lora_glued_to_an_artist_does_not_hide_the_artist(small_index: object) -> None:
+    findings = run_example(Example("safe, 1girl, <lora:style:0.8>@ebifurrya"), small_index)
+    (unknown,) = [f for f in findings if f.code == "ANM-ART-002"]
+    assert unknown.suggestions[0] == "@ebifurya"
+    assert not [f for f in findings if f.code in ("ANM-TAG-004", "ANM-TAG-002")]
+
+
+def test_embeddings_and_variables_are_not_tags() -> None:
+    findings = run_example(
+        Example("In ${season}, 1girl, safe", negative="embedding:EasyNegative, lowres"), None
+    )
+    assert [f.code for f in findings if f.code.startswith("ANM-SYN")] == ["ANM-SYN-001", "ANM-SYN-005"]
+    assert not [f for f in findings if f.code == "ANM-TAG-002" and "Easy" in f.message]
+
+
+def test_sample_prompt_negative_part_is_not_ordered() -> None:
+    prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
+    assert found(prompt, "ANM-ORD-001") == []
+    assert len(found(prompt, "ANM-SYN-001")) == 3
+
+
+def test_a_tag_repeated_in_another_region_is_no_duplicate() -> None:
+    prompt = "safe, 1girl, dress, hair BREAK\n(red:1.7), dress BREAK\n(blond:1.7), hair, hair"
+    assert spans(found(prompt, "ANM-DUP-001")) == [(73, 77)]
+
+
+# --- settings and format rules that were too strict ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "reported"),
+    [(960, 960, False), (1024, 896, False), (1536, 640, False), (1216, 704, True), (768, 768, True)],
+)
+def test_about_one_megapixel_is_on_the_sweet_spot(width: int, height: int, reported: bool) -> None:
+    example = Example("safe, 1girl", settings={"width": width, "height": height})
+    assert bool(found(example, "ANM-RES-002")) is reported
+
+
+def test_labelled_prose_paragraphs_are_not_yaml() -> None:
+    prose = (
+        "Character: A girl with long silver hair stands on a windy hill.\n"
+        "Background: A quiet street at dusk, lit by paper lanterns.\n"
+        "Mood: Calm and a little sad."
+    )
+    assert found(prose, "ANM-FMT-001") == []
+    assert found("subject: 1girl\nhair: long hair, blue hair\nsafety: safe", "ANM-FMT-001") != []
+
+
+# --- misses: new rules --------------------------------------------------------------------------------
+
+
+def test_score_with_a_space_is_fixed_to_the_underscore_form() -> None:
+    from anima_prompt import fix
+
+    (finding,) = found("score 9, 1girl, safe", "ANM-SCORE-001")
+    assert finding.suggestions == ("score_9",)
+    assert fix("Score 9, score_8, safe, 1girl") == "score_9, score_8, safe, 1girl"
+    aesthetic = Example("score 9, 1girl, safe", settings={"variant": "aesthetic"})
+    assert found(aesthetic, "ANM-SCORE-001") == [] and found(aesthetic, "ANM-VAR-001") != []
+
+
+def test_two_different_years_contradict() -> None:
+    (finding,) = found("year 2025, 1girl, year_2024, year 2025, safe", "ANM-YEAR-002")
+    assert finding.message == "`year_2024` contradicts `year 2025`: an image has one year"
+    assert found(Example("year 2025, 1girl, safe", negative="year 2005, year 2006"), "ANM-YEAR-002") == []
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message", "fixed"),
+    [
+        (
+            "safe, 1girl, (smile):1.5, solo",
+            "the weight `:1.5` comes after `(smile)`: ComfyUI reads the group as 1.1 and `:1.5` as text",
+            "safe, 1girl, (smile:1.5), solo",
+        ),
+        (
+            "safe, 1girl, (smile:1.5)):, solo",
+            "stray `):` after `(smile:1.5)` reaches the model as text",
+            None,
+        ),
+        ("safe, 1girl, (smile:1.5):, solo", "stray `:` after `(smile:1.5)` reaches the model as text", None),
+    ],
+)
+def test_a_weight_or_colon_after_a_group(prompt: str, message: str, fixed: str | None) -> None:
+    from anima_prompt import fix
+
+    (finding,) = found(prompt, "ANM-WGT-003")
+    assert finding.message == message
+    assert fix(prompt) == (fixed or "safe, 1girl, (smile:1.5), solo")
+
+
+def test_nested_groups_and_prompt_editing_have_no_stray_colon() -> None:
+    assert [f.span.start for f in found("safe, ((smile)):1.5, 1girl", "ANM-WGT-003") if f.span] == [6]
+    assert found("safe, [(white background:1.5)::5], 1girl", "ANM-WGT-003") == []
+    assert found("safe, (style): watercolor and ink, 1girl", "ANM-WGT-003") == []
+
+
+def test_drawing_error_tags_weighted_up_in_the_positive() -> None:
+    example = Example("safe, 1girl, smile, (bad hands:1.2), ((extra digits))", negative="(bad anatomy:1.3)")
+    findings = run_example(example, None)
+    assert [render_span(example.prompt, f) for f in findings if f.code == "ANM-NEG-002"] == [
+        "(bad hands:1.2)",
+        "(extra digits)",
+    ]
+    # the weight rules do not ask to raise those weights, which would ask for more of the error
+    assert [f.target.value for f in findings if f.code == "ANM-WGT-001"] == ["negative"]
+    assert found("safe, 1girl, bad hands", "ANM-NEG-002") == []
+
+
+def render_span(text: str, finding: Finding) -> str:
+    assert finding.span is not None
+    return text[finding.span.start : finding.span.end]
+
+
+def test_a_character_needs_its_series(small_index: object) -> None:
+    assert found("safe, 1girl, saber \\(fate\\), smile", "ANM-CHR-001", small_index)[0].suggestions == (
+        "fate \\(series\\)",
+    )
+    for covered in (
+        "safe, 1girl, saber \\(fate\\), fate \\(series\\)",
+        "safe, 1girl, saber \\(fate\\). She stands in a Fate battlefield at night.",
+        "safe, 1girl, hatsune miku, smile",
+    ):
+        assert found(covered, "ANM-CHR-001", small_index) == [], covered
+
+
+def test_slash_escapes_are_fixed_and_not_read_as_weights() -> None:
+    from anima_prompt import fix
+
+    prompt = "safe, 1girl, oil painting /(medium/)"
+    (finding,) = found(prompt, "ANM-ESC-004")
+    assert finding.suggestions == ("\\(medium\\)",)
+    assert found(prompt, "ANM-WGT-001") == []
+    assert fix(prompt) == "safe, 1girl, oil painting \\(medium\\)"
+
+
+# --- rules that contradicted each other ---------------------------------------------------------------
+
+
+def test_at_cfg_1_the_negative_prompt_is_not_checked() -> None:
+    negative = "worst_quality, safe, <lora:detail:1>"
+    findings = run_example(Example("safe, 1girl, smile", negative=negative, settings={"cfg": 1}), None)
+    assert [f.code for f in findings if f.target.value == "negative"] == []
+    assert "ANM-CFG-004" in {f.code for f in findings}
+    anima = Example("safe, 1girl", negative=negative, settings={"cfg": 1}, config={"front-end": "anima"})
+    negative_codes = [f.code for f in run_example(anima, None) if f.target.value == "negative"]
+    assert negative_codes == ["ANM-SYN-003"]  # it stops anima generate whatever the CFG
+    at_five = run_example(Example("safe, 1girl", negative=negative, settings={"cfg": 5}), None)
+    assert {"ANM-TAG-001", "ANM-SAFE-003", "ANM-SAFE-004"} <= {f.code for f in at_five}
+
+
+def test_a_turbo_lora_tag_counts_only_where_it_is_loaded() -> None:
+    prompt = "safe, 1girl, <lora:anima_turbo_v1:1>"
+    settings = {"cfg": 4.5, "steps": 30}
+    comfyui = run_example(Example(prompt, settings=settings), None)
+    assert "ANM-CFG-003" not in {f.code for f in comfyui}
+    assert any("is not loaded by ComfyUI" in f.message for f in comfyui if f.code == "ANM-SYN-003")
+    anima = run_example(Example(prompt, settings=settings, config={"front-end": "anima"}), None)
+    assert [f.code for f in anima if f.code.startswith(("ANM-CFG", "ANM-STP"))] == [
+        "ANM-CFG-003",
+        "ANM-CFG-003",
+    ]
+
+
+def test_burning_cfg_on_turbo_suggests_turbos_cfg() -> None:
+    (finding,) = found(Example("safe, 1girl", settings={"cfg": 12, "variant": "turbo"}), "ANM-CFG-001")
+    assert finding.suggestions == ("1",)
+    assert found(Example("safe, 1girl", settings={"cfg": 12}), "ANM-CFG-001")[0].suggestions == ("6",)
+
+
+def test_rounding_to_a_multiple_of_16_goes_towards_the_sweet_spot() -> None:
+    large = found(Example("safe, 1girl", settings={"width": 1530, "height": 1530}), "ANM-RES-003")
+    small = found(Example("safe, 1girl", settings={"width": 530, "height": 530}), "ANM-RES-003")
+    on_spot = found(Example("safe, 1girl", settings={"width": 1000, "height": 1000}), "ANM-RES-003")
+    assert [f.suggestions[0] for f in (*large, *small, *on_spot)] == [
+        "1520",
+        "1520",
+        "544",
+        "544",
+        "992",
+        "992",
+    ]
+
+
+# --- qualifiers and artists ---------------------------------------------------------------------------
+
+
+def test_brackets_glued_to_a_word_are_a_qualifier_only_when_the_index_says_so(small_index: object) -> None:
+    assert found("safe, 1girl, detailed background(plain white)", "ANM-ESC-001", small_index) == []
+    (glued,) = found("safe, 1girl, saber(fate)", "ANM-ESC-001", small_index)
+    assert glued.suggestions == ("saber \\(fate\\)",)
+    assert Linter(index=small_index).fix("safe, 1girl, saber(fate)") == "safe, 1girl, saber \\(fate\\)"  # type: ignore[arg-type]
+    assert found("safe, 1girl, saber (fate)", "ANM-ESC-001", small_index) != []
+    assert found("safe, 1girl, tracer (overwatch)", "ANM-ESC-001", small_index) != []
+
+
+def test_a_common_word_that_is_only_an_alias_of_a_series_is_a_general_tag(small_index: object) -> None:
+    # `love` is an alias of a series whose name shares no word with it; `vocaloid` is the series itself
+    assert found("safe, 1girl, smile, love", "ANM-ORD-001", small_index) == []
+    (late,) = found("safe, 1girl, smile, vocaloid", "ANM-ORD-001", small_index)
+    assert late.span is not None and late.span.start == 20
+
+
+def test_an_artist_alias_suggests_the_name_the_model_learned(small_index: object) -> None:
+    (finding,) = found("safe, 1girl, aenobas", "ANM-ART-001", small_index)  # an alias in tests/data
+    assert finding.fix is None and finding.suggestions == ("@hammer \\(sunset beach\\)",)
+
+
+# --- descriptions in natural-language prompts, and trigger words ------------------------------------------
+
+
+def test_descriptive_verb_phrases_in_a_prose_prompt_are_not_unknown_tags(small_index: object) -> None:
+    prompt = "safe, a quiet harbour at dawn, wearing a straw hat, framed by old stone walls on both sides"
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    prompt = (
+        "safe, an old lighthouse on a cliff, surrounded by tall dark waves, dressed in long oilskin coats"
+    )
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+
+
+def test_a_coined_trigger_word_in_capitals_keeps_its_spelling(small_index: object) -> None:
+    prompt = "safe, FLORSKY style, a fox resting under a maple tree"
+    assert found(prompt, "ANM-TAG-002", small_index) == []
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    assert found("safe, 1girl, Long Hair", "ANM-TAG-002", small_index) != []
