@@ -175,6 +175,19 @@ def test_novelai_braces_are_named_and_weighted_suggestion_given() -> None:
     assert found("safe, 1girl, {red|blue} eyes", "ANM-SYN-001") == []
 
 
+@pytest.mark.parametrize(
+    ("braces", "suggestion"),
+    [
+        ("{grey sky:1.2}", "(grey sky:1.26)"),
+        ("{{grey sky:0.8}}", "(grey sky:0.88)"),
+        ("{(grey sky:1.2)}", "(grey sky:1.26)"),
+    ],
+)
+def test_a_weight_inside_novelai_braces_is_kept_not_doubled(braces: str, suggestion: str) -> None:
+    (finding,) = found(f"safe, 1girl, {braces}, outdoors", "ANM-SYN-001")
+    assert finding.suggestions == (suggestion,)
+
+
 def test_a_lora_glued_to_an_artist_does_not_hide_the_artist(small_index: object) -> None:
     findings = run_example(Example("safe, 1girl, <lora:style:0.8>@ebifurrya"), small_index)
     (unknown,) = [f for f in findings if f.code == "ANM-ART-002"]
