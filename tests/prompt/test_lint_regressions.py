@@ -413,3 +413,18 @@ def test_a_coined_trigger_word_in_capitals_keeps_its_spelling(small_index: objec
     assert found(prompt, "ANM-TAG-002", small_index) == []
     assert found(prompt, "ANM-TAG-004", small_index) == []
     assert found("safe, 1girl, Long Hair", "ANM-TAG-002", small_index) != []
+
+
+def test_a_negative_embedding_named_in_words_is_reported_in_the_negative_prompt(small_index: object) -> None:
+    negative = "lowres, drawn in the style of bad prompt, blurry, FastNegativeV2"
+    findings = found(Example("safe, 1girl", negative=negative), "ANM-TAG-004", small_index)
+    named = {
+        negative[f.span.start : f.span.end]: f.message
+        for f in findings
+        if f.span and "embedding" in f.message
+    }
+    assert set(named) == {"FastNegativeV2", "drawn in the style of bad prompt"}
+    assert (
+        "names `bad_prompt`, an SD 1.5/SDXL negative embedding" in named["drawn in the style of bad prompt"]
+    )
+    assert found("safe, 1girl, a bad prompt written on a blackboard", "ANM-TAG-004", small_index) == []
