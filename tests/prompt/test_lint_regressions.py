@@ -428,3 +428,19 @@ def test_a_negative_embedding_named_in_words_is_reported_in_the_negative_prompt(
         "names `bad_prompt`, an SD 1.5/SDXL negative embedding" in named["drawn in the style of bad prompt"]
     )
     assert found("safe, 1girl, a bad prompt written on a blackboard", "ANM-TAG-004", small_index) == []
+
+
+@pytest.mark.parametrize("item", ["the best quality", "A masterpiece", "an  worst quality"])
+def test_a_quality_tag_written_with_an_article_is_reported(small_index: object, item: str) -> None:
+    prompt = f"safe, 1girl, {item}, smile"
+    (finding,) = found(prompt, "ANM-TAG-004", small_index)
+    assert prompt[finding.span.start : finding.span.end] == item  # type: ignore[union-attr]
+    assert finding.suggestions == (" ".join(item.lower().split()[1:]),)
+    assert finding.fix is None  # words stay words: no autofix edits prose
+
+
+@pytest.mark.parametrize(
+    "item", ["the best view of the city", "a quality time", "the masterpiece of a painter"]
+)
+def test_other_phrases_with_an_article_are_not_quality_tags(small_index: object, item: str) -> None:
+    assert found(f"safe, 1girl, {item}, smile", "ANM-TAG-004", small_index) == []

@@ -162,7 +162,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     descriptions that are not tags as natural-language sentences. The name of a widely shared SD 1.5 or
     SDXL negative embedding (`EasyNegative`, `badhandv4`, `by bad-artist`, also written with spaces) is
     named as such, in tags and, in the negative prompt, where such names belong, in phrases too: Anima has
-    no such embedding, so the words only reach it as text.
+    no such embedding, so the words only reach it as text. So is a quality tag written with an article
+    (`the best quality`, `a masterpiece`), which is read as words rather than as the quality tag.
     """
     assert ctx.index is not None
     for item in prompt.tags:
@@ -180,14 +181,40 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             message,
             suggestions=tuple(prompt_form(name) for name in names),
         )
-    for item in prompt.phrases if ctx.target is Target.NEGATIVE else ():
-        embedding = negative_embedding_in(item.text)
+    for item in prompt.phrases:
+        embedding = negative_embedding_in(item.text) if ctx.target is Target.NEGATIVE else None
+        quality = quality_tag_after_article(item.text)
         if embedding is not None:
             yield ctx.report(
                 "ANM-TAG-004",
                 _text_span(item),
                 f"`{item.text}` is no tag: it names `{embedding}`, {_EMBEDDING_NOTE}",
             )
+        elif quality is not None:
+            yield ctx.report(
+                "ANM-TAG-004",
+                _text_span(item),
+                f"`{item.text}` is no tag: Anima's quality tag is `{quality}`, without the article",
+                suggestions=(quality,),
+            )
+
+
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def quality_tag_after_article(text: str) -> str | None:
+    """The quality tag that `text` is once its leading article is dropped (`the best quality`), if any.
+
+    Such an item reads as words to the parser and to Anima alike, so the quality tag it was meant to be is
+    lost.
+
+    Example:
+        >>> quality_tag_after_article("the best quality"), quality_tag_after_article("the best view")
+        ('best quality', None)
+    """
+    first, _, rest = text.strip().lower().partition(" ")
+    rest = " ".join(rest.split())
+    return rest if first in _ARTICLES and rest in special_tags().quality else None
 
 
 #: Negative textual-inversion embeddings widely shared for SD 1.5 and SDXL (their published file names).
