@@ -175,6 +175,19 @@ def test_novelai_braces_are_named_and_weighted_suggestion_given() -> None:
     assert found("safe, 1girl, {red|blue} eyes", "ANM-SYN-001") == []
 
 
+@pytest.mark.parametrize(
+    ("braces", "suggestion"),
+    [
+        ("{grey sky:1.2}", "(grey sky:1.26)"),
+        ("{{grey sky:0.8}}", "(grey sky:0.88)"),
+        ("{(grey sky:1.2)}", "(grey sky:1.26)"),
+    ],
+)
+def test_a_weight_inside_novelai_braces_is_kept_not_doubled(braces: str, suggestion: str) -> None:
+    (finding,) = found(f"safe, 1girl, {braces}, outdoors", "ANM-SYN-001")
+    assert finding.suggestions == (suggestion,)
+
+
 def test_a_lora_glued_to_an_artist_does_not_hide_the_artist(small_index: object) -> None:
     findings = run_example(Example("safe, 1girl, <lora:style:0.8>@ebifurrya"), small_index)
     (unknown,) = [f for f in findings if f.code == "ANM-ART-002"]
@@ -400,3 +413,34 @@ def test_a_coined_trigger_word_in_capitals_keeps_its_spelling(small_index: objec
     assert found(prompt, "ANM-TAG-002", small_index) == []
     assert found(prompt, "ANM-TAG-004", small_index) == []
     assert found("safe, 1girl, Long Hair", "ANM-TAG-002", small_index) != []
+
+
+def test_a_negative_embedding_named_in_words_is_reported_in_the_negative_prompt(small_index: object) -> None:
+    negative = "lowres, drawn in the style of bad prompt, blurry, FastNegativeV2"
+    findings = found(Example("safe, 1girl", negative=negative), "ANM-TAG-004", small_index)
+    named = {
+        negative[f.span.start : f.span.end]: f.message
+        for f in findings
+        if f.span and "embedding" in f.message
+    }
+    assert set(named) == {"FastNegativeV2", "drawn in the style of bad prompt"}
+    assert (
+        "names `bad_prompt`, an SD 1.5/SDXL negative embedding" in named["drawn in the style of bad prompt"]
+    )
+    assert found("safe, 1girl, a bad prompt written on a blackboard", "ANM-TAG-004", small_index) == []
+
+
+@pytest.mark.parametrize("item", ["the best quality", "A masterpiece", "an  worst quality"])
+def test_a_quality_tag_written_with_an_article_is_reported(small_index: object, item: str) -> None:
+    prompt = f"safe, 1girl, {item}, smile"
+    (finding,) = found(prompt, "ANM-TAG-004", small_index)
+    assert prompt[finding.span.start : finding.span.end] == item  # type: ignore[union-attr]
+    assert finding.suggestions == (" ".join(item.lower().split()[1:]),)
+    assert finding.fix is None  # words stay words: no autofix edits prose
+
+
+@pytest.mark.parametrize(
+    "item", ["the best view of the city", "a quality time", "the masterpiece of a painter"]
+)
+def test_other_phrases_with_an_article_are_not_quality_tags(small_index: object, item: str) -> None:
+    assert found(f"safe, 1girl, {item}, smile", "ANM-TAG-004", small_index) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from anima_prompt.lint.analysis import Analysis, Group, Item, Kind
@@ -168,6 +169,13 @@ _FOREIGN_MESSAGES = {
     "it reaches the model as text",
 }
 _NEGATIVE_OPTION = "--n"
+#: NovelAI's factor for one level of `{x}` emphasis.
+NAI_EMPHASIS = 1.05
+_WEIGHT = r"\s*(?:\d+(?:\.\d*)?|\.\d+)\s*"
+#: A weight written inside NovelAI braces: `(x:1.1)` or a bare `x:1.1`.
+_WRITTEN_WEIGHT = re.compile(
+    rf"\((?P<group>[^()]+):(?P<weight>{_WEIGHT})\)|(?P<bare>[^(){{}}:]+):(?P<bare_weight>{_WEIGHT})"
+)
 
 
 def _foreign_finding(syntax: str, text: str) -> tuple[str, tuple[str, ...]]:
@@ -176,9 +184,25 @@ def _foreign_finding(syntax: str, text: str) -> tuple[str, tuple[str, ...]]:
     if syntax == "sample_option" and text == _NEGATIVE_OPTION:
         message += "; the text after it was the line's negative prompt"
     if syntax == "nai_emphasis":
-        core = text.lstrip("{").rstrip("}").strip()
-        return message, (f"({core}:1.5)",)
+        return message, (_nai_suggestion(text),)
     return message, ()
+
+
+def _nai_suggestion(text: str) -> str:
+    """ComfyUI weight syntax for NovelAI emphasis `text`: `{x}` -> `(x:1.5)`, `{x:1.1}` -> `(x:1.16)`.
+
+    A plain `{x}` gets 1.5, a weight that shows on Anima (ANM-WGT-001). A weight written inside the
+    braces, `{x:1.1}` or `{(x:1.1)}`, is the author's own: it is kept and multiplied by NovelAI's 1.05 a
+    brace level, rather than a second weight being added (`(x:1.1:1.5)` is no weight at all in ComfyUI).
+    """
+    depth = min(len(text) - len(text.lstrip("{")), len(text) - len(text.rstrip("}")))
+    core = text[depth : len(text) - depth].strip()
+    match = _WRITTEN_WEIGHT.fullmatch(core)
+    if match is None:
+        return f"({core}:1.5)"
+    body = (match.group("group") or match.group("bare")).strip()
+    weight = float(match.group("weight") or match.group("bare_weight")) * NAI_EMPHASIS**depth
+    return f"({body}:{round(weight, 2):g})"
 
 
 @rule(
@@ -198,7 +222,9 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the syntax of
     LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and caption
     separators (`|||`, `;;;`). Dynamic-prompts `{a|b}` and `__wildcards__` are left alone: the ComfyUI
-    front end and common extensions expand them.
+    front end and common extensions expand them. For NovelAI emphasis the suggestion is a ComfyUI weight:
+    `(x:1.5)` for `{x}`; a weight written inside the braces (`{x:1.1}`, `{(x:1.1)}`) is kept and multiplied
+    by NovelAI's 1.05 a brace level, `(x:1.16)`.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
     if "AND" in prompt.text:

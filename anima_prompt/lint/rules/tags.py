@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
+from functools import lru_cache
 
 from anima_prompt.boundary import is_coined_name, is_identifier
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
-from anima_prompt.lint.findings import Finding, Fix
+from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
 from anima_prompt.lint.settings import Variant
@@ -157,7 +159,11 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     a missing qualifier; see `anima_prompt.index.plausible`), and none when no tag is that close. Natural
     language is not reported: the parser reads it as prose; nor is a coined word in capitals beside lowercase
     words (`GHIBSKY style`), a LoRA's trigger that the base model does not know on purpose. Write
-    descriptions that are not tags as natural-language sentences.
+    descriptions that are not tags as natural-language sentences. The name of a widely shared SD 1.5 or
+    SDXL negative embedding (`EasyNegative`, `badhandv4`, `by bad-artist`, also written with spaces) is
+    named as such, in tags and, in the negative prompt, where such names belong, in phrases too: Anima has
+    no such embedding, so the words only reach it as text. So is a quality tag written with an article
+    (`the best quality`, `a masterpiece`), which is read as words rather than as the quality tag.
     """
     assert ctx.index is not None
     for item in prompt.tags:
@@ -165,12 +171,94 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             continue
         prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
         names = () if prose_like else ctx.index.suggest(item.text, ctx.config.suggestion_limit)
+        message = f"`{item.text}` is not a known Danbooru tag"
+        embedding = negative_embedding_in(item.text)
+        if embedding is not None:
+            message += f"; it names `{embedding}`, {_EMBEDDING_NOTE}"
         yield ctx.report(
             "ANM-TAG-004",
             _text_span(item),
-            f"`{item.text}` is not a known Danbooru tag",
+            message,
             suggestions=tuple(prompt_form(name) for name in names),
         )
+    for item in prompt.phrases:
+        embedding = negative_embedding_in(item.text) if ctx.target is Target.NEGATIVE else None
+        quality = quality_tag_after_article(item.text)
+        if embedding is not None:
+            yield ctx.report(
+                "ANM-TAG-004",
+                _text_span(item),
+                f"`{item.text}` is no tag: it names `{embedding}`, {_EMBEDDING_NOTE}",
+            )
+        elif quality is not None:
+            yield ctx.report(
+                "ANM-TAG-004",
+                _text_span(item),
+                f"`{item.text}` is no tag: Anima's quality tag is `{quality}`, without the article",
+                suggestions=(quality,),
+            )
+
+
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def quality_tag_after_article(text: str) -> str | None:
+    """The quality tag that `text` is once its leading article is dropped (`the best quality`), if any.
+
+    Such an item reads as words to the parser and to Anima alike, so the quality tag it was meant to be is
+    lost.
+
+    Example:
+        >>> quality_tag_after_article("the best quality"), quality_tag_after_article("the best view")
+        ('best quality', None)
+    """
+    first, _, rest = text.strip().lower().partition(" ")
+    rest = " ".join(rest.split())
+    return rest if first in _ARTICLES and rest in special_tags().quality else None
+
+
+#: Negative textual-inversion embeddings widely shared for SD 1.5 and SDXL (their published file names).
+NEGATIVE_EMBEDDINGS = (
+    "EasyNegative",
+    "EasyNegativeV2",
+    "bad-artist",
+    "bad-artist-anime",
+    "bad_prompt",
+    "bad_prompt_version2",
+    "bad-hands-5",
+    "badhandv4",
+    "bad-image-v2-39000",
+    "ng_deepnegative_v1_75t",
+    "verybadimagenegative_v1.3",
+    "negative_hand-neg",
+    "BadDream",
+    "UnrealisticDream",
+    "FastNegativeV2",
+    "unaestheticXL",
+    "negativeXL_D",
+)
+_EMBEDDING_NOTE = "an SD 1.5/SDXL negative embedding that Anima does not have; it reaches the model as text"
+_NAME_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+@lru_cache(maxsize=1)
+def _embedding_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for all names, matched on text lowercased with `-`, `_` and spaces made one space."""
+    spelt = {_NAME_SEPARATORS.sub(" ", name.lower()): name for name in NEGATIVE_EMBEDDINGS}
+    names = "|".join(re.escape(name) for name in sorted(spelt, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{names})(?![a-z0-9])"), spelt
+
+
+def negative_embedding_in(text: str) -> str | None:
+    """The widely shared negative embedding that `text` names, written `-`, `_` or spaced, if any.
+
+    Example:
+        >>> negative_embedding_in("By bad artist"), negative_embedding_in("bad hands")
+        ('bad-artist', None)
+    """
+    pattern, spelt = _embedding_pattern()
+    match = pattern.search(_NAME_SEPARATORS.sub(" ", text.lower()))
+    return None if match is None else spelt[match.group()]
 
 
 @rule(
