@@ -17,7 +17,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
 2. a double-quoted span (`title "Moon & Sun"`, `a sign that says "OPEN"`) → prose: the words are to be
    drawn or said as written; otherwise an item written as a tag → tag: words joined by underscores
    (`long_hair`), escaped parentheses (`saber \\(fate\\)`), nothing but symbols (`^_^`, `...`);
-3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`);
+3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`),
+   and Korean text of four words or more or ending in `-다` (Korean separates clauses with `, `);
    short CJK items are tags written in those scripts;
 4. a name or title in title case (`Hatsune Miku`, `The Legend of Zelda`) → tag without an index, since it
    probably names a character or series; with an index the name must be known (rule 1), else the rules
@@ -131,6 +132,11 @@ _ESCAPED_GROUP = re.compile(r"\\\(.*?\\\)|\(.*?\)")
 _UNDERSCORE_JOIN = re.compile(r"[^\W_]_[^\W_]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _CJK_CLAUSE = re.compile(r"[。、，！？；]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+# Korean writes spaces between words and ASCII commas between clauses, so a Korean sentence has no `、`:
+# four words or more, or a plain declarative ending (`-다`: `비친다`, `있다`), make a clause; Korean tags
+# are one to three words (`검은 머리`, `쟁반을 들고 있음`)
+HANGUL_CLAUSE_WORDS = 4
 _IDENTIFIER = re.compile(r"[a-z][A-Z]|(?<![A-Za-z])[vV]\d|[a-z]v\d|version\d")
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
 # end punctuation after a letter or digit, optionally followed by closing quotes or brackets
@@ -225,7 +231,7 @@ def item_shape(text: str) -> ItemShape:
         title=_is_title(raw_words),
         ends=ends_sentence(stripped),
         cjk=cjk,
-        cjk_clause=cjk and bool(_CJK_CLAUSE.search(stripped)),
+        cjk_clause=cjk and (bool(_CJK_CLAUSE.search(stripped)) or _is_korean_clause(stripped)),
         quoted=bool(_QUOTED.search(stripped)),
     )
 
@@ -262,6 +268,14 @@ def is_coined_name(text: str) -> bool:
     return any(
         len(word) >= _CAPITAL_NAME_LETTERS and word.isalpha() and word.isupper() for word in words
     ) and any(word.islower() for word in words)
+
+
+def _is_korean_clause(text: str) -> bool:
+    """Whether Hangul text reads as a clause: four words or more, or a last word in `-다`."""
+    if not _HANGUL.search(text):
+        return False
+    words = text.rstrip(".!? ").split()
+    return len(words) >= HANGUL_CLAUSE_WORDS or words[-1].endswith("다")
 
 
 def is_cjk(text: str) -> bool:

@@ -191,6 +191,20 @@ def test_fullwidth_commas_separate_tags_and_join_cjk_clauses() -> None:
     assert kinds("少女在花园里。她穿着T恤。") == [("phrase", "少女在花园里。她穿着T恤。")]
 
 
+def test_korean_clauses_between_ascii_commas_are_prose_and_short_korean_items_tags() -> None:
+    # Korean separates clauses with `, `: a clause of four words or more, or one ending in `-다`, is prose
+    assert kinds("고양이 한 마리가 창가에서 조용히 자고 있고, 부드러운 햇살이 방을 채운다") == [
+        ("phrase", "고양이 한 마리가 창가에서 조용히 자고 있고"),
+        ("phrase", "부드러운 햇살이 방을 채운다"),
+    ]
+    assert kinds("강아지가 잔다, 1girl") == [("phrase", "강아지가 잔다"), ("tag", "1girl")]
+    assert kinds("소녀 1명, 검은 머리, 책을 읽고 있음") == [
+        ("tag", "소녀 1명"),
+        ("tag", "검은 머리"),
+        ("tag", "책을 읽고 있음"),
+    ]
+
+
 def test_a_qualifier_follows_a_space_or_an_underscore() -> None:
     (tag,) = parse("rin_(fate)").items
     assert isinstance(tag, Tag) and tag.qualifier is not None
