@@ -98,7 +98,9 @@ _STOP_CHARACTERS = frozenset(".!?…")
 # end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
 # the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
 _CLOSERS = ")]}\"'”’"  # closing brackets and quotes, after which a period ends a sentence
-_STOP = re.compile(rf"(?:(?<=[^\W_])|(?<=[{re.escape(_CLOSERS)}]))([.…]+|[!?]+)\s+(?=\S)")
+# a period standing alone between spaces after a word ends an item too: the SDXL style templates append
+# their words as `{prompt} . 35mm photograph, film`
+_STOP = re.compile(rf"(?:(?<=[^\W_])|(?<=[{re.escape(_CLOSERS)}]))(?: (?=\.))?([.…]+|[!?]+)\s+(?=\S)")
 # a capital opening a sentence, or a quotation; not one in a group, whose tags `fmt` lowercases
 _CAPITAL_START = re.compile(r"[\"'“‘«]?[A-Z]")
 _LEADING_STOP = re.compile(r"[.!?…。！？]+")
