@@ -54,7 +54,7 @@ from anima_prompt.nodes import (
 )
 from anima_prompt.render import render
 from anima_prompt.tagtext import danbooru_name
-from anima_prompt.vocab import special_tags
+from anima_prompt.vocab import special_group, special_tags
 
 #: Brackets nested deeper than this are reported and read as text, which bounds the tree's depth.
 MAX_NESTING = 32
@@ -95,6 +95,7 @@ _PONY_INITIALS = frozenset("sSrR")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _STOP_CHARACTERS = frozenset(".!?…")
+_NEVER_QUALIFIERS = frozenset({"quality", "score"})  # special-tag groups no Danbooru qualifier belongs to
 # end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
 # the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
 _CLOSERS = ")]}\"'”’"  # closing brackets and quotes, after which a period ends a sentence
@@ -529,7 +530,8 @@ def _leading_text(atoms: Sequence[Atom]) -> str:
 
 def _qualified_tag(atoms: Sequence[Atom], is_prose: ReadText) -> Tag | Artist | None:
     """`saber (fate)`, `tracer_(overwatch)`: tag words, one space or an underscore, then a plain group of a
-    few words closing the item. Danbooru writes qualifiers after `_`, so `word(x)` is no qualifier."""
+    few words closing the item. Danbooru writes qualifiers after `_`, so `word(x)` is no qualifier, and a
+    quality or score tag is never one: `cinematic photo (masterpiece)` is a weighted tag after the words."""
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
         return None
@@ -537,7 +539,7 @@ def _qualified_tag(atoms: Sequence[Atom], is_prose: ReadText) -> Tag | Artist | 
     if len(content) != 1 or not isinstance(content[0], Tag):
         return None
     inner = content[0]
-    if inner.qualifier is not None or is_prose(inner.text):
+    if inner.qualifier is not None or is_prose(inner.text) or special_group(inner.text) in _NEVER_QUALIFIERS:
         return None
     head = list(atoms[:-1])
     if _is_ws(head[-1]):

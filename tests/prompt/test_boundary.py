@@ -214,6 +214,14 @@ def test_a_period_standing_between_spaces_after_a_word_ends_an_item() -> None:
     assert kinds("x . y") == [("tag", "x . y")]  # a single letter is no word a sentence ends with
 
 
+def test_a_quality_tag_in_brackets_after_words_is_a_weight_not_a_qualifier() -> None:
+    assert kinds("oil sketch (best quality), rin (fate)") == [
+        ("tag", "oil sketch"),
+        ("weighted", "(best quality)"),
+        ("tag", "rin (fate)"),
+    ]
+
+
 def test_a_qualifier_follows_a_space_or_an_underscore() -> None:
     (tag,) = parse("rin_(fate)").items
     assert isinstance(tag, Tag) and tag.qualifier is not None
