@@ -208,7 +208,12 @@ def test_korean_clauses_between_ascii_commas_are_prose_and_short_korean_items_ta
 def test_a_period_standing_between_spaces_after_a_word_ends_an_item() -> None:
     # the SDXL style templates append their words as `{prompt} . word, word`
     text = "red scarf, smiling . oil painting, canvas"
-    assert kinds(text) == [("tag", "red scarf"), ("tag", "smiling"), ("tag", "oil painting"), ("tag", "canvas")]
+    assert kinds(text) == [
+        ("tag", "red scarf"),
+        ("tag", "smiling"),
+        ("tag", "oil painting"),
+        ("tag", "canvas"),
+    ]
     assert [render(node) for node in parse(text).children][3] == " . "
     assert render(parse(text)) == text
     assert kinds("x . y") == [("tag", "x . y")]  # a single letter is no word a sentence ends with
