@@ -250,34 +250,20 @@ class _Builder:
             text = written[1:].lstrip() if artist else written
             qualifier = (node.qualifier.start, node.qualifier.end) if node.qualifier is not None else None
             name = tag_name(text)
-            if artist:
-                item = Item(
-                    Kind.ARTIST,
-                    text,
-                    start,
-                    end,
-                    unit,
-                    weight,
-                    group,
-                    name=name,
-                    qualifier=qualifier,
-                    region=self.region,
-                )
-            else:
-                special = special_group(name)
-                item = Item(
-                    Kind.TAG,
-                    text,
-                    start,
-                    end,
-                    unit,
-                    weight,
-                    group,
-                    name=name,
-                    qualifier=qualifier,
-                    special=special,
-                    region=self.region,
-                )
+            kind, special = (Kind.ARTIST, None) if artist else (Kind.TAG, special_group(name))
+            item = Item(
+                kind,
+                text,
+                start,
+                end,
+                unit,
+                weight,
+                group,
+                name=name,
+                qualifier=qualifier,
+                special=special,
+                region=self.region,
+            )
             self.items.append(item)
         elif isinstance(node, nodes.Phrase):
             self.items.append(Item(Kind.PHRASE, written, start, end, unit, weight, group, region=self.region))
