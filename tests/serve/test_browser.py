@@ -139,6 +139,9 @@ def test_squiggles_completion_quick_fix_and_format(  # type: ignore[no-untyped-d
     page.hover("#prompt .cm-lintRange-warning")
     tooltip = page.locator(".cm-tooltip-lint")
     expect(tooltip).to_contain_text("uses underscores")
+    # the tag's card comes from the server a moment later and joins the hover tooltip, which is drawn
+    # again; clicking before it has come races with that redraw (seen on a busy machine)
+    expect(page.locator(".cm-tooltip-hover .tag-title")).to_have_text("long hair")
     tooltip.locator("button", has_text="Replace with `long hair`").click()
     expect(page.locator("#prompt .cm-content")).to_have_text(
         "safe, 1girl, long hair, saber (fate), wlop, hatsune miku"
