@@ -153,7 +153,7 @@ def load_pipeline(
     with timed("load the three files in parallel", device):
         loaded = _in_parallel(
             {role: partial(_timed_load, role, paths[role], device, load) for role, load in loaders.items()},
-            meanwhile=partial(_timed_warm_up, device, dtype, speed.attention),
+            meanwhile=partial(warm_up_kernels, device, dtype, attention=speed.attention),
         )
     model, encoder, decoder = loaded["dit"], loaded["text_encoder"], loaded["vae"]
     _check_fit(encoder, model, vae_params, (files.dit, files.text_encoder, files.vae))
@@ -197,16 +197,6 @@ for CUDA to initialise the others parse tokenizers and headers."""
 def _timed_load(role: str, path: Path, device: torch.device, load: Callable[[], Any]) -> Any:
     with timed(f"{role} file", device, size=path.stat().st_size):
         return load()
-
-
-def _timed_warm_up(device: torch.device, dtype: torch.dtype, attention: str) -> None:
-    if device.type != "cuda":
-        return
-    with timed("warm up cuBLAS and cuDNN (while the files load)", device):
-        try:
-            warm_up_kernels(device, dtype, attention=attention)
-        except RuntimeError as error:  # only a lost head start: the first real call initialises them
-            logging.getLogger(__name__).warning("warming up the GPU libraries failed: %s", error)
 
 
 def _in_parallel(

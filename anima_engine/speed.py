@@ -7,6 +7,7 @@ H200 is recorded in `docs/benchmarks.md`.
 
 import contextlib
 import dataclasses
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from anima_engine.dit import DiT, VelocityFn
 from anima_engine.errors import ConfigError
 from anima_engine.fp8 import convert_to_fp8
+from anima_engine.timing import timed
 
 ATTENTION_BACKENDS: dict[str, tuple[SDPBackend, ...]] = {
     # cuDNN's fused attention is the fastest SDPA kernel on Hopper for head dim 128 (docs/benchmarks.md);
@@ -36,6 +38,8 @@ ATTENTION_BACKENDS: dict[str, tuple[SDPBackend, ...]] = {
     "math": (SDPBackend.MATH,),
     "default": (),
 }
+logger = logging.getLogger(__name__)
+
 COMPILE_SCOPES = ("none", "blocks", "model")
 COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
 
@@ -179,11 +183,16 @@ def warm_up_kernels(device: torch.device, dtype: torch.dtype, *, attention: str 
     so that their libraries load and initialise now: the first eager DiT call in a process took 0.49 s
     against 0.09 s for the next ones on an H200 host (issue 13). `load_pipeline` calls it on the calling
     thread (some of these libraries keep per-thread state) while the files load on others. Off CUDA it
-    does nothing; its results are thrown away."""
+    does nothing; its results are thrown away, and a failure only logs a warning (the first real call
+    initialises the libraries then)."""
     if device.type != "cuda":
         return
-    run_warm_up(device, dtype, attention=attention)
-    torch.cuda.synchronize(device)
+    with timed("warm up cuBLAS and cuDNN (while the files load)", device):
+        try:
+            run_warm_up(device, dtype, attention=attention)
+            torch.cuda.synchronize(device)
+        except RuntimeError as error:
+            logger.warning("warming up the GPU libraries failed: %s", error)
 
 
 def run_warm_up(device: torch.device, dtype: torch.dtype, *, attention: str = "auto") -> None:
