@@ -215,18 +215,27 @@ def timed_step(times: dict[str, float], name: str, sync: Callable[[], None]) -> 
     times[name] = time.perf_counter() - start
 
 
-def first_use_child(args: argparse.Namespace, details: Path) -> dict[str, Any]:
-    times: dict[str, float] = {}
+def start_child(args: argparse.Namespace, times: dict[str, float]) -> tuple[Any, Callable[[], None]]:
+    """A fresh process's first steps: import torch (timed into `times`), its device, and a wait for it."""
     begin = time.perf_counter()
     import torch
 
     times["import torch"] = time.perf_counter() - begin
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    cuda = device.type == "cuda"
 
     def sync() -> None:
-        if cuda:
+        if device.type == "cuda":
             torch.cuda.synchronize(device)
+
+    return device, sync
+
+
+def first_use_child(args: argparse.Namespace, details: Path) -> dict[str, Any]:
+    times: dict[str, float] = {}
+    device, sync = start_child(args, times)
+    import torch
+
+    cuda = device.type == "cuda"
 
     def step(name: str) -> Any:
         return timed_step(times, name, sync)
@@ -311,17 +320,10 @@ def loads_child(args: argparse.Namespace, details: Path) -> dict[str, Any]:
     import logging
 
     times: dict[str, float] = {}
-    begin = time.perf_counter()
+    device, sync = start_child(args, times)
     import torch
 
-    times["import torch"] = time.perf_counter() - begin
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     cuda = device.type == "cuda"
-
-    def sync() -> None:
-        if cuda:
-            torch.cuda.synchronize(device)
-
     if cuda:
         with timed_step(times, "CUDA init", sync):
             torch.empty(1, device=device)
