@@ -14,6 +14,7 @@ from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
 from anima_prompt.lint.settings import Variant
+from anima_prompt.lint.triggers import is_trigger
 from anima_prompt.nodes import Span
 from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
 from anima_prompt.vocab import YEAR_TAG, special_tags
@@ -27,10 +28,13 @@ def _is_pony(item: Item) -> bool:
     return item.foreign == "pony"
 
 
-def _spelt_as_trained(text: str) -> bool:
+def _spelt_as_trained(text: str, ctx: RuleContext) -> bool:
     """Whether `text` is a name whose spelling is what an embedding or LoRA was trained with: written like
-    a file (`EasyNegative`, `bad_prompt_v2`) or a coined word in capitals (`GHIBSKY style`)."""
-    return is_identifier(text) or is_coined_name(text)
+    a file (`EasyNegative`, `bad_prompt_v2`), a coined word in capitals (`GHIBSKY style`), or a trigger of
+    the prompt's LoRAs that the index does not know (`triggers`)."""
+    if is_identifier(text) or is_coined_name(text):
+        return True
+    return (ctx.index is None or ctx.index.lookup(text) is None) and is_trigger(text, ctx)
 
 
 @rule(
@@ -46,12 +50,13 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     The model card: tags are lowercase with spaces instead of underscores, and `score_N` is the only
     exception. Kaomoji such as `^_^` keep their underscores; wildcards (`__name__`), LoRA names and names
-    written like files (`bad_prompt_v2`, an embedding) are not tags and are left alone. The fix replaces the
-    underscores with spaces; with a tag index, only in tags it knows (a LoRA's trigger word keeps the
-    spelling it was trained with).
+    written like files (`bad_prompt_v2`, an embedding) are not tags and are left alone, and so is the trigger
+    word of a LoRA the prompt or the settings apply (`yoshida_csm` beside `<lora:yoshidahirofumi_csmv2:1>`,
+    see `anima_prompt.lint.triggers`). The fix replaces the underscores with spaces; with a tag index, only
+    in tags it knows (a LoRA's trigger word keeps the spelling it was trained with).
     """
     for item in prompt.tag_like:
-        if "_" not in item.text or keeps_underscores(item.text) or _spelt_as_trained(item.text):
+        if "_" not in item.text or keeps_underscores(item.text) or _spelt_as_trained(item.text, ctx):
             continue
         fixed = item.text.replace("_", " ")
         yield ctx.report(
@@ -84,11 +89,11 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Only tags are checked: natural-language sentences keep normal English capitalisation (the card asks for
     capitalised character and series names in prose), and names written like files (`EasyNegative`, an
-    embedding) or with a coined word in capitals (`GHIBSKY style`, a LoRA trigger) keep theirs. The fix
-    lowercases the tag; with a tag index, only a tag it knows.
+    embedding) or with a coined word in capitals (`GHIBSKY style`, a LoRA trigger) keep theirs, as do the
+    trigger words of the prompt's LoRAs. The fix lowercases the tag; with a tag index, only a tag it knows.
     """
     for item in prompt.tag_like:
-        if item.text != item.text.lower() and not _is_pony(item) and not _spelt_as_trained(item.text):
+        if item.text != item.text.lower() and not _is_pony(item) and not _spelt_as_trained(item.text, ctx):
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
@@ -158,7 +163,10 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     suggests the tags the user plausibly meant (a misspelling, another spacing or word order, a plural,
     a missing qualifier; see `anima_prompt.index.plausible`), and none when no tag is that close. Natural
     language is not reported: the parser reads it as prose; nor is a coined word in capitals beside lowercase
-    words (`GHIBSKY style`), a LoRA's trigger that the base model does not know on purpose. Write
+    words (`GHIBSKY style`), a LoRA's trigger that the base model does not know on purpose, nor the trigger
+    word of a LoRA the prompt or settings apply: a tag of its training captions when its file is found
+    (kohya's `ss_tag_frequency` metadata), or a rare word that its file name holds (`csmakima` beside
+    `<lora:makimaEyesInpaint_csmakima>`), unless the index knows a tag it plausibly means. Write
     descriptions that are not tags as natural-language sentences. The name of a widely shared SD 1.5 or
     SDXL negative embedding (`EasyNegative`, `badhandv4`, `by bad-artist`, also written with spaces) is
     named as such, in tags and, in the negative prompt, where such names belong, in phrases too: Anima has
@@ -171,6 +179,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             continue
         prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
         names = () if prose_like else ctx.index.suggest(item.text, ctx.config.suggestion_limit)
+        if not names and is_trigger(item.text, ctx):
+            continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
         message = f"`{item.text}` is not a known Danbooru tag"
         embedding = negative_embedding_in(item.text)
         if embedding is not None:

@@ -1,0 +1,155 @@
+"""LoRA trigger words: the unknown tags of a prompt that name what one of its LoRAs was trained on.
+
+A LoRA teaches a base model a new word (`csmakima`, `twitch emote`, `yoshida_csm`) on purpose, and its card
+asks users to write that word as it was trained, underscores and capitals included. Such a word is unknown
+to the tag index and must neither be reported as an unknown tag nor respelt. The linter recognises it in two
+ways, for the LoRAs of the prompt (`<lora:…>`, `<lyco:…>`) and of the settings (`anima generate --lora`):
+
+- **the file's training tags**: a LoRA file found in the configured folders that kohya's trainer wrote
+  records the tags of its captions in the `ss_tag_frequency` metadata; every tag there was trained;
+- **the file's name**: trainers name the file after the trigger (`<lora:makimaEyesInpaint_csmakima:0.5>`
+  with `csmakima`, `<lora:twitchEmotesLORA_v13>` with `twitch emote`, `<lora:animaSuzuRena>` with
+  `hananoi rena`). An item is taken as a trigger when one of its words of `MIN_WORD_LETTERS` letters or more
+  that is rare in Danbooru's descriptive tags (fewer posts than `index.plausible.COMMON_WORD_POSTS`, so
+  `eyes` in `makimaEyesInpaint` names nothing) occurs in the LoRA's name, or starts with a part of the name
+  (`suzune` after `Suzu` in `animaSuzuRena`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, cast
+
+from anima_prompt.index.plausible import COMMON_WORD_POSTS
+from anima_prompt.loras import read_network_tag
+from anima_prompt.tagtext import danbooru_name
+
+if TYPE_CHECKING:
+    from anima_prompt.lint.context import RuleContext
+
+MIN_WORD_LETTERS = 4  # shorter words (`v2`, `xl`, `csm`) match names by chance
+#: The most header bytes read from a LoRA file: headers of real LoRAs are well under 1 MiB.
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+#: Parts of LoRA file names that say what the file is, not what it was trained on.
+GENERIC_NAME_PARTS = frozenset(
+    {"lora", "lycoris", "locon", "loha", "lokr", "dora", "anima", "sdxl", "pony", "noob", "style"}
+)
+_NAME_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_LETTERS = re.compile(r"[a-z]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Triggers:
+    """What the LoRAs of one prompt were trained on, as far as their names and files tell.
+
+    Attributes:
+        names: the LoRAs' file names, lowercase, letters and digits only (`makimaeyesinpaintcsmakima`).
+        parts: the words of those names of `MIN_WORD_LETTERS` letters or more, lowercase, split at capitals,
+            digits and separators, generic parts left out (`makima`, `eyes`, `inpaint`, `csmakima`).
+        trained: the Danbooru names of the tags in the files' `ss_tag_frequency` metadata.
+    """
+
+    names: tuple[str, ...] = ()
+    parts: frozenset[str] = frozenset()
+    trained: frozenset[str] = frozenset()
+
+    def covers(self, text: str, word_posts: Callable[[str], int]) -> bool:
+        """Whether `text`, an item unknown to the tag index, is a trigger of one of the LoRAs.
+
+        Args:
+            text: the item as written.
+            word_posts: the posts of the descriptive tags holding a word (`TagIndex.word_posts`).
+        """
+        if not self.names:
+            return False
+        if danbooru_name(text) in self.trained:
+            return True
+        for word in _LETTERS.findall(text.lower()):
+            if len(word) < MIN_WORD_LETTERS or word_posts(word) >= COMMON_WORD_POSTS:
+                continue
+            if any(word in name for name in self.names) or any(word.startswith(part) for part in self.parts):
+                return True
+        return False
+
+
+def triggers_for(names: Iterable[str], find: Callable[[str], Path | None]) -> Triggers:
+    """The triggers of the LoRAs called `names` (as in `<lora:name>`), their files looked up with `find`."""
+    unique = tuple(dict.fromkeys(name for name in names if name.strip()))
+    if not unique:
+        return Triggers()
+    trained: set[str] = set()
+    for name in unique:
+        path = find(name)
+        if path is not None:
+            trained |= trained_tags(path)
+    stems = [PurePath(name.replace("\\", "/")).name.removesuffix(".safetensors") for name in unique]
+    parts = {
+        part.lower()
+        for stem in stems
+        for part in _NAME_PARTS.findall(stem)
+        if len(part) >= MIN_WORD_LETTERS and part.lower() not in GENERIC_NAME_PARTS
+    }
+    compact = tuple(re.sub(r"[^a-z0-9]", "", stem.lower()) for stem in stems)
+    return Triggers(compact, frozenset(parts), frozenset(trained))
+
+
+def trained_tags(path: Path) -> frozenset[str]:
+    """The Danbooru names of the caption tags that kohya's trainer recorded in a LoRA file's metadata
+    (`ss_tag_frequency`); empty when the file has none or cannot be read."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return frozenset()
+    return _trained_tags(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _trained_tags(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    del mtime_ns  # part of the cache key: a rewritten file is read again
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+            if len(head) < 8:
+                return frozenset()
+            (length,) = struct.unpack("<Q", head)
+            if length > min(MAX_HEADER_BYTES, size - 8):
+                return frozenset()
+            header = json.loads(file.read(length))
+        frequency = json.loads(header.get("__metadata__", {}).get("ss_tag_frequency", "{}"))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return frozenset()
+    if not isinstance(frequency, dict):
+        return frozenset()
+    folders = cast(dict[object, object], frequency).values()
+    tags = [
+        tag for folder in folders if isinstance(folder, dict) for tag in cast(dict[object, object], folder)
+    ]
+    return frozenset(danbooru_name(tag) for tag in tags if isinstance(tag, str) and tag.strip())
+
+
+def prompt_triggers(ctx: RuleContext) -> Triggers:
+    """The triggers of the LoRAs that the positive prompt (`<lora:…>`, `<lyco:…>`) and the settings apply."""
+    names = [name for name, _ in ctx.settings.loras]
+    for item in ctx.positive.foreign:
+        tag = read_network_tag(item.text) if item.foreign == "lora" else None
+        if tag is not None and tag.is_lora:
+            names.append(tag.name)
+    return triggers_for(names, ctx.loras.find)
+
+
+def is_trigger(text: str, ctx: RuleContext) -> bool:
+    """Whether `text`, an item the tag index does not know, is a trigger of the prompt's LoRAs; without an
+    index only the files' training tags tell."""
+    word_posts = ctx.index.word_posts if ctx.index is not None else _common
+    return prompt_triggers(ctx).covers(text, word_posts)
+
+
+def _common(word: str) -> int:
+    """Without an index every word counts as common, so no name makes a trigger."""
+    return COMMON_WORD_POSTS
