@@ -43,6 +43,11 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    (`classify.Classifier` counts the words of tags and prose on the item's line);
 7. otherwise → tag.
 
+Two more features of prose serve the assembly of sentences in `classify`: an item ending with `of`,
+`with`, `including`, `featuring` or `like` and a bare noun (`surrounded by drawings of lanterns`,
+`opens_list`) may go on as a list in the comma items after it, and a short item opening with a conjunction
+(`and koi`, `continues_list`) is a member of such a list.
+
 The index refines the reading only through rules 1 and 4. Lowercasing, spacing and escaping a tag never
 turn it into prose except where its capitals alone made it a title, and `fmt` keeps prose as written, so
 `fmt` and `--fix` reach a fixed point (property-tested over generated hybrid prompts).
@@ -126,6 +131,9 @@ PREPOSITION_START_WORDS = 3  # a phrase of three words opening with a prepositio
 PARTICIPLE_START_WORDS = 4  # four words opening with a participle and a preposition: prose
 _CAPITAL_NAME_LETTERS = 5  # a word this long in capitals is a coined name, not an acronym (`HDR`, `DSLR`)
 SENTENCE_CASE_WORDS = 3  # a capitalised phrase of three words with a preposition: prose (`Wings on fire`)
+#: Prepositions whose object may be a list (`drawings of lanterns, smoke, koi`); `in autumn` opens none.
+LIST_PREPOSITIONS = _words("of with including featuring like")
+LIST_OBJECT_WORDS = 3  # a bare noun phrase after a prose item's last preposition: a list's first object
 
 _WORD = re.compile(r"[^\W_]+(?:['’.\-@][^\W_]+)*", re.UNICODE)
 _ESCAPED_GROUP = re.compile(r"\\\(.*?\\\)|\(.*?\)")
@@ -248,6 +256,29 @@ def is_clause(text: str) -> bool:
     pronoun, or sentence punctuation at its end (`people are working`, `She waves`; not `a girl in red`)."""
     shape = item_shape(text)
     return shape.ends or any(word in _AUXILIARIES or word in _PRONOUNS for word in shape.words)
+
+
+def opens_list(text: str) -> bool:
+    """Whether prose ends with a preposition that may take a list (`LIST_PREPOSITIONS`) and a bare noun
+    phrase of one to `LIST_OBJECT_WORDS` words, no determiner, pronoun or preposition among them
+    (`surrounded by drawings of lanterns`; not `with the calm water`, `in autumn`): the first object of a
+    list that the comma items after it may continue."""
+    words = item_shape(text).words
+    last = max((position for position, word in enumerate(words) if word in PREPOSITIONS), default=None)
+    if (
+        last is None
+        or words[last] not in LIST_PREPOSITIONS
+        or not 1 <= len(words) - last - 1 <= LIST_OBJECT_WORDS
+    ):
+        return False
+    return not any(word in SENTENCE_WORDS or word in PREPOSITIONS for word in words[last + 1 :])
+
+
+def continues_list(text: str) -> bool:
+    """Whether prose continues a list as its last member does, opening with a coordinating conjunction
+    (`and flowers`, `or koi`)."""
+    words = item_shape(text).words
+    return len(words) <= LIST_OBJECT_WORDS + 1 and bool(words) and words[0] in _CONJUNCTIONS
 
 
 def is_identifier(text: str) -> bool:

@@ -21,9 +21,12 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital) it
    starts at the segment's first item, and a segment of tag-like items is a sentence too (`... effects.
    Detailed illustration, cinematic lighting.`). Neighbouring sentences of prose form one `Phrase`. Tags
-   before a sentence stay tags (`1girl, solo. She smiles.`), and a segment without end punctuation never
-   joins its items. In a dataset caption (after `deviantart` or `ye-pop` alone on the first line) each line
-   of title and description is a `Phrase`.
+   before a sentence stay tags (`1girl, solo. She smiles.`). A segment without end punctuation joins its
+   items only when it is one sentence ending with a list (`_list_run`): prose from its first prose item to
+   one that opens a list (`..., surrounded by drawings of lanterns`), then only short list members to its
+   end (`smoke, paper cranes, and koi`), with at least as many words of prose as of tags. In a dataset
+   caption (after `deviantart` or `ye-pop` alone on the first line) each line of title and description is
+   a `Phrase`.
 
 Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
 items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
@@ -37,7 +40,17 @@ from typing import TypeAlias
 
 from lark import Token
 
-from anima_prompt.boundary import ABBREVIATIONS, Reading, TagVocabulary, ends_sentence, is_cjk, read_item
+from anima_prompt.boundary import (
+    ABBREVIATIONS,
+    Reading,
+    TagVocabulary,
+    continues_list,
+    ends_sentence,
+    is_cjk,
+    item_shape,
+    opens_list,
+    read_item,
+)
 from anima_prompt.nodes import (
     Artist,
     ErrorNode,
@@ -133,6 +146,11 @@ class Classifier:
         """Whether `text` reads as prose by itself (`Reading.PROSE`)."""
         return self.read(text) is Reading.PROSE
 
+    def is_name(self, text: str) -> bool:
+        """Whether `text` reads as a tag (`Reading.TAG`): short enough to be named, as a Danbooru name with a
+        qualifier is (a long description ending in a group is not one: `beach tropical (sunset)`)."""
+        return self.read(text) is Reading.TAG
+
     def known(self, text: str) -> bool:
         """Whether the vocabulary knows `text` (any spelling) as a tag; False without a vocabulary."""
         if self.vocabulary is None:
@@ -185,10 +203,17 @@ class Classifier:
             longs = [index for index in line if self._long(nodes[index])]
             if longs:
                 prose = sum(_words(nodes[index]) for index in line if isinstance(nodes[index], Phrase))
+                last = max(index for index in line if not isinstance(nodes[index], Separator))
+                # a group closing the line right after a long item weights its last words (`a beach
+                # at dusk (sunset)`); between long items it is one more tag of a list without commas
                 tags = sum(
                     _words(nodes[index])
                     for index in line
-                    if isinstance(nodes[index], Tag | Artist | Weighted)
+                    if isinstance(nodes[index], Tag | Artist)
+                    or (
+                        isinstance(nodes[index], Weighted)
+                        and not (index == last and _written_onto(nodes, index, longs))
+                    )
                 )
                 others = tags - sum(_words(nodes[index]) for index in longs)
                 if prose > others or (top and others == 0):  # alone on its line: a description
@@ -269,7 +294,7 @@ class Classifier:
         body = atoms[:-1] if closing is not None else atoms
         if closing is not None and len(body) == 1 and not isinstance(first, Token):
             return [first, closing]  # `(x).`: the group, then the end of its sentence
-        qualified = _qualified_tag(body, self.is_prose)
+        qualified = _qualified_tag(body, self.is_name)
         if qualified is not None:
             return [qualified] if closing is None else [qualified, closing]
         if self.is_prose(_leading_text(atoms)) or (
@@ -528,10 +553,11 @@ def _leading_text(atoms: Sequence[Atom]) -> str:
     return "".join(parts)
 
 
-def _qualified_tag(atoms: Sequence[Atom], is_prose: ReadText) -> Tag | Artist | None:
+def _qualified_tag(atoms: Sequence[Atom], is_name: ReadText) -> Tag | Artist | None:
     """`saber (fate)`, `tracer_(overwatch)`: tag words, one space or an underscore, then a plain group of a
-    few words closing the item. Danbooru writes qualifiers after `_`, so `word(x)` is no qualifier, and a
-    quality or score tag is never one: `cinematic photo (masterpiece)` is a weighted tag after the words."""
+    few words closing the item; both read as tags (`is_name`), not prose nor long descriptions. Danbooru
+    writes qualifiers after `_`, so `word(x)` is no qualifier, and a quality or score tag is never one:
+    `cinematic photo (masterpiece)` is a weighted tag after the words."""
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
         return None
@@ -539,7 +565,11 @@ def _qualified_tag(atoms: Sequence[Atom], is_prose: ReadText) -> Tag | Artist | 
     if len(content) != 1 or not isinstance(content[0], Tag):
         return None
     inner = content[0]
-    if inner.qualifier is not None or is_prose(inner.text) or special_group(inner.text) in _NEVER_QUALIFIERS:
+    if (
+        inner.qualifier is not None
+        or not is_name(inner.text)
+        or special_group(inner.text) in _NEVER_QUALIFIERS
+    ):
         return None
     head = list(atoms[:-1])
     if _is_ws(head[-1]):
@@ -553,7 +583,7 @@ def _qualified_tag(atoms: Sequence[Atom], is_prose: ReadText) -> Tag | Artist | 
     head_text = "".join(str(atom) for atom in head)
     if head_text.startswith("@") and not head_text[1:].strip():
         return None
-    if is_prose(head_text) or not (head_text[-1].isalnum() or head_text[-1] in "_\\)"):
+    if not is_name(head_text) or not (head_text[-1].isalnum() or head_text[-1] in "_\\)"):
         return None
     span = atom_span(atoms[0]).join(group.span)
     text = "".join(str(atom) if isinstance(atom, Token) else render(atom) for atom in atoms)
@@ -619,6 +649,15 @@ def _dataset_caption(nodes: list[Node]) -> list[Node]:
     return result
 
 
+def _written_onto(nodes: list[Node], position: int, items: list[int]) -> bool:
+    """Whether the node at `position` follows one of `items` directly or after white space only."""
+    before = position - 1
+    separator = nodes[before] if before >= 0 else None
+    if isinstance(separator, Separator) and separator.text.isspace():
+        before -= 1
+    return before in items
+
+
 def _words(node: Node) -> int:
     """How many words a node's text holds."""
     return len(render(node).split())
@@ -672,7 +711,7 @@ def assemble_sentences(nodes: list[Node]) -> list[Node]:
     after_prose = False  # the previous segment was a sentence of prose ending on this line
     for segment, closed in _segments(nodes):
         running = after_prose and _capitalised(nodes[segment[0]])
-        run = _sentence_run(nodes, segment, closed, running=running) if closed else None
+        run = _sentence_run(nodes, segment, closed, running=running) if closed else _list_run(nodes, segment)
         if run is not None:
             runs.append(run)
         last = segment[-1]
@@ -724,6 +763,42 @@ def _sentence_run(
         if end is not None and end > start:
             return start, end
     return None
+
+
+def _list_run(nodes: list[Node], segment: list[int]) -> tuple[int, int] | None:
+    """The phrase a segment without end punctuation forms when it is one sentence ending with a list: the
+    segment opens with prose and reaches, as a sentence does (`_reach`), a prose item opening a list
+    (`surrounded by drawings of lanterns`, `boundary.opens_list`), then holds nothing but list members up
+    to its end (`smoke, paper cranes, and koi`), and at least as many words of prose as of tags. Tags beside
+    a description do not continue it: a segment opening with tags is a tag list with phrases in it
+    (`lowres, drawn in the style of bad art, blurry`), and in `in a field of roses, smile, blush, looking at
+    viewer, upper body` the tags have more words than the prose."""
+    if len(segment) < 2:
+        return None
+    openers = [index for index, position in enumerate(segment) if _opens_list(nodes[position])]
+    if not openers or openers[-1] == len(segment) - 1:
+        return None
+    opener = openers[-1]
+    if not all(_list_member(nodes[position]) for position in segment[opener + 1 :]):
+        return None
+    prose = sum(_words(nodes[position]) for position in segment if isinstance(nodes[position], Phrase))
+    if prose < sum(_words(nodes[position]) for position in segment) - prose:
+        return None
+    if not isinstance(nodes[segment[0]], Phrase) or _reach(nodes, segment[: opener + 1]) != segment[opener]:
+        return None
+    return segment[0], segment[-1]
+
+
+def _opens_list(node: Node) -> bool:
+    return isinstance(node, Phrase) and opens_list(render(node))
+
+
+def _list_member(node: Node) -> bool:
+    """Whether `node` may be one member of a sentence's list: a short tag-like item, or prose opening with a
+    conjunction (`and flowers`)."""
+    if isinstance(node, Phrase):
+        return continues_list(render(node))
+    return isinstance(node, Tag) and node.qualifier is None and item_shape(node.text).reading is Reading.TAG
 
 
 def _reach(nodes: list[Node], positions: list[int]) -> int | None:

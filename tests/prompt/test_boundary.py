@@ -272,3 +272,34 @@ def test_cjk_full_stops_end_sentences_without_a_space() -> None:
     assert count_sentences("少女在花园里。她穿着T恤。背景是粉色。") == 3
     assert count_sentences("A girl waits. She smiles.") == 2
     assert count_sentences("a girl with an umbrella, neon signs on the wet road") == 1
+
+
+def test_a_sentence_without_its_period_may_end_with_a_list() -> None:
+    text = "In the style of a woodcut, a fox on a hill, framed by drawings of lanterns, smoke, cranes, koi"
+    assert kinds(text) == [("phrase", text)]
+    with_and = "a tower at dusk surrounded by clouds of birds, bats, and kites"
+    assert kinds(with_and) == [("phrase", with_and)]
+
+
+def test_tags_after_a_description_are_no_list_of_it() -> None:
+    # a segment opening with tags is a tag list with phrases in it
+    text = "lowres, drawn in the style of bad art, blurry, watermark"
+    assert [kind for kind, _ in kinds(text)] == ["tag", "phrase", "tag", "tag"]
+    # more words of tags than of prose: the tags stand beside the description
+    text = "in a field of roses, smile, blush, looking at viewer, upper body"
+    assert [kind for kind, _ in kinds(text)] == ["phrase", "tag", "tag", "tag", "tag"]
+    # `in autumn` takes no list, and an item that is not a short tag ends none
+    assert [kind for kind, _ in kinds("a shrine on a hill in autumn, red maple leaves, stone stairs")] == [
+        "phrase",
+        "tag",
+        "tag",
+    ]
+    text = "a bowl of cherries, pears, one arm holding more than three flags"
+    assert [kind for kind, _ in kinds(text)] == ["phrase", "tag", "phrase"]
+
+
+def test_a_long_description_ending_in_a_group_has_no_qualifier() -> None:
+    text = "dreamy watercolor harbour town seaside morning (sunrise)"
+    description = "dreamy watercolor harbour town seaside morning"
+    assert kinds(text) == [("phrase", description), ("weighted", "(sunrise)")]
+    assert kinds("saber alter (fate)") == [("tag", "saber alter (fate)")]

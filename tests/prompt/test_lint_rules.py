@@ -32,6 +32,8 @@ CASES: list[tuple[str, Example, bool]] = [
     ("ANM-TAG-004", Example("1girl, GoodNegative, safe"), True),  # an embedding name is no tag either
     ("ANM-TAG-002", Example("1girl, GoodNegative, safe"), False),  # but its capitals are its name
     ("ANM-TAG-001", Example("1girl, neg_embed_v3, safe"), False),
+    # a widely shared negative embedding keeps the spelling of its file
+    ("ANM-TAG-001", Example("1girl, safe", negative="lowres, bad_prompt, ng_deepnegative_v1_75t"), False),
     ("ANM-TAG-002", Example('1girl, a shop sign that says "Moon & Sun", safe'), False),  # text to draw
     ("ANM-DS-002", Example("1girl, solo,\nsitting under a tree, umbrella, safe"), True),
     ("ANM-DS-002", Example("1girl, solo, safe\nShe waves at the crowd"), False),  # a clause: hybrid

@@ -30,9 +30,10 @@ def _is_pony(item: Item) -> bool:
 
 def _spelt_as_trained(text: str, ctx: RuleContext) -> bool:
     """Whether `text` is a name whose spelling is what an embedding or LoRA was trained with: written like
-    a file (`EasyNegative`, `bad_prompt_v2`), a coined word in capitals (`GHIBSKY style`), or a trigger of
-    the prompt's LoRAs that the index does not know (`triggers`)."""
-    if is_identifier(text) or is_coined_name(text):
+    a file (`EasyNegative`, `bad_prompt_v2`), a widely shared negative embedding (`bad_prompt`), a coined
+    word in capitals (`GHIBSKY style`), or a trigger of the prompt's LoRAs that the index does not know
+    (`triggers`)."""
+    if is_identifier(text) or is_coined_name(text) or negative_embedding_in(text) is not None:
         return True
     return (ctx.index is None or ctx.index.lookup(text) is None) and is_trigger(text, ctx)
 
@@ -50,7 +51,8 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     The model card: tags are lowercase with spaces instead of underscores, and `score_N` is the only
     exception. Kaomoji such as `^_^` keep their underscores; wildcards (`__name__`), LoRA names and names
-    written like files (`bad_prompt_v2`, an embedding) are not tags and are left alone, and so is the trigger
+    written like files (`bad_prompt_v2`, an embedding) or named like a widely shared negative embedding
+    (`bad_prompt`) are not tags and are left alone, and so is the trigger
     word of a LoRA the prompt or the settings apply (`yoshida_csm` beside `<lora:yoshidahirofumi_csmv2:1>`,
     see `anima_prompt.lint.triggers`). The fix replaces the underscores with spaces; with a tag index, only
     in tags it knows (a LoRA's trigger word keeps the spelling it was trained with).
