@@ -16,7 +16,9 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
 - `fuzzy`: each written word that differs from the tag's word is a misspelling of it: the written word is
   not in the vocabulary of tag words (`index.build`'s `tag_words`), the tag's word is a common one
   (`COMMON_WORD_POSTS`, or the tag is a popular character or series), and the two are at most
-  `typo_edits(length)` edits apart (Damerau-Levenshtein, transpositions count once);
+  `typo_edits(length)` edits apart (Damerau-Levenshtein, transpositions count once); a word of the
+  vocabulary counts as misspelt only as the one differing word of a popular or special tag of two words or
+  more, one edit from it (`form behind` → `from behind`, `shirt hair` → `short hair`);
 - never an artist for a tag (`bad-artist` → `ilya kuvshinov`).
 
 Measured on the labelled findings of `tests/corpus/` (`benchmarks/lint_precision.py`): of the unknown-tag
@@ -36,6 +38,12 @@ COMMON_WORD_POSTS = 1000
 #: Suffixes that inflect a word: the prefix completions a user plausibly meant.
 INFLECTIONS = frozenset({"s", "es", "d", "ed", "ing", "y", "ly", "er", "ers", "ies"})
 NAME_CATEGORIES = frozenset({"character", "copyright"})
+#: A tag with this many posts is popular enough that a word one edit from its own, among its other words, is
+#: a slip of the keyboard (`form behind`).
+POPULAR_TAG_POSTS = 10_000
+REAL_WORD_TYPO_LETTERS = 4  # shorter words are one edit from too many others (`ink` and `pink`)
+#: Categories of Anima's special tags (quality, score, ...), whose posts the index does not count.
+SPECIAL_CATEGORIES = frozenset({"quality"})
 ARTIST = "artist"
 _SAME_WORDS = frozenset({"exact", "alias", "spacing", "word_order"})
 
@@ -86,6 +94,19 @@ def _words(name: str) -> list[str]:
     return [word for word in base.split("_") if word]
 
 
+def _real_word_typo(ours: list[str], pairs: list[tuple[str, list[str]]], suggestion: Suggestion) -> bool:
+    """Whether one word of a tag of two words or more was misspelt into another word (`form behind`, `shirt
+    hair`): the other words match, the two words have `REAL_WORD_TYPO_LETTERS` letters or more and are one
+    edit apart, and the tag is one of Anima's special tags or a popular one (`POPULAR_TAG_POSTS`), so the
+    words around it fix the meaning."""
+    if len(ours) < 2 or len(ours) != len(_words(suggestion.matched)) or len(pairs) != 1:
+        return False
+    (mine, (other,)) = pairs[0]
+    popular = suggestion.category_name in SPECIAL_CATEGORIES or suggestion.post_count >= POPULAR_TAG_POSTS
+    short = min(len(mine), len(other)) < REAL_WORD_TYPO_LETTERS
+    return popular and not short and edit_distance(mine, other) == 1
+
+
 def _misspelt(written: str, suggestion: Suggestion, word_posts: WordPosts) -> bool:
     """Whether every written word that differs from the tag's words is a misspelling of it."""
     ours, theirs = _words(written), _words(suggestion.matched)
@@ -95,8 +116,8 @@ def _misspelt(written: str, suggestion: Suggestion, word_posts: WordPosts) -> bo
         pairs = [("".join(word for word in ours if word not in theirs), [w for w in theirs if w not in ours])]
     popular_name = suggestion.category_name in NAME_CATEGORIES and suggestion.post_count >= COMMON_WORD_POSTS
     for mine, others in pairs:
-        if word_posts(mine):
-            return False  # a word of the tag vocabulary is meant as written
+        if word_posts(mine):  # a word of the tag vocabulary is meant as written, but for a slip in a tag
+            return _real_word_typo(ours, pairs, suggestion)
         if not popular_name and not all(word_posts(other) >= COMMON_WORD_POSTS for other in others):
             return False
         compact = compact_key(mine)

@@ -13,6 +13,13 @@ WORDS = {
     "sign": 90_000,
     "kite": 2_000,
     "moon": 30_000,
+    "shirt": 3_000_000,
+    "short": 3_000_000,
+    "sacred": 2_000,
+    "scared": 20_000,
+    "pink": 2_000_000,
+    "ink": 40_000,
+    "background": 3_000_000,
 }
 
 
@@ -79,6 +86,22 @@ def test_a_misspelling_turns_a_non_word_into_a_common_tag_word(text: str, tag: s
 def test_a_misspelt_popular_name_is_plausible() -> None:
     assert meant("zorbnia", "zorbina", "fuzzy", category="character", posts=20_000)
     assert not meant("zorbnia", "zorbina", "fuzzy", category="character", posts=200)
+
+
+@pytest.mark.parametrize(
+    ("text", "tag", "posts", "expected"),
+    [
+        ("shirt hair", "short_hair", 2_400_000, True),  # one word slipped into another, the tag is popular
+        ("shirt hair", "short_hair", 900, False),  # a rare tag: `shirt hair` may be meant as written
+        ("sacred", "scared", 20_000, False),  # a word alone: nothing around it fixes the meaning
+        ("ink background", "pink_background", 90_000, False),  # three letters are one edit from many words
+        ("shirt hair", "short_shorts", 2_000_000, False),  # two words differ
+    ],
+)
+def test_a_word_slipped_into_another_word_only_inside_a_popular_tag(
+    text: str, tag: str, posts: int, expected: bool
+) -> None:
+    assert meant(text, tag, "fuzzy", posts=posts) is expected
 
 
 def test_typo_edits_grow_with_the_word() -> None:
