@@ -11,8 +11,10 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
   short (`backlight` → `backlighting`, `cross-eye` → `cross-eyed`; suffixes in `INFLECTIONS`); a new word
   (`ugly` → `ugly bastard`), another word (`color` → `colorized`) or a word of its own (`text` →
   `texting`) is another tag;
-- `qualifier`: the tag is no artist, and a character or series only when the text is not a word of the
-  tag vocabulary (`nahida` → `nahida (genshin impact)`, not `sunny` → `sunny (omori)`);
+- `qualifier`: the tag is no artist, and a character or series, or for one word a tag qualified by a
+  series (`frame (idolmaster)`), only when the text is not a word of the tag vocabulary (`nahida` →
+  `nahida (genshin impact)`, not `sunny` → `sunny (omori)` nor `ethereal` → `ethereal (zenless zone
+  zero)`);
 - `fuzzy`: each written word that differs from the tag's word is a misspelling of it: the written word is
   not in the vocabulary of tag words (`index.build`'s `tag_words`), the tag's word is a common one
   (`COMMON_WORD_POSTS`, or the tag is a popular character or series), and the two are at most
@@ -51,18 +53,26 @@ WordPosts = Callable[[str], int]
 """The posts of the descriptive tags holding a word (`TagIndex.word_posts`); 0 for a word none has."""
 
 
+def _no_franchise(qualifier: str) -> bool:
+    return False
+
+
 def typo_edits(length: int) -> int:
     """Edits a misspelt word of `length` letters may hold: none below 4 letters, 1 up to 8, then 2."""
     return 0 if length < 4 else 1 if length < 9 else 2
 
 
-def plausible(text: str, suggestion: Suggestion, word_posts: WordPosts) -> bool:
+def plausible(
+    text: str, suggestion: Suggestion, word_posts: WordPosts, franchise: Callable[[str], bool] = _no_franchise
+) -> bool:
     """Whether the user plausibly meant `suggestion` by `text` (the rules of the module docstring).
 
     Args:
         text: the unknown tag as written.
         suggestion: one answer of `suggest(text, ...)`.
         word_posts: the vocabulary of tag words (`TagIndex.word_posts`).
+        franchise: whether a qualifier's Danbooru name names a series (`zenless_zone_zero`): a general tag
+            qualified so belongs to that series, as a character does.
 
     Returns:
         True when the suggestion may be shown.
@@ -82,7 +92,11 @@ def plausible(text: str, suggestion: Suggestion, word_posts: WordPosts) -> bool:
         inflected = base.startswith(written) and base[len(written) :] in INFLECTIONS
         return inflected and not word_posts(last[0])
     if reason == "qualifier":
-        return category not in NAME_CATEGORIES or not any(word_posts(word) for word in _words(written))
+        _, qualifier = split_qualifier(suggestion.matched)
+        one_word = len(_words(written)) == 1  # `interface headset` is specific enough for its series' tag
+        in_series = one_word and qualifier is not None and franchise(qualifier)
+        named = category in NAME_CATEGORIES or in_series
+        return not named or not any(word_posts(word) for word in _words(written))
     if reason == "fuzzy":
         return _misspelt(written, suggestion, word_posts)
     return False

@@ -50,6 +50,7 @@ class CachedIndex:
         self.section: Callable[[str], Section | None] = lru_cache(maxsize=CACHE_LIMIT)(self._section)
         self.word_posts: Callable[[str], int] = lru_cache(maxsize=CACHE_LIMIT)(index.word_posts)
         self._qualified_base = lru_cache(maxsize=CACHE_LIMIT)(self._is_qualified_base)
+        self._franchise = lru_cache(maxsize=CACHE_LIMIT)(self._names_series)
 
     def is_tag(self, name: str) -> bool:
         """Whether `name` (a Danbooru name) is a known tag or alias, or a qualified tag's name without its
@@ -58,6 +59,11 @@ class CachedIndex:
 
     def _is_qualified_base(self, name: str) -> bool:
         return bool(self.index.spellings_where("base", [compact_key(name)]))
+
+    def _names_series(self, qualifier: str) -> bool:
+        """Whether a qualifier (`zenless_zone_zero`) is a copyright tag: the series a tag belongs to."""
+        info = self._by_name(qualifier)
+        return info is not None and info.category_name == "copyright"
 
     def _lookup_text(self, text: str) -> TagInfo | None:
         return self._by_name(tag_name(text))  # spellings of one tag share one index query
@@ -76,7 +82,7 @@ class CachedIndex:
             if artists:
                 if suggestion.category_name != "artist":
                     continue
-            elif not plausible(name, suggestion, self.word_posts):
+            elif not plausible(name, suggestion, self.word_posts, self._franchise):
                 continue
             if suggestion.name not in names:
                 names.append(suggestion.name)

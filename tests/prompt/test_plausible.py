@@ -66,6 +66,18 @@ def test_a_qualifier_names_a_character_only_for_a_name() -> None:
     assert meant("moon", "moon_(sky)", "qualifier")
 
 
+def test_a_word_is_no_tag_of_a_series_but_a_name_of_two_words_may_be() -> None:
+    def series(qualifier: str) -> bool:
+        return qualifier == "some_game"
+
+    def qualified(text: str, name: str) -> bool:
+        return plausible(text, Suggestion(name, 80.0, "qualifier", name, 500, "general"), word_posts, series)
+
+    assert not qualified("moon", "moon_(some_game)")  # a general tag of that series: `moon` means the word
+    assert qualified("moon", "moon_(sky)")
+    assert qualified("blue moon", "blue_moon_(some_game)")
+
+
 @pytest.mark.parametrize(
     ("text", "tag", "expected"),
     [
