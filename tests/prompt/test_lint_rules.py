@@ -27,6 +27,7 @@ CASES: list[tuple[str, Example, bool]] = [
     ("ANM-TAG-005", Example("1girl, 1girls, safe"), True),
     ("ANM-TAG-004", Example("1girl, masterpiece, score_7, year 2024, safe"), False),
     ("ANM-TAG-004", Example("1girl, smilling, safe"), True),
+    ("ANM-TAG-004", Example("1girl, 1.4, safe"), False),  # a weight that lost its group is no tag
     ("ANM-TAG-004", Example("1girl, a dragon asleep on a pile of books, safe"), False),  # prose
     ("ANM-TAG-004", Example("1girl, rain falling on the old harbour, safe"), False),
     ("ANM-TAG-004", Example("1girl, GoodNegative, safe"), True),  # an embedding name is no tag either
