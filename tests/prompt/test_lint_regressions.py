@@ -444,3 +444,10 @@ def test_a_quality_tag_written_with_an_article_is_reported(small_index: object, 
 )
 def test_other_phrases_with_an_article_are_not_quality_tags(small_index: object, item: str) -> None:
     assert found(f"safe, 1girl, {item}, smile", "ANM-TAG-004", small_index) == []
+
+
+def test_people_named_by_a_word_are_offered_the_count_tag(small_index: object) -> None:
+    cases = (("girl", "1girl"), ("1man", "1boy"), ("two women", "2girls"), ("guys", "multiple boys"))
+    for text, meant in cases:
+        (finding,) = found(f"safe, {text}, smile", "ANM-TAG-004", small_index)
+        assert finding.suggestions[:1] == (meant,), text

@@ -187,6 +187,9 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             continue
         prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
         names = () if prose_like else ctx.index.suggest(item.text, ctx.config.suggestion_limit)
+        count = count_tag_meant(item.text)
+        if count is not None:
+            names = (count, *(name for name in names if name != count))
         if not names and is_trigger(item.text, ctx):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
         message = f"`{item.text}` is not a known Danbooru tag"
@@ -218,6 +221,40 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
 
 _ARTICLES = frozenset({"a", "an", "the"})
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_PERSON_WORDS = {
+    **dict.fromkeys(("girl", "woman", "female", "lady"), ("girl", False)),
+    **dict.fromkeys(("girls", "women", "females", "ladies"), ("girl", True)),
+    **dict.fromkeys(("boy", "man", "guy", "male"), ("boy", False)),
+    **dict.fromkeys(("boys", "men", "guys", "males"), ("boy", True)),
+}
+_COUNTED = re.compile(r"(?:(\d+)[ _]*|([a-z]+)[ _]+)?([a-z]+)")
+MAX_COUNT = 6  # Danbooru's count tags stop at `6+girls`
+
+
+def count_tag_meant(text: str) -> str | None:
+    """The count tag that an unknown item naming people by a word means (`girl` → `1girl`, `1man` → `1boy`,
+    `two women` → `2girls`, `guys` → `multiple boys`): Anima counts the characters of a picture with
+    Danbooru's count tags, not with those words.
+
+    Example:
+        >>> [count_tag_meant(text) for text in ("1man", "3 girl", "women", "a cat", "two guys")]
+        ['1boy', '3girls', 'multiple girls', None, '2boys']
+    """
+    match = _COUNTED.fullmatch(text.strip().lower())
+    if match is None or match.group(3) not in _PERSON_WORDS:
+        return None
+    digits, number_word, word = match.groups()
+    written = digits or number_word
+    kind, plural = _PERSON_WORDS[word]
+    if written is None:
+        return f"multiple {kind}s" if plural else f"1{kind}"
+    number = int(written) if written.isdigit() else _NUMBER_WORDS.get(written)
+    if not number:
+        return None
+    if number >= MAX_COUNT:
+        return f"6+{kind}s"
+    return f"1{kind}" if number == 1 else f"{number}{kind}s"
 
 
 def quality_tag_after_article(text: str) -> str | None:
