@@ -20,13 +20,14 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    `MAX_SENTENCE_GAP` tag-like items in a row (`She wears a red dress, white gloves, black boots, and a
    hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital) it
    starts at the segment's first item, and a segment of tag-like items is a sentence too (`... effects.
-   Detailed illustration, cinematic lighting.`). Neighbouring sentences of prose form one `Phrase`. Tags
-   before a sentence stay tags (`1girl, solo. She smiles.`). A segment without end punctuation joins its
-   items only when it is one sentence ending with a list (`_list_run`): prose from its first prose item to
-   one that opens a list (`..., surrounded by drawings of lanterns`), then only short list members to its
-   end (`smoke, paper cranes, and koi`), with at least as many words of prose as of tags. In a dataset
-   caption (after `deviantart` or `ye-pop` alone on the first line) each line of title and description is
-   a `Phrase`.
+   Detailed illustration, cinematic lighting.`); a capitalised name right before an apposition opening with
+   an article opens the sentence (`Kiki, a young witch, flies ...`). Neighbouring sentences of prose form
+   one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She smiles.`). A segment without end
+   punctuation joins its items only when it is one sentence ending with a list (`_list_run`): prose from its
+   first prose item to one that opens a list (`..., surrounded by drawings of lanterns`), then only short
+   list members to its end (`smoke, paper cranes, and koi`), with at least as many words of prose as of
+   tags. In a dataset caption (after `deviantart` or `ye-pop` alone on the first line) each line of title
+   and description is a `Phrase`.
 
 Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
 items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
@@ -108,7 +109,8 @@ _PONY_INITIALS = frozenset("sSrR")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _STOP_CHARACTERS = frozenset(".!?…")
-_NEVER_QUALIFIERS = frozenset({"quality", "score"})  # special-tag groups no Danbooru qualifier belongs to
+_NEVER_QUALIFIERS = frozenset({"quality", "score"})
+_ARTICLES = frozenset({"a", "an", "the"})  # special-tag groups no Danbooru qualifier belongs to
 # end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
 # the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
 _CLOSERS = ")]}\"'”’"  # closing brackets and quotes, after which a period ends a sentence
@@ -738,6 +740,17 @@ def _segments(nodes: list[Node]) -> list[tuple[list[int], bool]]:
     return segments
 
 
+def _subject_before_apposition(name: Node, prose: Node) -> bool:
+    """Whether `name` opens the sentence whose apposition `prose` is (`Kiki, a young witch, flies ...`): a
+    capitalised name that is no special tag (not `Masterpiece, a girl ...`), before prose opening with an
+    article."""
+    if not isinstance(name, Tag) or name.qualifier is not None or not _capitalised(name):
+        return False
+    if name.text.isupper() or special_group(name.text) is not None:
+        return False
+    return render(prose).split(maxsplit=1)[0].lower() in _ARTICLES
+
+
 def _capitalised(node: Node) -> bool:
     return render(node).lstrip("\"'“‘«(")[:1].isupper()
 
@@ -758,6 +771,9 @@ def _sentence_run(
         whole = running and all(_mergeable(nodes[position]) for position in segment)
         return (segment[0], segment[-1]) if whole else None
     starts = [segment[0], prose[0]] if running and segment[0] != prose[0] else [prose[0]]
+    first = segment.index(prose[0])
+    if not running and first > 0 and _subject_before_apposition(nodes[segment[first - 1]], nodes[prose[0]]):
+        starts = [segment[first - 1], *starts]
     for start in starts:
         end = _reach(nodes, segment[segment.index(start) :])
         if end is not None and end > start:

@@ -303,3 +303,13 @@ def test_a_long_description_ending_in_a_group_has_no_qualifier() -> None:
     description = "dreamy watercolor harbour town seaside morning"
     assert kinds(text) == [("phrase", description), ("weighted", "(sunrise)")]
     assert kinds("saber alter (fate)") == [("tag", "saber alter (fate)")]
+
+
+def test_a_name_before_its_apposition_opens_the_sentence() -> None:
+    text = "watercolor, Mira, a young witch, flies over the town. She waves."
+    assert kinds(text) == [
+        ("tag", "watercolor"),
+        ("phrase", "Mira, a young witch, flies over the town. She waves."),
+    ]
+    assert kinds("Masterpiece, a girl stands in the rain.")[0] == ("tag", "Masterpiece")  # a special tag
+    assert kinds("smile, a girl stands in the rain.")[0] == ("tag", "smile")  # not capitalised: a tag
