@@ -72,6 +72,9 @@ from anima_prompt.vocab import special_group, special_tags
 
 #: Brackets nested deeper than this are reported and read as text, which bounds the tree's depth.
 MAX_NESTING = 32
+#: Impact Pack's detailer-wildcard keywords (`[ASC]`, `[SEP]`, ...): they order the detected segments and
+#: separate the prompts for each; `[ALL]` prefixes every segment's prompt in `[LAB]` mode.
+DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
 
@@ -187,7 +190,7 @@ class Classifier:
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
         if context == "top":
-            nodes = _dataset_caption(nodes)
+            nodes = _detailer_labels(_dataset_caption(nodes))
         return tuple(assemble_sentences(nodes))
 
     def _settle_long_items(self, nodes: list[Node], *, top: bool) -> list[Node]:
@@ -362,7 +365,9 @@ class Classifier:
         if colons and _NUMBER.fullmatch("".join(str(atom) for atom in atoms[colons[-1] + 1 :])):
             parts = self._split_parts(atoms, colons, number_last=True)
             return ForeignGroup(span, "prompt_editing", "[", parts, "]")
-        return ForeignGroup(span, "deemphasis", "[", self.sequence(atoms, "square"), "]")
+        written = "".join(str(atom) for atom in atoms)
+        syntax = "detailer" if written in DETAILER_KEYWORDS else "deemphasis"
+        return ForeignGroup(span, syntax, "[", self.sequence(atoms, "square"), "]")
 
     def brace(self, open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
         """`{a|b}`: dynamic-prompts variants (the ComfyUI front end also picks one at random); `{x}` without
@@ -658,6 +663,23 @@ def _written_onto(nodes: list[Node], position: int, items: list[int]) -> bool:
     if isinstance(separator, Separator) and separator.text.isspace():
         before -= 1
     return before in items
+
+
+def _detailer_labels(nodes: list[Node]) -> list[Node]:
+    """In a detailer wildcard that opens with `[LAB]` (Impact Pack), a `[Label]` of one word opening a line
+    names the detected segments the line is for (`[Female] blue eyes`): detailer syntax, not de-emphasis."""
+    first = next((node for node in nodes if not isinstance(node, Separator)), None)
+    if not (isinstance(first, ForeignGroup) and first.syntax == "detailer" and render(first) == "[LAB]"):
+        return nodes
+    result: list[Node] = []
+    for node in nodes:
+        line_start = not result or _breaks_line(result[-1])
+        if line_start and isinstance(node, ForeignGroup) and node.syntax == "deemphasis":
+            words = render(node)[1:-1].split()
+            if len(words) == 1 and words[0].isalnum():
+                node = ForeignGroup(node.span, "detailer", node.open, node.children, node.close)
+        result.append(node)
+    return result
 
 
 def _words(node: Node) -> int:

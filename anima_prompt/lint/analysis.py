@@ -16,11 +16,11 @@ import anima_prompt.nodes as nodes
 from anima_prompt.boundary import SENTENCE_WORDS, is_cjk, item_shape
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
-from anima_prompt.vocab import special_group
+from anima_prompt.vocab import special_group, special_tags
 from anima_prompt.weights import inner_weight
 
-#: Foreign syntax that starts a new region of a regional prompt.
-REGION_KEYWORDS = frozenset({"break", "regional"})
+#: Foreign syntax that starts a new region of a regional prompt (or a detailer wildcard's segment prompt).
+REGION_KEYWORDS = frozenset({"break", "regional", "detailer"})
 
 
 class Kind(enum.StrEnum):
@@ -199,10 +199,18 @@ def analyse(prompt: Prompt) -> Analysis:
     """The linter's flat view of a parsed prompt (see the module docstring)."""
     builder = _Builder(prompt.source)
     unit = 0
+    counted = False  # a count tag came before: the next line or sentence opening with one is a new block
+    after_break = False
     for child in prompt.children:
         if type(child) is nodes.Separator:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
+            after_break = "\n" in child.text or child.role == "sentence"
             continue
+        count = type(child) is nodes.Tag and special_tags().is_count(tag_name(child.text))
+        if count and counted and after_break:
+            builder.region += 1  # `2girls, miku, ...\n2girls, rin, ...`: one block per character or region
+        counted = counted or count
+        after_break = False
         builder.visit(child, unit, 1.0, None, phrase=None)
         builder.units.append((child.span.start, child.span.end))
         unit += 1

@@ -451,3 +451,27 @@ def test_people_named_by_a_word_are_offered_the_count_tag(small_index: object) -
     for text, meant in cases:
         (finding,) = found(f"safe, {text}, smile", "ANM-TAG-004", small_index)
         assert finding.suggestions[:1] == (meant,), text
+
+
+def test_a_block_per_character_repeats_and_orders_its_own_tags(small_index: object) -> None:
+    # one line per character (Forge Couple, Impact Pack detailer wildcards), or sentence-separated blocks
+    for prompt in (
+        "safe, 2girls, hatsune miku, smile, looking at viewer\n2girls, kagamine rin, smile, looking up",
+        "safe, 2girls, hatsune miku, smile. 2girls, kagamine rin, smile.",
+    ):
+        for code in ("ANM-DUP-001", "ANM-ORD-001", "ANM-DS-002"):
+            assert found(prompt, code, small_index) == [], (code, prompt)
+    # without a count tag opening the second line, the line break and the repeats are reported
+    prompt = "safe, 1girl, smile, looking at viewer\nsmile, looking at viewer"
+    assert found(prompt, "ANM-DUP-001", small_index) != []
+    assert found(prompt, "ANM-DS-002", small_index) != []
+
+
+def test_impact_pack_detailer_keywords_are_syntax_not_deemphasis(small_index: object) -> None:
+    prompt = "[ASC]\n1girl, blue eyes, smile [SEP]\n1boy, brown eyes [SEP]"
+    assert found(prompt, "ANM-SYN-001", small_index) == []
+    assert found(prompt, "ANM-ORD-001", small_index) == []
+    labelled = "[LAB]\n[ALL] laugh, detailed eyes\n[Female] blue eyes\n[Male] brown eyes"
+    assert found(labelled, "ANM-SYN-001", small_index) == []
+    # outside a `[LAB]` wildcard, `[Female]` is de-emphasis as before
+    assert found("1girl, [Female], safe", "ANM-SYN-001", small_index) != []

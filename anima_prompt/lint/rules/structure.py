@@ -286,10 +286,12 @@ def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Anima's non-anime captions put a dataset tag on the first line, so a first line followed by a line
     break is the dataset-tag slot; community tools advise keeping tag prompts on one comma-separated line.
-    Line breaks that lay out the regions of a regional prompt (next to
-    `BREAK` or `ADDCOL`, `ADDROW`, ...) or that put LoRA tags or other front-end syntax on a line of their
-    own are left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003). The fix joins
-    the lines with `, `.
+    Line breaks that lay out the regions of a regional prompt (next to `BREAK` or `ADDCOL`, `ADDROW`, ...),
+    that open a block of its own for another character (a line opening with a count tag after an earlier
+    one: `2girls, miku, ...` / `2girls, rin, ...`, as Forge Couple and Impact Pack's detailer wildcards lay
+    out one prompt per region) or that put LoRA tags or other front-end syntax on a line of their own are
+    left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003). The fix joins the lines
+    with `, `.
     """
     if any(is_clause(item.text) or _alone_on_line(prompt.text, item) for item in prompt.phrases):
         return  # lines of prose; descriptive phrases among the tags (`sitting under a tree`) are no reason
@@ -316,6 +318,8 @@ def _keeps_syntax_apart(prompt: Analysis, start: int, end: int) -> bool:
     line_end = len(text) if next_break < 0 else next_break
     before = [item for item in prompt.items if line_start <= item.start < start]
     after = [item for item in prompt.items if end <= item.start < line_end]
+    if before and after and before[-1].region != after[0].region:
+        return True  # the next line opens a region of its own (a block per character, a detailer segment)
     for line, edge in ((before, -1), (after, 0)):
         if not line:
             continue
@@ -370,7 +374,9 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """Tag sections out of the model card's order.
 
     The card: `[quality/meta/year/safety] [1girl/1boy/...] [character] [series] [artist] [general tags]`;
-    order within a section does not matter, the order of sections does. Natural language may go anywhere;
+    order within a section does not matter, the order of sections does. Each region (after `BREAK`, or a
+    block per character: a line or sentence opening with a count tag after an earlier one) has its own
+    order. Natural language may go anywhere;
     artists are checked by ANM-ART-003. Without the tag index only quality/meta/year/safety and count tags
     are placed. When the prompt is one line of plain tags the fix reorders it (stably, within sections).
     In a LoRA trainer's sample-prompt line, the tags after `--n` are its negative prompt and are not placed.
@@ -400,6 +406,8 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             placed.append((unit[0], section))
     highest: tuple[Item, Section] | None = None
     for item, section in placed:
+        if highest is not None and item.region != highest[0].region:
+            highest = None  # each region (after `BREAK`, a block per character) has its own order
         if highest is not None and section < highest[1]:
             all_sections = [
                 min((section for section in sections if section is not None), default=Section.GENERAL)
