@@ -100,7 +100,7 @@ _ERRORS = {
     "STRAY_WEIGHT": ("dangling-weight", "weight '{text}' is not inside a '(' group"),
     "STRAY_COLON": ("dangling-weight", "':' in a weight group must be followed by a number, as in (x:1.2)"),
     "BACKSLASH": ("lone-backslash", "'\\' escapes only '(' and ')'; this one reaches the model as text"),
-    "CONTROL": ("control-character", "control character {codes} in the prompt"),
+    "CONTROL": ("control-character", "{kind} {codes} in the prompt"),
 }
 
 _PONY = re.compile(
@@ -112,6 +112,7 @@ _PONY_INITIALS = frozenset("sSrR")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _STOP_CHARACTERS = frozenset(".!?…")
+_INVISIBLE = frozenset("\u200b\u2060\ufeff")  # zero-width space, word joiner, byte-order mark
 _NEVER_QUALIFIERS = frozenset({"quality", "score"})
 _ARTICLES = frozenset({"a", "an", "the"})  # special-tag groups no Danbooru qualifier belongs to
 # end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
@@ -423,8 +424,13 @@ def sub_token(token: Token, kind: str, start: int, end: int) -> Token:
 def error_node(token: Token) -> ErrorNode:
     """The `ErrorNode` for a token the post-lexer marked as an error."""
     code, template = _ERRORS[token.type]
-    codes = ", ".join(f"U+{ord(char):04X}" for char in dict.fromkeys(str(token)))
-    return ErrorNode(atom_span(token), str(token), code, template.format(text=str(token), codes=codes))
+    chars = dict.fromkeys(str(token))
+    codes = ", ".join(f"U+{ord(char):04X}" for char in chars)
+    # zero-width spaces and byte-order marks are invisible, and glue the words around them into one
+    kind = "invisible character" if all(char in _INVISIBLE for char in chars) else "control character"
+    return ErrorNode(
+        atom_span(token), str(token), code, template.format(text=str(token), codes=codes, kind=kind)
+    )
 
 
 def _is_ws(atom: Atom) -> bool:

@@ -475,3 +475,10 @@ def test_impact_pack_detailer_keywords_are_syntax_not_deemphasis(small_index: ob
     assert found(labelled, "ANM-SYN-001", small_index) == []
     # outside a `[LAB]` wildcard, `[Female]` is de-emphasis as before
     assert found("1girl, [Female], safe", "ANM-SYN-001", small_index) != []
+
+
+def test_zero_width_spaces_are_reported_and_leave_the_tags_whole(small_index: object) -> None:
+    prompt = "1girl, \u200b\u200blong hair, safe"
+    (finding,) = found(prompt, "ANM-SYN-004", small_index)
+    assert finding.message == "invisible character U+200B in the prompt"
+    assert found(prompt, "ANM-TAG-004", small_index) == []  # `long hair` is read as the tag it is
