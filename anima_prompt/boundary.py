@@ -23,7 +23,10 @@ open with one. Tags are also short: 96 % of general tags have one to three words
 4. a name or title in title case (`Hatsune Miku`, `The Legend of Zelda`) → tag without an index, since it
    probably names a character or series; with an index the name must be known (rule 1), else the rules
    below decide;
-5. prose when any of these holds (`ItemShape.reading`), for items of two words or more:
+5. prose for one word that cannot stand alone (article, pronoun, auxiliary, conjunction, a preposition
+   that is no adverb: `by` before artists in groups; not the letters `a` and `i`, which name things), and
+   when any of these holds
+   (`ItemShape.reading`), for items of two words or more:
    - a sentence word: an article or determiner before another word (`a cat`; `the` in two words only
      opening a sentence: `The fox`, not `the idolm@ster`), a personal or indefinite pronoun (`she`, `them`,
      `everything`), an auxiliary or modal verb (`is`, `has`, `would`), a subordinator (`while`, `which`);
@@ -113,6 +116,13 @@ PREPOSITIONS = _words(
     during like for to"""
 )
 _CONJUNCTIONS = _words("and or but nor")
+#: Words that cannot stand alone as an item: sentence words, conjunctions, and prepositions that are no
+#: adverb (`outside`, `behind`, `above` stand alone, and `outside` is an alias of `outdoors`).
+_FUNCTION_WORDS = (
+    SENTENCE_WORDS
+    | _CONJUNCTIONS
+    | _words("by with of in on at from to for into onto upon toward towards during between among through")
+)
 #: Verbs that describe what a picture shows rather than name it; no general tag opens with them (tags name
 #: the garment, not the wearing: `blue shirt`, not `wearing blue shirt`).
 _DESCRIBING_VERBS = _words("wearing wears depicting creating using")
@@ -197,7 +207,10 @@ class ItemShape:
         """Rules 5 and 6 of the module docstring: the words and form of the text."""
         count = len(self.words)
         if count < 2:
-            return Reading.TAG
+            # a function word alone is left of a sentence (`by` before artists in groups, the `A` of
+            # `A careless {toss} sent ...`); no general tag is one
+            lone = count and self.words[0] in _FUNCTION_WORDS and self.words[0] not in _LETTER_WORDS
+            return Reading.PROSE if lone else Reading.TAG
         if self.sentence_words or self.words[0] in _CONTINUATION_STARTS or (self.capital and self.ends):
             return Reading.PROSE
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
@@ -338,6 +351,8 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
     shape = item_shape(text)
     if not shape.words:
         return Reading.TAG
+    if shape.name in _FUNCTION_WORDS and shape.name not in _LETTER_WORDS:
+        return Reading.PROSE  # rule 5's lone function word, even where a qualified tag has it (`a (phrase)`)
     if vocabulary is not None and shape.name and vocabulary.is_tag(shape.name):
         return Reading.TAG
     if shape.quoted:

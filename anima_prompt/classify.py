@@ -303,10 +303,12 @@ class Classifier:
         qualified = _qualified_tag(body, self.is_name)
         if qualified is not None:
             return [qualified] if closing is None else [qualified, closing]
-        if self.is_prose(_leading_text(atoms)) or (
+        leading = _leading_text(atoms)
+        if (self.is_prose(leading) and len(leading.split()) > 1) or (
             not isinstance(atoms[0], Token) and self.is_prose(_plain_text(atoms))
         ):
-            # a sentence that runs through its groups: `She has ((a detailed face)) and smiles.`
+            # a sentence that runs through its groups: `She has ((a detailed face)) and smiles.`; one word
+            # before the groups is not enough to tell (`by (artist:1) (artist:0.4) cat ears`)
             return [Phrase(atom_span(atoms[0]).join(atom_span(atoms[-1])), _phrase_children(atoms))]
         return self._split_item(body) if closing is None else [*self._split_item(body), closing]
 

@@ -313,3 +313,9 @@ def test_a_name_before_its_apposition_opens_the_sentence() -> None:
     ]
     assert kinds("Masterpiece, a girl stands in the rain.")[0] == ("tag", "Masterpiece")  # a special tag
     assert kinds("smile, a girl stands in the rain.")[0] == ("tag", "smile")  # not capitalised: a tag
+
+
+def test_a_word_that_cannot_stand_alone_is_left_of_a_sentence() -> None:
+    assert kinds("by (wlop:1) (ebifurya:0.4) cat ears")[0] == ("phrase", "by")
+    assert kinds("The {distant flutter} stirs the leaves")[0] == ("phrase", "The")
+    assert kinds("outside, behind")[0] == ("tag", "outside")  # an adverb stands alone (`outside` is a tag)

@@ -63,4 +63,5 @@ def test_a_lora_glued_to_an_artist_leaves_the_artist() -> None:
 
 def test_formatting_keeps_the_spaces_around_inline_syntax() -> None:
     text = "fantasy ADDCOMM\nsky ADDCOL city, In ${season}, 1girl ||| stage --n worst quality"
-    assert render(normalize(parse(text))) == text.replace("In ${season}", "in ${season}")
+    # `In` before the variable opens a phrase (`In winter`), so it keeps its capital
+    assert render(normalize(parse(text))) == text
