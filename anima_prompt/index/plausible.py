@@ -18,7 +18,9 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
 - `fuzzy`: each written word that differs from the tag's word is a misspelling of it: the written word is
   not in the vocabulary of tag words (`index.build`'s `tag_words`), the tag's word is a common one
   (`COMMON_WORD_POSTS`, or the tag is a popular character or series), and the two are at most
-  `typo_edits(length)` edits apart (Damerau-Levenshtein, transpositions count once); a word of the
+  `typo_edits(length)` edits apart (Damerau-Levenshtein, transpositions count once; in a tag of several
+  words whose others match, the tag's word with or without a plural `s`: `missing fngers` may mean
+  `missing finger`); a word of the
   vocabulary counts as misspelt only as the one differing word of a popular or special tag of two words or
   more, one edit from it (`form behind` → `from behind`, `shirt hair` → `short hair`);
 - never an artist for a tag (`bad-artist` → `ilya kuvshinov`).
@@ -129,12 +131,26 @@ def _misspelt(written: str, suggestion: Suggestion, word_posts: WordPosts) -> bo
     else:  # words joined or split as well: compare what differs as one string
         pairs = [("".join(word for word in ours if word not in theirs), [w for w in theirs if w not in ours])]
     popular_name = suggestion.category_name in NAME_CATEGORIES and suggestion.post_count >= COMMON_WORD_POSTS
+    # inside a tag of several words whose other words match, a misspelling may also switch the word between
+    # singular and plural (`missing fngers` for `missing finger`), and the tag's word counts as common when
+    # its plural is (the vocabulary counts the words of canonical tags; the alias `extra digit` has `digit`)
+    in_context = len(ours) == len(theirs) >= 2 and len(pairs) == 1
     for mine, others in pairs:
         if word_posts(mine):  # a word of the tag vocabulary is meant as written, but for a slip in a tag
             return _real_word_typo(ours, pairs, suggestion)
-        if not popular_name and not all(word_posts(other) >= COMMON_WORD_POSTS for other in others):
+        forms = [_number_forms(other) if in_context else {other} for other in others]
+        common = all(max(map(word_posts, options)) >= COMMON_WORD_POSTS for options in forms)
+        if not popular_name and not common:
             return False
         compact = compact_key(mine)
-        if edit_distance(compact, compact_key("".join(others))) > typo_edits(len(compact)):
+        target = compact_key("".join(others))
+        targets = _number_forms(target) if in_context else {target}
+        distance = min(edit_distance(compact, form) for form in targets)
+        if distance > typo_edits(len(compact)):
             return False
     return True
+
+
+def _number_forms(word: str) -> set[str]:
+    """`word` with and without a plural `s` (`finger`, `fingers`)."""
+    return {word, word + "s", word.removesuffix("s")} - {""}

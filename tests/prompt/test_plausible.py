@@ -116,5 +116,14 @@ def test_a_word_slipped_into_another_word_only_inside_a_popular_tag(
     assert meant(text, tag, "fuzzy", posts=posts) is expected
 
 
+def test_a_typo_may_switch_singular_and_plural_inside_a_tag_of_several_words() -> None:
+    WORDS["fingers"] = 900_000
+    try:
+        assert meant("blue fngers", "blue_finger", "fuzzy")  # `fingers`, one edit away, names the tag's word
+        assert not meant("fngers", "finger", "fuzzy")  # alone, nothing fixes the meaning
+    finally:
+        del WORDS["fingers"]
+
+
 def test_typo_edits_grow_with_the_word() -> None:
     assert [typo_edits(length) for length in (3, 4, 8, 9, 20)] == [0, 1, 1, 2, 2]
