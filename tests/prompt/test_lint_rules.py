@@ -28,6 +28,11 @@ CASES: list[tuple[str, Example, bool]] = [
     ("ANM-TAG-004", Example("1girl, masterpiece, score_7, year 2024, safe"), False),
     ("ANM-TAG-004", Example("1girl, smilling, safe"), True),
     ("ANM-TAG-004", Example("1girl, 1.4, safe"), False),  # a weight that lost its group is no tag
+    # CFG 1 with few steps is a distilled recipe (a Turbo LoRA loaded outside the prompt): no Base ranges
+    ("ANM-CFG-002", Example("1girl, solo, safe", settings={"cfg": 1, "steps": 12}), False),
+    ("ANM-STP-001", Example("1girl, solo, safe", settings={"cfg": 1, "steps": 12}), False),
+    ("ANM-STP-001", Example("1girl, solo, safe", settings={"cfg": 5, "steps": 12}), True),
+    ("ANM-CFG-002", Example("1girl, solo, safe", settings={"cfg": 1, "steps": 12, "variant": "base"}), True),
     ("ANM-TAG-004", Example("1girl, a dragon asleep on a pile of books, safe"), False),  # prose
     ("ANM-TAG-004", Example("1girl, rain falling on the old harbour, safe"), False),
     ("ANM-TAG-004", Example("1girl, GoodNegative, safe"), True),  # an embedding name is no tag either

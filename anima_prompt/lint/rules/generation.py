@@ -76,6 +76,22 @@ def _active(strength: str | None) -> bool:
         return True  # unreadable: ANM-SYN-003 reports it; count the LoRA as used
 
 
+#: A run of at most this CFG and this many steps, with no variant named, follows a distilled model's recipe
+#: (Anima Turbo, a Turbo or few-step LoRA that the settings do not name): no base model's CFG or step range
+#: applies to it. 1.5 leaves room for Turbo LoRAs run slightly above CFG 1.
+DISTILLED_MAX_CFG = 1.5
+DISTILLED_MAX_STEPS = 16
+
+
+def _distilled(ctx: RuleContext) -> bool:
+    """Whether the run is a Turbo run (`_turbo`) or follows a distilled recipe without naming its model."""
+    if _turbo(ctx) is not None:
+        return True
+    cfg, steps = ctx.settings.cfg, ctx.settings.steps
+    recipe = cfg is not None and cfg <= DISTILLED_MAX_CFG and steps is not None and steps <= DISTILLED_MAX_STEPS
+    return ctx.settings.variant is None and recipe
+
+
 def _turbo(ctx: RuleContext) -> str | None:
     """What makes this run a Turbo run, as named in messages: `Anima Turbo`, a Turbo LoRA, or `None`."""
     if ctx.settings.variant is Variant.TURBO:
@@ -124,10 +140,11 @@ def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     about 3. `euler_ancestral` tolerates a somewhat higher CFG, so its upper bound is raised by
     `euler-a-cfg-bonus`, however the sampler is spelt (`euler_ancestral`, A1111's `Euler a`, `euler_a`).
     Turbo, and runs with a Turbo LoRA, are checked by ANM-CFG-003 instead; CFG above `cfg-burn` by
-    ANM-CFG-001.
+    ANM-CFG-001. A run at CFG 1.5 or less with 16 steps or fewer and no variant named follows a distilled
+    model's recipe (a Turbo or few-step LoRA loaded outside the prompt) and is not held to Base's range.
     """
     cfg, variant = ctx.settings.cfg, _variant(ctx.settings)
-    if cfg is None or cfg > ctx.config.cfg_burn or _turbo(ctx) is not None:
+    if cfg is None or cfg > ctx.config.cfg_burn or _distilled(ctx):
         return
     low, high = _cfg_range(ctx)
     sampler = _sampler(ctx.settings)
@@ -215,10 +232,11 @@ def steps_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     """Steps outside the 30-50 the model card recommends for Base and Aesthetic.
 
     Too few steps leave the image unfinished; many more than 50 cost time without improving it. Turbo's 8-12
-    steps, with the Turbo model or a Turbo LoRA, are checked by ANM-CFG-003.
+    steps, with the Turbo model or a Turbo LoRA, are checked by ANM-CFG-003; a run at CFG 1.5 or less with
+    16 steps or fewer and no variant named follows a distilled recipe and is left alone.
     """
     steps = ctx.settings.steps
-    if steps is None or _turbo(ctx) is not None:
+    if steps is None or _distilled(ctx):
         return
     low, high = ctx.config.steps_base
     if not low <= steps <= high:
