@@ -88,8 +88,9 @@ def _distilled(ctx: RuleContext) -> bool:
     if _turbo(ctx) is not None:
         return True
     cfg, steps = ctx.settings.cfg, ctx.settings.steps
-    recipe = cfg is not None and cfg <= DISTILLED_MAX_CFG and steps is not None and steps <= DISTILLED_MAX_STEPS
-    return ctx.settings.variant is None and recipe
+    if cfg is None or steps is None or ctx.settings.variant is not None:
+        return False
+    return cfg <= DISTILLED_MAX_CFG and steps <= DISTILLED_MAX_STEPS
 
 
 def _turbo(ctx: RuleContext) -> str | None:
