@@ -10,7 +10,8 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
 2. **Reading each item** (`boundary.read_item`, the tag/prose model): an item opening with `@` is an
    `Artist` (a bare `@` is an error); `score_9_up`, `rating_safe`, `source_anime` are Pony tags (`Foreign`,
    `pony`); `BREAK`, Regional Prompter keywords, `__wildcard__`, `${variable}`, `embedding:name`,
-   `<lora:...>`, caption separators and sample-prompt options are `Foreign` (the post-lexer makes their
+   `<lora:...>`, template fields (`{prompt}`, `<|general|>`), caption separators and sample-prompt options
+   are `Foreign` (the post-lexer makes their
    tokens); tag words, one space or an underscore, then a plain `( )` group of a few words (`saber (fate)`,
    `tracer_(overwatch)`) make one `Tag` whose `qualifier` marks the unescaped group (`word(x)`, without
    the space, is a tag and a weight group); prose is a `Phrase`; anything else is a `Tag`. A tag's closing
@@ -75,6 +76,10 @@ MAX_NESTING = 32
 #: Impact Pack's detailer-wildcard keywords (`[ASC]`, `[SEP]`, ...): they order the detected segments and
 #: separate the prompts for each; `[ALL]` prefixes every segment's prompt in `[LAB]` mode.
 DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
+#: Fields of prompt templates that a tool fills in: SDXL/Fooocus style templates and quality presets write
+#: `{prompt}`; prompt-generator templates (TIPO) write `<|characters|>`, `<|general|>`, ...
+TEMPLATE_FIELDS = frozenset({"prompt"})
+_PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
 
@@ -323,6 +328,8 @@ class Classifier:
             return self._closing_period(Artist(span, text))
         if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
             return [Foreign(span, "pony", text)]
+        if text[:2] == "<|" and _PLACEHOLDER.fullmatch(text):
+            return [Foreign(span, "placeholder", text)]
         if self.is_prose(text):
             return [Phrase(span, (Text(span, text),))]
         return self._closing_period(Tag(span, text))
@@ -378,6 +385,8 @@ class Classifier:
         span = atom_span(open_token).join(atom_span(close_token))
         pipes = _delimiters(atoms, "PIPE")
         syntax = "variants" if pipes else "nai_emphasis"
+        if not pipes and "".join(str(atom) for atom in atoms).strip() in TEMPLATE_FIELDS:
+            syntax = "placeholder"  # `{prompt}` of a style template, filled in by the tool that applies it
         return ForeignGroup(span, syntax, "{", self._split_parts(atoms, pipes), "}")
 
     def _split_parts(

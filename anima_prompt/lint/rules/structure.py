@@ -325,8 +325,8 @@ def _keeps_syntax_apart(prompt: Analysis, start: int, end: int) -> bool:
             continue
         if line[edge].kind is Kind.FOREIGN and line[edge].foreign in REGION_KEYWORDS:
             return True
-        if all(item.kind is Kind.FOREIGN for item in line):
-            return True
+        if all(item.kind is Kind.FOREIGN and item.foreign != "placeholder" for item in line):
+            return True  # a line of LoRA tags or other syntax; a template's fields stand for tags
     return False
 
 
