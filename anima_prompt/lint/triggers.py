@@ -9,10 +9,11 @@ ways, for the LoRAs of the prompt (`<lora:…>`, `<lyco:…>`) and of the settin
   records the tags of its captions in the `ss_tag_frequency` metadata; every tag there was trained;
 - **the file's name**: trainers name the file after the trigger (`<lora:makimaEyesInpaint_csmakima:0.5>`
   with `csmakima`, `<lora:twitchEmotesLORA_v13>` with `twitch emote`, `<lora:animaSuzuRena>` with
-  `hananoi rena`). An item is taken as a trigger when one of its words of `MIN_WORD_LETTERS` letters or more
-  that is rare in Danbooru's descriptive tags (fewer posts than `index.plausible.COMMON_WORD_POSTS`, so
-  `eyes` in `makimaEyesInpaint` names nothing) occurs in the LoRA's name, or starts with a part of the name
-  (`suzune` after `Suzu` in `animaSuzuRena`).
+  `hananoi rena`, `<lora:748cmSDXL>` with `748cmstyle`). An item is taken as a trigger when one of its
+  words of `MIN_WORD_LETTERS` letters or more that is rare in Danbooru's descriptive tags (fewer posts than
+  `index.plausible.COMMON_WORD_POSTS`, so `eyes` in `makimaEyesInpaint` names nothing) occurs in the LoRA's
+  name, or starts with a part of the name (`suzune` after `Suzu` in `animaSuzuRena`), or when the item and
+  the name open with the same `MIN_SHARED_PREFIX` letters and digits.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from anima_prompt.lint.context import RuleContext
 
 MIN_WORD_LETTERS = 4  # shorter words (`v2`, `xl`, `csm`) match names by chance
+MIN_SHARED_PREFIX = 5  # an item and a LoRA name opening with the same five letters or digits
 #: The most header bytes read from a LoRA file: headers of real LoRAs are well under 1 MiB.
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 #: Parts of LoRA file names that say what the file is, not what it was trained on.
@@ -70,12 +72,25 @@ class Triggers:
             return False
         if danbooru_name(text) in self.trained:
             return True
+        compact = re.sub(r"[^a-z0-9]", "", text.lower())
+        if any(_shared_prefix(compact, name) >= MIN_SHARED_PREFIX for name in self.names):
+            return True  # `748cmstyle` beside `<lora:748cmSDXL>`, `xxx667_illu` beside `<lora:XXX667>`
         for word in _LETTERS.findall(text.lower()):
             if len(word) < MIN_WORD_LETTERS or word_posts(word) >= COMMON_WORD_POSTS:
                 continue
             if any(word in name for name in self.names) or any(word.startswith(part) for part in self.parts):
                 return True
         return False
+
+
+def _shared_prefix(first: str, second: str) -> int:
+    """How many characters `first` and `second` share from their start."""
+    count = 0
+    for left, right in zip(first, second, strict=False):
+        if left != right:
+            break
+        count += 1
+    return count
 
 
 def triggers_for(names: Iterable[str], find: Callable[[str], Path | None]) -> Triggers:

@@ -59,6 +59,13 @@ def test_a_trigger_the_index_knows_under_a_fuller_name_is_still_reported(small_i
     assert finding.suggestions == ("blue hair",)
 
 
+def test_an_item_opening_like_the_loras_name_is_its_trigger(small_index: object) -> None:
+    prompt = "1girl, 748cmstyle, safe, <lora:748cmSDXL:0.3>"
+    assert codes_at(lint(prompt, small_index), "748cmstyle", prompt) == set()
+    unrelated = "1girl, 748cmstyle, safe, <lora:inkStyle:0.3>"
+    assert "ANM-TAG-004" in codes_at(lint(unrelated, small_index), "748cmstyle", unrelated)
+
+
 def test_loras_of_the_settings_count_too(small_index: object) -> None:
     prompt = "1girl, legato, safe"
     settings = LintSettings(loras=(("legatov1", 0.9),))
