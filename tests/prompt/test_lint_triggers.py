@@ -99,5 +99,7 @@ def test_names_split_into_parts_without_the_generic_ones() -> None:
     assert triggers.names == ("twitchemoteslorav13", "animasuzurena")
     assert triggers.parts == frozenset({"twitch", "emotes", "suzu", "rena"})
     assert triggers.covers("twitch emote", lambda word: 0)
-    assert not triggers.covers("twitch emote", lambda word: 10**6)  # common words name nothing
+    assert triggers.covers("emote twitch", lambda word: 0)
+    assert not triggers.covers("emote twitch", lambda word: 10**6)  # common words name nothing
+    assert triggers.covers("twitch emote", lambda word: 10**6)  # it opens like the name
     assert not Triggers().covers("anything", lambda word: 0)
