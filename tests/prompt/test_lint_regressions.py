@@ -490,3 +490,18 @@ def test_template_fields_are_syntax_not_tags_or_emphasis(small_index: object) ->
     style = "cinematic still {prompt}, 1girl, safe"
     assert found(style, "ANM-SYN-001", small_index) == []  # not NovelAI emphasis
     assert found("{masterpiece}, 1girl, safe", "ANM-SYN-001", small_index) != []  # this one is
+
+
+def test_a_tag_split_by_a_comma_is_named(small_index: object) -> None:
+    # `blue` and `hair` are no tags of the small index; `blue hair` is
+    prompt = "1girl, blue,hair, safe"
+    (joined,) = [f for f in found(prompt, "ANM-TAG-004", small_index) if f.span and f.span.start == 7]
+    assert joined.suggestions[:1] == ("blue hair",)
+    assert "which a comma splits" in joined.message
+    # a known tag after it is a tag of its own: `smile` does not join `blue`
+    (alone,) = [
+        f
+        for f in found("1girl, blue, smile, safe", "ANM-TAG-004", small_index)
+        if f.span and f.span.start == 7
+    ]
+    assert "comma" not in alone.message

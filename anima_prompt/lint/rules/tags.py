@@ -179,10 +179,12 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     SDXL negative embedding (`EasyNegative`, `badhandv4`, `by bad-artist`, also written with spaces) is
     named as such, in tags and, in the negative prompt, where such names belong, in phrases too: Anima has
     no such embedding, so the words only reach it as text. So is a quality tag written with an article
-    (`the best quality`, `a masterpiece`), which is read as words rather than as the quality tag.
+    (`the best quality`, `a masterpiece`), which is read as words rather than as the quality tag. A tag
+    split by a comma (`jpeg, artifacts`) is named with the tag its two items form.
     """
     assert ctx.index is not None
-    for item in prompt.tags:
+    tags = prompt.tags
+    for position, item in enumerate(tags):
         if ctx.index.lookup(item.text) is not None or _skip_unknown(item):
             continue
         prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
@@ -190,9 +192,14 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         count = count_tag_meant(item.text)
         if count is not None:
             names = (count, *(name for name in names if name != count))
+        joined = _split_tag(item, tags[position + 1] if position + 1 < len(tags) else None, ctx)
+        if joined is not None:
+            names = (joined, *(name for name in names if name != joined))
         if not names and is_trigger(item.text, ctx):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
         message = f"`{item.text}` is not a known Danbooru tag"
+        if joined is not None:
+            message += f"; with the next item it is `{prompt_form(joined)}`, which a comma splits"
         embedding = negative_embedding_in(item.text)
         if embedding is not None:
             message += f"; it names `{embedding}`, {_EMBEDDING_NOTE}"
@@ -218,6 +225,19 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 f"`{item.text}` is no tag: Anima's quality tag is `{quality}`, without the article",
                 suggestions=(quality,),
             )
+
+
+def _split_tag(item: Item, following: Item | None, ctx: RuleContext) -> str | None:
+    """The tag that `item` and the next top-level item, both unknown, form when joined with a space
+    (`jpeg,artifacts` is `jpeg artifacts` split by a comma), if the index knows it. A known tag after it
+    (`silver, lips`) is a tag of its own."""
+    if following is None or following.unit != item.unit + 1 or item.group is not following.group:
+        return None
+    assert ctx.index is not None
+    if ctx.index.lookup(following.text) is not None:
+        return None
+    info = ctx.index.lookup(f"{item.text} {following.text}")
+    return info.name if info is not None else None
 
 
 _ARTICLES = frozenset({"a", "an", "the"})
