@@ -35,9 +35,9 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      (`wearing`, `depicting`; tags name the garment: `blue shirt`): such items continue a sentence (no
      general tag opens with them but one with `and`);
    - a sentence in form: a capital first letter and end punctuation (`Houses fall.`);
-   - three words or more opening with a preposition (`in rainy street`), four words or more opening with
-     a participle and a preposition (`surrounded by pine trees`; 29 of the 32,545 general tags, all known
-     to the index, such as `standing on one leg`), or three words or more in
+   - three words or more opening with a preposition (`in rainy street`), four words or more with a
+     participle before a preposition (`surrounded by pine trees`, `one arm reaching toward her`; among the
+     general tags only known ones such as `standing on one leg`), or three words or more in
      sentence case (a capital first letter, not a title) with a preposition before another word (`Wings
      on fire`; not `Floating airship above`);
 6. long without any of those → `Reading.LONG`: six words or more, or five with a preposition or
@@ -215,10 +215,9 @@ class ItemShape:
             return Reading.PROSE
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
             return Reading.PROSE
-        if (
-            count >= PARTICIPLE_START_WORDS
-            and self.words[1] in PREPOSITIONS
-            and _PARTICIPLE.fullmatch(self.words[0])
+        if count >= PARTICIPLE_START_WORDS and any(
+            _PARTICIPLE.fullmatch(word) and following in PREPOSITIONS
+            for word, following in zip(self.words, self.words[1:], strict=False)
         ):
             return Reading.PROSE
         # a preposition takes an object: `airship above` uses `above` as an adverb

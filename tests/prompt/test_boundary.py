@@ -319,3 +319,9 @@ def test_a_word_that_cannot_stand_alone_is_left_of_a_sentence() -> None:
     assert kinds("by (wlop:1) (ebifurya:0.4) cat ears")[0] == ("phrase", "by")
     assert kinds("The {distant flutter} stirs the leaves")[0] == ("phrase", "The")
     assert kinds("outside, behind")[0] == ("tag", "outside")  # an adverb stands alone (`outside` is a tag)
+
+
+def test_a_participle_before_a_preposition_anywhere_in_a_long_item_is_prose() -> None:
+    assert kinds("1girl, one arm reaching toward the sky, smile")[1][0] == "phrase"
+    assert kinds("2girls, bouquet passing between both girls, smile")[1][0] == "phrase"
+    assert kinds("1girl, sitting on chair, smile")[1] == ("tag", "sitting on chair")  # three words: a tag
