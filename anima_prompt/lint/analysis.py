@@ -206,10 +206,11 @@ def analyse(prompt: Prompt) -> Analysis:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
             after_break = "\n" in child.text or child.role == "sentence"
             continue
-        count = type(child) is nodes.Tag and special_tags().is_count(tag_name(child.text))
-        if count and counted and after_break:
-            builder.region += 1  # `2girls, miku, ...\n2girls, rin, ...`: one block per character or region
-        counted = counted or count
+        if (after_break or not counted) and type(child) is nodes.Tag:
+            count = special_tags().is_count(tag_name(child.text))
+            if count and counted and after_break:
+                builder.region += 1  # `2girls, miku, ...\n2girls, rin, ...`: a block per character or region
+            counted = counted or count
         after_break = False
         builder.visit(child, unit, 1.0, None, phrase=None)
         builder.units.append((child.span.start, child.span.end))
