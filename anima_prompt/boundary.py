@@ -34,7 +34,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      `with a military cap`), or a verb that describes a picture rather than names what is in it
      (`wearing`, `depicting`; tags name the garment: `blue shirt`): such items continue a sentence (no
      general tag opens with them but one with `and`);
-   - a sentence in form: a capital first letter and end punctuation (`Houses fall.`);
+   - a sentence in form: a capital first letter and end punctuation (`Houses fall.`), or a plural noun and
+     its participle (`lanterns glowing`; the general tags of that form, `noses touching`, are known);
    - three words or more opening with a preposition (`in rainy street`), four words or more with a
      participle before a preposition (`surrounded by pine trees`, `one arm reaching toward her`; among the
      general tags only known ones such as `standing on one leg`), or three words or more in
@@ -128,6 +129,8 @@ _FUNCTION_WORDS = (
 _DESCRIBING_VERBS = _words("wearing wears depicting creating using")
 #: Words that open the continuation of a sentence; no general tag opens with them, but one with `and`.
 _CONTINUATION_STARTS = _CONJUNCTIONS | _words("with including featuring") | _DESCRIBING_VERBS
+_PLURAL = re.compile(r"[a-z]{2,}[^siu]s")  # not -ss, -is, -us, -ous
+_GERUND = re.compile(r"[a-z]{3,}ing")
 #: Participles: with a preposition after them they open a description (`surrounded by pine trees`).
 _PARTICIPLE = re.compile(r"[a-z]{2,}(?:ing|ed)")
 #: Function words a title keeps lowercase (`The Legend of Zelda`).
@@ -213,6 +216,8 @@ class ItemShape:
             return Reading.PROSE if lone else Reading.TAG
         if self.sentence_words or self.words[0] in _CONTINUATION_STARTS or (self.capital and self.ends):
             return Reading.PROSE
+        if _PLURAL.fullmatch(self.words[-2]) and _GERUND.fullmatch(self.words[-1]):
+            return Reading.PROSE  # a clause of a plural subject and its participle (`lanterns glowing`)
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
             return Reading.PROSE
         if count >= PARTICIPLE_START_WORDS and any(

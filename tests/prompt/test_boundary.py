@@ -325,3 +325,8 @@ def test_a_participle_before_a_preposition_anywhere_in_a_long_item_is_prose() ->
     assert kinds("1girl, one arm reaching toward the sky, smile")[1][0] == "phrase"
     assert kinds("2girls, bouquet passing between both girls, smile")[1][0] == "phrase"
     assert kinds("1girl, sitting on chair, smile")[1] == ("tag", "sitting on chair")  # three words: a tag
+
+
+def test_a_plural_noun_and_its_participle_are_a_clause() -> None:
+    assert kinds("1girl, lanterns glowing, smile")[1] == ("phrase", "lanterns glowing")
+    assert kinds("1girl, nervous sweating, smile")[1] == ("tag", "nervous sweating")  # not a plural noun
