@@ -505,3 +505,8 @@ def test_a_tag_split_by_a_comma_is_named(small_index: object) -> None:
         if f.span and f.span.start == 7
     ]
     assert "comma" not in alone.message
+
+
+def test_a_sampler_unlike_every_known_one_is_a_custom_nodes() -> None:
+    settings = {"sampler": "flow_unipc2_x0", "scheduler": "flow_cosmos_rho7"}
+    assert found(Example("safe, 1girl", settings=settings), "ANM-SMP-001") == []

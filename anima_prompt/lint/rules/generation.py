@@ -359,6 +359,10 @@ def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Findin
             )
 
 
+#: Edits a misspelt sampler or scheduler name may hold (`eular_a` for `euler_a`, `karas` for `karras`).
+SAMPLER_TYPO_EDITS = 2
+
+
 @rule(
     "ANM-SMP-001",
     "unknown-sampler",
@@ -368,39 +372,45 @@ def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Findin
     good=Example("1girl, solo, safe", settings={"sampler": "Euler a"}),
 )
 def unknown_sampler(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
-    """The sampler or scheduler name is not one that ComfyUI, A1111, Forge or RES4LYF know.
+    """The sampler or scheduler name is a misspelling of one that ComfyUI, A1111, Forge or RES4LYF know.
 
     Every front end's spelling is accepted: ComfyUI's names (`euler_ancestral`, `karras`), A1111/Forge
     labels (`Euler a`, `DPM++ 2M SDE`, old labels with the schedule in them such as `DPM++ 2M Karras`, the
     `Automatic` schedule) and RES4LYF's (`res_2s`, `beta57`), in any case and with spaces, `_` or `-`
     (`data/sampler_names.toml`). The card's recommendations are `er_sde` (the author's default: flat
     colours, sharp lines), `euler_ancestral` (softer lines), `dpmpp_2m_sde_gpu` (more varied) and `euler`
-    (for Turbo and Aesthetic).
+    (for Turbo and Aesthetic). A name unlike every known one (more than two edits away) is taken for a custom
+    node's sampler (`flow_unipc2_x0`) and left alone: no list can know them all.
     """
     sampler, scheduler = ctx.settings.sampler, ctx.settings.scheduler
     if sampler is not None and resolve_sampler(sampler) is None:
-        yield _settings_finding(
-            ctx,
-            "ANM-SMP-001",
-            f"unknown sampler {sampler!r}",
-            suggestions=_close(sampler, sampler_spellings(), ctx.config.suggestion_limit),
-        )
+        meant = _misspelt(sampler, sampler_spellings(), ctx.config.suggestion_limit)
+        if meant:
+            yield _settings_finding(ctx, "ANM-SMP-001", f"unknown sampler {sampler!r}", suggestions=meant)
     if scheduler is not None and resolve_scheduler(scheduler) is None and not is_front_end_default(scheduler):
-        yield _settings_finding(
-            ctx,
-            "ANM-SMP-001",
-            f"unknown scheduler {scheduler!r}",
-            suggestions=_close(scheduler, scheduler_spellings(), ctx.config.suggestion_limit),
-        )
+        meant = _misspelt(scheduler, scheduler_spellings(), ctx.config.suggestion_limit)
+        if meant:
+            yield _settings_finding(ctx, "ANM-SMP-001", f"unknown scheduler {scheduler!r}", suggestions=meant)
 
 
-def _close(name: str, spellings: tuple[str, ...], limit: int) -> tuple[str, ...]:
-    """The spellings closest to `name`, compared in lower case."""
-    import difflib
+def _misspelt(name: str, spellings: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """The known spellings `name` is a slip of: at most `SAMPLER_TYPO_EDITS` edits away, letters and digits
+    compared in lower case, nearest first. None for a name unlike every known one, such as a custom node's
+    sampler (`flow_unipc2_x0`), which no front end's list can know."""
+    from rapidfuzz.distance import DamerauLevenshtein
 
-    by_key = {spelling.lower(): spelling for spelling in spellings}
-    close = difflib.get_close_matches(name.strip().lower(), list(by_key), n=limit)
-    return tuple(by_key[key] for key in close)
+    def compact(text: str) -> str:
+        return "".join(char for char in text.lower() if char.isalnum())
+
+    written = compact(name)
+    distances = {spelling: DamerauLevenshtein.distance(written, compact(spelling)) for spelling in spellings}
+    # nearest first; among equals, the spelling nearest to the text as written (`karras` for `karas`)
+    close = sorted(
+        (d, DamerauLevenshtein.distance(name, spelling), spelling)
+        for spelling, d in distances.items()
+        if d <= SAMPLER_TYPO_EDITS
+    )
+    return tuple(spelling for *_, spelling in close)[:limit]
 
 
 @rule(
