@@ -77,9 +77,10 @@ MAX_NESTING = 32
 #: separate the prompts for each; `[ALL]` prefixes every segment's prompt in `[LAB]` mode.
 DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: Fields of prompt templates that a tool fills in: SDXL/Fooocus style templates and quality presets write
-#: `{prompt}`; prompt-generator templates (TIPO) write `<|characters|>`, `<|general|>`, ...
+#: `{prompt}`; prompt-generator templates (TIPO) write `<|characters|>`, `<|general|>`; trainers' sample
+#: prompts `<trigger_placeholder>` (one word in angle brackets, no `:`, unlike a `<lora:...>` tag).
 TEMPLATE_FIELDS = frozenset({"prompt"})
-_PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?")
+_PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*>")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
 
@@ -328,7 +329,7 @@ class Classifier:
             return self._closing_period(Artist(span, text))
         if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
             return [Foreign(span, "pony", text)]
-        if text[:2] == "<|" and _PLACEHOLDER.fullmatch(text):
+        if text[:1] == "<" and _PLACEHOLDER.fullmatch(text):
             return [Foreign(span, "placeholder", text)]
         if self.is_prose(text):
             return [Phrase(span, (Text(span, text),))]

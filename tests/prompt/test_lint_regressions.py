@@ -487,6 +487,8 @@ def test_zero_width_spaces_are_reported_and_leave_the_tags_whole(small_index: ob
 def test_template_fields_are_syntax_not_tags_or_emphasis(small_index: object) -> None:
     template = "<|characters|>, <|copyrights|>, <|general|>, safe"
     assert found(template, "ANM-TAG-004", small_index) == []
+    sample = "<trigger_placeholder>, 1girl, safe"  # a trainer's sample prompt
+    assert found(sample, "ANM-TAG-004", small_index) == [] and found(sample, "ANM-TAG-001", small_index) == []
     style = "cinematic still {prompt}, 1girl, safe"
     assert found(style, "ANM-SYN-001", small_index) == []  # not NovelAI emphasis
     assert found("{masterpiece}, 1girl, safe", "ANM-SYN-001", small_index) != []  # this one is
