@@ -18,7 +18,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    drawn or said as written; otherwise an item written as a tag → tag: words joined by underscores
    (`long_hair`), escaped parentheses (`saber \\(fate\\)`), nothing but symbols (`^_^`, `...`);
 3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`),
-   and Korean text of four words or more or ending in `-다` (Korean separates clauses with `, `);
+   of `CJK_SENTENCE_CHARS` CJK characters or more, and Korean text of four words or more or ending in `-다`
+   (Korean separates clauses with `, `);
    short CJK items are tags written in those scripts;
 4. a name or title in title case (`Hatsune Miku`, `The Legend of Zelda`) → tag without an index, since it
    probably names a character or series; with an index the name must be known (rule 1), else the rules
@@ -158,6 +159,9 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # four words or more, or a plain declarative ending (`-다`: `비친다`, `있다`), make a clause; Korean tags
 # are one to three words (`검은 머리`, `쟁반을 들고 있음`)
 HANGUL_CLAUSE_WORDS = 4
+# Chinese and Japanese tags are short (`黑发`, `猫耳`, `セーラー服`); a run of this many CJK characters
+# without punctuation is a sentence written without its full stop
+CJK_SENTENCE_CHARS = 12
 _IDENTIFIER = re.compile(r"[a-z][A-Z]|(?<![A-Za-z])[vV]\d|[a-z]v\d|version\d")
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
 # end punctuation after a letter or digit, optionally followed by closing quotes or brackets
@@ -256,7 +260,12 @@ def item_shape(text: str) -> ItemShape:
         title=_is_title(raw_words),
         ends=ends_sentence(stripped),
         cjk=cjk,
-        cjk_clause=cjk and (bool(_CJK_CLAUSE.search(stripped)) or _is_korean_clause(stripped)),
+        cjk_clause=cjk
+        and (
+            bool(_CJK_CLAUSE.search(stripped))
+            or _is_korean_clause(stripped)
+            or len(_CJK.findall(stripped)) >= CJK_SENTENCE_CHARS
+        ),
         quoted=bool(_QUOTED.search(stripped)),
     )
 

@@ -330,3 +330,8 @@ def test_a_participle_before_a_preposition_anywhere_in_a_long_item_is_prose() ->
 def test_a_plural_noun_and_its_participle_are_a_clause() -> None:
     assert kinds("1girl, lanterns glowing, smile")[1] == ("phrase", "lanterns glowing")
     assert kinds("1girl, nervous sweating, smile")[1] == ("tag", "nervous sweating")  # not a plural noun
+
+
+def test_a_long_cjk_run_without_punctuation_is_a_sentence() -> None:
+    assert kinds("穿着制服的少女和一只熊猫一起在花园里奔跑")[0][0] == "phrase"
+    assert kinds("黑发, 猫耳")[0] == ("tag", "黑发")  # short CJK items are tags
