@@ -29,6 +29,7 @@ from anima_prompt.lint.lorafiles import LoraFiles
 from anima_prompt.lint.registry import RuleCheck, Scope, all_rules
 from anima_prompt.lint.settings import LintSettings, Variant
 from anima_prompt.lint.tokens import token_counter
+from anima_prompt.lint.triggers import prompt_triggers
 from anima_prompt.parser import PromptParser, default_parser
 
 if TYPE_CHECKING:
@@ -123,9 +124,10 @@ class Linter:
         if negative is not None:
             check_prompt_size(negative, "negative prompt")
             negative_analysis = self.analyse(negative)
+        settings = settings or LintSettings()
         base = RuleContext(
             config=self.config,
-            settings=settings or LintSettings(),
+            settings=settings,
             target=Target.PROMPT,
             positive=positive,
             negative=negative_analysis,
@@ -133,6 +135,7 @@ class Linter:
             tokens=self.tokens,
             rules=self.rules,
             loras=self.loras,
+            triggers=prompt_triggers(positive, settings, self.loras),
         )
         # Rules run grouped by what they look at; the findings are sorted below, so the order is the same.
         findings: list[Finding] = []

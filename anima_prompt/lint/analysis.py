@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import anima_prompt.nodes as nodes
 from anima_prompt.boundary import SENTENCE_WORDS, is_cjk, item_shape
+from anima_prompt.loras import NetworkTag, read_network_tag
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group, special_tags
@@ -161,6 +162,16 @@ class Analysis:
     def prose(self) -> str:
         """The natural-language items joined, for sentence counting."""
         return " ".join(item.text.strip() for item in self.phrases)
+
+    @property
+    def lora_tags(self) -> tuple[tuple[Item, NetworkTag], ...]:
+        """The `<lora:...>` and `<lyco:...>` tags with the items they are, in order (not `<hypernet:...>`)."""
+        found: list[tuple[Item, NetworkTag]] = []
+        for item in self.foreign:
+            tag = read_network_tag(item.text) if item.foreign == "lora" else None
+            if tag is not None and tag.is_lora:
+                found.append((item, tag))
+        return tuple(found)
 
     @property
     def is_nl_only(self) -> bool:

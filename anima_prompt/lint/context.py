@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from anima_prompt.lint.config import LintConfig
 from anima_prompt.lint.findings import Finding, Fix, Severity, Target
 from anima_prompt.lint.settings import LintSettings
+from anima_prompt.lint.triggers import Triggers
 from anima_prompt.nodes import Span
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class RuleContext:
         tokens: the token counter, or `None` when no tokenizer files are available.
         rules: the registered rules by id.
         loras: LoRA name lookups in the configured LoRA folders.
+        triggers: what the LoRAs of the prompt and the settings were trained on (`lint.triggers`).
     """
 
     config: LintConfig
@@ -57,6 +59,7 @@ class RuleContext:
     tokens: TokenCounter | None
     rules: Mapping[str, RuleFacts]
     loras: LoraFiles
+    triggers: Triggers = field(default_factory=Triggers)
 
     @property
     def current(self) -> Analysis:

@@ -28,11 +28,13 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, cast
 
 from anima_prompt.index.plausible import COMMON_WORD_POSTS
-from anima_prompt.loras import read_network_tag
 from anima_prompt.tagtext import danbooru_name
 
 if TYPE_CHECKING:
+    from anima_prompt.lint.analysis import Analysis
     from anima_prompt.lint.context import RuleContext
+    from anima_prompt.lint.lorafiles import LoraFiles
+    from anima_prompt.lint.settings import LintSettings
 
 MIN_WORD_LETTERS = 4  # shorter words (`v2`, `xl`, `csm`) match names by chance
 MIN_SHARED_PREFIX = 5  # an item and a LoRA name opening with the same five letters or digits
@@ -72,8 +74,8 @@ class Triggers:
             return False
         if danbooru_name(text) in self.trained:
             return True
-        compact = re.sub(r"[^a-z0-9]", "", text.lower())
-        if any(_shared_prefix(compact, name) >= MIN_SHARED_PREFIX for name in self.names):
+        opening = re.sub(r"[^a-z0-9]", "", text.lower())[:MIN_SHARED_PREFIX]
+        if len(opening) == MIN_SHARED_PREFIX and any(name.startswith(opening) for name in self.names):
             return True  # `748cmstyle` beside `<lora:748cmSDXL>`, `xxx667_illu` beside `<lora:XXX667>`
         for word in _LETTERS.findall(text.lower()):
             if len(word) < MIN_WORD_LETTERS or word_posts(word) >= COMMON_WORD_POSTS:
@@ -81,16 +83,6 @@ class Triggers:
             if any(word in name for name in self.names) or any(word.startswith(part) for part in self.parts):
                 return True
         return False
-
-
-def _shared_prefix(first: str, second: str) -> int:
-    """How many characters `first` and `second` share from their start."""
-    count = 0
-    for left, right in zip(first, second, strict=False):
-        if left != right:
-            break
-        count += 1
-    return count
 
 
 def triggers_for(names: Iterable[str], find: Callable[[str], Path | None]) -> Triggers:
@@ -148,21 +140,18 @@ def _trained_tags(path: str, mtime_ns: int, size: int) -> frozenset[str]:
     return frozenset(danbooru_name(tag) for tag in tags if isinstance(tag, str) and tag.strip())
 
 
-def prompt_triggers(ctx: RuleContext) -> Triggers:
-    """The triggers of the LoRAs that the positive prompt (`<lora:…>`, `<lyco:…>`) and the settings apply."""
-    names = [name for name, _ in ctx.settings.loras]
-    for item in ctx.positive.foreign:
-        tag = read_network_tag(item.text) if item.foreign == "lora" else None
-        if tag is not None and tag.is_lora:
-            names.append(tag.name)
-    return triggers_for(names, ctx.loras.find)
+def prompt_triggers(positive: Analysis, settings: LintSettings, loras: LoraFiles) -> Triggers:
+    """The triggers of the LoRAs that the positive prompt (`<lora:…>`, `<lyco:…>`) and the settings apply,
+    worked out once per lint run (`RuleContext.triggers`)."""
+    names = [name for name, _ in settings.loras] + [tag.name for _, tag in positive.lora_tags]
+    return triggers_for(names, loras.find)
 
 
 def is_trigger(text: str, ctx: RuleContext) -> bool:
     """Whether `text`, an item the tag index does not know, is a trigger of the prompt's LoRAs; without an
     index only the files' training tags tell."""
     word_posts = ctx.index.word_posts if ctx.index is not None else _common
-    return prompt_triggers(ctx).covers(text, word_posts)
+    return ctx.triggers.covers(text, word_posts)
 
 
 def _common(word: str) -> int:

@@ -9,7 +9,7 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Severity
 from anima_prompt.lint.registry import Example, Scope, rule
 from anima_prompt.lint.settings import LintSettings, Variant
-from anima_prompt.loras import looks_like_turbo_lora, read_network_tag
+from anima_prompt.loras import looks_like_turbo_lora
 from anima_prompt.sampler_names import (
     ResolvedSampler,
     closest_sampler,
@@ -62,9 +62,8 @@ def turbo_lora(ctx: RuleContext) -> str | None:
             return name
     if ctx.config.front_end != "anima":
         return None
-    for item in ctx.positive.foreign:
-        tag = read_network_tag(item.text) if item.foreign == "lora" else None
-        if tag is not None and tag.is_lora and looks_like_turbo_lora(tag.name) and _active(tag.strength):
+    for _, tag in ctx.positive.lora_tags:
+        if looks_like_turbo_lora(tag.name) and _active(tag.strength):
             return tag.name
     return None
 

@@ -13,7 +13,6 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, Scope, rule
-from anima_prompt.loras import read_network_tag
 
 FOLDERS_SHOWN = 3
 
@@ -47,9 +46,8 @@ def lora_not_found(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     files = ctx.loras
     severity = S.ERROR if ctx.config.front_end == "anima" else None
     if files.known:
-        for item in prompt.foreign:
-            tag = read_network_tag(item.text) if item.foreign == "lora" else None
-            if tag is not None and tag.is_lora and files.find(tag.name) is None:
+        for item, tag in prompt.lora_tags:
+            if files.find(tag.name) is None:
                 yield ctx.report(
                     "ANM-LORA-001",
                     (item.start, item.end),
