@@ -26,6 +26,7 @@ from anima_engine.prompt_files import Entry
 from anima_engine.request import GenerationRequest
 from anima_engine.samplers import SAMPLERS
 from anima_engine.schedules import SCHEDULES
+from anima_prompt.weights import is_number
 
 ARTIST_SLOT = "{artist}"
 KINDS = ("seed", "steps", "cfg", "sampler", "scheduler", "artist", "lora:NAME", "prompt")
@@ -125,16 +126,8 @@ def _numbers(labels: list[str], where: str) -> tuple[float, ...]:
     try:
         return tuple(float(label) for label in labels)
     except ValueError:
-        bad = next(label for label in labels if not _is_number(label))
+        bad = next(label for label in labels if not is_number(label))
         raise GridError(f"{where}: {bad!r} is not a number") from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _names(known: tuple[str, ...]) -> Callable[[list[str], str], tuple[str, ...]]:

@@ -70,6 +70,7 @@ from anima_prompt.nodes import (
 from anima_prompt.render import render
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group, special_tags
+from anima_prompt.weights import WEIGHT_NUMBER
 
 #: Brackets nested deeper than this are reported and read as text, which bounds the tree's depth.
 MAX_NESTING = 32
@@ -115,7 +116,6 @@ _PONY = re.compile(
     re.IGNORECASE,
 )
 _PONY_INITIALS = frozenset("sSrR")
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _STOP_CHARACTERS = frozenset(".!?…")
 _INVISIBLE = frozenset("\u200b\u2060\ufeff")  # zero-width space, word joiner, byte-order mark
@@ -373,7 +373,7 @@ class Classifier:
         colons = _delimiters(atoms, "COLON")
         if pipes:
             return ForeignGroup(span, "alternation", "[", self._split_parts(atoms, pipes), "]")
-        if colons and _NUMBER.fullmatch("".join(str(atom) for atom in atoms[colons[-1] + 1 :])):
+        if colons and WEIGHT_NUMBER.fullmatch("".join(str(atom) for atom in atoms[colons[-1] + 1 :])):
             parts = self._split_parts(atoms, colons, number_last=True)
             return ForeignGroup(span, "prompt_editing", "[", parts, "]")
         written = "".join(str(atom) for atom in atoms)

@@ -11,6 +11,7 @@ The engine tokenises each segment with the T5 tokenizer and gives its tokens the
 Qwen3 reads `plain_text`, every weight forced to 1.0 (prompt-spec §1.8).
 """
 
+import re
 from dataclasses import dataclass
 
 from anima_prompt.nodes import (
@@ -30,6 +31,18 @@ from anima_prompt.tagtext import unescape_parens
 
 #: The factor of a plain `(x)` group.
 EMPHASIS = 1.1
+#: A number as prompt syntax writes it (`1.2`, `.8`, `-1`), white space around it allowed: the weight of
+#: `(x:1.2)`, the switch step of `[a:b:0.5]`.
+WEIGHT_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*")
+
+
+def is_number(text: str) -> bool:
+    """Whether `text` reads as a number the way ComfyUI and Python read one (`float`)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from anima_prompt.lint.triggers import is_trigger
 from anima_prompt.nodes import Span
 from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
 from anima_prompt.vocab import YEAR_TAG, special_tags
+from anima_prompt.weights import WEIGHT_NUMBER
 
 
 def _text_span(item: Item) -> tuple[int, int]:
@@ -139,15 +140,12 @@ def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 MAX_SUGGESTED_WORDS = 4  # longer unknown "tags" are prose fragments; no tag is close to them
 
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-
-
 def _skip_unknown(item: Item) -> bool:
     """Items that are no tag to look up: special tags, counts, kaomoji, Pony tags, coined names, and bare
     numbers (a weight that lost its group, which ANM-SYN-004 reports)."""
     return (
         item.special is not None
-        or bool(_NUMBER.fullmatch(item.text.strip()))
+        or bool(WEIGHT_NUMBER.fullmatch(item.text))
         or special_tags().is_count(item.name)
         or is_kaomoji(item.text)
         or _is_pony(item)

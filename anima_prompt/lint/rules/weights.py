@@ -11,6 +11,7 @@ from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.flaws import is_flaw
 from anima_prompt.lint.registry import rule
 from anima_prompt.lint.scan import AFTER_GROUP
+from anima_prompt.weights import is_number
 
 _SEPARATOR_AFTER = frozenset(",\n")
 
@@ -61,19 +62,11 @@ def weak_weight(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 f"weight {_weight_text(group)} has little visible effect on Anima",
             )
             head, colon, tail = body.rpartition(":")
-            if colon and head.strip() and not group.explicit and not _is_number(tail):
+            if colon and head.strip() and not group.explicit and not is_number(tail):
                 # `(blue eyes:abc)`: ComfyUI reads no weight, so `:abc` is text and the group weighs 1.1
                 body = head.strip()
                 message += f"; `:{tail}` is not a number, so it is no weight and reaches the model as text"
             yield ctx.report("ANM-WGT-001", (group.start, group.end), message, suggestions=(f"({body}:1.5)",))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _weight_text(group: Group) -> str:
