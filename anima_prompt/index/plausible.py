@@ -110,14 +110,11 @@ def _words(name: str) -> list[str]:
     return [word for word in base.split("_") if word]
 
 
-def _real_word_typo(ours: list[str], pairs: list[tuple[str, list[str]]], suggestion: Suggestion) -> bool:
-    """Whether one word of a tag of two words or more was misspelt into another word (`form behind`, `shirt
-    hair`): the other words match, the two words have `REAL_WORD_TYPO_LETTERS` letters or more and are one
-    edit apart, and the tag is one of Anima's special tags or a popular one (`POPULAR_TAG_POSTS`), so the
-    words around it fix the meaning."""
-    if len(ours) < 2 or len(ours) != len(_words(suggestion.matched)) or len(pairs) != 1:
-        return False
-    (mine, (other,)) = pairs[0]
+def _real_word_typo(mine: str, other: str, suggestion: Suggestion) -> bool:
+    """Whether `mine`, the one word of a tag of two words or more that differs from the tag's `other`, is a
+    slip of it into another word (`form behind`, `shirt hair`): both have `REAL_WORD_TYPO_LETTERS` letters
+    or more and are one edit apart, and the tag is one of Anima's special tags or a popular one
+    (`POPULAR_TAG_POSTS`), so the words around it fix the meaning."""
     popular = suggestion.category_name in SPECIAL_CATEGORIES or suggestion.post_count >= POPULAR_TAG_POSTS
     short = min(len(mine), len(other)) < REAL_WORD_TYPO_LETTERS
     return popular and not short and edit_distance(mine, other) == 1
@@ -137,7 +134,7 @@ def _misspelt(written: str, suggestion: Suggestion, word_posts: WordPosts) -> bo
     in_context = len(ours) == len(theirs) >= 2 and len(pairs) == 1
     for mine, others in pairs:
         if word_posts(mine):  # a word of the tag vocabulary is meant as written, but for a slip in a tag
-            return _real_word_typo(ours, pairs, suggestion)
+            return in_context and _real_word_typo(mine, others[0], suggestion)
         forms = [_number_forms(other) if in_context else {other} for other in others]
         common = all(max(map(word_posts, options)) >= COMMON_WORD_POSTS for options in forms)
         if not popular_name and not common:
