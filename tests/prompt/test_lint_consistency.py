@@ -195,6 +195,15 @@ def apply(text: str, start: int, end: int, replacement: str) -> str:
     return text[:start] + replacement + text[end:]
 
 
+def removers_over(findings: tuple[Finding, ...], start: int, end: int) -> list[str]:
+    """The codes of the removing rules whose findings overlap `[start, end)`."""
+    return [
+        other.code
+        for other in findings
+        if other.code in REMOVERS and other.span is not None and other.span.start < end and start < other.span.end
+    ]
+
+
 @pytest.mark.parametrize("variant", [None, Variant.BASE, Variant.AESTHETIC, Variant.TURBO])
 def test_following_a_suggestion_writes_nothing_another_rule_removes(variant: Variant | None) -> None:
     linter = Linter()
@@ -208,21 +217,6 @@ def test_following_a_suggestion_writes_nothing_another_rule_removes(variant: Var
             if isinstance(finding.fix, Fix):
                 start, end = finding.fix.start, finding.fix.end
             changed = apply(text, start, end, replacement)
-            new_end = start + len(replacement)
-            removers = [
-                other.code
-                for other in linter.lint(changed, settings=settings)
-                if other.code in REMOVERS
-                and other.span is not None
-                and other.span.start < new_end
-                and start < other.span.end
-            ]
-            before = [
-                other.code
-                for other in linter.lint(text, settings=settings)
-                if other.code in REMOVERS
-                and other.span is not None
-                and other.span.start < end
-                and start < other.span.end
-            ]
+            removers = removers_over(linter.lint(changed, settings=settings), start, start + len(replacement))
+            before = removers_over(linter.lint(text, settings=settings), start, end)
             assert set(removers) <= set(before), (finding.code, replacement, removers, variant)
