@@ -200,7 +200,10 @@ def removers_over(findings: tuple[Finding, ...], start: int, end: int) -> list[s
     return [
         other.code
         for other in findings
-        if other.code in REMOVERS and other.span is not None and other.span.start < end and start < other.span.end
+        if other.code in REMOVERS
+        and other.span is not None
+        and other.span.start < end
+        and start < other.span.end
     ]
 
 
