@@ -16,7 +16,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    is given) → tag (`looking to the side`, `the pose`, `noelle`);
 2. a double-quoted span (`title "Moon & Sun"`, `a sign that says "OPEN"`) → prose: the words are to be
    drawn or said as written; otherwise an item written as a tag → tag: words joined by underscores
-   (`long_hair`), escaped parentheses (`saber \\(fate\\)`), nothing but symbols (`^_^`, `...`);
+   (`long_hair`), escaped parentheses (`saber \\(fate\\)`), nothing but symbols (`^_^`, `...`); a run
+   of two hashtags or more (`#sketch #anime #illustration`) → prose: labels copied from a social page;
 3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`),
    of `CJK_SENTENCE_CHARS` CJK characters or more, and Korean text of four words or more or ending in `-다`
    (Korean separates clauses with `, `);
@@ -37,6 +38,15 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      general tag opens with them but one with `and`);
    - a sentence in form: a capital first letter and end punctuation (`Houses fall.`), or a plural noun and
      its participle (`lanterns glowing`; the general tags of that form, `noses touching`, are known);
+   - a place in the picture after what is there, three words or more ending in `in background`,
+     `in foreground` or `in distance` (`willow tree in background`): no Danbooru tag is so written (tags
+     name the thing; `hills in the background` has its article and is a sentence word already);
+   - the possessive of a name after a lowercase word (`one hand clasping Miku's hand`,
+     `arms around Character B's waist`): tags are lowercase and name no one's body parts by name;
+   - a word that says what the picture draws on, `-inspired`, `-esque` or `-based`, in a lowercase item
+     (`anime-inspired fantasy scene`), also as a one-word item: no Danbooru tag has one (a capitalised
+     item, `Jules Verne-inspired contrast`, is left to the rules below: read as prose it would carry the
+     tags after it into a sentence up to the next full stop);
    - three words or more opening with a preposition (`in rainy street`), four words or more with a
      participle before a preposition (`surrounded by pine trees`, `one arm reaching toward her`; among the
      general tags only known ones such as `standing on one leg`), or three words or more in
@@ -164,6 +174,12 @@ HANGUL_CLAUSE_WORDS = 4
 CJK_SENTENCE_CHARS = 12
 _IDENTIFIER = re.compile(r"[a-z][A-Z]|(?<![A-Za-z])[vV]\d|[a-z]v\d|version\d")
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
+_HASHTAGS = re.compile(r"#[^\W_][\w-]*(?:\s+#[^\W_][\w-]*)+")
+_NAME_POSSESSIVE = re.compile(r"\s[A-Z][\w-]*(?:\s[A-Z][\w-]*)*['’]s\b")
+#: Where in the picture a thing is (`willow tree in background`); Danbooru has no tag written so.
+PLACE_WORDS = _words("background foreground distance")
+PLACE_ITEM_WORDS = 3
+_INFLUENCE = re.compile(r"[^\W_]+-(?:inspired|esque|based)")
 # end punctuation after a letter or digit, optionally followed by closing quotes or brackets
 _SENTENCE_END = re.compile(r"[^\W_][.!?…。！？]+[\"'”’»)\]]*\s*$")
 
@@ -183,6 +199,9 @@ class ItemShape:
         cjk: the text has CJK characters.
         cjk_clause: the CJK text has sentence punctuation or clause commas inside or at its end.
         quoted: the text holds a double-quoted span (`title "Moon & Sun"`): words to be drawn or said.
+        hashtags: the text is a run of two hashtags or more (`#sketch #anime`).
+        name_possessive: the possessive of a capitalised name follows a lowercase first word
+            (`one hand clasping Miku's hand`).
     """
 
     name: str
@@ -194,6 +213,8 @@ class ItemShape:
     cjk: bool
     cjk_clause: bool
     quoted: bool
+    hashtags: bool = False
+    name_possessive: bool = False
 
     @property
     def sentence_words(self) -> int:
@@ -213,6 +234,8 @@ class ItemShape:
     def reading(self) -> Reading:
         """Rules 5 and 6 of the module docstring: the words and form of the text."""
         count = len(self.words)
+        if not self.capital and any(_INFLUENCE.fullmatch(word) for word in self.words):
+            return Reading.PROSE  # what the picture draws on (`anime-inspired fantasy scene`)
         if count < 2:
             # a function word alone is left of a sentence (`by` before artists in groups, the `A` of
             # `A careless {toss} sent ...`); no general tag is one
@@ -220,6 +243,10 @@ class ItemShape:
             return Reading.PROSE if lone else Reading.TAG
         if self.sentence_words or self.words[0] in _CONTINUATION_STARTS or (self.capital and self.ends):
             return Reading.PROSE
+        if self.name_possessive:
+            return Reading.PROSE
+        if count >= PLACE_ITEM_WORDS and self.words[-2] == "in" and self.words[-1] in PLACE_WORDS:
+            return Reading.PROSE  # a thing and its place in the picture (`willow tree in background`)
         if _PLURAL.fullmatch(self.words[-2]) and _GERUND.fullmatch(self.words[-1]):
             return Reading.PROSE  # a clause of a plural subject and its participle (`lanterns glowing`)
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
@@ -267,6 +294,8 @@ def item_shape(text: str) -> ItemShape:
             or len(_CJK.findall(stripped)) >= CJK_SENTENCE_CHARS
         ),
         quoted=bool(_QUOTED.search(stripped)),
+        hashtags=bool(_HASHTAGS.fullmatch(stripped)),
+        name_possessive=not first.isupper() and bool(_NAME_POSSESSIVE.search(stripped)),
     )
 
 
@@ -327,6 +356,17 @@ def is_coined_name(text: str) -> bool:
     ) and any(word.islower() for word in words)
 
 
+_LETTERS_AROUND_DIGITS = re.compile(r"[^\W\d_]\d+[^\W\d_]")
+
+
+def is_coined_word(text: str) -> bool:
+    """Whether `text` is one word with digits between its letters (`How2Draw`, `4n1m390s`): a handle or a
+    LoRA trigger made up to be unique, not an English word; the Danbooru tags so spelt are names too
+    (`live2d`, `m4a1`), which the index knows."""
+    stripped = text.strip()
+    return not any(char.isspace() for char in stripped) and bool(_LETTERS_AROUND_DIGITS.search(stripped))
+
+
 def _is_korean_clause(text: str) -> bool:
     """Whether Hangul text reads as a clause: four words or more, or a last word in `-다`."""
     if not _HANGUL.search(text):
@@ -368,7 +408,7 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.PROSE  # rule 5's lone function word, even where a qualified tag has it (`a (phrase)`)
     if vocabulary is not None and shape.name and vocabulary.is_tag(shape.name):
         return Reading.TAG
-    if shape.quoted:
+    if shape.quoted or shape.hashtags:
         return Reading.PROSE
     if shape.tag_written:
         return Reading.TAG

@@ -312,6 +312,22 @@ class _Builder:
                 and _in_sentence(self.source, start, end, phrase),
             )
             self.groups.append(own)
+            if own.brackets:
+                # literal brackets in a sentence (`a sailor uniform (seifuku) with ...`): their words are the
+                # sentence's, not tags (ANM-ESC-002 reports the brackets)
+                self.items.append(
+                    Item(
+                        Kind.PHRASE,
+                        body,
+                        start + 1,
+                        start + 1 + len(body),
+                        unit,
+                        effective,
+                        own,
+                        region=self.region,
+                    )
+                )
+                return
             for child in node.children:
                 if not isinstance(child, nodes.Separator | nodes.Text):
                     self.visit(child, unit, effective, own, phrase=phrase)

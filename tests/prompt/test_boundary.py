@@ -5,7 +5,7 @@ from itertools import pairwise
 import pytest
 
 from anima_prompt import parse, render
-from anima_prompt.boundary import Reading, is_coined_name, is_identifier, read_item
+from anima_prompt.boundary import Reading, is_coined_name, is_coined_word, is_identifier, read_item
 from anima_prompt.lint.analysis import count_sentences
 from anima_prompt.nodes import Phrase, Separator, Tag
 from anima_prompt.parser import PromptParser
@@ -335,3 +335,46 @@ def test_a_plural_noun_and_its_participle_are_a_clause() -> None:
 def test_a_long_cjk_run_without_punctuation_is_a_sentence() -> None:
     assert kinds("穿着制服的少女和一只熊猫一起在花园里奔跑")[0][0] == "phrase"
     assert kinds("黑发, 猫耳")[0] == ("tag", "黑发")  # short CJK items are tags
+
+
+def test_a_thing_and_its_place_in_the_picture_is_a_description() -> None:
+    assert kinds("1girl, willow tree in background, smile")[1] == ("phrase", "willow tree in background")
+    assert kinds("1girl, cherry blossoms in foreground")[1][0] == "phrase"
+    assert kinds("1girl, forest background, smile")[1] == ("tag", "forest background")  # a tag's form
+    assert kinds("1girl, hand in pocket, smile")[1] == ("tag", "hand in pocket")
+
+
+def test_the_possessive_of_a_name_inside_an_item_is_prose() -> None:
+    assert kinds("2girls, one hand clasping Miku's reaching hand, smile")[1][0] == "phrase"
+    assert kinds("2girls, arms around Character B's waist")[1][0] == "phrase"
+    assert kinds("1girl, artist's name, smile")[1] == ("tag", "artist's name")  # no name: a tag's form
+
+
+def test_a_run_of_hashtags_is_text_copied_from_a_social_page() -> None:
+    assert kinds("1girl, #sketch #anime #fictional_character")[1][0] == "phrase"
+    assert kinds("1girl, #compass")[1] == ("tag", "#compass")  # one is a tag (a game's title)
+
+
+def test_a_word_of_influence_makes_a_description() -> None:
+    assert kinds("1girl, anime-inspired fantasy scene, smile")[1][0] == "phrase"
+    assert kinds("1girl, ghibli-esque, smile")[1][0] == "phrase"
+    # a capitalised one is left to the other rules, so it does not carry the tags after it into a sentence
+    assert kinds("flat design, Jules Verne-inspired contrast, clean linework, graphic design.")[-1] == (
+        "tag",
+        "graphic design",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "coined"),
+    [
+        ("How2Draw", True),
+        ("4n1m390s", True),
+        ("1girl", False),
+        ("8k wallpaper", False),
+        ("a2 b3c", False),
+        ("3d", False),
+    ],
+)
+def test_a_word_with_digits_between_letters_is_coined(text: str, coined: bool) -> None:
+    assert is_coined_word(text) is coined

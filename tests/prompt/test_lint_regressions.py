@@ -512,3 +512,17 @@ def test_a_tag_split_by_a_comma_is_named(small_index: object) -> None:
 def test_a_sampler_unlike_every_known_one_is_a_custom_nodes() -> None:
     settings = {"sampler": "flow_unipc2_x0", "scheduler": "flow_cosmos_rho7"}
     assert found(Example("safe, 1girl", settings=settings), "ANM-SMP-001") == []
+
+
+def test_a_coined_word_near_no_tag_is_a_name_not_an_unknown_tag(small_index: object) -> None:
+    prompt = "How2Draw, 1girl, smile, safe"
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    assert found(prompt, "ANM-TAG-002", small_index) == []
+    # a typo of a known tag still is one
+    assert spans(found("1girl, sm1le, safe", "ANM-TAG-004", small_index)) == [(7, 12)]
+
+
+def test_the_words_in_literal_brackets_of_a_sentence_are_the_sentences(small_index: object) -> None:
+    prompt = "safe, She gives a warm smile (smiling) to the camera. Rain falls behind her."
+    assert found(prompt, "ANM-TAG-005", small_index) == []  # `smiling` is an alias, but a gloss here
+    assert spans(found(prompt, "ANM-ESC-002", small_index)) == [(29, 38)]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from functools import lru_cache
 
-from anima_prompt.boundary import is_coined_name, is_identifier
+from anima_prompt.boundary import is_coined_name, is_coined_word, is_identifier
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
@@ -32,11 +32,12 @@ def _is_pony(item: Item) -> bool:
 def _spelt_as_trained(text: str, ctx: RuleContext) -> bool:
     """Whether `text` is a name whose spelling is what an embedding or LoRA was trained with: written like
     a file (`EasyNegative`, `bad_prompt_v2`), a widely shared negative embedding (`bad_prompt`), a coined
-    word in capitals (`GHIBSKY style`), or a trigger of the prompt's LoRAs that the index does not know
-    (`triggers`)."""
+    word in capitals (`GHIBSKY style`), or, when the index does not know it, a trigger of the prompt's LoRAs
+    (`triggers`) or a word with digits between its letters (`How2Draw`)."""
     if is_identifier(text) or is_coined_name(text) or negative_embedding_in(text) is not None:
         return True
-    return (ctx.index is None or ctx.index.lookup(text) is None) and is_trigger(text, ctx)
+    unknown = ctx.index is None or ctx.index.lookup(text) is None
+    return unknown and (is_coined_word(text) or is_trigger(text, ctx))
 
 
 @rule(
@@ -169,10 +170,11 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     suggests the tags the user plausibly meant (a misspelling, another spacing or word order, a plural,
     a missing qualifier; see `anima_prompt.index.plausible`), and none when no tag is that close. Natural
     language is not reported: the parser reads it as prose; nor is a coined word in capitals beside lowercase
-    words (`GHIBSKY style`), a LoRA's trigger that the base model does not know on purpose, nor the trigger
-    word of a LoRA the prompt or settings apply: a tag of its training captions when its file is found
-    (kohya's `ss_tag_frequency` metadata), or a rare word that its file name holds (`csmakima` beside
-    `<lora:makimaEyesInpaint_csmakima>`), unless the index knows a tag it plausibly means. Write
+    words (`GHIBSKY style`), a word with digits between its letters that is near no tag (`How2Draw`, a
+    handle or trigger made up to be unique), a LoRA's trigger that the base model does not know on purpose,
+    nor the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
+    file is found (kohya's `ss_tag_frequency` metadata), or a rare word that its file name holds (`csmakima`
+    beside `<lora:makimaEyesInpaint_csmakima>`), unless the index knows a tag it plausibly means. Write
     descriptions that are not tags as natural-language sentences. The name of a widely shared SD 1.5 or
     SDXL negative embedding (`EasyNegative`, `badhandv4`, `by bad-artist`, also written with spaces) is
     named as such, in tags and, in the negative prompt, where such names belong, in phrases too: Anima has
@@ -193,7 +195,7 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         joined = _split_tag(item, tags[position + 1] if position + 1 < len(tags) else None, ctx)
         if joined is not None:
             names = (joined, *(name for name in names if name != joined))
-        if not names and is_trigger(item.text, ctx):
+        if not names and (is_coined_word(item.text) or is_trigger(item.text, ctx)):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
         message = f"`{item.text}` is not a known Danbooru tag"
         if joined is not None:
