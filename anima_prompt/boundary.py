@@ -43,6 +43,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      name the thing; `hills in the background` has its article and is a sentence word already);
    - the possessive of a name after a lowercase word (`one hand clasping Miku's hand`,
      `arms around Character B's waist`): tags are lowercase and name no one's body parts by name;
+   - a credit, `by` before a capitalised name after another word (`art by L. S. Lowry`, `painting by Monet`):
+     Danbooru names artists by their tag alone (`@wlop`);
    - a word that says what the picture draws on, `-inspired`, `-esque` or `-based`, in a lowercase item
      (`anime-inspired fantasy scene`), also as a one-word item: no Danbooru tag has one (a capitalised
      item, `Jules Verne-inspired contrast`, is left to the rules below: read as prose it would carry the
@@ -175,13 +177,15 @@ CJK_SENTENCE_CHARS = 12
 _IDENTIFIER = re.compile(r"[a-z][A-Z]|(?<![A-Za-z])[vV]\d|[a-z]v\d|version\d")
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
 _HASHTAGS = re.compile(r"#[^\W_][\w-]*(?:\s+#[^\W_][\w-]*)+")
+_CREDIT = re.compile(r"[^\W_]\s+by\s+[A-Z]")
 _NAME_POSSESSIVE = re.compile(r"\s[A-Z][\w-]*(?:\s[A-Z][\w-]*)*['’]s\b")
 #: Where in the picture a thing is (`willow tree in background`); Danbooru has no tag written so.
 PLACE_WORDS = _words("background foreground distance")
 PLACE_ITEM_WORDS = 3
 _INFLUENCE = re.compile(r"[^\W_]+-(?:inspired|esque|based)")
-# end punctuation after a letter or digit, optionally followed by closing quotes or brackets
-_SENTENCE_END = re.compile(r"[^\W_][.!?…。！？]+[\"'”’»)\]]*\s*$")
+# end punctuation after a letter or digit, with closing quotes or brackets before or after it
+# (`says "Hi".`, `says "Hi."`)
+_SENTENCE_END = re.compile(r"[^\W_][\"'”’»)\]]*[.!?…。！？]+[\"'”’»)\]]*\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,7 @@ class ItemShape:
         hashtags: the text is a run of two hashtags or more (`#sketch #anime`).
         name_possessive: the possessive of a capitalised name follows a lowercase first word
             (`one hand clasping Miku's hand`).
+        credit: `by` and a capitalised name follow a word (`art by L. S. Lowry`).
     """
 
     name: str
@@ -215,6 +220,7 @@ class ItemShape:
     quoted: bool
     hashtags: bool = False
     name_possessive: bool = False
+    credit: bool = False
 
     @property
     def sentence_words(self) -> int:
@@ -243,7 +249,7 @@ class ItemShape:
             return Reading.PROSE if lone else Reading.TAG
         if self.sentence_words or self.words[0] in _CONTINUATION_STARTS or (self.capital and self.ends):
             return Reading.PROSE
-        if self.name_possessive:
+        if self.name_possessive or self.credit:
             return Reading.PROSE
         if count >= PLACE_ITEM_WORDS and self.words[-2] == "in" and self.words[-1] in PLACE_WORDS:
             return Reading.PROSE  # a thing and its place in the picture (`willow tree in background`)
@@ -296,6 +302,7 @@ def item_shape(text: str) -> ItemShape:
         quoted=bool(_QUOTED.search(stripped)),
         hashtags=bool(_HASHTAGS.fullmatch(stripped)),
         name_possessive=not first.isupper() and bool(_NAME_POSSESSIVE.search(stripped)),
+        credit=bool(_CREDIT.search(stripped)),
     )
 
 
@@ -381,7 +388,8 @@ def is_cjk(text: str) -> bool:
 
 
 def ends_sentence(text: str) -> bool:
-    """Whether `text` ends with sentence punctuation after a letter or digit (`She smiles.`, `Wait!"`)."""
+    """Whether `text` ends with sentence punctuation after a letter or digit (`She smiles.`, `Wait!"`,
+    `says "Hi".`)."""
     return bool(_SENTENCE_END.search(text))
 
 

@@ -6,7 +6,8 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    `.` or `…` followed by white space and more text (`2girls. smile`, `saber (fate). She waves.`), `!` or
    `?` followed by white space and a capital. A CJK sentence stays one item, read with its `。`. A period
    after a single letter or an abbreviation (`Mr. Smith`, `a.i. voice`) ends no sentence, nor does one
-   inside a tag the index knows (`kimi no na wa.`).
+   inside a tag the index knows (`kimi no na wa.`). A comma inside double quotes that a word opens and that
+   close within `MAX_QUOTED_COMMAS` commas on the line splits nothing (`a sign that says "Hello, world"`).
 2. **Reading each item** (`boundary.read_item`, the tag/prose model): an item opening with `@` is an
    `Artist` (a bare `@` is an error); `score_9_up`, `rating_safe`, `source_anime` are Pony tags (`Foreign`,
    `pony`); `BREAK`, Regional Prompter keywords, `__wildcard__`, `${variable}`, `embedding:name`,
@@ -84,6 +85,7 @@ TEMPLATE_FIELDS = frozenset({"prompt"})
 _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*>")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
+MAX_QUOTED_COMMAS = 3  # quoted words with more commas than this are no short text to draw (a list in quotes)
 
 Atom: TypeAlias = Token | Weighted | ForeignGroup
 
@@ -185,12 +187,15 @@ class Classifier:
             atoms = _mark_stray_colon(atoms)
         nodes: list[Node] = []
         item: list[Atom] = []
-        for atom in atoms:
+        for position, atom in enumerate(atoms):
             kind = atom.type if isinstance(atom, Token) else None
             if kind is None or (kind not in _SEPARATORS and kind not in _ERRORS):
                 item.append(atom)
                 continue
             assert isinstance(atom, Token)
+            if kind == "COMMA" and _inside_quote(item, atoms[position + 1 :]):
+                item.append(sub_token(atom, "TEXT", 0, len(atom)))  # `says "Hello, world"`: quoted words
+                continue
             self._flush_item(item, nodes)
             item = []
             nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
@@ -443,6 +448,37 @@ def error_node(token: Token) -> ErrorNode:
     return ErrorNode(
         atom_span(token), str(token), code, template.format(text=str(token), codes=codes, kind=kind)
     )
+
+
+def _text_of(atom: Atom) -> str:
+    return str(atom) if isinstance(atom, Token) else ""
+
+
+def _inside_quote(item: Sequence[Atom], rest: Sequence[Atom]) -> bool:
+    """Whether a comma after `item` lies inside double-quoted words that the item opens after a word
+    (`a sign that says "Hello, world"`) and that close within `MAX_QUOTED_COMMAS` commas on the same line:
+    the words are to be drawn or said as written, commas and all. A quote opening the item (a whole tag list
+    in quotes, as a JSON string) is no such text."""
+    written = "".join(_text_of(atom) for atom in item)
+    if written.count('"') % 2 == 1:
+        opened, closing = written.rfind('"'), '"'
+    elif written.count("“") > written.count("”"):
+        opened, closing = written.rfind("“"), "”"
+    else:
+        return False
+    if not any(char.isalnum() for char in written[:opened]):
+        return False
+    commas = 0
+    for atom in rest:
+        if not isinstance(atom, Token) or atom.type == "NEWLINE":
+            return False
+        if atom.type == "COMMA":
+            commas += 1
+            if commas > MAX_QUOTED_COMMAS:
+                return False
+        elif closing in atom:
+            return True
+    return False
 
 
 def _is_ws(atom: Atom) -> bool:

@@ -378,3 +378,19 @@ def test_a_word_of_influence_makes_a_description() -> None:
 )
 def test_a_word_with_digits_between_letters_is_coined(text: str, coined: bool) -> None:
     assert is_coined_word(text) is coined
+
+
+def test_commas_inside_quoted_words_split_nothing() -> None:
+    assert kinds('1girl, a sign that says "Hello, world", smile') == [
+        ("tag", "1girl"),
+        ("phrase", 'a sign that says "Hello, world"'),
+        ("tag", "smile"),
+    ]
+    # a tag list in quotes (a JSON string) is still a tag list, and so is a quote that never closes
+    assert [kind for kind, _ in kinds('"1girl, smile, blue hair"')] == ["tag", "tag", "tag"]
+    assert [kind for kind, _ in kinds('1girl, sign "OPEN, smile, a, b, c, d"')] == ["tag"] * 7
+
+
+def test_a_credit_to_a_named_person_is_prose() -> None:
+    assert kinds("1girl, art by L. S. Lowry, smile")[1] == ("phrase", "art by L. S. Lowry")
+    assert kinds("1girl, painting by bad-artist, smile")[1] == ("tag", "painting by bad-artist")  # no name

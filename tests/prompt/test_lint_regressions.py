@@ -526,3 +526,16 @@ def test_the_words_in_literal_brackets_of_a_sentence_are_the_sentences(small_ind
     prompt = "safe, She gives a warm smile (smiling) to the camera. Rain falls behind her."
     assert found(prompt, "ANM-TAG-005", small_index) == []  # `smiling` is an alias, but a gloss here
     assert spans(found(prompt, "ANM-ESC-002", small_index)) == [(29, 38)]
+
+
+def test_a_phrase_written_twice_is_a_duplicate() -> None:
+    prompt = "safe, 1girl, bike in the background, smile, bike in the background"
+    assert spans(found(prompt, "ANM-DUP-001")) == [(44, 66)]
+
+
+def test_a_sentence_ending_in_a_quote_and_a_period_keeps_its_lines() -> None:
+    # the closing quote before the period still ends a sentence, so the prompt is prose with lines of its
+    # own: joining them would make `Long Hair` a tag that a second round lowercases
+    prompt = 'A shop sign says "Moon & Sun"., (1girl)\nLong Hair, A shop sign says "Moon & Sun".. 1girl, '
+    assert found(prompt, "ANM-DS-002") == []
+    assert Linter().fix(prompt) == prompt

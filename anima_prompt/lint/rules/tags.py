@@ -388,12 +388,15 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     redundant tokens so the encoder attends to the rest. Positive and negative prompts are checked
     separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead. The regions of a
     regional prompt (separated by `BREAK`, `ADDCOL`, `ADDROW`, ...) are conditioned separately, so a tag
-    repeated in another region is not a duplicate.
+    repeated in another region is not a duplicate. A natural-language phrase written twice (a description
+    pasted again) is reported the same way.
     """
     seen: dict[tuple[int, str], list[Item]] = defaultdict(list)
     for item in prompt.tag_like:
         if item.name:
             seen[item.region, _canonical(item, ctx)].append(item)
+    for item in prompt.phrases:
+        seen[item.region, " ".join(item.text.lower().split())].append(item)
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
