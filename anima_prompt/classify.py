@@ -770,8 +770,9 @@ def _closes(item: Node, after: Node | None) -> bool:
 
 
 def _mergeable(node: Node) -> bool:
-    """Whether a sentence may run across `node`: prose, or a tag-like item without a qualifier."""
-    return isinstance(node, Phrase) or (isinstance(node, Tag) and node.qualifier is None)
+    """Whether a sentence may run across `node`: prose, a tag-like item without a qualifier, or a weight
+    group (`jewel-like fruits (berries, kiwi) bursting with freshness.`), which the phrase keeps."""
+    return isinstance(node, Phrase | Weighted) or (isinstance(node, Tag) and node.qualifier is None)
 
 
 def assemble_sentences(nodes: list[Node]) -> list[Node]:
@@ -963,10 +964,13 @@ def _between_sentences(phrase: Phrase, separator: Separator) -> bool:
 
 
 def _phrase_of(nodes: Sequence[Node]) -> Phrase:
-    """One phrase holding `nodes`: their text as `Text` children, groups inside phrases kept."""
+    """One phrase holding `nodes`: their text as `Text` children, weight groups kept."""
     children: list[Node] = []
     for node in nodes:
-        parts = node.children if isinstance(node, Phrase) else (Text(node.span, render(node)),)
+        if isinstance(node, Phrase):
+            parts = node.children
+        else:
+            parts = (node,) if isinstance(node, Weighted) else (Text(node.span, render(node)),)
         for part in parts:
             previous = children[-1] if children else None
             if isinstance(part, Text) and isinstance(previous, Text):

@@ -14,7 +14,9 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
 - `qualifier`: the tag is no artist, and a character or series, or for one word a tag qualified by a
   series (`frame (idolmaster)`), only when the text is not a word of the tag vocabulary (`nahida` →
   `nahida (genshin impact)`, not `sunny` → `sunny (omori)` nor `ethereal` → `ethereal (zenless zone
-  zero)`);
+  zero)`) and, for one word, the tag has `COMMON_WORD_POSTS` posts or more (not `shion` → `shion
+  (tensura)`);
+- never a qualified tag for a colour word alone: it names the colour (`orange`, not `orange (fruit)`);
 - `fuzzy`: each written word that differs from the tag's word is a misspelling of it: the written word is
   not in the vocabulary of tag words (`index.build`'s `tag_words`), the tag's word is a common one
   (`COMMON_WORD_POSTS`, or the tag is a popular character or series), and the two are at most
@@ -42,6 +44,12 @@ COMMON_WORD_POSTS = 1000
 #: Suffixes that inflect a word: the prefix completions a user plausibly meant.
 INFLECTIONS = frozenset({"s", "es", "d", "ed", "ing", "y", "ly", "er", "ers", "ies"})
 NAME_CATEGORIES = frozenset({"character", "copyright"})
+#: English colour names: alone in a prompt they name the colour, never the object Danbooru qualifies with
+#: the same word (`orange (fruit)`, `silver (metal)`, `lavender (flower)`).
+_COLOURS = """red orange yellow green blue purple pink brown black white grey gray silver gold golden lavender
+violet indigo cyan magenta teal turquoise beige crimson scarlet maroon navy azure vermilion aqua lilac mauve
+fuchsia burgundy khaki ivory bronze copper platinum"""
+COLOUR_WORDS = frozenset(_COLOURS.split())
 #: A tag with this many posts is popular enough that a word one edit from its own, among its other words, is
 #: a slip of the keyboard (`form behind`).
 POPULAR_TAG_POSTS = 10_000
@@ -82,10 +90,12 @@ def plausible(
     category = suggestion.category_name
     if category == ARTIST:
         return False
+    written = danbooru_name(text)
+    if written in COLOUR_WORDS and split_qualifier(suggestion.name)[1] is not None:
+        return False  # the colour, not an object or a character of that name
     reason = suggestion.reason
     if reason in _SAME_WORDS:
         return True
-    written = danbooru_name(text)
     if reason == "plural":
         return category not in NAME_CATEGORIES
     if reason == "prefix":
@@ -98,7 +108,12 @@ def plausible(
         one_word = len(_words(written)) == 1  # `interface headset` is specific enough for its series' tag
         in_series = one_word and qualifier is not None and franchise(qualifier)
         named = category in NAME_CATEGORIES or in_series
-        return not named or not any(word_posts(word) for word in _words(written))
+        if not named:
+            return True
+        # one word names many a minor character (`shion (tensura)`, `lean (konosuba)`): only a popular one
+        # is plausibly meant by it
+        popular = not one_word or suggestion.post_count >= COMMON_WORD_POSTS
+        return popular and not any(word_posts(word) for word in _words(written))
     if reason == "fuzzy":
         return _misspelt(written, suggestion, word_posts)
     return False

@@ -394,3 +394,11 @@ def test_commas_inside_quoted_words_split_nothing() -> None:
 def test_a_credit_to_a_named_person_is_prose() -> None:
     assert kinds("1girl, art by L. S. Lowry, smile")[1] == ("phrase", "art by L. S. Lowry")
     assert kinds("1girl, painting by bad-artist, smile")[1] == ("tag", "painting by bad-artist")  # no name
+
+
+def test_a_sentence_runs_through_a_group_of_its_own_words() -> None:
+    text = "1girl. A tart topped with vibrant, jewel-like fruits (berries, kiwi) bursting with freshness."
+    assert kinds(text)[-1] == ("phrase", text[7:])
+    (phrase,) = [node for node in parse(text).items if isinstance(node, Phrase)]
+    assert any(render(child) == "(berries, kiwi)" and child.kind == "weighted" for child in phrase.children)
+    assert kinds("1girl, (smile), She waves.")[:2] == [("tag", "1girl"), ("weighted", "(smile)")]

@@ -127,3 +127,17 @@ def test_a_typo_may_switch_singular_and_plural_inside_a_tag_of_several_words() -
 
 def test_typo_edits_grow_with_the_word() -> None:
     assert [typo_edits(length) for length in (3, 4, 8, 9, 20)] == [0, 1, 1, 2, 2]
+
+
+def test_one_word_names_only_a_popular_character() -> None:
+    assert meant("nahida", "nahida_(genshin_impact)", "qualifier", category="character", posts=9_544)
+    assert not meant("shion", "shion_(tensura)", "qualifier", category="character", posts=233)
+    # two words are specific enough for a minor character
+    assert meant("rin tohsaka", "tohsaka_rin_(fate/zero)", "qualifier", category="character", posts=400)
+
+
+@pytest.mark.parametrize("reason", ["qualifier", "plural", "exact"])
+def test_a_colour_word_alone_is_the_colour_not_an_object_of_its_name(reason: str) -> None:
+    assert not meant("orange", "orange_(fruit)", reason)
+    assert not meant("silver", "silver_(pokemon)", reason, category="character")
+    assert meant("kiwi", "kiwi_(fruit)", reason)  # no colour: the object is meant
