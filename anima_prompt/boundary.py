@@ -49,13 +49,18 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      (`anime-inspired fantasy scene`), also as a one-word item: no Danbooru tag has one (a capitalised
      item, `Jules Verne-inspired contrast`, is left to the rules below: read as prose it would carry the
      tags after it into a sentence up to the next full stop);
+   - two words or more ending with a preposition that no general tag ends with (`dream of`, `surrounded
+     by`; `DANGLING_PREPOSITIONS`: not `from behind`, `bent over`, `shirt tucked in`);
    - three words or more opening with a preposition (`in rainy street`), four words or more with a
      participle before a preposition (`surrounded by pine trees`, `one arm reaching toward her`; among the
      general tags only known ones such as `standing on one leg`), or three words or more in
      sentence case (a capital first letter, not a title) with a preposition before another word (`Wings
      on fire`; not `Floating airship above`);
-6. long without any of those → `Reading.LONG`: six words or more, or five with a preposition or
-   conjunction (`sleek skin with delicate lines`, `one hand with more than 5 fingers`). Such items are
+6. long without any of those → `Reading.LONG`: six words or more, five with a preposition or
+   conjunction (`sleek skin with delicate lines`, `one hand with more than 5 fingers`), or three words or
+   more with a verb of wearing or holding after the first word, a subject and its verb (`Esora wearing
+   stgotf`, `girl holding sword`; among the general tags only memes and `viewer holding leash`, which the
+   index knows). Such items are
    user-made tags in a tag list and descriptions in prose, so the items around them decide
    (`classify.Classifier` counts the words of tags and prose on the item's line);
 7. otherwise → tag.
@@ -140,6 +145,14 @@ _FUNCTION_WORDS = (
 #: Verbs that describe what a picture shows rather than name it; no general tag opens with them (tags name
 #: the garment, not the wearing: `blue shirt`, not `wearing blue shirt`).
 _DESCRIBING_VERBS = _words("wearing wears depicting creating using")
+#: Prepositions that no general tag ends with (`from behind`, `bent over`, `shirt tucked in`, `from above`,
+#: `looking around` end with others): an item ending with one starts a phrase (`dream of`, `surrounded by`).
+#: Left out: prepositions that are adverbs too (`cloth beneath`, `stars above`).
+DANGLING_PREPOSITIONS = _words(
+    "of with by at from into onto toward towards during like among between upon for against"
+)
+#: Verbs of a clause after its subject (`girl holding sword`, `Esora wearing a uniform`).
+_CLAUSE_VERBS = _words("wearing wears holding holds depicting")
 #: Words that open the continuation of a sentence; no general tag opens with them, but one with `and`.
 _CONTINUATION_STARTS = _CONJUNCTIONS | _words("with including featuring") | _DESCRIBING_VERBS
 _PLURAL = re.compile(r"[a-z]{2,}[^siu]s")  # not -ss, -is, -us, -ous
@@ -152,6 +165,7 @@ _TITLE_LOWERCASE = _DETERMINERS | PREPOSITIONS | _CONJUNCTIONS | _words("no wa g
 ABBREVIATIONS = _words("mr mrs ms dr st jr sr vs vol no inc bros ft mt etc approx")
 
 LONG_ITEM_WORDS = 6  # six words or more: long (0.4 % of general tags are that long)
+CLAUSE_ITEM_WORDS = 3  # a subject, a verb of wearing or holding and its object: long (`girl holding sword`)
 PREPOSITION_ITEM_WORDS = 5  # five words with a preposition or conjunction: long
 PREPOSITION_START_WORDS = 3  # a phrase of three words opening with a preposition: prose (`in rainy street`)
 PARTICIPLE_START_WORDS = 4  # four words opening with a participle and a preposition: prose
@@ -249,7 +263,7 @@ class ItemShape:
             return Reading.PROSE if lone else Reading.TAG
         if self.sentence_words or self.words[0] in _CONTINUATION_STARTS or (self.capital and self.ends):
             return Reading.PROSE
-        if self.name_possessive or self.credit:
+        if self.name_possessive or self.credit or self.words[-1] in DANGLING_PREPOSITIONS:
             return Reading.PROSE
         if count >= PLACE_ITEM_WORDS and self.words[-2] == "in" and self.words[-1] in PLACE_WORDS:
             return Reading.PROSE  # a thing and its place in the picture (`willow tree in background`)
@@ -267,7 +281,8 @@ class ItemShape:
         if self.capital and not self.title and preposition and count >= SENTENCE_CASE_WORDS:
             return Reading.PROSE
         function = preposition or any(word in _CONJUNCTIONS for word in self.words)
-        if count >= LONG_ITEM_WORDS or (count >= PREPOSITION_ITEM_WORDS and function):
+        clause = count >= CLAUSE_ITEM_WORDS and any(word in _CLAUSE_VERBS for word in self.words[1:])
+        if clause or count >= LONG_ITEM_WORDS or (count >= PREPOSITION_ITEM_WORDS and function):
             return Reading.LONG
         return Reading.TAG
 

@@ -402,3 +402,16 @@ def test_a_sentence_runs_through_a_group_of_its_own_words() -> None:
     (phrase,) = [node for node in parse(text).items if isinstance(node, Phrase)]
     assert any(render(child) == "(berries, kiwi)" and child.kind == "weighted" for child in phrase.children)
     assert kinds("1girl, (smile), She waves.")[:2] == [("tag", "1girl"), ("weighted", "(smile)")]
+
+
+def test_an_item_ending_with_a_preposition_starts_a_phrase() -> None:
+    assert kinds("imagine, dream of, 1girl")[1] == ("phrase", "dream of")
+    assert kinds("1girl, from behind, bent over")[1:] == [("tag", "from behind"), ("tag", "bent over")]
+    assert kinds("1girl, purple velvet cloth beneath")[1][0] == "tag"  # an adverb here
+
+
+def test_a_subject_and_its_verb_of_wearing_or_holding_are_long() -> None:
+    assert read_item("Esora wearing stgotf") is Reading.LONG  # the items around it decide
+    assert kinds("She smiles. Esora wearing stgotf, a cute girl with twin tails.")[0][0] == "phrase"
+    assert kinds("1girl, knight holding sword, smile")[1] == ("tag", "knight holding sword")  # a tag list
+    assert read_item("holding sword") is Reading.TAG  # the tag opens with it
