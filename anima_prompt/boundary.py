@@ -196,7 +196,7 @@ _NAME_POSSESSIVE = re.compile(r"\s[A-Z][\w-]*(?:\s[A-Z][\w-]*)*['’]s\b")
 #: Where in the picture a thing is (`willow tree in background`); Danbooru has no tag written so.
 PLACE_WORDS = _words("background foreground distance")
 PLACE_ITEM_WORDS = 3
-_INFLUENCE = re.compile(r"[^\W_]+-(?:inspired|esque|based)")
+_INFLUENCE_ENDINGS = ("-inspired", "-esque", "-based")
 # end punctuation after a letter or digit, with closing quotes or brackets before or after it
 # (`says "Hi".`, `says "Hi."`)
 _SENTENCE_END = re.compile(r"[^\W_][\"'”’»)\]]*[.!?…。！？]+[\"'”’»)\]]*\s*$")
@@ -254,7 +254,7 @@ class ItemShape:
     def reading(self) -> Reading:
         """Rules 5 and 6 of the module docstring: the words and form of the text."""
         count = len(self.words)
-        if not self.capital and any(_INFLUENCE.fullmatch(word) for word in self.words):
+        if not self.capital and any(word.endswith(_INFLUENCE_ENDINGS) for word in self.words):
             return Reading.PROSE  # what the picture draws on (`anime-inspired fantasy scene`)
         if count < 2:
             # a function word alone is left of a sentence (`by` before artists in groups, the `A` of
@@ -315,9 +315,11 @@ def item_shape(text: str) -> ItemShape:
             or len(_CJK.findall(stripped)) >= CJK_SENTENCE_CHARS
         ),
         quoted=bool(_QUOTED.search(stripped)),
-        hashtags=bool(_HASHTAGS.fullmatch(stripped)),
-        name_possessive=not first.isupper() and bool(_NAME_POSSESSIVE.search(stripped)),
-        credit=bool(_CREDIT.search(stripped)),
+        hashtags=stripped[:1] == "#" and bool(_HASHTAGS.fullmatch(stripped)),
+        name_possessive=("'" in stripped or "’" in stripped)
+        and not first.isupper()
+        and bool(_NAME_POSSESSIVE.search(stripped)),
+        credit=" by " in stripped and bool(_CREDIT.search(stripped)),
     )
 
 

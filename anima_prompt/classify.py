@@ -187,13 +187,14 @@ class Classifier:
             atoms = _mark_stray_colon(atoms)
         nodes: list[Node] = []
         item: list[Atom] = []
+        quotes = any(isinstance(atom, Token) and ('"' in atom or "“" in atom) for atom in atoms)
         for position, atom in enumerate(atoms):
             kind = atom.type if isinstance(atom, Token) else None
             if kind is None or (kind not in _SEPARATORS and kind not in _ERRORS):
                 item.append(atom)
                 continue
             assert isinstance(atom, Token)
-            if kind == "COMMA" and _inside_quote(item, atoms[position + 1 :]):
+            if quotes and kind == "COMMA" and _inside_quote(item, atoms[position + 1 :]):
                 item.append(sub_token(atom, "TEXT", 0, len(atom)))  # `says "Hello, world"`: quoted words
                 continue
             self._flush_item(item, nodes)
