@@ -38,6 +38,11 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      general tag opens with them but one with `and`);
    - a sentence in form: a capital first letter and end punctuation (`Houses fall.`), or a plural noun and
      its participle (`lanterns glowing`; the general tags of that form, `noses touching`, are known);
+   - a clause: a subject and a verb of what a picture shows, in the third person after any word
+     (`Lightning surrounds men`, `starry sky adorns hair`) or in the plural right after a plural noun
+     (`houses fall`, `Girls wear school uniforms`); `FINITE_VERBS` and `PLURAL_VERBS` leave out the forms
+     that are nouns too (`features`, `covers`, `waves`, `stands`, `looks`); among the general tags only
+     memes and `fireman's carry` have such a word;
    - a place in the picture after what is there, three words or more ending in `in background`,
      `in foreground` or `in distance` (`willow tree in background`): no Danbooru tag is so written (tags
      name the thing; `hills in the background` has its article and is a sentence word already);
@@ -145,7 +150,7 @@ _FUNCTION_WORDS = (
 )
 #: Verbs that describe what a picture shows rather than name it; no general tag opens with them (tags name
 #: the garment, not the wearing: `blue shirt`, not `wearing blue shirt`).
-_DESCRIBING_VERBS = _words("wearing wears depicting creating using")
+_DESCRIBING_VERBS = _words("wear wearing wears depicting creating using")
 #: Prepositions that no general tag ends with (`from behind`, `bent over`, `shirt tucked in`, `from above`,
 #: `looking around` end with others): an item ending with one starts a phrase (`dream of`, `surrounded by`).
 #: Left out: prepositions that are adverbs too (`cloth beneath`, `stars above`).
@@ -154,6 +159,17 @@ DANGLING_PREPOSITIONS = _words(
 )
 #: Verbs of a clause after its subject (`girl holding sword`, `Esora wearing a uniform`).
 _CLAUSE_VERBS = _words("wearing wears holding holds depicting")
+#: Verbs of what a picture shows, in the third person singular: after a subject they make a clause.
+FINITE_VERBS = _words(
+    """wears holds adorns surrounds sits floats glows shines reflects fills gazes stares flows leans walks
+    dances sings reads eats carries sleeps swims blooms drifts illuminates depicts contains emits radiates
+    spreads crumbles"""
+)
+#: The same verbs in the plural, a clause right after a plural noun (`houses fall`).
+PLURAL_VERBS = _words(
+    """wear adorn surround sit float fall glow shine reflect fill gaze stare flow lean walk dance sing read
+    eat carry sleep swim bloom drift illuminate depict contain emit radiate spread crumble discharge"""
+)
 #: Words that open the continuation of a sentence; no general tag opens with them, but one with `and`.
 _CONTINUATION_STARTS = _CONJUNCTIONS | _words("with including featuring") | _DESCRIBING_VERBS
 _PLURAL = re.compile(r"[a-z]{2,}[^siu]s")  # not -ss, -is, -us, -ous
@@ -270,6 +286,11 @@ class ItemShape:
             return Reading.PROSE  # a thing and its place in the picture (`willow tree in background`)
         if _PLURAL.fullmatch(self.words[-2]) and _GERUND.fullmatch(self.words[-1]):
             return Reading.PROSE  # a clause of a plural subject and its participle (`lanterns glowing`)
+        if any(word in FINITE_VERBS for word in self.words[1:]) or any(
+            verb in PLURAL_VERBS and _PLURAL.fullmatch(subject)
+            for subject, verb in zip(self.words, self.words[1:], strict=False)
+        ):
+            return Reading.PROSE  # a subject and its verb (`Lightning surrounds men`, `houses fall`)
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
             return Reading.PROSE
         if count >= PARTICIPLE_START_WORDS and any(

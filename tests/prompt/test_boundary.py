@@ -415,3 +415,19 @@ def test_a_subject_and_its_verb_of_wearing_or_holding_are_long() -> None:
     assert kinds("She smiles. Esora wearing stgotf, a cute girl with twin tails.")[0][0] == "phrase"
     assert kinds("1girl, knight holding sword, smile")[1] == ("tag", "knight holding sword")  # a tag list
     assert read_item("holding sword") is Reading.TAG  # the tag opens with it
+
+
+@pytest.mark.parametrize(
+    "item", ["Lightning surrounds men", "starry sky adorns hair", "houses fall", "Girls wear school uniforms"]
+)
+def test_a_subject_and_its_verb_are_a_clause(item: str) -> None:
+    assert kinds(f"1girl, {item}, smile")[1] == ("phrase", item)
+
+
+@pytest.mark.parametrize("item", ["no facial features", "ear covers", "food stands", "skirt hold"])
+def test_nouns_that_look_like_verbs_stay_tags(item: str) -> None:
+    assert kinds(f"1girl, {item}, smile")[1] == ("tag", item)
+
+
+def test_an_item_opening_with_wear_continues_a_description() -> None:
+    assert kinds("1girl, wear white dress, smile")[1] == ("phrase", "wear white dress")
