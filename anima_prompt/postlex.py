@@ -4,7 +4,8 @@
 
 1. `split_keywords` cuts keywords out of TEXT runs (a run may hold several words): A1111's `BREAK`,
    Regional Prompter's `ADDCOL`/`ADDROW`/`ADDBASE`/`ADDCOMM`, dynamic-prompts `__wildcards__`, the `;;;`
-   caption separator of LoRA training captions and the `--n` / `--w 576` options of sample-prompt lines;
+   caption separator of LoRA training captions and the `--n` / `--w 576` / `--g 4.0` options of sample-prompt
+   lines (sd-scripts: negative prompt, width, height, seed, CFG scale, steps, guidance);
 2. `join_references` joins tokens that only together are one piece of syntax: a dynamic-prompts variable
    `${name}`, a ComfyUI `embedding:name`, and the `|||` caption separator;
 3. `pair_brackets` pairs brackets with a stack: a bracket without partner becomes UNCLOSED or UNMATCHED, one
@@ -27,7 +28,7 @@ _CLOSES = frozenset(_OPENS.values())
 _KEYWORDS = re.compile(
     r"(?P<BREAK>(?<!\S)BREAK(?!\S))"
     r"|(?P<REGIONAL>(?<!\S)ADD(?:COL|ROW|BASE|COMM)(?!\S))"
-    r"|(?P<SAMPLE_OPTION>(?<!\S)--(?:n|[whdls][ \t]+[+-]?\d+(?:\.\d+)?)(?!\S))"
+    r"|(?P<SAMPLE_OPTION>(?<!\S)--(?:n|[whdlsg][ \t]+[+-]?\d+(?:\.\d+)?)(?!\S))"
     r"|(?P<CAPTION_SEPARATOR>;;;)"
     r"|(?P<WILDCARD>__(?!_)[\w@~*/.\-]+?__)"
 )

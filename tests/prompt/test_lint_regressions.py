@@ -539,3 +539,20 @@ def test_a_sentence_ending_in_a_quote_and_a_period_keeps_its_lines() -> None:
     prompt = 'A shop sign says "Moon & Sun"., (1girl)\nLong Hair, A shop sign says "Moon & Sun".. 1girl, '
     assert found(prompt, "ANM-DS-002") == []
     assert Linter().fix(prompt) == prompt
+
+
+def test_a_weight_without_its_brackets_is_named_with_the_group_meant(small_index: object) -> None:
+    (bare,) = found("safe, 1girl, nipples:1.5", "ANM-TAG-004", small_index)
+    assert bare.suggestions == ("(nipples:1.5)",) and "needs brackets" in bare.message
+    prompt = "safe, 1girl, (worst quality:1.5, low quality:1.5, normal quality:1.5)"
+    (inner,) = found(prompt, "ANM-TAG-004", small_index)
+    assert inner.suggestions == ("(worst quality:1.5)",) and "before a group's `)`" in inner.message
+    (wide,) = found("safe, 1girl, (night sky：2.0)", "ANM-TAG-004", small_index)
+    assert wide.suggestions == ("night sky:2.0",) and "ASCII" in wide.message
+    assert all(
+        "weight" not in f.message for f in found("safe, 1girl, re:zero, 10:30", "ANM-TAG-004", small_index)
+    )
+
+
+def test_the_guidance_option_of_a_sample_prompt_line_is_syntax() -> None:
+    assert [f.code for f in found("1girl, smile --g 4.0 --s 28", "ANM-SYN-001")] == ["ANM-SYN-001"] * 2

@@ -180,12 +180,17 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     named as such, in tags and, in the negative prompt, where such names belong, in phrases too: Anima has
     no such embedding, so the words only reach it as text. So is a quality tag written with an article
     (`the best quality`, `a masterpiece`), which is read as words rather than as the quality tag. A tag
-    split by a comma (`jpeg, artifacts`) is named with the tag its two items form.
+    split by a comma (`jpeg, artifacts`) is named with the tag its two items form, and a tag with a weight
+    but no brackets (`nipples:1.5`) with the weight group it was meant to be.
     """
     assert ctx.index is not None
     tags = prompt.tags
     for position, item in enumerate(tags):
         if ctx.index.lookup(item.text) is not None or _skip_unknown(item):
+            continue
+        bracketed = bracketed_weight(item.text)
+        if bracketed is not None and negative_embedding_in(item.text) is None:
+            yield _weight_as_text(item, bracketed, ctx)
             continue
         prose_like = len(item.name.split("_")) > MAX_SUGGESTED_WORDS
         names = () if prose_like else ctx.index.suggest(item.text, ctx.config.suggestion_limit)
@@ -225,6 +230,46 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 f"`{item.text}` is no tag: Anima's quality tag is `{quality}`, without the article",
                 suggestions=(quality,),
             )
+
+
+def _weight_as_text(item: Item, bracketed: str, ctx: RuleContext) -> Finding:
+    """The finding for a tag and a weight that ComfyUI reads as text (`bracketed_weight`)."""
+    if item.group is not None and item.group.body.strip() == item.text.strip():
+        # `(x：2.0)`: the brackets are there, the colon is a fullwidth one
+        written = bracketed[1:-1]
+        message = f"ComfyUI reads a weight only after an ASCII `:`; write `({written})`"
+        suggestion = written
+    elif item.group is not None:
+        message = (
+            f"ComfyUI reads only the weight before a group's `)`; give it brackets of its own, `{bracketed}`"
+        )
+        suggestion = bracketed
+    else:
+        message = f"a weight needs brackets, `{bracketed}`; without them ComfyUI reads the number as text"
+        suggestion = bracketed
+    return ctx.report(
+        "ANM-TAG-004", _text_span(item), f"`{item.text}` is no tag: {message}", suggestions=(suggestion,)
+    )
+
+
+_UNBRACKETED_WEIGHT = re.compile(
+    r"(?P<text>[^:：]*[^\W\d_][^:：]*?)\s*[:：]\s*(?P<weight>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
+)
+
+
+def bracketed_weight(text: str) -> str | None:
+    """The weight group that `text`, a tag of up to `MAX_SUGGESTED_WORDS` words and a weight without their
+    brackets (`nipples:1.5`, also with a fullwidth colon), was meant to be; None for other text (`re:zero`,
+    a time such as `10:30`, a description).
+
+    Example:
+        >>> bracketed_weight("nipples:1.5"), bracketed_weight("re:zero"), bracketed_weight("10:30")
+        ('(nipples:1.5)', None, None)
+    """
+    match = _UNBRACKETED_WEIGHT.fullmatch(text.strip())
+    if match is None or len(match["text"].replace("_", " ").split()) > MAX_SUGGESTED_WORDS:
+        return None
+    return f"({match['text']}:{match['weight']})"
 
 
 def _split_tag(item: Item, following: Item | None, ctx: RuleContext) -> str | None:
