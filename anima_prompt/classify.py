@@ -96,6 +96,7 @@ _FOREIGN_TOKENS = {
     "WILDCARD": "wildcard",
     "BREAK": "break",
     "REGIONAL": "regional",
+    "COMPOSE": "and",
     "VARIABLE": "variable",
     "EMBEDDING": "embedding",
     "SAMPLE_OPTION": "sample_option",

@@ -22,6 +22,7 @@ from anima_prompt.tagtext import danbooru_name
 FOREIGN_SYNTAXES = (
     "break",  # A1111 `BREAK`
     "regional",  # Regional Prompter `ADDCOL`, `ADDROW`, `ADDBASE`, `ADDCOMM`
+    "and",  # A1111 composable diffusion: `a AND b` conditions on each sub-prompt
     "prompt_editing",  # A1111 `[a:b:0.5]`, `[a:0.5]`, `[a::0.5]`
     "alternation",  # A1111 `[a|b]`
     "deemphasis",  # A1111 and NovelAI `[x]` (divides by 1.1 or 1.05 there; literal text in ComfyUI)
@@ -41,7 +42,7 @@ FOREIGN_SYNTAXES = (
 #: Foreign syntax that stands for text in place or sits between words like one (`__color__ hair`,
 #: `smile BREAK sky`): the white space around it stays a space when a prompt is formatted.
 INLINE_SYNTAXES = frozenset(
-    {"break", "regional", "wildcard", "variable", "embedding", "sample_option", "caption_separator"}
+    {"break", "regional", "and", "wildcard", "variable", "embedding", "sample_option", "caption_separator"}
 )
 
 #: Roles of a `Separator`.

@@ -2,7 +2,7 @@
 
 `grammars/anima.lark` names the terminals; this module runs three passes over the token list:
 
-1. `split_keywords` cuts keywords out of TEXT runs (a run may hold several words): A1111's `BREAK`,
+1. `split_keywords` cuts keywords out of TEXT runs (a run may hold several words): A1111's `BREAK` and `AND`,
    Regional Prompter's `ADDCOL`/`ADDROW`/`ADDBASE`/`ADDCOMM`, dynamic-prompts `__wildcards__`, the `;;;`
    caption separator of LoRA training captions and the `--n` / `--w 576` / `--g 4.0` options of sample-prompt
    lines (sd-scripts: negative prompt, width, height, seed, CFG scale, steps, guidance);
@@ -28,11 +28,12 @@ _CLOSES = frozenset(_OPENS.values())
 _KEYWORDS = re.compile(
     r"(?P<BREAK>(?<!\S)BREAK(?!\S))"
     r"|(?P<REGIONAL>(?<!\S)ADD(?:COL|ROW|BASE|COMM)(?!\S))"
+    r"|(?P<COMPOSE>(?<!\S)AND(?!\S))"
     r"|(?P<SAMPLE_OPTION>(?<!\S)--(?:n|[whdlsg][ \t]+[+-]?\d+(?:\.\d+)?)(?!\S))"
     r"|(?P<CAPTION_SEPARATOR>;;;)"
     r"|(?P<WILDCARD>__(?!_)[\w@~*/.\-]+?__)"
 )
-_KEYWORD_HINT = re.compile("BREAK|ADD|--|;;;|__")  # a quick test before `_KEYWORDS`
+_KEYWORD_HINT = re.compile("BREAK|ADD|AND|--|;;;|__")  # a quick test before `_KEYWORDS`
 _EMBEDDING = re.compile(r"(?:^|(?<=\s))embedding$")
 _EMBEDDING_NAME = re.compile(r"[^\s]+")
 _HORIZONTAL_SPACE = (

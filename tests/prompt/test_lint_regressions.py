@@ -556,3 +556,10 @@ def test_a_weight_without_its_brackets_is_named_with_the_group_meant(small_index
 
 def test_the_guidance_option_of_a_sample_prompt_line_is_syntax() -> None:
     assert [f.code for f in found("1girl, smile --g 4.0 --s 28", "ANM-SYN-001")] == ["ANM-SYN-001"] * 2
+
+
+def test_the_sub_prompts_of_and_are_regions() -> None:
+    prompt = "safe, masterpiece, 2girls, miku, smile,\nAND safe, masterpiece, 2girls, rin, smile"
+    assert found(prompt, "ANM-DUP-001") == []  # each sub-prompt is conditioned on its own
+    assert found(prompt, "ANM-DS-002") == []  # the line break opens the next sub-prompt
+    assert [f.code for f in found(prompt, "ANM-SYN-001")] == ["ANM-SYN-001"]  # `AND` itself is named

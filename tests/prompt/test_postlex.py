@@ -19,6 +19,8 @@ def foreign(text: str) -> list[tuple[str, str]]:
         ("a ADDCOL b ADDROW c", [("regional", "ADDCOL"), ("regional", "ADDROW")]),
         ("fantasy ADDCOMM\nsky ADDBASE", [("regional", "ADDCOMM"), ("regional", "ADDBASE")]),
         ("smile BREAK\n(red:1.7), umbrella", [("break", "BREAK")]),
+        ("2girls, miku\nAND 2girls, rin", [("and", "AND")]),
+        ("1girl, smile --g 4.0", [("sample_option", "--g 4.0")]),
         ("In ${season}, a ${season} coat", [("variable", "${season}"), ("variable", "${season}")]),
         ("embedding:EasyNegative, 1girl", [("embedding", "embedding:EasyNegative")]),
         ("(embedding:bad_hands:1.2), 1girl", [("embedding", "embedding:bad_hands")]),

@@ -10,7 +10,7 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
-from anima_prompt.lint.scan import AND, BACKSLASH_BRACKET, DYNAMIC_AT, SLASH_ESCAPE
+from anima_prompt.lint.scan import BACKSLASH_BRACKET, DYNAMIC_AT, SLASH_ESCAPE
 from anima_prompt.loras import read_network_tag
 from anima_prompt.tagtext import escape_parens
 
@@ -227,9 +227,7 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     by NovelAI's 1.05 a brace level, `(x:1.16)`.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
-    if "AND" in prompt.text:
-        found.extend((match.start(), match.end(), "and") for match in AND.finditer(prompt.text))
-    for start, end, syntax in sorted(found):
+    for start, end, syntax in found:
         if syntax in _FOREIGN_MESSAGES:
             message, suggestions = _foreign_finding(syntax, prompt.text[start:end])
             yield ctx.report("ANM-SYN-001", (start, end), message, suggestions=suggestions)
