@@ -23,13 +23,16 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital) it
    starts at the segment's first item, and a segment of tag-like items is a sentence too (`... effects.
    Detailed illustration, cinematic lighting.`); a capitalised name right before an apposition opening with
-   an article opens the sentence (`Kiki, a young witch, flies ...`). Neighbouring sentences of prose form
-   one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She smiles.`). A segment without end
-   punctuation joins its items only when it is one sentence ending with a list (`_list_run`): prose from its
-   first prose item to one that opens a list (`..., surrounded by drawings of lanterns`), then only short
-   list members to its end (`smoke, paper cranes, and koi`), with at least as many words of prose as of
-   tags. In a dataset caption (after `deviantart` or `ye-pop` alone on the first line) each line of title
-   and description is a `Phrase`.
+   an article opens the sentence (`Kiki, a young witch, flies ...`). A single capitalised item closed by a
+   full stop that follows a sentence of prose (or another such item), or opens the line before one, is a
+   sentence of a few words (`Dappled green-purple light.`, `Anime style. A close-up of a girl.`), unless
+   it is a special tag or a tag the index knows; a list after it stays a list. Neighbouring sentences of
+   prose form one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She smiles.`). A segment
+   without end punctuation joins its items only when it is one sentence ending with a list (`_list_run`):
+   prose from its first prose item to one that opens a list (`..., surrounded by drawings of lanterns`),
+   then only short list members to its end (`smoke, paper cranes, and koi`), with at least as many words
+   of prose as of tags. In a dataset caption (after `deviantart` or `ye-pop` alone on the first line) each
+   line of title and description is a `Phrase`.
 
 Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
 items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
@@ -205,7 +208,7 @@ class Classifier:
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
         if context == "top":
             nodes = _detailer_labels(_dataset_caption(nodes))
-        return tuple(assemble_sentences(nodes))
+        return tuple(assemble_sentences(nodes, self.known))
 
     def _settle_long_items(self, nodes: list[Node], *, top: bool) -> list[Node]:
         """Long items without sentence words (`Reading.LONG`, read as tags so far) are prose when more of the
@@ -777,11 +780,12 @@ def _mergeable(node: Node) -> bool:
     return isinstance(node, Phrase | Weighted) or (isinstance(node, Tag) and node.qualifier is None)
 
 
-def assemble_sentences(nodes: list[Node]) -> list[Node]:
+def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda text: False) -> list[Node]:
     """Join the items of each sentence into one `Phrase` (step 3 of the module docstring).
 
     Args:
         nodes: items and separators of one sequence, no two separators neighbours.
+        known: whether the tag index knows a text as a tag (a known tag is no fragment sentence).
 
     Returns:
         The same nodes, with the items and separators of each sentence replaced by one phrase.
@@ -790,16 +794,54 @@ def assemble_sentences(nodes: list[Node]) -> list[Node]:
         return nodes  # tags only: nothing to join
     runs: list[tuple[int, int]] = []  # (first, last) node positions of each phrase to build
     after_prose = False  # the previous segment was a sentence of prose ending on this line
-    for segment, closed in _segments(nodes):
+    after_fragment = False  # ... or a fragment sentence (`_fragment`)
+    segments = _segments(nodes)
+    for number, (segment, closed) in enumerate(segments):
         running = after_prose and _capitalised(nodes[segment[0]])
         run = _sentence_run(nodes, segment, closed, running=running) if closed else _list_run(nodes, segment)
+        fragment = (
+            run is None
+            and closed
+            and len(segment) == 1
+            and (after_prose or after_fragment or _opens_prose(nodes, segments, number))
+            and _fragment(nodes[segment[0]])
+            and not known(render(nodes[segment[0]]))
+        )
+        if fragment:
+            run = (segment[0], segment[0])
         if run is not None:
             runs.append(run)
         last = segment[-1]
         after = nodes[last + 1] if last + 1 < len(nodes) else None
         ends_prose = isinstance(nodes[last], Phrase) or (run is not None and run[1] == last)
-        after_prose = closed and ends_prose and isinstance(after, Separator) and after.role == "sentence"
+        sentence_end = closed and isinstance(after, Separator) and after.role == "sentence"
+        # a fragment sentence carries running text only to the next fragment: a list of tags after it
+        # stays a list (`... background. Graffiti style, clean minimalism, thick strokes.`)
+        after_prose = sentence_end and ends_prose and not fragment
+        after_fragment = sentence_end and fragment
     return _join_sentences(_apply_runs(nodes, runs))
+
+
+def _fragment(node: Node) -> bool:
+    """Whether `node` may be a sentence of a few words in running prose (`Glowing antennae tips.`,
+    `Anime style.`): a capitalised tag-like item without a qualifier that is no special tag (`Masterpiece.`
+    stays the quality tag; the caller leaves out the tags the index knows, `High resolution.`)."""
+    if not isinstance(node, Tag) or node.qualifier is not None or not _capitalised(node):
+        return False
+    return not node.text.isupper() and special_group(node.text) is None
+
+
+def _opens_prose(nodes: list[Node], segments: list[tuple[list[int], bool]], number: int) -> bool:
+    """Whether the segment after segment `number` is a capitalised sentence of prose on the same line
+    (`Anime style. A close-up shot of a girl.`)."""
+    if number + 1 >= len(segments):
+        return False
+    last = segments[number][0][-1]
+    between = nodes[last + 1] if last + 1 < len(nodes) else None
+    if not (isinstance(between, Separator) and between.role == "sentence"):
+        return False
+    following = nodes[segments[number + 1][0][0]]
+    return isinstance(following, Phrase) and _capitalised(following)
 
 
 def _segments(nodes: list[Node]) -> list[tuple[list[int], bool]]:

@@ -431,3 +431,14 @@ def test_nouns_that_look_like_verbs_stay_tags(item: str) -> None:
 
 def test_an_item_opening_with_wear_continues_a_description() -> None:
     assert kinds("1girl, wear white dress, smile")[1] == ("phrase", "wear white dress")
+
+
+def test_a_few_capitalised_words_closed_by_a_full_stop_in_running_prose_are_a_sentence() -> None:
+    text = "Soft mist between the trees. Dappled green light. Anime style. Mystical but friendly."
+    assert kinds(text) == [("phrase", text)]
+    assert kinds("Anime style. A close-up shot of a girl.")[0][0] == "phrase"  # before a sentence too
+    # a list after such a sentence stays a list, and special tags and tag lists are left alone
+    listed = kinds("A girl stands in the rain. Jungle background. Graffiti style, clean minimalism.")
+    assert listed[1:] == [("tag", "Graffiti style"), ("tag", "clean minimalism")]
+    assert kinds("She smiles. Masterpiece.")[-1] == ("tag", "Masterpiece")
+    assert kinds("1girl, solo. Smile.")[-1] == ("tag", "Smile")
