@@ -21,7 +21,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
 3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`),
    of `CJK_SENTENCE_CHARS` CJK characters or more, and Korean text of four words or more or ending in `-다`
    (Korean separates clauses with `, `);
-   short CJK items are tags written in those scripts;
+   short CJK items are tags written in those scripts, unless they hold the words of an English sentence
+   (`a bottle with a 彩虹星系 inside it`), which the rules below read;
 4. a name or title in title case (`Hatsune Miku`, `The Legend of Zelda`) → tag without an index, since it
    probably names a character or series; with an index the name must be known (rule 1), else the rules
    below decide;
@@ -459,8 +460,10 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.PROSE
     if shape.tag_written:
         return Reading.TAG
-    if shape.cjk:
-        return Reading.PROSE if shape.cjk_clause else Reading.TAG
+    if shape.cjk and (shape.cjk_clause or not shape.sentence_words):
+        return (
+            Reading.PROSE if shape.cjk_clause else Reading.TAG
+        )  # an English sentence with a CJK word reads on
     if shape.title and vocabulary is None:
         return Reading.TAG
     return shape.reading

@@ -442,3 +442,8 @@ def test_a_few_capitalised_words_closed_by_a_full_stop_in_running_prose_are_a_se
     assert listed[1:] == [("tag", "Graffiti style"), ("tag", "clean minimalism")]
     assert kinds("She smiles. Masterpiece.")[-1] == ("tag", "Masterpiece")
     assert kinds("1girl, solo. Smile.")[-1] == ("tag", "Smile")
+
+
+def test_an_english_sentence_with_a_cjk_word_is_prose() -> None:
+    assert kinds("a bottle with a 彩虹星系 inside it on a table")[0][0] == "phrase"
+    assert kinds("黑发, 猫耳")[0] == ("tag", "黑发")
