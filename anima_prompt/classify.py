@@ -83,9 +83,10 @@ MAX_NESTING = 32
 DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: Fields of prompt templates that a tool fills in: SDXL/Fooocus style templates and quality presets write
 #: `{prompt}`; prompt-generator templates (TIPO) write `<|characters|>`, `<|general|>`; trainers' sample
-#: prompts `<trigger_placeholder>` (one word in angle brackets, no `:`, unlike a `<lora:...>` tag).
+#: prompts `<trigger_placeholder>` (words in angle brackets, no `:`, unlike a `<lora:...>` tag), and markers
+#: such as the `<Prompt Start>` that Lumina-family system prompts put before the prompt.
 TEMPLATE_FIELDS = frozenset({"prompt"})
-_PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*>")
+_PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
 MAX_QUOTED_COMMAS = 3  # quoted words with more commas than this are no short text to draw (a list in quotes)
@@ -136,6 +137,7 @@ _STOP = re.compile(rf"(?:(?<=[^\W_])|(?<=[{re.escape(_CLOSERS)}]))(?: (?=\.))?([
 # a capital opening a sentence, or a quotation; not one in a group, whose tags `fmt` lowercases
 _CAPITAL_START = re.compile(r"[\"'“‘«]?[A-Z]")
 _LEADING_STOP = re.compile(r"[.!?…。！？]+")
+_OPENING_STOP = re.compile(r"[.…]+\s+(?=\S)")
 # a period closing a tag, after a letter or digit
 _CLOSING_PERIOD = re.compile(r"(?<=[^\W_])[.。]+$")
 # the last word before a period; an underscore separates words, as the space it stands for does
@@ -303,6 +305,10 @@ class Classifier:
             for match in _STOP.finditer(whole)
             if _is_stop(whole, match, [atoms[owners[at]] for at in range(match.start(), match.end())])
         ]
+        opening = _OPENING_STOP.match(whole)
+        if opening is not None and isinstance(atoms[0], Token) and atoms[0].type == "TEXT":
+            # the text after a group starts with the stop that closes it (`{prompt} . anime style`)
+            cuts.insert(0, (0, opening.end()))
         return _cut(atoms, written, cuts) if cuts else [list(atoms)]
 
     def _classify_item(self, atoms: Sequence[Atom]) -> list[Node]:

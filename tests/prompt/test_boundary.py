@@ -447,3 +447,13 @@ def test_a_few_capitalised_words_closed_by_a_full_stop_in_running_prose_are_a_se
 def test_an_english_sentence_with_a_cjk_word_is_prose() -> None:
     assert kinds("a bottle with a 彩虹星系 inside it on a table")[0][0] == "phrase"
     assert kinds("黑发, 猫耳")[0] == ("tag", "黑发")
+
+
+def test_a_stop_after_a_group_closes_it() -> None:
+    text = "anime artwork {prompt} . anime style, key visual"
+    assert kinds(text)[2] == ("tag", "anime style")  # a style template's ` . `
+
+
+def test_a_lumina_system_prompt_marker_is_syntax() -> None:
+    text = "You are an assistant designed to generate anime images. <Prompt Start>, 1girl"
+    assert kinds(text)[1] == ("foreign", "<Prompt Start>")
