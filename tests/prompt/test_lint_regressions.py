@@ -563,3 +563,21 @@ def test_the_sub_prompts_of_and_are_regions() -> None:
     assert found(prompt, "ANM-DUP-001") == []  # each sub-prompt is conditioned on its own
     assert found(prompt, "ANM-DS-002") == []  # the line break opens the next sub-prompt
     assert [f.code for f in found(prompt, "ANM-SYN-001")] == ["ANM-SYN-001"]  # `AND` itself is named
+
+
+def test_a_sample_lines_negative_after_n_is_not_counted_as_tags() -> None:
+    positive = ", ".join(f"tag number {n}" for n in range(40))
+    negative = ", ".join(f"bad thing {n}" for n in range(30))
+    assert found(f"safe, 1girl, {positive} --n {negative} --w 768", "ANM-LEN-002") == []
+    assert found(f"safe, 1girl, {positive}, {negative}", "ANM-LEN-002") != []
+
+
+def test_tags_run_together_with_spaces_are_separated_with_commas(small_index: object) -> None:
+    (run,) = found("safe, 1girl, long_hair blue_hair smile", "ANM-TAG-001", small_index)
+    assert run.suggestions == ("long hair, blue hair, smile",) and run.fix is not None
+    assert Linter(index=small_index).fix("safe, 1girl, long_hair blue_hair smile") == (  # type: ignore[arg-type]
+        "safe, 1girl, long hair, blue hair, smile"
+    )
+    # a description with a preposition is no run of tags: the underscores alone are reported
+    (phrase,) = found("safe, 1girl, detailed_face in space_helmet", "ANM-TAG-001", small_index)
+    assert phrase.suggestions == ("detailed face in space helmet",) and phrase.fix is None

@@ -131,9 +131,16 @@ def too_many_lines(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _general_tags(prompt: Analysis, ctx: RuleContext) -> list[Item]:
+    """The general tags of the prompt, up to a sample-prompt line's `--n` (its negative prompt follows)."""
+    positive = _before_negative_option(prompt.items)
+    tags = (
+        [item for item in positive if item.kind is Kind.TAG]
+        if len(positive) < len(prompt.items)
+        else prompt.tags
+    )
     return [
         item
-        for item, section in zip(prompt.tags, sections_of(prompt.tags, ctx.index), strict=True)
+        for item, section in zip(tags, sections_of(tags, ctx.index), strict=True)
         if section is Section.GENERAL or (section is None and item.special is None)
     ]
 
@@ -150,7 +157,8 @@ def too_many_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """More general tags than useful (default: over 60).
 
     The model card's example has about 50 tags, and tag dropout in training means not every relevant tag
-    needs to be present; long lists dilute each tag. Threshold: `max-general-tags`.
+    needs to be present; long lists dilute each tag. Threshold: `max-general-tags`. In a LoRA trainer's
+    sample-prompt line the tags after `--n` are its negative prompt and are not counted.
     """
     if len(prompt.tags) <= ctx.config.max_general_tags:  # general tags are some of the tags
         return

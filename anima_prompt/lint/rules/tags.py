@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from functools import lru_cache
 
-from anima_prompt.boundary import is_coined_name, is_coined_word, is_identifier
+from anima_prompt.boundary import PREPOSITIONS, is_coined_name, is_coined_word, is_identifier
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
@@ -57,10 +57,20 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     (`bad_prompt`) are not tags and are left alone, and so is the trigger
     word of a LoRA the prompt or the settings apply (`yoshida_csm` beside `<lora:yoshidahirofumi_csmv2:1>`,
     see `anima_prompt.lint.triggers`). The fix replaces the underscores with spaces; with a tag index, only
-    in tags it knows (a LoRA's trigger word keeps the spelling it was trained with).
+    in tags it knows (a LoRA's trigger word keeps the spelling it was trained with). Danbooru names run
+    together with spaces (`bow brown_hair closed_mouth`, as copied from a tag list: every one known, or most
+    written with underscores and no preposition among them) get `, ` between them instead, fixed when the
+    index knows every one.
     """
     for item in prompt.tag_like:
         if "_" not in item.text or keeps_underscores(item.text) or _spelt_as_trained(item.text, ctx):
+            continue
+        words = item.text.split()
+        joined = sum("_" in word for word in words)
+        known = joined >= RUN_TAGS and _all_known(words, ctx)
+        mostly_names = 2 * joined > len(words) and not any(word.lower() in PREPOSITIONS for word in words)
+        if known or (joined >= RUN_TAGS and mostly_names):
+            yield _tags_run_together(item, words, ctx, fixable=known)
             continue
         fixed = item.text.replace("_", " ")
         yield ctx.report(
@@ -70,6 +80,27 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             suggestions=(fixed,),
             fix=_rewrite(item, fixed, ctx),
         )
+
+
+RUN_TAGS = 2  # words with underscores in one item: tags separated by spaces (`brown_hair closed_mouth`)
+
+
+def _all_known(words: list[str], ctx: RuleContext) -> bool:
+    return ctx.index is not None and all(ctx.index.lookup(word) is not None for word in words)
+
+
+def _tags_run_together(item: Item, words: list[str], ctx: RuleContext, *, fixable: bool) -> Finding:
+    """The finding for Danbooru names separated by spaces (`bow brown_hair closed_mouth`: every one a tag the
+    index knows, or most written with underscores): the underscores are the tags' inner spaces, so the
+    suggestion separates them with `, `; the fix does when the index knows every one (`fixable`)."""
+    fixed = ", ".join(word.replace("_", " ") for word in words)
+    return ctx.report(
+        "ANM-TAG-001",
+        _text_span(item),
+        f"`{item.text}` runs tags together with spaces; separate them with `, ` and write each with spaces",
+        suggestions=(fixed,),
+        fix=Fix(*_text_span(item), fixed) if fixable else None,
+    )
 
 
 def _rewrite(item: Item, fixed: str, ctx: RuleContext) -> Fix | None:
