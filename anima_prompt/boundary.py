@@ -31,7 +31,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    when any of these holds
    (`ItemShape.reading`), for items of two words or more:
    - a sentence word: an article or determiner before another word (`a cat`; `the` in two words only
-     opening a sentence: `The fox`, not `the idolm@ster`), a personal or indefinite pronoun (`she`, `them`,
+     opening a sentence, `The fox`, not `the idolm@ster`, but with an index any item opening with `the`
+     that the index does not know: `the country`), a personal or indefinite pronoun (`she`, `them`,
      `everything`), an auxiliary or modal verb (`is`, `has`, `would`), a subordinator (`while`, `which`);
    - the first word is a coordinating conjunction, `with`, `including` or `featuring` (`and lavender`,
      `with a military cap`), or a verb that describes a picture rather than names what is in it
@@ -456,6 +457,8 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.PROSE  # rule 5's lone function word, even where a qualified tag has it (`a (phrase)`)
     if vocabulary is not None and shape.name and vocabulary.is_tag(shape.name):
         return Reading.TAG
+    if vocabulary is not None and len(shape.words) >= 2 and shape.words[0] == "the":
+        return Reading.PROSE  # titles with `the` are names the index knows (`the idolm@ster`): `the country`
     if shape.quoted or shape.hashtags:
         return Reading.PROSE
     if shape.tag_written:

@@ -24,7 +24,8 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    starts at the segment's first item, and a segment of tag-like items is a sentence too (`... effects.
    Detailed illustration, cinematic lighting.`); a capitalised name right before an apposition opening with
    an article opens the sentence (`Kiki, a young witch, flies ...`). A single capitalised item closed by a
-   full stop that follows a sentence of prose (or another such item), or opens the line before one, is a
+   full stop (or the prompt's end) that follows a sentence of prose (or another such item), or opens the
+   line before one, is a
    sentence of a few words (`Dappled green-purple light.`, `Anime style. A close-up of a girl.`), unless
    it is a special tag or a tag the index knows; a list after it stays a list. Neighbouring sentences of
    prose form one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She smiles.`). A segment
@@ -807,7 +808,7 @@ def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda 
         run = _sentence_run(nodes, segment, closed, running=running) if closed else _list_run(nodes, segment)
         fragment = (
             run is None
-            and closed
+            and (closed or number == len(segments) - 1)  # the prompt's end closes its last sentence
             and len(segment) == 1
             and (after_prose or after_fragment or _opens_prose(nodes, segments, number))
             and _fragment(nodes[segment[0]])

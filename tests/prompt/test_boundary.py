@@ -457,3 +457,17 @@ def test_a_stop_after_a_group_closes_it() -> None:
 def test_a_lumina_system_prompt_marker_is_syntax() -> None:
     text = "You are an assistant designed to generate anime images. <Prompt Start>, 1girl"
     assert kinds(text)[1] == ("foreign", "<Prompt Start>")
+
+
+def test_the_prompts_end_closes_a_last_fragment_sentence() -> None:
+    assert kinds("an anime hamburger photo. Blue accent") == [
+        ("phrase", "an anime hamburger photo. Blue accent")
+    ]
+
+
+def test_with_an_index_an_unknown_item_opening_with_the_is_prose() -> None:
+    parser = PromptParser(Vocabulary("the_idolm@ster"))
+    assert kinds("1girl, the country, the idolm@ster", parser)[1:] == [
+        ("phrase", "the country"),
+        ("tag", "the idolm@ster"),
+    ]
