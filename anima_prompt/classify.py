@@ -20,20 +20,19 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
 3. **Sentences.** Items joined by commas up to a sentence end form a *segment*. When a segment ends with end
    punctuation and holds prose, one `Phrase` runs from its first prose item to that end across at most
    `MAX_SENTENCE_GAP` tag-like items in a row (`She wears a red dress, white gloves, black boots, and a
-   hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital) it
-   starts at the segment's first item, and a segment of tag-like items is a sentence too (`... effects.
-   Detailed illustration, cinematic lighting.`); a capitalised name right before an apposition opening with
-   an article opens the sentence (`Kiki, a young witch, flies ...`). A single capitalised item closed by a
-   full stop (or the prompt's end) that follows a sentence of prose (or another such item), or opens the
-   line before one, is a
-   sentence of a few words (`Dappled green-purple light.`, `Anime style. A close-up of a girl.`), unless
-   it is a special tag or a tag the index knows; a list after it stays a list. Neighbouring sentences of
-   prose form one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She smiles.`). A segment
-   without end punctuation joins its items only when it is one sentence ending with a list (`_list_run`):
-   prose from its first prose item to one that opens a list (`..., surrounded by drawings of lanterns`),
-   then only short list members to its end (`smoke, paper cranes, and koi`), with at least as many words
-   of prose as of tags. In a dataset caption (after `deviantart` or `ye-pop` alone on the first line) each
-   line of title and description is a `Phrase`.
+   hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital or a
+   digit) it starts at the segment's first item, and a segment of tag-like items is a sentence too (`...
+   effects. Detailed illustration, cinematic lighting.`); a capitalised name right before an apposition
+   opening with an article opens the sentence (`Kiki, a young witch, flies ...`). A single capitalised item
+   closed by a full stop (or the prompt's end) that follows a sentence of prose (or another such item), or
+   opens the line before one, is a sentence of a few words (`Dappled green-purple light.`, `Anime style. A
+   close-up of a girl.`), unless it is a special tag or a tag the index knows; a list after it stays a list.
+   Neighbouring sentences of prose form one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She
+   smiles.`). A segment without end punctuation joins its items only when it is one sentence ending with a
+   list (`_list_run`): prose from its first prose item to one that opens a list (`..., surrounded by drawings
+   of lanterns`), then only short list members to its end (`smoke, paper cranes, and koi`), with at least as
+   many words of prose as of tags. In a dataset caption (after `deviantart` or `ye-pop` alone on the first
+   line) each line of title and description is a `Phrase`.
 
 Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
 items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
@@ -804,7 +803,7 @@ def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda 
     after_fragment = False  # ... or a fragment sentence (`_fragment`)
     segments = _segments(nodes)
     for number, (segment, closed) in enumerate(segments):
-        running = after_prose and _capitalised(nodes[segment[0]])
+        running = after_prose and _opens_sentence(nodes[segment[0]])
         run = _sentence_run(nodes, segment, closed, running=running) if closed else _list_run(nodes, segment)
         fragment = (
             run is None
@@ -881,6 +880,12 @@ def _subject_before_apposition(name: Node, prose: Node) -> bool:
 
 def _capitalised(node: Node) -> bool:
     return render(node).lstrip("\"'“‘«(")[:1].isupper()
+
+
+def _opens_sentence(node: Node) -> bool:
+    """Whether `node` may open a sentence of running text: a capital or a digit (`2 seats visible, ...`)."""
+    first = render(node).lstrip("\"'“‘«(")[:1]
+    return first.isupper() or first.isdigit()
 
 
 def _sentence_run(

@@ -471,3 +471,8 @@ def test_with_an_index_an_unknown_item_opening_with_the_is_prose() -> None:
         ("phrase", "the country"),
         ("tag", "the idolm@ster"),
     ]
+
+
+def test_running_text_may_open_a_sentence_with_a_digit() -> None:
+    text = "inside the train, window showing the sea. 2 seats visible, the window is fully visible."
+    assert kinds(text) == [("phrase", text)]

@@ -581,3 +581,9 @@ def test_tags_run_together_with_spaces_are_separated_with_commas(small_index: ob
     # a description with a preposition is no run of tags: the underscores alone are reported
     (phrase,) = found("safe, 1girl, detailed_face in space_helmet", "ANM-TAG-001", small_index)
     assert phrase.suggestions == ("detailed face in space helmet",) and phrase.fix is None
+
+
+def test_words_after_a_choice_complete_it(small_index: object) -> None:
+    assert found("safe, 1girl, [red|orange] hiar, smile", "ANM-TAG-004", small_index) == []
+    assert found("safe, 1girl, {red|blue} eyez, smile", "ANM-TAG-004", small_index) == []
+    assert found("safe, 1girl, [red|orange], hiar", "ANM-TAG-004", small_index) != []  # a comma between

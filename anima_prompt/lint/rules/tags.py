@@ -212,12 +212,14 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     no such embedding, so the words only reach it as text. So is a quality tag written with an article
     (`the best quality`, `a masterpiece`), which is read as words rather than as the quality tag. A tag
     split by a comma (`jpeg, artifacts`) is named with the tag its two items form, and a tag with a weight
-    but no brackets (`nipples:1.5`) with the weight group it was meant to be.
+    but no brackets (`nipples:1.5`) with the weight group it was meant to be. Words written right after a
+    choice (`[red|orange] hair`, `{red|blue} eyes`) complete the chosen words and are not reported alone.
     """
     assert ctx.index is not None
     tags = prompt.tags
+    completing = _completing_choices(prompt)
     for position, item in enumerate(tags):
-        if ctx.index.lookup(item.text) is not None or _skip_unknown(item):
+        if ctx.index.lookup(item.text) is not None or _skip_unknown(item) or item.start in completing:
             continue
         bracketed = bracketed_weight(item.text)
         if bracketed is not None and negative_embedding_in(item.text) is None:
@@ -301,6 +303,26 @@ def bracketed_weight(text: str) -> str | None:
     if match is None or len(match["text"].replace("_", " ").split()) > MAX_SUGGESTED_WORDS:
         return None
     return f"({match['text']}:{match['weight']})"
+
+
+#: Syntax that stands for words chosen at generation time: `[red|orange]`, `{red|blue}`, `__color__`.
+_CHOICES = frozenset({"alternation", "variants", "wildcard", "variable", "prompt_editing"})
+CHOICE_COMPLETION_WORDS = 2  # `hair`, `sailor collar`; a longer run after a choice holds tags of its own
+
+
+def _completing_choices(prompt: Analysis) -> set[int]:
+    """The starts of the short tag items written right after a choice (`[red|orange] hair`, `{red|blue}
+    eyes`): their words complete the chosen ones into a tag, and are no tag by themselves."""
+    starts: set[int] = set()
+    for before, item in zip(prompt.items, prompt.items[1:], strict=False):
+        if (
+            before.kind is Kind.FOREIGN
+            and before.foreign in _CHOICES
+            and not prompt.text[before.end : item.start].strip()
+            and len(item.text.split()) <= CHOICE_COMPLETION_WORDS
+        ):
+            starts.add(item.start)
+    return starts
 
 
 def _split_tag(item: Item, following: Item | None, ctx: RuleContext) -> str | None:
