@@ -251,8 +251,9 @@ class Classifier:
         """Whether `node` is a tag read as `Reading.LONG` (a qualified tag is always a tag)."""
         return isinstance(node, Tag) and node.qualifier is None and self.read(node.text) is Reading.LONG
 
-    def _flush_item(self, item: Sequence[Atom], nodes: list[Node]) -> None:
-        """Classify one item (atoms between separators), moving its edge white space into separators."""
+    def _flush_item(self, item: Sequence[Atom], nodes: list[Node], *, after_group: bool = False) -> None:
+        """Classify one item (atoms between separators), moving its edge white space into separators;
+        `after_group`: the atoms follow a group of the same item, whose sentence a stop may close."""
         if len(item) == 1 and type(item[0]) is Token and item[0].type == "TEXT":
             token = item[0]
             if _STOP_CHARACTERS.isdisjoint(token):
@@ -266,7 +267,7 @@ class Classifier:
             end -= 1
         nodes.extend(Separator(atom_span(atom), str(atom)) for atom in item[:start])
         if start < end:
-            for part in self._split_stops(item[start:end]):
+            for part in self._split_stops(item[start:end], after_group=after_group):
                 if isinstance(part, Separator):
                     nodes.append(part)
                 else:
@@ -287,7 +288,9 @@ class Classifier:
             return Foreign
         return Phrase if self.is_prose(text) else Tag
 
-    def _split_stops(self, atoms: Sequence[Atom]) -> list[list[Atom] | Separator]:
+    def _split_stops(
+        self, atoms: Sequence[Atom], *, after_group: bool = False
+    ) -> list[list[Atom] | Separator]:
         """The item cut at its sentence ends (step 1 of the module docstring): parts and separators."""
         if all(
             _STOP_CHARACTERS.isdisjoint(atom)
@@ -305,7 +308,7 @@ class Classifier:
             for match in _STOP.finditer(whole)
             if _is_stop(whole, match, [atoms[owners[at]] for at in range(match.start(), match.end())])
         ]
-        opening = _OPENING_STOP.match(whole)
+        opening = _OPENING_STOP.match(whole) if after_group else None
         if opening is not None and isinstance(atoms[0], Token) and atoms[0].type == "TEXT":
             # the text after a group starts with the stop that closes it (`{prompt} . anime style`)
             cuts.insert(0, (0, opening.end()))
@@ -376,10 +379,10 @@ class Classifier:
                 nodes.append(ForeignGroup(span, atom.syntax, "@" + atom.open, atom.children, atom.close))
                 run = []
             else:
-                self._flush_item(run, nodes)
+                self._flush_item(run, nodes, after_group=bool(nodes))
                 run = []
                 nodes.append(_token_node(atom) if isinstance(atom, Token) else atom)
-        self._flush_item(run, nodes)
+        self._flush_item(run, nodes, after_group=bool(nodes))
         return nodes
 
     def square(self, open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:

@@ -476,3 +476,8 @@ def test_with_an_index_an_unknown_item_opening_with_the_is_prose() -> None:
 def test_running_text_may_open_a_sentence_with_a_digit() -> None:
     text = "inside the train, window showing the sea. 2 seats visible, the window is fully visible."
     assert kinds(text) == [("phrase", text)]
+
+
+def test_only_a_stop_after_a_group_is_cut_off_the_text_after_it() -> None:
+    # at the start of a prompt the period stays in the text, so normalising twice gives the same text
+    assert kinds(". ;)")[0] == ("tag", ". ;")
