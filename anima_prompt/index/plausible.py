@@ -24,7 +24,8 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
   words whose others match, the tag's word with or without a plural `s`: `missing fngers` may mean
   `missing finger`); a word of the
   vocabulary counts as misspelt only as the one differing word of a popular or special tag of two words or
-  more, one edit from it (`form behind` → `from behind`, `shirt hair` → `short hair`);
+  more, one edit from it (`form behind` → `from behind`, `shirt hair` → `short hair`), and words of the
+  vocabulary are never joined into another tag (`dark lighting` is no `backlighting`);
 - never an artist for a tag (`bad-artist` → `ilya kuvshinov`).
 
 Measured on the labelled findings of `tests/corpus/` (`benchmarks/lint_precision.py`): of the unknown-tag
@@ -141,7 +142,10 @@ def _misspelt(written: str, suggestion: Suggestion, word_posts: WordPosts) -> bo
     if len(ours) == len(theirs):
         pairs = [(mine, [other]) for mine, other in zip(ours, theirs, strict=True) if mine != other]
     else:  # words joined or split as well: compare what differs as one string
-        pairs = [("".join(word for word in ours if word not in theirs), [w for w in theirs if w not in ours])]
+        differing = [word for word in ours if word not in theirs]
+        if differing and all(word_posts(word) for word in differing):
+            return False  # words of the vocabulary, meant as written (`dark lighting` is no `backlighting`)
+        pairs = [("".join(differing), [w for w in theirs if w not in ours])]
     popular_name = suggestion.category_name in NAME_CATEGORIES and suggestion.post_count >= COMMON_WORD_POSTS
     # inside a tag of several words whose other words match, a misspelling may also switch the word between
     # singular and plural (`missing fngers` for `missing finger`), and the tag's word counts as common when

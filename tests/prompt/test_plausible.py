@@ -141,3 +141,15 @@ def test_a_colour_word_alone_is_the_colour_not_an_object_of_its_name(reason: str
     assert not meant("orange", "orange_(fruit)", reason)
     assert not meant("silver", "silver_(pokemon)", reason, category="character")
     assert meant("kiwi", "kiwi_(fruit)", reason)  # no colour: the object is meant
+
+
+def test_words_of_the_vocabulary_are_not_joined_into_another_tag() -> None:
+    words = {**WORDS, "dark": 500_000, "lighting": 300_000, "backlighting": 200_000}
+
+    def joined(text: str, name: str) -> bool:
+        return plausible(
+            text, Suggestion(name, 60.0, "fuzzy", name, 50_000, "general"), lambda w: words.get(w, 0)
+        )
+
+    assert not joined("dark lighting", "backlighting")
+    assert joined("back lihgting", "backlighting")  # a misspelt word is still one
