@@ -881,13 +881,18 @@ def _subject_before_apposition(name: Node, prose: Node) -> bool:
     return render(prose).split(maxsplit=1)[0].lower() in _ARTICLES
 
 
+def _first_character(node: Node) -> str:
+    """The first character of `node`'s text after opening quotes and brackets."""
+    return render(node).lstrip("\"'“‘«(")[:1]
+
+
 def _capitalised(node: Node) -> bool:
-    return render(node).lstrip("\"'“‘«(")[:1].isupper()
+    return _first_character(node).isupper()
 
 
 def _opens_sentence(node: Node) -> bool:
     """Whether `node` may open a sentence of running text: a capital or a digit (`2 seats visible, ...`)."""
-    first = render(node).lstrip("\"'“‘«(")[:1]
+    first = _first_character(node)
     return first.isupper() or first.isdigit()
 
 
