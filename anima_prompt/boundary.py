@@ -361,6 +361,13 @@ def is_clause(text: str) -> bool:
     return shape.ends or any(word in _AUXILIARIES or word in _PRONOUNS for word in shape.words)
 
 
+def opens_with_verb(text: str) -> bool:
+    """Whether `text` opens with a verb of what a picture shows, finite or plural (`float on a purple
+    cloth`): a predicate whose subject came before it."""
+    words = item_shape(text).words
+    return bool(words) and (words[0] in FINITE_VERBS or words[0] in PLURAL_VERBS)
+
+
 def opens_list(text: str) -> bool:
     """Whether prose ends with a preposition that may take a list (`LIST_PREPOSITIONS`) and a bare noun
     phrase of one to `LIST_OBJECT_WORDS` words, no determiner, pronoun or preposition among them

@@ -23,7 +23,9 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital or a
    digit) it starts at the segment's first item, and a segment of tag-like items is a sentence too (`...
    effects. Detailed illustration, cinematic lighting.`); a capitalised name right before an apposition
-   opening with an article opens the sentence (`Kiki, a young witch, flies ...`). A single capitalised item
+   opening with an article opens the sentence (`Kiki, a young witch, flies ...`), and so does a capitalised
+   item opening the segment before a predicate that opens with its verb (`Two glass spheres, one large and one
+   small, float on a cloth.`), unless it is a special tag or one the index knows. A single capitalised item
    closed by a full stop (or the prompt's end) that follows a sentence of prose (or another such item), or
    opens the line before one, is a sentence of a few words (`Dappled green-purple light.`, `Anime style. A
    close-up of a girl.`), unless it is a special tag or a tag the index knows; a list after it stays a list.
@@ -55,6 +57,7 @@ from anima_prompt.boundary import (
     is_cjk,
     item_shape,
     opens_list,
+    opens_with_verb,
     read_item,
 )
 from anima_prompt.nodes import (
@@ -807,7 +810,10 @@ def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda 
     segments = _segments(nodes)
     for number, (segment, closed) in enumerate(segments):
         running = after_prose and _opens_sentence(nodes[segment[0]])
-        run = _sentence_run(nodes, segment, closed, running=running) if closed else _list_run(nodes, segment)
+        if closed:
+            run = _sentence_run(nodes, segment, closed, running=running, known=known)
+        else:
+            run = _list_run(nodes, segment)
         fragment = (
             run is None
             and (closed or number == len(segments) - 1)  # the prompt's end closes its last sentence
@@ -886,6 +892,18 @@ def _first_character(node: Node) -> str:
     return render(node).lstrip("\"'“‘«(")[:1]
 
 
+def _subject_of(opening: Node, prose: list[Node], known: Callable[[str], bool]) -> bool:
+    """Whether the capitalised item opening a segment is the subject of a predicate in the segment's prose,
+    an item opening with its verb (`Two glass spheres, one large and one small, float on a purple
+    cloth.`): a tag-like item that is no special tag (`Masterpiece, ...`) and no tag the index knows
+    (`Hatsune Miku, 1girl, sits ...` keeps its tags)."""
+    if not isinstance(opening, Tag) or opening.qualifier is not None or not _capitalised(opening):
+        return False
+    if opening.text.isupper() or special_group(opening.text) is not None or known(opening.text):
+        return False
+    return any(opens_with_verb(render(node)) for node in prose)
+
+
 def _capitalised(node: Node) -> bool:
     return _first_character(node).isupper()
 
@@ -897,7 +915,7 @@ def _opens_sentence(node: Node) -> bool:
 
 
 def _sentence_run(
-    nodes: list[Node], segment: list[int], closed: bool, *, running: bool
+    nodes: list[Node], segment: list[int], closed: bool, *, running: bool, known: Callable[[str], bool]
 ) -> tuple[int, int] | None:
     """The first and last node position of the phrase a closed segment forms, or None when it forms none."""
     prose = [position for position in segment if isinstance(nodes[position], Phrase)]
@@ -915,6 +933,8 @@ def _sentence_run(
     first = segment.index(prose[0])
     if not running and first > 0 and _subject_before_apposition(nodes[segment[first - 1]], nodes[prose[0]]):
         starts = [segment[first - 1], *starts]
+    elif not running and first > 0 and _subject_of(nodes[segment[0]], [nodes[at] for at in prose], known):
+        starts = [segment[0], *starts]
     for start in starts:
         end = _reach(nodes, segment[segment.index(start) :])
         if end is not None and end > start:

@@ -481,3 +481,12 @@ def test_running_text_may_open_a_sentence_with_a_digit() -> None:
 def test_only_a_stop_after_a_group_is_cut_off_the_text_after_it() -> None:
     # at the start of a prompt the period stays in the text, so normalising twice gives the same text
     assert kinds(". ;)")[0] == ("tag", ". ;")
+
+
+def test_a_capitalised_subject_before_its_predicate_opens_the_sentence() -> None:
+    text = "Two glass spheres, one large and one small, float on a purple cloth."
+    assert kinds(text) == [("phrase", text)]
+    # tags before a sentence with a subject of its own stay tags, and so do special and known tags
+    assert kinds("Masterpiece, best quality, a girl sits in the rain.")[0] == ("tag", "Masterpiece")
+    parser = PromptParser(Vocabulary("hatsune_miku"))
+    assert kinds("Hatsune Miku, 1girl, sits in the rain.", parser)[0] == ("tag", "Hatsune Miku")
