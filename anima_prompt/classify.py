@@ -635,7 +635,7 @@ def _qualified_tag(atoms: Sequence[Atom], is_name: ReadText) -> Tag | Artist | N
     """`saber (fate)`, `tracer_(overwatch)`: tag words, one space or an underscore, then a plain group of a
     few words closing the item; both read as tags (`is_name`), not prose nor long descriptions. Danbooru
     writes qualifiers after `_`, so `word(x)` is no qualifier, and a quality or score tag is never one:
-    `cinematic photo (masterpiece)` is a weighted tag after the words."""
+    `cinematic photo (masterpiece)` is a weighted tag after the words; nor does a CJK word take one."""
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
         return None
@@ -663,6 +663,8 @@ def _qualified_tag(atoms: Sequence[Atom], is_name: ReadText) -> Tag | Artist | N
         return None
     if not is_name(head_text) or not (head_text[-1].isalnum() or head_text[-1] in "_\\)"):
         return None
+    if is_cjk(head_text):
+        return None  # Danbooru names are romanised: `豪快 (hearty)` is a word and its gloss
     span = atom_span(atoms[0]).join(group.span)
     text = "".join(str(atom) if isinstance(atom, Token) else render(atom) for atom in atoms)
     if _is_at(head[0]):

@@ -490,3 +490,9 @@ def test_a_capitalised_subject_before_its_predicate_opens_the_sentence() -> None
     assert kinds("Masterpiece, best quality, a girl sits in the rain.")[0] == ("tag", "Masterpiece")
     parser = PromptParser(Vocabulary("hatsune_miku"))
     assert kinds("Hatsune Miku, 1girl, sits in the rain.", parser)[0] == ("tag", "Hatsune Miku")
+
+
+def test_a_cjk_word_and_its_gloss_are_no_qualified_tag() -> None:
+    text = "Laughing loudly with a dish in hand,豪快 (hearty). Anime style."
+    assert kinds(text)[0][0] == "phrase"
+    assert kinds("saber (fate), 1girl")[0] == ("tag", "saber (fate)")

@@ -125,10 +125,17 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     Only tags are checked: natural-language sentences keep normal English capitalisation (the card asks for
     capitalised character and series names in prose), and names written like files (`EasyNegative`, an
     embedding) or with a coined word in capitals (`GHIBSKY style`, a LoRA trigger) keep theirs, as do the
-    trigger words of the prompt's LoRAs. The fix lowercases the tag; with a tag index, only a tag it knows.
+    trigger words of the prompt's LoRAs. In a prompt with sentences, an item that opens a sentence after
+    `.`, `!` or `?` with only its first letter capitalised (`... a cozy room. Anime style, thick paint`) is
+    written in sentence case, not in capitals, and is left alone unless it is a special tag or a tag the
+    index knows (`Year 2000.`, `Silhouette`: lowercased they are the tag). The fix lowercases the tag; with a
+    tag index, only a tag it knows.
     """
+    prose = bool(prompt.phrases)
     for item in prompt.tag_like:
         if item.text != item.text.lower() and not _is_pony(item) and not _spelt_as_trained(item.text, ctx):
+            if prose and _sentence_case_opening(prompt.text, item) and _unknown_word(item, ctx):
+                continue
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
@@ -137,6 +144,23 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 suggestions=(fixed,),
                 fix=_rewrite(item, fixed, ctx),
             )
+
+
+def _unknown_word(item: Item, ctx: RuleContext) -> bool:
+    """Whether `item` is no special tag and no tag the index knows (without an index: no special tag)."""
+    if item.special is not None:
+        return False
+    return ctx.index is None or ctx.index.lookup(item.text) is None
+
+
+def _sentence_case_opening(text: str, item: Item) -> bool:
+    """Whether `item` opens a sentence (end punctuation before it) with only its first letter capitalised."""
+    before = text[: item.text_start].rstrip()
+    rest = item.text.lstrip()[1:]
+    return before[-1:] in _SENTENCE_ENDS and rest == rest.lower()
+
+
+_SENTENCE_ENDS = frozenset(".!?。！？")
 
 
 @rule(
