@@ -120,8 +120,9 @@ def _words(text: str) -> frozenset[str]:
 
 # Closed word classes of English, lowercase: facts about English, checked against Danbooru's general tags
 # (module docstring).
-_DETERMINERS = _words(
-    "a an the this these those some every each several any another its their his her my your our"
+ARTICLES = _words("a an the")
+_DETERMINERS = ARTICLES | _words(
+    "this these those some every each several any another its their his her my your our"
 )
 _PRONOUNS = _words(
     """i i'm you he she it it's we they me him us them herself himself themselves itself myself yourself
@@ -251,9 +252,9 @@ class ItemShape:
     cjk: bool
     cjk_clause: bool
     quoted: bool
-    hashtags: bool = False
-    name_possessive: bool = False
-    credit: bool = False
+    hashtags: bool
+    name_possessive: bool
+    credit: bool
 
     @property
     def sentence_words(self) -> int:
@@ -470,10 +471,10 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.PROSE
     if shape.tag_written:
         return Reading.TAG
-    if shape.cjk and (shape.cjk_clause or not shape.sentence_words):
-        return (
-            Reading.PROSE if shape.cjk_clause else Reading.TAG
-        )  # an English sentence with a CJK word reads on
+    if shape.cjk and shape.cjk_clause:
+        return Reading.PROSE
+    if shape.cjk and not shape.sentence_words:  # an English sentence with a CJK word reads on
+        return Reading.TAG
     if shape.title and vocabulary is None:
         return Reading.TAG
     return shape.reading

@@ -50,6 +50,7 @@ from lark import Token
 
 from anima_prompt.boundary import (
     ABBREVIATIONS,
+    ARTICLES,
     Reading,
     TagVocabulary,
     continues_list,
@@ -129,8 +130,7 @@ _PONY_INITIALS = frozenset("sSrR")
 _WEIGHT_LIKE = re.compile(r"\s*(?:[+-]?[\d.]|$)")
 _STOP_CHARACTERS = frozenset(".!?…")
 _INVISIBLE = frozenset("\u200b\u2060\ufeff")  # zero-width space, word joiner, byte-order mark
-_NEVER_QUALIFIERS = frozenset({"quality", "score"})
-_ARTICLES = frozenset({"a", "an", "the"})  # special-tag groups no Danbooru qualifier belongs to
+_NEVER_QUALIFIERS = frozenset({"quality", "score"})  # special-tag groups no Danbooru qualifier belongs to
 # end punctuation after a letter, digit, closing bracket or quote, then white space and more text; group 1 is
 # the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
 _CLOSERS = ")]}\"'”’"  # closing brackets and quotes, after which a period ends a sentence
@@ -794,7 +794,7 @@ def _mergeable(node: Node) -> bool:
     return isinstance(node, Phrase | Weighted) or (isinstance(node, Tag) and node.qualifier is None)
 
 
-def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda text: False) -> list[Node]:
+def assemble_sentences(nodes: list[Node], known: Callable[[str], bool]) -> list[Node]:
     """Join the items of each sentence into one `Phrase` (step 3 of the module docstring).
 
     Args:
@@ -808,7 +808,7 @@ def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda 
         return nodes  # tags only: nothing to join
     runs: list[tuple[int, int]] = []  # (first, last) node positions of each phrase to build
     after_prose = False  # the previous segment was a sentence of prose ending on this line
-    after_fragment = False  # ... or a fragment sentence (`_fragment`)
+    after_fragment = False  # ... or a fragment sentence of a few capitalised words
     segments = _segments(nodes)
     for number, (segment, closed) in enumerate(segments):
         running = after_prose and _opens_sentence(nodes[segment[0]])
@@ -821,8 +821,8 @@ def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda 
             and (closed or number == len(segments) - 1)  # the prompt's end closes its last sentence
             and len(segment) == 1
             and (after_prose or after_fragment or _opens_prose(nodes, segments, number))
-            and _fragment(nodes[segment[0]])
-            and not known(render(nodes[segment[0]]))
+            and _capitalised_words(nodes[segment[0]])
+            and not known(render(nodes[segment[0]]))  # a fragment sentence (`Glowing antennae tips.`)
         )
         if fragment:
             run = (segment[0], segment[0])
@@ -839,10 +839,9 @@ def assemble_sentences(nodes: list[Node], known: Callable[[str], bool] = lambda 
     return _join_sentences(_apply_runs(nodes, runs))
 
 
-def _fragment(node: Node) -> bool:
-    """Whether `node` may be a sentence of a few words in running prose (`Glowing antennae tips.`,
-    `Anime style.`): a capitalised tag-like item without a qualifier that is no special tag (`Masterpiece.`
-    stays the quality tag; the caller leaves out the tags the index knows, `High resolution.`)."""
+def _capitalised_words(node: Node) -> bool:
+    """Whether `node` is a capitalised tag-like item without a qualifier, not shouted in capitals, that is no
+    special tag (`Masterpiece` stays the quality tag): words that may open a sentence."""
     if not isinstance(node, Tag) or node.qualifier is not None or not _capitalised(node):
         return False
     return not node.text.isupper() and special_group(node.text) is None
@@ -882,11 +881,7 @@ def _subject_before_apposition(name: Node, prose: Node) -> bool:
     """Whether `name` opens the sentence whose apposition `prose` is (`Kiki, a young witch, flies ...`): a
     capitalised name that is no special tag (not `Masterpiece, a girl ...`), before prose opening with an
     article."""
-    if not isinstance(name, Tag) or name.qualifier is not None or not _capitalised(name):
-        return False
-    if name.text.isupper() or special_group(name.text) is not None:
-        return False
-    return render(prose).split(maxsplit=1)[0].lower() in _ARTICLES
+    return _capitalised_words(name) and render(prose).split(maxsplit=1)[0].lower() in ARTICLES
 
 
 def _first_character(node: Node) -> str:
@@ -899,9 +894,7 @@ def _subject_of(opening: Node, prose: list[Node], known: Callable[[str], bool]) 
     an item opening with its verb (`Two glass spheres, one large and one small, float on a purple
     cloth.`): a tag-like item that is no special tag (`Masterpiece, ...`) and no tag the index knows
     (`Hatsune Miku, 1girl, sits ...` keeps its tags)."""
-    if not isinstance(opening, Tag) or opening.qualifier is not None or not _capitalised(opening):
-        return False
-    if opening.text.isupper() or special_group(opening.text) is not None or known(opening.text):
+    if not _capitalised_words(opening) or known(render(opening)):
         return False
     return any(opens_with_verb(render(node)) for node in prose)
 

@@ -132,12 +132,7 @@ def too_many_lines(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
 def _general_tags(prompt: Analysis, ctx: RuleContext) -> list[Item]:
     """The general tags of the prompt, up to a sample-prompt line's `--n` (its negative prompt follows)."""
-    positive = _before_negative_option(prompt.items)
-    tags = (
-        [item for item in positive if item.kind is Kind.TAG]
-        if len(positive) < len(prompt.items)
-        else prompt.tags
-    )
+    tags = [item for item in _before_negative_option(prompt.items) if item.kind is Kind.TAG]
     return [
         item
         for item, section in zip(tags, sections_of(tags, ctx.index), strict=True)

@@ -7,7 +7,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from functools import lru_cache
 
-from anima_prompt.boundary import PREPOSITIONS, is_coined_name, is_coined_word, is_identifier
+from anima_prompt.boundary import (
+    ARTICLES,
+    PREPOSITIONS,
+    ends_sentence,
+    is_coined_name,
+    is_coined_word,
+    is_identifier,
+)
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
@@ -155,12 +162,8 @@ def _unknown_word(item: Item, ctx: RuleContext) -> bool:
 
 def _sentence_case_opening(text: str, item: Item) -> bool:
     """Whether `item` opens a sentence (end punctuation before it) with only its first letter capitalised."""
-    before = text[: item.text_start].rstrip()
     rest = item.text.lstrip()[1:]
-    return before[-1:] in _SENTENCE_ENDS and rest == rest.lower()
-
-
-_SENTENCE_ENDS = frozenset(".!?。！？")
+    return rest == rest.lower() and ends_sentence(text[: item.text_start])
 
 
 @rule(
@@ -310,7 +313,7 @@ def _weight_as_text(item: Item, bracketed: str, ctx: RuleContext) -> Finding:
 
 
 _UNBRACKETED_WEIGHT = re.compile(
-    r"(?P<text>[^:：]*[^\W\d_][^:：]*?)\s*[:：]\s*(?P<weight>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
+    rf"(?P<text>[^:：]*[^\W\d_][^:：]*?)\s*[:：](?P<weight>{WEIGHT_NUMBER.pattern})"
 )
 
 
@@ -326,7 +329,7 @@ def bracketed_weight(text: str) -> str | None:
     match = _UNBRACKETED_WEIGHT.fullmatch(text.strip())
     if match is None or len(match["text"].replace("_", " ").split()) > MAX_SUGGESTED_WORDS:
         return None
-    return f"({match['text']}:{match['weight']})"
+    return f"({match['text']}:{match['weight'].strip()})"
 
 
 #: Syntax that stands for words chosen at generation time: `[red|orange]`, `{red|blue}`, `__color__`.
@@ -362,7 +365,6 @@ def _split_tag(item: Item, following: Item | None, ctx: RuleContext) -> str | No
     return info.name if info is not None else None
 
 
-_ARTICLES = frozenset({"a", "an", "the"})
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _PERSON_WORDS = {
     **dict.fromkeys(("girl", "woman", "female", "lady"), ("girl", False)),
@@ -411,7 +413,7 @@ def quality_tag_after_article(text: str) -> str | None:
     """
     first, _, rest = text.strip().lower().partition(" ")
     rest = " ".join(rest.split())
-    return rest if first in _ARTICLES and rest in special_tags().quality else None
+    return rest if first in ARTICLES and rest in special_tags().quality else None
 
 
 #: Negative textual-inversion embeddings widely shared for SD 1.5 and SDXL (their published file names).
