@@ -947,6 +947,9 @@ def _list_run(nodes: list[Node], segment: list[int]) -> tuple[int, int] | None:
     viewer, upper body` the tags have more words than the prose."""
     if len(segment) < 2:
         return None
+    after = segment[-1] + 1
+    if after < len(nodes) and not isinstance(nodes[after], Separator):
+        return None  # the last item is glued to what follows (`saber_(fate)`): no member of a list
     openers = [index for index, position in enumerate(segment) if _opens_list(nodes[position])]
     if not openers or openers[-1] == len(segment) - 1:
         return None

@@ -496,3 +496,9 @@ def test_a_cjk_word_and_its_gloss_are_no_qualified_tag() -> None:
     text = "Laughing loudly with a dish in hand,豪快 (hearty). Anime style."
     assert kinds(text)[0][0] == "phrase"
     assert kinds("saber (fate), 1girl")[0] == ("tag", "saber (fate)")
+
+
+def test_an_item_glued_to_a_group_is_no_member_of_a_sentences_list() -> None:
+    # normalising twice gives the same text: `saber_` stays a tag beside its group, not a list member
+    text = "a dragon sleeping on a pile of books, saber_(fate) 1girl, "
+    assert kinds(text)[:2] == [("phrase", "a dragon sleeping on a pile of books"), ("tag", "saber_")]
