@@ -82,10 +82,9 @@ turn it into prose except where its capitals alone made it a title, and `fmt` ke
 `fmt` and `--fix` reach a fixed point (property-tested over generated hybrid prompts).
 
 `anima_prompt.classify` applies the reading to each item and assembles sentences across commas (see there).
-On the labelled units of `tests/corpus/` (`benchmarks/lint_precision.py` prints it) the linter's parser
-matches 97.0 % of the dev units and 96.9 % of the holdout units (prose units 86.5 % and 88.5 %; the corpus
-has grown by collections of fresh prompts since the rework);
-`docs/benchmarks.md`, "After the tag/prose boundary rework" and later sections, has the details.
+`benchmarks/lint_precision.py` measures the linter's parser against the labelled units of `tests/corpus/`
+(boundary accuracy per label, with a confusion table); `docs/benchmarks.md`, "Linter precision on real
+prompts", keeps the figures with their dates.
 """
 
 import enum

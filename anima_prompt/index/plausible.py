@@ -28,10 +28,10 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
   vocabulary are never joined into another tag (`dark lighting` is no `backlighting`);
 - never an artist for a tag (`bad-artist` → `ilya kuvshinov`).
 
-Measured on the labelled findings of `tests/corpus/` (`benchmarks/lint_precision.py`): of the unknown-tag
-findings that offer suggestions, 90 % (dev) and 93 % (holdout) offer the tag the user meant; of the findings
-whose user meant a tag, 95 % (dev) and 89 % (holdout) offer it. `COMMON_WORD_POSTS` and `typo_edits` were
-chosen on the dev split; `docs/benchmarks.md`, "Unknown-tag suggestions", has the alternatives measured.
+`benchmarks/lint_precision.py` measures how often the suggestions of the labelled unknown-tag findings of
+`tests/corpus/` hold the tag the user meant (precision) and how often a meant tag is offered (recall);
+`COMMON_WORD_POSTS` and `typo_edits` were chosen on the dev split; `docs/benchmarks.md`, "Unknown-tag
+suggestions" and later sections, has the figures and the alternatives measured.
 """
 
 from collections.abc import Callable
