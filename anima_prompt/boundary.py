@@ -75,7 +75,9 @@ open with one. Tags are also short: 96 % of general tags have one to three words
 Two more features of prose serve the assembly of sentences in `classify`: an item ending with `of`,
 `with`, `including`, `featuring` or `like` and a bare noun (`surrounded by drawings of lanterns`,
 `opens_list`) may go on as a list in the comma items after it, and a short item opening with a conjunction
-(`and koi`, `continues_list`) is a member of such a list.
+(`and koi`, `continues_list`) is a member of such a list. The linter asks one more: an item of three words
+or more joined by a preposition or conjunction (`is_joined_description`) that the index finds near no tag is
+a description, not an unknown tag, in a prompt that has sentences.
 
 The index refines the reading only through rules 1 and 4. Lowercasing, spacing and escaping a tag never
 turn it into prose except where its capitals alone made it a title, and `fmt` keeps prose as written, so
@@ -189,6 +191,7 @@ PREPOSITION_ITEM_WORDS = 5  # five words with a preposition or conjunction: long
 PREPOSITION_START_WORDS = 3  # a phrase of three words opening with a preposition: prose (`in rainy street`)
 PARTICIPLE_START_WORDS = 4  # four words opening with a participle and a preposition: prose
 _CAPITAL_NAME_LETTERS = 5  # a word this long in capitals is a coined name, not an acronym (`HDR`, `DSLR`)
+DESCRIPTION_WORDS = 3  # three words joined by a preposition or conjunction: a description near no tag
 SENTENCE_CASE_WORDS = 3  # a capitalised phrase of three words with a preposition: prose (`Wings on fire`)
 #: Prepositions whose object may be a list (`drawings of lanterns, smoke, koi`); `in autumn` opens none.
 LIST_PREPOSITIONS = _words("of with including featuring like")
@@ -389,6 +392,17 @@ def continues_list(text: str) -> bool:
     (`and flowers`, `or koi`)."""
     words = item_shape(text).words
     return len(words) <= LIST_OBJECT_WORDS + 1 and bool(words) and words[0] in _CONJUNCTIONS
+
+
+def is_joined_description(text: str) -> bool:
+    """Whether `text` joins words with a preposition or a conjunction in `DESCRIPTION_WORDS` words or more
+    (`lots of blue butterflies`, `cute girl and cat`): a description when the index knows no tag near it,
+    though its shape alone does not make it prose (many tags are so built, `hand on hip`, and `looking at
+    viewers` is a slip for one). The preposition must take an object: `stars shining above` is not one."""
+    words = item_shape(text).words
+    return len(words) >= DESCRIPTION_WORDS and any(
+        word in PREPOSITIONS or word in _CONJUNCTIONS for word in words[:-1]
+    )
 
 
 def is_identifier(text: str) -> bool:

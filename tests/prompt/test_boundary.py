@@ -5,7 +5,14 @@ from itertools import pairwise
 import pytest
 
 from anima_prompt import parse, render
-from anima_prompt.boundary import Reading, is_coined_name, is_coined_word, is_identifier, read_item
+from anima_prompt.boundary import (
+    Reading,
+    is_coined_name,
+    is_coined_word,
+    is_identifier,
+    is_joined_description,
+    read_item,
+)
 from anima_prompt.lint.analysis import count_sentences
 from anima_prompt.nodes import Phrase, Separator, Tag
 from anima_prompt.parser import PromptParser
@@ -502,3 +509,20 @@ def test_an_item_glued_to_a_group_is_no_member_of_a_sentences_list() -> None:
     # normalising twice gives the same text: `saber_` stays a tag beside its group, not a list member
     text = "a dragon sleeping on a pile of books, saber_(fate) 1girl, "
     assert kinds(text)[:2] == [("phrase", "a dragon sleeping on a pile of books"), ("tag", "saber_")]
+
+
+@pytest.mark.parametrize(
+    ("text", "joined"),
+    [
+        ("lots of blue butterflies", True),
+        ("cute girl and cat", True),
+        ("hand on hip", True),  # a tag of the same shape: the index decides, before this is asked
+        ("stars shining above", False),  # `above` takes no object
+        ("in castle", False),
+        ("blue butterflies", False),
+    ],
+)
+def test_a_joined_description_has_a_preposition_or_conjunction_before_its_last_word(
+    text: str, joined: bool
+) -> None:
+    assert is_joined_description(text) is joined

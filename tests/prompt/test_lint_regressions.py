@@ -587,3 +587,14 @@ def test_words_after_a_choice_complete_it(small_index: object) -> None:
     assert found("safe, 1girl, [red|orange] hiar, smile", "ANM-TAG-004", small_index) == []
     assert found("safe, 1girl, {red|blue} eyez, smile", "ANM-TAG-004", small_index) == []
     assert found("safe, 1girl, [red|orange], hiar", "ANM-TAG-004", small_index) != []  # a comma between
+
+
+def test_a_description_near_no_tag_among_sentences_is_no_unknown_tag(small_index: object) -> None:
+    prose = "safe, 1girl, A girl waits by the sea., {item}, smile"
+    for description in ("lots of blue butterflies", "cute girl and cat", "lightning in her hand"):
+        assert found(prose.format(item=description), "ANM-TAG-004", small_index) == []
+    # in a plain tag list the same item is still an unknown tag, and among sentences a slip for a tag still
+    # gets its suggestion
+    assert len(found("safe, 1girl, lots of blue butterflies, smile", "ANM-TAG-004", small_index)) == 1
+    slip = found(prose.format(item="blue hiar"), "ANM-TAG-004", small_index)
+    assert [f.suggestions[:1] for f in slip] == [("blue hair",)]

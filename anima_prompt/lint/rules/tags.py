@@ -14,6 +14,7 @@ from anima_prompt.boundary import (
     is_coined_name,
     is_coined_word,
     is_identifier,
+    is_joined_description,
 )
 from anima_prompt.lint.analysis import Analysis, Item, Kind
 from anima_prompt.lint.context import RuleContext
@@ -229,7 +230,9 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     a missing qualifier; see `anima_prompt.index.plausible`), and none when no tag is that close. Natural
     language is not reported: the parser reads it as prose; nor is a coined word in capitals beside lowercase
     words (`GHIBSKY style`), a word with digits between its letters that is near no tag (`How2Draw`, a
-    handle or trigger made up to be unique), a LoRA's trigger that the base model does not know on purpose,
+    handle or trigger made up to be unique), a description of three words or more joined by a preposition
+    or conjunction that is near no tag in a prompt that has sentences (`lots of blue butterflies`), a LoRA's
+    trigger that the base model does not know on purpose,
     nor the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
     file is found (kohya's `ss_tag_frequency` metadata), or a rare word that its file name holds (`csmakima`
     beside `<lora:makimaEyesInpaint_csmakima>`), unless the index knows a tag it plausibly means. Write
@@ -262,6 +265,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             names = (joined, *(name for name in names if name != joined))
         if not names and (is_coined_word(item.text) or is_trigger(item.text, ctx)):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
+        if not names and prompt.phrases and is_joined_description(item.text):
+            continue  # a description among sentences (`lots of blue butterflies`), near no tag
         message = f"`{item.text}` is not a known Danbooru tag"
         if joined is not None:
             message += f"; with the next item it is `{prompt_form(joined)}`, which a comma splits"
