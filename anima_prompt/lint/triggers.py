@@ -14,6 +14,10 @@ ways, for the LoRAs of the prompt (`<lora:…>`, `<lyco:…>`) and of the settin
   `index.plausible.COMMON_WORD_POSTS`, so `eyes` in `makimaEyesInpaint` names nothing) occurs in the LoRA's
   name, or starts with a part of the name (`suzune` after `Suzu` in `animaSuzuRena`), or when the item and
   the name open with the same `MIN_SHARED_PREFIX` letters and digits.
+
+Without a LoRA in sight, one place still tells: the opening of the positive prompt, where trainers put the
+trigger of a training caption and cards show it (`anmwp, serene nighttime landscape, ...`). A coined word
+there that is near no tag is taken as a trigger (`opens_as_trigger`).
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, cast
 
 from anima_prompt.index.plausible import COMMON_WORD_POSTS
+from anima_prompt.lint.findings import Target
 from anima_prompt.tagtext import danbooru_name
 
 if TYPE_CHECKING:
-    from anima_prompt.lint.analysis import Analysis
+    from anima_prompt.lint.analysis import Analysis, Item
     from anima_prompt.lint.context import RuleContext
     from anima_prompt.lint.lorafiles import LoraFiles
     from anima_prompt.lint.settings import LintSettings
@@ -44,6 +49,8 @@ MAX_HEADER_BYTES = 64 * 1024 * 1024
 GENERIC_NAME_PARTS = frozenset(
     {"lora", "lycoris", "locon", "loha", "lokr", "dora", "anima", "sdxl", "pony", "noob", "style"}
 )
+MIN_OPENING_LETTERS = 3  # shorter words (`a`, `1st`) say nothing of a coined name
+_OPENING_WORD = re.compile(rf"(?<![a-z])[a-z]{{{MIN_OPENING_LETTERS},}}(?![a-z])")
 _NAME_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _LETTERS = re.compile(r"[a-z]+")
 
@@ -152,6 +159,23 @@ def is_trigger(text: str, ctx: RuleContext) -> bool:
     index only the files' training tags tell."""
     word_posts = ctx.index.word_posts if ctx.index is not None else _common
     return ctx.triggers.covers(text, word_posts)
+
+
+def opens_as_trigger(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
+    """Whether `item` is the trigger word that opens a prompt or training caption: the first item of the
+    positive prompt after any LoRA tags, unknown to the index and near no tag, whose words of
+    `MIN_OPENING_LETTERS` Latin letters or more are all unknown to the descriptive tags (`anmwp`,
+    `Yanagise Eika`; not `anime artwork`). Trainers put a LoRA's trigger first, where kohya's
+    `keep_tokens` keeps it, and cards show it there; a slip for a tag is near one and is still reported."""
+    index = ctx.index
+    if index is None or ctx.target is not Target.PROMPT:
+        return False
+    opening = next((other for other in prompt.items if other.foreign != "lora"), None)
+    if opening is None or opening.start != item.start or index.lookup(item.text) is not None:
+        return False
+    words = _OPENING_WORD.findall(item.text.lower())
+    coined = bool(words) and not any(index.word_posts(word) for word in words)
+    return coined and not index.suggest(item.text, 1)
 
 
 def _common(word: str) -> int:

@@ -74,7 +74,7 @@ def test_loras_of_the_settings_count_too(small_index: object) -> None:
 
 def test_training_tags_of_a_found_lora_file_are_triggers(tmp_path: Path, small_index: object) -> None:
     write_lora(tmp_path / "loras" / "v1.safetensors", {"10_ectg": {"Ectg": 40, "1girl": 40}})
-    prompt = "Ectg, 1girl, safe, <lora:v1:1>"
+    prompt = "1girl, Ectg, safe, <lora:v1:1>"  # not first: an opening coined word is a trigger anyway
     found = lint(prompt, small_index, lora_dirs=(str(tmp_path / "loras"),))
     assert codes_at(found, "Ectg", prompt) == set()  # neither unknown nor to be lowercased
     unfound = lint(prompt, small_index, lora_dirs=(str(tmp_path / "elsewhere"),))
@@ -103,3 +103,22 @@ def test_names_split_into_parts_without_the_generic_ones() -> None:
     assert not triggers.covers("emote twitch", lambda word: 10**6)  # common words name nothing
     assert triggers.covers("twitch emote", lambda word: 10**6)  # it opens like the name
     assert not Triggers().covers("anything", lambda word: 0)
+
+
+def test_a_coined_word_opening_the_prompt_is_its_trigger(small_index: object) -> None:
+    for prompt in ("Yanagise_Eika, 1girl, smile, safe", "<lora:eika_v2:0.8>, Yanagise_Eika, 1girl, safe"):
+        assert codes_at(lint(prompt, small_index), "Yanagise_Eika", prompt) == set()  # no TAG-001/002/004
+    # later in the prompt, in the negative prompt, or near a known tag, it is reported
+    later = "1girl, Yanagise_Eika, smile, safe"
+    assert {"ANM-TAG-001", "ANM-TAG-002", "ANM-TAG-004"} <= codes_at(
+        lint(later, small_index), "Yanagise_Eika", later
+    )
+    negative = Linter(index=small_index).lint("1girl, safe", negative="anmwp, lowres")  # type: ignore[arg-type]
+    assert any(f.code == "ANM-TAG-004" and f.span is not None and f.span.start == 0 for f in negative)
+    (slip,) = [f for f in lint("blue hiar, 1girl, safe", small_index) if f.code == "ANM-TAG-004"]
+    assert slip.suggestions == ("blue hair",)
+
+
+def test_an_opening_item_of_tag_words_is_no_trigger(small_index: object) -> None:
+    prompt = "glowing hair style, 1girl, safe"
+    assert "ANM-TAG-004" in codes_at(lint(prompt, small_index), "glowing hair style", prompt)

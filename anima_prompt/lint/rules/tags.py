@@ -22,7 +22,7 @@ from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
 from anima_prompt.lint.settings import Variant
-from anima_prompt.lint.triggers import is_trigger
+from anima_prompt.lint.triggers import is_trigger, opens_as_trigger
 from anima_prompt.nodes import Span
 from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
 from anima_prompt.vocab import YEAR_TAG, special_tags
@@ -37,15 +37,17 @@ def _is_pony(item: Item) -> bool:
     return item.foreign == "pony"
 
 
-def _spelt_as_trained(text: str, ctx: RuleContext) -> bool:
-    """Whether `text` is a name whose spelling is what an embedding or LoRA was trained with: written like
+def _spelt_as_trained(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
+    """Whether `item` is a name whose spelling is what an embedding or LoRA was trained with: written like
     a file (`EasyNegative`, `bad_prompt_v2`), a widely shared negative embedding (`bad_prompt`), a coined
     word in capitals (`GHIBSKY style`), or, when the index does not know it, a trigger of the prompt's LoRAs
-    (`triggers`) or a word with digits between its letters (`How2Draw`)."""
+    (`triggers`), the coined word opening the prompt (`opens_as_trigger`) or a word with digits between its
+    letters (`How2Draw`)."""
+    text = item.text
     if is_identifier(text) or is_coined_name(text) or negative_embedding_in(text) is not None:
         return True
     unknown = ctx.index is None or ctx.index.lookup(text) is None
-    return unknown and (is_coined_word(text) or is_trigger(text, ctx))
+    return unknown and (is_coined_word(text) or is_trigger(text, ctx) or opens_as_trigger(item, prompt, ctx))
 
 
 @rule(
@@ -64,14 +66,15 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     written like files (`bad_prompt_v2`, an embedding) or named like a widely shared negative embedding
     (`bad_prompt`) are not tags and are left alone, and so is the trigger
     word of a LoRA the prompt or the settings apply (`yoshida_csm` beside `<lora:yoshidahirofumi_csmv2:1>`,
-    see `anima_prompt.lint.triggers`). The fix replaces the underscores with spaces; with a tag index, only
+    see `anima_prompt.lint.triggers`) or the coined word near no tag that opens the prompt, where triggers go
+    (`Yanagise_Eika, 1girl`). The fix replaces the underscores with spaces; with a tag index, only
     in tags it knows (a LoRA's trigger word keeps the spelling it was trained with). Danbooru names run
     together with spaces (`bow brown_hair closed_mouth`, as copied from a tag list: every one known, or most
     written with underscores and no preposition among them) get `, ` between them instead, fixed when the
     index knows every one.
     """
     for item in prompt.tag_like:
-        if "_" not in item.text or keeps_underscores(item.text) or _spelt_as_trained(item.text, ctx):
+        if "_" not in item.text or keeps_underscores(item.text) or _spelt_as_trained(item, prompt, ctx):
             continue
         words = item.text.split()
         joined = sum("_" in word for word in words)
@@ -133,7 +136,8 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     Only tags are checked: natural-language sentences keep normal English capitalisation (the card asks for
     capitalised character and series names in prose), and names written like files (`EasyNegative`, an
     embedding) or with a coined word in capitals (`GHIBSKY style`, a LoRA trigger) keep theirs, as do the
-    trigger words of the prompt's LoRAs. In a prompt with sentences, an item that opens a sentence after
+    trigger words of the prompt's LoRAs and a coined word near no tag that opens the prompt (`Ectg, 1girl`,
+    where triggers go). In a prompt with sentences, an item that opens a sentence after
     `.`, `!` or `?` with only its first letter capitalised (`... a cozy room. Anime style, thick paint`) is
     written in sentence case, not in capitals, and is left alone unless it is a special tag or a tag the
     index knows (`Year 2000.`, `Silhouette`: lowercased they are the tag). The fix lowercases the tag; with a
@@ -141,7 +145,7 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """
     prose = bool(prompt.phrases)
     for item in prompt.tag_like:
-        if item.text != item.text.lower() and not _is_pony(item) and not _spelt_as_trained(item.text, ctx):
+        if item.text != item.text.lower() and not _is_pony(item) and not _spelt_as_trained(item, prompt, ctx):
             if prose and _sentence_case_opening(prompt.text, item) and _unknown_word(item, ctx):
                 continue
             fixed = item.text.lower()
@@ -233,7 +237,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     handle or trigger made up to be unique), a description of three words or more joined by a preposition
     or conjunction that is near no tag in a prompt that has sentences (`lots of blue butterflies`), a LoRA's
     trigger that the base model does not know on purpose,
-    nor the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
+    nor a coined word near no tag that opens the prompt, where a LoRA's trigger goes (`anmwp, 1girl`), nor
+    the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
     file is found (kohya's `ss_tag_frequency` metadata), or a rare word that its file name holds (`csmakima`
     beside `<lora:makimaEyesInpaint_csmakima>`), unless the index knows a tag it plausibly means. Write
     descriptions that are not tags as natural-language sentences. The name of a widely shared SD 1.5 or
@@ -263,7 +268,9 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         joined = _split_tag(item, tags[position + 1] if position + 1 < len(tags) else None, ctx)
         if joined is not None:
             names = (joined, *(name for name in names if name != joined))
-        if not names and (is_coined_word(item.text) or is_trigger(item.text, ctx)):
+        if not names and (
+            is_coined_word(item.text) or is_trigger(item.text, ctx) or opens_as_trigger(item, prompt, ctx)
+        ):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
         if not names and prompt.phrases and is_joined_description(item.text):
             continue  # a description among sentences (`lots of blue butterflies`), near no tag
