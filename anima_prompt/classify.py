@@ -90,6 +90,9 @@ DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: prompts `<trigger_placeholder>` (words in angle brackets, no `:`, unlike a `<lora:...>` tag), and markers
 #: such as the `<Prompt Start>` that Lumina-family system prompts put before the prompt.
 TEMPLATE_FIELDS = frozenset({"prompt"})
+#: Fields in square brackets: ai-toolkit writes `[trigger]` in captions and sample prompts for the trigger
+#: word it puts there at training time.
+TRAINER_FIELDS = frozenset({"trigger"})
 _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
@@ -400,6 +403,8 @@ class Classifier:
             return ForeignGroup(span, "prompt_editing", "[", parts, "]")
         written = "".join(str(atom) for atom in atoms)
         syntax = "detailer" if written in DETAILER_KEYWORDS else "deemphasis"
+        if written.strip() in TRAINER_FIELDS:
+            syntax = "placeholder"  # ai-toolkit's `[trigger]`, replaced by the trigger word at training
         return ForeignGroup(span, syntax, "[", self.sequence(atoms, "square"), "]")
 
     def brace(self, open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:

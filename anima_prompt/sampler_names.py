@@ -196,6 +196,19 @@ def resolve_sampler(text: str) -> ResolvedSampler | None:
     return None
 
 
+def is_cfg_pp(sampler: str) -> bool:
+    """Whether `sampler`, in any front end's spelling, is a CFG++ sampler (ComfyUI's `*_cfg_pp`, A1111's
+    `... CFG++`). These take guidance on a scale of their own, near 1, and use the negative prediction in
+    every step even at CFG 1, where ComfyUI otherwise skips it.
+
+    Example:
+        >>> is_cfg_pp("euler_cfg_pp"), is_cfg_pp("Euler a CFG++"), is_cfg_pp("euler")
+        (True, True, False)
+    """
+    resolved = resolve_sampler(sampler)
+    return resolved is not None and resolved.name.endswith("_cfg_pp")
+
+
 def resolve_scheduler(text: str) -> str | None:
     """The canonical scheduler of any spelling (ComfyUI, RES4LYF, A1111 "Schedule type"), or None."""
     return _scheduler_keys().get(_squeeze(text))

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from anima_prompt.errors import LintInputError
+from anima_prompt.sampler_names import is_cfg_pp
 from anima_prompt.shapes import items, table
 from anima_prompt.variants import Variant
 
@@ -95,8 +96,9 @@ class LintSettings:
     @property
     def negative_used(self) -> bool:
         """Whether the negative prompt can change the image: not at CFG 1, where guidance
-        `neg + cfg * (pos - neg)` is the positive prediction alone and samplers skip the negative pass."""
-        return self.cfg != 1
+        `neg + cfg * (pos - neg)` is the positive prediction alone and samplers skip the negative pass, unless
+        the sampler is a CFG++ one (`euler_cfg_pp`), which uses the negative prediction in every step."""
+        return self.cfg != 1 or (self.sampler is not None and is_cfg_pp(self.sampler))
 
     @property
     def is_empty(self) -> bool:

@@ -598,3 +598,37 @@ def test_a_description_near_no_tag_among_sentences_is_no_unknown_tag(small_index
     assert len(found("safe, 1girl, lots of blue butterflies, smile", "ANM-TAG-004", small_index)) == 1
     slip = found(prose.format(item="blue hiar"), "ANM-TAG-004", small_index)
     assert [f.suggestions[:1] for f in slip] == [("blue hair",)]
+
+
+def test_a_cfg_pp_sampler_uses_the_negative_at_cfg_1_and_has_its_own_cfg_scale() -> None:
+    for sampler in ("euler_cfg_pp", "Euler a CFG++"):
+        settings = {"cfg": 1, "sampler": sampler}
+        example = Example("1girl, safe", negative="worst quality, nsfw", settings=settings)
+        assert found(example, "ANM-CFG-004") == []
+        assert found(example, "ANM-CFG-002") == []
+    plain = Example("1girl, safe", negative="worst quality, nsfw", settings={"cfg": 1, "sampler": "euler"})
+    assert len(found(plain, "ANM-CFG-004")) == 1
+    assert len(found(plain, "ANM-CFG-002")) == 1
+
+
+def test_ai_toolkits_trigger_field_is_a_placeholder_not_de_emphasis() -> None:
+    caption = "[trigger]. A girl in a red coat waves at the viewer. Snow falls behind her."
+    assert found(caption, "ANM-SYN-001") == []
+    assert len(found("1girl, [smile], safe", "ANM-SYN-001")) == 1  # de-emphasis is still named
+
+
+def test_quotes_around_the_whole_description_hold_no_text_to_draw() -> None:
+    assert found("“Create an anime avatar named Yumi. She has long red hair, big eyes.”", "ANM-TXT-001") == []
+    assert found("「浅粉色长发，水晶发饰点缀，半透明薄纱连衣裙」 8k", "ANM-TXT-001") == []
+    # text to draw, also at the start, is still measured
+    assert len(found('"welcome to the summer festival" sign, 1girl, safe', "ANM-TXT-001")) == 1
+    assert (
+        len(found('1girl, a sign that says "Hello, dear summer festival friends", safe', "ANM-TXT-001")) == 1
+    )
+
+
+def test_the_first_word_of_a_prompt_in_sentences_is_in_sentence_case(small_index: object) -> None:
+    prompt = "Glowing hair style, vivid colors. A hero stands on a cliff. Lava flows around him."
+    assert found(prompt, "ANM-TAG-002", small_index) == []
+    # without a sentence end the capital opens a tag list and is still reported
+    assert len(found("Glowing hair style, vivid colors, 1girl", "ANM-TAG-002", small_index)) == 1

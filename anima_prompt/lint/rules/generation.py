@@ -14,6 +14,7 @@ from anima_prompt.sampler_names import (
     ResolvedSampler,
     closest_sampler,
     closest_scheduler,
+    is_cfg_pp,
     is_front_end_default,
     resolve_sampler,
     resolve_scheduler,
@@ -141,11 +142,14 @@ def cfg_out_of_range(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
     `euler-a-cfg-bonus`, however the sampler is spelt (`euler_ancestral`, A1111's `Euler a`, `euler_a`).
     Turbo, and runs with a Turbo LoRA, are checked by ANM-CFG-003 instead; CFG above `cfg-burn` by
     ANM-CFG-001. A run at CFG 1.5 or less with 16 steps or fewer and no variant named follows a distilled
-    model's recipe (a Turbo or few-step LoRA loaded outside the prompt) and is not held to Base's range.
+    model's recipe (a Turbo or few-step LoRA loaded outside the prompt) and is not held to Base's range, and
+    neither is a CFG++ sampler (`euler_cfg_pp`, `Euler a CFG++`), whose guidance scale runs near 1.
     """
     cfg, variant = ctx.settings.cfg, _variant(ctx.settings)
     if cfg is None or cfg > ctx.config.cfg_burn or _distilled(ctx):
         return
+    if ctx.settings.sampler is not None and is_cfg_pp(ctx.settings.sampler):
+        return  # CFG++ takes guidance on a scale of its own, near 1
     low, high = _cfg_range(ctx)
     sampler = _sampler(ctx.settings)
     ancestral = sampler is not None and sampler.name in _ANCESTRAL_EULER
@@ -212,9 +216,10 @@ def negative_ignored(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
 
     Classifier-free guidance mixes the positive and negative predictions as
     `neg + cfg * (pos - neg)`; at CFG 1 this is the positive prediction alone, and samplers skip the negative
-    pass. This is expected with Anima Turbo; remove the negative prompt or raise the CFG. The negative
-    prompt's other findings are left out at CFG 1, since no change to it can change the image; only what
-    stops `anima generate` is still reported (a LoRA tag in it, ANM-SYN-003).
+    pass. This is expected with Anima Turbo; remove the negative prompt or raise the CFG. CFG++ samplers
+    (`euler_cfg_pp`) are the exception: they use the negative prediction in every step, also at CFG 1. The
+    negative prompt's other findings are left out at CFG 1, since no change to it can change the image; only
+    what stops `anima generate` is still reported (a LoRA tag in it, ANM-SYN-003).
     """
     if not ctx.settings.negative_used and ctx.negative is not None and ctx.negative.text.strip():
         yield _settings_finding(ctx, "ANM-CFG-004", "at CFG 1 the negative prompt has no effect")

@@ -210,10 +210,14 @@ def long_quoted_text(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """Quoted text longer than a couple of words, which Anima cannot render.
 
     The model card: text rendering manages single words and sometimes short phrases, not long text.
-    Thresholds: `quoted-max-words` (2) and `quoted-max-chars` (15).
+    Thresholds: `quoted-max-words` (2) and `quoted-max-chars` (15). Quotes that open the prompt around a
+    description with a comma or sentence end in it (`“Create an anime avatar, ... background.”`, `「长发，
+    ...」`) wrap the prompt; they hold no text to draw.
     """
     for match in QUOTED.finditer(prompt.text):
         quoted = next(group for group in match.groups() if group is not None)
+        if _wraps_prompt(prompt.text, match.start(), quoted):
+            continue
         words = word_count(quoted)
         if words > ctx.config.quoted_max_words or len(quoted) > ctx.config.quoted_max_chars:
             yield ctx.report(
@@ -221,6 +225,15 @@ def long_quoted_text(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 match.span(),
                 f"quoted text has {words} words; Anima renders only single words or short phrases",
             )
+
+
+_CLAUSE_MARKS = frozenset(",.;!?，。、；！？")
+
+
+def _wraps_prompt(text: str, start: int, quoted: str) -> bool:
+    """Whether quotes at `start` wrap the prompt's description rather than hold text to draw: they open the
+    prompt and the quoted words have a comma or a sentence end in them."""
+    return not text[:start].strip() and not _CLAUSE_MARKS.isdisjoint(quoted)
 
 
 @rule(

@@ -165,10 +165,17 @@ def _unknown_word(item: Item, ctx: RuleContext) -> bool:
     return ctx.index is None or ctx.index.lookup(item.text) is None
 
 
+_SENTENCE_STOP = re.compile(r"[^\W\d_][.!?]+(?:\s|$)")
+
+
 def _sentence_case_opening(text: str, item: Item) -> bool:
-    """Whether `item` opens a sentence (end punctuation before it) with only its first letter capitalised."""
+    """Whether `item` opens a sentence with only its first letter capitalised: after end punctuation, or at
+    the prompt's start when the prompt has a sentence ending in `.`, `!` or `?`."""
     rest = item.text.lstrip()[1:]
-    return rest == rest.lower() and ends_sentence(text[: item.text_start])
+    if rest != rest.lower():
+        return False
+    before = text[: item.text_start]
+    return ends_sentence(before) or (not before.strip() and bool(_SENTENCE_STOP.search(text)))
 
 
 @rule(
