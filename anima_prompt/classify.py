@@ -215,7 +215,7 @@ class Classifier:
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
         if context == "top":
-            nodes = _detailer_labels(_dataset_caption(nodes))
+            nodes = _markup_elements(_detailer_labels(_dataset_caption(nodes)))
         return tuple(assemble_sentences(nodes, self.known))
 
     def _settle_long_items(self, nodes: list[Node], *, top: bool) -> list[Node]:
@@ -758,6 +758,56 @@ def _detailer_labels(nodes: list[Node]) -> list[Node]:
                 node = ForeignGroup(node.span, "detailer", node.open, node.children, node.close)
         result.append(node)
     return result
+
+
+_MARKUP = re.compile(r"</?([A-Za-z_][\w-]*)>")
+_MARKUP_PIECE = re.compile(r"</?[A-Za-z_][\w-]*>|\$\w+\$")
+
+
+def _markup_elements(nodes: list[Node]) -> list[Node]:
+    """In a structured prompt of XML elements (NewBie-image: `<character_1>`, `<appearance>chibi,
+    red_eyes</appearance>`), the opening and closing tags of every element the prompt both opens and closes
+    are markup, and a `$name$` inside is a placeholder, split off the tags written against them. Without a
+    closed element nothing changes, so kaomoji (`<o>_<o>`) and `<3` stay tags."""
+    texts = [render(node) for node in nodes if isinstance(node, Tag | Foreign) and "<" in render(node)]
+    if not any("</" in text for text in texts):
+        return nodes  # the common case
+    opened = {match[1] for text in texts for match in _MARKUP.finditer(text) if not match[0].startswith("</")}
+    closed = {match[1] for text in texts for match in _MARKUP.finditer(text) if match[0].startswith("</")}
+    names = opened & closed
+    if not names:
+        return nodes
+    result: list[Node] = []
+    for node in nodes:
+        text = render(node)
+        if (
+            not isinstance(node, Tag | Foreign)
+            or "<" not in text
+            or (isinstance(node, Foreign) and node.syntax != "placeholder")
+        ):
+            result.append(node)
+            continue
+        result.extend(_split_markup(node.span, text, names))
+    return result
+
+
+def _split_markup(span: Span, text: str, names: set[str]) -> list[Node]:
+    """The markup, placeholders and tags of one item (`<n>$character_1$</n>`, `<appearance>chibi`)."""
+    pieces: list[Node] = []
+    position = 0
+    for match in _MARKUP_PIECE.finditer(text):
+        piece = match[0]
+        element = _MARKUP.fullmatch(piece)
+        if element is not None and element[1] not in names:
+            continue
+        if match.start() > position:
+            pieces.append(Tag(_sub_span(span, position, match.start()), text[position : match.start()]))
+        syntax = "placeholder" if element is None else "markup"
+        pieces.append(Foreign(_sub_span(span, match.start(), match.end()), syntax, piece))
+        position = match.end()
+    if position < len(text):
+        pieces.append(Tag(_sub_span(span, position, len(text)), text[position:]))
+    return pieces
 
 
 def _words(node: Node) -> int:

@@ -37,6 +37,7 @@ FOREIGN_SYNTAXES = (
     "pony",  # Pony Diffusion tags `score_9_up`, `rating_safe`, `source_anime`
     "sample_option",  # sample-prompt options of LoRA trainers: `--n` (negative follows), `--w 576`
     "caption_separator",  # LoRA training captions: `|||` (keep tokens), `;;;` (secondary separator)
+    "markup",  # XML elements of structured prompts (NewBie-image): `<character_1>`, `<appearance>`, `</n>`
 )
 
 #: Foreign syntax that stands for text in place or sits between words like one (`__color__ hair`,
@@ -253,7 +254,7 @@ class Foreign:
     Attributes:
         span: source span.
         syntax: one of `FOREIGN_SYNTAXES` (`break`, `regional`, `wildcard`, `variable`, `lora`, `embedding`,
-            `pony`, `sample_option`, `caption_separator`).
+            `pony`, `sample_option`, `caption_separator`, `placeholder`, `markup`).
         text: the text as written.
     """
 

@@ -212,11 +212,14 @@ def analyse(prompt: Prompt) -> Analysis:
     unit = 0
     counted = False  # a count tag came before: the next line or sentence opening with one is a new block
     after_break = False
-    for child in prompt.children:
+    children = prompt.children
+    for position, child in enumerate(children):
         if type(child) is nodes.Separator:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
             after_break = "\n" in child.text or child.role == "sentence"
             continue
+        if (after_break or not unit) and _opens_block(child, children[position + 1 : position + 2]):
+            builder.region += 1 if unit else 0  # `<character_2>` on its line: a block per character
         if (after_break or not counted) and type(child) is nodes.Tag:
             count = special_tags().is_count(tag_name(child.text))
             if count and counted and after_break:
@@ -410,3 +413,14 @@ def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighte
         ):
             return ()
     return tuple(inner)
+
+
+def _opens_block(node: nodes.Node, following: tuple[nodes.Node, ...]) -> bool:
+    """Whether `node` is the opening tag of an XML element on a line of its own (`<character_1>` of a
+    structured prompt): the element holds a block of its own, as a region does."""
+    return (
+        isinstance(node, nodes.Foreign)
+        and node.syntax == "markup"
+        and not node.text.startswith("</")
+        and (not following or (isinstance(following[0], nodes.Separator) and "\n" in following[0].text))
+    )

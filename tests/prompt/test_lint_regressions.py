@@ -6,6 +6,7 @@ without depending on the corpus itself.
 
 import pytest
 
+from anima_prompt import normalize, parse, render
 from anima_prompt.lint import Finding, Linter
 from anima_prompt.lint.registry import Example
 from tests.prompt import lint_support
@@ -632,3 +633,30 @@ def test_the_first_word_of_a_prompt_in_sentences_is_in_sentence_case(small_index
     assert found(prompt, "ANM-TAG-002", small_index) == []
     # without a sentence end the capital opens a tag list and is still reported
     assert len(found("Glowing hair style, vivid colors, 1girl", "ANM-TAG-002", small_index)) == 1
+
+
+STRUCTURED = (
+    "<character_1>\n<n>$character_1$</n>\n<gender>1girl</gender>\n"
+    "<appearance>chibi, red eyes, long hair</appearance>\n</character_1>\n\n"
+    "<character_2>\n<n>$character_2$</n>\n<gender>1girl</gender>\n"
+    "<appearance>chibi, red eyes, short hair</appearance>\n</character_2>"
+)
+
+
+def test_a_structured_xml_prompt_is_markup_and_blocks_per_character(small_index: object) -> None:
+    (syntax,) = found(STRUCTURED, "ANM-SYN-001")  # named once, at its first element
+    assert syntax.span is not None and (syntax.span.start, syntax.span.end) == (0, 13)
+    assert found(STRUCTURED, "ANM-DUP-001") == []  # each character repeats `chibi, red eyes` on purpose
+    assert found(STRUCTURED, "ANM-DS-002") == []  # the format's lines
+    unknown = found(STRUCTURED, "ANM-TAG-004", small_index)
+    assert not any("<" in f.message or "$" in f.message for f in unknown)  # markup is no part of a tag
+    assert render(normalize(parse(STRUCTURED))) == STRUCTURED  # fmt keeps the elements and their lines
+
+
+def test_angle_brackets_without_a_closed_element_stay_tags() -> None:
+    kinds = [(type(node).__name__, render(node)) for node in parse("<o>_<o>, >_<, <3, 1girl").children]
+    assert ("Tag", "<o>_<o>") in kinds and ("Tag", "<3") in kinds
+    markup = [
+        node for node in parse("<appearance>chibi, red eyes</appearance>").children if hasattr(node, "syntax")
+    ]
+    assert [render(node) for node in markup] == ["<appearance>", "</appearance>"]

@@ -305,9 +305,10 @@ def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     Line breaks that lay out the regions of a regional prompt (next to `BREAK` or `ADDCOL`, `ADDROW`, ...),
     that open a block of its own for another character (a line opening with a count tag after an earlier
     one: `2girls, miku, ...` / `2girls, rin, ...`, as Forge Couple and Impact Pack's detailer wildcards lay
-    out one prompt per region) or that put LoRA tags or other front-end syntax on a line of their own are
-    left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003). The fix joins the lines
-    with `, `.
+    out one prompt per region), that open or close a line with an XML element of a structured prompt
+    (`<appearance>chibi, red_eyes</appearance>`), or that put LoRA tags or other front-end syntax on a line
+    of their own are left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003). The
+    fix joins the lines with `, `.
     """
     if any(is_clause(item.text) or _alone_on_line(prompt.text, item) for item in prompt.phrases):
         return  # lines of prose; descriptive phrases among the tags (`sitting under a tree`) are no reason
@@ -341,6 +342,8 @@ def _keeps_syntax_apart(prompt: Analysis, start: int, end: int) -> bool:
             continue
         if line[edge].kind is Kind.FOREIGN and line[edge].foreign in REGION_KEYWORDS:
             return True
+        if line[edge].foreign == "markup":
+            return True  # a structured prompt's line: an XML element opens or closes it
         if all(item.kind is Kind.FOREIGN and item.foreign != "placeholder" for item in line):
             return True  # a line of LoRA tags or other syntax; a template's fields stand for tags
     return False

@@ -167,6 +167,8 @@ _FOREIGN_MESSAGES = {
     "it reaches the model as text",
     "caption_separator": "`{text}` separates the parts of a LoRA training caption (sd-scripts); in a prompt "
     "it reaches the model as text",
+    "markup": "`{text}` opens a structured prompt of XML elements (NewBie-image); Anima was trained on tags "
+    "and sentences and reads the markup as text: list the tags, and describe each character in a sentence",
 }
 _NEGATIVE_OPTION = "--n"
 #: NovelAI's factor for one level of `{x}` emphasis.
@@ -221,13 +223,17 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     `ADDBASE` and `ADDCOMM`, NovelAI's `{x}` emphasis (the ComfyUI front end drops the braces of a
     one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the syntax of
     LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and caption
-    separators (`|||`, `;;;`). Dynamic-prompts `{a|b}` and `__wildcards__` are left alone: the ComfyUI
-    front end and common extensions expand them. For NovelAI emphasis the suggestion is a ComfyUI weight:
-    `(x:1.5)` for `{x}`; a weight written inside the braces (`{x:1.1}`, `{(x:1.1)}`) is kept and multiplied
-    by NovelAI's 1.05 a brace level, `(x:1.16)`.
+    separators (`|||`, `;;;`); nor the XML elements of a structured prompt (NewBie-image's `<character_1>`,
+    `<appearance>...</appearance>`), reported once at the first. Dynamic-prompts `{a|b}` and `__wildcards__`
+    are left alone: the ComfyUI front end and common extensions expand them. For NovelAI emphasis the
+    suggestion is a ComfyUI weight: `(x:1.5)` for `{x}`; a weight written inside the braces (`{x:1.1}`,
+    `{(x:1.1)}`) is kept and multiplied by NovelAI's 1.05 a brace level, `(x:1.16)`.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
+    markup = [start for start, _, syntax in found if syntax == "markup"]
     for start, end, syntax in found:
+        if syntax == "markup" and start != markup[0]:
+            continue  # one finding for a structured prompt, at its first element
         if syntax in _FOREIGN_MESSAGES:
             message, suggestions = _foreign_finding(syntax, prompt.text[start:end])
             yield ctx.report("ANM-SYN-001", (start, end), message, suggestions=suggestions)
