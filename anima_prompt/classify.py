@@ -93,6 +93,8 @@ TEMPLATE_FIELDS = frozenset({"prompt"})
 #: Fields in square brackets: ai-toolkit writes `[trigger]` in captions and sample prompts for the trigger
 #: word it puts there at training time.
 TRAINER_FIELDS = frozenset({"trigger"})
+#: NovelAI V4's numeric emphasis around one item: `1.5::rain::`, `-0.8::feet::` (a negative weight removes).
+_NAI_WEIGHT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)::[^:]+::")
 _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
@@ -356,6 +358,8 @@ class Classifier:
             return [Foreign(span, "pony", text)]
         if text[:1] == "<" and _PLACEHOLDER.fullmatch(text):
             return [Foreign(span, "placeholder", text)]
+        if "::" in text and _NAI_WEIGHT.fullmatch(text):
+            return [Foreign(span, "nai_weight", text)]
         if self.is_prose(text):
             return [Phrase(span, (Text(span, text),))]
         return self._closing_period(Tag(span, text))

@@ -27,6 +27,7 @@ FOREIGN_SYNTAXES = (
     "alternation",  # A1111 `[a|b]`
     "deemphasis",  # A1111 and NovelAI `[x]` (divides by 1.1 or 1.05 there; literal text in ComfyUI)
     "nai_emphasis",  # NovelAI `{x}` (multiplies by 1.05; the ComfyUI front end drops the braces)
+    "nai_weight",  # NovelAI V4 numeric emphasis `1.5::rain::`, `-0.8::feet::`
     "detailer",  # Impact Pack detailer wildcards `[ASC]`, `[SEP]`, `[LAB]`, `[ALL]`, `[Label]`
     "placeholder",  # template fields a tool fills in: `{prompt}` (style templates), `<|general|>` (TIPO)
     "variants",  # dynamic prompts / ComfyUI front end `{a|b}`

@@ -660,3 +660,11 @@ def test_angle_brackets_without_a_closed_element_stay_tags() -> None:
         node for node in parse("<appearance>chibi, red eyes</appearance>").children if hasattr(node, "syntax")
     ]
     assert [render(node) for node in markup] == ["<appearance>", "</appearance>"]
+
+
+def test_novelai_numeric_emphasis_is_foreign_syntax_with_a_comfyui_weight() -> None:
+    (weight,) = found("1girl, 1.5::rain::, safe", "ANM-SYN-001")
+    assert weight.suggestions == ("(rain:1.5)",)
+    (negative,) = found("1girl, -0.8::feet::, safe", "ANM-SYN-001")
+    assert "negative prompt" in negative.message and negative.suggestions == ()
+    assert found("1girl, -0.8::feet::, safe", "ANM-TAG-004", None) == []

@@ -161,6 +161,7 @@ _FOREIGN_MESSAGES = {
     "the model as the word {text}; lay out regions with area or mask conditioning",
     "nai_emphasis": "`{text}` is NovelAI emphasis (x1.05 a brace); the ComfyUI front end reads braces as a "
     "one-option choice and drops them, so no weight is applied",
+    "nai_weight": "`{text}` is NovelAI V4's numeric emphasis; ComfyUI passes it to the model as text",
     "variable": "`{text}` is a dynamic-prompts variable; only the Dynamic Prompts extension fills it in, "
     "ComfyUI passes it to the model as text",
     "sample_option": "`{text}` is an option of a LoRA trainer's sample-prompt line (sd-scripts); in a prompt "
@@ -187,6 +188,14 @@ def _foreign_finding(syntax: str, text: str) -> tuple[str, tuple[str, ...]]:
         message += "; the text after it was the line's negative prompt"
     if syntax == "nai_emphasis":
         return message, (_nai_suggestion(text),)
+    if syntax == "nai_weight":
+        weight, body = text.split("::")[:2]
+        if float(weight) <= 0:
+            return (
+                message + f"; a negative weight removes `{body.strip()}`: put it in the negative prompt",
+                (),
+            )
+        return message, (f"({body.strip()}:{float(weight):g})",)
     return message, ()
 
 
@@ -218,16 +227,17 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     """Syntax of other front ends that Anima's reference runtime (ComfyUI) passes to the model as text.
 
     `BREAK` and `AND` (A1111), prompt editing `[a:b:0.5]`, alternation `[a|b]` and `[x]` de-emphasis are not
-    part of ComfyUI's prompt language; Forge Neo implements editing and alternation for Anima. Qwen3 has
-    no 75-token chunks, so `BREAK` is a no-op everywhere. Nor are Regional Prompter's `ADDCOL`, `ADDROW`,
-    `ADDBASE` and `ADDCOMM`, NovelAI's `{x}` emphasis (the ComfyUI front end drops the braces of a
-    one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the syntax of
-    LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and caption
-    separators (`|||`, `;;;`); nor the XML elements of a structured prompt (NewBie-image's `<character_1>`,
-    `<appearance>...</appearance>`), reported once at the first. Dynamic-prompts `{a|b}` and `__wildcards__`
-    are left alone: the ComfyUI front end and common extensions expand them. For NovelAI emphasis the
-    suggestion is a ComfyUI weight: `(x:1.5)` for `{x}`; a weight written inside the braces (`{x:1.1}`,
-    `{(x:1.1)}`) is kept and multiplied by NovelAI's 1.05 a brace level, `(x:1.16)`.
+    part of ComfyUI's prompt language; Forge Neo implements editing and alternation for Anima. Qwen3 has no
+    75-token chunks, so `BREAK` is a no-op everywhere. Nor are Regional Prompter's `ADDCOL`, `ADDROW`,
+    `ADDBASE` and `ADDCOMM`, NovelAI's numeric emphasis (`1.5::rain::`, a ComfyUI weight `(rain:1.5)`; a
+    negative one belongs in the negative prompt), NovelAI's `{x}` emphasis (the ComfyUI front end drops the
+    braces of a one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the
+    syntax of LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and
+    caption separators (`|||`, `;;;`); nor the XML elements of a structured prompt (NewBie-image's
+    `<character_1>`, `<appearance>...</appearance>`), reported once at the first. Dynamic-prompts `{a|b}` and
+    `__wildcards__` are left alone: the ComfyUI front end and common extensions expand them. For NovelAI
+    emphasis the suggestion is a ComfyUI weight: `(x:1.5)` for `{x}`; a weight written inside the braces
+    (`{x:1.1}`, `{(x:1.1)}`) is kept and multiplied by NovelAI's 1.05 a brace level, `(x:1.16)`.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
     markup = [start for start, _, syntax in found if syntax == "markup"]
