@@ -43,8 +43,9 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    - a clause: a subject and a verb of what a picture shows, in the third person after any word
      (`Lightning surrounds men`, `starry sky adorns hair`) or in the plural right after a plural noun
      (`houses fall`, `Girls wear school uniforms`); `FINITE_VERBS` and `PLURAL_VERBS` leave out the forms
-     that are nouns too (`features`, `covers`, `waves`, `stands`, `looks`); among the general tags only
-     memes and `fireman's carry` have such a word;
+     that are nouns too (`features`, `covers`, `waves`, `stands`, `looks`), which are verbs only before an
+     adverb of manner (`stands calmly`, `MANNER_ADVERBS`); among the general tags only memes and
+     `fireman's carry` have such a word;
    - a place in the picture after what is there, three words or more ending in `in background`,
      `in foreground` or `in distance` (`willow tree in background`): no Danbooru tag is so written (tags
      name the thing; `hills in the background` has its article and is a sentence word already);
@@ -93,6 +94,7 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Protocol
 
 from anima_prompt.tagtext import danbooru_name
@@ -173,6 +175,13 @@ FINITE_VERBS = _words(
 PLURAL_VERBS = _words(
     """wear adorn surround sit float fall glow shine reflect fill gaze stare flow lean walk dance sing read
     eat carry sleep swim bloom drift illuminate depict contain emit radiate spread crumble discharge"""
+)
+#: Adverbs of manner: after a word in `-s` they make it a verb (`stands calmly`, `waves gently`), which the
+#: verbs that are nouns too (`stands`, `waves`, `looks`) are not by themselves. No general tag has one.
+MANNER_ADVERBS = _words(
+    """calmly gently softly slowly quickly quietly happily proudly gracefully elegantly confidently playfully
+    peacefully firmly tightly lightly brightly warmly shyly sadly boldly casually lazily curiously sweetly
+    fiercely intensely serenely silently nervously cheerfully"""
 )
 #: Words that open the continuation of a sentence; no general tag opens with them, but one with `and`.
 _CONTINUATION_STARTS = _CONJUNCTIONS | _words("with including featuring") | _DESCRIBING_VERBS
@@ -291,9 +300,13 @@ class ItemShape:
             return Reading.PROSE  # a thing and its place in the picture (`willow tree in background`)
         if _PLURAL.fullmatch(self.words[-2]) and _GERUND.fullmatch(self.words[-1]):
             return Reading.PROSE  # a clause of a plural subject and its participle (`lanterns glowing`)
-        if any(word in FINITE_VERBS for word in self.words[1:]) or any(
-            verb in PLURAL_VERBS and _PLURAL.fullmatch(subject)
-            for subject, verb in zip(self.words, self.words[1:], strict=False)
+        if (
+            any(word in FINITE_VERBS for word in self.words[1:])
+            or any(
+                verb in PLURAL_VERBS and _PLURAL.fullmatch(subject)
+                for subject, verb in zip(self.words, self.words[1:], strict=False)
+            )
+            or _verb_and_adverb(self.words)
         ):
             return Reading.PROSE  # a subject and its verb (`Lightning surrounds men`, `houses fall`)
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
@@ -366,9 +379,20 @@ def is_clause(text: str) -> bool:
 
 def opens_with_verb(text: str) -> bool:
     """Whether `text` opens with a verb of what a picture shows, finite or plural (`float on a purple
-    cloth`): a predicate whose subject came before it."""
+    cloth`), or a word in `-s` and an adverb of manner (`stands calmly smiling`): a predicate whose subject
+    came before it."""
     words = item_shape(text).words
-    return bool(words) and (words[0] in FINITE_VERBS or words[0] in PLURAL_VERBS)
+    return bool(words) and (
+        words[0] in FINITE_VERBS or words[0] in PLURAL_VERBS or _verb_and_adverb(words[:2])
+    )
+
+
+def _verb_and_adverb(words: tuple[str, ...]) -> bool:
+    """Whether a word in `-s` comes right before an adverb of manner (`stands calmly`): a verb and its
+    adverb."""
+    return any(
+        adverb in MANNER_ADVERBS and _PLURAL.fullmatch(verb) is not None for verb, adverb in pairwise(words)
+    )
 
 
 def opens_list(text: str) -> bool:

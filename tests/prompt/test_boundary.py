@@ -526,3 +526,16 @@ def test_a_joined_description_has_a_preposition_or_conjunction_before_its_last_w
     text: str, joined: bool
 ) -> None:
     assert is_joined_description(text) is joined
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("stands calmly smiling", Reading.PROSE),  # a verb in `-s` and its adverb
+        ("she waves gently", Reading.PROSE),
+        ("waves", Reading.TAG),  # alone a noun as much as a verb
+        ("ocean waves", Reading.TAG),
+    ],
+)
+def test_a_word_in_s_before_an_adverb_of_manner_is_a_verb(text: str, reading: Reading) -> None:
+    assert read_item(text) is reading
