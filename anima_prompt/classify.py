@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import pairwise
-from typing import TypeAlias
+from typing import TypeAlias, TypeGuard
 
 from lark import Token
 
@@ -773,9 +773,9 @@ def _markup_elements(nodes: list[Node]) -> list[Node]:
     red_eyes</appearance>`), the opening and closing tags of every element the prompt both opens and closes
     are markup, and a `$name$` inside is a placeholder, split off the tags written against them. Without a
     closed element nothing changes, so kaomoji (`<o>_<o>`) and `<3` stay tags."""
-    texts = [render(node) for node in nodes if isinstance(node, Tag | Foreign) and "<" in render(node)]
-    if not any("</" in text for text in texts):
-        return nodes  # the common case
+    if not any(isinstance(node, Tag | Foreign) and "</" in node.text for node in nodes):
+        return nodes  # the common case: no element is closed
+    texts = [node.text for node in nodes if isinstance(node, Tag | Foreign) and "<" in node.text]
     opened = {match[1] for text in texts for match in _MARKUP.finditer(text) if not match[0].startswith("</")}
     closed = {match[1] for text in texts for match in _MARKUP.finditer(text) if match[0].startswith("</")}
     names = opened & closed
@@ -783,16 +783,18 @@ def _markup_elements(nodes: list[Node]) -> list[Node]:
         return nodes
     result: list[Node] = []
     for node in nodes:
-        text = render(node)
-        if (
-            not isinstance(node, Tag | Foreign)
-            or "<" not in text
-            or (isinstance(node, Foreign) and node.syntax != "placeholder")
-        ):
+        if _splits_markup(node):
+            result.extend(_split_markup(node.span, node.text, names))
+        else:
             result.append(node)
-            continue
-        result.extend(_split_markup(node.span, text, names))
     return result
+
+
+def _splits_markup(node: Node) -> TypeGuard[Tag | Foreign]:
+    """Whether `node` is a tag or template field (`<character_1>`) that may have markup written against it."""
+    if isinstance(node, Foreign):
+        return node.syntax == "placeholder" and "<" in node.text
+    return isinstance(node, Tag) and "<" in node.text
 
 
 def _split_markup(span: Span, text: str, names: set[str]) -> list[Node]:
