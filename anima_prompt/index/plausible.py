@@ -18,7 +18,9 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
   (tensura)`);
 - never a qualified tag for a colour word alone: it names the colour (`orange`, not `orange (fruit)`);
 - `fuzzy`: each written word that differs from the tag's word is a misspelling of it: the written word is
-  not in the vocabulary of tag words (`index.build`'s `tag_words`), the tag's word is a common one
+  not in the vocabulary of tag words (`index.build`'s `tag_words`) nor a word of any tag's own name (titles
+  and names of every category hold much of English, `noon`, `sacred`, `chemist`, and of romanised Japanese,
+  `kikai`, which misspellings seldom match: `TagIndex.in_names`), the tag's word is a common one
   (`COMMON_WORD_POSTS`, or the tag is a popular character or series), and the two are at most
   `typo_edits(length)` edits apart (Damerau-Levenshtein, transpositions count once; in a tag of several
   words whose others match, the tag's word with or without a plural `s`: `missing fngers` may mean
@@ -68,13 +70,21 @@ def _no_franchise(qualifier: str) -> bool:
     return False
 
 
+def _no_name_word(word: str) -> bool:
+    return False
+
+
 def typo_edits(length: int) -> int:
     """Edits a misspelt word of `length` letters may hold: none below 4 letters, 1 up to 8, then 2."""
     return 0 if length < 4 else 1 if length < 9 else 2
 
 
 def plausible(
-    text: str, suggestion: Suggestion, word_posts: WordPosts, franchise: Callable[[str], bool] = _no_franchise
+    text: str,
+    suggestion: Suggestion,
+    word_posts: WordPosts,
+    franchise: Callable[[str], bool] = _no_franchise,
+    name_word: Callable[[str], bool] = _no_name_word,
 ) -> bool:
     """Whether the user plausibly meant `suggestion` by `text` (the rules of the module docstring).
 
@@ -84,6 +94,8 @@ def plausible(
         word_posts: the vocabulary of tag words (`TagIndex.word_posts`).
         franchise: whether a qualifier's Danbooru name names a series (`zenless_zone_zero`): a general tag
             qualified so belongs to that series, as a character does.
+        name_word: whether a word is a word of some tag's own name, in any category (`TagIndex.in_names`):
+            such a word is meant as written as a word of the tag vocabulary is.
 
     Returns:
         True when the suggestion may be shown.
@@ -116,7 +128,7 @@ def plausible(
         popular = not one_word or suggestion.post_count >= COMMON_WORD_POSTS
         return popular and not any(word_posts(word) for word in _words(written))
     if reason == "fuzzy":
-        return _misspelt(written, suggestion, word_posts)
+        return _misspelt(written, suggestion, lambda word: word_posts(word) or int(name_word(word)))
     return False
 
 

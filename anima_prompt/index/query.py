@@ -300,6 +300,16 @@ class TagIndex:
         rows = self._query(f"SELECT posts FROM {WORDS_TABLE} WHERE word = ?", (word,))
         return int(rows[0][0]) if rows else 0
 
+    def in_names(self, word: str) -> bool:
+        """Whether `word` (lowercase) is a word of some tag's own name, in any category, aliases left out
+        (`noon` in a title, `kikai` in a name; up to the name's seventh word): a real word, seldom a
+        misspelling."""
+        rows = self._query(
+            "SELECT 1 FROM names WHERE key >= ? AND key < ? AND kind != ? LIMIT 1",
+            (word, word + "`", int(NameKind.ALIAS)),
+        )
+        return bool(rows)
+
     def is_artist(self, text: str) -> bool:
         """Whether `text` (any spelling, `@` optional) resolves to an artist tag."""
         info = self.lookup(text)

@@ -49,6 +49,7 @@ class CachedIndex:
         self.implies: Callable[[str], frozenset[str]] = lru_cache(maxsize=CACHE_LIMIT)(self._implies)
         self.section: Callable[[str], Section | None] = lru_cache(maxsize=CACHE_LIMIT)(self._section)
         self.word_posts: Callable[[str], int] = lru_cache(maxsize=CACHE_LIMIT)(index.word_posts)
+        self._in_names = lru_cache(maxsize=CACHE_LIMIT)(index.in_names)
         self._qualified_base = lru_cache(maxsize=CACHE_LIMIT)(self._is_qualified_base)
         self._franchise = lru_cache(maxsize=CACHE_LIMIT)(self._names_series)
 
@@ -82,7 +83,7 @@ class CachedIndex:
             if artists:
                 if suggestion.category_name != "artist":
                     continue
-            elif not plausible(name, suggestion, self.word_posts, self._franchise):
+            elif not plausible(name, suggestion, self.word_posts, self._franchise, self._in_names):
                 continue
             if suggestion.name not in names:
                 names.append(suggestion.name)

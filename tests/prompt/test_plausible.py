@@ -153,3 +153,12 @@ def test_words_of_the_vocabulary_are_not_joined_into_another_tag() -> None:
 
     assert not joined("dark lighting", "backlighting")
     assert joined("back lihgting", "backlighting")  # a misspelt word is still one
+
+
+def test_a_word_of_a_tags_name_is_meant_as_written() -> None:
+    # `noon` is in a title and `kita` in a name: real words, not misspellings of `moon` or `kite`
+    names = {"noon", "kita"}.__contains__
+    for text, name in (("noon", "moon"), ("kita", "kite")):
+        suggestion = Suggestion(name, 80.0, "fuzzy", name, 300_000, "general")
+        assert plausible(text, suggestion, word_posts)
+        assert not plausible(text, suggestion, word_posts, name_word=names)

@@ -241,3 +241,10 @@ def test_full_danbooru_index(real_data: RealData, tmp_path: Path) -> None:
     assert index.suggest("lnog hair")[0].name == "long_hair"
     assert index.info().counts["aliases"] == 46921
     index.close()
+
+
+def test_words_of_any_tags_own_name(tag_index: TagIndex) -> None:
+    # the first word of a name, a later word, a word of a series title; not a word only an alias holds
+    assert tag_index.in_names("hatsune") and tag_index.in_names("miku") and tag_index.in_names("vocaloid")
+    assert not tag_index.in_names("longhair")  # only an alias of long_hair
+    assert not tag_index.in_names("hatsun") and not tag_index.in_names("signatre")
