@@ -5,7 +5,8 @@ finding that says "did you mean `tent`?" for `text` misleads. A misspelling turn
 (`signatre`, `floting hair`); a real word that Danbooru's descriptive tags use (`text`, `cute`, `missing`)
 is what the user meant, even if no tag is spelt that way. So a suggestion is plausible when:
 
-- it writes the same words another way: `exact`, `alias`, `spacing`, `word_order` (`miku hatsune`);
+- it writes the same words another way: `exact`, `alias`, `spacing`, `word_order` (`miku hatsune`), or
+  the tag's qualifier as its last words (`spring season` for `spring (season)`);
   `plural` too, unless it names a character, series or artist (`hair` → `haires` is an artist);
 - `prefix`: the tag only inflects the last word, which is no word of the tag vocabulary, so it was cut
   short (`backlight` → `backlighting`, `cross-eye` → `cross-eyed`; suffixes in `INFLECTIONS`); a new word
@@ -107,7 +108,7 @@ def plausible(
     if written in COLOUR_WORDS and split_qualifier(suggestion.name)[1] is not None:
         return False  # the colour, not an object or a character of that name
     reason = suggestion.reason
-    if reason in _SAME_WORDS:
+    if reason in _SAME_WORDS or _qualifier_as_words(written, suggestion.name):
         return True
     if reason == "plural":
         return category not in NAME_CATEGORIES
@@ -130,6 +131,13 @@ def plausible(
     if reason == "fuzzy":
         return _misspelt(written, suggestion, lambda word: word_posts(word) or int(name_word(word)))
     return False
+
+
+def _qualifier_as_words(written: str, name: str) -> bool:
+    """Whether `written` (a Danbooru name) is the qualified tag `name` with its qualifier written as its last
+    words (`spring_season` for `spring_(season)`, `saber_fate` for `saber_(fate)`)."""
+    base, qualifier = split_qualifier(name)
+    return qualifier is not None and written == f"{base}_{qualifier}"
 
 
 def _words(name: str) -> list[str]:

@@ -162,3 +162,8 @@ def test_a_word_of_a_tags_name_is_meant_as_written() -> None:
         suggestion = Suggestion(name, 80.0, "fuzzy", name, 300_000, "general")
         assert plausible(text, suggestion, word_posts)
         assert not plausible(text, suggestion, word_posts, name_word=names)
+
+
+def test_a_qualifier_written_as_the_last_words_is_the_qualified_tag() -> None:
+    for text, name in (("spring season", "spring_(season)"), ("saber fate", "saber_(fate)")):
+        assert plausible(text, Suggestion(name, 80.0, "fuzzy", name, 20_000, "general"), word_posts)
