@@ -18,6 +18,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    drawn or said as written; otherwise an item written as a tag → tag: words joined by underscores
    (`long_hair`), escaped parentheses (`saber \\(fate\\)`), nothing but symbols (`^_^`, `...`); a run
    of two hashtags or more (`#sketch #anime #illustration`) → prose: labels copied from a social page;
+   Markdown (`**Top Right**: ...`, a numbered entry `4. Doctor sighing`) → prose: text an LLM wrote in
+   sections;
 3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`),
    of `CJK_SENTENCE_CHARS` CJK characters or more, and Korean text of four words or more or ending in `-다`
    (Korean separates clauses with `, `);
@@ -221,6 +223,8 @@ HANGUL_CLAUSE_WORDS = 4
 CJK_SENTENCE_CHARS = 12
 _IDENTIFIER = re.compile(r"[a-z][A-Z]|(?<![A-Za-z])[vV]\d|[a-z]v\d|version\d")
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
+#: Markdown of text an LLM wrote: bold (`**Top Right**`) or a numbered list entry (`4. Doctor sighing`).
+_MARKDOWN = re.compile(r"\*\*\S|^\d{1,2}\.\s+[A-Z*]")
 _HASHTAGS = re.compile(r"#[^\W_][\w-]*(?:\s+#[^\W_][\w-]*)+")
 _CREDIT = re.compile(r"[^\W_]\s+by\s+[A-Z]")
 _NAME_POSSESSIVE = re.compile(r"\s[A-Z][\w-]*(?:\s[A-Z][\w-]*)*['’]s\b")
@@ -249,6 +253,7 @@ class ItemShape:
         cjk_clause: the CJK text has sentence punctuation or clause commas inside or at its end.
         quoted: the text holds a double-quoted span (`title "Moon & Sun"`): words to be drawn or said.
         hashtags: the text is a run of two hashtags or more (`#sketch #anime`).
+        markdown: the text has Markdown bold or opens a numbered list entry (`4. **Bottom Right**: ...`).
         name_possessive: the possessive of a capitalised name follows a lowercase first word
             (`one hand clasping Miku's hand`).
         credit: `by` and a capitalised name follow a word (`art by L. S. Lowry`).
@@ -264,6 +269,7 @@ class ItemShape:
     cjk_clause: bool
     quoted: bool
     hashtags: bool
+    markdown: bool
     name_possessive: bool
     credit: bool
 
@@ -356,6 +362,7 @@ def item_shape(text: str) -> ItemShape:
         ),
         quoted=bool(_QUOTED.search(stripped)),
         hashtags=stripped[:1] == "#" and bool(_HASHTAGS.fullmatch(stripped)),
+        markdown=("*" in stripped or stripped[:1].isdigit()) and bool(_MARKDOWN.search(stripped)),
         name_possessive=("'" in stripped or "’" in stripped)
         and not first.isupper()
         and bool(_NAME_POSSESSIVE.search(stripped)),
@@ -504,7 +511,7 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.TAG
     if vocabulary is not None and len(shape.words) >= 2 and shape.words[0] == "the":
         return Reading.PROSE  # titles with `the` are names the index knows (`the idolm@ster`): `the country`
-    if shape.quoted or shape.hashtags:
+    if shape.quoted or shape.hashtags or shape.markdown:
         return Reading.PROSE
     if shape.tag_written:
         return Reading.TAG

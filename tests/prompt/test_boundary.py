@@ -539,3 +539,17 @@ def test_a_joined_description_has_a_preposition_or_conjunction_before_its_last_w
 )
 def test_a_word_in_s_before_an_adverb_of_manner_is_a_verb(text: str, reading: Reading) -> None:
     assert read_item(text) is reading
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("4. **Bottom Right**: Doctor sighing", Reading.PROSE),
+        ("**: Doctor's face", Reading.PROSE),
+        ("10. Rain", Reading.PROSE),
+        ("2. smile", Reading.TAG),  # a numbered tag stays a tag
+        ("*dramatic*", Reading.TAG),
+    ],
+)
+def test_markdown_is_prose(text: str, reading: Reading) -> None:
+    assert read_item(text) is reading

@@ -668,3 +668,17 @@ def test_novelai_numeric_emphasis_is_foreign_syntax_with_a_comfyui_weight() -> N
     (negative,) = found("1girl, -0.8::feet::, safe", "ANM-SYN-001")
     assert "negative prompt" in negative.message and negative.suggestions == ()
     assert found("1girl, -0.8::feet::, safe", "ANM-TAG-004", None) == []
+
+
+def test_markdown_sections_of_an_llm_written_prompt_are_prose(small_index: object) -> None:
+    prompt = (
+        "A manga page in black and white. Quiet night.\n"
+        "Layout (Read Right-to-Left, Zigzag):\n"
+        "1. **Top Right**: A clinic waiting room. Quiet night.\n"
+        "4. **Bottom Right**: Doctor sighing. Small panel."
+    )
+    for code in ("ANM-TAG-002", "ANM-TAG-004"):
+        assert not any("**" in f.message or "`:`" in f.message for f in found(prompt, code, small_index))
+    assert found(prompt, "ANM-WGT-003") == []  # the heading's colon is no stray weight colon
+    # a stray `):` that ends an item of a tag list is still one
+    assert len(found("1girl, (smile):, safe", "ANM-WGT-003")) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import lru_cache
@@ -208,14 +209,16 @@ def comma_spacing(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+_PUNCTUATION = frozenset(string.punctuation + " ")
 MAX_SUGGESTED_WORDS = 4  # longer unknown "tags" are prose fragments; no tag is close to them
 
 
 def _skip_unknown(item: Item) -> bool:
-    """Items that are no tag to look up: special tags, counts, kaomoji, Pony tags, coined names, and bare
-    numbers (a weight that lost its group, which ANM-SYN-004 reports)."""
+    """Items that are no tag to look up: special tags, counts, kaomoji, Pony tags, coined names, bare
+    numbers (a weight that lost its group, which ANM-SYN-004 reports) and stray punctuation (`:`)."""
     return (
         item.special is not None
+        or all(char in _PUNCTUATION for char in item.text)
         or bool(WEIGHT_NUMBER.fullmatch(item.text))
         or special_tags().is_count(item.name)
         or is_kaomoji(item.text)

@@ -114,7 +114,8 @@ def weight_outside_group(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding
 
     ComfyUI reads a weight only inside the brackets, right before `)`: `(smile):1.5` is `smile` at 1.1
     followed by the text `:1.5`, and an extra `)` or `:` after a group reaches the model as text. The fix
-    moves the weight into a plain group, `(smile:1.5)`, or drops a stray `):` that ends an item.
+    moves the weight into a plain group, `(smile:1.5)`, or drops a stray `):` that ends an item. A colon that
+    ends a line after an aside in brackets closes a heading (`Layout (read right to left):`), not a group.
     """
     text = prompt.text
     ends = {group.end for group in prompt.groups}
@@ -137,6 +138,8 @@ def weight_outside_group(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding
                 suggestions=(fixed,),
                 fix=Fix(group.start, match.end(), fixed),
             )
+        elif number is None and not extra and _heading_colon(text, group.start, rest):
+            continue
         elif number is not None or extra or not rest or rest[0] in _SEPARATOR_AFTER:
             stray = text[group.end : match.end()]
             ends_item = number is None and (not rest or rest[0] in _SEPARATOR_AFTER)
@@ -146,3 +149,10 @@ def weight_outside_group(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding
                 f"stray `{stray.strip()}` after `{written}` reaches the model as text",
                 fix=Fix(group.end, match.end(), "") if ends_item else None,
             )
+
+
+def _heading_colon(text: str, group_start: int, rest: str) -> bool:
+    """Whether the `:` after a group ends a heading: the group is an aside after a word of its item
+    (`Layout (Read Right-to-Left, Zigzag):`) and the line ends with the colon."""
+    before = text[:group_start].rstrip(" \t")
+    return bool(before) and before[-1].isalnum() and (not rest or rest[0] == "\n")
