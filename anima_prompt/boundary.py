@@ -436,6 +436,20 @@ def is_joined_description(text: str) -> bool:
     )
 
 
+def wants_object(text: str) -> bool:
+    """Whether `text` ends with a word that needs an object after it: a preposition, an article, a
+    conjunction, a verb of wearing or depicting, or an auxiliary (`standing beside`, `wearing`, `who has`).
+    Brackets right after such a word fill a slot of a sentence (`in [setting]`), not a de-emphasised tag."""
+    words = item_shape(text).words
+    return bool(words) and (
+        words[-1] in PREPOSITIONS
+        or words[-1] in ARTICLES
+        or words[-1] in _CONJUNCTIONS
+        or words[-1] in _DESCRIBING_VERBS
+        or words[-1] in _AUXILIARIES
+    )
+
+
 def is_identifier(text: str) -> bool:
     """Whether `text` is written like a file or model name rather than words: no white space, and a
     capital inside a word (`EasyNegative`) or a version number (`bad_prompt_v2`, `badhandv4`,

@@ -35,6 +35,10 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    of lanterns`), then only short list members to its end (`smoke, paper cranes, and koi`), with at least as
    many words of prose as of tags. In a dataset caption (after `deviantart` or `ye-pop` alone on the first
    line) each line of title and description is a `Phrase`.
+4. **Structure.** In a structured prompt, the XML elements the prompt both opens and closes are markup
+   (`<appearance>chibi, red_eyes</appearance>`); square brackets that fill a slot of a template (right
+   after a word that wants an object, `wearing [outfit]`, or holding slash choices, `[hair/eyes]`) and
+   constant-like fields in braces (`{SUBJECT_DESCRIPTION}`) are placeholders, not de-emphasis or emphasis.
 
 Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
 items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
@@ -60,6 +64,7 @@ from anima_prompt.boundary import (
     opens_list,
     opens_with_verb,
     read_item,
+    wants_object,
 )
 from anima_prompt.nodes import (
     Artist,
@@ -90,6 +95,8 @@ DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: prompts `<trigger_placeholder>` (words in angle brackets, no `:`, unlike a `<lora:...>` tag), and markers
 #: such as the `<Prompt Start>` that Lumina-family system prompts put before the prompt.
 TEMPLATE_FIELDS = frozenset({"prompt"})
+#: A template field named like a constant (`{SUBJECT_DESCRIPTION}`): no tag is written so.
+_FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 #: Fields in square brackets: ai-toolkit writes `[trigger]` in captions and sample prompts for the trigger
 #: word it puts there at training time.
 TRAINER_FIELDS = frozenset({"trigger"})
@@ -217,7 +224,7 @@ class Classifier:
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
         if context == "top":
-            nodes = _markup_elements(_detailer_labels(_dataset_caption(nodes)))
+            nodes = _template_slots(_markup_elements(_detailer_labels(_dataset_caption(nodes))))
         return tuple(assemble_sentences(nodes, self.known))
 
     def _settle_long_items(self, nodes: list[Node], *, top: bool) -> list[Node]:
@@ -417,7 +424,8 @@ class Classifier:
         span = atom_span(open_token).join(atom_span(close_token))
         pipes = _delimiters(atoms, "PIPE")
         syntax = "variants" if pipes else "nai_emphasis"
-        if not pipes and "".join(str(atom) for atom in atoms).strip() in TEMPLATE_FIELDS:
+        field = "".join(str(atom) for atom in atoms).strip()
+        if not pipes and (field in TEMPLATE_FIELDS or _FIELD_NAME.fullmatch(field)):
             syntax = "placeholder"  # `{prompt}` of a style template, filled in by the tool that applies it
         return ForeignGroup(span, syntax, "{", self._split_parts(atoms, pipes), "}")
 
@@ -762,6 +770,46 @@ def _detailer_labels(nodes: list[Node]) -> list[Node]:
                 node = ForeignGroup(node.span, "detailer", node.open, node.children, node.close)
         result.append(node)
     return result
+
+
+_SLOT_CHOICE = re.compile(r"[^\W\d_]/[^\W\d_]")
+
+
+def _template_slots(nodes: list[Node]) -> list[Node]:
+    """Square brackets that fill a slot of a prompt template are placeholders, not de-emphasis: right after a
+    word that wants an object, with only white space between (`Digital artwork of [Character A]`, `wearing
+    [outfit]`, `in [setting]`), or holding choices written with a slash (`[hair/eyes/build]`)."""
+    result: list[Node] = []
+    for node in nodes:
+        if isinstance(node, ForeignGroup) and node.syntax == "deemphasis" and _fills_slot(node, result):
+            node = ForeignGroup(node.span, "placeholder", node.open, node.children, node.close)
+            _words_before_slot(result)
+        elif isinstance(node, Phrase) and any(isinstance(child, ForeignGroup) for child in node.children):
+            node = Phrase(
+                node.span, tuple(_template_slots(list(node.children)))
+            )  # `artwork of [Character A]`
+        result.append(node)
+    return result
+
+
+def _words_before_slot(nodes: list[Node]) -> None:
+    """The words before a slot are part of the template's sentence (`standing beside [Character B]`)."""
+    at = len(nodes) - 1
+    last = nodes[at] if at >= 0 else None
+    if isinstance(last, Separator) and not last.text.strip():
+        at -= 1
+    previous = nodes[at] if at >= 0 else None
+    if isinstance(previous, Tag) and wants_object(previous.text):
+        nodes[at] = Phrase(previous.span, (Text(previous.span, previous.text),))
+
+
+def _fills_slot(group: ForeignGroup, before: list[Node]) -> bool:
+    if _SLOT_CHOICE.search(render(group)):
+        return True
+    previous = before[-1] if before else None
+    if isinstance(previous, Separator) and not previous.text.strip():
+        previous = before[-2] if len(before) > 1 else None  # `wearing\n[outfit]`
+    return isinstance(previous, Tag | Phrase | Text) and wants_object(render(previous))
 
 
 _MARKUP = re.compile(r"</?([A-Za-z_][\w-]*)>")

@@ -682,3 +682,14 @@ def test_markdown_sections_of_an_llm_written_prompt_are_prose(small_index: objec
     assert found(prompt, "ANM-WGT-003") == []  # the heading's colon is no stray weight colon
     # a stray `):` that ends an item of a tag list is still one
     assert len(found("1girl, (smile):, safe", "ANM-WGT-003")) == 1
+
+
+def test_a_templates_fill_in_slots_are_placeholders_not_de_emphasis() -> None:
+    template = (
+        "masterpiece, best quality. Digital artwork of [Character A], with [hair/eyes/build], wearing\n"
+        "[outfit], standing beside [Character B]. They are [action/pose] in [setting], under [lighting]."
+    )
+    assert found(template, "ANM-SYN-001") == []
+    assert found("{SUBJECT_DESCRIPTION}, illustrated as an anime portrait.", "ANM-SYN-001") == []
+    # de-emphasis of a tag in a list is still named
+    assert len(found("1girl, [smile], standing [from below], safe", "ANM-SYN-001")) == 2
