@@ -159,6 +159,12 @@ class Analysis:
         object.__setattr__(self, "tag_like", tuple(tag_like))
 
     @property
+    def opening(self) -> Item | None:
+        """The item that opens the prompt, LoRA tags before it left out: where trainers put a LoRA's trigger
+        and writers an opening description."""
+        return next((item for item in self.items if item.foreign != "lora"), None)
+
+    @property
     def prose(self) -> str:
         """The natural-language items joined, for sentence counting."""
         return " ".join(item.text.strip() for item in self.phrases)

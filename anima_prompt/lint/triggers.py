@@ -170,7 +170,7 @@ def opens_as_trigger(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
     index = ctx.index
     if index is None or ctx.target is not Target.PROMPT:
         return False
-    opening = next((other for other in prompt.items if other.foreign != "lora"), None)
+    opening = prompt.opening
     if opening is None or opening.start != item.start or index.lookup(item.text) is not None:
         return False
     words = _OPENING_WORD.findall(item.text.lower())

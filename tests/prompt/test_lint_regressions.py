@@ -693,3 +693,17 @@ def test_a_templates_fill_in_slots_are_placeholders_not_de_emphasis() -> None:
     assert found("{SUBJECT_DESCRIPTION}, illustrated as an anime portrait.", "ANM-SYN-001") == []
     # de-emphasis of a tag in a list is still named
     assert len(found("1girl, [smile], standing [from below], safe", "ANM-SYN-001")) == 2
+
+
+def test_a_description_opening_the_prompt_near_no_tag_is_no_unknown_tag(small_index: object) -> None:
+    opening = [
+        f
+        for f in found("lots of blue butterflies, smile, safe", "ANM-TAG-004", small_index)
+        if f.span and f.span.start == 0
+    ]
+    assert opening == []
+    # the same words later in a tag list, or opening the negative prompt, are reported
+    later = found("smile, lots of blue butterflies, safe", "ANM-TAG-004", small_index)
+    assert [f.span.start for f in later if f.span] == [7]
+    negative = Linter(index=small_index).lint("1girl, safe", negative="lots of blue butterflies")  # type: ignore[arg-type]
+    assert any(f.code == "ANM-TAG-004" for f in negative)

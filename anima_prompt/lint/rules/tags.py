@@ -245,7 +245,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     language is not reported: the parser reads it as prose; nor is a coined word in capitals beside lowercase
     words (`GHIBSKY style`), a word with digits between its letters that is near no tag (`How2Draw`, a
     handle or trigger made up to be unique), a description of three words or more joined by a preposition
-    or conjunction that is near no tag in a prompt that has sentences (`lots of blue butterflies`), a LoRA's
+    or conjunction that is near no tag in a prompt that has sentences or opening the prompt (`lots of blue
+    butterflies`, `cute anime girl with blue hair, detailed face`), a LoRA's
     trigger that the base model does not know on purpose,
     nor a coined word near no tag that opens the prompt, where a LoRA's trigger goes (`anmwp, 1girl`), nor
     the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
@@ -282,8 +283,12 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             is_coined_word(item.text) or is_trigger(item.text, ctx) or opens_as_trigger(item, prompt, ctx)
         ):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
-        if not names and prompt.phrases and is_joined_description(item.text):
-            continue  # a description among sentences (`lots of blue butterflies`), near no tag
+        if (
+            not names
+            and is_joined_description(item.text)
+            and (prompt.phrases or _opens_positive(item, prompt, ctx))
+        ):
+            continue  # a description among sentences (`lots of blue butterflies`) or opening one, near no tag
         message = f"`{item.text}` is not a known Danbooru tag"
         if joined is not None:
             message += f"; with the next item it is `{prompt_form(joined)}`, which a comma splits"
@@ -312,6 +317,12 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 f"`{item.text}` is no tag: Anima's quality tag is `{quality}`, without the article",
                 suggestions=(quality,),
             )
+
+
+def _opens_positive(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
+    """Whether `item` opens the positive prompt (`cute anime girl with blue hair, detailed face, ...`)."""
+    opening = prompt.opening
+    return ctx.target is Target.PROMPT and opening is not None and opening.start == item.start
 
 
 def _weight_as_text(item: Item, bracketed: str, ctx: RuleContext) -> Finding:
