@@ -102,6 +102,8 @@ _FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 TRAINER_FIELDS = frozenset({"trigger"})
 #: NovelAI V4's numeric emphasis around one item: `1.5::rain::`, `-0.8::feet::` (a negative weight removes).
 _NAI_WEIGHT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)::[^:]+::")
+#: NovelAI V4's action of a character prompt: `source#hug`, `target#pointing`, `mutual#holding hands`.
+_NAI_ACTION = re.compile(r"(?:source|target|mutual)#\S")
 _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
@@ -121,7 +123,9 @@ _FOREIGN_TOKENS = {
     "EMBEDDING": "embedding",
     "SAMPLE_OPTION": "sample_option",
     "CAPTION_SEPARATOR": "caption_separator",
+    "CHARACTER_SEPARATOR": "nai_character",
 }
+_REGION_TOKENS = frozenset({"BREAK", "REGIONAL", "COMPOSE", "CHARACTER_SEPARATOR"})
 _WORD_TOKENS = frozenset({"VARIABLE", "WILDCARD"})  # foreign syntax that stands for a word in place
 _ERRORS = {
     "UNCLOSED": ("unclosed-group", "'{text}' is never closed"),
@@ -290,7 +294,9 @@ class Classifier:
         nodes.extend(Separator(atom_span(atom), str(atom)) for atom in item[end:])
 
     def _plain(self, span: Span, text: str) -> Node:
-        """One TEXT token without end punctuation: a Pony tag, a phrase or a tag."""
+        """One TEXT token without end punctuation: a Pony tag, a NovelAI action, a phrase or a tag."""
+        if "#" in text and _NAI_ACTION.match(text):
+            return Foreign(span, "nai_action", text)
         kind = self._plain_kind(text)
         if kind is Tag:
             return Tag(span, text)
@@ -343,6 +349,9 @@ class Classifier:
         qualified = _qualified_tag(body, self.is_name)
         if qualified is not None:
             return [qualified] if closing is None else [qualified, closing]
+        if any(isinstance(atom, Token) and atom.type in _REGION_TOKENS for atom in body):
+            # a sentence never runs through a region keyword: `a girl at the beach BREAK sky`
+            return self._split_item(body) if closing is None else [*self._split_item(body), closing]
         leading = _leading_text(atoms)
         if (self.is_prose(leading) and len(leading.split()) > 1) or (
             not isinstance(atoms[0], Token) and self.is_prose(_plain_text(atoms))
@@ -367,6 +376,8 @@ class Classifier:
             return [Foreign(span, "placeholder", text)]
         if "::" in text and _NAI_WEIGHT.fullmatch(text):
             return [Foreign(span, "nai_weight", text)]
+        if "#" in text and _NAI_ACTION.match(text):
+            return [Foreign(span, "nai_action", text)]
         if self.is_prose(text):
             return [Phrase(span, (Text(span, text),))]
         return self._closing_period(Tag(span, text))

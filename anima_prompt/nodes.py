@@ -28,6 +28,8 @@ FOREIGN_SYNTAXES = (
     "deemphasis",  # A1111 and NovelAI `[x]` (divides by 1.1 or 1.05 there; literal text in ComfyUI)
     "nai_emphasis",  # NovelAI `{x}` (multiplies by 1.05; the ComfyUI front end drops the braces)
     "nai_weight",  # NovelAI V4 numeric emphasis `1.5::rain::`, `-0.8::feet::`
+    "nai_character",  # NovelAI V4's `|` between the prompts of its characters
+    "nai_action",  # NovelAI V4's actions of a character: `source#hug`, `target#pointing`
     "detailer",  # Impact Pack detailer wildcards `[ASC]`, `[SEP]`, `[LAB]`, `[ALL]`, `[Label]`
     "placeholder",  # template fields a tool fills in: `{prompt}` (style templates), `<|general|>` (TIPO)
     "variants",  # dynamic prompts / ComfyUI front end `{a|b}`
@@ -44,7 +46,17 @@ FOREIGN_SYNTAXES = (
 #: Foreign syntax that stands for text in place or sits between words like one (`__color__ hair`,
 #: `smile BREAK sky`): the white space around it stays a space when a prompt is formatted.
 INLINE_SYNTAXES = frozenset(
-    {"break", "regional", "and", "wildcard", "variable", "embedding", "sample_option", "caption_separator"}
+    {
+        "break",
+        "regional",
+        "and",
+        "nai_character",
+        "wildcard",
+        "variable",
+        "embedding",
+        "sample_option",
+        "caption_separator",
+    }
 )
 
 #: Roles of a `Separator`.

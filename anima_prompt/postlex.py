@@ -7,7 +7,8 @@
    caption separator of LoRA training captions and the `--n` / `--w 576` / `--g 4.0` options of sample-prompt
    lines (sd-scripts: negative prompt, width, height, seed, CFG scale, steps, guidance);
 2. `join_references` joins tokens that only together are one piece of syntax: a dynamic-prompts variable
-   `${name}`, a ComfyUI `embedding:name`, and the `|||` caption separator;
+   `${name}`, a ComfyUI `embedding:name`, and the `|||` caption separator; and it marks a single `|` between
+   spaces outside brackets, NovelAI V4's separator of character prompts;
 3. `pair_brackets` pairs brackets with a stack: a bracket without partner becomes UNCLOSED or UNMATCHED, one
    nested deeper than `MAX_NESTING` becomes TOO_DEEP, and a WEIGHT that does not close a matched `(`
    becomes STRAY_WEIGHT, so the parser never sees unbalanced input and the tree depth is bounded.
@@ -83,18 +84,29 @@ def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
 
 def join_references(tokens: list[Token]) -> list[Token]:
     """Join `$` `{` name `}` into VARIABLE, `embedding` `:` name into EMBEDDING and `|||` into
-    CAPTION_SEPARATOR."""
+    CAPTION_SEPARATOR; a single `|` between white space outside brackets is a CHARACTER_SEPARATOR (NovelAI
+    V4 separates the prompts of its characters so: `2girls, park | girl, red hair | girl, blue hair`)."""
     result: list[Token] = []
     index = 0
+    depth = 0
     while index < len(tokens):
         joined = _variable(tokens, index, result)
         joined = joined or _embedding(tokens, index, result) or _pipes(tokens, index, result)
         if joined:
             index += joined
-        else:
-            result.append(tokens[index])
-            index += 1
+            continue
+        token = tokens[index]
+        depth += 1 if token.type in _OPENS else -1 if token.type in _CLOSES and depth else 0
+        if token.type == "PIPE" and not depth and _between_spaces(tokens, index):
+            token = _joined("CHARACTER_SEPARATOR", [token])
+        result.append(token)
+        index += 1
     return result
+
+
+def _between_spaces(tokens: list[Token], index: int) -> bool:
+    """Whether the token at `index` has white space on both sides (`a | b`)."""
+    return 0 < index < len(tokens) - 1 and tokens[index - 1].type == "WS" and tokens[index + 1].type == "WS"
 
 
 def _variable(tokens: list[Token], index: int, result: list[Token]) -> int:

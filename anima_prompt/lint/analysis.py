@@ -21,7 +21,7 @@ from anima_prompt.vocab import special_group, special_tags
 from anima_prompt.weights import inner_weight
 
 #: Foreign syntax that starts a new region of a regional prompt (or a detailer wildcard's segment prompt).
-REGION_KEYWORDS = frozenset({"break", "regional", "and", "detailer"})
+REGION_KEYWORDS = frozenset({"break", "regional", "and", "detailer", "nai_character"})
 
 
 class Kind(enum.StrEnum):

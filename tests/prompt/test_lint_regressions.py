@@ -707,3 +707,14 @@ def test_a_description_opening_the_prompt_near_no_tag_is_no_unknown_tag(small_in
     assert [f.span.start for f in later if f.span] == [7]
     negative = Linter(index=small_index).lint("1girl, safe", negative="lots of blue butterflies")  # type: ignore[arg-type]
     assert any(f.code == "ANM-TAG-004" for f in negative)
+
+
+def test_novelai_character_prompts_and_actions_are_foreign_syntax() -> None:
+    prompt = "2girls, park, safe | girl, red hair, smile, source#hug | girl, red hair, target#hug"
+    syntax = found(prompt, "ANM-SYN-001")
+    assert [f.span.start for f in syntax if f.span] == [19, 44, 55, 73]
+    assert found(prompt, "ANM-DUP-001") == []  # each character's prompt is a region of its own
+    # `|` inside brackets is a choice, and a sentence never runs through a region keyword
+    assert found("1girl, {red | blue} eyes, safe", "ANM-SYN-001") == []
+    kinds = [type(node).__name__ for node in parse("a girl walking in the rain BREAK sky").children]
+    assert kinds == ["Phrase", "Separator", "Foreign", "Separator", "Tag"]

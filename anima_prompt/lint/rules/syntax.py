@@ -162,6 +162,9 @@ _FOREIGN_MESSAGES = {
     "nai_emphasis": "`{text}` is NovelAI emphasis (x1.05 a brace); the ComfyUI front end reads braces as a "
     "one-option choice and drops them, so no weight is applied",
     "nai_weight": "`{text}` is NovelAI V4's numeric emphasis; ComfyUI passes it to the model as text",
+    "nai_character": "`|` separates NovelAI V4's character prompts; ComfyUI passes it to the model as text: "
+    "describe each character in a sentence of its own",
+    "nai_action": "`{text}` is NovelAI V4's action syntax; ComfyUI passes it to the model as text",
     "variable": "`{text}` is a dynamic-prompts variable; only the Dynamic Prompts extension fills it in, "
     "ComfyUI passes it to the model as text",
     "sample_option": "`{text}` is an option of a LoRA trainer's sample-prompt line (sd-scripts); in a prompt "
@@ -229,7 +232,8 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     `BREAK` and `AND` (A1111), prompt editing `[a:b:0.5]`, alternation `[a|b]` and `[x]` de-emphasis are not
     part of ComfyUI's prompt language; Forge Neo implements editing and alternation for Anima. Qwen3 has no
     75-token chunks, so `BREAK` is a no-op everywhere. Nor are Regional Prompter's `ADDCOL`, `ADDROW`,
-    `ADDBASE` and `ADDCOMM`, NovelAI's numeric emphasis (`1.5::rain::`, a ComfyUI weight `(rain:1.5)`; a
+    `ADDBASE` and `ADDCOMM`, NovelAI V4's character prompts (`park | girl, red hair | girl, blue hair`) and
+    actions (`source#hug`), NovelAI's numeric emphasis (`1.5::rain::`, a ComfyUI weight `(rain:1.5)`; a
     negative one belongs in the negative prompt), NovelAI's `{x}` emphasis (the ComfyUI front end drops the
     braces of a one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the
     syntax of LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and
