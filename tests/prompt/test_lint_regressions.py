@@ -718,3 +718,12 @@ def test_novelai_character_prompts_and_actions_are_foreign_syntax() -> None:
     assert found("1girl, {red | blue} eyes, safe", "ANM-SYN-001") == []
     kinds = [type(node).__name__ for node in parse("a girl walking in the rain BREAK sky").children]
     assert kinds == ["Phrase", "Separator", "Foreign", "Separator", "Tag"]
+
+
+def test_the_words_of_an_aside_in_a_sentence_are_the_sentences(small_index: object) -> None:
+    prompt = "safe, A manga page in black and white. The bottom left panel (Big) shows the doctor's face."
+    assert found(prompt, "ANM-TAG-002", small_index) == []
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    # a written weight in a sentence is emphasis: its words are still checked
+    weighted = "safe, A drawing by (Apterus:1.5) of a mouse statue. Flowers grow on it."
+    assert len(found(weighted, "ANM-TAG-002", small_index)) == 1

@@ -149,6 +149,8 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         if item.text != item.text.lower() and not _is_pony(item) and not _spelt_as_trained(item, prompt, ctx):
             if prose and _sentence_case_opening(prompt.text, item) and _unknown_word(item, ctx):
                 continue
+            if _in_aside(item) and _unknown_word(item, ctx):
+                continue  # `the bottom left panel (Big) ...`: the aside keeps the sentence's capitals
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
@@ -157,6 +159,13 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 suggestions=(fixed,),
                 fix=_rewrite(item, fixed, ctx),
             )
+
+
+def _in_aside(item: Item) -> bool:
+    """Whether `item` is in plain brackets inside a sentence (`the bottom left panel (Big) shows ...`): an
+    aside of the sentence, whose words are the sentence's; a written weight (`art by (apterus:1.3)`) is
+    emphasis."""
+    return item.group is not None and item.group.in_phrase and not item.group.explicit
 
 
 def _unknown_word(item: Item, ctx: RuleContext) -> bool:
@@ -289,6 +298,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             and (prompt.phrases or _opens_positive(item, prompt, ctx))
         ):
             continue  # a description among sentences (`lots of blue butterflies`) or opening one, near no tag
+        if not names and _in_aside(item):
+            continue  # the words of an aside in a sentence, near no tag
         message = f"`{item.text}` is not a known Danbooru tag"
         if joined is not None:
             message += f"; with the next item it is `{prompt_form(joined)}`, which a comma splits"
