@@ -96,7 +96,7 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Protocol
 
 from anima_prompt.tagtext import danbooru_name
@@ -434,6 +434,40 @@ def is_joined_description(text: str) -> bool:
     return len(words) >= DESCRIPTION_WORDS and any(
         word in PREPOSITIONS or word in _CONJUNCTIONS for word in words[:-1]
     )
+
+
+#: Function words of Portuguese, Spanish, French, Italian and German that are no English word and no
+#: common word of romanised Japanese (`de`, `no`, `e` are both): a prompt holding several is written in
+#: another language, whose commas separate clauses rather than tags.
+FOREIGN_FUNCTION_WORDS = _words(
+    """um uma umas uns com para pelo pela dos das em sem ela ele tem são está el los las una unos unas del
+    con por sin tiene sus les une des du dans avec pour par sur et est sont aux sans elle gli della che der
+    den dem ein eine einen und oder mit für auf ist sind muito muy très sehr"""
+)
+MIN_FOREIGN_WORDS = 4  # and at least `FOREIGN_WORD_SHARE` of the prompt's words
+FOREIGN_WORD_SHARE = 0.08
+_FOREIGN_WORD = re.compile(
+    r"(?<![^\W\d_])(?:" + "|".join(sorted(FOREIGN_FUNCTION_WORDS, key=len, reverse=True)) + r")(?![^\W\d_])",
+    re.IGNORECASE,
+)
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
+
+
+def in_another_language(text: str) -> bool:
+    """Whether `text` is a description in another language written in Latin letters: it holds
+    `MIN_FOREIGN_WORDS` function words of Portuguese, Spanish, French, Italian or German or more
+    (`FOREIGN_FUNCTION_WORDS`), and they make `FOREIGN_WORD_SHARE` of its words. The corpus's English
+    prompts hold at most two.
+
+    Example:
+        >>> in_another_language("Ela tem cabelo longo em tons de vermelho e roxo, olhos grandes com brilho")
+        True
+    """
+    found = _FOREIGN_WORD.finditer(text)
+    if sum(1 for _ in islice(found, MIN_FOREIGN_WORDS)) < MIN_FOREIGN_WORDS:
+        return False  # the common case
+    foreign = len(_FOREIGN_WORD.findall(text))
+    return foreign >= FOREIGN_WORD_SHARE * len(_LETTER_WORD.findall(text))
 
 
 def wants_object(text: str) -> bool:

@@ -39,6 +39,8 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    (`<appearance>chibi, red_eyes</appearance>`); square brackets that fill a slot of a template (right
    after a word that wants an object, `wearing [outfit]`, or holding slash choices, `[hair/eyes]`) and
    constant-like fields in braces (`{SUBJECT_DESCRIPTION}`) are placeholders, not de-emphasis or emphasis.
+   A prompt written in another language in Latin letters (`boundary.in_another_language`: Portuguese,
+   Spanish, French, Italian, German) reads its items as prose, but for special tags and tags the index knows.
 
 Classification never canonicalises text; `normalize` does. A `Classifier` made with a tag vocabulary reads
 items with the index's knowledge (the same model, see `boundary.py`); the parser's default is index-free.
@@ -59,6 +61,7 @@ from anima_prompt.boundary import (
     TagVocabulary,
     continues_list,
     ends_sentence,
+    in_another_language,
     is_cjk,
     item_shape,
     opens_list,
@@ -227,6 +230,8 @@ class Classifier:
             nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
+        if context == "top" and _in_another_language(nodes):
+            nodes = [self._as_prose(node) for node in nodes]
         if context == "top":
             nodes = _template_slots(_markup_elements(_detailer_labels(_dataset_caption(nodes))))
         return tuple(assemble_sentences(nodes, self.known))
@@ -265,6 +270,13 @@ class Classifier:
                         settled[index] = Phrase(long_item.span, (Text(long_item.span, render(long_item)),))
             line = []
         return settled
+
+    def _as_prose(self, node: Node) -> Node:
+        """A tag of a prompt in another language as the words it is, unless it is a special tag or a tag the
+        index knows (`1girl, safe` in a Portuguese description)."""
+        if not isinstance(node, Tag) or special_group(node.text) is not None or self.known(node.text):
+            return node
+        return Phrase(node.span, (Text(node.span, node.text),))
 
     def _long(self, node: Node) -> bool:
         """Whether `node` is a tag read as `Reading.LONG` (a qualified tag is always a tag)."""
@@ -781,6 +793,13 @@ def _detailer_labels(nodes: list[Node]) -> list[Node]:
                 node = ForeignGroup(node.span, "detailer", node.open, node.children, node.close)
         result.append(node)
     return result
+
+
+def _in_another_language(nodes: list[Node]) -> bool:
+    """Whether the prompt's words are those of a description in another language written in Latin letters
+    (`Ela tem cabelo longo em tons de vermelho e roxo, olhos grandes e expressivos, ...`): see
+    `boundary.in_another_language`."""
+    return in_another_language(" ".join(render(node) for node in nodes if isinstance(node, Tag | Phrase)))
 
 
 _SLOT_CHOICE = re.compile(r"[^\W\d_]/[^\W\d_]")

@@ -553,3 +553,12 @@ def test_a_word_in_s_before_an_adverb_of_manner_is_a_verb(text: str, reading: Re
 )
 def test_markdown_is_prose(text: str, reading: Reading) -> None:
     assert read_item(text) is reading
+
+
+def test_a_description_in_another_language_is_prose() -> None:
+    portuguese = (
+        "Ela tem cabelo longo em tons de vermelho e roxo, olhos grandes e expressivos, pele clara, com brilho"
+    )
+    assert all(kind == "phrase" for kind, _ in kinds(portuguese))
+    # an English prompt with a name or two of those words stays a tag list
+    assert [kind for kind, _ in kinds("1girl, los angeles, el dorado, smile")] == ["tag"] * 4

@@ -141,8 +141,9 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     where triggers go). In a prompt with sentences, an item that opens a sentence after
     `.`, `!` or `?` with only its first letter capitalised (`... a cozy room. Anime style, thick paint`) is
     written in sentence case, not in capitals, and is left alone unless it is a special tag or a tag the
-    index knows (`Year 2000.`, `Silhouette`: lowercased they are the tag). The fix lowercases the tag; with a
-    tag index, only a tag it knows.
+    index knows (`Year 2000.`, `Silhouette`: lowercased they are the tag); so are the words of a plain aside
+    in brackets inside a sentence (`the bottom left panel (Big) shows ...`). The fix lowercases the tag; with
+    a tag index, only a tag it knows.
     """
     prose = bool(prompt.phrases)
     for item in prompt.tag_like:
@@ -255,7 +256,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     words (`GHIBSKY style`), a word with digits between its letters that is near no tag (`How2Draw`, a
     handle or trigger made up to be unique), a description of three words or more joined by a preposition
     or conjunction that is near no tag in a prompt that has sentences or opening the prompt (`lots of blue
-    butterflies`, `cute anime girl with blue hair, detailed face`), a LoRA's
+    butterflies`, `cute anime girl with blue hair, detailed face`), the words of a plain aside in brackets
+    inside a sentence near no tag (`the bottom left panel (Big) shows ...`), a LoRA's
     trigger that the base model does not know on purpose,
     nor a coined word near no tag that opens the prompt, where a LoRA's trigger goes (`anmwp, 1girl`), nor
     the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
