@@ -81,9 +81,17 @@ def run(
 
 
 def run_interrupted(
-    args: Sequence[str], *, cwd: Path, delay: float, signum: int, env: dict[str, str] | None = None
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    delay: float,
+    signum: int,
+    env: dict[str, str] | None = None,
+    started: Callable[[], bool] | None = None,
 ) -> Run:
-    """Start `anima ARGS`, send `signum` after `delay` seconds (if it still runs), and wait for the end."""
+    """Start `anima ARGS`, send `signum` after `delay` seconds (if it still runs), and wait for the end;
+    with `started`, the delay counts from when `started()` first holds (the work began: a request came in),
+    so a slow interpreter start on a loaded machine does not use it up."""
     process = subprocess.Popen(
         [*ANIMA, *args],
         cwd=cwd,
@@ -92,6 +100,8 @@ def run_interrupted(
         text=True,
         env={**os.environ, **(env or {})},
     )
+    while started is not None and process.poll() is None and not started():
+        time.sleep(0.005)
     deadline = time.monotonic() + delay
     while process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)

@@ -61,8 +61,13 @@ def test_kill_during_a_tag_list_download(tmp_path: Path, server: FileServer, rel
     runs, lost, tracebacks, endings = 6, 0, 0, set()
     for number in range(runs):
         signum = signal.SIGKILL if number % 2 else signal.SIGTERM
+        seen = len(server.requests)
         done = run_interrupted(
-            _download(server, folder), cwd=tmp_path, delay=rng.uniform(0.1, 0.9) * duration, signum=signum
+            _download(server, folder),
+            cwd=tmp_path,
+            delay=rng.uniform(0.05, 0.5) * duration,  # counted from the request: mid-transfer, even when
+            signum=signum,  # the interpreter starts slowly on a loaded machine
+            started=lambda seen=seen: len(server.requests) > seen,
         )
         endings.add(done.returncode)
         tracebacks += done.traceback
