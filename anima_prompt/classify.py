@@ -20,21 +20,23 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
 3. **Sentences.** Items joined by commas up to a sentence end form a *segment*. When a segment ends with end
    punctuation and holds prose, one `Phrase` runs from its first prose item to that end across at most
    `MAX_SENTENCE_GAP` tag-like items in a row (`She wears a red dress, white gloves, black boots, and a
-   hat.`); in running text (the segment follows a sentence of prose on its line and starts with a capital or a
-   digit) it starts at the segment's first item, and a segment of tag-like items is a sentence too (`...
-   effects. Detailed illustration, cinematic lighting.`); a capitalised name right before an apposition
-   opening with an article opens the sentence (`Kiki, a young witch, flies ...`), and so does a capitalised
-   item opening the segment before a predicate that opens with its verb (`Two glass spheres, one large and one
-   small, float on a cloth.`), unless it is a special tag or one the index knows. A single capitalised item
-   closed by a full stop (or the prompt's end) that follows a sentence of prose (or another such item), or
-   opens the line before one, is a sentence of a few words (`Dappled green-purple light.`, `Anime style. A
-   close-up of a girl.`), unless it is a special tag or a tag the index knows; a list after it stays a list.
-   Neighbouring sentences of prose form one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She
-   smiles.`). A segment without end punctuation joins its items only when it is one sentence ending with a
-   list (`_list_run`): prose from its first prose item to one that opens a list (`..., surrounded by drawings
-   of lanterns`), then only short list members to its end (`smoke, paper cranes, and koi`), with at least as
-   many words of prose as of tags. In a dataset caption (after `deviantart` or `ye-pop` alone on the first
-   line) each line of title and description is a `Phrase`.
+   hat.`), or across any number of plain short ones that a member opening with `and` or `or` ends (`... tall
+   trunks, bare branches, ferns, tiny white flowers, and deep black gaps ...`); in running text (the segment
+   follows a sentence of prose on its line and starts with a capital or a digit) it starts at the segment's
+   first item, and a segment of tag-like items is a sentence too (`... effects. Detailed illustration,
+   cinematic lighting.`); a capitalised name right before an apposition opening with an article opens the
+   sentence (`Kiki, a young witch, flies ...`), and so does a capitalised item opening the segment before a
+   predicate that opens with its verb (`Two glass spheres, one large and one small, float on a cloth.`),
+   unless it is a special tag or one the index knows. A single capitalised item closed by a full stop (or the
+   prompt's end) that follows a sentence of prose (or another such item), or opens the line before one, is a
+   sentence of a few words (`Dappled green-purple light.`, `Anime style. A close-up of a girl.`), unless it is
+   a special tag or a tag the index knows; a list after it stays a list. Neighbouring sentences of prose form
+   one `Phrase`. Tags before a sentence stay tags (`1girl, solo. She smiles.`). A segment without end
+   punctuation joins its items only when it is one sentence ending with a list (`_list_run`): prose from its
+   first prose item to one that opens a list (`..., surrounded by drawings of lanterns`), then only short list
+   members to its end (`smoke, paper cranes, and koi`), with at least as many words of prose as of tags. In a
+   dataset caption (after `deviantart` or `ye-pop` alone on the first line) each line of title and description
+   is a `Phrase`.
 4. **Structure.** In a structured prompt, the XML elements the prompt both opens and closes are markup
    (`<appearance>chibi, red_eyes</appearance>`); square brackets that fill a slot of a template (right
    after a word that wants an object, `wearing [outfit]`, or holding slash choices, `[hair/eyes]`) and
@@ -110,6 +112,7 @@ _NAI_ACTION = re.compile(r"(?:source|target|mutual)#\S")
 _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>")
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
+MAX_LIST_WORDS = 4  # a member of a list inside a sentence that runs past `MAX_SENTENCE_GAP` (`ghostly ferns`)
 MAX_QUOTED_COMMAS = 3  # quoted words with more commas than this are no short text to draw (a list in quotes)
 
 Atom: TypeAlias = Token | Weighted | ForeignGroup
@@ -386,6 +389,13 @@ class Classifier:
             return [Foreign(span, "pony", text)]
         if text[:1] == "<" and _PLACEHOLDER.fullmatch(text):
             return [Foreign(span, "placeholder", text)]
+        field = _PLACEHOLDER.match(text) if text[:1] == "<" else None
+        if field is not None and text[field.end() : field.end() + 1].isspace():
+            # `<Prompt Start> blurry, ...`: the marker, then the first item written against it
+            rest = len(text) - len(text[field.end() :].lstrip())
+            marker = Foreign(_sub_span(span, 0, field.end()), "placeholder", field[0])
+            gap = Separator(_sub_span(span, field.end(), rest), text[field.end() : rest])
+            return [marker, gap, self._plain(_sub_span(span, rest, len(text)), text[rest:])]
         if "::" in text and _NAI_WEIGHT.fullmatch(text):
             return [Foreign(span, "nai_weight", text)]
         if "#" in text and _NAI_ACTION.match(text):
@@ -954,7 +964,7 @@ def assemble_sentences(nodes: list[Node], known: Callable[[str], bool]) -> list[
         if closed:
             run = _sentence_run(nodes, segment, closed, running=running, known=known)
         else:
-            run = _list_run(nodes, segment)
+            run = _clauses_run(nodes, segment) or _list_run(nodes, segment)
         fragment = (
             run is None
             and (closed or number == len(segments) - 1)  # the prompt's end closes its last sentence
@@ -1076,6 +1086,16 @@ def _sentence_run(
     return None
 
 
+def _clauses_run(nodes: list[Node], segment: list[int]) -> tuple[int, int] | None:
+    """The phrase a segment of CJK items without a closing `。` forms when most of them are clauses: one
+    Chinese sentence whose `，` join them (`一只凶恶的狼，猩红的眼神，在午夜咆哮，月光皎洁`); a tag list in
+    Chinese (`长发，蓝眼睛，微笑`) holds few."""
+    if len(segment) < 2 or not all(is_cjk(render(nodes[position])) for position in segment):
+        return None
+    clauses = sum(isinstance(nodes[position], Phrase) for position in segment)
+    return (segment[0], segment[-1]) if clauses * 2 >= len(segment) else None
+
+
 def _list_run(nodes: list[Node], segment: list[int]) -> tuple[int, int] | None:
     """The phrase a segment without end punctuation forms when it is one sentence ending with a list: the
     segment opens with prose and reaches, as a sentence does (`_reach`), a prose item opening a list
@@ -1120,7 +1140,7 @@ def _reach(nodes: list[Node], positions: list[int]) -> int | None:
     tag-like items is at most `MAX_SENTENCE_GAP`, else the last prose item before the gap (or None)."""
     gap = 0
     last_prose: int | None = None
-    for position in positions:
+    for index, position in enumerate(positions):
         node = nodes[position]
         if not _mergeable(node):
             return last_prose
@@ -1129,9 +1149,34 @@ def _reach(nodes: list[Node], positions: list[int]) -> int | None:
             last_prose = position
         else:
             gap += 1
-            if gap > MAX_SENTENCE_GAP:
+            if gap > MAX_SENTENCE_GAP and not _list_ends_with_conjunction(
+                nodes, positions[index + 1 - gap :]
+            ):
                 return last_prose
     return positions[-1]
+
+
+def _list_ends_with_conjunction(nodes: list[Node], positions: list[int]) -> bool:
+    """Whether the tag-like items at `positions` run on to prose opening with `and` or `or`: the members of
+    a list inside a sentence (`... tall trunks, bare branches, ferns, tiny white flowers, and deep black
+    gaps ...`), however many."""
+    for position in positions:
+        node = nodes[position]
+        if isinstance(node, Phrase):
+            words = item_shape(render(node)).words
+            return bool(words) and words[0] in ("and", "or")
+        if not _list_word(node):
+            return False
+    return False
+
+
+def _list_word(node: Node) -> bool:
+    """Whether `node` may be a member of a long list inside a sentence: a few plain words (`ghostly
+    ferns`), not a special tag (`absurdres`) nor one written as a tag (`anime_style`)."""
+    if not isinstance(node, Tag) or node.qualifier is not None or special_group(node.text) is not None:
+        return False
+    shape = item_shape(node.text)
+    return not shape.tag_written and len(shape.words) <= MAX_LIST_WORDS
 
 
 def _apply_runs(nodes: list[Node], runs: list[tuple[int, int]]) -> list[Node]:

@@ -56,6 +56,7 @@ INLINE_SYNTAXES = frozenset(
         "embedding",
         "sample_option",
         "caption_separator",
+        "placeholder",
     }
 )
 

@@ -199,10 +199,10 @@ def test_fullwidth_commas_separate_tags_and_join_cjk_clauses() -> None:
 
 
 def test_korean_clauses_between_ascii_commas_are_prose_and_short_korean_items_tags() -> None:
-    # Korean separates clauses with `, `: a clause of four words or more, or one ending in `-다`, is prose
+    # Korean separates clauses with `, `: a clause of four words or more, or one ending in `-다`, is prose,
+    # and clauses joined by commas are one sentence
     assert kinds("고양이 한 마리가 창가에서 조용히 자고 있고, 부드러운 햇살이 방을 채운다") == [
-        ("phrase", "고양이 한 마리가 창가에서 조용히 자고 있고"),
-        ("phrase", "부드러운 햇살이 방을 채운다"),
+        ("phrase", "고양이 한 마리가 창가에서 조용히 자고 있고, 부드러운 햇살이 방을 채운다"),
     ]
     assert kinds("강아지가 잔다, 1girl") == [("phrase", "강아지가 잔다"), ("tag", "1girl")]
     assert kinds("소녀 1명, 검은 머리, 책을 읽고 있음") == [
@@ -562,3 +562,30 @@ def test_a_description_in_another_language_is_prose() -> None:
     assert all(kind == "phrase" for kind, _ in kinds(portuguese))
     # an English prompt with a name or two of those words stays a tag list
     assert [kind for kind, _ in kinds("1girl, los angeles, el dorado, smile")] == ["tag"] * 4
+
+
+def test_chinese_clauses_without_a_full_stop_are_one_sentence() -> None:
+    assert kinds("一只凶恶的狼，猩红的眼神，在午夜咆哮，月光皎洁") == [
+        ("phrase", "一只凶恶的狼，猩红的眼神，在午夜咆哮，月光皎洁")
+    ]
+    # a tag list in Chinese holds few clauses and stays a list
+    assert [kind for kind, _ in kinds("1个女孩，长发，蓝眼睛，白色的连衣裙，微笑")] == [
+        "tag",
+        "tag",
+        "tag",
+        "phrase",
+        "tag",
+    ]
+
+
+def test_a_long_list_inside_a_sentence_ends_with_and() -> None:
+    prompt = (
+        "A forest grotto with tall pale trunks, white bare branches, delicate plants, ghostly ferns, "
+        "tiny white flowers, and deep black gaps filled with faint stars."
+    )
+    assert [kind for kind, _ in kinds(prompt)] == ["phrase"]
+    # a tag list between sentences stays a list: special tags and tags written as tags end the run
+    tags = (
+        "A girl stands in a shrine, absurdres, anime_style, clean lineart, soft light, and gold. She smiles."
+    )
+    assert "tag" in [kind for kind, _ in kinds(tags)]

@@ -727,3 +727,10 @@ def test_the_words_of_an_aside_in_a_sentence_are_the_sentences(small_index: obje
     # a written weight in a sentence is emphasis: its words are still checked
     weighted = "safe, A drawing by (Apterus:1.5) of a mouse statue. Flowers grow on it."
     assert len(found(weighted, "ANM-TAG-002", small_index)) == 1
+
+
+def test_lumina_prompt_start_marker_before_the_first_tag(small_index: object) -> None:
+    negative = "You are an assistant designed to generate anime images. <Prompt Start> blurry, worst quality"
+    found_negative = Linter(index=small_index).lint("1girl, safe", negative=negative)  # type: ignore[arg-type]
+    assert not any("Prompt Start" in f.message for f in found_negative)
+    assert render(normalize(parse(negative))) == negative
