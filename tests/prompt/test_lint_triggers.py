@@ -122,3 +122,11 @@ def test_a_coined_word_opening_the_prompt_is_its_trigger(small_index: object) ->
 def test_an_opening_item_of_tag_words_is_no_trigger(small_index: object) -> None:
     prompt = "glowing hair style, 1girl, safe"
     assert "ANM-TAG-004" in codes_at(lint(prompt, small_index), "glowing hair style", prompt)
+
+
+def test_an_artist_right_after_a_lora_tag_is_its_trigger(small_index: object) -> None:
+    prompt = "<lora:Haru579_AnimaV1:1> @hrlrst, A young woman with short hair holds a can. She smiles."
+    assert "ANM-ART-002" not in {f.code for f in lint(prompt, small_index)}
+    # elsewhere an unknown artist is still reported
+    later = "1girl, @hrlrst, smile, safe, <lora:Haru579_AnimaV1:1>"
+    assert "ANM-ART-002" in {f.code for f in lint(later, small_index)}

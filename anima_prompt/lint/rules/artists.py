@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 
 from anima_prompt.lint.analysis import Analysis, Kind
 from anima_prompt.lint.context import RuleContext
@@ -81,11 +82,14 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     Anima knows the artists of its frozen Danbooru data (about 60,000 names). Names sometimes differ from
     what users expect: Anima recognises `@izuminanase`, not `@izumi nanase`, so the suggestions include the
-    spelling without spaces as well as the closest artist names.
+    spelling without spaces as well as the closest artist names. An `@name` right after a LoRA tag is that
+    LoRA's trigger (`<lora:Haru579_AnimaV1:1> @hrlrst`: Anima style LoRAs train a new artist tag), unknown to
+    the base model on purpose.
     """
     assert ctx.index is not None
+    after_lora = _after_lora_tags(prompt)
     for item in prompt.artists:
-        if not item.name:
+        if not item.name or item.start in after_lora:
             continue
         info = ctx.index.lookup(item.text)
         if info is not None and info.is_artist:
@@ -97,6 +101,15 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             message = f"`@{item.text}` is not in Anima's known artist list"
             suggestions = _artist_suggestions(item.text, ctx)
         yield ctx.report("ANM-ART-002", (item.start, item.end), message, suggestions=suggestions)
+
+
+def _after_lora_tags(prompt: Analysis) -> frozenset[int]:
+    """The starts of the items that come right after a LoRA tag, with only separators between."""
+    return frozenset(
+        item.start
+        for previous, item in pairwise(prompt.items)
+        if previous.foreign == "lora" and not prompt.text[previous.end : item.start].strip(" ,\n\t")
+    )
 
 
 @rule(
