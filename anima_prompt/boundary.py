@@ -97,7 +97,7 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice, pairwise
+from itertools import pairwise
 from typing import Protocol
 
 from anima_prompt.tagtext import danbooru_name
@@ -451,10 +451,6 @@ FOREIGN_FUNCTION_WORDS = _words(
 )
 MIN_FOREIGN_WORDS = 4  # and at least `FOREIGN_WORD_SHARE` of the prompt's words
 FOREIGN_WORD_SHARE = 0.08
-_FOREIGN_WORD = re.compile(
-    r"(?<![^\W\d_])(?:" + "|".join(sorted(FOREIGN_FUNCTION_WORDS, key=len, reverse=True)) + r")(?![^\W\d_])",
-    re.IGNORECASE,
-)
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -468,11 +464,9 @@ def in_another_language(text: str) -> bool:
         >>> in_another_language("Ela tem cabelo longo em tons de vermelho e roxo, olhos grandes com brilho")
         True
     """
-    found = _FOREIGN_WORD.finditer(text)
-    if sum(1 for _ in islice(found, MIN_FOREIGN_WORDS)) < MIN_FOREIGN_WORDS:
-        return False  # the common case
-    foreign = len(_FOREIGN_WORD.findall(text))
-    return foreign >= FOREIGN_WORD_SHARE * len(_LETTER_WORD.findall(text))
+    words = _LETTER_WORD.findall(text.lower())
+    foreign = sum(word in FOREIGN_FUNCTION_WORDS for word in words)
+    return foreign >= MIN_FOREIGN_WORDS and foreign >= FOREIGN_WORD_SHARE * len(words)
 
 
 def wants_object(text: str) -> bool:

@@ -809,7 +809,12 @@ def _in_another_language(nodes: list[Node]) -> bool:
     """Whether the prompt's words are those of a description in another language written in Latin letters
     (`Ela tem cabelo longo em tons de vermelho e roxo, olhos grandes e expressivos, ...`): see
     `boundary.in_another_language`."""
-    return in_another_language(" ".join(render(node) for node in nodes if isinstance(node, Tag | Phrase)))
+    texts = [
+        node.text if isinstance(node, Tag) else render(node)
+        for node in nodes
+        if isinstance(node, Tag | Phrase)
+    ]
+    return in_another_language(" ".join(texts))
 
 
 _SLOT_CHOICE = re.compile(r"[^\W\d_]/[^\W\d_]")
