@@ -105,8 +105,16 @@ def join_references(tokens: list[Token]) -> list[Token]:
 
 
 def _between_spaces(tokens: list[Token], index: int) -> bool:
-    """Whether the token at `index` has white space on both sides (`a | b`)."""
-    return 0 < index < len(tokens) - 1 and tokens[index - 1].type == "WS" and tokens[index + 1].type == "WS"
+    """Whether the token at `index` has white space on both sides and words beyond them (`a | b`)."""
+    if not 2 <= index < len(tokens) - 2:
+        return False
+    before, after = tokens[index - 2 : index], tokens[index + 1 : index + 3]
+    return (
+        before[1].type == "WS"
+        and after[0].type == "WS"
+        and before[0].type not in _SEPARATING
+        and after[1].type not in _SEPARATING
+    )
 
 
 def _variable(tokens: list[Token], index: int, result: list[Token]) -> int:

@@ -127,3 +127,10 @@ def test_normalize_keeps_foreign_syntax_and_phrases_as_written(text: str) -> Non
         found = formatted.find(piece, position)
         assert found >= 0, (text, formatted, piece)
         position = found + len(piece)
+
+
+def test_a_pipe_at_the_prompts_edge_is_no_character_separator() -> None:
+    # found by the idempotence property: ` | 0` lost its leading space, and the pipe then read otherwise
+    for text in (" | 0", "1girl | ", " | "):
+        once = render(normalize(parse(text)))
+        assert render(normalize(parse(once))) == once
