@@ -25,7 +25,8 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
   (`COMMON_WORD_POSTS`, or the tag is a popular character or series), and the two are at most
   `typo_edits(length)` edits apart (Damerau-Levenshtein, transpositions count once; in a tag of several
   words whose others match, the tag's word with or without a plural `s`: `missing fngers` may mean
-  `missing finger`); a word of the
+  `missing finger`), or another form of it among the tag's other words (`opened mouth` for `open mouth`,
+  `age up` for `aged up`); a word of the
   vocabulary counts as misspelt only as the one differing word of a popular or special tag of two words or
   more, one edit from it (`form behind` → `from behind`, `shirt hair` → `short hair`), and words of the
   vocabulary are never joined into another tag (`dark lighting` is no `backlighting`);
@@ -57,6 +58,7 @@ COLOUR_WORDS = frozenset(_COLOURS.split())
 #: A tag with this many posts is popular enough that a word one edit from its own, among its other words, is
 #: a slip of the keyboard (`form behind`).
 POPULAR_TAG_POSTS = 10_000
+MIN_INFLECTED_LETTERS = 3  # `age` and `aged`; shorter words inflect into unrelated ones
 REAL_WORD_TYPO_LETTERS = 4  # shorter words are one edit from too many others (`ink` and `pink`)
 #: Categories of Anima's special tags (quality, score, ...), whose posts the index does not count.
 SPECIAL_CATEGORIES = frozenset({"quality"})
@@ -172,6 +174,8 @@ def _misspelt(written: str, suggestion: Suggestion, word_posts: WordPosts) -> bo
     # its plural is (the vocabulary counts the words of canonical tags; the alias `extra digit` has `digit`)
     in_context = len(ours) == len(theirs) >= 2 and len(pairs) == 1
     for mine, others in pairs:
+        if in_context and _inflected(mine, others[0]):
+            continue  # another form of the tag's word among its other words (`opened mouth`, `age up`)
         if word_posts(mine):  # a word of the tag vocabulary is meant as written, but for a slip in a tag
             return in_context and _real_word_typo(mine, others[0], suggestion)
         forms = [_number_forms(other) if in_context else {other} for other in others]
@@ -185,6 +189,15 @@ def _misspelt(written: str, suggestion: Suggestion, word_posts: WordPosts) -> bo
         if distance > typo_edits(len(compact)):
             return False
     return True
+
+
+def _inflected(mine: str, other: str) -> bool:
+    """Whether one word is the other with an inflection (`INFLECTIONS`): `opened` and `open`, `age` and
+    `aged`, `printed` and `print`."""
+    short, long = sorted((mine, other), key=len)
+    return (
+        len(short) >= MIN_INFLECTED_LETTERS and long.startswith(short) and long[len(short) :] in INFLECTIONS
+    )
 
 
 def _number_forms(word: str) -> set[str]:

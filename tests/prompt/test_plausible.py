@@ -167,3 +167,12 @@ def test_a_word_of_a_tags_name_is_meant_as_written() -> None:
 def test_a_qualifier_written_as_the_last_words_is_the_qualified_tag() -> None:
     for text, name in (("spring season", "spring_(season)"), ("saber fate", "saber_(fate)")):
         assert plausible(text, Suggestion(name, 80.0, "fuzzy", name, 20_000, "general"), word_posts)
+
+
+def test_another_form_of_a_tags_word_among_its_other_words_is_meant() -> None:
+    for text, name, posts in (("opened mouth", "open_mouth", 2_500_000), ("age up", "aged_up", 30_000)):
+        assert plausible(text, Suggestion(name, 80.0, "fuzzy", name, posts, "general"), word_posts)
+    # alone, a word's other form is another word
+    assert not plausible(
+        "opened", Suggestion("open", 80.0, "fuzzy", "open", 2_500_000, "general"), word_posts
+    )
