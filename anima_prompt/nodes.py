@@ -30,6 +30,7 @@ FOREIGN_SYNTAXES = (
     "nai_weight",  # NovelAI V4 numeric emphasis `1.5::rain::`, `-0.8::feet::`
     "nai_character",  # NovelAI V4's `|` between the prompts of its characters
     "nai_action",  # NovelAI V4's actions of a character: `source#hug`, `target#pointing`
+    "midjourney",  # Midjourney's parameters: `--niji 6 --ar 16:9 --no text, watermark`
     "detailer",  # Impact Pack detailer wildcards `[ASC]`, `[SEP]`, `[LAB]`, `[ALL]`, `[Label]`
     "placeholder",  # template fields a tool fills in: `{prompt}` (style templates), `<|general|>` (TIPO)
     "variants",  # dynamic prompts / ComfyUI front end `{a|b}`
@@ -57,6 +58,7 @@ INLINE_SYNTAXES = frozenset(
         "sample_option",
         "caption_separator",
         "placeholder",
+        "midjourney",
     }
 )
 

@@ -8,7 +8,8 @@
    lines (sd-scripts: negative prompt, width, height, seed, CFG scale, steps, guidance);
 2. `join_references` joins tokens that only together are one piece of syntax: a dynamic-prompts variable
    `${name}`, a ComfyUI `embedding:name`, and the `|||` caption separator; and it marks a single `|` between
-   spaces outside brackets, NovelAI V4's separator of character prompts;
+   spaces outside brackets, NovelAI V4's separator of character prompts; and Midjourney's parameters at the
+   end of a line (`--niji 6 --ar 16:9 --no text`) become one token;
 3. `pair_brackets` pairs brackets with a stack: a bracket without partner becomes UNCLOSED or UNMATCHED, one
    nested deeper than `MAX_NESTING` becomes TOO_DEEP, and a WEIGHT that does not close a matched `(`
    becomes STRAY_WEIGHT, so the parser never sees unbalanced input and the tree depth is bounded.
@@ -34,6 +35,11 @@ _KEYWORDS = re.compile(
     r"|(?P<CAPTION_SEPARATOR>;;;)"
     r"|(?P<WILDCARD>__(?!_)[\w@~*/.\-]+?__)"
 )
+#: Options of Midjourney that no LoRA trainer's sample line has (`--niji 6`, `--ar 16:9`, `--no text`).
+_MIDJOURNEY = re.compile(
+    r"(?<!\S)--(?:niji|ar|aspect|no|v|version|style|stylize|chaos|q|quality|tile|iw|weird|sref|cref|sw|cw|raw)"
+    r"(?!\S)"
+)
 _KEYWORD_HINT = re.compile("BREAK|ADD|AND|--|;;;|__")  # a quick test before `_KEYWORDS`
 _EMBEDDING = re.compile(r"(?:^|(?<=\s))embedding$")
 _EMBEDDING_NAME = re.compile(r"[^\s]+")
@@ -52,7 +58,10 @@ class PromptPostLex(PostLex):
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         tokens, joinable = split_keywords(stream)
-        return iter(pair_brackets(join_references(tokens) if joinable else tokens))
+        tokens = join_references(tokens) if joinable else tokens
+        if any(token.type == "TEXT" and "--" in token for token in tokens):
+            tokens = midjourney_parameters(tokens)
+        return iter(pair_brackets(tokens))
 
 
 def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
@@ -102,6 +111,26 @@ def join_references(tokens: list[Token]) -> list[Token]:
         result.append(token)
         index += 1
     return result
+
+
+def midjourney_parameters(tokens: list[Token]) -> list[Token]:
+    """Join Midjourney's parameters, from the first option that is Midjourney's own (`--niji 6`, `--ar 16:9`,
+    `--no text, watermark`) to the end of its line, into one MIDJOURNEY token: commas there separate the
+    words of `--no`, which Midjourney keeps out of the image, not tags."""
+    for index, token in enumerate(tokens):
+        match = _MIDJOURNEY.search(token) if token.type == "TEXT" and "--" in token else None
+        if match is None:
+            continue
+        end = index
+        while end + 1 < len(tokens) and tokens[end + 1].type != "NEWLINE":
+            end += 1
+        while end > index and tokens[end].type == "WS":
+            end -= 1
+        result = tokens[:index]
+        _append_text(result, token, 0, match.start())
+        result.append(_joined("MIDJOURNEY", tokens[index : end + 1], match.start()))
+        return result + tokens[end + 1 :]
+    return tokens
 
 
 def _between_spaces(tokens: list[Token], index: int) -> bool:

@@ -204,6 +204,19 @@ def test_embeddings_and_variables_are_not_tags() -> None:
     assert not [f for f in findings if f.code == "ANM-TAG-002" and "Easy" in f.message]
 
 
+def test_midjourney_parameters_are_one_foreign_span_to_the_line_end() -> None:
+    prompt = "1girl, safe, rain, neon lights --niji 6 --ar 9:16 --no text, watermark, harsh shadows"
+    findings = run_example(Example(prompt), None)
+    syntax = [f for f in findings if f.code == "ANM-SYN-001"]
+    assert [prompt[f.span.start : f.span.end] for f in syntax if f.span is not None] == [
+        "--niji 6 --ar 9:16 --no text, watermark, harsh shadows"
+    ]
+    assert "Midjourney" in syntax[0].message
+    assert not [f for f in findings if f.code.startswith("ANM-TAG") and f.span and f.span.start > 30]
+    assert render(normalize(parse(prompt))) == render(normalize(parse(render(normalize(parse(prompt))))))
+    assert "--niji 6 --ar 9:16 --no text, watermark, harsh shadows" in render(parse(prompt))
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []

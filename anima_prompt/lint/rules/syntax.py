@@ -165,6 +165,8 @@ _FOREIGN_MESSAGES = {
     "nai_character": "`|` separates NovelAI V4's character prompts; ComfyUI passes it to the model as text: "
     "describe each character in a sentence of its own",
     "nai_action": "`{text}` is NovelAI V4's action syntax; ComfyUI passes it to the model as text",
+    "midjourney": "`{text}` are Midjourney's parameters; ComfyUI passes them to the model as text, and the "
+    "words after `--no` then ask for what Midjourney keeps out: put those in the negative prompt",
     "variable": "`{text}` is a dynamic-prompts variable; only the Dynamic Prompts extension fills it in, "
     "ComfyUI passes it to the model as text",
     "sample_option": "`{text}` is an option of a LoRA trainer's sample-prompt line (sd-scripts); in a prompt "
@@ -233,15 +235,16 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     part of ComfyUI's prompt language; Forge Neo implements editing and alternation for Anima. Qwen3 has no
     75-token chunks, so `BREAK` is a no-op everywhere. Nor are Regional Prompter's `ADDCOL`, `ADDROW`,
     `ADDBASE` and `ADDCOMM`, NovelAI V4's character prompts (`park | girl, red hair | girl, blue hair`) and
-    actions (`source#hug`), NovelAI's numeric emphasis (`1.5::rain::`, a ComfyUI weight `(rain:1.5)`; a
-    negative one belongs in the negative prompt), NovelAI's `{x}` emphasis (the ComfyUI front end drops the
-    braces of a one-option `{a|b}` choice, so the weight is lost), dynamic-prompts variables `${name}`, or the
-    syntax of LoRA training files that ends up in prompts: sample-prompt options (`--n`, `--w 576`) and
-    caption separators (`|||`, `;;;`); nor the XML elements of a structured prompt (NewBie-image's
-    `<character_1>`, `<appearance>...</appearance>`), reported once at the first. Dynamic-prompts `{a|b}` and
-    `__wildcards__` are left alone: the ComfyUI front end and common extensions expand them. For NovelAI
-    emphasis the suggestion is a ComfyUI weight: `(x:1.5)` for `{x}`; a weight written inside the braces
-    (`{x:1.1}`, `{(x:1.1)}`) is kept and multiplied by NovelAI's 1.05 a brace level, `(x:1.16)`.
+    actions (`source#hug`), Midjourney's parameters (`--niji 6 --ar 16:9 --no text`), NovelAI's numeric
+    emphasis (`1.5::rain::`, a ComfyUI weight `(rain:1.5)`; a negative one belongs in the negative prompt),
+    NovelAI's `{x}` emphasis (the ComfyUI front end drops the braces of a one-option `{a|b}` choice, so the
+    weight is lost), dynamic-prompts variables `${name}`, or the syntax of LoRA training files that ends up in
+    prompts: sample-prompt options (`--n`, `--w 576`) and caption separators (`|||`, `;;;`); nor the XML
+    elements of a structured prompt (NewBie-image's `<character_1>`, `<appearance>...</appearance>`), reported
+    once at the first. Dynamic-prompts `{a|b}` and `__wildcards__` are left alone: the ComfyUI front end and
+    common extensions expand them. For NovelAI emphasis the suggestion is a ComfyUI weight: `(x:1.5)` for
+    `{x}`; a weight written inside the braces (`{x:1.1}`, `{(x:1.1)}`) is kept and multiplied by NovelAI's
+    1.05 a brace level, `(x:1.16)`.
     """
     found = [(item.start, item.end, item.foreign) for item in prompt.items if item.kind is Kind.FOREIGN]
     markup = [start for start, _, syntax in found if syntax == "markup"]
