@@ -8,8 +8,8 @@
    lines (sd-scripts: negative prompt, width, height, seed, CFG scale, steps, guidance);
 2. `join_references` joins tokens that only together are one piece of syntax: a dynamic-prompts variable
    `${name}`, a ComfyUI `embedding:name`, and the `|||` caption separator; and it marks a single `|` between
-   spaces outside brackets, NovelAI V4's separator of character prompts; and Midjourney's parameters at the
-   end of a line (`--niji 6 --ar 16:9 --no text`) become one token;
+   spaces outside brackets, NovelAI V4's separator of character prompts; `midjourney_parameters` then makes
+   Midjourney's parameters at the end of a line (`--niji 6 --ar 16:9 --no text`) one token;
 3. `pair_brackets` pairs brackets with a stack: a bracket without partner becomes UNCLOSED or UNMATCHED, one
    nested deeper than `MAX_NESTING` becomes TOO_DEEP, and a WEIGHT that does not close a matched `(`
    becomes STRAY_WEIGHT, so the parser never sees unbalanced input and the tree depth is bounded.
@@ -59,9 +59,7 @@ class PromptPostLex(PostLex):
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         tokens, joinable = split_keywords(stream)
         tokens = join_references(tokens) if joinable else tokens
-        if any(token.type == "TEXT" and "--" in token for token in tokens):
-            tokens = midjourney_parameters(tokens)
-        return iter(pair_brackets(tokens))
+        return iter(pair_brackets(midjourney_parameters(tokens)))
 
 
 def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:

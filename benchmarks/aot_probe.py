@@ -86,29 +86,19 @@ def phase_loader_import() -> dict:
 
 
 def setup(args: argparse.Namespace):
+    """The seeded DiT (full size or tiny) and one CFG step's inputs at the image size, on the device."""
     import torch
+    from engine_bench import build, fill_random  # this script's folder
 
+    from anima_engine._tiny import TINY_DIT
     from anima_engine.config import DiTParams
     from anima_engine.dit import DiT
 
     device = torch.device(args.device)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    params = (
-        DiTParams(model_channels=64, num_blocks=2, num_heads=4, mlp_channels=128, adaln_lora_dim=16)
-        if args.tiny
-        else DiTParams()
-    )
-    with torch.device("meta"):
-        dit = DiT(params)
-    dit = dit.to_empty(device=device).to(dtype).eval().requires_grad_(False)
+    params = TINY_DIT if args.tiny else DiTParams()
+    dit = fill_random(build(lambda: DiT(params), device), seed=0).to(dtype)
     generator = torch.Generator(device=device).manual_seed(0)
-    with torch.no_grad():
-        for name, param in dit.named_parameters():
-            noise = torch.randn(param.shape, generator=generator, device=device, dtype=torch.float32)
-            if param.ndim >= 2:
-                param.copy_(noise / param[0].numel() ** 0.5)
-            else:
-                param.copy_(1 + 0.1 * noise if "norm" in name else 0.02 * noise)
     side = args.size // 8
     x = torch.randn(2, params.in_channels, 1, side, side, generator=generator, device=device)
     sigma = torch.rand(2, generator=generator, device=device)
@@ -116,18 +106,12 @@ def setup(args: argparse.Namespace):
     return torch, dit, (x.to(dtype), sigma, context)
 
 
-def step_ms(torch, forward, inputs, device: str, repeats: int = 10) -> float:
-    times = []
-    for _ in range(repeats + 2):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        begin = time.perf_counter()
-        with torch.no_grad():
-            forward(*inputs)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append((time.perf_counter() - begin) * 1000)
-    return sorted(times[2:])[len(times[2:]) // 2]
+def step_ms(forward, inputs, device: str) -> float:
+    import torch
+    from engine_bench import time_ms
+
+    with torch.no_grad():
+        return time_ms(lambda: forward(*inputs), torch.device(device), warmup=2, repeats=10)
 
 
 def phase_build(args: argparse.Namespace) -> dict:
@@ -143,7 +127,7 @@ def phase_build(args: argparse.Namespace) -> dict:
     options = {"aot_inductor.package_constants_in_so": False}
     torch._inductor.aoti_compile_and_package(exported, package_path=str(package), inductor_configs=options)
     compile_s = time.perf_counter() - begin
-    eager = step_ms(torch, dit, inputs, args.device)
+    eager = step_ms(dit, inputs, args.device)
     torch.save([t.cpu() for t in inputs], args.directory / "inputs.pt")
     with torch.no_grad():
         torch.save(dit(*inputs).cpu(), args.directory / "eager_out.pt")
@@ -185,8 +169,9 @@ def phase_load(args: argparse.Namespace) -> dict:
     if device == "cuda":
         torch.cuda.synchronize()
     first_s = time.perf_counter() - begin
-    want = torch.load(args.directory / "eager_out.pt").float()
-    error = ((out.float().cpu() - want).norm() / want.norm()).item()
+    from engine_bench import relative_error
+
+    error = relative_error(out.cpu(), torch.load(args.directory / "eager_out.pt"))
     return {
         "torch_s": torch_s,
         "load_s": load_s,
@@ -195,7 +180,7 @@ def phase_load(args: argparse.Namespace) -> dict:
         "heavy_before_load": heavy_before,
         "heavy_after_load": heavy,
         "first_call_s": first_s,
-        "aot_step_ms": step_ms(torch, forward, inputs, device),
+        "aot_step_ms": step_ms(forward, inputs, device),
         "relative_error_vs_eager": error,
     }
 
