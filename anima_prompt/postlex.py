@@ -112,23 +112,27 @@ def join_references(tokens: list[Token]) -> list[Token]:
 
 
 def midjourney_parameters(tokens: list[Token]) -> list[Token]:
-    """Join Midjourney's parameters, from the first option that is Midjourney's own (`--niji 6`, `--ar 16:9`,
-    `--no text, watermark`) to the end of its line, into one MIDJOURNEY token: commas there separate the
-    words of `--no`, which Midjourney keeps out of the image, not tags."""
-    for index, token in enumerate(tokens):
+    """Join Midjourney's parameters, on every line from the first option that is Midjourney's own
+    (`--niji 6`, `--ar 16:9`, `--no text, watermark`) to the end of the line, into one MIDJOURNEY token:
+    commas there separate the words of `--no`, which Midjourney keeps out of the image, not tags."""
+    result: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
         match = _MIDJOURNEY.search(token) if token.type == "TEXT" and "--" in token else None
         if match is None:
+            result.append(token)
+            index += 1
             continue
         end = index
         while end + 1 < len(tokens) and tokens[end + 1].type != "NEWLINE":
             end += 1
         while end > index and tokens[end].type == "WS":
             end -= 1
-        result = tokens[:index]
         _append_text(result, token, 0, match.start())
         result.append(_joined("MIDJOURNEY", tokens[index : end + 1], match.start()))
-        return result + tokens[end + 1 :]
-    return tokens
+        index = end + 1
+    return result
 
 
 def _between_spaces(tokens: list[Token], index: int) -> bool:

@@ -217,6 +217,16 @@ def test_midjourney_parameters_are_one_foreign_span_to_the_line_end() -> None:
     assert "--niji 6 --ar 9:16 --no text, watermark, harsh shadows" in render(parse(prompt))
 
 
+def test_every_line_of_midjourney_parameters_is_one_foreign_span() -> None:
+    prompt = "1girl, safe, rain --niji 6 --no text, watermark\n1boy, safe, snow --ar 16:9 --no blur, frame"
+    syntax = found(prompt, "ANM-SYN-001")
+    assert [prompt[f.span.start : f.span.end] for f in syntax if f.span is not None] == [
+        "--niji 6 --no text, watermark",
+        "--ar 16:9 --no blur, frame",
+    ]
+    assert not [f for f in run_example(Example(prompt), None) if f.code == "ANM-TAG-004"]
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []
