@@ -110,6 +110,13 @@ _NAI_WEIGHT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)::[^:]+::")
 #: NovelAI V4's action of a character prompt: `source#hug`, `target#pointing`, `mutual#holding hands`.
 _NAI_ACTION = re.compile(r"(?:source|target|mutual)#\S")
 _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>")
+#: A slot of a prompt guide's template named in words (`hairstyle tags`, `pose/action tags`, `outfit trigger`,
+#: `quality keywords`): the guide's reader replaces it; no tag ends so unless the index knows it (`dog tags`).
+_SLOT_NAME = re.compile(
+    r"[A-Za-z][\w/+-]*(?:[ _][A-Za-z][\w/+-]*)*[ _](?:tags?|triggers?|keywords?)", re.IGNORECASE
+)
+#: An artist slot of a template (`@artist`, `@artist_name`, `@style name`).
+_ARTIST_SLOT = re.compile(r"@[ _]?(?:your[ _])?(?:artist|style|name)(?:[ _](?:name|tags?))?", re.IGNORECASE)
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
 MAX_LIST_WORDS = 4  # a member of a list inside a sentence that runs past `MAX_SENTENCE_GAP` (`ghostly ferns`)
@@ -314,16 +321,29 @@ class Classifier:
         if "#" in text and _NAI_ACTION.match(text):
             return Foreign(span, "nai_action", text)
         kind = self._plain_kind(text)
+        if isinstance(kind, str):
+            return Foreign(span, kind, text)
         if kind is Tag:
             return Tag(span, text)
-        if kind is Phrase:
-            return Phrase(span, (Text(span, text),))
-        return Foreign(span, "pony", text)
+        return Phrase(span, (Text(span, text),))
 
-    def _kind_of(self, text: str) -> type[Tag | Phrase | Foreign]:
+    def _kind_of(self, text: str) -> type[Tag | Phrase] | str:
+        """`Tag`, `Phrase`, or the syntax of a `Foreign` node (`pony`, `placeholder`)."""
         if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
-            return Foreign
-        return Phrase if self.is_prose(text) else Tag
+            return "pony"
+        if self.is_prose(text):
+            return Phrase
+        return "placeholder" if self._is_slot_name(text) else Tag
+
+    def _is_slot_name(self, text: str) -> bool:
+        """Whether `text` names a slot of a prompt guide's template (`hairstyle tags`); needs the vocabulary
+        (`dog tags` is a tag)."""
+        return (
+            text[-1:] in "sSgGrRdD"
+            and self.vocabulary is not None
+            and _SLOT_NAME.fullmatch(text.strip()) is not None
+            and not self.known(text)
+        )
 
     def _split_stops(
         self, atoms: Sequence[Atom], *, after_group: bool = False
@@ -385,6 +405,8 @@ class Classifier:
         if text.startswith("@") and tokens[0].type == "AT":
             if not text[1:].strip():
                 return [ErrorNode(span, text, "empty-artist", "'@' without an artist name")]
+            if _ARTIST_SLOT.fullmatch(text):
+                return [Foreign(span, "placeholder", text)]
             return self._closing_period(Artist(span, text))
         if text[:1] in _PONY_INITIALS and _PONY.fullmatch(text):
             return [Foreign(span, "pony", text)]
@@ -403,7 +425,11 @@ class Classifier:
             return [Foreign(span, "nai_action", text)]
         if self.is_prose(text):
             return [Phrase(span, (Text(span, text),))]
-        return self._closing_period(Tag(span, text))
+        nodes = self._closing_period(Tag(span, text))
+        head = nodes[0]
+        if isinstance(head, Tag) and self._is_slot_name(head.text):
+            nodes[0] = Foreign(head.span, "placeholder", head.text)
+        return nodes
 
     def _closing_period(self, node: Tag | Artist) -> list[Node]:
         """The tag with its closing period as a separator (`long hair.`), unless the period is part of the

@@ -9,6 +9,7 @@ import pytest
 from anima_prompt import normalize, parse, render
 from anima_prompt.lint import Finding, Linter
 from anima_prompt.lint.registry import Example
+from anima_prompt.nodes import Foreign, walk
 from tests.prompt import lint_support
 from tests.prompt.lint_support import run_example
 
@@ -225,6 +226,28 @@ def test_every_line_of_midjourney_parameters_is_one_foreign_span() -> None:
         "--ar 16:9 --no blur, frame",
     ]
     assert not [f for f in run_example(Example(prompt), None) if f.code == "ANM-TAG-004"]
+
+
+def test_slots_of_a_prompt_guide_are_placeholders(small_index: object) -> None:
+    prompt = (
+        "safe, 1girl, @artist, solo, hairstyle tags, pose/action tags, outfit trigger, dog tags, "
+        "background tags."
+    )
+    findings = run_example(Example(prompt), small_index)
+    assert [f.code for f in findings if f.span is not None and f.span.start > 22] == []
+    assert [f.code for f in found(prompt, "ANM-ART-002", small_index)] == []
+    tree = Linter(index=small_index).parser.parse(prompt)  # type: ignore[arg-type]
+    slots = [node.text for node in walk(tree) if isinstance(node, Foreign) and node.syntax == "placeholder"]
+    assert slots == ["@artist", "hairstyle tags", "pose/action tags", "outfit trigger", "background tags"]
+
+
+def test_a_slot_name_the_index_knows_is_a_tag(small_index: object) -> None:
+    prompt = "safe, 1girl, dog tags, hair ribbon tags"
+    unknown = found(prompt, "ANM-TAG-004", small_index)
+    assert unknown == []
+    linter = Linter(index=small_index)  # type: ignore[arg-type]
+    assert "dog tags" in linter.fix("safe, 1girl, dog_tags, hair ribbon tags")
+    assert "hair ribbon tags" in linter.fix("safe, 1girl, dog_tags, hair ribbon tags")
 
 
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
