@@ -18,8 +18,11 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    drawn or said as written; otherwise an item written as a tag → tag: words joined by underscores
    (`long_hair`), escaped parentheses (`saber \\(fate\\)`), nothing but symbols (`^_^`, `...`); a run
    of two hashtags or more (`#sketch #anime #illustration`) → prose: labels copied from a social page;
-   Markdown (`**Top Right**: ...`, a numbered entry `4. Doctor sighing`) → prose: text an LLM wrote in
-   sections;
+   Markdown (`**Top Right**: ...`, a numbered entry `4. Doctor sighing`, a bulleted one in sentence case
+   `- Leave a gap`) → prose: text an LLM wrote in sections; a colour code (`#FFFFFF`) → prose: no tag;
+   a capitalised negation or imperative opening an item the index does not know (`No page UI`, `Avoid
+   clutter`), or one in capitals before words in lowercase, known or not (`NO animal ears`) → prose: an
+   instruction to the model (Danbooru's `no humans` is lowercase);
 3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`),
    of `CJK_SENTENCE_CHARS` CJK characters or more, with a Chinese particle of a clause (`的`, `在`, `着`,
    `了`: `一只凶恶的狼`), and Korean text of four words or more or ending in `-다` (Korean separates clauses
@@ -227,8 +230,15 @@ HANGUL_CLAUSE_WORDS = 4
 CJK_SENTENCE_CHARS = 12
 _IDENTIFIER = re.compile(r"[a-z][A-Z]|(?<![A-Za-z])[vV]\d|[a-z]v\d|version\d")
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
-#: Markdown of text an LLM wrote: bold (`**Top Right**`) or a numbered list entry (`4. Doctor sighing`).
-_MARKDOWN = re.compile(r"\*\*\S|^\d{1,2}\.\s+[A-Z*]")
+#: A capitalised negation or imperative opening an instruction to the model (`No grid lines`, `NO animal
+#: ears`, `Do not draw the body`, `Avoid clutter`): Danbooru's `no ...` tags are lowercase.
+_INSTRUCTION = re.compile(r"(?:No|NO|Not|NOT|Never|NEVER|Avoid|AVOID|Do not|DO NOT|Don't|DON'T)[ \t]+\S")
+_SHOUTED_INSTRUCTION = re.compile(r"(?:NO|NOT|NEVER|AVOID|DO NOT|DON'T)[ \t]+\S")
+#: Markdown of text an LLM wrote: bold (`**Top Right**`), a numbered list entry (`4. Doctor sighing`) or a
+#: bulleted one in sentence case (`- Leave a clear gap`).
+_MARKDOWN = re.compile(r"\*\*\S|^\d{1,2}\.\s+[A-Z*]|^[-*•][ \t]+[A-Z][a-z]")
+#: A colour code (`#FFFFFF`, `#3a2a20`): words for the model, not a tag.
+_COLOUR_CODE = re.compile(r"#(?:[0-9A-Fa-f]{3}){1,2}")
 _HASHTAGS = re.compile(r"#[^\W_][\w-]*(?:\s+#[^\W_][\w-]*)+")
 _CREDIT = re.compile(r"[^\W_]\s+by\s+[A-Z]")
 _NAME_POSSESSIVE = re.compile(r"\s[A-Z][\w-]*(?:\s[A-Z][\w-]*)*['’]s\b")
@@ -367,7 +377,8 @@ def item_shape(text: str) -> ItemShape:
         ),
         quoted=bool(_QUOTED.search(stripped)),
         hashtags=stripped[:1] == "#" and bool(_HASHTAGS.fullmatch(stripped)),
-        markdown=("*" in stripped or stripped[:1].isdigit()) and bool(_MARKDOWN.search(stripped)),
+        markdown=("*" in stripped or stripped[:1].isdigit() or stripped[:1] in "-•")
+        and bool(_MARKDOWN.search(stripped)),
         name_possessive=("'" in stripped or "’" in stripped)
         and not first.isupper()
         and bool(_NAME_POSSESSIVE.search(stripped)),
@@ -554,11 +565,15 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.TAG
     if shape.name in _FUNCTION_WORDS and shape.name not in _LETTER_WORDS:
         return Reading.PROSE  # rule 5's lone function word, even where a qualified tag has it (`a (phrase)`)
+    if _SHOUTED_INSTRUCTION.match(text.lstrip("-*• \t")) and not text.isupper():
+        return Reading.PROSE  # `NO animal ears`: shouted, so an instruction even where a tag is so named
     if vocabulary is not None and shape.name and vocabulary.is_tag(shape.name):
         return Reading.TAG
     if vocabulary is not None and len(shape.words) >= 2 and shape.words[0] == "the":
         return Reading.PROSE  # titles with `the` are names the index knows (`the idolm@ster`): `the country`
-    if shape.quoted or shape.hashtags or shape.markdown:
+    if vocabulary is not None and len(shape.words) >= 2 and _INSTRUCTION.match(text.lstrip("-*• \t")):
+        return Reading.PROSE  # `No page UI`, `NO animal ears`: an instruction (the tag `no humans` is known)
+    if shape.quoted or shape.hashtags or shape.markdown or _COLOUR_CODE.fullmatch(text.strip()):
         return Reading.PROSE
     if shape.tag_written:
         return Reading.TAG

@@ -40,7 +40,10 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
 4. **Structure.** In a structured prompt, the XML elements the prompt both opens and closes are markup
    (`<appearance>chibi, red_eyes</appearance>`); square brackets that fill a slot of a template (right
    after a word that wants an object, `wearing [outfit]`, or holding slash choices, `[hair/eyes]`) and
-   constant-like fields in braces (`{SUBJECT_DESCRIPTION}`) are placeholders, not de-emphasis or emphasis.
+   constant-like fields in braces (`{SUBJECT_DESCRIPTION}`) are placeholders, not de-emphasis or emphasis;
+   so are the slots of a prompt guide named in words (`hairstyle tags`, `outfit trigger`, `@artist`) that
+   the index does not know. A field label opening a line (`attire:`, `- BASE:`, `Style (strict):`, not a
+   metatag such as `rating:`) is split off the item it was written against as a `label`.
    A prompt written in another language in Latin letters (`boundary.in_another_language`: Portuguese,
    Spanish, French, Italian, German) reads its items as prose, but for special tags and tags the index knows.
 
@@ -115,6 +118,11 @@ _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>
 _SLOT_NAME = re.compile(
     r"[A-Za-z][\w/+-]*(?:[ _][A-Za-z][\w/+-]*)*[ _](?:tags?|triggers?|keywords?)", re.IGNORECASE
 )
+#: The field label opening a line of a structured prompt: `Style:`, `- Order:`, `attire:`, `- BASE:` (one to
+#: three words, a list marker before them, white space or the line's end after the colon).
+_FIELD_LABEL = re.compile(r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*(?:[ \t][A-Za-z][\w/&'-]*){0,2}[ \t]*:(?=\s|$)")
+#: Words before a colon that make metatags or other front ends' prefixes, not labels (`rating: general`).
+_NOT_LABELS = frozenset({"rating", "score", "year", "source", "artist", "by"})
 #: An artist slot of a template (`@artist`, `@artist_name`, `@style name`).
 _ARTIST_SLOT = re.compile(r"@[ _]?(?:your[ _])?(?:artist|style|name)(?:[ _](?:name|tags?))?", re.IGNORECASE)
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
@@ -241,6 +249,8 @@ class Classifier:
             nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
+        if context == "top" and ":" in "".join(str(atom) for atom in atoms if isinstance(atom, Token)):
+            nodes = _merge_separators(self._field_labels(nodes))
         if context == "top" and _in_another_language(nodes):
             nodes = [self._as_prose(node) for node in nodes]
         if context == "top":
@@ -281,6 +291,66 @@ class Classifier:
                         settled[index] = Phrase(long_item.span, (Text(long_item.span, render(long_item)),))
             line = []
         return settled
+
+    def _field_labels(self, nodes: list[Node]) -> list[Node]:
+        """A field label opening a line of a structured prompt (`attire: (huge hat)`, `- Order: 1 black cat`,
+        `Layout (strict):`) is split off the item it was read with as a `label` (a `Foreign` node); the
+        rest of the item is read on its own. A label inside a line is no label (`best quality, extra:`)."""
+        result: list[Node] = []
+        at_line_start = True
+        position = 0
+        while position < len(nodes):
+            node = nodes[position]
+            if isinstance(node, Separator):
+                at_line_start = at_line_start or line_breaks(node.text) > 0
+                result.append(node)
+                position += 1
+                continue
+            if at_line_start and isinstance(node, Tag) and node.qualifier is None:
+                aside = _label_aside(nodes, position)
+                if aside is not None:
+                    result.extend(self._label_with_aside(nodes[position : aside + 1]))
+                    position = aside + 1
+                    at_line_start = False
+                    continue
+                result.extend(self._split_label(node))
+            else:
+                result.append(node)
+            at_line_start = False
+            position += 1
+        return result
+
+    def _split_label(self, tag: Tag) -> list[Node]:
+        """`environment: japanese teahouse interior` → the label, the space, the rest read as an item."""
+        match = _FIELD_LABEL.match(tag.text)
+        if match is None or not _is_label(match.group()) or self.known(tag.text):
+            return [tag]
+        label = Foreign(_sub_span(tag.span, 0, match.end()), "label", match.group())
+        rest = tag.text[match.end() :]
+        start = match.end() + len(rest) - len(rest.lstrip())
+        if start == len(tag.text):
+            return [label] if not rest else [label, Separator(_sub_span(tag.span, match.end(), start), rest)]
+        gap = Separator(_sub_span(tag.span, match.end(), start), tag.text[match.end() : start])
+        return [label, gap, self._plain(_sub_span(tag.span, start, len(tag.text)), tag.text[start:])]
+
+    def _label_with_aside(self, nodes: Sequence[Node]) -> list[Node]:
+        """`Layout (strict): text`, read as a tag, a space, a weight group and `: text`: the label's words,
+        the group as it is (ComfyUI weights it), the colon and the rest of the last item read on its own."""
+        words, space, aside, last = nodes
+        assert isinstance(words, Tag) and isinstance(last, Tag)
+        label = Foreign(words.span, "label", words.text)
+        rest = last.text[1:]
+        start = 1 + len(rest) - len(rest.lstrip())
+        colon = Separator(_sub_span(last.span, 0, start), last.text[:start])
+        if start == len(last.text):
+            return [label, space, aside, colon]
+        return [
+            label,
+            space,
+            aside,
+            colon,
+            self._plain(_sub_span(last.span, start, len(last.text)), last.text[start:]),
+        ]
 
     def _as_prose(self, node: Node) -> Node:
         """A tag of a prompt in another language as the words it is, unless it is a special tag or a tag the
@@ -712,7 +782,8 @@ def _qualified_tag(atoms: Sequence[Atom], is_name: ReadText) -> Tag | Artist | N
     """`saber (fate)`, `tracer_(overwatch)`: tag words, one space or an underscore, then a plain group of a
     few words closing the item; both read as tags (`is_name`), not prose nor long descriptions. Danbooru
     writes qualifiers after `_`, so `word(x)` is no qualifier, and a quality or score tag is never one:
-    `cinematic photo (masterpiece)` is a weighted tag after the words; nor does a CJK word take one."""
+    `cinematic photo (masterpiece)` is a weighted tag after the words; nor does a CJK word take one, nor are
+    colour codes and shares qualifiers (`(#FFFFFF)`, `(0-30%)`)."""
     group = atoms[-1]
     if not isinstance(group, Weighted) or group.weight_text or len(atoms) < 2:
         return None
@@ -722,6 +793,8 @@ def _qualified_tag(atoms: Sequence[Atom], is_name: ReadText) -> Tag | Artist | N
     inner = content[0]
     if (
         inner.qualifier is not None
+        or inner.text[:1] == "#"  # a colour code: `white background (#FFFFFF)`
+        or "%" in inner.text  # a share: `sky (0-30%)`
         or not is_name(inner.text)
         or special_group(inner.text) in _NEVER_QUALIFIERS
     ):
@@ -842,6 +915,27 @@ def _in_another_language(nodes: list[Node]) -> bool:
         if isinstance(node, Tag | Phrase)
     ]
     return in_another_language(" ".join(texts))
+
+
+def _is_label(text: str) -> bool:
+    """Whether `text`, a match of `_FIELD_LABEL`, is a field label rather than a metatag (`rating:`)."""
+    words = text.lstrip("-*• \t").rstrip(": \t").split()
+    return bool(words) and words[0].lower() not in _NOT_LABELS
+
+
+def _label_aside(nodes: list[Node], position: int) -> int | None:
+    """Where a label with an aside in brackets ends (`Layout (strict):` read as `Layout`, a space, a weight
+    group and a tag opening with the colon): the position of that tag, or None."""
+    if position + 3 >= len(nodes):
+        return None
+    words, space, aside, rest = nodes[position : position + 4]
+    if not (isinstance(words, Tag) and _FIELD_LABEL.fullmatch(words.text + ":") and _is_label(words.text)):
+        return None
+    if not (isinstance(space, Separator) and space.role == "space" and isinstance(aside, Weighted)):
+        return None
+    if not (isinstance(rest, Tag) and rest.text[:1] == ":" and rest.text[1:2] in ("", " ", "\t")):
+        return None
+    return position + 3
 
 
 _SLOT_CHOICE = re.compile(r"[^\W\d_]/[^\W\d_]")

@@ -42,6 +42,7 @@ FOREIGN_SYNTAXES = (
     "sample_option",  # sample-prompt options of LoRA trainers: `--n` (negative follows), `--w 576`
     "caption_separator",  # LoRA training captions: `|||` (keep tokens), `;;;` (secondary separator)
     "markup",  # XML elements of structured prompts (NewBie-image): `<character_1>`, `<appearance>`, `</n>`
+    "label",  # a field label opening a line of a structured prompt: `Style:`, `- Order:`, `attire:`
 )
 
 #: Foreign syntax that stands for text in place or sits between words like one (`__color__ hair`,
@@ -59,6 +60,7 @@ INLINE_SYNTAXES = frozenset(
         "caption_separator",
         "placeholder",
         "midjourney",
+        "label",
     }
 )
 

@@ -30,7 +30,7 @@ _CLOSES = frozenset(_OPENS.values())
 _KEYWORDS = re.compile(
     r"(?P<BREAK>(?<!\S)BREAK(?!\S))"
     r"|(?P<REGIONAL>(?<!\S)ADD(?:COL|ROW|BASE|COMM)(?!\S))"
-    r"|(?P<COMPOSE>(?<!\S)AND(?!\S))"
+    r"|(?P<COMPOSE>(?<!\S)AND(?!\S)(?!(?<=[A-Z] AND) [A-Z]{2}))"  # not a word of a heading in capitals
     r"|(?P<SAMPLE_OPTION>(?<!\S)--(?:n|[whdlsg][ \t]+[+-]?\d+(?:\.\d+)?)(?!\S))"
     r"|(?P<CAPTION_SEPARATOR>;;;)"
     r"|(?P<WILDCARD>__(?!_)[\w@~*/.\-]+?__)"

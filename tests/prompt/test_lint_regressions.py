@@ -9,7 +9,7 @@ import pytest
 from anima_prompt import normalize, parse, render
 from anima_prompt.lint import Finding, Linter
 from anima_prompt.lint.registry import Example
-from anima_prompt.nodes import Foreign, walk
+from anima_prompt.nodes import Foreign, Tag, walk
 from tests.prompt import lint_support
 from tests.prompt.lint_support import run_example
 
@@ -248,6 +248,59 @@ def test_a_slot_name_the_index_knows_is_a_tag(small_index: object) -> None:
     linter = Linter(index=small_index)  # type: ignore[arg-type]
     assert "dog tags" in linter.fix("safe, 1girl, dog_tags, hair ribbon tags")
     assert "hair ribbon tags" in linter.fix("safe, 1girl, dog_tags, hair ribbon tags")
+
+
+def test_a_field_label_opening_a_line_is_split_off_its_item(small_index: object) -> None:
+    prompt = "safe, 1girl, solo\nattire: umbrella, smile\n- ORDER: book, dragon\nStyle (strict): rain"
+    tree = Linter(index=small_index).parser.parse(prompt)  # type: ignore[arg-type]
+    labels = [node.text for node in walk(tree) if isinstance(node, Foreign) and node.syntax == "label"]
+    assert labels == ["attire:", "- ORDER:", "Style"]
+    assert [node.text for node in walk(tree) if isinstance(node, Tag)][3:] == [
+        "umbrella",
+        "smile",
+        "book",
+        "dragon",
+        "strict",
+        "rain",
+    ]
+    assert render(parse(prompt)) == prompt
+    assert [f for f in found(prompt, "ANM-TAG-004", small_index) if ":" in f.message] == []
+    fixed = Linter(index=small_index).fix(prompt)  # type: ignore[arg-type]
+    assert all(part in fixed for part in ("attire: umbrella", "- ORDER: book", "Style (strict): rain"))
+
+
+def test_a_colon_inside_a_line_or_of_a_metatag_is_no_label(small_index: object) -> None:
+    prompt = "safe, 1girl, extra: smile\nrating: general, smile"
+    tree = Linter(index=small_index).parser.parse(prompt)  # type: ignore[arg-type]
+    assert not [node for node in walk(tree) if isinstance(node, Foreign) and node.syntax == "label"]
+
+
+def test_and_between_words_in_capitals_is_a_heading_not_composition() -> None:
+    assert found("4. GIRLS AND CATS (45-88%): the four girls stand on the street.", "ANM-SYN-001") == []
+    assert len(found("safe, 1girl AND 1boy", "ANM-SYN-001")) == 1
+
+
+def test_colour_codes_are_no_qualifiers_nor_tags(small_index: object) -> None:
+    prompt = (
+        "safe, 1girl, plain white background (#FFFFFF), stripes from yellow (#ffe36e) to orange (#ffe36e)"
+    )
+    assert found(prompt, "ANM-ESC-001", small_index) == []
+    assert [f for f in found(prompt, "ANM-TAG-004", small_index) if "#" in f.message] == []
+    assert found(prompt, "ANM-DUP-001", small_index) == []
+    assert "(#FFFFFF)" in Linter(index=small_index).fix(prompt)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("item", ["No grid lines", "NO animal ears", "- Leave a clear gap", "Avoid clutter"])
+def test_instructions_and_bulleted_sentences_are_prose(small_index: object, item: str) -> None:
+    prompt = f"safe, 1girl, smile\n{item}, umbrella"
+    linter = Linter(index=small_index)  # type: ignore[arg-type]
+    assert [node.text for node in walk(linter.parser.parse(prompt)) if isinstance(node, Tag)] == [
+        "safe",
+        "1girl",
+        "smile",
+        "umbrella",
+    ]
+    assert item in linter.fix(prompt)
 
 
 def test_sample_prompt_negative_part_is_not_ordered() -> None:

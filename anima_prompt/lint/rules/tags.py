@@ -566,7 +566,9 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         if item.name:
             seen[item.region, _canonical(item, ctx)].append(item)
     for item in prompt.phrases:
-        seen[item.region, " ".join(item.text.lower().split())].append(item)
+        words = item.text.lower().split()
+        if len(words) > 1:  # a description pasted again; one word of prose (`#ffe36e`) may well recur
+            seen[item.region, " ".join(words)].append(item)
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
