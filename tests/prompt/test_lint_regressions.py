@@ -303,6 +303,14 @@ def test_instructions_and_bulleted_sentences_are_prose(small_index: object, item
     assert item in linter.fix(prompt)
 
 
+def test_a_tag_repeated_in_another_characters_block_is_no_duplicate(small_index: object) -> None:
+    blocks = "safe, 2girls,\nhatsune miku, vocaloid, long hair\nsaber (fate), fate (series), long hair"
+    assert found(blocks, "ANM-DUP-001", small_index) == []
+    same = "safe, 2girls,\nhatsune miku, vocaloid, long hair\nhatsune miku, vocaloid, long hair"
+    assert len(found(same, "ANM-DUP-001", small_index)) == 3
+    assert len(found("safe, 1girl, long hair,\nsmile, long hair", "ANM-DUP-001", small_index)) == 1
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 from anima_prompt.boundary import (
@@ -536,6 +537,39 @@ def alias_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
+def _character_blocks(prompt: Analysis, ctx: RuleContext) -> Callable[[int], int]:
+    """The character block of an offset: blocks start at lines that open with a character tag (or a name
+    before its series tag), when two lines or more open with different characters (0 everywhere otherwise,
+    and without the index)."""
+    if ctx.index is None or "\n" not in prompt.text:
+        return lambda offset: 0
+    starts: list[int] = []  # offsets of the lines opening with a character tag
+    characters: set[str] = set()
+    line = -1
+    tags = prompt.tag_like
+    for position, item in enumerate(tags):
+        line_start = prompt.text.rfind("\n", 0, item.start) + 1
+        if line_start == line:
+            continue
+        line = line_start
+        following = tags[position + 1] if position + 1 < len(tags) else None
+        if _category(item, ctx) == "character" or (
+            following is not None
+            and prompt.text.rfind("\n", 0, following.start) + 1 == line_start
+            and _category(following, ctx) == "copyright"  # `fern, sousou no frieren`: a name, its series
+        ):
+            starts.append(line_start)
+            characters.add(item.name)
+    if len(characters) < 2:
+        return lambda offset: 0
+    return lambda offset: bisect_right(starts, offset)
+
+
+def _category(item: Item, ctx: RuleContext) -> str | None:
+    info = ctx.index.lookup(item.text) if ctx.index is not None else None
+    return None if info is None else info.category_name
+
+
 def _canonical(item: Item, ctx: RuleContext) -> str:
     if ctx.index is not None:
         info = ctx.index.lookup(item.text)
@@ -558,17 +592,20 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     redundant tokens so the encoder attends to the rest. Positive and negative prompts are checked
     separately. To strengthen a tag, use a weight such as `(long hair:1.5)` instead. The regions of a
     regional prompt (separated by `BREAK`, `ADDCOL`, `ADDROW`, ...) are conditioned separately, so a tag
-    repeated in another region is not a duplicate. A natural-language phrase written twice (a description
-    pasted again) is reported the same way.
+    repeated in another region is not a duplicate, nor is one repeated in the block of another character
+    (lines that open with different character tags: `frieren, sousou no frieren, ...` then `fern, sousou no
+    frieren, ...`). A natural-language phrase written twice (a description pasted again) is reported the
+    same way.
     """
-    seen: dict[tuple[int, str], list[Item]] = defaultdict(list)
+    blocks = _character_blocks(prompt, ctx)
+    seen: dict[tuple[int, int, str], list[Item]] = defaultdict(list)
     for item in prompt.tag_like:
         if item.name:
-            seen[item.region, _canonical(item, ctx)].append(item)
+            seen[item.region, blocks(item.start), _canonical(item, ctx)].append(item)
     for item in prompt.phrases:
         words = item.text.lower().split()
         if len(words) > 1:  # a description pasted again; one word of prose (`#ffe36e`) may well recur
-            seen[item.region, " ".join(words)].append(item)
+            seen[item.region, blocks(item.start), " ".join(words)].append(item)
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
