@@ -20,6 +20,7 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    of two hashtags or more (`#sketch #anime #illustration`) → prose: labels copied from a social page;
    Markdown (`**Top Right**: ...`, a numbered entry `4. Doctor sighing`, a bulleted one in sentence case
    `- Leave a gap`) → prose: text an LLM wrote in sections; a colour code (`#FFFFFF`) → prose: no tag;
+   clauses joined by a semicolon (`white muzzle; winking right eye`) → prose;
    a capitalised negation or imperative opening an item the index does not know (`No page UI`, `Avoid
    clutter`), or one in capitals before words in lowercase, known or not (`NO animal ears`) → prose: an
    instruction to the model (Danbooru's `no humans` is lowercase);
@@ -237,6 +238,8 @@ _SHOUTED_INSTRUCTION = re.compile(r"(?:NO|NOT|NEVER|AVOID|DO NOT|DON'T)[ \t]+\S"
 #: Markdown of text an LLM wrote: bold (`**Top Right**`), a numbered list entry (`4. Doctor sighing`) or a
 #: bulleted one in sentence case (`- Leave a clear gap`).
 _MARKDOWN = re.compile(r"\*\*\S|^\d{1,2}\.\s+[A-Z*]|^[-*•][ \t]+[A-Z][a-z]")
+#: Clauses joined by a semicolon (`white muzzle; winking right eye`): no tag holds one between words.
+_CLAUSES = re.compile(r"[^\W\d_]; +[^\W\d_]")
 #: A colour code (`#FFFFFF`, `#3a2a20`): words for the model, not a tag.
 _COLOUR_CODE = re.compile(r"#(?:[0-9A-Fa-f]{3}){1,2}")
 _HASHTAGS = re.compile(r"#[^\W_][\w-]*(?:\s+#[^\W_][\w-]*)+")
@@ -574,6 +577,8 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
     if vocabulary is not None and len(shape.words) >= 2 and _INSTRUCTION.match(text.lstrip("-*• \t")):
         return Reading.PROSE  # `No page UI`, `NO animal ears`: an instruction (the tag `no humans` is known)
     if shape.quoted or shape.hashtags or shape.markdown or _COLOUR_CODE.fullmatch(text.strip()):
+        return Reading.PROSE
+    if ";" in text and _CLAUSES.search(text):
         return Reading.PROSE
     if shape.tag_written:
         return Reading.TAG

@@ -311,6 +311,13 @@ def test_a_tag_repeated_in_another_characters_block_is_no_duplicate(small_index:
     assert len(found("safe, 1girl, long hair,\nsmile, long hair", "ANM-DUP-001", small_index)) == 1
 
 
+def test_clauses_joined_by_a_semicolon_are_prose(small_index: object) -> None:
+    prompt = "safe, 1girl, smile, white muzzle; winking right eye, ;), umbrella"
+    assert [f for f in found(prompt, "ANM-TAG-004", small_index) if "muzzle" in f.message] == []
+    tree = Linter(index=small_index).parser.parse(prompt)  # type: ignore[arg-type]
+    assert ";)" in [node.text for node in walk(tree) if isinstance(node, Tag)]  # an emoticon stays a tag
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []
