@@ -318,6 +318,21 @@ def test_clauses_joined_by_a_semicolon_are_prose(small_index: object) -> None:
     assert ";)" in [node.text for node in walk(tree) if isinstance(node, Tag)]  # an emoticon stays a tag
 
 
+def test_a_long_specification_in_sentences_reads_its_lists_as_prose(small_index: object) -> None:
+    sentence = "The girl stands under a large umbrella while the rain falls on the quiet town around her."
+    lists = (
+        "Palette: soft grey, pale teal, warm amber, muted rose.\nMood: calm dusk, gentle drizzle, faint glow."
+    )
+    document = "\n".join([sentence] * 6 + [lists] * 3 + [sentence] * 4)
+    assert len(document.split()) >= 150
+    unknown = found(document, "ANM-TAG-004", small_index)
+    assert unknown == []
+    short = f"{sentence}\n{lists}"  # a short prompt keeps its tag-like items
+    assert found(short, "ANM-TAG-004", small_index) != []
+    tagged = document + "\n" + ", ".join(["1girl", "solo", "long hair", "smile", "umbrella", "rain"] * 4)
+    assert found(tagged, "ANM-TAG-004", small_index) != []  # known tags make it a hybrid: lists stay tags
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []
