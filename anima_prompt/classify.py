@@ -123,6 +123,7 @@ _SLOT_NAME = re.compile(
 _FIELD_LABEL = re.compile(r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*(?:[ \t][A-Za-z][\w/&'-]*){0,2}[ \t]*:(?=\s|$)")
 #: Words before a colon that make metatags or other front ends' prefixes, not labels (`rating: general`).
 _NOT_LABELS = frozenset({"rating", "score", "year", "source", "artist", "by"})
+_SLOT_WORDS = frozenset({"tag", "tags", "trigger", "triggers", "keyword", "keywords"})
 #: An artist slot of a template (`@artist`, `@artist_name`, `@style name`).
 _ARTIST_SLOT = re.compile(r"@[ _]?(?:your[ _])?(?:artist|style|name)(?:[ _](?:name|tags?))?", re.IGNORECASE)
 #: A prompt of this many words or more, most of them prose (`DOCUMENT_PROSE_SHARE`), in this many sentences or
@@ -135,6 +136,7 @@ DOCUMENT_SENTENCES = 5
 DOCUMENT_PROSE_SHARE = 0.6
 DOCUMENT_KNOWN_SHARE = 0.02
 _SENTENCE_ENDS = re.compile(r"[.!?](?=\s|$)")
+_MIN_WORD_CHARS = 3  # characters a word and its separator take at least, on average
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
 MAX_LIST_WORDS = 4  # a member of a list inside a sentence that runs past `MAX_SENTENCE_GAP` (`ghostly ferns`)
@@ -366,13 +368,16 @@ class Classifier:
         """Whether the prompt is a document in natural language (`DOCUMENT_WORDS` words or more, most of them
         prose, in `DOCUMENT_SENTENCES` sentences or more, hardly a known tag): a specification written for
         an LLM-driven image model, whose lists and headings are parts of its sentences, not tags."""
-        prose = tags = known = sentences = 0
+        if not nodes or nodes[-1].span.end - nodes[0].span.start < DOCUMENT_WORDS * _MIN_WORD_CHARS:
+            return False  # too short to hold the words
+        phrases = [render(node) for node in nodes if isinstance(node, Phrase)]
+        prose = sum(len(text.split()) for text in phrases)
+        if prose < DOCUMENT_PROSE_SHARE * DOCUMENT_WORDS:
+            return False  # the common case: a tag list, or a prompt of a few sentences
+        sentences = sum(len(_SENTENCE_ENDS.findall(text)) for text in phrases)
+        tags = known = 0
         for node in nodes:
-            if isinstance(node, Phrase):
-                text = render(node)
-                prose += len(text.split())
-                sentences += len(_SENTENCE_ENDS.findall(text))
-            elif isinstance(node, Tag):
+            if isinstance(node, Tag):
                 words = len(node.text.split())
                 tags += words
                 known += words if special_group(node.text) is not None or self.known(node.text) else 0
@@ -440,8 +445,10 @@ class Classifier:
     def _is_slot_name(self, text: str) -> bool:
         """Whether `text` names a slot of a prompt guide's template (`hairstyle tags`); needs the vocabulary
         (`dog tags` is a tag)."""
+        words = text.rstrip().replace("_", " ").rsplit(" ", 1)
         return (
-            text[-1:] in "sSgGrRdD"
+            len(words) == 2
+            and words[1].lower() in _SLOT_WORDS
             and self.vocabulary is not None
             and _SLOT_NAME.fullmatch(text.strip()) is not None
             and not self.known(text)
