@@ -123,8 +123,19 @@ def _exact_candidates(index: Candidates, key: str, compact: str) -> list[_Candid
             extra = COSTS["qualifier"] if split_qualifier(spelling.key)[1] else 0.0
             found.append(_Candidate(spelling, COSTS["word_order"] + extra, "word_order"))
     if split_qualifier(key)[1] is None:
+        qualified = index.spellings_where("base", [compact])
+        found += [_Candidate(s, COSTS["qualifier"], "qualifier") for s in qualified]
+        # an alias renaming a qualified tag's base (`photograph_(object)` for `photo_(object)`) makes its base
+        # a name of the target's other senses too (`photo_(medium)`)
+        bases = {
+            compact_key(target[0])
+            for spelling in qualified
+            if spelling.is_alias
+            and (target := split_qualifier(spelling.name))[1] is not None
+            and target[1] == split_qualifier(spelling.key)[1]
+        } - {compact}
         found += [
-            _Candidate(s, COSTS["qualifier"], "qualifier") for s in index.spellings_where("base", [compact])
+            _Candidate(s, COSTS["qualifier"], "qualifier") for s in index.spellings_where("base", bases)
         ]
     for spelling in index.prefixed(key, limit=10):
         missing = len(spelling.compact) - len(compact)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from anima_prompt.index.query import TagIndex
@@ -93,3 +95,15 @@ def test_plural_variants(key: str, expected: set[str]) -> None:
 
 def test_max_distance_grows_with_length() -> None:
     assert [max_distance_for(n) for n in (1, 3, 4, 5, 6, 20)] == [0, 0, 1, 1, 2, 2]
+
+
+def test_a_renamed_base_names_every_sense_of_the_target(tmp_path: Path) -> None:
+    # `photograph_(object)` is an alias of `photo_(object)`: `photograph` also means `photo_(medium)`
+    csv = tmp_path / "tags.csv"
+    csv.write_text(
+        'photo_(medium),5,18148,\nphoto_(object),0,14290,"photograph_(object)"\nshiny,0,900,\n',
+        encoding="utf-8",
+    )
+    with TagIndex.build([csv], tmp_path / "tags.sqlite") as index:
+        assert [s.name for s in suggest("photograph", index)][:2] == ["photo_(medium)", "photo_(object)"]
+        assert [s.name for s in suggest("photo", index)][:2] == ["photo_(medium)", "photo_(object)"]
