@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from anima_prompt.bytecode import bytecode_note
 from anima_prompt.commands.errors import ENGINE_EXTRA, EngineMissing, handled_errors
 from anima_prompt.process_end import end_process
 from anima_prompt.version import DISTRIBUTION
@@ -88,6 +89,10 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in ENGINE_COMMANDS and not ctx.resilient_parsing:
+            note = bytecode_note()  # before the engine's imports compile torch again
+            if note is not None:
+                click.echo(note, err=True)
         return load_command(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
