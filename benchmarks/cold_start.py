@@ -274,8 +274,12 @@ def machine() -> str:
 
     import torch
 
+    from anima_prompt.bytecode import missing_bytecode
+
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "CPU"
     software = f"Python {platform.python_version()}, torch {torch.__version__}"
+    if missing_bytecode("torch"):  # every process compiles torch again: 2 s or more (docs/benchmarks.md)
+        software += " without bytecode"
     return f"{device}; {software}; {time.strftime('%Y-%m-%d')}"
 
 
