@@ -105,6 +105,9 @@ DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 TEMPLATE_FIELDS = frozenset({"prompt"})
 #: A template field named like a constant (`{SUBJECT_DESCRIPTION}`): no tag is written so.
 _FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+#: A field or section of a template in square brackets, named in capitals (`[SUBJECT]`, `[CHARACTER_1]`,
+#: `[CAMERA tags]`): tags are written in lowercase, so no one de-emphasises such a name.
+_SQUARE_FIELD = re.compile(r"[A-Z][A-Z0-9]+(?:[_ ][A-Z0-9]+)*(?: tags?)?")
 #: Fields in square brackets: ai-toolkit writes `[trigger]` in captions and sample prompts for the trigger
 #: word it puts there at training time.
 TRAINER_FIELDS = frozenset({"trigger"})
@@ -310,11 +313,13 @@ class Classifier:
         rest of the item is read on its own. A label inside a line is no label (`best quality, extra:`)."""
         result: list[Node] = []
         at_line_start = True
+        labelled = False  # the line opened with a label: what follows is its value
         position = 0
         while position < len(nodes):
             node = nodes[position]
             if isinstance(node, Separator):
-                at_line_start = at_line_start or line_breaks(node.text) > 0
+                if line_breaks(node.text) > 0:
+                    at_line_start, labelled = True, False
                 result.append(node)
                 position += 1
                 continue
@@ -323,14 +328,28 @@ class Classifier:
                 if aside is not None:
                     result.extend(self._label_with_aside(nodes[position : aside + 1]))
                     position = aside + 1
-                    at_line_start = False
+                    at_line_start, labelled = False, True
                     continue
-                result.extend(self._split_label(node))
+                split = self._split_label(node)
+                labelled = _is_label_node(split[0])
+                result.extend(
+                    [split[0], *(self._field_value(part) for part in split[1:])] if labelled else split
+                )
             else:
-                result.append(node)
+                result.append(self._field_value(node) if labelled else node)
             at_line_start = False
             position += 1
         return result
+
+    def _field_value(self, node: Node) -> Node:
+        """An item of a labelled line (`TECHNICAL SPECS: Full body portrait | Cel-shaded anime style`): a `|`
+        there separates the field's values (no NovelAI character prompt opens with a label), and a value
+        in sentence case that the index does not know is a description, not a tag."""
+        if isinstance(node, Foreign) and node.syntax == "nai_character":
+            return Separator(node.span, node.text)
+        if isinstance(node, Tag) and _sentence_case(node.text) and not self.known(node.text):
+            return Phrase(node.span, (Text(node.span, node.text),))
+        return node
 
     def _split_label(self, tag: Tag) -> list[Node]:
         """`environment: japanese teahouse interior` → the label, the space, the rest read as an item."""
@@ -585,6 +604,8 @@ class Classifier:
         syntax = "detailer" if written in DETAILER_KEYWORDS else "deemphasis"
         if written.strip() in TRAINER_FIELDS:
             syntax = "placeholder"  # ai-toolkit's `[trigger]`, replaced by the trigger word at training
+        elif syntax == "deemphasis" and _SQUARE_FIELD.fullmatch(written.strip()):
+            syntax = "placeholder"  # a template's field or section (`[SUBJECT]`, `[CHARACTER_1]`)
         return ForeignGroup(span, syntax, "[", self.sequence(atoms, "square"), "]")
 
     def brace(self, open_token: Token, atoms: Sequence[Atom], close_token: Token) -> ForeignGroup:
@@ -954,6 +975,16 @@ def _in_another_language(nodes: list[Node]) -> bool:
         if isinstance(node, Tag | Phrase)
     ]
     return in_another_language(" ".join(texts))
+
+
+def _is_label_node(node: Node) -> bool:
+    return isinstance(node, Foreign) and node.syntax == "label"
+
+
+def _sentence_case(text: str) -> bool:
+    """Whether `text` is words in sentence case (`Soft diffused key light`): a capital, then lowercase."""
+    words = text.split()
+    return len(words) > 1 and words[0][:1].isupper() and not words[0].isupper() and words[1].islower()
 
 
 def _is_label(text: str) -> bool:

@@ -333,6 +333,26 @@ def test_a_long_specification_in_sentences_reads_its_lists_as_prose(small_index:
     assert found(tagged, "ANM-TAG-004", small_index) != []  # known tags make it a hybrid: lists stay tags
 
 
+def test_capitalised_square_fields_are_template_placeholders() -> None:
+    prompt = "[QUALITY], [SUBJECT] character, [CHARACTER_1], [CAMERA tags], safe, 1girl, [sparkles]"
+    start = prompt.index("[sparkles]")
+    assert spans(found(prompt, "ANM-SYN-001")) == [(start, len(prompt))]  # lowercase words: de-emphasis
+
+
+def test_a_labelled_lines_pipes_and_sentence_case_values_are_no_tags(small_index: object) -> None:
+    prompt = "safe, 1girl\nLIGHTING: Soft diffused key light | Subtle rim light | rain\nsmile | umbrella"
+    tree = Linter(index=small_index).parser.parse(prompt)  # type: ignore[arg-type]
+    assert [node.text for node in walk(tree) if isinstance(node, Tag)] == [
+        "safe",
+        "1girl",
+        "rain",
+        "smile",
+        "umbrella",
+    ]
+    characters = [n for n in walk(tree) if isinstance(n, Foreign) and n.syntax == "nai_character"]
+    assert len(characters) == 1  # on a line without a label, `|` is still NovelAI's separator
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []
