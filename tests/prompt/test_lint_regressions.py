@@ -353,6 +353,12 @@ def test_a_labelled_lines_pipes_and_sentence_case_values_are_no_tags(small_index
     assert len(characters) == 1  # on a line without a label, `|` is still NovelAI's separator
 
 
+def test_a_long_unknown_head_keeps_its_aside_on_fix() -> None:
+    prompt = "safe, 1girl, weight on one leg (natural stance), saber (fate)"
+    assert len(found(prompt, "ANM-ESC-001")) == 2  # both are read as weights by ComfyUI
+    assert Linter().fix(prompt) == "safe, 1girl, weight on one leg (natural stance), saber \\(fate\\)"
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []

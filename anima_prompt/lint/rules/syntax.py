@@ -31,7 +31,9 @@ def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]
     `saber \\(fate\\)`; weighted, `(saber \\(fate\\):1.2)`. The fix adds the backslashes. Danbooru writes a
     qualifier after a space or `_`; a group glued to the word before it (`detailed background(plain white)`)
     is more often SD emphasis, so it is reported only when the tag index knows the qualified tag
-    (`saber(fate)`) or the group names a series; the fix then writes the qualifier after a space.
+    (`saber(fate)`) or the group names a series; the fix then writes the qualifier after a space. A name of
+    more than three words before the group is escaped only when the index knows the tag: longer unknown
+    ones are more often descriptions with an aside (`weight on one leg (natural stance)`).
     """
     for item in prompt.items:
         if item.qualifier is not None:
@@ -41,7 +43,7 @@ def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]
                 item.qualifier,
                 f"`{written}` in `{item.text}` is read as a 1.1 weight and the brackets are dropped",
                 suggestions=(escape_parens(item.text),),
-                fix=Fix(*item.qualifier, escape_parens(written)),
+                fix=Fix(*item.qualifier, escape_parens(written)) if _surely_named(item, ctx) else None,
             )
     for head, group in _glued_groups(prompt):
         if _known_qualifier(head.text, group.body, ctx):
@@ -53,6 +55,20 @@ def unescaped_qualifier(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]
                 suggestions=(f"{head.text} {escape_parens(written)}",),
                 fix=Fix(group.start, group.end, " " + escape_parens(written)),
             )
+
+
+#: Words before a qualifier that the fix escapes without asking the index: 90 % of Danbooru's qualified
+#: tags have three or fewer; a longer unknown head is more likely a description with an aside (`weight on
+#: one leg (natural stance)`), whose brackets the user should look at.
+MAX_FIXED_HEAD_WORDS = 3
+
+
+def _surely_named(item: Item, ctx: RuleContext) -> bool:
+    """Whether the fix may escape `item`'s qualifier: a short name, or a tag the index knows."""
+    head = item.text[: item.qualifier[0] - item.text_start] if item.qualifier else item.text
+    return len(head.split()) <= MAX_FIXED_HEAD_WORDS or (
+        ctx.index is not None and ctx.index.lookup(item.text) is not None
+    )
 
 
 def _glued_groups(prompt: Analysis) -> Iterator[tuple[Item, Group]]:
