@@ -140,6 +140,8 @@ DOCUMENT_PROSE_SHARE = 0.6
 DOCUMENT_KNOWN_SHARE = 0.02
 _SENTENCE_ENDS = re.compile(r"[.!?](?=\s|$)")
 _MIN_WORD_CHARS = 3  # characters a word and its separator take at least, on average
+#: Labelled lines a spec sheet has at least (`Classifier._spec_sheet`).
+SPEC_SHEET_LINES = 3
 #: Tag-like items in a row that a sentence may hold between its prose parts (`a hat, gloves, boots, and`).
 MAX_SENTENCE_GAP = 3
 MAX_LIST_WORDS = 4  # a member of a list inside a sentence that runs past `MAX_SENTENCE_GAP` (`ghostly ferns`)
@@ -339,6 +341,30 @@ class Classifier:
                 result.append(self._field_value(node) if labelled else node)
             at_line_start = False
             position += 1
+        return self._spec_sheet(result)
+
+    def _spec_sheet(self, nodes: list[Node]) -> list[Node]:
+        """A prompt of `SPEC_SHEET_LINES` labelled lines or more whose values are mostly descriptions in
+        sentence case (`CHARACTER: Beautiful Indian woman, elegant hourglass figure, ...`) is a spec sheet
+        written for another model: its other values the index does not know are descriptions too."""
+        labels = sum(_is_label_node(node) for node in nodes)
+        if labels < SPEC_SHEET_LINES:
+            return nodes
+        prose = sum(isinstance(node, Phrase) for node in nodes)
+        unknown = [
+            position
+            for position, node in enumerate(nodes)
+            if isinstance(node, Tag)
+            and node.qualifier is None
+            and special_group(node.text) is None
+            and not self.known(node.text)
+        ]
+        if prose < len(unknown) or prose < labels:
+            return nodes
+        result = list(nodes)
+        for position in unknown:
+            node = nodes[position]
+            result[position] = Phrase(node.span, (Text(node.span, render(node)),))
         return result
 
     def _field_value(self, node: Node) -> Node:

@@ -359,6 +359,17 @@ def test_a_long_unknown_head_keeps_its_aside_on_fix() -> None:
     assert Linter().fix(prompt) == "safe, 1girl, weight on one leg (natural stance), saber \\(fate\\)"
 
 
+def test_a_spec_sheet_in_labelled_lines_reads_its_values_as_descriptions(small_index: object) -> None:
+    sheet = (
+        "CHARACTER: Young woman, long flowing hair\n"
+        "OUTFIT: Simple summer dress, gold jewelry\n"
+        "LIGHTING: Soft studio light | Subtle rim light | even illumination"
+    )
+    assert found(sheet, "ANM-TAG-004", small_index) == []
+    tags = "safe, 1girl\nhair: long flowing hair, warm brown eyes\noutfit: summer dress\nlight: rim light"
+    assert found(tags, "ANM-TAG-004", small_index) != []  # lowercase values of a tag list stay tags
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []
