@@ -266,7 +266,7 @@ class Classifier:
             nodes.append(Separator(token_span(atom), str(atom)) if kind in _SEPARATORS else error_node(atom))
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
-        if context == "top" and ":" in "".join(str(atom) for atom in atoms if isinstance(atom, Token)):
+        if context == "top" and any(type(atom) is Token and ":" in atom for atom in atoms):
             nodes = _merge_separators(self._field_labels(nodes))
         if context == "top" and (_in_another_language(nodes) or self._prose_document(nodes)):
             nodes = [self._as_prose(node) for node in nodes]
