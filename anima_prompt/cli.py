@@ -82,6 +82,14 @@ def load_command(name: str) -> click.Command | None:
     return command
 
 
+@functools.cache
+def _note_missing_bytecode() -> None:
+    """Say once per process that torch is compiled again in every command (`bytecode.bytecode_note`)."""
+    note = bytecode_note()
+    if note is not None:
+        click.echo(note, err=True)
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported when first used."""
 
@@ -90,9 +98,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in ENGINE_COMMANDS and not ctx.resilient_parsing:
-            note = bytecode_note()  # before the engine's imports compile torch again
-            if note is not None:
-                click.echo(note, err=True)
+            _note_missing_bytecode()  # before the engine's imports compile torch again
         return load_command(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
