@@ -203,6 +203,8 @@ def _separator(gap: list[Separator], left: Node, right: Node) -> Separator:
         canonical = lead + ("\n\n" if breaks >= 2 else "\n")
     elif commas:
         canonical = ", "
+    elif stripped == "|":
+        canonical = " | "  # between the values of a labelled line (`LIGHTING: Soft light | Rim light`)
     elif stripped:
         canonical = stripped + " "  # the end of a sentence before prose
     elif _spaced(left) or _spaced(right):

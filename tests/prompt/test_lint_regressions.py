@@ -351,6 +351,7 @@ def test_a_labelled_lines_pipes_and_sentence_case_values_are_no_tags(small_index
     ]
     characters = [n for n in walk(tree) if isinstance(n, Foreign) and n.syntax == "nai_character"]
     assert len(characters) == 1  # on a line without a label, `|` is still NovelAI's separator
+    assert "Soft diffused key light | Subtle rim light | rain" in render(normalize(parse(prompt)))
 
 
 def test_a_long_unknown_head_keeps_its_aside_on_fix() -> None:
