@@ -394,8 +394,9 @@ class Classifier:
         """`Layout (strict): text`, read as a tag, a space, a weight group and `: text`: the label's words,
         the group as it is (ComfyUI weights it), the colon and the rest of the last item read on its own."""
         words, space, aside, last = nodes
-        assert isinstance(words, Tag) and isinstance(last, Tag)
+        assert isinstance(words, Tag) and isinstance(last, Tag) and isinstance(aside, Weighted)
         label = Foreign(words.span, "label", words.text)
+        aside = Weighted(aside.span, tuple(_as_words(child) for child in aside.children), aside.weight_text)
         rest = last.text[1:]
         start = 1 + len(rest) - len(rest.lstrip())
         colon = Separator(_sub_span(last.span, 0, start), last.text[:start])
@@ -1001,6 +1002,11 @@ def _in_another_language(nodes: list[Node]) -> bool:
         if isinstance(node, Tag | Phrase)
     ]
     return in_another_language(" ".join(texts))
+
+
+def _as_words(node: Node) -> Node:
+    """A tag of a label's aside (`strict` in `Layout (strict):`) as the words it is."""
+    return Phrase(node.span, (Text(node.span, node.text),)) if isinstance(node, Tag) else node
 
 
 def _is_label_node(node: Node) -> bool:

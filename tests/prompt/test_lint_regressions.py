@@ -260,9 +260,8 @@ def test_a_field_label_opening_a_line_is_split_off_its_item(small_index: object)
         "smile",
         "book",
         "dragon",
-        "strict",
         "rain",
-    ]
+    ]  # `strict` is the label's aside, not a tag
     assert render(parse(prompt)) == prompt
     assert [f for f in found(prompt, "ANM-TAG-004", small_index) if ":" in f.message] == []
     fixed = Linter(index=small_index).fix(prompt)  # type: ignore[arg-type]
