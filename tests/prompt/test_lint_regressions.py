@@ -370,6 +370,12 @@ def test_a_spec_sheet_in_labelled_lines_reads_its_values_as_descriptions(small_i
     assert found(tags, "ANM-TAG-004", small_index) != []  # lowercase values of a tag list stay tags
 
 
+def test_a_sentence_on_its_line_before_a_fullwidth_comma_keeps_its_line() -> None:
+    prompt = "1girl\na dragon sleeping on a pile of books,1girl，"  # found by the fix property test
+    assert found(prompt, "ANM-DS-002") == []
+    assert Linter().fix(prompt) == prompt
+
+
 def test_sample_prompt_negative_part_is_not_ordered() -> None:
     prompt = "masterpiece, safe, 1boy, standing --n worst quality, low quality --w 576 --h 832"
     assert found(prompt, "ANM-ORD-001") == []

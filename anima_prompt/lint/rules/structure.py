@@ -362,7 +362,7 @@ def _alone_on_line(text: str, item: Item) -> bool:
     line_start = text.rfind("\n", 0, item.start) + 1
     line_end = text.find("\n", item.end)
     line = text[line_start : len(text) if line_end < 0 else line_end]
-    return line.strip(" ,") == item.text.strip()
+    return line.strip(" ,\uff0c") == item.text.strip()  # `，`: the fullwidth comma separates too
 
 
 def _order_fix(prompt: Analysis, sections: list[Section], units: list[list[Item]]) -> Fix | None:
