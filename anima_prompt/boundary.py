@@ -233,8 +233,9 @@ _IDENTIFIER = re.compile(r"[a-z][A-Z]|(?<![A-Za-z])[vV]\d|[a-z]v\d|version\d")
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
 #: A capitalised negation or imperative opening an instruction to the model (`No grid lines`, `NO animal
 #: ears`, `Do not draw the body`, `Avoid clutter`): Danbooru's `no ...` tags are lowercase.
-_INSTRUCTION = re.compile(r"(?:No|NO|Not|NOT|Never|NEVER|Avoid|AVOID|Do not|DO NOT|Don't|DON'T)[ \t]+\S")
-_SHOUTED_INSTRUCTION = re.compile(r"(?:NO|NOT|NEVER|AVOID|DO NOT|DON'T)[ \t]+\S")
+_INSTRUCTION_WORDS = ("No", "Not", "Never", "Avoid", "Do not", "Don't")
+_SHOUTED_INSTRUCTION = re.compile(rf"(?:{'|'.join(word.upper() for word in _INSTRUCTION_WORDS)})[ \t]+\S")
+_INSTRUCTION = re.compile(rf"(?:{'|'.join(_INSTRUCTION_WORDS)})[ \t]+\S|{_SHOUTED_INSTRUCTION.pattern}")
 #: Markdown of text an LLM wrote: bold (`**Top Right**`), a numbered list entry (`4. Doctor sighing`) or a
 #: bulleted one in sentence case (`- Leave a clear gap`).
 _MARKDOWN = re.compile(r"\*\*\S|^\d{1,2}\.\s+[A-Z*]|^[-*•][ \t]+[A-Z][a-z]")
@@ -568,13 +569,14 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.TAG
     if shape.name in _FUNCTION_WORDS and shape.name not in _LETTER_WORDS:
         return Reading.PROSE  # rule 5's lone function word, even where a qualified tag has it (`a (phrase)`)
-    if _SHOUTED_INSTRUCTION.match(text.lstrip("-*• \t")) and not text.isupper():
+    opening = text.lstrip("-*• \t")  # after a list marker
+    if _SHOUTED_INSTRUCTION.match(opening) and not text.isupper():
         return Reading.PROSE  # `NO animal ears`: shouted, so an instruction even where a tag is so named
     if vocabulary is not None and shape.name and vocabulary.is_tag(shape.name):
         return Reading.TAG
     if vocabulary is not None and len(shape.words) >= 2 and shape.words[0] == "the":
         return Reading.PROSE  # titles with `the` are names the index knows (`the idolm@ster`): `the country`
-    if vocabulary is not None and len(shape.words) >= 2 and _INSTRUCTION.match(text.lstrip("-*• \t")):
+    if vocabulary is not None and len(shape.words) >= 2 and _INSTRUCTION.match(opening):
         return Reading.PROSE  # `No page UI`, `NO animal ears`: an instruction (the tag `no humans` is known)
     if shape.quoted or shape.hashtags or shape.markdown or _COLOUR_CODE.fullmatch(text.strip()):
         return Reading.PROSE

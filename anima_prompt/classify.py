@@ -267,7 +267,7 @@ class Classifier:
         self._flush_item(item, nodes)
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
         if context == "top" and any(type(atom) is Token and ":" in atom for atom in atoms):
-            nodes = _merge_separators(self._field_labels(nodes))
+            nodes = _merge_separators(self._spec_sheet(self._field_labels(nodes)))
         if context == "top" and (_in_another_language(nodes) or self._prose_document(nodes)):
             nodes = [self._as_prose(node) for node in nodes]
         if context == "top":
@@ -304,8 +304,7 @@ class Classifier:
                 others = tags - sum(_words(nodes[index]) for index in longs)
                 if prose > others or (top and others == 0):  # alone on its line: a description
                     for index in longs:
-                        long_item = nodes[index]
-                        settled[index] = Phrase(long_item.span, (Text(long_item.span, render(long_item)),))
+                        settled[index] = _phrase_of([nodes[index]])
             line = []
         return settled
 
@@ -341,7 +340,7 @@ class Classifier:
                 result.append(self._field_value(node) if labelled else node)
             at_line_start = False
             position += 1
-        return self._spec_sheet(result)
+        return result
 
     def _spec_sheet(self, nodes: list[Node]) -> list[Node]:
         """A prompt of `SPEC_SHEET_LINES` labelled lines or more whose values are mostly descriptions in
@@ -363,8 +362,7 @@ class Classifier:
             return nodes
         result = list(nodes)
         for position in unknown:
-            node = nodes[position]
-            result[position] = Phrase(node.span, (Text(node.span, render(node)),))
+            result[position] = _phrase_of([nodes[position]])
         return result
 
     def _field_value(self, node: Node) -> Node:
@@ -374,7 +372,7 @@ class Classifier:
         if isinstance(node, Foreign) and node.syntax == "nai_character":
             return Separator(node.span, node.text)
         if isinstance(node, Tag) and _sentence_case(node.text) and not self.known(node.text):
-            return Phrase(node.span, (Text(node.span, node.text),))
+            return _phrase_of([node])
         return node
 
     def _split_label(self, tag: Tag) -> list[Node]:
@@ -383,12 +381,7 @@ class Classifier:
         if match is None or not _is_label(match.group()) or self.known(tag.text):
             return [tag]
         label = Foreign(_sub_span(tag.span, 0, match.end()), "label", match.group())
-        rest = tag.text[match.end() :]
-        start = match.end() + len(rest) - len(rest.lstrip())
-        if start == len(tag.text):
-            return [label] if not rest else [label, Separator(_sub_span(tag.span, match.end(), start), rest)]
-        gap = Separator(_sub_span(tag.span, match.end(), start), tag.text[match.end() : start])
-        return [label, gap, self._plain(_sub_span(tag.span, start, len(tag.text)), tag.text[start:])]
+        return [label, *self._label_value(tag, match.end(), match.end())]
 
     def _label_with_aside(self, nodes: Sequence[Node]) -> list[Node]:
         """`Layout (strict): text`, read as a tag, a space, a weight group and `: text`: the label's words,
@@ -397,18 +390,21 @@ class Classifier:
         assert isinstance(words, Tag) and isinstance(last, Tag) and isinstance(aside, Weighted)
         label = Foreign(words.span, "label", words.text)
         aside = Weighted(aside.span, tuple(_as_words(child) for child in aside.children), aside.weight_text)
-        rest = last.text[1:]
-        start = 1 + len(rest) - len(rest.lstrip())
-        colon = Separator(_sub_span(last.span, 0, start), last.text[:start])
-        if start == len(last.text):
-            return [label, space, aside, colon]
-        return [
-            label,
-            space,
-            aside,
-            colon,
-            self._plain(_sub_span(last.span, start, len(last.text)), last.text[start:]),
-        ]
+        return [label, space, aside, *self._label_value(last, 0, 1)]
+
+    def _label_value(self, tag: Tag, gap_from: int, value_from: int) -> list[Node]:
+        """What follows a label in `tag`: the separator from `gap_from` over the white space after
+        `value_from` (the colon too, after a label's aside), then the rest read as an item, if any."""
+        rest = tag.text[value_from:]
+        start = value_from + len(rest) - len(rest.lstrip())
+        gap: list[Node] = (
+            [Separator(_sub_span(tag.span, gap_from, start), tag.text[gap_from:start])]
+            if start > gap_from
+            else []
+        )
+        if start == len(tag.text):
+            return gap
+        return [*gap, self._plain(_sub_span(tag.span, start, len(tag.text)), tag.text[start:])]
 
     def _prose_document(self, nodes: list[Node]) -> bool:
         """Whether the prompt is a document in natural language (`DOCUMENT_WORDS` words or more, most of them
@@ -440,7 +436,7 @@ class Classifier:
         index knows (`1girl, safe` in a Portuguese description)."""
         if not isinstance(node, Tag) or special_group(node.text) is not None or self.known(node.text):
             return node
-        return Phrase(node.span, (Text(node.span, node.text),))
+        return _phrase_of([node])
 
     def _long(self, node: Node) -> bool:
         """Whether `node` is a tag read as `Reading.LONG` (a qualified tag is always a tag)."""
@@ -1006,7 +1002,7 @@ def _in_another_language(nodes: list[Node]) -> bool:
 
 def _as_words(node: Node) -> Node:
     """A tag of a label's aside (`strict` in `Layout (strict):`) as the words it is."""
-    return Phrase(node.span, (Text(node.span, node.text),)) if isinstance(node, Tag) else node
+    return _phrase_of([node]) if isinstance(node, Tag) else node
 
 
 def _is_label_node(node: Node) -> bool:
@@ -1068,7 +1064,7 @@ def _words_before_slot(nodes: list[Node]) -> None:
         at -= 1
     previous = nodes[at] if at >= 0 else None
     if isinstance(previous, Tag) and wants_object(previous.text):
-        nodes[at] = Phrase(previous.span, (Text(previous.span, previous.text),))
+        nodes[at] = _phrase_of([previous])
 
 
 def _fills_slot(group: ForeignGroup, before: list[Node]) -> bool:

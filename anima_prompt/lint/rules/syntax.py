@@ -65,7 +65,8 @@ MAX_FIXED_HEAD_WORDS = 3
 
 def _surely_named(item: Item, ctx: RuleContext) -> bool:
     """Whether the fix may escape `item`'s qualifier: a short name, or a tag the index knows."""
-    head = item.text[: item.qualifier[0] - item.text_start] if item.qualifier else item.text
+    assert item.qualifier is not None
+    head = item.text[: item.qualifier[0] - item.text_start]
     return len(head.split()) <= MAX_FIXED_HEAD_WORDS or (
         ctx.index is not None and ctx.index.lookup(item.text) is not None
     )

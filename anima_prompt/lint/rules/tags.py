@@ -543,22 +543,18 @@ def _character_blocks(prompt: Analysis, ctx: RuleContext) -> Callable[[int], int
     and without the index)."""
     if ctx.index is None or "\n" not in prompt.text:
         return lambda offset: 0
+    tags = prompt.tag_like
+    lines = [prompt.text.rfind("\n", 0, item.start) + 1 for item in tags]  # where each tag's line starts
     starts: list[int] = []  # offsets of the lines opening with a character tag
     characters: set[str] = set()
-    line = -1
-    tags = prompt.tag_like
-    for position, item in enumerate(tags):
-        line_start = prompt.text.rfind("\n", 0, item.start) + 1
-        if line_start == line:
-            continue
-        line = line_start
-        following = tags[position + 1] if position + 1 < len(tags) else None
+    for position, (item, line) in enumerate(zip(tags, lines, strict=True)):
+        if position and lines[position - 1] == line:
+            continue  # not the first tag of its line
+        following = position + 1 < len(tags) and lines[position + 1] == line
         if _category(item, ctx) == "character" or (
-            following is not None
-            and prompt.text.rfind("\n", 0, following.start) + 1 == line_start
-            and _category(following, ctx) == "copyright"  # `fern, sousou no frieren`: a name, its series
+            following and _category(tags[position + 1], ctx) == "copyright"  # `fern, sousou no frieren`
         ):
-            starts.append(line_start)
+            starts.append(line)
             characters.add(item.name)
     if len(characters) < 2:
         return lambda offset: 0
