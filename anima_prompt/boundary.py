@@ -156,7 +156,7 @@ PREPOSITIONS = _words(
 _CONJUNCTIONS = _words("and or but nor")
 #: Words that cannot stand alone as an item: sentence words, conjunctions, and prepositions that are no
 #: adverb (`outside`, `behind`, `above` stand alone, and `outside` is an alias of `outdoors`).
-_FUNCTION_WORDS = (
+FUNCTION_WORDS = (
     SENTENCE_WORDS
     | _CONJUNCTIONS
     | _words("by with of in on at from to for into onto upon toward towards during between among through")
@@ -314,7 +314,7 @@ class ItemShape:
         if count < 2:
             # a function word alone is left of a sentence (`by` before artists in groups, the `A` of
             # `A careless {toss} sent ...`); no general tag is one
-            lone = count and self.words[0] in _FUNCTION_WORDS and self.words[0] not in _LETTER_WORDS
+            lone = count and self.words[0] in FUNCTION_WORDS and self.words[0] not in _LETTER_WORDS
             return Reading.PROSE if lone else Reading.TAG
         if self.sentence_words or self.words[0] in _CONTINUATION_STARTS or (self.capital and self.ends):
             return Reading.PROSE
@@ -567,7 +567,7 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
     shape = item_shape(text)
     if not shape.words:
         return Reading.TAG
-    if shape.name in _FUNCTION_WORDS and shape.name not in _LETTER_WORDS:
+    if shape.name in FUNCTION_WORDS and shape.name not in _LETTER_WORDS:
         return Reading.PROSE  # rule 5's lone function word, even where a qualified tag has it (`a (phrase)`)
     opening = text.lstrip("-*• \t")  # after a list marker
     if _SHOUTED_INSTRUCTION.match(opening) and not text.isupper():

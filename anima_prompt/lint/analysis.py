@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import anima_prompt.nodes as nodes
-from anima_prompt.boundary import SENTENCE_WORDS, is_cjk, item_shape
+from anima_prompt.boundary import FUNCTION_WORDS, SENTENCE_WORDS, is_cjk, item_shape
 from anima_prompt.loras import NetworkTag, read_network_tag
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
@@ -54,8 +54,10 @@ class Group:
         brackets: whether the group reads as literal brackets in a sentence rather than as a weight: a plain
             single-level group inside natural language that has the words of a sentence (articles,
             pronouns, `is`, ...: `boundary.SENTENCE_WORDS`; a run of tags without commas has none), after a
-            word and before a word or the sentence's end punctuation. SD/A1111 emphasis (`((x))`, a whole
-            comma item, a group between sentences) is a weight.
+            word and before a word or the sentence's end punctuation; or one after a word that holds an
+            aside no weight acts on (a colour code, a share, a clause, three words or more with a sentence
+            word, unless a preposition before it makes them its object). SD/A1111 emphasis (`((x))`, a
+            whole comma item, a group between sentences) is a weight.
     """
 
     start: int
@@ -318,7 +320,7 @@ class _Builder:
                 phrase is not None
                 and explicit is None
                 and not wraps
-                and _in_sentence(self.source, start, end, phrase),
+                and _in_sentence(self.source, start, end, phrase, body),
             )
             self.groups.append(own)
             if own.brackets:
@@ -389,15 +391,39 @@ class _Builder:
 _END_PUNCTUATION = frozenset(".!?")
 
 
-def _in_sentence(text: str, start: int, end: int, phrase: str) -> bool:
+_ASIDE = re.compile(
+    r"#[0-9a-f]{3}(?:[0-9a-f]{3})?"  # a colour code: `white (#ffffff)`
+    r"|[\d.]+\s*(?:[-–~]\s*[\d.]+\s*)?%"  # a share: `top band (0-30%)`
+    r"|.*[;.?!]",  # a clause or a sentence of its own
+    re.IGNORECASE,
+)
+
+
+def _in_sentence(text: str, start: int, end: int, phrase: str, body: str) -> bool:
     """Whether `text[start:end]` continues a sentence: a word before it, a word or end punctuation after it,
-    in a phrase with the words of a sentence (see `Group.brackets`)."""
+    in a phrase with the words of a sentence; or, after a word, it holds an aside that no weight could act
+    on (a colour code, a share, a clause, a sentence's words) (see `Group.brackets`)."""
     before = text[:start].rstrip()
+    if not (before and before[-1].isalnum()):
+        return False
+    if _ASIDE.fullmatch(body.strip()) or (_aside_words(body) and not _governs(before)):
+        return True
     after = text[end:].lstrip()
     continues = bool(after) and (after[0].isalnum() or after[0] in _END_PUNCTUATION)
-    if not (before and before[-1].isalnum() and continues):
-        return False
-    return any(word in SENTENCE_WORDS for word in item_shape(phrase).words)
+    return continues and any(word in SENTENCE_WORDS for word in item_shape(phrase).words)
+
+
+def _governs(before: str) -> bool:
+    """Whether the text before a group ends with a preposition or another function word whose object the
+    group is (`a girl with (a puppy in her arms)`: SD emphasis on that object, not an aside)."""
+    words = item_shape(before[-40:]).words
+    return bool(words) and words[-1] in FUNCTION_WORDS
+
+
+def _aside_words(body: str) -> bool:
+    """Whether a group's body reads as words of a sentence: three words or more, one a sentence word."""
+    shape = item_shape(body)
+    return len(shape.words) >= 3 and shape.sentence_words > 0
 
 
 def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighted, ...]:

@@ -906,3 +906,26 @@ def test_lumina_prompt_start_marker_before_the_first_tag(small_index: object) ->
     found_negative = Linter(index=small_index).lint("1girl, safe", negative=negative)  # type: ignore[arg-type]
     assert not any("Prompt Start" in f.message for f in found_negative)
     assert render(normalize(parse(negative))) == negative
+
+
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "(#FFFFFF)",  # a colour code
+        "(0-30%)",  # a share
+        "(unless a specific head tilt is listed below)",  # a sentence's words
+        "(The sheets are 3x3; use the top-left pose.)",  # clauses
+    ],
+)
+def test_an_aside_after_a_word_in_prose_is_literal_brackets(aside: str) -> None:
+    prompt = f"safe, The background is plain white {aside}, with no gradient."
+    assert spans(found(prompt, "ANM-ESC-002")) == [(prompt.index(aside), prompt.index(aside) + len(aside))]
+    assert found(prompt, "ANM-WGT-001") == []
+
+
+def test_a_group_governed_by_a_preposition_is_emphasis_not_an_aside() -> None:
+    prompt = "safe, a woman with (a little corgi puppy in her arms), surrounded by stars"
+    assert found(prompt, "ANM-ESC-002") == []
+    assert len(found(prompt, "ANM-WGT-001")) == 1
+    # a tag list's emphasis on a whole item stays a weight
+    assert len(found("1girl, (the sky is blue), safe", "ANM-WGT-001")) == 1

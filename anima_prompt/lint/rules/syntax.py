@@ -103,7 +103,9 @@ def parentheses_in_sentence(prompt: Analysis, ctx: RuleContext) -> Iterator[Find
 
     ComfyUI treats `( )` as a 1.1 weight everywhere, also in prose, and drops the brackets. Rephrase, or
     escape them as `\\(` and `\\)` if the brackets are meant literally. Only a plain group that continues a
-    sentence (a word before it, a word or the sentence's end after it) reads as literal brackets; SD/A1111
+    sentence (a word before it, a word or the sentence's end after it), or follows a word with an aside no
+    weight acts on (`white (#FFFFFF)`, `top band (0-30%)`, `(unless a head tilt is listed below)`), reads
+    as literal brackets; SD/A1111
     emphasis such as `((a detailed face))`, a group that is a whole comma-separated item, or one standing
     between sentences is an intended weight, checked by ANM-WGT-001. Not fixed automatically, because a fix
     must not change natural-language text.
