@@ -88,20 +88,20 @@ and a replay only removes launch gaps, which the eager forward already hides beh
 
 COMPILE_CHOICES = ("auto", "always", "never")
 
-COMPILE_MIN_IMAGES_WARM = 5
+COMPILE_MIN_IMAGES_WARM = 7
 """`auto` compiles the DiT for runs of at least this many images once this machine has compiled it with
 this torch before (the kernels are cached).
 
-From `benchmarks/cold_start.py --sweep 4,8,16` on an H200 (torch 2.11, 1024², 30 steps, warm cache,
-docs/benchmarks.md): least-squares lines through the wall times of N-prompt files are 12.4 s + 2.98 s per
-image without compiling and 16.9 s + 1.99 s per image compiled, so compiling costs 4.6 s once and saves
-0.98 s per image; it pays from 5 images. The benchmark prints this fit after a sweep."""
+From `benchmarks/cold_start.py --sweep 4,8,16` on an H200 with bytecode for every package (torch 2.11,
+1024², 30 steps, warm cache, 2026-12-05, docs/benchmarks.md "Fifth round"): least-squares lines through the
+wall times of N-prompt files are 3.5 s + 2.82 s per image without compiling and 7.3 s + 2.19 s per image
+compiled, so compiling costs 3.8 s once (importing the compiler, tracing, loading the cached kernels) and
+saves 0.63 s per image; the lines cross at 6.0 images. The benchmark prints this fit after a sweep."""
 
-COMPILE_MIN_IMAGES_COLD = 11
-"""As `COMPILE_MIN_IMAGES_WARM` while the compile cache is cold: the one-image command took 5.5 s longer
-with a cold cache than with a warm one (23.6 against 18.1 s), so compiling costs 10.1 s once and pays
-from 11 images. Both were measured before the faster eager forward of issue 13's speed work, which
-lowers the saving per image: re-measure with the sweep."""
+COMPILE_MIN_IMAGES_COLD = 19
+"""As `COMPILE_MIN_IMAGES_WARM` while the compile cache is cold: the one-image command took 17.3 s with
+a cold cache against 6.6 s without compiling (same machine and day), so compiling costs 15.1 - 3.5 = 11.6 s
+more once and pays from 19 images at 0.63 s per image."""
 
 
 def default_options(device: torch.device) -> SpeedOptions:
