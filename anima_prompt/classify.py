@@ -3,7 +3,8 @@
 The grammar gives sequences of tokens and bracket groups; a `Classifier` turns one sequence into nodes:
 
 1. **Items.** The sequence splits at commas (`,` and the fullwidth `，`), line breaks, and sentence ends:
-   `.` or `…` followed by white space and more text (`2girls. smile`, `saber (fate). She waves.`), `!` or
+   `.` or `…` followed by white space and more text (`2girls. smile`, `saber (fate). She waves.`), or by a
+   sentence in sentence case after a lowercase letter (`brown_shorts.Sit with your legs apart`), `!` or
    `?` followed by white space and a capital. A CJK sentence stays one item, read with its `。`. A period
    after a single letter or an abbreviation (`Mr. Smith`, `a.i. voice`) ends no sentence, nor does one
    inside a tag the index knows (`kimi no na wa.`). A comma inside double quotes that a word opens and that
@@ -42,8 +43,9 @@ The grammar gives sequences of tokens and bracket groups; a `Classifier` turns o
    after a word that wants an object, `wearing [outfit]`, or holding slash choices, `[hair/eyes]`) and
    constant-like fields in braces (`{SUBJECT_DESCRIPTION}`) are placeholders, not de-emphasis or emphasis;
    so are the slots of a prompt guide named in words (`hairstyle tags`, `outfit trigger`, `@artist`) that
-   the index does not know. A field label opening a line (`attire:`, `- BASE:`, `Style (strict):`, not a
-   metatag such as `rating:`) is split off the item it was written against as a `label`.
+   the index does not know. A field label opening a line (`attire:`, `- BASE:`, `Style (strict):`, `Panel 1:`,
+   not a metatag such as `rating:`; in words of a phrase only when it names one of several characters,
+   panels or places: `the girl on the left:`) is split off the item it was written against as a `label`.
    A prompt written in another language in Latin letters (`boundary.in_another_language`: Portuguese,
    Spanish, French, Italian, German) reads its items as prose, but for special tags and tags the index knows.
 
@@ -103,8 +105,9 @@ DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: prompts `<trigger_placeholder>` (words in angle brackets, no `:`, unlike a `<lora:...>` tag), and markers
 #: such as the `<Prompt Start>` that Lumina-family system prompts put before the prompt.
 TEMPLATE_FIELDS = frozenset({"prompt"})
-#: A template field named like a constant (`{SUBJECT_DESCRIPTION}`): no tag is written so.
-_FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+#: A template field named like a constant (`{SUBJECT_DESCRIPTION}`) or a variable in camel case
+#: (`{characterDescription}`): no tag is written so.
+_FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+")
 #: A field or section of a template in square brackets, named in capitals (`[SUBJECT]`, `[CHARACTER_1]`,
 #: `[CAMERA tags]`): tags are written in lowercase, so no one de-emphasises such a name.
 _SQUARE_FIELD = re.compile(r"[A-Z][A-Z0-9]+(?:[_ ][A-Z0-9]+)*(?: tags?)?")
@@ -121,9 +124,19 @@ _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>
 _SLOT_NAME = re.compile(
     r"[A-Za-z][\w/+-]*(?:[ _][A-Za-z][\w/+-]*)*[ _](?:tags?|triggers?|keywords?)", re.IGNORECASE
 )
-#: The field label opening a line of a structured prompt: `Style:`, `- Order:`, `attire:`, `- BASE:` (one to
-#: three words, a list marker before them, white space or the line's end after the colon).
-_FIELD_LABEL = re.compile(r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*(?:[ \t][A-Za-z][\w/&'-]*){0,2}[ \t]*:(?=\s|$)")
+#: The field label opening a line of a structured prompt: `Style:`, `- Order:`, `attire:`, `- BASE:`,
+#: `Panel 1:` (one to three words, the first a word, a list marker before them, white space or the line's end
+#: after the colon).
+_FIELD_LABEL = re.compile(
+    r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*(?:[ \t][A-Za-z0-9][\w/&'-]*){0,2}[ \t]*:(?=\s|$)"
+)
+#: A label in words read as a phrase: `the girl on the left:` opening the line of a character group (up to
+#: `PHRASE_LABEL_WORDS` words, naming one of several characters, panels or places: `names_one_of_several`).
+PHRASE_LABEL_WORDS = 6
+_PHRASE_LABEL = re.compile(
+    r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*"
+    rf"(?:[ \t][A-Za-z0-9][\w/&'-]*){{0,{PHRASE_LABEL_WORDS - 1}}}[ \t]*:(?=\s|$)"
+)
 #: Words before a colon that make metatags or other front ends' prefixes, not labels (`rating: general`).
 _NOT_LABELS = frozenset({"rating", "score", "year", "source", "artist", "by"})
 _SLOT_WORDS = frozenset({"tag", "tags", "trigger", "triggers", "keyword", "keywords"})
@@ -190,8 +203,12 @@ _NEVER_QUALIFIERS = frozenset({"quality", "score"})  # special-tag groups no Dan
 # the punctuation. The CJK `。！？` end no item: a CJK sentence is one item, read with its punctuation.
 _CLOSERS = ")]}\"'”’"  # closing brackets and quotes, after which a period ends a sentence
 # a period standing alone between spaces after a word ends an item too: the SDXL style templates append
-# their words as `{prompt} . 35mm photograph, film`
-_STOP = re.compile(rf"(?:(?<=[^\W_])|(?<=[{re.escape(_CLOSERS)}]))(?: (?=\.))?([.…]+|[!?]+)\s+(?=\S)")
+# their words as `{prompt} . 35mm photograph, film`; so does a period glued to a sentence in sentence case
+# (`brown_shorts.Sit with your legs apart`; `_is_stop` wants a lowercase letter before it)
+_STOP = re.compile(
+    rf"(?:(?<=[^\W_])|(?<=[{re.escape(_CLOSERS)}]))(?: (?=\.))?([.…]+|[!?]+)"
+    r"(?:\s+(?=\S)|(?=[A-Z][a-z]+[ \t]+[a-z]))"
+)
 # a capital opening a sentence, or a quotation; not one in a group, whose tags `fmt` lowercases
 _CAPITAL_START = re.compile(r"[\"'“‘«]?[A-Z]")
 _LEADING_STOP = re.compile(r"[.!?…。！？]+")
@@ -310,8 +327,9 @@ class Classifier:
 
     def _field_labels(self, nodes: list[Node]) -> list[Node]:
         """A field label opening a line of a structured prompt (`attire: (huge hat)`, `- Order: 1 black cat`,
-        `Layout (strict):`) is split off the item it was read with as a `label` (a `Foreign` node); the
-        rest of the item is read on its own. A label inside a line is no label (`best quality, extra:`)."""
+        `Layout (strict):`, `Panel 1:`, `the girl on the left: 1girl, ...`) is split off the item it was
+        read with as a `label` (a `Foreign` node); the rest of the item is read on its own. A label inside a
+        line is no label (`best quality, extra:`)."""
         result: list[Node] = []
         at_line_start = True
         labelled = False  # the line opened with a label: what follows is its value
@@ -331,13 +349,18 @@ class Classifier:
                     position = aside + 1
                     at_line_start, labelled = False, True
                     continue
-                split = self._split_label(node)
+                split: list[Node] | None = self._split_label(node)
+            elif at_line_start and isinstance(node, Phrase):
+                split = self._split_phrase_label(node)
+            else:
+                split = None
+            if split is None:
+                result.append(self._field_value(node) if labelled else node)
+            else:
                 labelled = _is_label_node(split[0])
                 result.extend(
                     [split[0], *(self._field_value(part) for part in split[1:])] if labelled else split
                 )
-            else:
-                result.append(self._field_value(node) if labelled else node)
             at_line_start = False
             position += 1
         return result
@@ -383,6 +406,17 @@ class Classifier:
         label = Foreign(_sub_span(tag.span, 0, match.end()), "label", match.group())
         return [label, *self._label_value(tag, match.end(), match.end())]
 
+    def _split_phrase_label(self, phrase: Phrase) -> list[Node]:
+        """`the girl on the left: 1girl`, read as one phrase → the label, the space, the rest as an item."""
+        if len(phrase.children) != 1 or not isinstance(phrase.children[0], Text):
+            return [phrase]
+        text = phrase.children[0]
+        match = _PHRASE_LABEL.match(text.text)
+        if match is None or not _is_label(match.group()) or not names_one_of_several(match.group()):
+            return [phrase]  # `Do not include: text, ...` is a sentence
+        label = Foreign(_sub_span(text.span, 0, match.end()), "label", match.group())
+        return [label, *self._label_value(text, match.end(), match.end())]
+
     def _label_with_aside(self, nodes: Sequence[Node]) -> list[Node]:
         """`Layout (strict): text`, read as a tag, a space, a weight group and `: text`: the label's words,
         the group as it is (ComfyUI weights it), the colon and the rest of the last item read on its own."""
@@ -392,9 +426,10 @@ class Classifier:
         aside = Weighted(aside.span, tuple(_as_words(child) for child in aside.children), aside.weight_text)
         return [label, space, aside, *self._label_value(last, 0, 1)]
 
-    def _label_value(self, tag: Tag, gap_from: int, value_from: int) -> list[Node]:
-        """What follows a label in `tag`: the separator from `gap_from` over the white space after
-        `value_from` (the colon too, after a label's aside), then the rest read as an item, if any."""
+    def _label_value(self, tag: Tag | Text, gap_from: int, value_from: int) -> list[Node]:
+        """What follows a label in `tag` (or in the text of a phrase): the separator from `gap_from` over the
+        white space after `value_from` (the colon too, after a label's aside), then the rest read as an item,
+        if any."""
         rest = tag.text[value_from:]
         start = value_from + len(rest) - len(rest.lstrip())
         gap: list[Node] = (
@@ -770,6 +805,8 @@ def _is_stop(whole: str, match: re.Match[str], owners: list[Atom]) -> bool:
     before = whole[: match.start()]
     if not before.strip():
         return False
+    if match.end() == match.end(1) and not (match[1] == "." and before[-1].islower()):
+        return False  # glued to the next word: only `tag.Sentence` ends one (not `St.Louis`, `v1.Beta`)
     if match[1][0] in "!?":
         return bool(_CAPITAL_START.match(whole, match.end()))
     return match[1][0] == "…" or _after_word(before)
@@ -998,6 +1035,30 @@ def _in_another_language(nodes: list[Node]) -> bool:
         if isinstance(node, Tag | Phrase)
     ]
     return in_another_language(" ".join(texts))
+
+
+_NUMBER_WORDS = frozenset(
+    {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+    | {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"}
+)
+_POSITION_WORDS = frozenset(
+    {"left", "right", "top", "bottom", "center", "centre", "middle", "upper", "lower"}
+)
+_LABEL_WORD = re.compile(r"[^\W_]+")
+
+
+def names_one_of_several(label: str) -> bool:
+    """Whether a field label names one of several panels, characters or places of the picture, whose lines
+    describe it alone: it holds a number (`Panel 1:`, `Character two:`, `Girl B:`) or a position beside
+    other words (`the girl on the left:`). Labels of aspects (`attire:`, `expression:`, `- BASE:`) do not:
+    their values describe one subject, and the order and repeats of their tags count across lines."""
+    words = _LABEL_WORD.findall(label)
+    lowered = [word.lower() for word in words]
+    if any(word.isdigit() or word in _NUMBER_WORDS for word in lowered):
+        return True
+    if any(len(word) == 1 and word.isupper() for word in words[1:]):
+        return True
+    return len(words) >= 2 and any(word in _POSITION_WORDS for word in lowered)
 
 
 def _as_words(node: Node) -> Node:

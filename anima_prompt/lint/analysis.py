@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import anima_prompt.nodes as nodes
 from anima_prompt.boundary import FUNCTION_WORDS, SENTENCE_WORDS, is_cjk, item_shape
+from anima_prompt.classify import names_one_of_several
 from anima_prompt.loras import NetworkTag, read_network_tag
 from anima_prompt.nodes import Node, Prompt
 from anima_prompt.tagtext import danbooru_name
@@ -448,11 +449,15 @@ def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighte
 
 
 def _opens_block(node: nodes.Node, following: tuple[nodes.Node, ...]) -> bool:
-    """Whether `node` is the opening tag of an XML element on a line of its own (`<character_1>` of a
-    structured prompt): the element holds a block of its own, as a region does."""
+    """Whether `node`, opening a line, opens a block of its own, as a region does: the opening tag of an XML
+    element on a line of its own (`<character_1>` of a structured prompt), or a field label that names one
+    of several panels, characters or places (`Panel 1:`, `the girl on the left:`; `names_one_of_several`)."""
+    if not isinstance(node, nodes.Foreign):
+        return False
+    if node.syntax == "label":
+        return names_one_of_several(node.text)
     return (
-        isinstance(node, nodes.Foreign)
-        and node.syntax == "markup"
+        node.syntax == "markup"
         and not node.text.startswith("</")
         and (not following or (isinstance(following[0], nodes.Separator) and "\n" in following[0].text))
     )

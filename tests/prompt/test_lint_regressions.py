@@ -863,6 +863,8 @@ def test_a_templates_fill_in_slots_are_placeholders_not_de_emphasis() -> None:
     )
     assert found(template, "ANM-SYN-001") == []
     assert found("{SUBJECT_DESCRIPTION}, illustrated as an anime portrait.", "ANM-SYN-001") == []
+    assert found("anime style, {characterDescription}, detailed background", "ANM-SYN-001") == []
+    assert len(found("1girl, {smile}, safe", "ANM-SYN-001")) == 1  # NovelAI emphasis of a tag
     # de-emphasis of a tag in a list is still named
     assert len(found("1girl, [smile], standing [from below], safe", "ANM-SYN-001")) == 2
 
@@ -929,3 +931,41 @@ def test_a_group_governed_by_a_preposition_is_emphasis_not_an_aside() -> None:
     assert len(found(prompt, "ANM-WGT-001")) == 1
     # a tag list's emphasis on a whole item stays a weight
     assert len(found("1girl, (the sky is blue), safe", "ANM-WGT-001")) == 1
+
+
+def test_labels_naming_one_of_several_open_blocks_of_their_own() -> None:
+    panels = (
+        "manga page, safe\nPanel 1:\nclose-up, smile, plain white background,\n"
+        "Panel 2:\nfull body, standing, plain white background,"
+    )
+    assert found(panels, "ANM-DUP-001") == []
+    assert found(panels, "ANM-TAG-002") == []  # `Panel 1:` is a label, not a tag in capitals
+    groups = (
+        "safe, 1girl, 1boy, back-to-back\n"
+        "the girl on the left: 1girl, blonde hair, crossed arms\n"
+        "the boy on the right: 1boy, black hair, crossed arms"
+    )
+    assert found(groups, "ANM-DUP-001") == []
+    assert found(groups, "ANM-ORD-001") == []
+    assert [type(node).__name__ for node in parse(groups).children][8:11] == ["Foreign", "Separator", "Tag"]
+    # labels of aspects of one subject keep one block: a repeat across them is still a duplicate
+    aspects = "safe, 1girl\nattire: red scarf, smile\nexpression: smile, blush"
+    assert len(found(aspects, "ANM-DUP-001")) == 1
+    # a sentence that opens with words and a colon is no label
+    sentence = "A knight in the rain.\nDo not include: text, watermark"
+    assert not any(getattr(node, "syntax", None) == "label" for node in parse(sentence).children)
+
+
+def test_a_period_glued_to_a_sentence_in_sentence_case_ends_the_tag_before_it() -> None:
+    kinds = [
+        (type(node).__name__, render(node))
+        for node in parse("red_thighhighs, brown_shorts.Sit with your legs apart.").children
+    ]
+    assert kinds[2:5] == [
+        ("Tag", "brown_shorts"),
+        ("Separator", "."),
+        ("Phrase", "Sit with your legs apart."),
+    ]
+    # no sentence after the period: abbreviations and versions stay whole
+    for text in ("St.Louis is nice", "model v1.Beta test"):
+        assert len(parse(text).children) == 1
