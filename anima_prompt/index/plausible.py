@@ -30,7 +30,8 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
   vocabulary counts as misspelt only as the one differing word of a popular or special tag of two words or
   more, one edit from it (`form behind` → `from behind`, `shirt hair` → `short hair`), and words of the
   vocabulary are never joined into another tag (`dark lighting` is no `backlighting`);
-- never an artist for a tag (`bad-artist` → `ilya kuvshinov`).
+- never an artist for a tag (`bad-artist` → `ilya kuvshinov`); for an `@name`, an artist only when it
+  keeps the name's numbers (`@ichika87` is no slip for `@ichikawa`: `keeps_numbers`).
 
 `benchmarks/lint_precision.py` measures how often the suggestions of the labelled unknown-tag findings of
 `tests/corpus/` hold the tag the user meant (precision) and how often a meant tag is offered (recall);
@@ -38,6 +39,7 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
 suggestions" and later sections, has the figures and the alternatives measured.
 """
 
+import re
 from collections.abc import Callable
 
 from anima_prompt.index.records import Suggestion
@@ -75,6 +77,20 @@ def _no_franchise(qualifier: str) -> bool:
 
 def _no_name_word(word: str) -> bool:
     return False
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def keeps_numbers(written: str, name: str) -> bool:
+    """Whether `name` holds every number `written` holds: a handle with digits (`ichika87`, a LoRA's artist
+    trigger) is not a slip for a name without them.
+
+    Example:
+        >>> keeps_numbers("ichika87", "ichikawa"), keeps_numbers("as109", "as109_(artist)")
+        (False, True)
+    """
+    return all(number in name for number in _NUMBER.findall(written))
 
 
 def typo_edits(length: int) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from anima_prompt.index.plausible import COMMON_WORD_POSTS, plausible
+from anima_prompt.index.plausible import COMMON_WORD_POSTS, keeps_numbers, plausible
 from anima_prompt.index.records import TagInfo
 from anima_prompt.lint.analysis import tag_name
 from anima_prompt.sections import Section, tag_section
@@ -81,7 +81,7 @@ class CachedIndex:
         names: list[str] = []
         for suggestion in self.index.suggest(name, limit=limit * 4):
             if artists:
-                if suggestion.category_name != "artist":
+                if suggestion.category_name != "artist" or not keeps_numbers(name, suggestion.name):
                     continue
             elif not plausible(name, suggestion, self.word_posts, self._franchise, self._in_names):
                 continue

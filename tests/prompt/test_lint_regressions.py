@@ -969,3 +969,11 @@ def test_a_period_glued_to_a_sentence_in_sentence_case_ends_the_tag_before_it() 
     # no sentence after the period: abbreviations and versions stay whole
     for text in ("St.Louis is nice", "model v1.Beta test"):
         assert len(parse(text).children) == 1
+
+
+def test_a_name_the_prompts_sentences_use_is_no_unknown_tag_nor_capitals(small_index: object) -> None:
+    prompt = "safe, 1girl, (Momonga), rokkotsu goddess, smile. A close-up of Momonga beside Rokkotsu Goddess."
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    assert found(prompt, "ANM-TAG-002", small_index) == []
+    # a name only at the start of a sentence proves nothing: `Wavy lines ...` does not excuse `wavy`
+    assert len(found("safe, 1girl, wavy. Wavy lines surround her.", "ANM-TAG-004", small_index)) == 1

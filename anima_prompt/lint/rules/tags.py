@@ -153,6 +153,8 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 continue
             if _in_aside(item) and _unknown_word(item, ctx):
                 continue  # `the bottom left panel (Big) ...`: the aside keeps the sentence's capitals
+            if prose and _unknown_word(item, ctx) and _named_in_prose(item, prompt):
+                continue  # `(Momonga), a tiny ... mascot` and `a close-up of Momonga`: a name
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
@@ -161,6 +163,22 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 suggestions=(fixed,),
                 fix=_rewrite(item, fixed, ctx),
             )
+
+
+_PROSE_NAME = re.compile(r"(?<=[a-z,] )[A-Z][\w'-]*(?: [A-Z][\w'-]*)*")
+
+
+def _named_in_prose(item: Item, prompt: Analysis) -> bool:
+    """Whether the prompt's sentences use `item` as a name in capitals inside a sentence (`a close-up of
+    Momonga`, `an illustration of Rokkotsu Goddess, an original character`): a character the prompt names
+    or defines, not a tag written in the wrong case nor one misspelt."""
+    wanted = item.text.replace("_", " ").strip().lower()
+    return any(
+        match.group().lower() == wanted
+        for phrase in prompt.phrases
+        if wanted in phrase.text.lower()
+        for match in _PROSE_NAME.finditer(phrase.text)
+    )
 
 
 def _in_aside(item: Item) -> bool:
@@ -303,6 +321,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             continue  # a description among sentences (`lots of blue butterflies`) or opening one, near no tag
         if not names and _in_aside(item):
             continue  # the words of an aside in a sentence, near no tag
+        if not names and _named_in_prose(item, prompt):
+            continue  # a name the prompt's sentences use (`rokkotsu goddess` ... `of Rokkotsu Goddess`)
         message = f"`{item.text}` is not a known Danbooru tag"
         if joined is not None:
             message += f"; with the next item it is `{prompt_form(joined)}`, which a comma splits"
