@@ -109,8 +109,12 @@ TEMPLATE_FIELDS = frozenset({"prompt"})
 #: (`{characterDescription}`): no tag is written so.
 _FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+")
 #: A field or section of a template in square brackets, named in capitals (`[SUBJECT]`, `[CHARACTER_1]`,
-#: `[CAMERA tags]`): tags are written in lowercase, so no one de-emphasises such a name.
-_SQUARE_FIELD = re.compile(r"[A-Z][A-Z0-9]+(?:[_ ][A-Z0-9]+)*(?: tags?)?")
+#: `[CAMERA tags]`) or in a few CJK characters (`[角色]`, `[通用标签...]`): tags are written in lowercase
+#: English, so no one de-emphasises such a name.
+_SQUARE_FIELD = re.compile(
+    r"[A-Z][A-Z0-9]+(?:[_ ][A-Z0-9]+)*(?: tags?)?"
+    r"|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,8}(?:\.\.\.|…)?"  # `[角色]`, `[通用标签...]`: CJK slot names
+)
 #: Fields in square brackets: ai-toolkit writes `[trigger]` in captions and sample prompts for the trigger
 #: word it puts there at training time.
 TRAINER_FIELDS = frozenset({"trigger"})

@@ -977,3 +977,13 @@ def test_a_name_the_prompts_sentences_use_is_no_unknown_tag_nor_capitals(small_i
     assert found(prompt, "ANM-TAG-002", small_index) == []
     # a name only at the start of a sentence proves nothing: `Wavy lines ...` does not excuse `wavy`
     assert len(found("safe, 1girl, wavy. Wavy lines surround her.", "ANM-TAG-004", small_index)) == 1
+
+
+def test_blank_lines_before_labelled_sections_are_layout() -> None:
+    prompt = "safe, 1girl, smile\n\nOUTFIT: white dress, straw hat\n\nPOSE: standing, arms behind back"
+    assert found(prompt, "ANM-DS-002") == []
+    assert len(found("safe, 1girl,\nsmile, straw hat", "ANM-DS-002")) == 1  # a tag list broken in two
+
+
+def test_cjk_slot_names_in_square_brackets_are_placeholders() -> None:
+    assert found("masterpiece, [角色], [系列], [通用标签...], safe", "ANM-SYN-001") == []

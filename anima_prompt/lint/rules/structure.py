@@ -307,8 +307,8 @@ def line_break_in_tags(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     one: `2girls, miku, ...` / `2girls, rin, ...`, as Forge Couple and Impact Pack's detailer wildcards lay
     out one prompt per region), that open or close a line with an XML element of a structured prompt
     (`<appearance>chibi, red_eyes</appearance>`), or that put LoRA tags or other front-end syntax on a line
-    of their own are left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003). The
-    fix joins the lines with `, `.
+    of their own are left alone: the syntax itself is what matters there (ANM-SYN-001, ANM-SYN-003); so are
+    blank lines before a labelled section (`\n\nOUTFIT: white dress`). The fix joins the lines with `, `.
     """
     if any(is_clause(item.text) or _alone_on_line(prompt.text, item) for item in prompt.phrases):
         return  # lines of prose; descriptive phrases among the tags (`sitting under a tree`) are no reason
@@ -337,6 +337,8 @@ def _keeps_syntax_apart(prompt: Analysis, start: int, end: int) -> bool:
     after = [item for item in prompt.items if end <= item.start < line_end]
     if before and after and before[-1].region != after[0].region:
         return True  # the next line opens a region of its own (a block per character, a detailer segment)
+    if after and after[0].foreign == "label" and text.count("\n", start, end) > 1:
+        return True  # a blank line before a labelled section (`\n\nOUTFIT: ...`): the prompt's layout
     for line, edge in ((before, -1), (after, 0)):
         if not line:
             continue
