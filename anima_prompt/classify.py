@@ -113,7 +113,7 @@ _FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][
 #: English, so no one de-emphasises such a name.
 _SQUARE_FIELD = re.compile(
     r"[A-Z][A-Z0-9]+(?:[_ ][A-Z0-9]+)*(?: tags?)?"
-    r"|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,8}(?:\.\.\.|…)?"  # `[角色]`, `[通用标签...]`: CJK slot names
+    r"|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,8}(?:\.\.\.|…)?"
 )
 #: Fields in square brackets: ai-toolkit writes `[trigger]` in captions and sample prompts for the trigger
 #: word it puts there at training time.
