@@ -119,7 +119,10 @@ _SQUARE_FIELD = re.compile(
 #: word it puts there at training time.
 TRAINER_FIELDS = frozenset({"trigger"})
 #: NovelAI V4's numeric emphasis around one item: `1.5::rain::`, `-0.8::feet::` (a negative weight removes).
-_NAI_WEIGHT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)::[^:]+::")
+_NAI_WEIGHT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)::(?:[^:]|:(?!:))+::")
+#: The two ends of such an emphasis over several comma-separated items: `4::masterpiece, best quality ::`.
+_NAI_WEIGHT_OPEN = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)::(?=\S)(?!.*::)")
+_NAI_WEIGHT_CLOSE = re.compile(r"(?<!:)[ \t]*::$")
 #: NovelAI V4's action of a character prompt: `source#hug`, `target#pointing`, `mutual#holding hands`.
 _NAI_ACTION = re.compile(r"(?:source|target|mutual)#\S")
 _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>")
@@ -609,8 +612,12 @@ class Classifier:
             marker = Foreign(_sub_span(span, 0, field.end()), "placeholder", field[0])
             gap = Separator(_sub_span(span, field.end(), rest), text[field.end() : rest])
             return [marker, gap, self._plain(_sub_span(span, rest, len(text)), text[rest:])]
-        if "::" in text and _NAI_WEIGHT.fullmatch(text):
-            return [Foreign(span, "nai_weight", text)]
+        if "::" in text:
+            if _NAI_WEIGHT.fullmatch(text):
+                return [Foreign(span, "nai_weight", text)]
+            ends = self._nai_weight_ends(text, span)
+            if ends is not None:
+                return ends
         if "#" in text and _NAI_ACTION.match(text):
             return [Foreign(span, "nai_action", text)]
         if self.is_prose(text):
@@ -620,6 +627,20 @@ class Classifier:
         if isinstance(head, Tag) and self._is_slot_name(head.text):
             nodes[0] = Foreign(head.span, "placeholder", head.text)
         return nodes
+
+    def _nai_weight_ends(self, text: str, span: Span) -> list[Node] | None:
+        """`4::masterpiece` opening or `best quality ::` closing a NovelAI emphasis over several items: the
+        marker (`nai_weight`, reported once, at the opening) and the item's own words read on their own."""
+        opening = _NAI_WEIGHT_OPEN.match(text)
+        if opening is not None:
+            marker = Foreign(_sub_span(span, 0, opening.end()), "nai_weight", opening.group())
+            return [marker, self._plain(_sub_span(span, opening.end(), len(text)), text[opening.end() :])]
+        closing = _NAI_WEIGHT_CLOSE.search(text)
+        if closing is None or not text[: closing.start()].strip():
+            return None
+        words = text[: closing.start()]
+        marker = Foreign(_sub_span(span, closing.start(), len(text)), "nai_weight", closing.group())
+        return [self._plain(_sub_span(span, 0, len(words)), words), marker]
 
     def _closing_period(self, node: Tag | Artist) -> list[Node]:
         """The tag with its closing period as a separator (`long hair.`), unless the period is part of the

@@ -27,7 +27,8 @@ FOREIGN_SYNTAXES = (
     "alternation",  # A1111 `[a|b]`
     "deemphasis",  # A1111 and NovelAI `[x]` (divides by 1.1 or 1.05 there; literal text in ComfyUI)
     "nai_emphasis",  # NovelAI `{x}` (multiplies by 1.05; the ComfyUI front end drops the braces)
-    "nai_weight",  # NovelAI V4 numeric emphasis `1.5::rain::`, `-0.8::feet::`
+    "nai_weight",  # NovelAI V4 numeric emphasis `1.5::rain::`, `-0.8::feet::`; the ends `4::`, ` ::` of one
+    # over several items
     "nai_character",  # NovelAI V4's `|` between the prompts of its characters
     "nai_action",  # NovelAI V4's actions of a character: `source#hug`, `target#pointing`
     "midjourney",  # Midjourney's parameters: `--niji 6 --ar 16:9 --no text, watermark`

@@ -987,3 +987,13 @@ def test_blank_lines_before_labelled_sections_are_layout() -> None:
 
 def test_cjk_slot_names_in_square_brackets_are_placeholders() -> None:
     assert found("masterpiece, [角色], [系列], [通用标签...], safe", "ANM-SYN-001") == []
+
+
+def test_novelai_numeric_emphasis_over_several_items_is_named_once_and_its_tags_read() -> None:
+    prompt = "4::masterpiece, best quality ::, 1.45::artist:nardack ::, safe"
+    syntax = found(prompt, "ANM-SYN-001")
+    assert [prompt[f.span.start : f.span.end] for f in syntax if f.span] == ["4::", "1.45::artist:nardack ::"]
+    assert syntax[1].suggestions == ("(@nardack:1.45)",)  # NovelAI's `artist:` is Anima's `@`
+    tags = [render(node) for node in parse(prompt).children if isinstance(node, Tag)]
+    assert tags == ["masterpiece", "best quality", "safe"]
+    assert render(normalize(parse(prompt))) == prompt  # fmt keeps the group's ends where they are

@@ -214,13 +214,22 @@ def _foreign_finding(syntax: str, text: str) -> tuple[str, tuple[str, ...]]:
         return message, (_nai_suggestion(text),)
     if syntax == "nai_weight":
         weight, body = text.split("::")[:2]
+        if not body.strip():  # `4::` opening an emphasis over several items, up to a lone `::`
+            return (
+                message + f"; it weights the items up to the closing `::`: write `(...:{float(weight):g})`",
+                (),
+            )
+        body = _ARTIST_PREFIX.sub("@", body.strip())
         if float(weight) <= 0:
             return (
                 message + f"; a negative weight removes `{body.strip()}`: put it in the negative prompt",
                 (),
             )
-        return message, (f"({body.strip()}:{float(weight):g})",)
+        return message, (f"({body}:{float(weight):g})",)
     return message, ()
+
+
+_ARTIST_PREFIX = re.compile(r"^artist:\s*", re.IGNORECASE)  # NovelAI's `artist:name` is Anima's `@name`
 
 
 def _nai_suggestion(text: str) -> str:
@@ -255,7 +264,9 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     75-token chunks, so `BREAK` is a no-op everywhere. Nor are Regional Prompter's `ADDCOL`, `ADDROW`,
     `ADDBASE` and `ADDCOMM`, NovelAI V4's character prompts (`park | girl, red hair | girl, blue hair`) and
     actions (`source#hug`), Midjourney's parameters (`--niji 6 --ar 16:9 --no text`), NovelAI's numeric
-    emphasis (`1.5::rain::`, a ComfyUI weight `(rain:1.5)`; a negative one belongs in the negative prompt),
+    emphasis (`1.5::rain::`, a ComfyUI weight `(rain:1.5)`, `(@name:w)` for NovelAI's `artist:name`; a
+    negative one belongs in the negative prompt; one over several items, `4::masterpiece, best quality ::`,
+    is named once, at its opening, and its tags are checked as tags),
     NovelAI's `{x}` emphasis (the ComfyUI front end drops the braces of a one-option `{a|b}` choice, so the
     weight is lost), dynamic-prompts variables `${name}`, or the syntax of LoRA training files that ends up in
     prompts: sample-prompt options (`--n`, `--w 576`) and caption separators (`|||`, `;;;`); nor the XML
@@ -270,6 +281,8 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     for start, end, syntax in found:
         if syntax == "markup" and start != markup[0]:
             continue  # one finding for a structured prompt, at its first element
+        if syntax == "nai_weight" and prompt.text[start:end].strip() == "::":
+            continue  # the closing end of an emphasis over several items, reported at its opening
         if syntax in _FOREIGN_MESSAGES:
             message, suggestions = _foreign_finding(syntax, prompt.text[start:end])
             yield ctx.report("ANM-SYN-001", (start, end), message, suggestions=suggestions)
