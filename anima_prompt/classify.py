@@ -105,9 +105,12 @@ DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: prompts `<trigger_placeholder>` (words in angle brackets, no `:`, unlike a `<lora:...>` tag), and markers
 #: such as the `<Prompt Start>` that Lumina-family system prompts put before the prompt.
 TEMPLATE_FIELDS = frozenset({"prompt"})
-#: A template field named like a constant (`{SUBJECT_DESCRIPTION}`) or a variable in camel case
-#: (`{characterDescription}`): no tag is written so.
-_FIELD_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+")
+#: A template field named like a constant (`{SUBJECT_DESCRIPTION}`), a variable in camel case
+#: (`{characterDescription}`), or one word naming a prompt (`{userprompt}`, `{positive_prompt}`): no tag is
+#: written so.
+_FIELD_NAME = re.compile(
+    r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+|[a-z]+_?prompt|prompt_?[a-z]+"
+)
 #: A field or section of a template in square brackets, named in capitals (`[SUBJECT]`, `[CHARACTER_1]`,
 #: `[CAMERA tags]`) or in a few CJK characters (`[角色]`, `[通用标签...]`): tags are written in lowercase
 #: English, so no one de-emphasises such a name.
@@ -880,12 +883,14 @@ def _cut(
 
 def _after_word(before: str) -> bool:
     """Whether a period after `before` can end a sentence: it follows a word that is no abbreviation (`Mr.`,
-    `a.i.`, a single letter), or a closing bracket or quote."""
+    `a.i.`, a single letter; a digit after an underscore ends a tag, `score_7.`), or a closing bracket or
+    quote. A number alone opening a line is a list's (`1. TOP: ...`)."""
     match = _LAST_WORD.search(before)
     if match is None:
         return before[-1:] in _CLOSERS
     word = match.group()
-    return len(word) > 1 and "." not in word and word.lower() not in ABBREVIATIONS
+    long_enough = len(word) > 1 or (word.isdigit() and before[match.start() - 1 : match.start()] == "_")
+    return long_enough and "." not in word and word.lower() not in ABBREVIATIONS
 
 
 def _closing_period_atom(atoms: Sequence[Atom]) -> Separator | None:

@@ -997,3 +997,16 @@ def test_novelai_numeric_emphasis_over_several_items_is_named_once_and_its_tags_
     tags = [render(node) for node in parse(prompt).children if isinstance(node, Tag)]
     assert tags == ["masterpiece", "best quality", "safe"]
     assert render(normalize(parse(prompt))) == prompt  # fmt keeps the group's ends where they are
+
+
+def test_a_closing_period_after_a_score_tag_is_a_separator() -> None:
+    nodes = parse("best quality, score_8, score_7. ").children
+    kinds = [(type(node).__name__, render(node)) for node in nodes]
+    assert kinds[-2:] == [("Tag", "score_7"), ("Separator", ". ")]
+    assert [type(node).__name__ for node in parse("1. TOP (0-30%): sky").children] == ["Phrase"]
+
+
+def test_prompt_fields_in_braces_are_placeholders() -> None:
+    for field in ("{userprompt}", "{positive_prompt}"):
+        assert found(f"masterpiece, {field}, safe", "ANM-SYN-001") == []
+    assert len(found("masterpiece, {blue_eyes}, safe", "ANM-SYN-001")) == 1
