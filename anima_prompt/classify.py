@@ -2,7 +2,8 @@
 
 The grammar gives sequences of tokens and bracket groups; a `Classifier` turns one sequence into nodes:
 
-1. **Items.** The sequence splits at commas (`,` and the fullwidth `，`), line breaks, and sentence ends:
+1. **Items.** The sequence splits at commas (`,` and the fullwidth `，`), line breaks (not one after a word
+   no line ends with, before a lowercase word: `Preserve the` / `relevant details`), and sentence ends:
    `.` or `…` followed by white space and more text (`2girls. smile`, `saber (fate). She waves.`), or by a
    sentence in sentence case after a lowercase letter (`brown_shorts.Sit with your legs apart`), `!` or
    `?` followed by white space and a capital. A CJK sentence stays one item, read with its `。`. A period
@@ -287,6 +288,9 @@ class Classifier:
             assert isinstance(atom, Token)
             if quotes and kind == "COMMA" and _inside_quote(item, atoms[position + 1 :]):
                 item.append(sub_token(atom, "TEXT", 0, len(atom)))  # `says "Hello, world"`: quoted words
+                continue
+            if kind == "NEWLINE" and _line_runs_on(item, atom, atoms[position + 1 : position + 2]):
+                item.append(sub_token(atom, "WS", 0, len(atom)))  # `Preserve the\nrelevant details`
                 continue
             self._flush_item(item, nodes)
             item = []
@@ -879,6 +883,27 @@ def _cut(
     if current:
         parts.append(current)
     return parts
+
+
+#: Words no line of a tag list ends with, which a sentence does not end with either: a line ending with one
+#: runs on into the next (`Preserve the` / `relevant details ...`). Not `a` (`type a`) nor `in`, `on`, `at`
+#: (`shirt tucked in`, `lights on`).
+_RUNNING_ON = frozenset({"the", "an", "of", "and", "or", "with", "to", "for", "from", "by", "into", "onto"})
+_FIRST_WORD = re.compile(r"\s*([a-z0-9])")
+
+
+def _line_runs_on(item: Sequence[Atom], newline: Token, following: Sequence[Atom]) -> bool:
+    """Whether a single line break inside a sentence joins its two lines into one item: the item so far
+    ends with a word of `_RUNNING_ON` and the next line opens with a lowercase word."""
+    if newline.count("\n") != 1 or not item or not following:
+        return False
+    last, after = item[-1], following[0]
+    if not (
+        isinstance(last, Token) and last.type == "TEXT" and isinstance(after, Token) and after.type == "TEXT"
+    ):
+        return False
+    words = str(last).rsplit(None, 1)
+    return bool(words) and words[-1].lower() in _RUNNING_ON and bool(_FIRST_WORD.match(after))
 
 
 def _after_word(before: str) -> bool:

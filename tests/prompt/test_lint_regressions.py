@@ -1010,3 +1010,11 @@ def test_prompt_fields_in_braces_are_placeholders() -> None:
     for field in ("{userprompt}", "{positive_prompt}"):
         assert found(f"masterpiece, {field}, safe", "ANM-SYN-001") == []
     assert len(found("masterpiece, {blue_eyes}, safe", "ANM-SYN-001")) == 1
+
+
+def test_a_line_ending_with_the_or_of_runs_on_into_the_next() -> None:
+    text = "Create a new illustration. Preserve the\nrelevant details of\nboth characters."
+    assert [type(node).__name__ for node in parse(text).children] == ["Phrase"]
+    # a tag list keeps its lines: no tag ends with such a word
+    tags = parse("1girl, type a\nlong hair, shirt tucked in\nsmile").children
+    assert [type(node).__name__ for node in tags].count("Tag") == 5
