@@ -395,7 +395,7 @@ _END_PUNCTUATION = frozenset(".!?")
 _ASIDE = re.compile(
     r"#[0-9a-f]{3}(?:[0-9a-f]{3})?"  # a colour code: `white (#ffffff)`
     r"|[\d.]+\s*(?:[-–~]\s*[\d.]+\s*)?%"  # a share: `top band (0-30%)`
-    r"|.*[;.?!]",  # a clause or a sentence of its own
+    r"|.+;.+|.*[.?!]",  # clauses, or a sentence of its own
     re.IGNORECASE,
 )
 

@@ -917,6 +917,7 @@ def test_lumina_prompt_start_marker_before_the_first_tag(small_index: object) ->
         "(0-30%)",  # a share
         "(unless a specific head tilt is listed below)",  # a sentence's words
         "(The sheets are 3x3; use the top-left pose.)",  # clauses
+        "(left ear black; right ear orange)",  # clauses without a sentence word
     ],
 )
 def test_an_aside_after_a_word_in_prose_is_literal_brackets(aside: str) -> None:
