@@ -17,6 +17,7 @@ from anima_prompt.boundary import FUNCTION_WORDS, SENTENCE_WORDS, is_cjk, item_s
 from anima_prompt.classify import names_one_of_several
 from anima_prompt.loras import NetworkTag, read_network_tag
 from anima_prompt.nodes import Node, Prompt
+from anima_prompt.render import render
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group, special_tags
 from anima_prompt.weights import inner_weight
@@ -52,7 +53,8 @@ class Group:
         core: the text the weight acts on: `body`, or for a group that only wraps another group, that
             group's core (`x` for `((x))`).
         wraps: whether the group's content is only other groups (`((x))`: the outer one).
-        brackets: whether the group reads as literal brackets in a sentence rather than as a weight: a plain
+        brackets: whether the group reads as literal brackets rather than as a weight: a label's aside
+            (`Layout (strict):`), a sentence of its own in brackets (`(Use the first pose.)`), or a plain
             single-level group inside natural language that has the words of a sentence (articles,
             pronouns, `is`, ...: `boundary.SENTENCE_WORDS`; a run of tags without commas has none), after a
             word and before a word or the sentence's end punctuation; or one after a word that holds an
@@ -235,7 +237,14 @@ def analyse(prompt: Prompt) -> Analysis:
                 builder.region += 1  # `2girls, miku, ...\n2girls, rin, ...`: a block per character or region
             counted = counted or count
         after_break = False
-        builder.visit(child, unit, 1.0, None, phrase=None)
+        builder.visit(
+            child,
+            unit,
+            1.0,
+            None,
+            phrase=_phrase_before(children, position),
+            aside=_after_label(children, position),
+        )
         builder.units.append((child.span.start, child.span.end))
         unit += 1
     return Analysis(
@@ -256,8 +265,18 @@ class _Builder:
         self.units: list[tuple[int, int]] = []
         self.region = 0
 
-    def visit(self, node: Node, unit: int, weight: float, group: Group | None, *, phrase: str | None) -> None:
-        """Add the items and groups of `node`; `phrase` is the text of the phrase around it, if any."""
+    def visit(
+        self,
+        node: Node,
+        unit: int,
+        weight: float,
+        group: Group | None,
+        *,
+        phrase: str | None,
+        aside: bool = False,
+    ) -> None:
+        """Add the items and groups of `node`; `phrase` is the text of the phrase around it, if any; `aside`:
+        the node is a group right after a field label (`Style (strict):`), which holds the label's words."""
         start, end = node.span.start, node.span.end
         written = self.source[start:end]
         if type(node) is nodes.Tag and node.qualifier is None:  # the common case, spelt out for speed
@@ -318,10 +337,9 @@ class _Builder:
                 total,
                 core,
                 wraps,
-                phrase is not None
-                and explicit is None
+                explicit is None
                 and not wraps
-                and _in_sentence(self.source, start, end, phrase, body),
+                and (aside or (phrase is not None and _in_sentence(self.source, start, end, phrase, body))),
             )
             self.groups.append(own)
             if own.brackets:
@@ -400,11 +418,16 @@ _ASIDE = re.compile(
 )
 
 
+_OWN_SENTENCE = re.compile(r"[A-Z][^()]*\s[^()]*[.?!]")  # a sentence of its own, with its stop inside
+
+
 def _in_sentence(text: str, start: int, end: int, phrase: str, body: str) -> bool:
     """Whether `text[start:end]` continues a sentence: a word before it, a word or end punctuation after it,
     in a phrase with the words of a sentence; or, after a word, it holds an aside that no weight could act
     on (a colour code, a share, a clause, a sentence's words) (see `Group.brackets`)."""
     before = text[:start].rstrip()
+    if _OWN_SENTENCE.fullmatch(body.strip()):
+        return True  # `... exactly. (The sheets are pose sheets; use the top-left one.)`
     if not (before and before[-1].isalnum()):
         return False
     if _ASIDE.fullmatch(body.strip()) or (_aside_words(body) and not _governs(before)):
@@ -446,6 +469,34 @@ def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighte
         ):
             return ()
     return tuple(inner)
+
+
+def _phrase_before(children: tuple[nodes.Node, ...], position: int) -> str | None:
+    """The text of the phrase that a group at `children[position]` is written against (only spaces
+    between: `a dark outline (#3a2a20)` in a document read as prose), or None."""
+    if position < 2 or type(children[position]) is not nodes.Weighted:
+        return None
+    phrase, space = children[position - 2], children[position - 1]
+    if not (
+        isinstance(phrase, nodes.Phrase) and isinstance(space, nodes.Separator) and space.role == "space"
+    ):
+        return None
+    return render(phrase)
+
+
+def _after_label(children: tuple[nodes.Node, ...], position: int) -> bool:
+    """Whether `children[position]` is a group right after a field label, only spaces between (`Style
+    (strict):`): the label's aside, in brackets meant literally."""
+    if position < 2 or type(children[position]) is not nodes.Weighted:
+        return False
+    label, space = children[position - 2], children[position - 1]
+    return (
+        isinstance(label, nodes.Foreign)
+        and label.syntax == "label"
+        and not label.text.rstrip().endswith(":")  # `attire: (huge hat)`: a weight on the label's value
+        and isinstance(space, nodes.Separator)
+        and not space.text.strip()
+    )
 
 
 def _opens_block(node: nodes.Node, following: tuple[nodes.Node, ...]) -> bool:

@@ -1019,3 +1019,13 @@ def test_a_line_ending_with_the_or_of_runs_on_into_the_next() -> None:
     # a tag list keeps its lines: no tag ends with such a word
     tags = parse("1girl, type a\nlong hair, shirt tucked in\nsmile").children
     assert [type(node).__name__ for node in tags].count("Tag") == 5
+
+
+def test_a_labels_aside_and_a_sentence_in_brackets_are_literal_brackets() -> None:
+    labelled = "safe, 1girl\nLayout (strict):\n- three columns"
+    assert len(found(labelled, "ANM-ESC-002")) == 1
+    assert found(labelled, "ANM-WGT-001") == []
+    # a weight on a label's value stays a weight
+    assert len(found("safe, 1girl\nattire: (huge hat), smile", "ANM-WGT-001")) == 1
+    sentence = "safe, Draw the cats exactly. (The images are pose sheets; use the first pose.) They sit."
+    assert len(found(sentence, "ANM-ESC-002")) == 1
