@@ -1029,3 +1029,9 @@ def test_a_labels_aside_and_a_sentence_in_brackets_are_literal_brackets() -> Non
     assert len(found("safe, 1girl\nattire: (huge hat), smile", "ANM-WGT-001")) == 1
     sentence = "safe, Draw the cats exactly. (The images are pose sheets; use the first pose.) They sit."
     assert len(found(sentence, "ANM-ESC-002")) == 1
+
+
+def test_an_at_name_that_says_it_is_no_artist_is_not_an_unknown_artist(small_index: object) -> None:
+    for name in ("@my artist", "@validated artist", "@aki_style"):
+        assert found(f"safe, 1girl, {name}, smile", "ANM-ART-002", small_index) == []
+    assert len(found("safe, 1girl, @qwxzv, smile", "ANM-ART-002", small_index)) == 1

@@ -84,7 +84,9 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     what users expect: Anima recognises `@izuminanase`, not `@izumi nanase`, so the suggestions include the
     spelling without spaces as well as the closest artist names. An `@name` near no known artist right after
     a LoRA tag is that LoRA's trigger (`<lora:Haru579_AnimaV1:1> @hrlrst`: Anima style LoRAs train a new
-    artist tag), unknown to the base model on purpose.
+    artist tag), unknown to the base model on purpose; so is one that says it is no artist's name: a
+    template's slot holding the word `artist` (`@my artist`) or a style trigger ending with `style`
+    (`@aki_style`).
     """
     assert ctx.index is not None
     after_lora = _after_lora_tags(prompt)
@@ -102,7 +104,19 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             suggestions = _artist_suggestions(item.text, ctx)
             if not suggestions and item.start in after_lora:
                 continue  # the LoRA's own artist tag; near a known artist it may be a slip and is reported
+            if not suggestions and _names_no_artist(item.text):
+                continue  # `@my artist`, `@aki_style`: a template's slot or a style LoRA's trigger
         yield ctx.report("ANM-ART-002", (item.start, item.end), message, suggestions=suggestions)
+
+
+_SLOT_WORDS = frozenset({"artist", "artists"})
+
+
+def _names_no_artist(name: str) -> bool:
+    """Whether an unknown `@name` says it is no artist's name: it holds the word `artist` (`@my artist`,
+    `@validated artist`, a template's slot) or ends with `style` (`@aki_style`, a style LoRA's trigger)."""
+    words = name.lower().replace("_", " ").split()
+    return bool(words) and (bool(_SLOT_WORDS.intersection(words)) or words[-1] == "style")
 
 
 def _after_lora_tags(prompt: Analysis) -> frozenset[int]:
