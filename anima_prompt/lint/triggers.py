@@ -17,7 +17,9 @@ ways, for the LoRAs of the prompt (`<lora:…>`, `<lyco:…>`) and of the settin
 
 Without a LoRA in sight, one place still tells: the opening of the positive prompt, where trainers put the
 trigger of a training caption and cards show it (`anmwp, serene nighttime landscape, ...`). A coined word
-there that is near no tag is taken as a trigger (`opens_as_trigger`).
+there that is near no tag is taken as a trigger (`opens_as_trigger`). And one shape does: a name no
+descriptive tag uses, which names something else of the prompt too, joined by underscores to words the
+tags use (`xayah_ribbon` beside `xayah_tassel`: `is_caption_token`).
 """
 
 from __future__ import annotations
@@ -159,6 +161,38 @@ def is_trigger(text: str, ctx: RuleContext) -> bool:
     index only the files' training tags tell."""
     word_posts = ctx.index.word_posts if ctx.index is not None else _common
     return ctx.triggers.covers(text, word_posts)
+
+
+def is_caption_token(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
+    """Whether `item`, an item the index does not know, is a LoRA's own caption token: one word joining with
+    underscores a name to words of the descriptive tags (`xayah_ribbon`, `nene_school_uniform`,
+    `lilith_fantasy`), where the name is no word of the descriptive tags and names something else of the
+    prompt too (`ayachi_nene`, `lilith \\(...\\)`, `xayah_tassel`): what a character LoRA's captions call that
+    character's outfit or part, trained as written. A tag misspelt or written with underscores (`fair_skin`,
+    `blue_hiar`) does not share its first word so."""
+    text = item.text.strip()
+    if ctx.index is None or "_" not in text or any(char.isspace() for char in text):
+        return False
+    name, *rest = text.lower().split("_")
+    if not rest or not name.isalpha() or not all(part.isalpha() for part in rest):
+        return False
+    if ctx.index.word_posts(name) or not all(ctx.index.word_posts(part) for part in rest):
+        return False
+    return any(
+        other is not item and name in _LETTERS.findall(other.text.lower()) and _names_one(other, ctx)
+        for other in prompt.tag_like
+    )
+
+
+def _names_one(item: Item, ctx: RuleContext) -> bool:
+    """Whether `item` names one character or thing: a character tag, a tag with a qualifier (`lilith
+    \\(...\\)`) or another caption token written as one word (`kaguya_shinomiya`), not words of a description
+    (`extremely_detailed illustration`)."""
+    assert ctx.index is not None
+    info = ctx.index.lookup(item.text)
+    if info is not None:
+        return info.category_name == "character"
+    return item.qualifier is not None or not any(char.isspace() for char in item.text.strip())
 
 
 def opens_as_trigger(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:

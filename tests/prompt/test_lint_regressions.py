@@ -1035,3 +1035,11 @@ def test_an_at_name_that_says_it_is_no_artist_is_not_an_unknown_artist(small_ind
     for name in ("@my artist", "@validated artist", "@aki_style"):
         assert found(f"safe, 1girl, {name}, smile", "ANM-ART-002", small_index) == []
     assert len(found("safe, 1girl, @qwxzv, smile", "ANM-ART-002", small_index)) == 1
+
+
+def test_a_character_loras_caption_tokens_keep_their_spelling(small_index: object) -> None:
+    caption = "xayah_hair, xayah_long_hair, 1girl, long hair, smile"
+    assert found(caption, "ANM-TAG-001", small_index) == []
+    assert found(caption, "ANM-TAG-004", small_index) == []
+    # one whose first word names nothing else of the prompt is still reported
+    assert len(found("1girl, xayah_hair, long hair, smile", "ANM-TAG-001", small_index)) == 1

@@ -24,7 +24,7 @@ from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
 from anima_prompt.lint.settings import Variant
-from anima_prompt.lint.triggers import is_trigger, opens_as_trigger
+from anima_prompt.lint.triggers import is_caption_token, is_trigger, opens_as_trigger
 from anima_prompt.nodes import Span
 from anima_prompt.tagtext import is_kaomoji, keeps_underscores, prompt_form
 from anima_prompt.vocab import YEAR_TAG, special_tags
@@ -49,7 +49,12 @@ def _spelt_as_trained(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
     if is_identifier(text) or is_coined_name(text) or negative_embedding_in(text) is not None:
         return True
     unknown = ctx.index is None or ctx.index.lookup(text) is None
-    return unknown and (is_coined_word(text) or is_trigger(text, ctx) or opens_as_trigger(item, prompt, ctx))
+    return unknown and (
+        is_coined_word(text)
+        or is_trigger(text, ctx)
+        or opens_as_trigger(item, prompt, ctx)
+        or is_caption_token(item, prompt, ctx)
+    )
 
 
 @rule(
@@ -310,7 +315,10 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         if joined is not None:
             names = (joined, *(name for name in names if name != joined))
         if not names and (
-            is_coined_word(item.text) or is_trigger(item.text, ctx) or opens_as_trigger(item, prompt, ctx)
+            is_coined_word(item.text)
+            or is_trigger(item.text, ctx)
+            or opens_as_trigger(item, prompt, ctx)
+            or is_caption_token(item, prompt, ctx)
         ):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
         if (
