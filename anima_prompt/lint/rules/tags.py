@@ -73,8 +73,9 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     written like files (`bad_prompt_v2`, an embedding) or named like a widely shared negative embedding
     (`bad_prompt`) are not tags and are left alone, and so is the trigger
     word of a LoRA the prompt or the settings apply (`yoshida_csm` beside `<lora:yoshidahirofumi_csmv2:1>`,
-    see `anima_prompt.lint.triggers`) or the coined word near no tag that opens the prompt, where triggers go
-    (`Yanagise_Eika, 1girl`). The fix replaces the underscores with spaces; with a tag index, only
+    see `anima_prompt.lint.triggers`), the coined word near no tag that opens the prompt, where triggers go
+    (`Yanagise_Eika, 1girl`), or a character LoRA's caption token (`xayah_ribbon` beside `xayah_tassel`). The
+    fix replaces the underscores with spaces; with a tag index, only
     in tags it knows (a LoRA's trigger word keeps the spelling it was trained with). Danbooru names run
     together with spaces (`bow brown_hair closed_mouth`, as copied from a tag list: every one known, or most
     written with underscores and no preposition among them) get `, ` between them instead, fixed when the
@@ -283,7 +284,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     butterflies`, `cute anime girl with blue hair, detailed face`), the words of a plain aside in brackets
     inside a sentence near no tag (`the bottom left panel (Big) shows ...`), a LoRA's
     trigger that the base model does not know on purpose,
-    nor a coined word near no tag that opens the prompt, where a LoRA's trigger goes (`anmwp, 1girl`), nor
+    nor a coined word near no tag that opens the prompt, where a LoRA's trigger goes (`anmwp, 1girl`), nor a
+    character LoRA's caption token (`xayah_ribbon` beside `xayah_tassel`), nor
     the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
     file is found (kohya's `ss_tag_frequency` metadata), or a rare word that its file name holds (`csmakima`
     beside `<lora:makimaEyesInpaint_csmakima>`), unless the index knows a tag it plausibly means. Write
