@@ -237,14 +237,11 @@ def analyse(prompt: Prompt) -> Analysis:
                 builder.region += 1  # `2girls, miku, ...\n2girls, rin, ...`: a block per character or region
             counted = counted or count
         after_break = False
-        builder.visit(
-            child,
-            unit,
-            1.0,
-            None,
-            phrase=_phrase_before(children, position),
-            aside=_after_label(children, position),
-        )
+        if type(child) is nodes.Weighted:  # a group written against a phrase or a label
+            phrase, aside = _phrase_before(children, position), _after_label(children, position)
+            builder.visit(child, unit, 1.0, None, phrase=phrase, aside=aside)
+        else:
+            builder.visit(child, unit, 1.0, None, phrase=None)
         builder.units.append((child.span.start, child.span.end))
         unit += 1
     return Analysis(
