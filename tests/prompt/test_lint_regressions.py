@@ -1043,3 +1043,10 @@ def test_a_character_loras_caption_tokens_keep_their_spelling(small_index: objec
     assert found(caption, "ANM-TAG-004", small_index) == []
     # one whose first word names nothing else of the prompt is still reported
     assert len(found("1girl, xayah_hair, long hair, smile", "ANM-TAG-001", small_index)) == 1
+
+
+def test_a_prompt_written_as_json_is_named_once_by_its_format() -> None:
+    prompt = '{"subject": "A girl reads a long letter by the window.", "style": "soft watercolor, muted tones"}'
+    assert len(found(prompt, "ANM-FMT-001")) == 1
+    assert found(prompt, "ANM-SYN-001") == []  # the object's braces are no NovelAI emphasis
+    assert found(prompt, "ANM-TXT-001") == []  # its strings are no text to draw

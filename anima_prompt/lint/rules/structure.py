@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 
@@ -13,7 +12,7 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Scope, rule
-from anima_prompt.lint.scan import QUOTED
+from anima_prompt.lint.scan import QUOTED, is_json
 from anima_prompt.lint.sections import sections_of
 from anima_prompt.sections import Section
 from anima_prompt.vocab import special_tags
@@ -26,14 +25,8 @@ def _looks_structured(text: str) -> bool:
 
     A labelled paragraph of natural language (`Background: A quiet street at dusk.`) is prose, not YAML.
     """
-    stripped = text.strip()
-    if stripped[:1] in "{[" and stripped[-1:] in "}]":
-        try:
-            value = json.loads(stripped)
-        except ValueError:
-            pass
-        else:
-            return isinstance(value, dict | list)
+    if is_json(text):
+        return True
     values = (match.group(1) or "" for match in _YAML_KEY.finditer(text))
     return sum(not _is_prose_value(value) for value in values) >= 2
 
@@ -212,8 +205,11 @@ def long_quoted_text(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     The model card: text rendering manages single words and sometimes short phrases, not long text.
     Thresholds: `quoted-max-words` (2) and `quoted-max-chars` (15). Quotes that open the prompt around a
     description with a comma or sentence end in it (`“Create an anime avatar, ... background.”`, `「长发，
-    ...」`) wrap the prompt; they hold no text to draw.
+    ...」`) wrap the prompt; they hold no text to draw; nor do the keys and values of a prompt written as
+    JSON (ANM-FMT-001 reports the format).
     """
+    if is_json(prompt.text):
+        return
     for match in QUOTED.finditer(prompt.text):
         quoted = next(group for group in match.groups() if group is not None)
         if _wraps_prompt(prompt.text, match.start(), quoted):

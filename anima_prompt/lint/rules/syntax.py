@@ -10,7 +10,7 @@ from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import Example, rule
-from anima_prompt.lint.scan import BACKSLASH_BRACKET, DYNAMIC_AT, SLASH_ESCAPE
+from anima_prompt.lint.scan import BACKSLASH_BRACKET, DYNAMIC_AT, SLASH_ESCAPE, is_json
 from anima_prompt.loras import read_network_tag
 from anima_prompt.tagtext import escape_parens
 
@@ -281,6 +281,8 @@ def foreign_syntax(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     for start, end, syntax in found:
         if syntax == "markup" and start != markup[0]:
             continue  # one finding for a structured prompt, at its first element
+        if syntax == "nai_emphasis" and is_json(prompt.text):
+            continue  # a JSON object's braces (ANM-FMT-001 reports the format)
         if syntax == "nai_weight" and prompt.text[start:end].strip() == "::":
             continue  # the closing end of an emphasis over several items, reported at its opening
         if syntax in _FOREIGN_MESSAGES:
