@@ -1046,7 +1046,7 @@ def test_a_character_loras_caption_tokens_keep_their_spelling(small_index: objec
 
 
 def test_a_prompt_written_as_json_is_named_once_by_its_format() -> None:
-    prompt = '{"subject": "A girl reads a long letter by the window.", "style": "soft watercolor, muted tones"}'
+    prompt = '{"subject": "A girl reads a letter by the window.", "style": "soft watercolor, muted"}'
     assert len(found(prompt, "ANM-FMT-001")) == 1
     assert found(prompt, "ANM-SYN-001") == []  # the object's braces are no NovelAI emphasis
     assert found(prompt, "ANM-TXT-001") == []  # its strings are no text to draw
