@@ -96,8 +96,10 @@ class Item:
         note: for `Kind.ERROR`, the parser's message.
         special: for a tag, its Anima special-tag group (`quality`, `score`, `year`, `period`, `meta`,
             `safety`, `dataset`), if any.
-        region: how many region keywords (`BREAK`, Regional Prompter's `ADDCOL`, ...) come before the item;
-            front ends with regional prompting give each region its own conditioning.
+        region: how many region keywords (`BREAK`, Regional Prompter's `ADDCOL`, ...) and blocks come before
+            the item; front ends with regional prompting give each region its own conditioning, and a block
+            describes one character or panel (a line or sentence whose first tag is a count tag after an
+            earlier one, an XML element on its own line, a label such as `Panel 1:`).
     """
 
     kind: Kind
@@ -223,20 +225,23 @@ def analyse(prompt: Prompt) -> Analysis:
     unit = 0
     counted = False  # a count tag came before: the next line or sentence opening with one is a new block
     after_break = False
+    opening = False  # no tag yet in this line or sentence (a phrase may open it: `On the left is aki, 1boy`)
     children = prompt.children
     for position, child in enumerate(children):
         if type(child) is nodes.Separator:
             builder.separators.append(Separator(child.span.start, child.span.end, child.text))
             after_break = "\n" in child.text or child.role == "sentence"
+            opening = opening or after_break
             continue
         if (after_break or not unit) and _opens_block(child, children[position + 1 : position + 2]):
             builder.region += 1 if unit else 0  # `<character_2>` on its line: a block per character
-        if (after_break or not counted) and type(child) is nodes.Tag:
+        if (opening or not counted) and type(child) is nodes.Tag:
             count = special_tags().is_count(tag_name(child.text))
-            if count and counted and after_break:
+            if count and counted and opening:
                 builder.region += 1  # `2girls, miku, ...\n2girls, rin, ...`: a block per character or region
             counted = counted or count
         after_break = False
+        opening = opening and type(child) is nodes.Phrase
         if type(child) is nodes.Weighted:  # a group written against a phrase or a label
             phrase, aside = _phrase_before(children, position), _after_label(children, position)
             builder.visit(child, unit, 1.0, None, phrase=phrase, aside=aside)

@@ -1050,3 +1050,13 @@ def test_a_prompt_written_as_json_is_named_once_by_its_format() -> None:
     assert len(found(prompt, "ANM-FMT-001")) == 1
     assert found(prompt, "ANM-SYN-001") == []  # the object's braces are no NovelAI emphasis
     assert found(prompt, "ANM-TXT-001") == []  # its strings are no text to draw
+
+
+def test_a_sentence_that_a_phrase_opens_before_a_count_tag_is_a_character_block() -> None:
+    prompt = (
+        "masterpiece, safe, 1girl, 1boy. On the left is aki, 1boy, black hair, grin. "
+        "On the right is natsumi, 1girl, black hair, smile."
+    )
+    assert found(prompt, "ANM-DUP-001") == []
+    # without such blocks, a repeat is still a duplicate
+    assert len(found("masterpiece, safe, 1girl, black hair, smile, black hair", "ANM-DUP-001")) == 1

@@ -392,7 +392,8 @@ def section_order(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
     The card: `[quality/meta/year/safety] [1girl/1boy/...] [character] [series] [artist] [general tags]`;
     order within a section does not matter, the order of sections does. Each region (after `BREAK`, or a
-    block per character: a line or sentence opening with a count tag after an earlier one) has its own
+    block per character: a line or sentence whose first tag is a count tag after an earlier one, also after
+    an opening phrase, `On the left is aki, 1boy, ...`) has its own
     order. Natural language may go anywhere;
     artists are checked by ANM-ART-003. Without the tag index only quality/meta/year/safety and count tags
     are placed. When the prompt is one line of plain tags the fix reorders it (stably, within sections).
