@@ -107,10 +107,11 @@ DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 #: such as the `<Prompt Start>` that Lumina-family system prompts put before the prompt.
 TEMPLATE_FIELDS = frozenset({"prompt"})
 #: A template field named like a constant (`{SUBJECT_DESCRIPTION}`), a variable in camel case
-#: (`{characterDescription}`), or one word naming a prompt (`{userprompt}`, `{positive_prompt}`): no tag is
-#: written so.
+#: (`{characterDescription}`), one word naming a prompt (`{userprompt}`, `{positive_prompt}`) or words in
+#: title case (`{Brand Name}`): no tag is written so.
 _FIELD_NAME = re.compile(
     r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+|[a-z]+_?prompt|prompt_?[a-z]+"
+    r"|[A-Z][a-z]+(?: [A-Z][a-z]+)+"
 )
 #: A field or section of a template in square brackets, named in capitals (`[SUBJECT]`, `[CHARACTER_1]`,
 #: `[CAMERA tags]`) or in a few CJK characters (`[角色]`, `[通用标签...]`): tags are written in lowercase

@@ -1008,7 +1008,7 @@ def test_a_closing_period_after_a_score_tag_is_a_separator() -> None:
 
 
 def test_prompt_fields_in_braces_are_placeholders() -> None:
-    for field in ("{userprompt}", "{positive_prompt}"):
+    for field in ("{userprompt}", "{positive_prompt}", "{Brand Name}"):
         assert found(f"masterpiece, {field}, safe", "ANM-SYN-001") == []
     assert len(found("masterpiece, {blue_eyes}, safe", "ANM-SYN-001")) == 1
 
