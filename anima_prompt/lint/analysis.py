@@ -219,6 +219,9 @@ def tag_name(text: str) -> str:
     return danbooru_name(text)
 
 
+_INNER_STOP = re.compile(r"[.!?]\s+\S")  # a sentence end with another sentence after it
+
+
 def analyse(prompt: Prompt) -> Analysis:
     """The linter's flat view of a parsed prompt (see the module docstring)."""
     builder = _Builder(prompt.source)
@@ -241,7 +244,9 @@ def analyse(prompt: Prompt) -> Analysis:
                 builder.region += 1  # `2girls, miku, ...\n2girls, rin, ...`: a block per character or region
             counted = counted or count
         after_break = False
-        opening = opening and type(child) is nodes.Phrase
+        # a phrase keeps a sentence open for its first tag, and one holding a sentence end opens the next
+        # (`... depicts 2 characters. On the left is aki, 1boy, ...`)
+        opening = type(child) is nodes.Phrase and (opening or _INNER_STOP.search(render(child)) is not None)
         if type(child) is nodes.Weighted:  # a group written against a phrase or a label
             phrase, aside = _phrase_before(children, position), _after_label(children, position)
             builder.visit(child, unit, 1.0, None, phrase=phrase, aside=aside)

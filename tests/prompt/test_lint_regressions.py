@@ -1060,3 +1060,11 @@ def test_a_sentence_that_a_phrase_opens_before_a_count_tag_is_a_character_block(
     assert found(prompt, "ANM-DUP-001") == []
     # without such blocks, a repeat is still a duplicate
     assert len(found("masterpiece, safe, 1girl, black hair, smile, black hair", "ANM-DUP-001")) == 1
+
+
+def test_a_character_block_after_sentences_merged_into_one_phrase() -> None:
+    prompt = (
+        "masterpiece, safe, 1girl, 1boy, the image depicts 2 characters. On the left of the image is aki, "
+        "1boy, femboy, black hair, grin"
+    )
+    assert found(prompt, "ANM-DUP-001") == []
