@@ -66,6 +66,9 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      tags after it into a sentence up to the next full stop);
    - two words or more ending with a preposition that no general tag ends with (`dream of`, `surrounded
      by`; `DANGLING_PREPOSITIONS`: not `from behind`, `bent over`, `shirt tucked in`);
+   - a subject and what it wears, three words or more with `wearing` or `wears` between them (`round
+     eyewear wearing green sweater`, `Esora wearing stgotf`): tags name the garment (`school wear` holds
+     the noun);
    - three words or more opening with a preposition (`in rainy street`), four words or more with a
      participle before a preposition (`surrounded by pine trees`, `one arm reaching toward her`; among the
      general tags only known ones such as `standing on one leg`), or three words or more in
@@ -73,9 +76,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      on fire`; not `Floating airship above`);
 6. long without any of those → `Reading.LONG`: six words or more, five with a preposition or
    conjunction (`sleek skin with delicate lines`, `one hand with more than 5 fingers`), or three words or
-   more with a verb of wearing or holding after the first word, a subject and its verb (`Esora wearing
-   stgotf`, `girl holding sword`; among the general tags only memes and `viewer holding leash`, which the
-   index knows). Such items are
+   more with a verb of holding after the first word, a subject and its verb (`girl holding sword`; among
+   the general tags only memes and `viewer holding leash`, which the index knows). Such items are
    user-made tags in a tag list and descriptions in prose, so the items around them decide
    (`classify.Classifier` counts the words of tags and prose on the item's line);
 7. otherwise → tag.
@@ -164,6 +166,7 @@ FUNCTION_WORDS = (
 #: Verbs that describe what a picture shows rather than name it; no general tag opens with them (tags name
 #: the garment, not the wearing: `blue shirt`, not `wearing blue shirt`).
 _DESCRIBING_VERBS = _words("wear wearing wears depicting creating using")
+_WEARING = _words("wearing wears")  # between a subject and its clothes, no tag holds them
 #: Prepositions that no general tag ends with (`from behind`, `bent over`, `shirt tucked in`, `from above`,
 #: `looking around` end with others): an item ending with one starts a phrase (`dream of`, `surrounded by`).
 #: Left out: prepositions that are adverbs too (`cloth beneath`, `stars above`).
@@ -333,6 +336,8 @@ class ItemShape:
             or _verb_and_adverb(self.words)
         ):
             return Reading.PROSE  # a subject and its verb (`Lightning surrounds men`, `houses fall`)
+        if count >= CLAUSE_ITEM_WORDS and any(word in _WEARING for word in self.words[1:-1]):
+            return Reading.PROSE  # a subject and what it wears (`round eyewear wearing green sweater`)
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
             return Reading.PROSE
         if count >= PARTICIPLE_START_WORDS and any(

@@ -417,9 +417,10 @@ def test_an_item_ending_with_a_preposition_starts_a_phrase() -> None:
     assert kinds("1girl, purple velvet cloth beneath")[1][0] == "tag"  # an adverb here
 
 
-def test_a_subject_and_its_verb_of_wearing_or_holding_are_long() -> None:
-    assert read_item("Esora wearing stgotf") is Reading.LONG  # the items around it decide
+def test_a_subject_and_its_verb_of_holding_are_long_and_of_wearing_prose() -> None:
+    assert read_item("Esora wearing stgotf") is Reading.PROSE  # tags name the garment, not the wearing
     assert kinds("She smiles. Esora wearing stgotf, a cute girl with twin tails.")[0][0] == "phrase"
+    assert read_item("knight holding sword") is Reading.LONG  # the items around it decide
     assert kinds("1girl, knight holding sword, smile")[1] == ("tag", "knight holding sword")  # a tag list
     assert read_item("holding sword") is Reading.TAG  # the tag opens with it
 

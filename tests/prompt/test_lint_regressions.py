@@ -7,6 +7,7 @@ without depending on the corpus itself.
 import pytest
 
 from anima_prompt import normalize, parse, render
+from anima_prompt.boundary import Reading, read_item
 from anima_prompt.lint import Finding, Linter
 from anima_prompt.lint.registry import Example
 from anima_prompt.nodes import Foreign, Tag, walk
@@ -1068,3 +1069,8 @@ def test_a_character_block_after_sentences_merged_into_one_phrase() -> None:
         "1boy, femboy, black hair, grin"
     )
     assert found(prompt, "ANM-DUP-001") == []
+
+
+def test_a_subject_and_what_it_wears_is_prose() -> None:
+    assert read_item("round eyewear wearing green turtleneck sweater") is Reading.PROSE
+    assert read_item("school wear") is Reading.TAG  # a tag holding the noun
