@@ -7,7 +7,8 @@ is what the user meant, even if no tag is spelt that way. So a suggestion is pla
 
 - it writes the same words another way: `exact`, `alias`, `spacing`, `word_order` (`miku hatsune`), or
   the tag's qualifier as its last words (`spring season` for `spring (season)`);
-  `plural` too, unless it names a character, series or artist (`hair` → `haires` is an artist);
+  `plural` too, unless it names a character, series or artist (`hair` → `haires` is an artist) or its `s`
+  is a word of its own (`cool` → `cool s`);
 - `prefix`: the tag only inflects the last word, which is no word of the tag vocabulary, so it was cut
   short (`backlight` → `backlighting`, `cross-eye` → `cross-eyed`; suffixes in `INFLECTIONS`); a new word
   (`ugly` → `ugly bastard`), another word (`color` → `colorized`) or a word of its own (`text` →
@@ -128,8 +129,8 @@ def plausible(
     reason = suggestion.reason
     if reason in _SAME_WORDS or _qualifier_as_words(written, suggestion.name):
         return True
-    if reason == "plural":
-        return category not in NAME_CATEGORIES
+    if reason == "plural":  # `cool` is no plural of `cool s`: its `s` is a word of its own
+        return category not in NAME_CATEGORIES and _words(suggestion.name)[-1:] not in (["s"], ["es"])
     if reason == "prefix":
         base, _ = split_qualifier(suggestion.matched)
         last = _words(written)[-1:] or [""]

@@ -107,3 +107,13 @@ def test_a_renamed_base_names_every_sense_of_the_target(tmp_path: Path) -> None:
     with TagIndex.build([csv], tmp_path / "tags.sqlite") as index:
         assert [s.name for s in suggest("photograph", index)][:2] == ["photo_(medium)", "photo_(object)"]
         assert [s.name for s in suggest("photo", index)][:2] == ["photo_(medium)", "photo_(object)"]
+
+
+def test_a_word_is_no_plural_of_a_tag_whose_s_is_a_word_of_its_own() -> None:
+    from anima_prompt.index.plausible import plausible
+    from anima_prompt.index.records import Suggestion
+
+    cool_s = Suggestion("cool_s", 90.0, "plural", "cool_s", post_count=500, category_name="general")
+    assert not plausible("cool", cool_s, lambda word: 1000)
+    hats = Suggestion("hats", 90.0, "plural", "hats", post_count=500, category_name="general")
+    assert plausible("hat", hats, lambda word: 1000)
