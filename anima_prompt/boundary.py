@@ -66,6 +66,9 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      tags after it into a sentence up to the next full stop);
    - two words or more ending with a preposition that no general tag ends with (`dream of`, `surrounded
      by`; `DANGLING_PREPOSITIONS`: not `from behind`, `bent over`, `shirt tucked in`);
+   - an instruction to the model, three words or more opening with an imperative (`preserve original
+     composition`, `_IMPERATIVES`), and a name with its series in title case (`Asuka Langley Soryu from
+     Evangelion`) that the index does not know;
    - a subject and what it wears, three words or more with `wearing` or `wears` between them (`round
      eyewear wearing green sweater`, `Esora wearing stgotf`): tags name the garment (`school wear` holds
      the noun);
@@ -237,6 +240,15 @@ _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|「[^」]+」')
 #: A capitalised negation or imperative opening an instruction to the model (`No grid lines`, `NO animal
 #: ears`, `Do not draw the body`, `Avoid clutter`): Danbooru's `no ...` tags are lowercase.
 _INSTRUCTION_WORDS = ("No", "Not", "Never", "Avoid", "Do not", "Don't")
+#: Verbs that open an instruction to the model (`preserve original composition`, `redraw the colors`): no
+#: general tag of three words or more opens with one (`keep out`, `turn pale` have two).
+_IMPERATIVES = _words(
+    """preserve keep maintain redraw ensure avoid add remove replace convert change use render create generate
+    depict transfer apply"""
+)
+IMPERATIVE_WORDS = 3
+#: A name and the series it is from, in title case (`Asuka Langley Soryu from Evangelion`).
+_NAME_FROM = re.compile(r"[A-Z]\w* from [A-Z]")
 _SHOUTED_INSTRUCTION = re.compile(rf"(?:{'|'.join(word.upper() for word in _INSTRUCTION_WORDS)})[ \t]+\S")
 _INSTRUCTION = re.compile(rf"(?:{'|'.join(_INSTRUCTION_WORDS)})[ \t]+\S|{_SHOUTED_INSTRUCTION.pattern}")
 #: Markdown of text an LLM wrote: bold (`**Top Right**`), a numbered list entry (`4. Doctor sighing`) or a
@@ -583,6 +595,10 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.PROSE  # titles with `the` are names the index knows (`the idolm@ster`): `the country`
     if vocabulary is not None and len(shape.words) >= 2 and _INSTRUCTION.match(opening):
         return Reading.PROSE  # `No page UI`, `NO animal ears`: an instruction (the tag `no humans` is known)
+    if len(shape.words) >= IMPERATIVE_WORDS and shape.words[0] in _IMPERATIVES:
+        return Reading.PROSE  # `preserve original full-body composition`: an instruction to the model
+    if vocabulary is not None and shape.title and _NAME_FROM.search(text):
+        return Reading.PROSE  # `Asuka Langley Soryu from Evangelion`: a name and its series in words
     if shape.quoted or shape.hashtags or shape.markdown or _COLOUR_CODE.fullmatch(text.strip()):
         return Reading.PROSE
     if ";" in text and _CLAUSES.search(text):

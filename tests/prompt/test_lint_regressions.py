@@ -1074,3 +1074,10 @@ def test_a_character_block_after_sentences_merged_into_one_phrase() -> None:
 def test_a_subject_and_what_it_wears_is_prose() -> None:
     assert read_item("round eyewear wearing green turtleneck sweater") is Reading.PROSE
     assert read_item("school wear") is Reading.TAG  # a tag holding the noun
+
+
+def test_instructions_and_a_name_with_its_series_in_words_are_prose(small_index: object) -> None:
+    assert read_item("preserve original full-body composition") is Reading.PROSE
+    assert read_item("keep out") is Reading.TAG  # two words: the tag
+    prompt = "safe, 1girl, Asuka Langley Soryu from Evangelion, smile"
+    assert found(prompt, "ANM-TAG-002", small_index) == []
