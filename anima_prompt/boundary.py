@@ -247,6 +247,12 @@ _IMPERATIVES = _words(
     depict transfer apply"""
 )
 IMPERATIVE_WORDS = 3
+
+
+def _opens_with_imperative(words: tuple[str, ...]) -> bool:
+    return bool(words) and words[0] in _IMPERATIVES
+
+
 #: A name and the series it is from, in title case (`Asuka Langley Soryu from Evangelion`).
 _NAME_FROM = re.compile(r"[A-Z]\w* from [A-Z]")
 _SHOUTED_INSTRUCTION = re.compile(rf"(?:{'|'.join(word.upper() for word in _INSTRUCTION_WORDS)})[ \t]+\S")
@@ -595,7 +601,7 @@ def read_item(text: str, vocabulary: TagVocabulary | None = None) -> Reading:
         return Reading.PROSE  # titles with `the` are names the index knows (`the idolm@ster`): `the country`
     if vocabulary is not None and len(shape.words) >= 2 and _INSTRUCTION.match(opening):
         return Reading.PROSE  # `No page UI`, `NO animal ears`: an instruction (the tag `no humans` is known)
-    if len(shape.words) >= IMPERATIVE_WORDS and shape.words[0] in _IMPERATIVES:
+    if len(shape.words) >= IMPERATIVE_WORDS and _opens_with_imperative(shape.words):
         return Reading.PROSE  # `preserve original full-body composition`: an instruction to the model
     if vocabulary is not None and shape.title and _NAME_FROM.search(text):
         return Reading.PROSE  # `Asuka Langley Soryu from Evangelion`: a name and its series in words
