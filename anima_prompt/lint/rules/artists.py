@@ -109,14 +109,14 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         yield ctx.report("ANM-ART-002", (item.start, item.end), message, suggestions=suggestions)
 
 
-_SLOT_WORDS = frozenset({"artist", "artists"})
+_NO_ARTIST_WORDS = frozenset({"artist", "artists"})
 
 
 def _names_no_artist(name: str) -> bool:
     """Whether an unknown `@name` says it is no artist's name: it holds the word `artist` (`@my artist`,
     `@validated artist`, a template's slot) or ends with `style` (`@aki_style`, a style LoRA's trigger)."""
     words = name.lower().replace("_", " ").split()
-    return bool(words) and (bool(_SLOT_WORDS.intersection(words)) or words[-1] == "style")
+    return bool(words) and (bool(_NO_ARTIST_WORDS.intersection(words)) or words[-1] == "style")
 
 
 def _after_lora_tags(prompt: Analysis) -> frozenset[int]:
