@@ -1081,3 +1081,9 @@ def test_instructions_and_a_name_with_its_series_in_words_are_prose(small_index:
     assert read_item("keep out") is Reading.TAG  # two words: the tag
     prompt = "safe, 1girl, Asuka Langley Soryu from Evangelion, smile"
     assert found(prompt, "ANM-TAG-002", small_index) == []
+
+
+def test_an_at_trigger_of_a_lora_elsewhere_in_the_prompt_is_no_unknown_artist(small_index: object) -> None:
+    prompt = "safe, 1girl, @qwxzvstyle, smile, <lora:qwxzvstyle_AnimaV1:1>"
+    assert found(prompt, "ANM-ART-002", small_index) == []
+    assert len(found("safe, 1girl, @qwxzvstyle, smile", "ANM-ART-002", small_index)) == 1

@@ -11,6 +11,7 @@ from anima_prompt.lint.findings import Finding, Fix
 from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.registry import rule
 from anima_prompt.lint.sections import sections_of
+from anima_prompt.lint.triggers import is_trigger
 from anima_prompt.sections import Section
 from anima_prompt.tagtext import prompt_form
 
@@ -83,8 +84,9 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     Anima knows the artists of its frozen Danbooru data (about 60,000 names). Names sometimes differ from
     what users expect: Anima recognises `@izuminanase`, not `@izumi nanase`, so the suggestions include the
     spelling without spaces as well as the closest artist names. An `@name` near no known artist right after
-    a LoRA tag is that LoRA's trigger (`<lora:Haru579_AnimaV1:1> @hrlrst`: Anima style LoRAs train a new
-    artist tag), unknown to the base model on purpose; so is one that says it is no artist's name: a
+    a LoRA tag, or one that the name of a LoRA of the prompt or settings holds (`anima_prompt.lint.triggers`),
+    is that LoRA's trigger (`<lora:Haru579_AnimaV1:1> @hrlrst`: Anima style LoRAs train a new artist tag),
+    unknown to the base model on purpose; so is one that says it is no artist's name: a
     template's slot holding the word `artist` (`@my artist`) or a style trigger ending with `style`
     (`@aki_style`).
     """
@@ -102,7 +104,7 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         else:
             message = f"`@{item.text}` is not in Anima's known artist list"
             suggestions = _artist_suggestions(item.text, ctx)
-            if not suggestions and item.start in after_lora:
+            if not suggestions and (item.start in after_lora or is_trigger(item.text, ctx)):
                 continue  # the LoRA's own artist tag; near a known artist it may be a slip and is reported
             if not suggestions and _names_no_artist(item.text):
                 continue  # `@my artist`, `@aki_style`: a template's slot or a style LoRA's trigger
