@@ -384,7 +384,7 @@ class Classifier:
         """A prompt of `SPEC_SHEET_LINES` labelled lines or more whose values are mostly descriptions in
         sentence case (`CHARACTER: Beautiful Indian woman, elegant hourglass figure, ...`) is a spec sheet
         written for another model: its other values the index does not know are descriptions too."""
-        labels = sum(_is_label_node(node) for node in nodes)
+        labels = sum(_is_label_node(node) or _labelled_sentence(node) for node in nodes)
         if labels < SPEC_SHEET_LINES:
             return nodes
         prose = sum(isinstance(node, Phrase) for node in nodes)
@@ -1120,6 +1120,15 @@ def names_one_of_several(label: str) -> bool:
 def _as_words(node: Node) -> Node:
     """A tag of a label's aside (`strict` in `Layout (strict):`) as the words it is."""
     return _phrase_of([node]) if isinstance(node, Tag) else node
+
+
+def _labelled_sentence(node: Node) -> bool:
+    """Whether `node` is a phrase that opens with a field label (`Hair: long dark hair with ...`): a
+    labelled line of a spec sheet whose value was read as a sentence with its label."""
+    if not isinstance(node, Phrase) or not isinstance(node.children[0], Text):
+        return False
+    match = _FIELD_LABEL.match(node.children[0].text)
+    return match is not None and _is_label(match.group())
 
 
 def _is_label_node(node: Node) -> bool:

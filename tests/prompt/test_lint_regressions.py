@@ -1087,3 +1087,12 @@ def test_an_at_trigger_of_a_lora_elsewhere_in_the_prompt_is_no_unknown_artist(sm
     prompt = "safe, 1girl, @qwxzvstyle, smile, <lora:qwxzvstyle_AnimaV1:1>"
     assert found(prompt, "ANM-ART-002", small_index) == []
     assert len(found("safe, 1girl, @qwxzvstyle, smile", "ANM-ART-002", small_index)) == 1
+
+
+def test_labelled_sentences_count_as_lines_of_a_spec_sheet(small_index: object) -> None:
+    prompt = (
+        "Generate a portrait of a woman in a black room.\nLighting: use a narrow spotlight on her face.\n"
+        "Hair: long dark hair falling over the face.\nPose: one hand raised to the lips.\n"
+        "Overall tone: moody, dramatic, mysterious."
+    )
+    assert found(prompt, "ANM-TAG-004", small_index) == []
