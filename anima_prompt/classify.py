@@ -381,9 +381,10 @@ class Classifier:
         return result
 
     def _spec_sheet(self, nodes: list[Node]) -> list[Node]:
-        """A prompt of `SPEC_SHEET_LINES` labelled lines or more whose values are mostly descriptions in
-        sentence case (`CHARACTER: Beautiful Indian woman, elegant hourglass figure, ...`) is a spec sheet
-        written for another model: its other values the index does not know are descriptions too."""
+        """A prompt of `SPEC_SHEET_LINES` labelled lines or more (a label split off, or a sentence that opens
+        with one: `Hair: long dark hair with ...`) whose values are mostly descriptions in sentence case
+        (`CHARACTER: Beautiful Indian woman, elegant hourglass figure, ...`) is a spec sheet written for
+        another model: its other values the index does not know are descriptions too."""
         labels = sum(_is_label_node(node) or _labelled_sentence(node) for node in nodes)
         if labels < SPEC_SHEET_LINES:
             return nodes
