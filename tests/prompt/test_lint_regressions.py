@@ -1096,3 +1096,10 @@ def test_labelled_sentences_count_as_lines_of_a_spec_sheet(small_index: object) 
         "Overall tone: moody, dramatic, mysterious."
     )
     assert found(prompt, "ANM-TAG-004", small_index) == []
+
+
+def test_a_name_written_like_a_file_in_the_positive_is_a_trigger(small_index: object) -> None:
+    assert found("safe, 1girl, PosingDynamicsDaal, smile", "ANM-TAG-004", small_index) == []
+    # in the negative prompt such a name is an embedding's, and is named
+    negative = Linter(index=small_index).lint("safe, 1girl", negative="EasyNegative, blurry")  # type: ignore[arg-type]
+    assert any(f.code == "ANM-TAG-004" for f in negative)

@@ -285,7 +285,8 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     inside a sentence near no tag (`the bottom left panel (Big) shows ...`), a LoRA's
     trigger that the base model does not know on purpose,
     nor a coined word near no tag that opens the prompt, where a LoRA's trigger goes (`anmwp, 1girl`), nor a
-    character LoRA's caption token (`xayah_ribbon` beside `xayah_tassel`), nor
+    character LoRA's caption token (`xayah_ribbon` beside `xayah_tassel`), nor a name written like a file in
+    the positive prompt (`PosingDynamicsDaal`, a trigger; in the negative it is an embedding's), nor
     the trigger word of a LoRA the prompt or settings apply: a tag of its training captions when its
     file is found (kohya's `ss_tag_frequency` metadata), or a rare word that its file name holds (`csmakima`
     beside `<lora:makimaEyesInpaint_csmakima>`), unless the index knows a tag it plausibly means. Write
@@ -318,6 +319,7 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
             names = (joined, *(name for name in names if name != joined))
         if not names and (
             is_coined_word(item.text)
+            or _trigger_identifier(item.text, ctx)
             or is_trigger(item.text, ctx)
             or opens_as_trigger(item, prompt, ctx)
             or is_caption_token(item, prompt, ctx)
@@ -361,6 +363,13 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 f"`{item.text}` is no tag: Anima's quality tag is `{quality}`, without the article",
                 suggestions=(quality,),
             )
+
+
+def _trigger_identifier(text: str, ctx: RuleContext) -> bool:
+    """Whether `text` in the positive prompt is written like a name of a file (`PosingDynamicsDaal`,
+    `is_identifier`) and names no widely shared embedding: a LoRA's trigger. In the negative prompt such a
+    name is an embedding's, which the finding names."""
+    return ctx.target is Target.PROMPT and is_identifier(text) and negative_embedding_in(text) is None
 
 
 def _opens_positive(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
