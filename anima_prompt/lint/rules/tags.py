@@ -367,9 +367,16 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
 
 def _trigger_identifier(text: str, ctx: RuleContext) -> bool:
     """Whether `text` in the positive prompt is written like a name of a file (`PosingDynamicsDaal`,
-    `is_identifier`) and names no widely shared embedding: a LoRA's trigger. In the negative prompt such a
-    name is an embedding's, which the finding names."""
-    return ctx.target is Target.PROMPT and is_identifier(text) and negative_embedding_in(text) is None
+    `is_identifier`) without the marks of an embedding's name (a version number, `neg`: `GoodNegative`,
+    `bad_prompt_v2`): a LoRA's trigger. In the negative prompt such a name is an embedding's, which the
+    finding names."""
+    return (
+        ctx.target is Target.PROMPT
+        and is_identifier(text)
+        and not any(char.isdigit() for char in text)
+        and "neg" not in text.lower()
+        and negative_embedding_in(text) is None
+    )
 
 
 def _opens_positive(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
