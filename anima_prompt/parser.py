@@ -1,22 +1,18 @@
 """Parse prompt text: `parse(text) -> Prompt`, and `parse_tree(text) -> lark.Tree` for the raw parse.
 
-There is one grammar, `grammars/anima.lark`, read by Lark's basic lexer and the post-lexer
-(`postlex.PromptPostLex`). The post-lexer pairs every bracket (an unpaired one is retyped as an error token)
-and keeps a weight only right before its group's `)`, so the grammar's rules are then a matter of brackets:
-`parse` reduces them with a stack as it reads the tokens (`_reduce`) and calls `transform.PromptBuilder`'s
-method for each rule, which is the grammar's LALR parse without Lark's per-token parser overhead.
-`parse_tree` asks Lark's LALR parser for the tree, and `to_prompt` hands it to the same transformer, giving
-the same `Prompt` (a test holds the two equal). `parse` uses one index-free `PromptParser`,
-`default_parser()`, built once per process; a `PromptParser` made with a tag vocabulary (the linter's) reads
-items with what the index knows.
+There is one parser: the grammar `grammars/anima.lark`, read by Lark's basic lexer, the post-lexer
+(`postlex.PromptPostLex`) and Lark's LALR parser. `parse` has Lark call `transform.PromptBuilder` as each
+rule reduces, so no tree is built; `parse_tree` asks Lark for the tree, and `to_prompt` hands it to the same
+transformer, giving the same `Prompt`. `parse` uses one index-free `PromptParser`, `default_parser()`, built
+once per process; a `PromptParser` made with a tag vocabulary (the linter's) reads items with what the index
+knows.
 
 Parsing never fails on a `str`: problems become `ErrorNode`s with `Diagnostic`s; `strict=True` raises the
 first as a `PromptSyntaxError`.
 """
 
-from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from lark import Lark, Token, Tree
 
@@ -50,10 +46,6 @@ class _Parser(Protocol):
         """The tree of `text`, or what the inline transformer's `start` returns."""
         ...
 
-    def lex(self, text: str) -> Iterator[Token]:
-        """The post-lexed tokens of `text`."""
-        ...
-
 
 def _lark(transformer: PromptBuilder | None) -> _Parser:
     return Lark(
@@ -74,46 +66,13 @@ class PromptParser:
     """
 
     def __init__(self, vocabulary: TagVocabulary | None = None) -> None:
-        self._lexer = _lark(None)
-        self._builder = PromptBuilder(Classifier(vocabulary))
+        self._lark = _lark(PromptBuilder(Classifier(vocabulary)))
 
     def parse(self, text: str, *, strict: bool = False) -> Prompt:
         """Parse `text` (see `parse`)."""
-        return build_prompt(text, _reduce(self._lexer.lex(text), self._builder), strict=strict)
-
-
-_OPENERS = frozenset({"LPAR", "LSQB", "LBRACE"})
-_CLOSERS = frozenset({"RPAR", "RSQB", "RBRACE"})
-
-
-def _reduce(tokens: Iterable[Token], builder: PromptBuilder) -> tuple[Node, ...]:
-    """The grammar's rules over post-lexed tokens, whose brackets are paired: a group opens at its bracket
-    and is built at its partner (`weighted_group` when a weight comes right before the `)`), a sequence is
-    the atoms between; the builder's method for each rule makes the nodes."""
-    stack: list[tuple[Token | None, list[Any]]] = [(None, [])]
-    for token in tokens:
-        kind = token.type
-        if kind in _OPENERS:
-            stack.append((token, []))
-        elif kind in _CLOSERS:
-            opening, atoms = stack.pop()
-            stack[-1][1].append(_group(builder, opening, builder.seq(atoms), token))
-        else:
-            stack[-1][1].append(token)
-    ((_, atoms),) = stack
-    return builder.start([builder.seq(atoms)])
-
-
-def _group(builder: PromptBuilder, opening: Token | None, atoms: list[Any], closing: Token) -> Node:
-    kind = closing.type
-    if kind == "RPAR":
-        last = atoms[-1] if atoms else None
-        if isinstance(last, Token) and last.type == "WEIGHT":
-            return builder.weighted_group([opening, atoms[:-1], last, closing])
-        return builder.paren_group([opening, atoms, closing])
-    if kind == "RSQB":
-        return builder.square_group([opening, atoms, closing])
-    return builder.brace_group([opening, atoms, closing])
+        # Lark types `parse` as returning a tree; with a transformer inline it returns what `start` returns.
+        children = cast(tuple[Node, ...], self._lark.parse(text))
+        return build_prompt(text, children, strict=strict)
 
 
 @lru_cache(maxsize=1)
