@@ -144,7 +144,7 @@ _FIELD_LABEL = re.compile(
 )
 #: A label in words read as a phrase: `the girl on the left:` opening the line of a character group (up to
 #: `PHRASE_LABEL_WORDS` words, naming one of several characters, panels or places: `names_one_of_several`).
-PHRASE_LABEL_WORDS = 6
+PHRASE_LABEL_WORDS = 12
 _PHRASE_LABEL = re.compile(
     r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*"
     rf"(?:[ \t][A-Za-z0-9][\w/&'-]*){{0,{PHRASE_LABEL_WORDS - 1}}}[ \t]*:(?=\s|$)"

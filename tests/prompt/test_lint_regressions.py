@@ -950,6 +950,11 @@ def test_labels_naming_one_of_several_open_blocks_of_their_own() -> None:
     assert found(groups, "ANM-DUP-001") == []
     assert found(groups, "ANM-ORD-001") == []
     assert [type(node).__name__ for node in parse(groups).children][8:11] == ["Foreign", "Separator", "Tag"]
+    long_labels = (
+        "safe, 2girls\nCharacter A is the taller girl on the left: braid, white shirt, smile\n"
+        "Character B is the noticeably shorter petite girl on the right: ahoge, white shirt, smile"
+    )
+    assert found(long_labels, "ANM-DUP-001") == []
     # labels of aspects of one subject keep one block: a repeat across them is still a duplicate
     aspects = "safe, 1girl\nattire: red scarf, smile\nexpression: smile, blush"
     assert len(found(aspects, "ANM-DUP-001")) == 1
