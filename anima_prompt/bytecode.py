@@ -17,14 +17,13 @@ _NOTED = "torch"
 
 def missing_bytecode(module: str) -> bool:
     """Whether the installed package `module` has no bytecode and Python will not write it on import."""
-    origin = _source(module)
-    return origin is not None and _compiled_again(origin)
+    return _recompiled_source(module) is not None
 
 
 def bytecode_note(module: str = _NOTED) -> str | None:
     """One line for standard error when `module` is compiled again in every process, else None."""
-    origin = _source(module)
-    if origin is None or not _compiled_again(origin):
+    origin = _recompiled_source(module)
+    if origin is None:
         return None
     packages = os.path.dirname(os.path.dirname(origin))
     reason = "PYTHONDONTWRITEBYTECODE is set" if sys.dont_write_bytecode else "its folder is read-only"
@@ -32,6 +31,12 @@ def bytecode_note(module: str = _NOTED) -> str | None:
         f"note: {module} has no bytecode and Python writes none ({reason}), so every command compiles its "
         f"modules again (2 s or more); write it once: {sys.executable} -m compileall -q {packages}"
     )
+
+
+def _recompiled_source(module: str) -> str | None:
+    """The source file of the installed package `module` when every process compiles it again, else None."""
+    origin = _source(module)
+    return origin if origin is not None and _compiled_again(origin) else None
 
 
 def _source(module: str) -> str | None:

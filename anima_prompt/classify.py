@@ -136,19 +136,24 @@ _PLACEHOLDER = re.compile(r"<\|[\w ]+\|>\.?|<[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*>
 _SLOT_NAME = re.compile(
     r"[A-Za-z][\w/+-]*(?:[ _][A-Za-z][\w/+-]*)*[ _](?:tags?|triggers?|keywords?)", re.IGNORECASE
 )
+
+
+def _label_pattern(most_words: int) -> re.Pattern[str]:
+    """A field label of one to `most_words` words, the first a word, a list marker before them, white space
+    or the line's end after its colon."""
+    return re.compile(
+        r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*"
+        rf"(?:[ \t][A-Za-z0-9][\w/&'-]*){{0,{most_words - 1}}}[ \t]*:(?=\s|$)"
+    )
+
+
 #: The field label opening a line of a structured prompt: `Style:`, `- Order:`, `attire:`, `- BASE:`,
-#: `Panel 1:` (one to three words, the first a word, a list marker before them, white space or the line's end
-#: after the colon).
-_FIELD_LABEL = re.compile(
-    r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*(?:[ \t][A-Za-z0-9][\w/&'-]*){0,2}[ \t]*:(?=\s|$)"
-)
+#: `Panel 1:` (one to three words).
+_FIELD_LABEL = _label_pattern(3)
 #: A label in words read as a phrase: `the girl on the left:` opening the line of a character group (up to
 #: `PHRASE_LABEL_WORDS` words, naming one of several characters, panels or places: `names_one_of_several`).
 PHRASE_LABEL_WORDS = 12
-_PHRASE_LABEL = re.compile(
-    r"(?:[-*•][ \t]+)?[A-Za-z][\w/&'-]*"
-    rf"(?:[ \t][A-Za-z0-9][\w/&'-]*){{0,{PHRASE_LABEL_WORDS - 1}}}[ \t]*:(?=\s|$)"
-)
+_PHRASE_LABEL = _label_pattern(PHRASE_LABEL_WORDS)
 #: Words before a colon that make metatags or other front ends' prefixes, not labels (`rating: general`).
 _NOT_LABELS = frozenset({"rating", "score", "year", "source", "artist", "by"})
 _SLOT_WORDS = frozenset({"tag", "tags", "trigger", "triggers", "keyword", "keywords"})

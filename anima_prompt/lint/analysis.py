@@ -17,7 +17,6 @@ from anima_prompt.boundary import FUNCTION_WORDS, SENTENCE_WORDS, is_cjk, item_s
 from anima_prompt.classify import names_one_of_several
 from anima_prompt.loras import NetworkTag, read_network_tag
 from anima_prompt.nodes import Node, Prompt
-from anima_prompt.render import render
 from anima_prompt.tagtext import danbooru_name
 from anima_prompt.vocab import special_group, special_tags
 from anima_prompt.weights import inner_weight
@@ -246,10 +245,15 @@ def analyse(prompt: Prompt) -> Analysis:
         after_break = False
         # a phrase keeps a sentence open for its first tag, and one holding a sentence end opens the next
         # (`... depicts 2 characters. On the left is aki, 1boy, ...`)
-        opening = type(child) is nodes.Phrase and (opening or _INNER_STOP.search(render(child)) is not None)
+        opening = type(child) is nodes.Phrase and (
+            opening or _INNER_STOP.search(prompt.source, child.span.start, child.span.end) is not None
+        )
         if type(child) is nodes.Weighted:  # a group written against a phrase or a label
-            phrase, aside = _phrase_before(children, position), _after_label(children, position)
-            builder.visit(child, unit, 1.0, None, phrase=phrase, aside=aside)
+            before = _written_against(children, position)
+            phrase = (
+                prompt.source[before.span.start : before.span.end] if type(before) is nodes.Phrase else None
+            )
+            builder.visit(child, unit, 1.0, None, phrase=phrase, aside=_labels_aside(before))
         else:
             builder.visit(child, unit, 1.0, None, phrase=None)
         builder.units.append((child.span.start, child.span.end))
@@ -478,31 +482,22 @@ def _wrapped_groups(group: nodes.Weighted | nodes.Phrase) -> tuple[nodes.Weighte
     return tuple(inner)
 
 
-def _phrase_before(children: tuple[nodes.Node, ...], position: int) -> str | None:
-    """The text of the phrase that a group at `children[position]` is written against (only spaces
-    between: `a dark outline (#3a2a20)` in a document read as prose), or None."""
-    if position < 2 or type(children[position]) is not nodes.Weighted:
+def _written_against(children: tuple[nodes.Node, ...], position: int) -> nodes.Node | None:
+    """The node that the group at `children[position]` is written against, only spaces between (a phrase:
+    `a dark outline (#3a2a20)` in a document read as prose; a label: `Style (strict):`), or None."""
+    if position < 2:
         return None
-    phrase, space = children[position - 2], children[position - 1]
-    if not (
-        isinstance(phrase, nodes.Phrase) and isinstance(space, nodes.Separator) and space.role == "space"
-    ):
-        return None
-    return render(phrase)
+    before, space = children[position - 2], children[position - 1]
+    return before if isinstance(space, nodes.Separator) and space.role == "space" else None
 
 
-def _after_label(children: tuple[nodes.Node, ...], position: int) -> bool:
-    """Whether `children[position]` is a group right after a field label, only spaces between (`Style
-    (strict):`): the label's aside, in brackets meant literally."""
-    if position < 2 or type(children[position]) is not nodes.Weighted:
-        return False
-    label, space = children[position - 2], children[position - 1]
+def _labels_aside(before: nodes.Node | None) -> bool:
+    """Whether a group written against `before` is a field label's aside (`Style (strict):`), in brackets
+    meant literally; after the label's colon (`attire: (huge hat)`) it weights the label's value."""
     return (
-        isinstance(label, nodes.Foreign)
-        and label.syntax == "label"
-        and not label.text.rstrip().endswith(":")  # `attire: (huge hat)`: a weight on the label's value
-        and isinstance(space, nodes.Separator)
-        and not space.text.strip()
+        isinstance(before, nodes.Foreign)
+        and before.syntax == "label"
+        and not before.text.rstrip().endswith(":")
     )
 
 

@@ -104,10 +104,10 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         else:
             message = f"`@{item.text}` is not in Anima's known artist list"
             suggestions = _artist_suggestions(item.text, ctx)
-            if not suggestions and (item.start in after_lora or is_trigger(item.text, ctx)):
-                continue  # the LoRA's own artist tag; near a known artist it may be a slip and is reported
-            if not suggestions and _names_no_artist(item.text):
-                continue  # `@my artist`, `@aki_style`: a template's slot or a style LoRA's trigger
+            if not suggestions and (
+                item.start in after_lora or is_trigger(item.text, ctx) or _names_no_artist(item.text)
+            ):
+                continue  # a LoRA's own artist tag or a template's slot; near a known artist it may be a slip
         yield ctx.report("ANM-ART-002", (item.start, item.end), message, suggestions=suggestions)
 
 

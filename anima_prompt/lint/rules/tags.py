@@ -49,7 +49,14 @@ def _spelt_as_trained(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
     if is_identifier(text) or is_coined_name(text) or negative_embedding_in(text) is not None:
         return True
     unknown = ctx.index is None or ctx.index.lookup(text) is None
-    return unknown and (
+    return unknown and _lora_word(item, prompt, ctx)
+
+
+def _lora_word(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
+    """Whether `item`, unknown to the index, is a word a LoRA teaches: a coined word (`How2Draw`), a
+    trigger of the prompt's LoRAs, the coined word opening the prompt, or a character LoRA's caption token."""
+    text = item.text
+    return (
         is_coined_word(text)
         or is_trigger(text, ctx)
         or opens_as_trigger(item, prompt, ctx)
@@ -317,13 +324,7 @@ def unknown_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         joined = _split_tag(item, tags[position + 1] if position + 1 < len(tags) else None, ctx)
         if joined is not None:
             names = (joined, *(name for name in names if name != joined))
-        if not names and (
-            is_coined_word(item.text)
-            or _trigger_identifier(item.text, ctx)
-            or is_trigger(item.text, ctx)
-            or opens_as_trigger(item, prompt, ctx)
-            or is_caption_token(item, prompt, ctx)
-        ):
+        if not names and (_trigger_identifier(item.text, ctx) or _lora_word(item, prompt, ctx)):
             continue  # a LoRA's own word; one the index knows under a fuller name is still worth a report
         if (
             not names
