@@ -342,15 +342,19 @@ def _lint_gate(
 def _encoder_text(
     text: str, index: "TagIndex | None", *, normalize: bool
 ) -> "tuple[EncoderText, tuple[LoraTag, ...]]":
-    """Parse once; take the LoRA tags out of the tree; normalise; the segments and their text."""
+    """Parse once; take the LoRA tags and comments out of the tree; normalise; the segments and their
+    text."""
     from anima_prompt import normalize as normalized
     from anima_prompt import parse, render, weighted_segments
     from anima_prompt.loras import lora_tags, without_loras
+    from anima_prompt.prune import without_comments
 
     tree: Prompt = parse(text)
     tags = lora_tags(tree)
     if tags:
         tree = without_loras(tree)
+    if "/*" in text:
+        tree = without_comments(tree)
     if normalize:
         tree = normalized(tree, index)
     segments = tuple((segment.text, segment.weight) for segment in weighted_segments(tree))

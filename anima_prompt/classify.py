@@ -193,6 +193,7 @@ _FOREIGN_TOKENS = {
     "CAPTION_SEPARATOR": "caption_separator",
     "CHARACTER_SEPARATOR": "nai_character",
     "MIDJOURNEY": "midjourney",
+    "COMMENT": "comment",
 }
 _REGION_TOKENS = frozenset({"BREAK", "REGIONAL", "COMPOSE", "CHARACTER_SEPARATOR"})
 _WORD_TOKENS = frozenset({"VARIABLE", "WILDCARD"})  # foreign syntax that stands for a word in place

@@ -21,16 +21,11 @@ from pathlib import Path
 from anima_prompt.errors import AnimaPromptError
 from anima_prompt.nodes import (
     Foreign,
-    ForeignGroup,
     Node,
-    Phrase,
     Prompt,
-    Separator,
-    Text,
-    Weighted,
-    line_breaks,
     walk,
 )
+from anima_prompt.prune import without
 
 LORA_SUFFIX = ".safetensors"
 LORA_KINDS = ("lora", "lyco")
@@ -139,11 +134,8 @@ def lora_tags(prompt: Prompt) -> tuple[LoraTag, ...]:
 
 
 def without_loras(prompt: Prompt) -> Prompt:
-    """The prompt with its LoRA tags (those of `lora_tags`) taken out, leaving no empty item behind.
-
-    Of the two separators around a removed item the stronger one stays (a blank line over a line break over
-    a comma over white space); inside prose, the white space on one side of the tag goes. Groups and
-    phrases left empty are removed too.
+    """The prompt with its LoRA tags (those of `lora_tags`) taken out, leaving no empty item behind
+    (`prune.without`).
 
     Args:
         prompt: a parsed (or normalised) prompt.
@@ -156,7 +148,7 @@ def without_loras(prompt: Prompt) -> Prompt:
         >>> render(without_loras(parse("1girl, <lora:ink_style:0.8>, smile")))
         '1girl, smile'
     """
-    return Prompt(prompt.source, _sequence_without(prompt.children), prompt.diagnostics, prompt.dataset)
+    return without(prompt, _is_lora)
 
 
 def _is_lora(node: Node) -> bool:
@@ -164,75 +156,6 @@ def _is_lora(node: Node) -> bool:
         return False
     tag = read_network_tag(node.text)
     return tag is not None and tag.is_lora
-
-
-def _pruned(node: Node) -> Node | None:
-    """`node` with the LoRA tags inside it removed; None when nothing of it is left."""
-    if _is_lora(node):
-        return None
-    if isinstance(node, Phrase):
-        children = _phrase_without(node.children)
-        return Phrase(node.span, children) if children else None
-    if isinstance(node, Weighted):
-        children = _sequence_without(node.children)
-        return Weighted(node.span, children, node.weight_text) if children else None
-    if isinstance(node, ForeignGroup):  # `[a|<lora:x>]` keeps its delimiters: `[a|]`
-        children = tuple(child for child in node.children if not _is_lora(child))
-        return ForeignGroup(node.span, node.syntax, node.open, children, node.close)
-    return node
-
-
-def _merged(left: Separator, right: Separator) -> Separator:
-    """The stronger of two separators that a removed item left side by side, keeping words apart."""
-    kept, other = (left, right) if _rank(left) >= _rank(right) else (right, left)
-    if not line_breaks(kept.text) and kept.text == kept.text.rstrip() and other.text != other.text.rstrip():
-        return Separator(kept.span, kept.text + " ")  # `a,<lora:x> b` -> `a, b`
-    return kept
-
-
-def _rank(separator: Separator) -> tuple[int, int]:
-    return line_breaks(separator.text), separator.commas
-
-
-def _sequence_without(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
-    """Items with LoRA tags removed; of the separators that end up side by side, the strongest stays."""
-    result: list[Node] = []
-    for node in nodes:
-        if isinstance(node, Separator):
-            if result and isinstance(result[-1], Separator):
-                result[-1] = _merged(result[-1], node)
-            elif result:
-                result.append(node)
-            continue
-        kept = _pruned(node)
-        if kept is not None:
-            result.append(kept)
-    if result and isinstance(result[-1], Separator):
-        result.pop()
-    return tuple(result)
-
-
-def _phrase_without(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
-    """Prose with LoRA tags removed: the text on both sides joins with one run of white space."""
-    result: list[Node] = []
-    for node in nodes:
-        kept = _pruned(node)
-        if kept is None:
-            continue
-        if isinstance(kept, Text) and (not result or _ends_with_space(result[-1])):
-            trimmed = kept.text.lstrip()
-            if not trimmed:
-                continue
-            kept = Text(kept.span, trimmed) if trimmed != kept.text else kept
-        result.append(kept)
-    if result and isinstance(result[-1], Text) and result[-1].text != result[-1].text.rstrip():
-        last = result[-1]
-        result[-1] = Text(last.span, last.text.rstrip())
-    return tuple(node for node in result if not (isinstance(node, Text) and not node.text))
-
-
-def _ends_with_space(node: Node) -> bool:
-    return isinstance(node, Text) and node.text != node.text.rstrip()
 
 
 def parse_lora_option(value: str) -> tuple[str, float]:

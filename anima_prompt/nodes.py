@@ -44,6 +44,7 @@ FOREIGN_SYNTAXES = (
     "caption_separator",  # LoRA training captions: `|||` (keep tokens), `;;;` (secondary separator)
     "markup",  # XML elements of structured prompts (NewBie-image): `<character_1>`, `<appearance>`, `</n>`
     "label",  # a field label opening a line of a structured prompt: `Style:`, `- Order:`, `attire:`
+    "comment",  # `/* ... */`, which the ComfyUI front end removes before the prompt is encoded
 )
 
 #: Foreign syntax that stands for text in place or sits between words like one (`__color__ hair`,
@@ -62,6 +63,7 @@ INLINE_SYNTAXES = frozenset(
         "placeholder",
         "midjourney",
         "label",
+        "comment",
     }
 )
 

@@ -9,7 +9,9 @@
 2. `join_references` joins tokens that only together are one piece of syntax: a dynamic-prompts variable
    `${name}`, a ComfyUI `embedding:name`, and the `|||` caption separator; and it marks a single `|` between
    spaces outside brackets, NovelAI V4's separator of character prompts; `midjourney_parameters` then makes
-   Midjourney's parameters at the end of a line (`--niji 6 --ar 16:9 --no text`) one token;
+   Midjourney's parameters at the end of a line (`--niji 6 --ar 16:9 --no text`) one token, and
+   `join_comments` makes each `/* ... */` one token (across items, brackets and lines: the ComfyUI front end
+   removes such comments before the prompt is encoded; a `/*` without its `*/` stays text);
 3. `pair_brackets` pairs brackets with a stack: a bracket without partner becomes UNCLOSED or UNMATCHED, one
    nested deeper than `MAX_NESTING` becomes TOO_DEEP, and a WEIGHT that does not close a matched `(`
    becomes STRAY_WEIGHT, so the parser never sees unbalanced input and the tree depth is bounded.
@@ -47,6 +49,7 @@ _HORIZONTAL_SPACE = (
     " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 )
 _CAPTION_PIPES = 3
+_COMMENT_OPEN, _COMMENT_CLOSE = "/*", "*/"
 _JOIN_ENDS = ("$", "embedding")  # how TEXT ends before the `{` of a variable, and before `:name`
 _SEPARATING = frozenset({"WS", "COMMA", "NEWLINE"})
 
@@ -57,19 +60,21 @@ class PromptPostLex(PostLex):
     always_accept = ()
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        tokens, joinable = split_keywords(stream)
+        tokens, joinable, commented = split_keywords(stream)
+        tokens = join_comments(tokens) if commented else tokens
         tokens = join_references(tokens) if joinable else tokens
         return iter(pair_brackets(midjourney_parameters(tokens)))
 
 
-def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
+def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool, bool]:
     """Cut keywords (`BREAK`, `ADDCOL`, `__wildcards__`, `;;;`, `--n`) out of TEXT tokens.
 
-    Returns the tokens and whether `join_references` may find something to join (a `|` or a TEXT ending
-    like the start of a variable or `embedding`), so that the common prompt skips that pass.
+    Returns the tokens, whether `join_references` may find something to join (a `|` or a TEXT ending
+    like the start of a variable or `embedding`) and whether a TEXT holds `/*` (for `join_comments`), so
+    that the common prompt skips those passes.
     """
     result: list[Token] = []
-    joinable = False
+    joinable = commented = False
     for token in tokens:
         kind = token.type
         if kind != "TEXT":
@@ -77,6 +82,7 @@ def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
             result.append(token)
             continue
         joinable = joinable or token.endswith(_JOIN_ENDS)
+        commented = commented or _COMMENT_OPEN in token
         if _KEYWORD_HINT.search(token) is None:
             result.append(token)
             continue
@@ -86,7 +92,54 @@ def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool]:
             result.append(sub_token(token, match.lastgroup or "TEXT", match.start(), match.end()))
             position = match.end()
         _append_text(result, token, position, len(token))
-    return result, joinable
+    return result, joinable, commented
+
+
+def join_comments(tokens: list[Token]) -> list[Token]:
+    """Make each `/* ... */` one COMMENT token, whatever it holds (commas, brackets, line breaks); the text
+    of a TEXT token before and after it stays text. A `/*` that no `*/` closes stays text."""
+    pending = list(tokens)
+    result: list[Token] = []
+    index = 0
+    while index < len(pending):
+        token = pending[index]
+        opening = token.find(_COMMENT_OPEN) if token.type == "TEXT" else -1
+        closing = _comment_close(pending, index, opening) if opening >= 0 else None
+        if closing is None:
+            result.append(token)
+            index += 1
+            continue
+        last, end = closing
+        _append_text(result, token, 0, opening)
+        result.append(_spanning("COMMENT", pending[index : last + 1], opening, end))
+        rest: list[Token] = []
+        _append_text(rest, pending[last], end, len(pending[last]))
+        pending[last : last + 1] = rest  # the rest of the closing token may open another comment
+        index = last
+    return result
+
+
+def _comment_close(tokens: list[Token], index: int, opening: int) -> tuple[int, int] | None:
+    """Where the comment opened at `opening` in `tokens[index]` ends: the token and the offset past `*/`."""
+    search_from = opening + len(_COMMENT_OPEN)
+    for position in range(index, len(tokens)):
+        token = tokens[position]
+        if token.type == "TEXT":
+            found = token.find(_COMMENT_CLOSE, search_from if position == index else 0)
+            if found >= 0:
+                return position, found + len(_COMMENT_CLOSE)
+    return None
+
+
+def _spanning(kind: str, pieces: list[Token], offset: int, end: int) -> Token:
+    """One token of `kind` over contiguous `pieces` (any tokens and lines), from `offset` into the first to
+    `end` into the last."""
+    first, last = pieces[0], pieces[-1]
+    text = first[offset:end] if len(pieces) == 1 else first[offset:] + "".join(pieces[1:-1]) + last[:end]
+    start = (first.start_pos or 0) + offset
+    column = (first.column or 1) + offset
+    end_column = (last.column or 1) + end
+    return Token(kind, text, start, first.line, column, last.line, end_column, start + len(text))
 
 
 def join_references(tokens: list[Token]) -> list[Token]:

@@ -1108,3 +1108,12 @@ def test_a_name_written_like_a_file_in_the_positive_is_a_trigger(small_index: ob
     # in the negative prompt such a name is an embedding's, and is named
     negative = Linter(index=small_index).lint("safe, 1girl", negative="EasyNegative, blurry")  # type: ignore[arg-type]
     assert any(f.code == "ANM-TAG-004" for f in negative)
+
+
+def test_template_slots_written_as_comments_are_neither_tags_nor_weights(small_index: object) -> None:
+    prompt = (
+        "safe, (/*place tags*/), (solo, /*pose tags*/), (/*colour of hair*/ hair, /*colour of eyes*/ eyes)"
+    )
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    weak = [prompt[start:end] for start, end in spans(found(prompt, "ANM-WGT-001", small_index))]
+    assert weak == ["(solo, /*pose tags*/)", "(/*colour of hair*/ hair, /*colour of eyes*/ eyes)"]

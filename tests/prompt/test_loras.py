@@ -18,6 +18,7 @@ from anima_prompt.loras import (
     require_lora,
     without_loras,
 )
+from anima_prompt.prune import without_comments
 
 
 def test_tags_with_and_without_strength() -> None:
@@ -102,6 +103,19 @@ def test_unreadable_strength() -> None:
 )
 def test_removing_tags_leaves_no_empty_items(text: str, expected: str) -> None:
     assert render(without_loras(parse(text))) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1girl, /* pose tags */ smile, solo/* character */", "1girl, smile, solo"),
+        ("(/*place tags*/), 1girl", "1girl"),
+        ("A girl /* her name */ smiles. 1girl", "A girl smiles. 1girl"),
+        ("1girl, /* a,\nb */\nsmile", "1girl\nsmile"),
+    ],
+)
+def test_comments_are_taken_out_as_the_comfyui_front_end_does(text: str, expected: str) -> None:
+    assert render(without_comments(parse(text))) == expected
 
 
 @pytest.mark.parametrize(

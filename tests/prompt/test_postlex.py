@@ -36,6 +36,9 @@ def foreign(text: str) -> list[tuple[str, str]]:
             [("sample_option", "--n"), ("sample_option", "--w 576"), ("sample_option", "--l 5.5")],
         ),
         ("<lora:style:0.8>@wlop", [("lora", "<lora:style:0.8>")]),
+        ("(solo girl/*character tags*/), smile", [("comment", "/*character tags*/")]),
+        ("1girl /* a, (b:1.2),\n c */ smile", [("comment", "/* a, (b:1.2),\n c */")]),
+        ("/*x*//*y*/z", [("comment", "/*x*/"), ("comment", "/*y*/")]),
     ],
 )
 def test_foreign_syntax_is_one_node(text: str, expected: list[tuple[str, str]]) -> None:
@@ -52,6 +55,7 @@ def test_foreign_syntax_is_one_node(text: str, expected: list[tuple[str, str]]) 
         "${a{b}}",  # nested braces: not a plain variable
         "embeddings:x, the embedding: none",  # not the `embedding:name` form
         "--no-cache, x--n",  # not a sample-prompt option
+        "1girl, /* never closed, smile",  # a comment needs its `*/`
     ],
 )
 def test_near_misses_stay_text(text: str) -> None:

@@ -426,14 +426,16 @@ def bracketed_weight(text: str) -> str | None:
     return f"({match['text']}:{match['weight'].strip()})"
 
 
-#: Syntax that stands for words chosen at generation time: `[red|orange]`, `{red|blue}`, `__color__`.
-_CHOICES = frozenset({"alternation", "variants", "wildcard", "variable", "prompt_editing"})
+#: Syntax that stands for words chosen at generation time, `[red|orange]`, `{red|blue}`, `__color__`, or
+#: filled in by the user: a template's slot written as a comment (`/*colour of hair*/ hair`).
+_CHOICES = frozenset({"alternation", "variants", "wildcard", "variable", "prompt_editing", "comment"})
 CHOICE_COMPLETION_WORDS = 2  # `hair`, `sailor collar`; a longer run after a choice holds tags of its own
 
 
 def _completing_choices(prompt: Analysis) -> set[int]:
     """The starts of the short tag items written right after a choice (`[red|orange] hair`, `{red|blue}
-    eyes`): their words complete the chosen ones into a tag, and are no tag by themselves."""
+    eyes`) or a slot (`/*colour of eyes*/ eyes`): their words complete the chosen ones into a tag, and are no
+    tag by themselves."""
     starts: set[int] = set()
     for before, item in zip(prompt.items, prompt.items[1:], strict=False):
         if (

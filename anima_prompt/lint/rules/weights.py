@@ -17,12 +17,20 @@ _SEPARATOR_AFTER = frozenset(",\n")
 
 
 def weighted_groups(prompt: Analysis) -> Iterator[Group]:
-    """The groups that act as weights: all but brackets in a sentence (ANM-ESC-002) and `/(x/)` "escapes"
-    (ANM-ESC-004)."""
+    """The groups that act as weights: all but brackets in a sentence (ANM-ESC-002), `/(x/)` "escapes"
+    (ANM-ESC-004) and groups that hold only comments (`(/*pose tags*/)`: nothing is left to weigh once the
+    ComfyUI front end removes them)."""
     text = prompt.text
     for group in prompt.groups:
-        if not group.brackets and not _slash_escaped(group, text):
-            yield group
+        if group.brackets or _slash_escaped(group, text):
+            continue
+        if "/*" in group.body and _holds_only_comments(group, prompt):
+            continue
+        yield group
+
+
+def _holds_only_comments(group: Group, prompt: Analysis) -> bool:
+    return all(item.foreign == "comment" for item in prompt.items if group.start < item.start < group.end)
 
 
 def _slash_escaped(group: Group, text: str) -> bool:
