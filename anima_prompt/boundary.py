@@ -57,9 +57,11 @@ open with one. Tags are also short: 96 % of general tags have one to three words
      `in foreground` or `in distance` (`willow tree in background`): no Danbooru tag is so written (tags
      name the thing; `hills in the background` has its article and is a sentence word already);
    - the possessive of a name after a lowercase word (`one hand clasping Miku's hand`,
-     `arms around Character B's waist`): tags are lowercase and name no one's body parts by name;
-   - a credit, `by` before a capitalised name after another word (`art by L. S. Lowry`, `painting by Monet`):
-     Danbooru names artists by their tag alone (`@wlop`);
+     `arms around Character B's waist`, `eyes of Haruhi Suzumiya`): tags are lowercase and name no one's
+     body parts by name;
+   - a credit, `by` before a capitalised name after another word (`art by L. S. Lowry`, `painting by Monet`)
+     or before names joined by `and` (`art by artgerm and wlop`): Danbooru names artists by their tag alone
+     (`@wlop`);
    - a word that says what the picture draws on, `-inspired`, `-esque` or `-based`, in a lowercase item
      (`anime-inspired fantasy scene`), also as a one-word item: no Danbooru tag has one (a capitalised
      item, `Jules Verne-inspired contrast`, is left to the rules below: read as prose it would carry the
@@ -265,8 +267,9 @@ _CLAUSES = re.compile(r"[^\W\d_]; +[^\W\d_]")
 #: A colour code (`#FFFFFF`, `#3a2a20`): words for the model, not a tag.
 _COLOUR_CODE = re.compile(r"#(?:[0-9A-Fa-f]{3}){1,2}")
 _HASHTAGS = re.compile(r"#[^\W_][\w-]*(?:\s+#[^\W_][\w-]*)+")
-_CREDIT = re.compile(r"[^\W_]\s+by\s+[A-Z]")
+_CREDIT = re.compile(r"[^\W_]\s+by\s+(?:[A-Z]|\S.*\sand\s+\S)")
 _NAME_POSSESSIVE = re.compile(r"\s[A-Z][\w-]*(?:\s[A-Z][\w-]*)*['’]s\b")
+_OF_NAME = re.compile(r"[a-z][\w-]*(?:\s+[a-z][\w-]*)*\s+of\s+[A-Z]")
 #: Where in the picture a thing is (`willow tree in background`); Danbooru has no tag written so.
 PLACE_WORDS = _words("background foreground distance")
 PLACE_ITEM_WORDS = 3
@@ -294,8 +297,10 @@ class ItemShape:
         hashtags: the text is a run of two hashtags or more (`#sketch #anime`).
         markdown: the text has Markdown bold or opens a numbered list entry (`4. **Bottom Right**: ...`).
         name_possessive: the possessive of a capitalised name follows a lowercase first word
-            (`one hand clasping Miku's hand`).
-        credit: `by` and a capitalised name follow a word (`art by L. S. Lowry`).
+            (`one hand clasping Miku's hand`), or lowercase words end in `of` before one (`eyes of Haruhi
+            Suzumiya`).
+        credit: `by` and a capitalised name follow a word (`art by L. S. Lowry`), or `by` and names joined
+            by `and` (`art by artgerm and wlop`).
     """
 
     name: str
@@ -406,9 +411,11 @@ def item_shape(text: str) -> ItemShape:
         hashtags=stripped[:1] == "#" and bool(_HASHTAGS.fullmatch(stripped)),
         markdown=("*" in stripped or stripped[:1].isdigit() or stripped[:1] in "-•")
         and bool(_MARKDOWN.search(stripped)),
-        name_possessive=("'" in stripped or "’" in stripped)
-        and not first.isupper()
-        and bool(_NAME_POSSESSIVE.search(stripped)),
+        name_possessive=not first.isupper()
+        and (
+            (("'" in stripped or "’" in stripped) and bool(_NAME_POSSESSIVE.search(stripped)))
+            or (" of " in stripped and bool(_OF_NAME.match(stripped)))
+        ),
         credit=" by " in stripped and bool(_CREDIT.search(stripped)),
     )
 

@@ -168,6 +168,10 @@ DOCUMENT_WORDS = 150
 DOCUMENT_SENTENCES = 5
 DOCUMENT_PROSE_SHARE = 0.6
 DOCUMENT_KNOWN_SHARE = 0.02
+#: A prompt without commas of this many items ended by full stops, this many of them sentences, is written in
+#: sentences and fragments (`_fragment_document`).
+FRAGMENT_ITEMS = 6
+FRAGMENT_SENTENCES = 2
 _SENTENCE_ENDS = re.compile(r"[.!?](?=\s|$)")
 _MIN_WORD_CHARS = 3  # characters a word and its separator take at least, on average
 #: Labelled lines a spec sheet has at least (`Classifier._spec_sheet`).
@@ -306,7 +310,9 @@ class Classifier:
         nodes = self._settle_long_items(_merge_separators(nodes), top=context == "top")
         if context == "top" and any(type(atom) is Token and ":" in atom for atom in atoms):
             nodes = _merge_separators(self._spec_sheet(self._field_labels(nodes)))
-        if context == "top" and (_in_another_language(nodes) or self._prose_document(nodes)):
+        if context == "top" and (
+            _in_another_language(nodes) or self._prose_document(nodes) or _fragment_document(nodes)
+        ):
             nodes = [self._as_prose(node) for node in nodes]
         if context == "top":
             nodes = _template_slots(_markup_elements(_detailer_labels(_dataset_caption(nodes))))
@@ -1086,6 +1092,23 @@ def _detailer_labels(nodes: list[Node]) -> list[Node]:
                 node = ForeignGroup(node.span, "detailer", node.open, node.children, node.close)
         result.append(node)
     return result
+
+
+def _fragment_document(nodes: list[Node]) -> bool:
+    """Whether the prompt is natural language written in sentences and fragments: no comma at all, at least
+    `FRAGMENT_ITEMS` items ended by full stops, `FRAGMENT_SENTENCES` of them sentences
+    (`damaged white humanoid mecha. giant black tower. Show exactly the named characters. no text.`): its
+    noun phrases are fragments of the description, not tags; tags joined by full stops (`2girls. smile.`)
+    hold no sentence."""
+    stops = phrases = 0
+    for node in nodes:
+        if isinstance(node, Separator):
+            if node.commas:
+                return False
+            stops += node.role == "sentence"
+        elif isinstance(node, Phrase):
+            phrases += 1
+    return stops >= FRAGMENT_ITEMS and phrases >= FRAGMENT_SENTENCES
 
 
 def _in_another_language(nodes: list[Node]) -> bool:

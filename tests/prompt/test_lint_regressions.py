@@ -1117,3 +1117,30 @@ def test_template_slots_written_as_comments_are_neither_tags_nor_weights(small_i
     assert found(prompt, "ANM-TAG-004", small_index) == []
     weak = [prompt[start:end] for start, end in spans(found(prompt, "ANM-WGT-001", small_index))]
     assert weak == ["(solo, /*pose tags*/)", "(/*colour of hair*/ hair, /*colour of eyes*/ eyes)"]
+
+
+def test_the_whole_name_of_a_lora_of_the_prompt_keeps_its_spelling(small_index: object) -> None:
+    prompt = "safe, 1girl, solo, <lora:Kirisame_Marisa:1>, Kirisame_Marisa"
+    assert found(prompt, "ANM-TAG-001", small_index) == []
+    assert found(prompt, "ANM-TAG-002", small_index) == []
+    assert len(found("safe, 1girl, solo, Kirisame_Marisa", "ANM-TAG-001", small_index)) == 1
+
+
+def test_a_name_after_of_and_a_credit_listing_names_are_prose() -> None:
+    assert read_item("eyes of Haruhi Suzumiya") is Reading.PROSE
+    assert read_item("art by artgerm lau and wlop and ilya kuvshinov") is Reading.PROSE
+    assert read_item("Lord of the Rings") is not Reading.PROSE  # a title, not a lowercase phrase
+    assert read_item("painting by bad-artist") is Reading.TAG  # one name: an embedding's words, read as a tag
+
+
+def test_a_prompt_of_sentences_and_fragments_between_full_stops_is_prose(small_index: object) -> None:
+    prompt = (
+        "damaged white humanoid mecha. giant black mechanical tower. mecha cockpit. clean confident ink. "
+        "Show exactly the named visible characters. Keep the damage of the last panel. no text. "
+        "readable silhouettes. no text."
+    )
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    twice = [prompt[start:end] for start, end in spans(found(prompt, "ANM-DUP-001", small_index))]
+    assert twice == ["no text"]  # a sentence written twice
+    tags = "1girl. solo. smile. long hair. school uniform. outdoors. zzqx hat."  # no sentence among them
+    assert "zzqx hat" in [tags[start:end] for start, end in spans(found(tags, "ANM-TAG-004", small_index))]

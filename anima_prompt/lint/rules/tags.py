@@ -7,6 +7,7 @@ import string
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from anima_prompt.boundary import (
@@ -42,11 +43,14 @@ def _is_pony(item: Item) -> bool:
 def _spelt_as_trained(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
     """Whether `item` is a name whose spelling is what an embedding or LoRA was trained with: written like
     a file (`EasyNegative`, `bad_prompt_v2`), a widely shared negative embedding (`bad_prompt`), a coined
-    word in capitals (`GHIBSKY style`), or, when the index does not know it, a trigger of the prompt's LoRAs
+    word in capitals (`GHIBSKY style`), the whole name of one of the prompt's LoRAs (`Miorine_Rembran` with
+    `<lora:Miorine_Rembran:1>`), or, when the index does not know it, a trigger of the prompt's LoRAs
     (`triggers`), the coined word opening the prompt (`opens_as_trigger`) or a word with digits between its
     letters (`How2Draw`)."""
     text = item.text
     if is_identifier(text) or is_coined_name(text) or negative_embedding_in(text) is not None:
+        return True
+    if ctx.triggers.names_one(text):
         return True
     unknown = ctx.index is None or ctx.index.lookup(text) is None
     return unknown and _lora_word(item, prompt, ctx)
@@ -639,18 +643,19 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     regional prompt (separated by `BREAK`, `ADDCOL`, `ADDROW`, ...) are conditioned separately, so a tag
     repeated in another region is not a duplicate, nor is one repeated in the block of another character
     (lines that open with different character tags: `frieren, sousou no frieren, ...` then `fern, sousou no
-    frieren, ...`). A natural-language phrase written twice (a description pasted again) is reported the
-    same way.
+    frieren, ...`). A sentence of natural language written twice (a description pasted again, `no text.`
+    twice in a prompt of sentences and fragments) is reported the same way.
     """
     blocks = _character_blocks(prompt, ctx)
-    seen: dict[tuple[int, int, str], list[Item]] = defaultdict(list)
+    seen: dict[tuple[int, int, str], list[Item | _Sentence]] = defaultdict(list)
     for item in prompt.tag_like:
         if item.name:
             seen[item.region, blocks(item.start), _canonical(item, ctx)].append(item)
     for item in prompt.phrases:
-        words = item.text.lower().split()
-        if len(words) > 1:  # a description pasted again; one word of prose (`#ffe36e`) may well recur
-            seen[item.region, blocks(item.start), " ".join(words)].append(item)
+        for sentence in _sentences(item):
+            words = sentence.text.lower().split()
+            if len(words) > 1:  # a description pasted again; one word of prose (`#ffe36e`) may well recur
+                seen[item.region, blocks(sentence.start), " ".join(words)].append(sentence)
     for occurrences in seen.values():
         if len(occurrences) < 2:
             continue
@@ -661,6 +666,33 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 (repeat.start, repeat.end),
                 f"`{repeat.text}` appears {len(occurrences)} times (first at {first.line}:{first.column})",
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    """A sentence of a phrase: its text without the end punctuation, and where it is."""
+
+    text: str
+    start: int
+    end: int
+
+
+_SENTENCE_BREAK = re.compile(r"(?<!\b[A-Z])[.!?…。！？]+(?:\s+|$)")  # not after an initial (`L. S. Lowry`)
+
+
+def _sentences(item: Item) -> Iterator[_Sentence]:
+    """The sentences of a phrase item, split after their end punctuation."""
+    position = 0
+    text = item.text
+    for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        end = len(text) if match is None else match.start()
+        piece = text[position:end]
+        lead = len(piece) - len(piece.lstrip())
+        if piece.strip():
+            start = item.start + position + lead
+            yield _Sentence(piece.strip(), start, start + len(piece.strip()))
+        if match is not None:
+            position = match.end()
 
 
 @rule(
