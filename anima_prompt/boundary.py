@@ -196,7 +196,7 @@ PLURAL_VERBS = _words(
 MANNER_ADVERBS = _words(
     """calmly gently softly slowly quickly quietly happily proudly gracefully elegantly confidently playfully
     peacefully firmly tightly lightly brightly warmly shyly sadly boldly casually lazily curiously sweetly
-    fiercely intensely serenely silently nervously cheerfully"""
+    fiercely intensely serenely silently nervously cheerfully slightly"""
 )
 #: Words that open the continuation of a sentence; no general tag opens with them, but one with `and`.
 _CONTINUATION_STARTS = _CONJUNCTIONS | _words("with including featuring") | _DESCRIBING_VERBS
@@ -445,10 +445,12 @@ def opens_with_verb(text: str) -> bool:
 
 
 def _verb_and_adverb(words: tuple[str, ...]) -> bool:
-    """Whether a word in `-s` comes right before an adverb of manner (`stands calmly`): a verb and its
-    adverb."""
+    """Whether a word in `-s` or a participle comes right before an adverb of manner (`stands calmly`,
+    `back arched slightly`): a verb and its adverb; no general tag has one."""
     return any(
-        adverb in MANNER_ADVERBS and _PLURAL.fullmatch(verb) is not None for verb, adverb in pairwise(words)
+        adverb in MANNER_ADVERBS
+        and (_PLURAL.fullmatch(verb) is not None or _PARTICIPLE.fullmatch(verb) is not None)
+        for verb, adverb in pairwise(words)
     )
 
 

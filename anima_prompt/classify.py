@@ -113,6 +113,8 @@ _FIELD_NAME = re.compile(
     r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+|[a-z]+_?prompt|prompt_?[a-z]+"
     r"|[A-Z][a-z]+(?: [A-Z][a-z]+)+"
 )
+#: A field of a template named like a constant, written bare (`POSITIVE_PROMPT`): tags are lowercase.
+_CONSTANT_FIELD = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 #: A field or section of a template in square brackets, named in capitals (`[SUBJECT]`, `[CHARACTER_1]`,
 #: `[CAMERA tags]`) or in a few CJK characters (`[角色]`, `[通用标签...]`): tags are written in lowercase
 #: English, so no one de-emphasises such a name.
@@ -545,7 +547,17 @@ class Classifier:
             return "pony"
         if self.is_prose(text):
             return Phrase
-        return "placeholder" if self._is_slot_name(text) else Tag
+        return "placeholder" if self._is_slot_name(text) or self._is_constant_field(text) else Tag
+
+    def _is_constant_field(self, text: str) -> bool:
+        """Whether `text` is a template's field named like a constant (`POSITIVE_PROMPT`, `CHAR_1`) that a
+        script replaces; needs the vocabulary, since no tag the index knows is one."""
+        return (
+            "_" in text
+            and self.vocabulary is not None
+            and _CONSTANT_FIELD.fullmatch(text.strip()) is not None
+            and not self.known(text)
+        )
 
     def _is_slot_name(self, text: str) -> bool:
         """Whether `text` names a slot of a prompt guide's template (`hairstyle tags`); needs the vocabulary

@@ -205,8 +205,9 @@ def opens_as_trigger(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
     """Whether `item` is the trigger word that opens a prompt or training caption: the first item of the
     positive prompt after any LoRA tags, unknown to the index and near no tag, whose words of
     `MIN_OPENING_LETTERS` Latin letters or more are all unknown to the descriptive tags (`anmwp`,
-    `Yanagise Eika`; not `anime artwork`). Trainers put a LoRA's trigger first, where kohya's
-    `keep_tokens` keeps it, and cards show it there; a slip for a tag is near one and is still reported."""
+    `Yanagise Eika`; not `anime artwork`), or an identifier one of whose words is (`sample_chiyoko`).
+    Trainers put a LoRA's trigger first, where kohya's `keep_tokens` keeps it, and cards show it there; a
+    slip for a tag is near one and is still reported."""
     index = ctx.index
     if index is None or ctx.target is not Target.PROMPT:
         return False
@@ -214,7 +215,9 @@ def opens_as_trigger(item: Item, prompt: Analysis, ctx: RuleContext) -> bool:
     if opening is None or opening.start != item.start or index.lookup(item.text) is not None:
         return False
     words = _OPENING_WORD.findall(item.text.lower())
-    coined = bool(words) and not any(index.word_posts(word) for word in words)
+    unknown = [not index.word_posts(word) for word in words]
+    # all its words coined (`anmwp`), or one of an identifier's (`sample_chiyoko`: a name joined to a word)
+    coined = bool(words) and (all(unknown) or ("_" in item.text.strip("_") and any(unknown)))
     return coined and not index.suggest(item.text, 1)
 
 

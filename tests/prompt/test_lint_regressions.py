@@ -1144,3 +1144,32 @@ def test_a_prompt_of_sentences_and_fragments_between_full_stops_is_prose(small_i
     assert twice == ["no text"]  # a sentence written twice
     tags = "1girl. solo. smile. long hair. school uniform. outdoors. zzqx hat."  # no sentence among them
     assert "zzqx hat" in [tags[start:end] for start, end in spans(found(tags, "ANM-TAG-004", small_index))]
+
+
+def test_a_template_field_named_like_a_constant_is_a_placeholder(small_index: object) -> None:
+    prompt = "safe, 1girl, solo, long hair, POSITIVE_PROMPT"
+    for code in ("ANM-TAG-001", "ANM-TAG-002", "ANM-TAG-004"):
+        assert found(prompt, code, small_index) == []
+
+
+def test_an_identifier_opening_a_caption_with_a_coined_name_is_its_trigger(small_index: object) -> None:
+    prompt = "sample_chiyoko, 1girl, safe, smile"
+    assert found(prompt, "ANM-TAG-004", small_index) == []
+    assert found(prompt, "ANM-TAG-001", small_index) == []
+
+
+def test_a_participle_and_its_adverb_is_prose() -> None:
+    assert read_item("back arched slightly") is Reading.PROSE
+    assert read_item("stands calmly") is Reading.PROSE
+    assert read_item("holding belly") is Reading.TAG
+
+
+def test_a_minor_artist_named_by_a_plain_word_is_the_word(small_index: object) -> None:
+    negative = Linter(index=small_index).lint("safe, 1girl", negative="(average:1.2), blurry")  # type: ignore[arg-type]
+    assert not [finding for finding in negative if finding.code == "ANM-ART-001"]
+    assert len(found("safe, 1girl, wlop", "ANM-ART-001", small_index)) == 1  # 3,500 posts
+
+
+def test_a_weight_closing_an_enclosing_group_is_its_weight() -> None:
+    assert found("safe, (fingers(missing, fused), hands(cropped, mutated):1.4)", "ANM-WGT-003") == []
+    assert len(found("safe, (smile):1.5", "ANM-WGT-003")) == 1

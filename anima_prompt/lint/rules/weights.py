@@ -123,7 +123,8 @@ def weight_outside_group(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding
     ComfyUI reads a weight only inside the brackets, right before `)`: `(smile):1.5` is `smile` at 1.1
     followed by the text `:1.5`, and an extra `)` or `:` after a group reaches the model as text. The fix
     moves the weight into a plain group, `(smile:1.5)`, or drops a stray `):` that ends an item. A colon that
-    ends a line after an aside in brackets closes a heading (`Layout (read right to left):`), not a group.
+    ends a line after an aside in brackets closes a heading (`Layout (read right to left):`), not a group,
+    and a weight right before the `)` of an enclosing group is that group's (`(hands(cropped, fused):1.4)`).
     """
     text = prompt.text
     ends = {group.end for group in prompt.groups}
@@ -136,6 +137,8 @@ def weight_outside_group(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding
         extra, number = match.group(1), match.group(2)
         written = text[group.start : group.end]
         rest = text[match.end() :].lstrip(" \t")
+        if number is not None and not extra and rest[:1] == ")" and len(text) - len(rest) + 1 in ends:
+            continue  # the weight of an enclosing group: `(fingers(missing), hands(cropped):1.4)`
         if number is not None and not extra and not group.explicit:
             fixed = f"{text[group.start : group.end - 1]}:{number})"
             yield ctx.report(
