@@ -171,6 +171,7 @@ FUNCTION_WORDS = (
 #: Verbs that describe what a picture shows rather than name it; no general tag opens with them (tags name
 #: the garment, not the wearing: `blue shirt`, not `wearing blue shirt`).
 _DESCRIBING_VERBS = _words("wear wearing wears depicting creating using")
+_PERSONS = _words("girl girls boy boys man men woman women person people child children")
 _WEARING = _words("wearing wears")  # between a subject and its clothes, no tag holds them
 #: Prepositions that no general tag ends with (`from behind`, `bent over`, `shirt tucked in`, `from above`,
 #: `looking around` end with others): an item ending with one starts a phrase (`dream of`, `surrounded by`).
@@ -361,6 +362,15 @@ class ItemShape:
             return Reading.PROSE  # a subject and its verb (`Lightning surrounds men`, `houses fall`)
         if count >= CLAUSE_ITEM_WORDS and any(word in _WEARING for word in self.words[1:-1]):
             return Reading.PROSE  # a subject and what it wears (`round eyewear wearing green sweater`)
+        if (
+            count >= CLAUSE_ITEM_WORDS
+            and self.words[0] in _PERSONS
+            and _GERUND.fullmatch(self.words[1])
+            and self.words[1] not in _CLAUSE_VERBS
+        ):
+            # a person doing something (`boy rescuing girl`): only memes are so tagged; a person holding or
+            # wearing a thing names a tag after the count (`girl holding sword`), read as long below
+            return Reading.PROSE
         if count >= PREPOSITION_START_WORDS and self.words[0] in PREPOSITIONS:
             return Reading.PROSE
         if count >= PARTICIPLE_START_WORDS and any(

@@ -170,6 +170,8 @@ DOCUMENT_WORDS = 150
 DOCUMENT_SENTENCES = 5
 DOCUMENT_PROSE_SHARE = 0.6
 DOCUMENT_KNOWN_SHARE = 0.02
+#: Clauses that make a prompt written all in CJK scripts a description (`_cjk_description`).
+CJK_DESCRIPTION_CLAUSES = 2
 #: A prompt without commas of this many items ended by full stops, this many of them sentences, is written in
 #: sentences and fragments (`_fragment_document`).
 FRAGMENT_ITEMS = 6
@@ -313,7 +315,10 @@ class Classifier:
         if context == "top" and any(type(atom) is Token and ":" in atom for atom in atoms):
             nodes = _merge_separators(self._spec_sheet(self._field_labels(nodes)))
         if context == "top" and (
-            _in_another_language(nodes) or self._prose_document(nodes) or _fragment_document(nodes)
+            _in_another_language(nodes)
+            or self._prose_document(nodes)
+            or _fragment_document(nodes)
+            or _cjk_description(nodes)
         ):
             nodes = [self._as_prose(node) for node in nodes]
         if context == "top":
@@ -1121,6 +1126,20 @@ def _fragment_document(nodes: list[Node]) -> bool:
         elif isinstance(node, Phrase):
             phrases += 1
     return stops >= FRAGMENT_ITEMS and phrases >= FRAGMENT_SENTENCES
+
+
+def _cjk_description(nodes: list[Node]) -> bool:
+    """Whether the prompt is a description in Chinese, Japanese or Korean: every item is written in those
+    scripts and `CJK_DESCRIPTION_CLAUSES` of them at least are clauses (`一个看向远山的少女形象，雪山背景，
+    混合蓝色和红色柔和调色板`): its short items are parts of the description, not tags; a tag list in Chinese
+    holds a clause at most (`1个女孩，长发，白色的连衣裙，微笑`)."""
+    items = [node for node in nodes if isinstance(node, Tag | Phrase)]
+    clauses = sum(isinstance(node, Phrase) for node in items)
+    return (
+        clauses >= CJK_DESCRIPTION_CLAUSES
+        and clauses < len(items)
+        and all(is_cjk(render(node)) for node in items)
+    )
 
 
 def _in_another_language(nodes: list[Node]) -> bool:

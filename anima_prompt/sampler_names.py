@@ -79,6 +79,9 @@ class ResolvedSampler:
     scheduler: str | None = None
 
 
+_K_DIFFUSION_PREFIX = "k_"
+
+
 def _fold(label: str) -> str:
     return " ".join(label.split()).casefold()
 
@@ -177,8 +180,9 @@ def split_legacy_sampler(label: str) -> tuple[str | None, str | None]:
 
 def resolve_sampler(text: str) -> ResolvedSampler | None:
     """The canonical sampler of any spelling: a ComfyUI or RES4LYF name, an A1111/Forge label (also an old
-    one ending with its schedule) or another front end's alias (`k_euler_a`), in any case and with spaces,
-    `_` or `-` alike; None when unknown.
+    one ending with its schedule), another front end's alias (`k_euler_a`) or any name after k-diffusion's
+    `k_` (NovelAI's `k_dpmpp_2s_ancestral`), in any case and with spaces, `_` or `-` alike; None when
+    unknown.
 
     Example:
         >>> resolve_sampler("DPM++ 2S a Karras")
@@ -187,6 +191,8 @@ def resolve_sampler(text: str) -> ResolvedSampler | None:
     direct = _sampler_keys().get(_squeeze(text))
     if direct is not None:
         return ResolvedSampler(direct)
+    if text[:2].casefold() == _K_DIFFUSION_PREFIX and len(text) > 2:
+        return resolve_sampler(text[2:])  # k-diffusion's name, as NovelAI writes it: `k_dpmpp_2s_ancestral`
     folded = _fold(text)
     for suffix, scheduler in name_tables().legacy_suffixes.items():
         if folded.endswith(" " + suffix):

@@ -55,6 +55,8 @@ MIN_OPENING_LETTERS = 3  # shorter words (`a`, `1st`) say nothing of a coined na
 _OPENING_WORD = re.compile(rf"(?<![a-z])[a-z]{{{MIN_OPENING_LETTERS},}}(?![a-z])")
 _NAME_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _LETTERS = re.compile(r"[a-z]+")
+#: A label that uploaders put in a file name (`【Anima】4x1Style_Ayori`, `[Anima] style`): not the trigger.
+_BRACKETED_LABEL = re.compile(r"【[^】]*】|\[[^\]]*\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,10 @@ def triggers_for(names: Iterable[str], find: Callable[[str], Path | None]) -> Tr
         path = find(name)
         if path is not None:
             trained |= trained_tags(path)
-    stems = [PurePath(name.replace("\\", "/")).name.removesuffix(".safetensors") for name in unique]
+    stems = [
+        _BRACKETED_LABEL.sub("", PurePath(name.replace("\\", "/")).name.removesuffix(".safetensors"))
+        for name in unique
+    ]
     parts = {
         part.lower()
         for stem in stems

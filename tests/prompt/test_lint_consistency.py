@@ -126,13 +126,8 @@ def _setting_claims(finding: Finding, settings: LintSettings) -> list[Claim]:
     if subject == "area":
         assert settings.width is not None and settings.height is not None
         size = SIZE.fullmatch(suggestion)
-        if size:
-            suggested = int(size.group(1)) * int(size.group(2))
-        else:  # ANM-RES-003: one side rounded to a multiple of 16
-            side = settings.width if finding.message.startswith("width") else settings.height
-            other = settings.height if finding.message.startswith("width") else settings.width
-            suggested, side_now = int(suggestion) * other, side
-            assert side_now * other == settings.width * settings.height
+        assert size is not None, suggestion  # ANM-RES-002 and -003 suggest a whole size
+        suggested = int(size.group(1)) * int(size.group(2))
         way = direction(suggested, settings.width * settings.height)
         return [] if way is None else [(("area",), way)]
     if subject is None or not NUMBER.fullmatch(suggestion):

@@ -536,17 +536,17 @@ def test_rounding_to_a_multiple_of_16_goes_towards_the_sweet_spot() -> None:
     large = found(Example("safe, 1girl", settings={"width": 1530, "height": 1530}), "ANM-RES-003")
     small = found(Example("safe, 1girl", settings={"width": 530, "height": 530}), "ANM-RES-003")
     on_spot = found(Example("safe, 1girl", settings={"width": 1000, "height": 1000}), "ANM-RES-003")
-    assert [f.suggestions[0] for f in (*large, *small, *on_spot)] == [
-        "1520",
-        "1520",
-        "544",
-        "544",
-        "992",
-        "992",
-    ]
+    assert [f.suggestions[0] for f in (*large, *small, *on_spot)] == ["1520x1520", "544x544", "992x992"]
 
 
-# --- qualifiers and artists ---------------------------------------------------------------------------
+def test_one_finding_names_both_sides_off_the_multiple() -> None:
+    (both,) = found(Example("safe, 1girl", settings={"width": 1000, "height": 1500}), "ANM-RES-003")
+    assert both.message == "width 1000 and height 1500 are not multiples of 16"
+    assert both.suggestions == ("992x1504",)
+    (one,) = found(Example("safe, 1girl", settings={"width": 1024, "height": 1500}), "ANM-RES-003")
+    assert one.message == "height 1500 is not a multiple of 16" and one.suggestions == ("1024x1504",)
+    (alone,) = found(Example("safe, 1girl", settings={"height": 1500}), "ANM-RES-003")
+    assert alone.suggestions == ("1504",)
 
 
 def test_brackets_glued_to_a_word_are_a_qualifier_only_when_the_index_says_so(small_index: object) -> None:
@@ -1089,9 +1089,9 @@ def test_instructions_and_a_name_with_its_series_in_words_are_prose(small_index:
 
 
 def test_an_at_trigger_of_a_lora_elsewhere_in_the_prompt_is_no_unknown_artist(small_index: object) -> None:
-    prompt = "safe, 1girl, @qwxzvstyle, smile, <lora:qwxzvstyle_AnimaV1:1>"
+    prompt = "safe, 1girl, @qwxzvbrush, smile, <lora:qwxzvbrush_AnimaV1:1>"
     assert found(prompt, "ANM-ART-002", small_index) == []
-    assert len(found("safe, 1girl, @qwxzvstyle, smile", "ANM-ART-002", small_index)) == 1
+    assert len(found("safe, 1girl, @qwxzvbrush, smile", "ANM-ART-002", small_index)) == 1
 
 
 def test_labelled_sentences_count_as_lines_of_a_spec_sheet(small_index: object) -> None:
@@ -1173,3 +1173,23 @@ def test_a_minor_artist_named_by_a_plain_word_is_the_word(small_index: object) -
 def test_a_weight_closing_an_enclosing_group_is_its_weight() -> None:
     assert found("safe, (fingers(missing, fused), hands(cropped, mutated):1.4)", "ANM-WGT-003") == []
     assert len(found("safe, (smile):1.5", "ANM-WGT-003")) == 1
+
+
+def test_a_style_trigger_glued_to_style_and_a_labelled_lora_name(small_index: object) -> None:
+    assert found("safe, 1girl, @qwxz4x1style, smile", "ANM-ART-002", small_index) == []
+    prompt = "safe, 1girl, @qwxzv, <lora:【Anima】qwxzv_Ayori:0.3>"  # the uploader's label is no part of it
+    assert found(prompt, "ANM-ART-002", small_index) == []
+
+
+def test_a_person_doing_something_is_prose_and_holding_stays_long() -> None:
+    assert read_item("boy rescuing girl") is Reading.PROSE
+    assert read_item("girl holding sword") is Reading.LONG
+
+
+def test_novelai_k_diffusion_sampler_names_are_known() -> None:
+    assert found(Example("safe, 1girl", settings={"sampler": "k_dpmpp_2s_ancestral"}), "ANM-SMP-001") == []
+
+
+def test_a_description_in_chinese_reads_as_prose(small_index: object) -> None:
+    prompt = "一个看向远山的少女形象，雪山背景，采用日本浮世绘风格，混合蓝色和红色柔和调色板，高分辨率"
+    assert found(prompt, "ANM-TAG-004", small_index) == []

@@ -100,10 +100,10 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     (`@aki_style`).
     """
     assert ctx.index is not None
-    after_lora = _after_lora_tags(prompt)
+    lora_artists = _lora_artists(prompt, ctx)
     for item in prompt.artists:
-        if not item.name:
-            continue
+        if not item.name or item.start in lora_artists:
+            continue  # a LoRA's own artist tag or a template's slot
         info = ctx.index.lookup(item.text)
         if info is not None and info.is_artist:
             continue
@@ -113,11 +113,24 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         else:
             message = f"`@{item.text}` is not in Anima's known artist list"
             suggestions = _artist_suggestions(item.text, ctx)
-            if not suggestions and (
-                item.start in after_lora or is_trigger(item.text, ctx) or _names_no_artist(item.text)
-            ):
-                continue  # a LoRA's own artist tag or a template's slot; near a known artist it may be a slip
         yield ctx.report("ANM-ART-002", (item.start, item.end), message, suggestions=suggestions)
+
+
+def _lora_artists(prompt: Analysis, ctx: RuleContext) -> frozenset[int]:
+    """The starts of the `@name`s that are a LoRA's own artist tag or a template's slot, not artists: unknown
+    to the index and near no known artist, right after a LoRA tag, named by a LoRA of the prompt, or saying
+    they are no artist's name (`_names_no_artist`); near a known artist an `@name` may be a slip for it."""
+    if ctx.index is None or not prompt.artists:
+        return frozenset()
+    after_lora = _after_lora_tags(prompt)
+    return frozenset(
+        item.start
+        for item in prompt.artists
+        if item.name
+        and (item.start in after_lora or is_trigger(item.text, ctx) or _names_no_artist(item.text))
+        and ctx.index.lookup(item.text) is None
+        and not _artist_suggestions(item.text, ctx)
+    )
 
 
 _NO_ARTIST_WORDS = frozenset({"artist", "artists"})
@@ -125,9 +138,10 @@ _NO_ARTIST_WORDS = frozenset({"artist", "artists"})
 
 def _names_no_artist(name: str) -> bool:
     """Whether an unknown `@name` says it is no artist's name: it holds the word `artist` (`@my artist`,
-    `@validated artist`, a template's slot) or ends with `style` (`@aki_style`, a style LoRA's trigger)."""
+    `@validated artist`, a template's slot) or ends with `style` (`@aki_style`, `@4x1style`, a style LoRA's
+    trigger)."""
     words = name.lower().replace("_", " ").split()
-    return bool(words) and (bool(_NO_ARTIST_WORDS.intersection(words)) or words[-1] == "style")
+    return bool(words) and (bool(_NO_ARTIST_WORDS.intersection(words)) or words[-1].endswith("style"))
 
 
 def _after_lora_tags(prompt: Analysis) -> frozenset[int]:

@@ -337,11 +337,11 @@ def _sweet_pixels(ctx: RuleContext) -> tuple[float, float]:
     good=Example("1girl, solo, safe", settings={"width": 1008, "height": 1008}),
 )
 def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Finding]:
-    """Width or height is not a multiple of 16.
+    """Width or height is not a multiple of 16 (one finding names both sides).
 
     The VAE downsamples by 8 and the DiT patchifies 2x2 latents, so sides must be multiples of 16; front ends
-    crop or pad other sizes. The suggestion is the nearest multiple, or, when the image area is off the
-    sweet spot (ANM-RES-002), the nearest multiple towards it.
+    crop or pad other sizes. The suggestion is the size with each such side at the nearest multiple, or,
+    when the image area is off the sweet spot (ANM-RES-002), the nearest multiple towards it.
     """
     multiple = ctx.config.size_multiple
     size = _size(ctx.settings)
@@ -349,18 +349,27 @@ def resolution_not_multiple(prompt: object, ctx: RuleContext) -> Iterator[Findin
     if size is not None:
         low, high = _sweet_pixels(ctx)
         toward = -1 if size[0] * size[1] > high else 1 if size[0] * size[1] < low else 0
-    for name in ("width", "height"):
-        value = getattr(ctx.settings, name)
-        if value is not None and value % multiple:
-            steps = value / multiple
-            rounded = math.floor(steps) if toward < 0 else math.ceil(steps) if toward > 0 else round(steps)
-            nearest = max(multiple, rounded * multiple)
-            yield _settings_finding(
-                ctx,
-                "ANM-RES-003",
-                f"{name} {value} is not a multiple of {multiple}",
-                suggestions=(str(nearest),),
-            )
+    sides = {name: getattr(ctx.settings, name) for name in ("width", "height")}
+    off = [f"{name} {value}" for name, value in sides.items() if value is not None and value % multiple]
+    if not off:
+        return
+    rounded = {
+        name: _to_multiple(value, multiple, toward) for name, value in sides.items() if value is not None
+    }
+    suggestion = f"{rounded['width']}x{rounded['height']}" if len(rounded) == 2 else str(*rounded.values())
+    verb = "is not a multiple" if len(off) == 1 else "are not multiples"
+    yield _settings_finding(
+        ctx, "ANM-RES-003", f"{' and '.join(off)} {verb} of {multiple}", suggestions=(suggestion,)
+    )
+
+
+def _to_multiple(value: int, multiple: int, toward: int) -> int:
+    """`value` rounded to a multiple: down (`toward` < 0), up (> 0) or to the nearest (0); never below one."""
+    if not value % multiple:
+        return value
+    steps = value / multiple
+    rounded = math.floor(steps) if toward < 0 else math.ceil(steps) if toward > 0 else round(steps)
+    return max(multiple, rounded * multiple)
 
 
 #: Edits a misspelt sampler or scheduler name may hold (`eular_a` for `euler_a`, `karas` for `karras`).
