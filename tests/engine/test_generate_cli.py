@@ -165,6 +165,17 @@ def test_warnings_are_shown_and_generation_goes_on(
     assert (record.prompt, record.encoded) == ("safe, long_hair", "safe, long hair")
 
 
+def test_comments_are_not_encoded_as_the_comfyui_front_end_removes_them(
+    runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
+) -> None:
+    prompt = "safe, 1girl, /* pose tags */ smile"
+    args = ["generate", prompt, *SMALL, *model_args(tiny_files), "-o", str(tmp_path / "out")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    record = read_png_metadata(Path(result.stdout.strip()))
+    assert (record.prompt, record.encoded) == (prompt, "safe, 1girl, smile")
+
+
 def test_missing_model_file_is_a_one_line_error(
     runner: CliRunner, tiny_files: TinyFiles, tmp_path: Path
 ) -> None:
