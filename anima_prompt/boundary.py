@@ -26,8 +26,8 @@ open with one. Tags are also short: 96 % of general tags have one to three words
    instruction to the model (Danbooru's `no humans` is lowercase);
 3. CJK text (Chinese, Japanese, Korean) → prose with sentence punctuation or clause commas (`。`, `、`),
    of `CJK_SENTENCE_CHARS` CJK characters or more, with a Chinese particle of a clause (`的`, `在`, `着`,
-   `了`: `一只凶恶的狼`), and Korean text of four words or more or ending in `-다` (Korean separates clauses
-   with `, `);
+   `了`: `一只凶恶的狼`), Japanese text ending as a sentence does (`だ`, `です`, `ました`: `イラストだ`), and
+   Korean text of four words or more or ending in `-다` (Korean separates clauses with `, `);
    short CJK items are tags written in those scripts, unless they hold the words of an English sentence
    (`a bottle with a 彩虹星系 inside it`), which the rules below read;
 4. a name or title in title case (`Hatsune Miku`, `The Legend of Zelda`) → tag without an index, since it
@@ -230,6 +230,8 @@ _CJK_CLAUSE = re.compile(r"[。、，！？；]")
 #: Chinese particles of a clause (possessive `的`, `在` at, aspect `着` and `了`): an item with one describes
 #: (`一只凶恶的狼`, `在午夜咆哮`); a tag names (`长发`, `蓝眼睛`).
 _CHINESE_PARTICLES = re.compile(r"[的在着了]")
+#: A Japanese sentence ends with the copula or a polite or past verb ending (`イラストだ`, `描きました`).
+_JAPANESE_SENTENCE_END = re.compile(r"(?:だ|です|ます|でした|ました|った)[。！？!?]?$")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # Korean writes spaces between words and ASCII commas between clauses, so a Korean sentence has no `、`:
 # four words or more, or a plain declarative ending (`-다`: `비친다`, `있다`), make a clause; Korean tags
@@ -415,6 +417,7 @@ def item_shape(text: str) -> ItemShape:
             bool(_CJK_CLAUSE.search(stripped))
             or _is_korean_clause(stripped)
             or bool(_CHINESE_PARTICLES.search(stripped))
+            or bool(_JAPANESE_SENTENCE_END.search(stripped))
             or len(_CJK.findall(stripped)) >= CJK_SENTENCE_CHARS
         ),
         quoted=bool(_QUOTED.search(stripped)),

@@ -1193,3 +1193,9 @@ def test_novelai_k_diffusion_sampler_names_are_known() -> None:
 def test_a_description_in_chinese_reads_as_prose(small_index: object) -> None:
     prompt = "一个看向远山的少女形象，雪山背景，采用日本浮世绘风格，混合蓝色和红色柔和调色板，高分辨率"
     assert found(prompt, "ANM-TAG-004", small_index) == []
+
+
+def test_capitals_in_cjk_items_and_japanese_sentence_endings(small_index: object) -> None:
+    assert found("safe, 1girl, 唯@W, T恤", "ANM-TAG-002", small_index) == []
+    assert read_item("で召喚したイラストだ") is Reading.PROSE
+    assert read_item("猫耳") is Reading.TAG

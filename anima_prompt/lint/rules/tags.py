@@ -14,6 +14,7 @@ from anima_prompt.boundary import (
     ARTICLES,
     PREPOSITIONS,
     ends_sentence,
+    is_cjk,
     is_coined_name,
     is_coined_word,
     is_identifier,
@@ -160,8 +161,9 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     `.`, `!` or `?` with only its first letter capitalised (`... a cozy room. Anime style, thick paint`) is
     written in sentence case, not in capitals, and is left alone unless it is a special tag or a tag the
     index knows (`Year 2000.`, `Silhouette`: lowercased they are the tag); so are the words of a plain aside
-    in brackets inside a sentence (`the bottom left panel (Big) shows ...`). The fix lowercases the tag; with
-    a tag index, only a tag it knows.
+    in brackets inside a sentence (`the bottom left panel (Big) shows ...`) and a Latin capital in an item
+    written in CJK scripts that no tag holds (`T恤`, `8K画质`). The fix lowercases the tag; with a tag index,
+    only a tag it knows.
     """
     prose = bool(prompt.phrases)
     for item in prompt.tag_like:
@@ -172,6 +174,8 @@ def uppercase_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 continue  # `the bottom left panel (Big) ...`: the aside keeps the sentence's capitals
             if prose and _unknown_word(item, ctx) and _named_in_prose(item, prompt):
                 continue  # `(Momonga), a tiny ... mascot` and `a close-up of Momonga`: a name
+            if is_cjk(item.text) and _unknown_word(item, ctx):
+                continue  # `T恤`, `8K画质`, a handle `唯@W`: lowercased it is no tag either
             fixed = item.text.lower()
             yield ctx.report(
                 "ANM-TAG-002",
