@@ -108,10 +108,10 @@ DETAILER_KEYWORDS = frozenset({"ASC", "DSC", "RND", "LAB", "SEP", "ALL"})
 TEMPLATE_FIELDS = frozenset({"prompt"})
 #: A template field named like a constant (`{SUBJECT_DESCRIPTION}`), a variable in camel case
 #: (`{characterDescription}`), one word naming a prompt (`{userprompt}`, `{positive_prompt}`) or words in
-#: title case (`{Brand Name}`): no tag is written so.
+#: title case (`{Brand Name}`, `{The Lord of the Rings}`): no tag is written so.
 _FIELD_NAME = re.compile(
     r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+|[a-z]+_?prompt|prompt_?[a-z]+"
-    r"|[A-Z][a-z]+(?: [A-Z][a-z]+)+"
+    r"|[A-Z][a-z]+(?: (?:[a-z]{1,3} )*[A-Z][a-z]+)+"
 )
 #: A field of a template named like a constant, written bare (`POSITIVE_PROMPT`): tags are lowercase.
 _CONSTANT_FIELD = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")

@@ -1199,3 +1199,7 @@ def test_capitals_in_cjk_items_and_japanese_sentence_endings(small_index: object
     assert found("safe, 1girl, 唯@W, T恤", "ANM-TAG-002", small_index) == []
     assert read_item("で召喚したイラストだ") is Reading.PROSE
     assert read_item("猫耳") is Reading.TAG
+
+
+def test_a_template_slot_titled_with_small_words_is_no_novelai_emphasis() -> None:
+    assert found("A nostalgic anime film poster for {The Lord of the Rings}, safe.", "ANM-SYN-001") == []
