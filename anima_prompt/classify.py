@@ -552,14 +552,15 @@ class Classifier:
             return "pony"
         if self.is_prose(text):
             return Phrase
-        return "placeholder" if self._is_slot_name(text) or self._is_constant_field(text) else Tag
+        if "_" in text and self._is_constant_field(text):
+            return "placeholder"
+        return "placeholder" if self._is_slot_name(text) else Tag
 
     def _is_constant_field(self, text: str) -> bool:
         """Whether `text` is a template's field named like a constant (`POSITIVE_PROMPT`, `CHAR_1`) that a
         script replaces; needs the vocabulary, since no tag the index knows is one."""
         return (
-            "_" in text
-            and self.vocabulary is not None
+            self.vocabulary is not None
             and _CONSTANT_FIELD.fullmatch(text.strip()) is not None
             and not self.known(text)
         )
@@ -1133,12 +1134,12 @@ def _cjk_description(nodes: list[Node]) -> bool:
     scripts and `CJK_DESCRIPTION_CLAUSES` of them at least are clauses (`一个看向远山的少女形象，雪山背景，
     混合蓝色和红色柔和调色板`): its short items are parts of the description, not tags; a tag list in Chinese
     holds a clause at most (`1个女孩，长发，白色的连衣裙，微笑`)."""
+    clauses = sum(isinstance(node, Phrase) for node in nodes)
+    if clauses < CJK_DESCRIPTION_CLAUSES:
+        return False  # the common case
     items = [node for node in nodes if isinstance(node, Tag | Phrase)]
-    clauses = sum(isinstance(node, Phrase) for node in items)
-    return (
-        clauses >= CJK_DESCRIPTION_CLAUSES
-        and clauses < len(items)
-        and all(is_cjk(render(node)) for node in items)
+    return clauses < len(items) and all(
+        is_cjk(node.text if isinstance(node, Tag) else render(node)) for node in items
     )
 
 

@@ -78,7 +78,7 @@ class Triggers:
         """Whether `text`, letters and digits only, is the whole name of one of the LoRAs
         (`Miorine_Rembran` beside `<lora:Miorine_Rembran:1>`): its trigger, spelt as the LoRA was trained,
         even where the tag index knows the words."""
-        return re.sub(r"[^a-z0-9]", "", text.lower()) in self.names
+        return bool(self.names) and re.sub(r"[^a-z0-9]", "", text.lower()) in self.names
 
     def covers(self, text: str, word_posts: Callable[[str], int]) -> bool:
         """Whether `text`, an item unknown to the tag index, is a trigger of one of the LoRAs.

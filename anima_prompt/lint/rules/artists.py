@@ -127,8 +127,8 @@ def _lora_artists(prompt: Analysis, ctx: RuleContext) -> frozenset[int]:
         item.start
         for item in prompt.artists
         if item.name
-        and (item.start in after_lora or is_trigger(item.text, ctx) or _names_no_artist(item.text))
         and ctx.index.lookup(item.text) is None
+        and (item.start in after_lora or is_trigger(item.text, ctx) or _names_no_artist(item.text))
         and not _artist_suggestions(item.text, ctx)
     )
 

@@ -681,6 +681,7 @@ class _Sentence:
     end: int
 
 
+_SENTENCE_MARKS = frozenset(".!?…。！？")
 _SENTENCE_BREAK = re.compile(r"(?<!\b[A-Z])[.!?…。！？]+(?:\s+|$)")  # not after an initial (`L. S. Lowry`)
 
 
@@ -688,6 +689,12 @@ def _sentences(item: Item) -> Iterator[_Sentence]:
     """The sentences of a phrase item, split after their end punctuation."""
     position = 0
     text = item.text
+    if _SENTENCE_MARKS.isdisjoint(text):  # the common case: one sentence
+        stripped = text.strip()
+        if stripped:
+            start = item.start + len(text) - len(text.lstrip())
+            yield _Sentence(stripped, start, start + len(stripped))
+        return
     for match in [*_SENTENCE_BREAK.finditer(text), None]:
         end = len(text) if match is None else match.start()
         piece = text[position:end]
