@@ -1137,9 +1137,11 @@ def _cjk_description(nodes: list[Node]) -> bool:
     clauses = sum(isinstance(node, Phrase) for node in nodes)
     if clauses < CJK_DESCRIPTION_CLAUSES:
         return False  # the common case
-    items = [node for node in nodes if isinstance(node, Tag | Phrase)]
-    return clauses < len(items) and all(
-        is_cjk(node.text if isinstance(node, Tag) else render(node)) for node in items
+    tags = [node for node in nodes if isinstance(node, Tag)]
+    return (
+        bool(tags)
+        and all(is_cjk(tag.text) for tag in tags)
+        and all(is_cjk(render(node)) for node in nodes if isinstance(node, Phrase))
     )
 
 
