@@ -61,6 +61,8 @@ FOREIGN = (
     "BREAK",
     "__hair_colour__",
     "ADDCOL",
+    "/* pose, (tags) */",
+    "/*colour of hair*/ hair",
 )
 SEPARATORS = (", ", ",", " , ", ". ", ".", "\n", ",\n", "\n\n", " ", "，", "")
 
