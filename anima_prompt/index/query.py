@@ -1,8 +1,10 @@
 """The tag index: a read-only SQLite database of tags, aliases, implications and artist styles.
 
 `TagIndex.build(...)` (the writer in `build.py`, on sqlite-utils) is the only writer; every query here goes
-through the standard library's `sqlite3`, opening the file read-only (`file:...?mode=ro`), one connection
-per thread, so one `TagIndex` can be shared between threads. Rows become the dataclasses of `schema.py` and
+through the standard library's `sqlite3`, opening the file read-only and immutable
+(`file:...?mode=ro&immutable=1`: a build never writes an index in place but renames a new file over it, so
+an open file never changes and SQLite takes no file lock per query), one connection per thread, so one
+`TagIndex` can be shared between threads. Rows become the dataclasses of `schema.py` and
 `records.py`: a query either selects the columns named by the fields of the dataclass it fills, in the
 fields' order (the hot paths: `lookup`, `implies`), or reads its columns by name (`sqlite3.Row`). The
 layout is `schema.TABLES`, documented in `docs/index.md`.
@@ -196,7 +198,7 @@ class TagIndex:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
             try:
                 connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
             except sqlite3.Error as error:

@@ -248,3 +248,17 @@ def test_words_of_any_tags_own_name(tag_index: TagIndex) -> None:
     assert tag_index.in_names("hatsune") and tag_index.in_names("miku") and tag_index.in_names("vocaloid")
     assert not tag_index.in_names("longhair")  # only an alias of long_hair
     assert not tag_index.in_names("hatsun") and not tag_index.in_names("signatre")
+
+
+def test_a_rebuild_replaces_the_file_under_an_open_index(tmp_path: Path) -> None:
+    path, first, second = tmp_path / "tags.sqlite", tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("1girl,0,100,\n", encoding="utf-8")
+    second.write_text("1girl,0,100,\nsolo,0,50,\n", encoding="utf-8")
+    TagIndex.build([first], path)
+    with TagIndex.open(path) as before:
+        assert before.lookup("solo") is None
+        TagIndex.build([second], path)
+        # the open (immutable) connection keeps reading the file it opened; a new one reads the new file
+        assert before.lookup("1girl") is not None and before.lookup("solo") is None
+        with TagIndex.open(path) as after:
+            assert after.lookup("solo") is not None
