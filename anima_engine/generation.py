@@ -117,7 +117,8 @@ def _generate_group(
         # 1. texts -> Qwen3 features (weights on the T5 tokens), each distinct text once
         texts = [p.prompt for p in group] + ([p.negative for p in group] if guide else [])
         with timed("encode (Qwen3)", pipe.device):
-            features = encode_texts(pipe, texts, plan)
+            remember = not any("text_encoder" in item.lora.components for item in loaded)
+            features = encode_texts(pipe, texts, plan, remember=remember)
         # 2. features -> contexts (1, L, D) per prompt, shared by its images
         with timed("adapter", pipe.device):
             contexts = {key: adapt(pipe.adapter, value) for key, value in features.items()}
@@ -140,18 +141,27 @@ def _generate_group(
 
 
 def encode_texts(
-    pipe: Pipeline, texts: Sequence[EncoderText], plan: MemoryPlan
+    pipe: Pipeline, texts: Sequence[EncoderText], plan: MemoryPlan, *, remember: bool = True
 ) -> dict[tuple[tuple[str, float], ...], TextFeatures]:
-    """Qwen3 features of each distinct text (by segments). The encoder runs on the device; when the plan
-    says so it then lives on the offload device, and visits the device for later encodes."""
+    """Qwen3 features of each distinct text (by segments), from the pipeline's recent encodes where it has
+    them (`remember`: no LoRA patches the text encoder now; then new encodes are kept too). The encoder
+    runs on the device; when the plan says so it then lives on the offload device, and visits the device
+    for later encodes."""
     model = pipe.text_encoder.model
     features = {}
-    with visiting(model, pipe.device, "text encoder"):
-        for text in texts:
-            if text.segments not in features:
-                features[text.segments] = pipe.text_encoder.encode(text.segments)
-    if plan.offload_text_encoder:
-        place(model, pipe.offload_device, "text encoder")
+    for text in texts:
+        known = pipe.encoded.get(text.segments) if remember else None
+        if known is not None:
+            features[text.segments] = known
+    missing = [text.segments for text in texts if text.segments not in features]
+    if missing:
+        with visiting(model, pipe.device, "text encoder"):
+            for segments in dict.fromkeys(missing):
+                features[segments] = pipe.text_encoder.encode(segments)
+                if remember:
+                    pipe.encoded.put(segments, features[segments])
+        if plan.offload_text_encoder:
+            place(model, pipe.offload_device, "text encoder")
     return features
 
 

@@ -22,7 +22,7 @@ from anima_engine.loading import AnimaDiT, load_dit, load_text_encoder, resolve_
 from anima_engine.locate import locate_models, locate_tokenizers
 from anima_engine.lora import LoraTargets
 from anima_engine.speed import SpeedOptions, accelerate, default_options, import_compiler, warm_up_kernels
-from anima_engine.text_encoder import TextEncoder
+from anima_engine.text_encoder import EncodedTexts, TextEncoder
 from anima_engine.timing import timed
 from anima_engine.vae import VAE
 from anima_engine.vae_loading import load_vae, read_vae_params
@@ -49,6 +49,7 @@ class Pipeline:
         offload_device: where offloaded networks wait.
         velocity: the DiT's forward as sampling runs it (`speed.accelerate`); None runs `dit` plainly.
         hash_files: record the sha256 of model and LoRA files in the image metadata.
+        encoded: the features of recently encoded prompts (`text_encoder.EncodedTexts`).
     """
 
     text_encoder: TextEncoder
@@ -63,6 +64,7 @@ class Pipeline:
     offload_device: torch.device = field(default=CPU)
     velocity: VelocityFn | None = None
     hash_files: bool = True
+    encoded: EncodedTexts = field(default_factory=EncodedTexts)
 
     @property
     def spec(self) -> ModelSpec:

@@ -9,8 +9,9 @@ segment's weight and the Qwen weights are all 1. The states are Qwen3's last hid
 final RMSNorm (`qwen3.Qwen3`).
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -149,3 +150,35 @@ class TextEncoder:
     def encode(self, prompt: TextInput) -> TextFeatures:
         """Features of one prompt, plain text or `(text, weight)` segments."""
         return encode_tokens(self.model, tokenize(self.tokenizers, prompt))
+
+
+ENCODED_TEXTS_KEPT = 32
+"""Encoded prompts a pipeline keeps: a prompt file's shared negative prompt is encoded once, not once per
+image (one Qwen3 forward an image, issue 13)."""
+
+
+@dataclass(slots=True, eq=False)
+class EncodedTexts:
+    """The Qwen3 features of recently encoded prompts, by their weighted segments, least recent dropped
+    first. Only valid for the encoder's own weights: encodes under a LoRA that patches the text encoder
+    must neither read nor fill it (`generation.encode_texts`)."""
+
+    kept: int = ENCODED_TEXTS_KEPT
+    _features: "OrderedDict[Hashable, TextFeatures]" = field(default_factory=OrderedDict)
+
+    def get(self, key: Hashable) -> TextFeatures | None:
+        """The features stored under `key`, marked as recently used, or None."""
+        features = self._features.get(key)
+        if features is not None:
+            self._features.move_to_end(key)
+        return features
+
+    def put(self, key: Hashable, features: TextFeatures) -> None:
+        """Store `features` under `key`, dropping the least recently used beyond `kept`."""
+        self._features[key] = features
+        self._features.move_to_end(key)
+        while len(self._features) > self.kept:
+            self._features.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._features)

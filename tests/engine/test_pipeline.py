@@ -28,7 +28,7 @@ from anima_engine.options import variant_options
 from anima_engine.pipeline import Pipeline
 from anima_engine.samplers import SAMPLERS, Step
 from anima_engine.schedules import SCHEDULES
-from anima_engine.text_encoder import TextFeatures, tokenize
+from anima_engine.text_encoder import EncodedTexts, TextFeatures, tokenize
 from anima_prompt import parse, weighted_segments
 
 SMALL = {"width": 64, "height": 48, "steps": 2}
@@ -280,7 +280,7 @@ def test_memory_plan(size: tuple[int, int], low_vram: bool, free: int | None, ex
 def test_low_vram_offloads_the_text_encoder_and_decodes_in_tiles(
     pipe: Pipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    low = dataclasses.replace(pipe, low_vram=True)
+    low = dataclasses.replace(pipe, low_vram=True, encoded=EncodedTexts())  # nothing encoded yet
     monkeypatch.setattr("anima_engine.memory.LOW_VRAM_TILE_ABOVE_PIXELS", 0)
     monkeypatch.setattr("anima_engine.memory.TILE_LATENT", 4)  # the 8x6 latent decodes in 4 tiles
     decodes: list[int | None] = []
@@ -466,3 +466,23 @@ def test_euler_cfg_pipeline_matches_a_diffusers_scheduler_loop(
     assert (x - reference[0]).abs().mean() > 0.1  # the latents actually moved
     expected_pixels = np.asarray(to_pil(image)[0], dtype=np.int16)
     assert np.abs(pixels(ours) - expected_pixels).max() <= 1
+
+
+def test_a_shared_negative_prompt_is_encoded_once(tiny_files: TinyFiles) -> None:
+    def fresh() -> Pipeline:
+        return load_pipeline(
+            dit=tiny_files.dit,
+            text_encoder=tiny_files.text_encoder,
+            vae=tiny_files.vae,
+            tokenizer_dir=tiny_files.tokenizer_dir,
+            hash_files=False,
+        )
+
+    pipe = fresh()
+    negative = "worst quality, blurry"
+    [first] = generate(pipe, request("1girl, smile", negative=negative, seed=3, **SMALL))
+    assert len(pipe.encoded) == 2  # the prompt and the negative
+    [second] = generate(pipe, request("1boy, rain", negative=negative, seed=3, **SMALL))
+    assert len(pipe.encoded) == 3  # the negative came from the first call
+    [alone] = generate(fresh(), request("1boy, rain", negative=negative, seed=3, **SMALL))
+    assert second.image.tobytes() == alone.image.tobytes() != first.image.tobytes()
