@@ -45,8 +45,7 @@ def request(prompt: str, **settings: object) -> GenerationRequest:
     return GenerationRequest(prompt=prompt, lint=False, normalize=False, **settings)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def pipe(tiny_files: TinyFiles) -> Pipeline:
+def load_tiny(tiny_files: TinyFiles) -> Pipeline:
     return load_pipeline(
         dit=tiny_files.dit,
         text_encoder=tiny_files.text_encoder,
@@ -54,6 +53,11 @@ def pipe(tiny_files: TinyFiles) -> Pipeline:
         tokenizer_dir=tiny_files.tokenizer_dir,
         hash_files=False,
     )
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_files: TinyFiles) -> Pipeline:
+    return load_tiny(tiny_files)
 
 
 def pixels(result: GeneratedImage) -> np.ndarray:
@@ -469,20 +473,11 @@ def test_euler_cfg_pipeline_matches_a_diffusers_scheduler_loop(
 
 
 def test_a_shared_negative_prompt_is_encoded_once(tiny_files: TinyFiles) -> None:
-    def fresh() -> Pipeline:
-        return load_pipeline(
-            dit=tiny_files.dit,
-            text_encoder=tiny_files.text_encoder,
-            vae=tiny_files.vae,
-            tokenizer_dir=tiny_files.tokenizer_dir,
-            hash_files=False,
-        )
-
-    pipe = fresh()
+    pipe = load_tiny(tiny_files)
     negative = "worst quality, blurry"
     [first] = generate(pipe, request("1girl, smile", negative=negative, seed=3, **SMALL))
     assert len(pipe.encoded) == 2  # the prompt and the negative
     [second] = generate(pipe, request("1boy, rain", negative=negative, seed=3, **SMALL))
     assert len(pipe.encoded) == 3  # the negative came from the first call
-    [alone] = generate(fresh(), request("1boy, rain", negative=negative, seed=3, **SMALL))
+    [alone] = generate(load_tiny(tiny_files), request("1boy, rain", negative=negative, seed=3, **SMALL))
     assert second.image.tobytes() == alone.image.tobytes() != first.image.tobytes()
