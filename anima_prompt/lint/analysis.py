@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -192,19 +193,34 @@ class Analysis:
         return kinds == {Kind.PHRASE}
 
 
-# `.`, `!` and `?` end a sentence before white space; the CJK full stops need none (`好。她`)
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")
+# `.`, `!`, `?` and `…` end a sentence before white space, not after an initial (`L. S. Lowry`); the CJK
+# full stops need none (`好。她`)
+_SENTENCE_END = re.compile(r"(?<!\b[A-Z])[.!?…]+(?=\s|$)|[。！？]+")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
 def count_sentences(prose: str) -> int:
-    """Sentences in `prose`: stretches of at least two words (or of CJK text) ended by `.`, `!`, `?`, `。`,
-    `！`, `？` or the end of the text."""
+    """Sentences in `prose`: stretches of at least two words (or of CJK text) ended by `.`, `!`, `?`, `…`,
+    `。`, `！`, `？` or the end of the text."""
     count = 0
     for piece in _SENTENCE_END.split(prose):
         if len(_WORD.findall(piece)) >= 2 or is_cjk(piece):
             count += 1
     return count
+
+
+def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """The (start, end) offsets of the sentences of `text`, without their end punctuation and the white
+    space around them."""
+    position = 0
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        end = len(text) if match is None else match.start()
+        piece = text[position:end]
+        if piece.strip():
+            start = position + len(piece) - len(piece.lstrip())
+            yield start, start + len(piece.strip())
+        if match is not None:
+            position = match.end()
 
 
 def word_count(text: str) -> int:

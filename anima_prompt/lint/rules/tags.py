@@ -7,7 +7,7 @@ import string
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import lru_cache
 
 from anima_prompt.boundary import (
@@ -20,7 +20,7 @@ from anima_prompt.boundary import (
     is_identifier,
     is_joined_description,
 )
-from anima_prompt.lint.analysis import Analysis, Item, Kind
+from anima_prompt.lint.analysis import Analysis, Item, Kind, sentence_spans
 from anima_prompt.lint.context import RuleContext
 from anima_prompt.lint.findings import Finding, Fix, Target
 from anima_prompt.lint.findings import Severity as S
@@ -651,14 +651,17 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     twice in a prompt of sentences and fragments) is reported the same way.
     """
     blocks = _character_blocks(prompt, ctx)
-    seen: dict[tuple[int, int, str], list[Item | _Sentence]] = defaultdict(list)
+    seen: dict[tuple[int, int, str], list[Item]] = defaultdict(list)
     for item in prompt.tag_like:
         if item.name:
             seen[item.region, blocks(item.start), _canonical(item, ctx)].append(item)
     for item in prompt.phrases:
-        for sentence in _sentences(item):
-            words = sentence.text.lower().split()
+        for start, end in sentence_spans(item.text):
+            words = item.text[start:end].lower().split()
             if len(words) > 1:  # a description pasted again; one word of prose (`#ffe36e`) may well recur
+                sentence = replace(
+                    item, text=item.text[start:end], start=item.start + start, end=item.start + end
+                )
                 seen[item.region, blocks(sentence.start), " ".join(words)].append(sentence)
     for occurrences in seen.values():
         if len(occurrences) < 2:
@@ -670,40 +673,6 @@ def duplicate_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
                 (repeat.start, repeat.end),
                 f"`{repeat.text}` appears {len(occurrences)} times (first at {first.line}:{first.column})",
             )
-
-
-@dataclass(frozen=True, slots=True)
-class _Sentence:
-    """A sentence of a phrase: its text without the end punctuation, and where it is."""
-
-    text: str
-    start: int
-    end: int
-
-
-_SENTENCE_MARKS = frozenset(".!?…。！？")
-_SENTENCE_BREAK = re.compile(r"(?<!\b[A-Z])[.!?…。！？]+(?:\s+|$)")  # not after an initial (`L. S. Lowry`)
-
-
-def _sentences(item: Item) -> Iterator[_Sentence]:
-    """The sentences of a phrase item, split after their end punctuation."""
-    position = 0
-    text = item.text
-    if _SENTENCE_MARKS.isdisjoint(text):  # the common case: one sentence
-        stripped = text.strip()
-        if stripped:
-            start = item.start + len(text) - len(text.lstrip())
-            yield _Sentence(stripped, start, start + len(stripped))
-        return
-    for match in [*_SENTENCE_BREAK.finditer(text), None]:
-        end = len(text) if match is None else match.start()
-        piece = text[position:end]
-        lead = len(piece) - len(piece.lstrip())
-        if piece.strip():
-            start = item.start + position + lead
-            yield _Sentence(piece.strip(), start, start + len(piece.strip()))
-        if match is not None:
-            position = match.end()
 
 
 @rule(
