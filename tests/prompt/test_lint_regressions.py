@@ -1203,3 +1203,8 @@ def test_capitals_in_cjk_items_and_japanese_sentence_endings(small_index: object
 
 def test_a_template_slot_titled_with_small_words_is_no_novelai_emphasis() -> None:
     assert found("A nostalgic anime film poster for {The Lord of the Rings}, safe.", "ANM-SYN-001") == []
+
+
+def test_a_phrase_with_underscores_is_no_run_of_tags() -> None:
+    (finding,) = found("safe, 1girl, front_view and back_, standing", "ANM-TAG-001")
+    assert finding.suggestions == ("front view and back",)

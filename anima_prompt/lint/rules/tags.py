@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from anima_prompt.boundary import (
     ARTICLES,
-    PREPOSITIONS,
+    FUNCTION_WORDS,
     ends_sentence,
     is_cjk,
     is_coined_name,
@@ -90,8 +90,8 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     fix replaces the underscores with spaces; with a tag index, only
     in tags it knows (a LoRA's trigger word keeps the spelling it was trained with). Danbooru names run
     together with spaces (`bow brown_hair closed_mouth`, as copied from a tag list: every one known, or most
-    written with underscores and no preposition among them) get `, ` between them instead, fixed when the
-    index knows every one.
+    written with underscores and no function word among them: `front_view and back_` is a phrase) get `, `
+    between them instead, fixed when the index knows every one.
     """
     for item in prompt.tag_like:
         if "_" not in item.text or keeps_underscores(item.text) or _spelt_as_trained(item, prompt, ctx):
@@ -99,11 +99,11 @@ def underscore_in_tag(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         words = item.text.split()
         joined = sum("_" in word for word in words)
         known = joined >= RUN_TAGS and _all_known(words, ctx)
-        mostly_names = 2 * joined > len(words) and not any(word.lower() in PREPOSITIONS for word in words)
+        mostly_names = 2 * joined > len(words) and not any(word.lower() in FUNCTION_WORDS for word in words)
         if known or (joined >= RUN_TAGS and mostly_names):
             yield _tags_run_together(item, words, ctx, fixable=known)
             continue
-        fixed = item.text.replace("_", " ")
+        fixed = item.text.replace("_", " ").strip()
         yield ctx.report(
             "ANM-TAG-001",
             _text_span(item),
