@@ -353,8 +353,7 @@ def _encoder_text(
     tags = lora_tags(tree)
     if tags:
         tree = without_loras(tree)
-    if "/*" in text:
-        tree = without_comments(tree)
+    tree = without_comments(tree)
     if normalize:
         tree = normalized(tree, index)
     segments = tuple((segment.text, segment.weight) for segment in weighted_segments(tree))

@@ -49,7 +49,7 @@ _HORIZONTAL_SPACE = (
     " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 )
 _CAPTION_PIPES = 3
-_COMMENT_OPEN, _COMMENT_CLOSE = "/*", "*/"
+COMMENT_OPEN, _COMMENT_CLOSE = "/*", "*/"  # a comment, which the ComfyUI front end removes
 _JOIN_ENDS = ("$", "embedding")  # how TEXT ends before the `{` of a variable, and before `:name`
 _SEPARATING = frozenset({"WS", "COMMA", "NEWLINE"})
 
@@ -82,7 +82,7 @@ def split_keywords(tokens: Iterator[Token]) -> tuple[list[Token], bool, bool]:
             result.append(token)
             continue
         joinable = joinable or token.endswith(_JOIN_ENDS)
-        commented = commented or _COMMENT_OPEN in token
+        commented = commented or COMMENT_OPEN in token
         if _KEYWORD_HINT.search(token) is None:
             result.append(token)
             continue
@@ -103,15 +103,18 @@ def join_comments(tokens: list[Token]) -> list[Token]:
     index = 0
     while index < len(pending):
         token = pending[index]
-        opening = token.find(_COMMENT_OPEN) if token.type == "TEXT" else -1
-        closing = _comment_close(pending, index, opening) if opening >= 0 else None
-        if closing is None:
+        opening = token.find(COMMENT_OPEN) if token.type == "TEXT" else -1
+        if opening < 0:
             result.append(token)
             index += 1
             continue
+        closing = _comment_close(pending, index, opening)
+        if closing is None:  # no `*/` follows, so no later `/*` is closed either
+            result.extend(pending[index:])
+            break
         last, end = closing
         _append_text(result, token, 0, opening)
-        result.append(_spanning("COMMENT", pending[index : last + 1], opening, end))
+        result.append(_joined("COMMENT", pending[index : last + 1], opening, end))
         rest: list[Token] = []
         _append_text(rest, pending[last], end, len(pending[last]))
         pending[last : last + 1] = rest  # the rest of the closing token may open another comment
@@ -121,7 +124,7 @@ def join_comments(tokens: list[Token]) -> list[Token]:
 
 def _comment_close(tokens: list[Token], index: int, opening: int) -> tuple[int, int] | None:
     """Where the comment opened at `opening` in `tokens[index]` ends: the token and the offset past `*/`."""
-    search_from = opening + len(_COMMENT_OPEN)
+    search_from = opening + len(COMMENT_OPEN)
     for position in range(index, len(tokens)):
         token = tokens[position]
         if token.type == "TEXT":
@@ -129,17 +132,6 @@ def _comment_close(tokens: list[Token], index: int, opening: int) -> tuple[int, 
             if found >= 0:
                 return position, found + len(_COMMENT_CLOSE)
     return None
-
-
-def _spanning(kind: str, pieces: list[Token], offset: int, end: int) -> Token:
-    """One token of `kind` over contiguous `pieces` (any tokens and lines), from `offset` into the first to
-    `end` into the last."""
-    first, last = pieces[0], pieces[-1]
-    text = first[offset:end] if len(pieces) == 1 else first[offset:] + "".join(pieces[1:-1]) + last[:end]
-    start = (first.start_pos or 0) + offset
-    column = (first.column or 1) + offset
-    end_column = (last.column or 1) + end
-    return Token(kind, text, start, first.line, column, last.line, end_column, start + len(text))
 
 
 def join_references(tokens: list[Token]) -> list[Token]:
@@ -247,14 +239,17 @@ def _pipes(tokens: list[Token], index: int, result: list[Token]) -> int:
     return end - index
 
 
-def _joined(kind: str, pieces: list[Token], offset: int = 0) -> Token:
-    """One token of `kind` made of contiguous `pieces` on one line, from `offset` into the first."""
+def _joined(kind: str, pieces: list[Token], offset: int = 0, end: int | None = None) -> Token:
+    """One token of `kind` made of contiguous `pieces` (on any lines), from `offset` into the first to `end`
+    into the last (its end by default)."""
     first, last = pieces[0], pieces[-1]
+    end = len(last) if end is None else end
+    text = first[offset:end] if len(pieces) == 1 else first[offset:] + "".join(pieces[1:-1]) + last[:end]
     start = (first.start_pos or 0) + offset
-    end = last.end_pos or 0
     column = (first.column or 1) + offset
-    text = first[offset:] + "".join(pieces[1:])
-    return Token(kind, text, start, first.line, column, first.line, column + end - start, end)
+    return Token(
+        kind, text, start, first.line, column, last.line, (last.column or 1) + end, start + len(text)
+    )
 
 
 def _append_text(result: list[Token], token: Token, start: int, end: int) -> None:

@@ -47,7 +47,7 @@ class NameTables:
         closest_samplers: a sampler the engine lacks -> the engine's sampler most like it.
         closest_schedulers: a scheduler the engine lacks -> the engine's scheduler most like it.
         default_schedulers: "Schedule type" labels (folded) that leave the choice to the front end.
-        aliases: other spellings front ends accept (A1111's `k_euler_a`, stable-diffusion.cpp's
+        aliases: other spellings front ends accept (A1111's `k_dpmpp_2s_a`, stable-diffusion.cpp's
             `ddim_trailing`, folded) -> ComfyUI name.
     """
 

@@ -100,10 +100,10 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     (`@aki_style`).
     """
     assert ctx.index is not None
-    lora_artists = _lora_artists(prompt, ctx)
+    after_lora = _after_lora_tags(prompt)
     for item in prompt.artists:
-        if not item.name or item.start in lora_artists:
-            continue  # a LoRA's own artist tag or a template's slot
+        if not item.name:
+            continue
         info = ctx.index.lookup(item.text)
         if info is not None and info.is_artist:
             continue
@@ -113,24 +113,11 @@ def unknown_artist(prompt: Analysis, ctx: RuleContext) -> Iterator[Finding]:
         else:
             message = f"`@{item.text}` is not in Anima's known artist list"
             suggestions = _artist_suggestions(item.text, ctx)
+            if not suggestions and (
+                item.start in after_lora or is_trigger(item.text, ctx) or _names_no_artist(item.text)
+            ):
+                continue  # a LoRA's own artist tag or a template's slot; near a known artist it may be a slip
         yield ctx.report("ANM-ART-002", (item.start, item.end), message, suggestions=suggestions)
-
-
-def _lora_artists(prompt: Analysis, ctx: RuleContext) -> frozenset[int]:
-    """The starts of the `@name`s that are a LoRA's own artist tag or a template's slot, not artists: unknown
-    to the index and near no known artist, right after a LoRA tag, named by a LoRA of the prompt, or saying
-    they are no artist's name (`_names_no_artist`); near a known artist an `@name` may be a slip for it."""
-    if ctx.index is None or not prompt.artists:
-        return frozenset()
-    after_lora = _after_lora_tags(prompt)
-    return frozenset(
-        item.start
-        for item in prompt.artists
-        if item.name
-        and ctx.index.lookup(item.text) is None
-        and (item.start in after_lora or is_trigger(item.text, ctx) or _names_no_artist(item.text))
-        and not _artist_suggestions(item.text, ctx)
-    )
 
 
 _NO_ARTIST_WORDS = frozenset({"artist", "artists"})

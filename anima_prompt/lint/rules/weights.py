@@ -11,6 +11,7 @@ from anima_prompt.lint.findings import Severity as S
 from anima_prompt.lint.flaws import is_flaw
 from anima_prompt.lint.registry import rule
 from anima_prompt.lint.scan import AFTER_GROUP
+from anima_prompt.postlex import COMMENT_OPEN
 from anima_prompt.weights import is_number
 
 _SEPARATOR_AFTER = frozenset(",\n")
@@ -24,7 +25,7 @@ def weighted_groups(prompt: Analysis) -> Iterator[Group]:
     for group in prompt.groups:
         if group.brackets or _slash_escaped(group, text):
             continue
-        if "/*" in group.body and _holds_only_comments(group, prompt):
+        if COMMENT_OPEN in group.body and _holds_only_comments(group, prompt):
             continue
         yield group
 
