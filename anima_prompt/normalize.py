@@ -177,11 +177,17 @@ def _canonical(text: str, artist: bool) -> str:
     return unicodedata.normalize("NFC", prompt_form(name, artist=artist)) if name else ""
 
 
+_DETACHED_STOP = re.compile(r"\s[.!?…。！？]+$")  # end punctuation after white space ends a sentence
+
+
 @lru_cache(maxsize=16384)
 def _reads_as_one(text: str, artist: bool) -> bool:
     """Whether a canonical spelling reads back as the one item it spells: an artist stays an artist; a tag
     stays one tag, or one phrase (spaces for underscores may make a description of it: `a cat sleeping`),
-    and becomes no artist (`_@x`), no sentence end (`cat._dog` would be `cat. dog`: a tag, then another)."""
+    and becomes no artist (`_@x`), no sentence end (`cat._dog` would be `cat. dog`: a tag, then another;
+    `0000_.` would be `0000 .`, a tag and a full stop once more text follows)."""
+    if _DETACHED_STOP.search(text):
+        return False
     children = parse(text).children
     if len(children) != 1:
         return False

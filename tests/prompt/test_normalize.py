@@ -170,3 +170,8 @@ def test_reorder_is_idempotent() -> None:
 def test_unknown_kind_of_index_result_is_general() -> None:
     node = normalize(parse("wlop"), FakeIndex()).items[0]
     assert isinstance(node, Artist)
+
+
+def test_an_underscore_before_a_full_stop_does_not_detach_it() -> None:
+    once = render(normalize(parse("0000_. BREAK")))
+    assert render(normalize(parse(once))) == once
