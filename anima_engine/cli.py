@@ -193,8 +193,8 @@ SHARED_OPTIONS = (
         type=click.Choice(COMPILE_CHOICES),
         default="auto",
         show_default=True,
-        help="Compile the DiT on CUDA (kernels cached between runs): auto compiles while the first images "
-        "sample, for runs of several images; always compiles before the first image.",
+        help="Compile the DiT on CUDA (kernels cached between runs): auto does when the run makes enough "
+        "images for it to pay.",
     ),
     click.option("--no-compile", is_flag=True, help="Same as --compile never."),
     click.option(

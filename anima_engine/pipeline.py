@@ -165,7 +165,7 @@ def load_pipeline(
             if hash_files
             else {}
         )
-    if speed.compile != "none" and not speed.background:
+    if speed.compile != "none":
         # after the loads, not beside them: the import holds the GIL, and on an H200 host the loads beside
         # it took 8-10 s instead of 1.6 s (docs/benchmarks.md, issue 13)
         with timed("import the compiler"):

@@ -9,7 +9,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +60,6 @@ class SpeedOptions:
         cuda_graph: on CUDA, capture the whole forward once per input shape and replay it, which removes
             the launch gaps between its ~600 kernels.
         cache_dir: where compiled kernels are kept between runs; None uses the user cache directory.
-        background: with compile "blocks", run uncompiled until a thread has compiled the blocks, then
-            compiled (`CompiledInBackground`). Needs attention "default": the thread traces attention while
-            the sampling thread runs, so neither may change PyTorch's process-wide kernel preference.
     """
 
     attention: str = "auto"
@@ -72,7 +68,6 @@ class SpeedOptions:
     fp8: bool = False
     cuda_graph: bool = True
     cache_dir: Path | None = None
-    background: bool = False
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_BACKENDS:
@@ -83,11 +78,6 @@ class SpeedOptions:
             raise ConfigError(f"compile: got {self.compile!r}, expected one of {COMPILE_SCOPES}")
         if self.mode not in COMPILE_MODES:
             raise ConfigError(f"mode: got {self.mode!r}, expected one of {COMPILE_MODES}")
-        if self.background and (self.compile != "blocks" or self.attention != "default" or self.fp8):
-            raise ConfigError(
-                "background: compiling in the background needs compile 'blocks', attention 'default' and "
-                "no fp8"
-            )
 
 
 PLAIN = SpeedOptions(attention="default", compile="none", cuda_graph=False)
@@ -98,14 +88,9 @@ and a replay only removes launch gaps, which the eager forward already hides beh
 
 COMPILE_CHOICES = ("auto", "always", "never")
 
-BACKGROUND = SpeedOptions(attention="default", background=True)
-"""On CUDA for runs of several images: sampling starts uncompiled at once while a thread compiles the
-blocks, and goes on compiled from the step after that thread is done (`CompiledInBackground`)."""
-
 COMPILE_MIN_IMAGES_WARM = 7
-"""`auto` compiles the DiT before the first image with `--fp8` (whose uncompiled forward is slower than
-bf16's, so it cannot wait for a background compile) for runs of at least this many images once this
-machine has compiled it with this torch before (the kernels are cached).
+"""`auto` compiles the DiT for runs of at least this many images once this machine has compiled it with
+this torch before (the kernels are cached).
 
 From `benchmarks/cold_start.py --sweep 4,8,16` on an H200 with bytecode for every package (torch 2.11,
 1024², 30 steps, warm cache, 2026-12-05, docs/benchmarks.md "Fifth round"): least-squares lines through the
@@ -117,16 +102,6 @@ COMPILE_MIN_IMAGES_COLD = 19
 """As `COMPILE_MIN_IMAGES_WARM` while the compile cache is cold: the one-image command took 17.3 s with
 a cold cache against 6.6 s without compiling (same machine and day), so compiling costs 15.1 - 3.5 = 11.6 s
 more once and pays from 19 images at 0.63 s per image."""
-
-BACKGROUND_MIN_IMAGES_WARM = 3
-"""`auto` compiles in the background (bf16) for runs of at least this many images when the kernel cache is
-warm. Compiling then costs no waiting, only the CPU time the compiling thread takes from the sampling
-thread and the capture of the CUDA graph; it pays once enough steps run compiled (0.63 s an image saved,
-above) after the 3.8 s the compile takes."""
-
-BACKGROUND_MIN_IMAGES_COLD = 8
-"""As `BACKGROUND_MIN_IMAGES_WARM` with a cold kernel cache, where the compile takes the 15 s of
-`COMPILE_MIN_IMAGES_COLD`: at 2.82 s an uncompiled image it is ready during the sixth image."""
 
 
 def default_options(device: torch.device) -> SpeedOptions:
@@ -140,10 +115,8 @@ def choose_speed(
     """How the DiT runs for a run of `images` images: compile only where it pays (the thresholds above).
 
     Args:
-        choice: `always` compiles before the first image (on CUDA), `never` does not compile, `auto`
-            compiles in the background for runs of at least `BACKGROUND_MIN_IMAGES_WARM` images when
-            `cache_warm`, else `BACKGROUND_MIN_IMAGES_COLD`; with `fp8` it compiles before the first image
-            from `COMPILE_MIN_IMAGES_WARM` or `COMPILE_MIN_IMAGES_COLD` images.
+        choice: `always` compiles (on CUDA), `never` does not, `auto` compiles for runs of at least
+            `COMPILE_MIN_IMAGES_WARM` images when `cache_warm`, else `COMPILE_MIN_IMAGES_COLD`.
         device: where the DiT runs; off CUDA the forward is always plain.
         images: how many images the run will make.
         fp8: run the block linears in fp8 (CUDA only).
@@ -158,9 +131,6 @@ def choose_speed(
         raise ConfigError(f"fp8 needs a CUDA GPU (Hopper or newer); the device is {device}")
     if device.type != "cuda":
         return PLAIN
-    if choice == "auto" and not fp8:
-        threshold = BACKGROUND_MIN_IMAGES_WARM if cache_warm else BACKGROUND_MIN_IMAGES_COLD
-        return BACKGROUND if images >= threshold else EAGER
     threshold = COMPILE_MIN_IMAGES_WARM if cache_warm else COMPILE_MIN_IMAGES_COLD
     compiled = choice == "always" or (choice == "auto" and images >= threshold)
     return dataclasses.replace(SpeedOptions() if compiled else EAGER, fp8=fp8)
@@ -301,35 +271,24 @@ class GraphedVelocity:
         return graph, inputs, output
 
 
-def _compile_arguments(options: SpeedOptions) -> dict[str, Any]:
-    # One set for every torch.compile of the blocks: dynamo reuses a graph only for an equal backend.
-    return {"fullgraph": True, "dynamic": False, "mode": options.mode}
-
-
 def accelerate(dit: DiT, options: SpeedOptions) -> VelocityFn:
     """A velocity function `(x, sigma, context) -> v` running `dit` as `options` say.
 
     "blocks" compiles the blocks in place (the module keeps its parameters and state-dict names, so LoRA
     merging and unmerging still act on the same tensors); "model" compiles the forward as a whole.
     """
+    forward: VelocityFn = dit
     if options.fp8:
         convert_to_fp8(dit)
-    if options.background:
-        return CompiledInBackground(dit, options)
-    return _accelerated(dit, options)
-
-
-def _accelerated(dit: DiT, options: SpeedOptions) -> VelocityFn:
-    forward: VelocityFn = dit
     if options.compile != "none":
         _use_compile_cache(options.cache_dir or compile_cache_dir())
         if options.compile == "blocks":
             # The final layer runs once per forward for well under a millisecond; compiling it too would
             # add a second graph to trace and load at every start.
             for block in dit.blocks:
-                block.compile(**_compile_arguments(options))
+                block.compile(fullgraph=True, dynamic=False, mode=options.mode)
         else:
-            forward = torch.compile(dit, **_compile_arguments(options))
+            forward = torch.compile(dit, fullgraph=True, dynamic=False, mode=options.mode)
 
     compiled = options.compile != "none"
 
@@ -343,78 +302,3 @@ def _accelerated(dit: DiT, options: SpeedOptions) -> VelocityFn:
         return v
 
     return GraphedVelocity(velocity) if options.cuda_graph else velocity
-
-
-class CompiledInBackground:
-    """The DiT's forward, uncompiled until a thread has compiled its blocks, compiled from then on.
-
-    The first call runs uncompiled and keeps the first block's inputs; a thread then imports the compiler
-    and compiles that block for inputs like these (all blocks share one graph) while the calls go on
-    uncompiled. The first call after the thread is done compiles every block in place, which finds that
-    graph in dynamo's cache, and from then on the forward runs as `options` say (a CUDA graph replay on
-    CUDA). So no image waits for the compiler, and a cold kernel cache costs no waiting either; which
-    steps of a run are compiled depends on when the thread finishes (both forwards agree to bf16
-    rounding). If compiling fails, a warning is logged and the forward stays uncompiled.
-
-    Args:
-        dit: the network; its blocks are compiled in place at the switch.
-        options: how to run once compiled (`background` set, so compile "blocks" and attention "default").
-    """
-
-    def __init__(self, dit: DiT, options: SpeedOptions) -> None:
-        self.dit = dit
-        self.options = options
-        self.compiled: VelocityFn | None = None
-        self._thread: threading.Thread | None = None
-        self._error: Exception | None = None
-
-    def __call__(self, x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
-        if self.compiled is None and self._thread is not None and not self._thread.is_alive():
-            self.compiled = self._switch()
-        if self.compiled is not None:
-            return self.compiled(x, sigma, context)
-        if self._thread is None:
-            return self._first_call(x, sigma, context)
-        return self.dit(x, sigma, context)
-
-    def wait(self) -> None:
-        """Wait until the compiling thread is done (it has started with the first call)."""
-        if self._thread is not None:
-            self._thread.join()
-
-    def _first_call(self, x: Tensor, sigma: Tensor, context: Tensor) -> Tensor:
-        block_inputs: list[tuple[Any, ...]] = []
-        hook = self.dit.blocks[0].register_forward_pre_hook(lambda _, inputs: block_inputs.append(inputs))
-        try:
-            v = self.dit(x, sigma, context)
-        finally:
-            hook.remove()
-        # The thread runs in the grad and inference modes of this call: dynamo's guards check them.
-        modes = (torch.is_inference_mode_enabled(), torch.is_grad_enabled())
-        self._thread = threading.Thread(
-            target=self._compile, args=(block_inputs[0], *modes), name="anima-compile", daemon=True
-        )
-        self._thread.start()
-        return v
-
-    def _compile(self, block_inputs: tuple[Any, ...], inference: bool, grad: bool) -> None:
-        try:
-            with (
-                timed("compile the DiT's blocks (in the background)"),
-                torch.inference_mode(inference),
-                torch.set_grad_enabled(grad),
-            ):
-                import_compiler()
-                _use_compile_cache(self.options.cache_dir or compile_cache_dir())
-                block = self.dit.blocks[0]
-                torch.compile(block._call_impl, **_compile_arguments(self.options))(*block_inputs)
-            _remember_compiled(self.options.cache_dir)
-        except Exception as error:  # any failure leaves the uncompiled forward in place
-            self._error = error
-
-    def _switch(self) -> VelocityFn:
-        if self._error is not None:
-            logger.warning("compiling the DiT failed, so it runs uncompiled: %s", self._error)
-            return self.dit
-        with timed("switch to the compiled blocks"):
-            return _accelerated(self.dit, dataclasses.replace(self.options, background=False))

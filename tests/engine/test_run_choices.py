@@ -1,6 +1,5 @@
 """Pure decisions of a run: the compile policy, images per sampling call, devices, and reading weights."""
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -13,9 +12,6 @@ from anima_engine.images import GenerationRecord, write_new_file
 from anima_engine.loading import check_device
 from anima_engine.memory import MAX_IMAGES_PER_CALL, images_per_call
 from anima_engine.speed import (
-    BACKGROUND,
-    BACKGROUND_MIN_IMAGES_COLD,
-    BACKGROUND_MIN_IMAGES_WARM,
     COMPILE_MIN_IMAGES_COLD,
     COMPILE_MIN_IMAGES_WARM,
     EAGER,
@@ -35,29 +31,14 @@ CUDA = torch.device("cuda")
         ("never", 100, True, EAGER),
         ("always", 1, False, SpeedOptions()),
         ("auto", 1, True, EAGER),
-        ("auto", BACKGROUND_MIN_IMAGES_WARM - 1, True, EAGER),
-        ("auto", BACKGROUND_MIN_IMAGES_WARM, True, BACKGROUND),
-        ("auto", BACKGROUND_MIN_IMAGES_WARM, False, EAGER),
-        ("auto", BACKGROUND_MIN_IMAGES_COLD, False, BACKGROUND),
+        ("auto", COMPILE_MIN_IMAGES_WARM - 1, True, EAGER),
+        ("auto", COMPILE_MIN_IMAGES_WARM, True, SpeedOptions()),
+        ("auto", COMPILE_MIN_IMAGES_WARM, False, EAGER),
+        ("auto", COMPILE_MIN_IMAGES_COLD, False, SpeedOptions()),
     ],
 )
 def test_compile_only_when_it_pays(choice: str, images: int, warm: bool, expected: SpeedOptions) -> None:
     assert choose_speed(choice, device=CUDA, images=images, cache_warm=warm) == expected
-
-
-@pytest.mark.parametrize(
-    ("images", "warm", "compiled"),
-    [
-        (COMPILE_MIN_IMAGES_WARM - 1, True, False),
-        (COMPILE_MIN_IMAGES_WARM, True, True),
-        (COMPILE_MIN_IMAGES_WARM, False, False),
-        (COMPILE_MIN_IMAGES_COLD, False, True),
-    ],
-)
-def test_fp8_compiles_before_the_first_image_when_it_pays(images: int, warm: bool, compiled: bool) -> None:
-    # fp8's uncompiled forward is slower than bf16's: it cannot wait for a background compile
-    expected = dataclasses.replace(SpeedOptions() if compiled else EAGER, fp8=True)
-    assert choose_speed("auto", device=CUDA, images=images, fp8=True, cache_warm=warm) == expected
 
 
 def test_off_cuda_the_forward_is_plain_and_fp8_is_refused() -> None:

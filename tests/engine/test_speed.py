@@ -4,9 +4,6 @@ Compilation and CUDA graphs are exercised on a GPU by benchmarks/engine_bench.py
 forward against float32 on every run.
 """
 
-import dataclasses
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -67,67 +64,3 @@ def test_the_warm_up_operations_run_on_any_device(dtype: torch.dtype, attention:
 def test_the_warm_up_is_for_cuda_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(speed, "run_warm_up", lambda *args, **kwargs: pytest.fail("warmed up the CPU"))
     speed.warm_up_kernels(torch.device("cpu"), torch.float32)
-
-
-def _eager_compile(monkeypatch: pytest.MonkeyPatch) -> None:
-    """torch.compile traced by dynamo but run by its eager backend: the path of a real compile without
-    inductor's minutes on a CPU."""
-    real_compile = torch.compile
-
-    def compile_eagerly(model: object, **options: object) -> object:
-        options.pop("mode", None)
-        return real_compile(model, backend="eager", **options)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(torch, "compile", compile_eagerly)
-
-
-def test_a_background_compile_is_taken_up_by_the_blocks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import torch._dynamo
-    from torch._dynamo.utils import counters
-
-    _eager_compile(monkeypatch)
-    torch._dynamo.reset()
-    dit = randomize(DiT(TINY_DIT), seed=0).eval()
-    inputs = _inputs()
-    with torch.inference_mode():
-        expected = dit(*inputs)
-        velocity = accelerate(dit, dataclasses.replace(speed.BACKGROUND, cache_dir=tmp_path))
-        assert isinstance(velocity, speed.CompiledInBackground)
-        graphs = counters["stats"]["unique_graphs"]
-        assert torch.equal(velocity(*inputs), expected)  # uncompiled, and starts the thread
-        velocity.wait()
-        assert counters["stats"]["unique_graphs"] == graphs + 1
-        assert velocity.compiled is None
-        # switched: every block runs the thread's graph (dynamo's graph rounds a little differently)
-        torch.testing.assert_close(velocity(*inputs), expected)
-    assert velocity.compiled is not None
-    assert all(block._compiled_call_impl is not None for block in dit.blocks)
-    assert counters["stats"]["unique_graphs"] == graphs + 1  # no block traced again
-    assert speed.compiled_before(tmp_path)
-
-
-def test_a_failed_background_compile_leaves_the_forward_uncompiled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    def no_compiler() -> None:
-        raise RuntimeError("no C compiler found")
-
-    monkeypatch.setattr(speed, "import_compiler", no_compiler)
-    dit = randomize(DiT(TINY_DIT), seed=0).eval()
-    inputs = _inputs()
-    with torch.inference_mode():
-        expected = dit(*inputs)
-        velocity = accelerate(dit, dataclasses.replace(speed.BACKGROUND, cache_dir=tmp_path))
-        assert torch.equal(velocity(*inputs), expected)
-        velocity.wait()  # type: ignore[attr-defined]
-        assert torch.equal(velocity(*inputs), expected)
-    assert "compiling the DiT failed, so it runs uncompiled: no C compiler found" in caplog.text
-    assert all(block._compiled_call_impl is None for block in dit.blocks)
-    assert not speed.compiled_before(tmp_path)
-
-
-def test_background_compiling_leaves_the_attention_preference_alone() -> None:
-    with pytest.raises(ConfigError, match="background: compiling in the background needs"):
-        SpeedOptions(background=True)  # attention "auto" would change PyTorch's preference per call
