@@ -277,9 +277,12 @@ _OF_NAME = re.compile(r"[a-z][\w-]*(?:\s+[a-z][\w-]*)*\s+of\s+[A-Z]")
 PLACE_WORDS = _words("background foreground distance")
 PLACE_ITEM_WORDS = 3
 _INFLUENCE_ENDINGS = ("-inspired", "-esque", "-based")
+LATIN_SENTENCE_MARKS, CJK_SENTENCE_MARKS = ".!?…", "。！？"
+SENTENCE_MARKS = LATIN_SENTENCE_MARKS + CJK_SENTENCE_MARKS
+"""The punctuation that ends a sentence (the Latin marks before white space, the CJK full stops anywhere)."""
 # end punctuation after a letter or digit, with closing quotes or brackets before or after it
 # (`says "Hi".`, `says "Hi."`)
-_SENTENCE_END = re.compile(r"[^\W_][\"'”’»)\]]*[.!?…。！？]+[\"'”’»)\]]*\s*$")
+_SENTENCE_END = re.compile(rf"[^\W_][\"'”’»)\]]*[{SENTENCE_MARKS}]+[\"'”’»)\]]*\s*$")
 
 
 @dataclass(frozen=True, slots=True)

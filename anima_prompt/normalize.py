@@ -31,6 +31,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Protocol
 
+from anima_prompt.boundary import SENTENCE_MARKS
 from anima_prompt.index.records import TagInfo
 from anima_prompt.nodes import (
     INLINE_SYNTAXES,
@@ -177,7 +178,7 @@ def _canonical(text: str, artist: bool) -> str:
     return unicodedata.normalize("NFC", prompt_form(name, artist=artist)) if name else ""
 
 
-_DETACHED_STOP = re.compile(r"\s[.!?…。！？]+$")  # end punctuation after white space ends a sentence
+_DETACHED_STOP = re.compile(rf"\s[{SENTENCE_MARKS}]+$")  # end punctuation after white space ends a sentence
 
 
 @lru_cache(maxsize=16384)

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import anima_prompt.nodes as nodes
-from anima_prompt.boundary import FUNCTION_WORDS, SENTENCE_WORDS, is_cjk, item_shape
+from anima_prompt.boundary import (
+    CJK_SENTENCE_MARKS,
+    FUNCTION_WORDS,
+    LATIN_SENTENCE_MARKS,
+    SENTENCE_WORDS,
+    is_cjk,
+    item_shape,
+)
 from anima_prompt.classify import names_one_of_several
 from anima_prompt.loras import NetworkTag, read_network_tag
 from anima_prompt.nodes import Node, Prompt
@@ -195,18 +202,15 @@ class Analysis:
 
 # `.`, `!`, `?` and `…` end a sentence before white space, not after an initial (`L. S. Lowry`); the CJK
 # full stops need none (`好。她`)
-_SENTENCE_END = re.compile(r"(?<!\b[A-Z])[.!?…]+(?=\s|$)|[。！？]+")
+_SENTENCE_END = re.compile(rf"(?<!\b[A-Z])[{LATIN_SENTENCE_MARKS}]+(?=\s|$)|[{CJK_SENTENCE_MARKS}]+")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
 def count_sentences(prose: str) -> int:
     """Sentences in `prose`: stretches of at least two words (or of CJK text) ended by `.`, `!`, `?`, `…`,
     `。`, `！`, `？` or the end of the text."""
-    count = 0
-    for piece in _SENTENCE_END.split(prose):
-        if len(_WORD.findall(piece)) >= 2 or is_cjk(piece):
-            count += 1
-    return count
+    sentences = (prose[start:end] for start, end in sentence_spans(prose))
+    return sum(len(_WORD.findall(sentence)) >= 2 or is_cjk(sentence) for sentence in sentences)
 
 
 def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
